@@ -1,0 +1,123 @@
+/*
+ * Packet decoder: link layer, IPv4/IPv6, TCP and its options.
+ * It knows nothing of libpcap: it takes bytes, their captured and wire
+ * lengths and a DLT_* link type, so fuzzers and tests need no files.
+ * Every read is bounds-checked; nothing is allocated.
+ */
+#ifndef TCPLENS_DECODE_H
+#define TCPLENS_DECODE_H
+
+#include "tcplens/types.h"
+
+/* Link types (DLT_* values as libpcap reports them on Linux). */
+enum {
+    TL_DLT_NULL = 0,
+    TL_DLT_EN10MB = 1,
+    TL_DLT_RAW = 12,       /* LINKTYPE_RAW (101) maps here on Linux */
+    TL_DLT_RAW_BSD = 14,   /* OpenBSD's DLT_RAW */
+    TL_DLT_LOOP = 108,
+    TL_DLT_LINUX_SLL = 113,
+    TL_DLT_IPV4 = 228,
+    TL_DLT_IPV6 = 229,
+    TL_DLT_LINUX_SLL2 = 276,
+};
+
+/* TCP flag bits, as in the header. */
+enum {
+    TL_TH_FIN = 0x01,
+    TL_TH_SYN = 0x02,
+    TL_TH_RST = 0x04,
+    TL_TH_PSH = 0x08,
+    TL_TH_ACK = 0x10,
+    TL_TH_URG = 0x20,
+    TL_TH_ECE = 0x40,
+    TL_TH_CWR = 0x80,
+};
+
+/*
+ * Decode results. Each one but OK is a reason a frame is skipped; the
+ * report counts them by reason (tl_dec_name) and by class (tl_dec_class).
+ */
+enum tl_dec {
+    TL_DEC_OK = 0,
+    TL_DEC_UNSUPPORTED_LINKTYPE,
+    TL_DEC_NOT_IP,
+    TL_DEC_NOT_TCP,
+    TL_DEC_FRAGMENT,
+    TL_DEC_TRUNC_L2,
+    TL_DEC_TRUNC_IP,
+    TL_DEC_TRUNC_IPV6_EXT,
+    TL_DEC_TRUNC_TCP,
+    TL_DEC_BAD_CAPLEN,
+    TL_DEC_BAD_IP_VERSION,
+    TL_DEC_BAD_IPV4_IHL,
+    TL_DEC_BAD_IP_LEN,
+    TL_DEC_BAD_IPV6_EXT,
+    TL_DEC_BAD_TCP_DOFF,
+    TL_DEC_NRESULTS
+};
+
+enum tl_dec_class {
+    TL_DEC_CLASS_NONE = 0,
+    TL_DEC_CLASS_NON_TCP,
+    TL_DEC_CLASS_MALFORMED,
+    TL_DEC_CLASS_TRUNCATED,
+};
+
+/* Stable snake_case id of a result, e.g. "bad_tcp_data_offset". */
+const char *tl_dec_name(enum tl_dec r);
+enum tl_dec_class tl_dec_class(enum tl_dec r);
+
+/* Oddities that do not stop decoding (bit set in tl_pkt.quirks). */
+enum {
+    TL_QUIRK_TCPOPT_BAD = 1u << 0,   /* an option's length ran past the header */
+    TL_QUIRK_IP_LEN_ZERO = 1u << 1,  /* IPv4 total length 0 (segmentation offload) */
+    TL_QUIRK_L2_PADDING = 1u << 2,   /* frame longer than the IP datagram */
+};
+
+#define TL_MAX_SACK_BLOCKS 4
+
+struct tl_tcpopt {
+    bool has_mss, has_wscale, sack_permitted, has_ts;
+    uint16_t mss;
+    uint8_t wscale;
+    uint8_t nsack;
+    uint32_t tsval, tsecr;
+    uint32_t sack[TL_MAX_SACK_BLOCKS][2]; /* left, right edges */
+};
+
+/* A decoded TCP segment. Pointers borrow the caller's buffer. */
+struct tl_pkt {
+    struct tl_addr src, dst;
+    uint32_t vlan;        /* 802.1Q id, (outer << 12 | inner) for QinQ; 0 = none */
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint16_t win;         /* raw, unscaled */
+    uint8_t flags;        /* TL_TH_* */
+    uint8_t quirks;       /* TL_QUIRK_* */
+    uint8_t ttl;          /* IPv4 TTL or IPv6 hop limit */
+    uint32_t payload_len; /* TCP payload on the wire (from IP lengths) */
+    uint32_t payload_caplen; /* how much of it was captured */
+    const uint8_t *payload;
+    struct tl_tcpopt opt;
+};
+
+/*
+ * Decodes one frame. On TL_DEC_OK *out describes a TCP segment; otherwise
+ * *out is unspecified and the result says why the frame was skipped.
+ * buf is borrowed until return (payload points into it).
+ */
+enum tl_dec tl_decode(const uint8_t *buf, size_t caplen, size_t wirelen, int linktype,
+                      struct tl_pkt *out);
+
+/* True when tl_decode understands frames of this DLT_* link type. */
+bool tl_decode_linktype_supported(int linktype);
+
+/* "EN10MB"-style name of a supported link type, else NULL. */
+const char *tl_decode_linktype_name(int linktype);
+
+/* Flag letters in the order S F R P A U E C ("SA", "FA", "R"), written to
+ * buf (size >= 9); "" when no flag is set. */
+const char *tl_tcp_flags_str(uint8_t flags, char *buf, size_t size);
+
+#endif

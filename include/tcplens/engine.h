@@ -1,0 +1,42 @@
+/*
+ * The engine runs the pipeline for one analysis: frames in, decoded,
+ * looked up in the flow table, tracked, and handed to the reporters when
+ * their connection ends. It owns no globals: two engines can run side by
+ * side.
+ */
+#ifndef TCPLENS_ENGINE_H
+#define TCPLENS_ENGINE_H
+
+#include "tcplens/report.h"
+#include "tcplens/source.h"
+#include "tcplens/status.h"
+#include "tcplens/types.h"
+
+#define TL_DEFAULT_IDLE_TIMEOUT_US (300 * TL_USEC_PER_SEC) /* as Zeek's */
+#define TL_DEFAULT_LINGER_US (60 * TL_USEC_PER_SEC)        /* Linux TIME_WAIT */
+#define TL_DEFAULT_MAX_FLOWS 1000000u
+
+struct tl_engine_cfg {
+    int64_t idle_timeout_us; /* a live connection idle this long ends as "timeout" */
+    int64_t linger_us;       /* an ended connection is kept this long for late packets */
+    uint32_t max_flows;      /* cap on connections held at once, 0 = none */
+    struct tl_report *const *reports; /* borrowed; every one gets every connection */
+    size_t nreports;
+};
+
+struct tl_engine;
+
+TL_MUST_CHECK struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg);
+
+/* Takes one frame. Fails only when a reporter fails (TL_ENOMEM, TL_EIO). */
+TL_MUST_CHECK enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f);
+
+/* Ends the run: every connection still held is reported (as "open" unless it
+ * had ended). */
+TL_MUST_CHECK enum tl_status tl_engine_finish(struct tl_engine *e);
+
+const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e);
+
+void tl_engine_free(struct tl_engine *e);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * Reporters: the human text report, the JSON report document (DESIGN.md
+ * section 4) and NDJSON (one connection object per line). They only read
+ * the model. Connections arrive when they end, in any order; a reporter
+ * writes them in first-seen (id) order, spooling finished text to a
+ * temporary file so that memory does not grow with the capture.
+ */
+#ifndef TCPLENS_REPORT_H
+#define TCPLENS_REPORT_H
+
+#include <stdio.h>
+
+#include "tcplens/decode.h"
+#include "tcplens/flow.h"
+#include "tcplens/source.h"
+#include "tcplens/status.h"
+#include "tcplens/tcpstate.h"
+#include "tcplens/types.h"
+
+/* Counters about the whole run, filled in by the engine. */
+struct tl_capture_info {
+    int64_t first_ts, last_ts; /* µs; both 0 when no packet was read */
+    uint64_t packets;          /* frames read */
+    uint64_t tcp_packets;      /* frames decoded as TCP */
+    uint64_t skipped[TL_DEC_NRESULTS]; /* by reason; [TL_DEC_OK] unused */
+    uint64_t connections;      /* connections reported */
+    uint64_t evicted_idle;     /* ended by --idle-timeout */
+    uint64_t evicted_cap;      /* pushed out by --max-flows */
+    size_t peak_flows;         /* most connections held at once */
+};
+
+/* Everything a report document needs besides the connections. */
+struct tl_run {
+    const struct tl_input_info *inputs;
+    size_t ninputs;
+    const struct tl_capture_info *capture;
+};
+
+enum tl_report_format { TL_REPORT_TEXT = 0, TL_REPORT_JSON, TL_REPORT_NDJSON };
+
+struct tl_report_cfg {
+    enum tl_report_format format;
+    FILE *out;      /* borrowed; written at the end (JSON, text) or per line */
+    bool reorder;   /* write connections in id order (off: as they end) */
+};
+
+struct tl_report;
+
+/* Returns NULL when out of memory or when no temporary file can be made. */
+TL_MUST_CHECK struct tl_report *tl_report_new(const struct tl_report_cfg *cfg);
+
+/* Records one finished connection; st is its tracking state (may be NULL). */
+TL_MUST_CHECK enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn *c,
+                                            const struct tl_tcpstate *st);
+
+/* Writes the document (or the rest of the stream) and flushes out. */
+TL_MUST_CHECK enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run);
+
+void tl_report_free(struct tl_report *r);
+
+#endif

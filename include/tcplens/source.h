@@ -1,0 +1,68 @@
+/*
+ * Capture sources: one or more capture files (pcap or pcapng, "-" is stdin)
+ * merged in timestamp order. Every source hands out frames the same way, so
+ * everything downstream is independent of where packets come from.
+ */
+#ifndef TCPLENS_SOURCE_H
+#define TCPLENS_SOURCE_H
+
+#include "tcplens/status.h"
+#include "tcplens/types.h"
+
+/* One captured frame. data is borrowed: valid until the next tl_source_next(). */
+struct tl_frame {
+    int64_t ts_us;       /* pcap clock, microseconds */
+    uint32_t caplen;     /* bytes present in data */
+    uint32_t wirelen;    /* bytes on the wire */
+    const uint8_t *data;
+    int linktype;        /* DLT_* value of the input it came from */
+    unsigned input;      /* index of the input */
+    uint64_t pkt_no;     /* 1-based, over all inputs in merged order */
+};
+
+/* What is known about one input, for the report. */
+struct tl_input_info {
+    const char *name;      /* as given; "-" for stdin */
+    int linktype;          /* DLT_* value, -1 when the file could not be opened */
+    const char *linktype_name; /* e.g. "EN10MB", NULL when unknown */
+    uint64_t packets;      /* frames read from it */
+    enum tl_status status; /* TL_OK, or why reading stopped */
+    char error[256];       /* one line, empty when status is TL_OK */
+};
+
+struct tl_source;
+
+struct tl_source_cfg {
+    const char *filter;   /* BPF expression applied to every input, or NULL */
+    uint64_t max_packets; /* stop after this many frames (-c), 0 = no limit */
+    /* Says whether frames of a link type can be used; an input whose type is
+     * refused is not read (its info says so). NULL accepts every type. The
+     * source does not decode, so the caller decides. */
+    bool (*accept_linktype)(int linktype);
+};
+
+/*
+ * Opens every path. An input that cannot be opened (missing, not a capture,
+ * unsupported link type, bad filter) is recorded in its tl_input_info and
+ * skipped; the call still succeeds so that the other inputs are read.
+ * Returns TL_ENOMEM, or TL_EINVAL when the filter does not compile for any
+ * input (d says why).
+ */
+TL_MUST_CHECK enum tl_status tl_source_open_files(struct tl_source **out,
+                                                  const char *const *paths, size_t npaths,
+                                                  const struct tl_source_cfg *cfg,
+                                                  struct tl_diag *d);
+
+/*
+ * Gives the next frame in timestamp order (ties: input order, then file
+ * order). Returns TL_OK or TL_EOF. A read error ends that input only: it is
+ * recorded in its tl_input_info and the others go on.
+ */
+TL_MUST_CHECK enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f);
+
+size_t tl_source_ninputs(const struct tl_source *src);
+const struct tl_input_info *tl_source_input(const struct tl_source *src, size_t i);
+
+void tl_source_free(struct tl_source *src);
+
+#endif

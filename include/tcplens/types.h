@@ -1,0 +1,43 @@
+/* Shared scalar types, attributes and the caller-owned diagnostics buffer. */
+#ifndef TCPLENS_TYPES_H
+#define TCPLENS_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Mark functions whose result must be looked at (status codes, allocations). */
+#define TL_MUST_CHECK __attribute__((warn_unused_result))
+#define TL_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+
+/* Microseconds on the pcap clock (since the Unix epoch). Never wall-clock time. */
+#define TL_USEC_PER_SEC INT64_C(1000000)
+
+/*
+ * Human detail about a failure, owned by the caller (like libpcap's errbuf or
+ * jansson's json_error_t). msg is always NUL-terminated; pkt_no is the 1-based
+ * packet number the message is about, 0 when none.
+ */
+struct tl_diag {
+    char msg[256];
+    uint64_t pkt_no;
+};
+
+/* An IPv4 or IPv6 address. IPv4 uses the first 4 bytes; the rest are zero. */
+struct tl_addr {
+    uint8_t family; /* TL_AF_INET or TL_AF_INET6 */
+    uint8_t b[16];
+};
+
+enum { TL_AF_INET = 4, TL_AF_INET6 = 6 };
+
+/* Longest text form of an address, including the NUL. */
+#define TL_ADDR_STRLEN 46
+
+/* Writes the numeric text form of a into buf (size >= TL_ADDR_STRLEN). */
+const char *tl_addr_str(const struct tl_addr *a, char *buf, size_t size);
+
+/* Byte-wise order of two addresses (family first); <0, 0, >0 like memcmp. */
+int tl_addr_cmp(const struct tl_addr *a, const struct tl_addr *b);
+
+#endif

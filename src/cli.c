@@ -1,0 +1,215 @@
+/* Command line: tcpdump's habits (-r, -c, -n, trailing filter) plus ours. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tcplens/engine.h"
+
+enum {
+    OPT_JSON = 256,
+    OPT_NDJSON,
+    OPT_MAX_FLOWS,
+    OPT_IDLE_TIMEOUT,
+    OPT_LINGER,
+};
+
+static const char usage_text[] =
+    "Usage: tcplens [options] [-r FILE]... [FILE...] [FILTER EXPRESSION]\n"
+    "Reconstructs every TCP connection in packet captures: who opened it,\n"
+    "how long it lived, how it ended.\n"
+    "\n"
+    "Input:\n"
+    "  -r FILE              read a pcap or pcapng file; repeatable; '-' is stdin\n"
+    "  FILE...              capture files may also be given without -r\n"
+    "  -c COUNT             stop after COUNT packets\n"
+    "  -n                   accepted for tcpdump habits (names are never resolved)\n"
+    "  FILTER EXPRESSION    trailing words form a BPF filter, as in tcpdump\n"
+    "\n"
+    "Output (default: the text report on stdout):\n"
+    "  --json FILE|-        write the JSON report to FILE ('-' for stdout)\n"
+    "  --ndjson             write one JSON connection per line instead of the\n"
+    "                       report document (to the --json target, else stdout)\n"
+    "\n"
+    "Limits:\n"
+    "  --max-flows N        hold at most N connections at once (default 1000000;\n"
+    "                       0 = no limit); the least recently seen is evicted\n"
+    "  --idle-timeout DUR   end a connection idle this long as 'timeout' (default\n"
+    "                       300s; 0 = never)\n"
+    "  --linger DUR         keep an ended connection this long for late packets\n"
+    "                       (default 60s, Linux's TIME_WAIT)\n"
+    "  DUR is a number with an optional unit: ms, s (default), m, h.\n"
+    "\n"
+    "  -h, --help           show this help\n"
+    "  -V, --version        show versions\n"
+    "\n"
+    "Exit status: 0 ran fine, 2 usage or input error.\n";
+
+static _Noreturn TL_PRINTF(1, 2) void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "tcplens: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'tcplens --help' for more information.\n");
+    va_end(ap);
+    exit(2);
+}
+
+bool tl_cli_parse_duration(const char *s, int64_t *us)
+{
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || errno != 0 || v < 0)
+        return false;
+    double mult;
+    if (*end == '\0' || strcmp(end, "s") == 0)
+        mult = 1e6;
+    else if (strcmp(end, "ms") == 0)
+        mult = 1e3;
+    else if (strcmp(end, "m") == 0)
+        mult = 60e6;
+    else if (strcmp(end, "h") == 0)
+        mult = 3600e6;
+    else
+        return false;
+    /* Past ~292 000 years the product no longer fits in int64_t. */
+    if (v * mult > 9.2e18)
+        return false;
+    *us = (int64_t)(v * mult);
+    return true;
+}
+
+static uint64_t parse_count(const char *s, const char *what, uint64_t max)
+{
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (s[0] == '-' || end == s || *end != '\0' || errno != 0 || v > max)
+        usage_error("bad %s '%s'", what, s);
+    return v;
+}
+
+static _Noreturn void print_version(void)
+{
+    printf("tcplens %s\n%s\njansson %s\n", PACKAGE_VERSION, pcap_lib_version(),
+           JANSSON_VERSION);
+    exit(0);
+}
+
+static void add_input(struct tl_cli *cli, const char *path)
+{
+    cli->inputs[cli->ninputs++] = path;
+}
+
+static bool is_file(const char *path)
+{
+    struct stat sb;
+    return strcmp(path, "-") == 0 || stat(path, &sb) == 0;
+}
+
+/* Joins the trailing words into one filter string, as tcpdump does. */
+static char *join_words(char **words, int n)
+{
+    size_t len = 1;
+    for (int i = 0; i < n; i++)
+        len += strlen(words[i]) + 1;
+    char *s = malloc(len);
+    if (s == NULL) {
+        fprintf(stderr, "tcplens: out of memory\n");
+        exit(2);
+    }
+    s[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (i > 0)
+            strcat(s, " ");
+        strcat(s, words[i]);
+    }
+    return s;
+}
+
+/* Positional words: without -r the first is a file, and so is each next
+ * word that names an existing file; the remaining words are the filter. */
+static void take_positional(struct tl_cli *cli, int argc, char **argv, int i)
+{
+    if (cli->ninputs == 0 && i < argc) {
+        add_input(cli, argv[i++]);
+        while (i < argc && is_file(argv[i]))
+            add_input(cli, argv[i++]);
+    }
+    if (i < argc)
+        cli->filter = join_words(argv + i, argc - i);
+}
+
+static const struct option long_opts[] = {
+    {"json", required_argument, NULL, OPT_JSON},
+    {"ndjson", no_argument, NULL, OPT_NDJSON},
+    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"linger", required_argument, NULL, OPT_LINGER},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static void parse_one(struct tl_cli *cli, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'r': add_input(cli, arg); break;
+    case 'c': cli->count = parse_count(arg, "packet count", UINT64_MAX); break;
+    case 'n': break;
+    case OPT_JSON: cli->json_path = arg; break;
+    case OPT_NDJSON: cli->ndjson = true; break;
+    case OPT_MAX_FLOWS:
+        cli->max_flows = (uint32_t)parse_count(arg, "--max-flows", UINT32_MAX);
+        break;
+    case OPT_IDLE_TIMEOUT:
+        if (!tl_cli_parse_duration(arg, &cli->idle_timeout_us))
+            usage_error("bad --idle-timeout '%s' (e.g. 300s, 5m)", arg);
+        break;
+    case OPT_LINGER:
+        if (!tl_cli_parse_duration(arg, &cli->linger_us))
+            usage_error("bad --linger '%s' (e.g. 60s)", arg);
+        break;
+    case 'h': fputs(usage_text, stdout); exit(0);
+    case 'V': print_version();
+    default: usage_error("%s", "unknown or incomplete option");
+    }
+}
+
+void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
+{
+    memset(cli, 0, sizeof *cli);
+    cli->max_flows = TL_DEFAULT_MAX_FLOWS;
+    cli->idle_timeout_us = TL_DEFAULT_IDLE_TIMEOUT_US;
+    cli->linger_us = TL_DEFAULT_LINGER_US;
+    /* Every input is an argv word, so argc bounds their number. */
+    cli->inputs = calloc((size_t)argc + 1, sizeof *cli->inputs);
+    if (cli->inputs == NULL) {
+        fprintf(stderr, "tcplens: out of memory\n");
+        exit(2);
+    }
+    int opt;
+    /* Options may follow the files, as with tcpdump; filter words never
+     * start with '-', and "--" ends the options anyway. */
+    while ((opt = getopt_long(argc, argv, "r:c:nhV", long_opts, NULL)) != -1)
+        parse_one(cli, opt, optarg);
+    take_positional(cli, argc, argv, optind);
+    if (cli->ninputs == 0)
+        usage_error("%s", "no capture file given (use -r FILE, or '-' for stdin)");
+}
+
+void tl_cli_free(struct tl_cli *cli)
+{
+    free(cli->inputs);
+    free(cli->filter);
+}

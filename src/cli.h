@@ -1,0 +1,27 @@
+/* Command-line parsing (private to the program). */
+#ifndef TCPLENS_CLI_H
+#define TCPLENS_CLI_H
+
+#include "tcplens/types.h"
+
+struct tl_cli {
+    const char **inputs; /* capture files, "-" for stdin */
+    size_t ninputs;
+    char *filter;        /* BPF expression from the trailing words, or NULL */
+    const char *json_path; /* --json FILE|-, NULL when not asked */
+    bool ndjson;
+    uint64_t count;      /* -c, 0 = all */
+    uint32_t max_flows;
+    int64_t idle_timeout_us;
+    int64_t linger_us;
+};
+
+/* Parses argv; on a usage error or --help/--version it prints and exits
+ * (the only place besides main that may). Free with tl_cli_free. */
+void tl_cli_parse(int argc, char **argv, struct tl_cli *cli);
+void tl_cli_free(struct tl_cli *cli);
+
+/* Parses "300", "5s", "500ms", "2m", "1h" into µs; false when malformed. */
+bool tl_cli_parse_duration(const char *s, int64_t *us);
+
+#endif

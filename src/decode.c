@@ -1,0 +1,89 @@
+/* Decoder entry point: runs the layers in order and names the results. */
+#include "tcplens/decode.h"
+
+#include <string.h>
+
+#include "decode_int.h"
+
+struct dec_info {
+    const char *name;
+    enum tl_dec_class cls;
+};
+
+static const struct dec_info dec_info[] = {
+    [TL_DEC_OK] = {"ok", TL_DEC_CLASS_NONE},
+    [TL_DEC_UNSUPPORTED_LINKTYPE] = {"unsupported_linktype", TL_DEC_CLASS_NON_TCP},
+    [TL_DEC_NOT_IP] = {"not_ip", TL_DEC_CLASS_NON_TCP},
+    [TL_DEC_NOT_TCP] = {"not_tcp", TL_DEC_CLASS_NON_TCP},
+    [TL_DEC_FRAGMENT] = {"ip_fragment", TL_DEC_CLASS_NON_TCP},
+    [TL_DEC_TRUNC_L2] = {"truncated_link_header", TL_DEC_CLASS_TRUNCATED},
+    [TL_DEC_TRUNC_IP] = {"truncated_ip_header", TL_DEC_CLASS_TRUNCATED},
+    [TL_DEC_TRUNC_IPV6_EXT] = {"truncated_ipv6_ext_header", TL_DEC_CLASS_TRUNCATED},
+    [TL_DEC_TRUNC_TCP] = {"truncated_tcp_header", TL_DEC_CLASS_TRUNCATED},
+    [TL_DEC_BAD_CAPLEN] = {"caplen_exceeds_wirelen", TL_DEC_CLASS_MALFORMED},
+    [TL_DEC_BAD_IP_VERSION] = {"bad_ip_version", TL_DEC_CLASS_MALFORMED},
+    [TL_DEC_BAD_IPV4_IHL] = {"bad_ipv4_header_length", TL_DEC_CLASS_MALFORMED},
+    [TL_DEC_BAD_IP_LEN] = {"bad_ip_total_length", TL_DEC_CLASS_MALFORMED},
+    [TL_DEC_BAD_IPV6_EXT] = {"bad_ipv6_ext_header", TL_DEC_CLASS_MALFORMED},
+    [TL_DEC_BAD_TCP_DOFF] = {"bad_tcp_data_offset", TL_DEC_CLASS_MALFORMED},
+};
+_Static_assert(sizeof dec_info / sizeof dec_info[0] == TL_DEC_NRESULTS,
+               "every decode result has a name");
+
+const char *tl_dec_name(enum tl_dec r)
+{
+    return (unsigned)r < TL_DEC_NRESULTS ? dec_info[r].name : "unknown";
+}
+
+enum tl_dec_class tl_dec_class(enum tl_dec r)
+{
+    return (unsigned)r < TL_DEC_NRESULTS ? dec_info[r].cls : TL_DEC_CLASS_MALFORMED;
+}
+
+static enum tl_dec decode_l3(struct tl_cur *c, enum tl_l3 l3, struct tl_pkt *out)
+{
+    if (l3 == TL_L3_BY_VERSION) {
+        if (!tl_cur_has(c, 1))
+            return TL_DEC_TRUNC_IP;
+        switch (c->p[0] >> 4) {
+        case 4: l3 = TL_L3_IPV4; break;
+        case 6: l3 = TL_L3_IPV6; break;
+        default: return TL_DEC_BAD_IP_VERSION;
+        }
+    }
+    return l3 == TL_L3_IPV4 ? tl_decode_ipv4(c, out) : tl_decode_ipv6(c, out);
+}
+
+enum tl_dec tl_decode(const uint8_t *buf, size_t caplen, size_t wirelen, int linktype,
+                      struct tl_pkt *out)
+{
+    /* A record claiming more captured bytes than were on the wire lies about
+     * one of the two; trust neither. */
+    if (caplen > wirelen)
+        return TL_DEC_BAD_CAPLEN;
+    memset(out, 0, sizeof *out);
+    struct tl_cur c = {buf, caplen, wirelen};
+    enum tl_l3 l3;
+    enum tl_dec r = tl_decode_l2(&c, linktype, out, &l3);
+    if (r != TL_DEC_OK)
+        return r;
+    r = decode_l3(&c, l3, out);
+    if (r != TL_DEC_OK)
+        return r;
+    return tl_decode_tcp(&c, out);
+}
+
+const char *tl_tcp_flags_str(uint8_t flags, char *buf, size_t size)
+{
+    static const char letters[] = "SFRPAUEC";
+    static const uint8_t bits[] = {TL_TH_SYN, TL_TH_FIN, TL_TH_RST, TL_TH_PSH,
+                                   TL_TH_ACK, TL_TH_URG, TL_TH_ECE, TL_TH_CWR};
+    size_t n = 0;
+    if (size == 0)
+        return buf;
+    for (size_t i = 0; i < sizeof bits && n + 1 < size; i++)
+        if (flags & bits[i])
+            buf[n++] = letters[i];
+    buf[n] = '\0';
+    return buf;
+}

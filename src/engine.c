@@ -1,0 +1,206 @@
+/*
+ * The per-packet path: decode, one flow lookup, connection tracking, and
+ * expiry on the packet clock. A connection is reported exactly once, when
+ * it leaves the table: ended and lingered, idle, evicted, or at the end.
+ */
+#include "tcplens/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcplens/decode.h"
+#include "tcplens/flow.h"
+#include "tcplens/tcpstate.h"
+
+struct tl_engine {
+    struct tl_engine_cfg cfg;
+    struct tl_flow_table *flows;
+    struct tl_capture_info cap;
+    int64_t clock_us; /* latest packet time seen: expiry never runs backwards */
+};
+
+static struct tl_tcpstate *conn_state(struct tl_conn *c) { return (struct tl_tcpstate *)c->ext; }
+
+struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
+{
+    struct tl_engine *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    e->cfg = *cfg;
+    struct tl_flow_cfg fc = {.ext_size = sizeof(struct tl_tcpstate),
+                             .max_flows = cfg->max_flows,
+                             .seed = UINT64_C(0x5eed7c91e75)};
+    e->flows = tl_flow_table_new(&fc);
+    if (e->flows == NULL) {
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void tl_engine_free(struct tl_engine *e)
+{
+    if (e == NULL)
+        return;
+    tl_flow_table_free(e->flows);
+    free(e);
+}
+
+const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e) { return &e->cap; }
+
+/* Hands c to every reporter and frees it. end is kept if already final. */
+static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end end)
+{
+    c->end = (uint8_t)end;
+    enum tl_status st = TL_OK;
+    for (size_t i = 0; i < e->cfg.nreports; i++) {
+        enum tl_status s = tl_report_conn(e->cfg.reports[i], c, conn_state(c));
+        if (st == TL_OK)
+            st = s;
+    }
+    e->cap.connections++;
+    tl_flow_remove(e->flows, c);
+    return st;
+}
+
+static enum tl_end final_end(struct tl_conn *c) { return tl_tcpstate_end(conn_state(c)); }
+
+/* Retires what the packet clock says is over: ended connections after their
+ * linger, live ones after the idle timeout. */
+static enum tl_status expire(struct tl_engine *e)
+{
+    enum tl_status st = TL_OK;
+    struct tl_conn *c;
+    while (st == TL_OK && (c = tl_flow_stalest(e->flows, TL_FLOW_ENDED)) != NULL &&
+           e->clock_us - c->last_ts > e->cfg.linger_us)
+        st = retire(e, c, final_end(c));
+    while (st == TL_OK && e->cfg.idle_timeout_us > 0 &&
+           (c = tl_flow_stalest(e->flows, TL_FLOW_LIVE)) != NULL &&
+           e->clock_us - c->last_ts > e->cfg.idle_timeout_us) {
+        e->cap.evicted_idle++;
+        st = retire(e, c, TL_END_TIMEOUT);
+    }
+    return st;
+}
+
+/* Makes room under --max-flows: an ended connection goes first (it has
+ * said all it will), else the least recently seen live one. */
+static enum tl_status make_room(struct tl_engine *e)
+{
+    struct tl_conn *c = tl_flow_stalest(e->flows, TL_FLOW_ENDED);
+    if (c != NULL)
+        return retire(e, c, final_end(c));
+    c = tl_flow_stalest(e->flows, TL_FLOW_LIVE);
+    if (c == NULL)
+        return TL_ENOMEM;
+    e->cap.evicted_cap++;
+    return retire(e, c, TL_END_EVICTED);
+}
+
+/*
+ * Roles for a connection's first segment: the SYN's sender is the client,
+ * the SYN-ACK's sender the server; otherwise the port heuristic of
+ * docs/flow-table.md (the lower port is the server's, as services listen
+ * on low, well-known ports and clients use ephemeral ones).
+ */
+static void assign_roles(struct tl_conn *c, const struct tl_pkt *p, bool from_a)
+{
+    uint8_t syn_ack = p->flags & (TL_TH_SYN | TL_TH_ACK);
+    bool sender_is_client;
+    if (syn_ack == TL_TH_SYN) {
+        c->roles_from = TL_ROLES_SYN;
+        sender_is_client = true;
+    } else if (syn_ack == (TL_TH_SYN | TL_TH_ACK)) {
+        c->roles_from = TL_ROLES_SYNACK;
+        sender_is_client = false;
+    } else {
+        c->roles_from = TL_ROLES_PORT;
+        sender_is_client = p->sport > p->dport || (p->sport == p->dport && from_a);
+    }
+    c->client_is_a = sender_is_client == from_a;
+}
+
+static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *k,
+                                 uint32_t h, const struct tl_pkt *p, bool from_a,
+                                 const struct tl_frame *f, struct tl_conn **out)
+{
+    enum tl_status st = TL_OK;
+    if (tl_flow_full(e->flows))
+        st = make_room(e);
+    if (st != TL_OK)
+        return st;
+    struct tl_conn *c = tl_flow_insert(e->flows, k, h);
+    if (c == NULL)
+        return TL_ENOMEM;
+    assign_roles(c, p, from_a);
+    c->first_ts = f->ts_us;
+    c->first_pkt = f->pkt_no;
+    tl_tcpstate_init(conn_state(c));
+    size_t n = tl_flow_count(e->flows);
+    if (n > e->cap.peak_flows)
+        e->cap.peak_flows = n;
+    *out = c;
+    return TL_OK;
+}
+
+static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
+                                 const struct tl_frame *f)
+{
+    struct tl_flow_key k;
+    bool from_a;
+    tl_flow_key_make(p, &k, &from_a);
+    uint32_t h = tl_flow_hash(e->flows, &k);
+    struct tl_conn *c = tl_flow_lookup(e->flows, &k, h);
+    enum tl_status st = TL_OK;
+    if (c != NULL && tl_tcpstate_starts_new(conn_state(c), p, tl_conn_role(c, from_a))) {
+        st = retire(e, c, final_end(c));
+        c = NULL;
+    }
+    if (c == NULL && st == TL_OK)
+        st = start_conn(e, &k, h, p, from_a, f, &c);
+    if (st != TL_OK)
+        return st;
+    enum tl_role r = tl_conn_role(c, from_a);
+    c->last_ts = f->ts_us;
+    c->last_pkt = f->pkt_no;
+    c->packets[r]++;
+    c->bytes[r] += p->payload_len;
+    if (tl_tcpstate_update(conn_state(c), p, r))
+        tl_flow_move(e->flows, c, TL_FLOW_ENDED);
+    else
+        tl_flow_touch(e->flows, c);
+    return TL_OK;
+}
+
+enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f)
+{
+    if (e->cap.packets == 0 || f->ts_us < e->cap.first_ts)
+        e->cap.first_ts = f->ts_us;
+    if (e->cap.packets == 0 || f->ts_us > e->cap.last_ts)
+        e->cap.last_ts = f->ts_us;
+    e->cap.packets++;
+    if (f->ts_us > e->clock_us)
+        e->clock_us = f->ts_us;
+    struct tl_pkt p;
+    enum tl_dec r = tl_decode(f->data, f->caplen, f->wirelen, f->linktype, &p);
+    if (r != TL_DEC_OK) {
+        e->cap.skipped[r]++;
+        return TL_OK;
+    }
+    e->cap.tcp_packets++;
+    enum tl_status st = expire(e);
+    return st != TL_OK ? st : on_segment(e, &p, f);
+}
+
+enum tl_status tl_engine_finish(struct tl_engine *e)
+{
+    enum tl_status st = TL_OK;
+    struct tl_conn *c;
+    /* First-seen order, so that streamed output needs no reordering here. */
+    while ((c = tl_flow_first(e->flows)) != NULL) {
+        enum tl_status s = retire(e, c, final_end(c));
+        if (st == TL_OK)
+            st = s;
+    }
+    return st;
+}

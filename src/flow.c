@@ -1,0 +1,292 @@
+/*
+ * Flow table. Chained hash on the canonical key, power-of-two buckets
+ * (index & mask), doubled when the load passes 1. Connections sit on
+ * intrusive lists, so every operation is O(1) and nothing is allocated
+ * per packet: a connection comes from the free list when one starts.
+ */
+#include "tcplens/flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define INITIAL_BUCKETS 1024u
+
+struct rlist {
+    struct tl_conn *stale, *fresh; /* least and most recently seen */
+};
+
+struct tl_flow_table {
+    struct tl_conn **buckets;
+    uint32_t mask;
+    size_t count;
+    size_t conn_size;
+    uint32_t max_flows;
+    uint64_t seed;
+    uint64_t next_id;
+    struct rlist rl[TL_FLOW_NLISTS];
+    struct tl_conn *ofirst, *olast; /* first-seen order */
+    struct tl_conn *free_list;      /* recycled through links.hnext */
+};
+
+struct tl_flow_table *tl_flow_table_new(const struct tl_flow_cfg *cfg)
+{
+    struct tl_flow_table *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->buckets = calloc(INITIAL_BUCKETS, sizeof *t->buckets);
+    if (t->buckets == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->mask = INITIAL_BUCKETS - 1;
+    /* Round ext up so every tl_conn in an array-free pool stays aligned. */
+    t->conn_size = sizeof(struct tl_conn) + ((cfg->ext_size + 15) & ~(size_t)15);
+    t->max_flows = cfg->max_flows;
+    t->seed = cfg->seed;
+    t->next_id = 1;
+    return t;
+}
+
+void tl_flow_table_free(struct tl_flow_table *t)
+{
+    if (t == NULL)
+        return;
+    for (struct tl_conn *c = t->ofirst, *n; c != NULL; c = n) {
+        n = c->links.onext;
+        free(c);
+    }
+    for (struct tl_conn *c = t->free_list, *n; c != NULL; c = n) {
+        n = c->links.hnext;
+        free(c);
+    }
+    free(t->buckets);
+    free(t);
+}
+
+/* Endpoint order: address first, then port. */
+static int ep_cmp(const struct tl_addr *a, uint16_t pa, const struct tl_addr *b, uint16_t pb)
+{
+    int r = tl_addr_cmp(a, b);
+    if (r != 0)
+        return r;
+    return pa < pb ? -1 : pa > pb;
+}
+
+void tl_flow_key_make(const struct tl_pkt *p, struct tl_flow_key *k, bool *from_a)
+{
+    *from_a = ep_cmp(&p->src, p->sport, &p->dst, p->dport) <= 0;
+    k->a = *from_a ? p->src : p->dst;
+    k->b = *from_a ? p->dst : p->src;
+    k->pa = *from_a ? p->sport : p->dport;
+    k->pb = *from_a ? p->dport : p->sport;
+    k->vlan = p->vlan;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v;
+    h *= UINT64_C(0x9e3779b97f4a7c15);
+    return h ^ (h >> 29);
+}
+
+static uint64_t load64(const uint8_t *b)
+{
+    uint64_t v;
+    memcpy(&v, b, sizeof v);
+    return v;
+}
+
+uint32_t tl_flow_hash(const struct tl_flow_table *t, const struct tl_flow_key *k)
+{
+    uint64_t h = t->seed ^ UINT64_C(0x243f6a8885a308d3);
+    h = mix(h, load64(k->a.b));
+    h = mix(h, load64(k->a.b + 8));
+    h = mix(h, load64(k->b.b));
+    h = mix(h, load64(k->b.b + 8));
+    h = mix(h, ((uint64_t)k->pa << 48) | ((uint64_t)k->pb << 32) | ((uint64_t)k->vlan << 8) |
+                   k->a.family);
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static bool key_eq(const struct tl_flow_key *x, const struct tl_flow_key *y)
+{
+    return x->pa == y->pa && x->pb == y->pb && x->vlan == y->vlan &&
+           tl_addr_cmp(&x->a, &y->a) == 0 && tl_addr_cmp(&x->b, &y->b) == 0;
+}
+
+struct tl_conn *tl_flow_lookup(const struct tl_flow_table *t, const struct tl_flow_key *k,
+                               uint32_t hash)
+{
+    for (struct tl_conn *c = t->buckets[hash & t->mask]; c != NULL; c = c->links.hnext)
+        if (c->links.hash == hash && key_eq(&c->key, k))
+            return c;
+    return NULL;
+}
+
+/* Doubles the bucket array; on allocation failure the table simply stays
+ * more loaded, which is slower but still correct. */
+static void grow(struct tl_flow_table *t)
+{
+    uint32_t n = (t->mask + 1) * 2;
+    if (n == 0)
+        return;
+    struct tl_conn **nb = calloc(n, sizeof *nb);
+    if (nb == NULL)
+        return;
+    for (uint32_t i = 0; i <= t->mask; i++) {
+        for (struct tl_conn *c = t->buckets[i], *next; c != NULL; c = next) {
+            next = c->links.hnext;
+            c->links.hnext = nb[c->links.hash & (n - 1)];
+            nb[c->links.hash & (n - 1)] = c;
+        }
+    }
+    free(t->buckets);
+    t->buckets = nb;
+    t->mask = n - 1;
+}
+
+static void rlist_unlink(struct tl_flow_table *t, struct tl_conn *c)
+{
+    struct rlist *l = &t->rl[c->links.list];
+    if (c->links.rprev != NULL)
+        c->links.rprev->links.rnext = c->links.rnext;
+    else
+        l->stale = c->links.rnext;
+    if (c->links.rnext != NULL)
+        c->links.rnext->links.rprev = c->links.rprev;
+    else
+        l->fresh = c->links.rprev;
+    c->links.rprev = c->links.rnext = NULL;
+}
+
+static void rlist_append(struct tl_flow_table *t, struct tl_conn *c, enum tl_flow_list list)
+{
+    struct rlist *l = &t->rl[list];
+    c->links.list = (uint8_t)list;
+    c->links.rprev = l->fresh;
+    c->links.rnext = NULL;
+    if (l->fresh != NULL)
+        l->fresh->links.rnext = c;
+    else
+        l->stale = c;
+    l->fresh = c;
+}
+
+bool tl_flow_full(const struct tl_flow_table *t)
+{
+    return t->max_flows != 0 && t->count >= t->max_flows;
+}
+
+static struct tl_conn *conn_alloc(struct tl_flow_table *t)
+{
+    struct tl_conn *c = t->free_list;
+    if (c != NULL) {
+        t->free_list = c->links.hnext;
+        memset(c, 0, t->conn_size);
+        return c;
+    }
+    return calloc(1, t->conn_size);
+}
+
+struct tl_conn *tl_flow_insert(struct tl_flow_table *t, const struct tl_flow_key *k,
+                               uint32_t hash)
+{
+    if (tl_flow_full(t))
+        return NULL;
+    struct tl_conn *c = conn_alloc(t);
+    if (c == NULL)
+        return NULL;
+    if (t->count >= (size_t)t->mask + 1)
+        grow(t);
+    c->id = t->next_id++;
+    c->key = *k;
+    c->links.hash = hash;
+    c->links.hnext = t->buckets[hash & t->mask];
+    t->buckets[hash & t->mask] = c;
+    rlist_append(t, c, TL_FLOW_LIVE);
+    c->links.oprev = t->olast;
+    if (t->olast != NULL)
+        t->olast->links.onext = c;
+    else
+        t->ofirst = c;
+    t->olast = c;
+    t->count++;
+    return c;
+}
+
+void tl_flow_touch(struct tl_flow_table *t, struct tl_conn *c)
+{
+    if (t->rl[c->links.list].fresh == c)
+        return;
+    enum tl_flow_list list = c->links.list;
+    rlist_unlink(t, c);
+    rlist_append(t, c, list);
+}
+
+void tl_flow_move(struct tl_flow_table *t, struct tl_conn *c, enum tl_flow_list list)
+{
+    rlist_unlink(t, c);
+    rlist_append(t, c, list);
+}
+
+struct tl_conn *tl_flow_stalest(const struct tl_flow_table *t, enum tl_flow_list list)
+{
+    return t->rl[list].stale;
+}
+
+struct tl_conn *tl_flow_stalest_any(const struct tl_flow_table *t)
+{
+    struct tl_conn *x = t->rl[TL_FLOW_LIVE].stale, *y = t->rl[TL_FLOW_ENDED].stale;
+    if (x == NULL)
+        return y;
+    if (y == NULL)
+        return x;
+    return y->last_ts <= x->last_ts ? y : x;
+}
+
+void tl_flow_remove(struct tl_flow_table *t, struct tl_conn *c)
+{
+    struct tl_conn **pp = &t->buckets[c->links.hash & t->mask];
+    while (*pp != NULL && *pp != c)
+        pp = &(*pp)->links.hnext;
+    if (*pp == c)
+        *pp = c->links.hnext;
+    rlist_unlink(t, c);
+    if (c->links.oprev != NULL)
+        c->links.oprev->links.onext = c->links.onext;
+    else
+        t->ofirst = c->links.onext;
+    if (c->links.onext != NULL)
+        c->links.onext->links.oprev = c->links.oprev;
+    else
+        t->olast = c->links.oprev;
+    t->count--;
+    c->links.hnext = t->free_list;
+    t->free_list = c;
+}
+
+struct tl_conn *tl_flow_first(const struct tl_flow_table *t) { return t->ofirst; }
+
+struct tl_conn *tl_flow_next(const struct tl_conn *c) { return c->links.onext; }
+
+size_t tl_flow_count(const struct tl_flow_table *t) { return t->count; }
+
+void tl_conn_endpoint(const struct tl_conn *c, enum tl_role r, const struct tl_addr **ip,
+                      uint16_t *port)
+{
+    bool is_a = (r == TL_ROLE_CLIENT) == c->client_is_a;
+    *ip = is_a ? &c->key.a : &c->key.b;
+    *port = is_a ? c->key.pa : c->key.pb;
+}
+
+const char *tl_end_name(enum tl_end e)
+{
+    static const char *const names[] = {"open", "fin", "rst", "timeout", "evicted"};
+    return (unsigned)e < sizeof names / sizeof names[0] ? names[e] : "open";
+}
+
+const char *tl_roles_from_name(enum tl_roles_from r)
+{
+    static const char *const names[] = {"syn", "synack", "port"};
+    return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "port";
+}

@@ -1,0 +1,206 @@
+/*
+ * Reporter core. Connections end in any order (a long one can outlive
+ * thousands of short ones) but are written in first-seen (id) order: a
+ * connection that ends early waits in a min-heap keyed by id until every
+ * lower id has been written. Written text goes to a temporary spool file,
+ * because a document's summary comes before its connections and is only
+ * known at the end; memory then holds only the out-of-order window.
+ */
+#include "tcplens/report.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "report_int.h"
+
+struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
+{
+    struct tl_report *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->cfg = *cfg;
+    r->next_id = 1;
+    r->ops = cfg->format == TL_REPORT_TEXT ? &tl_report_text_ops : &tl_report_json_ops;
+    /* NDJSON needs no document around its lines: they go straight out. */
+    if (cfg->format != TL_REPORT_NDJSON) {
+        r->spool = tmpfile();
+        if (r->spool == NULL) {
+            free(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+static FILE *sink(const struct tl_report *r) { return r->spool ? r->spool : r->cfg.out; }
+
+static enum tl_status emit(struct tl_report *r, const char *text, size_t len)
+{
+    FILE *f = sink(r);
+    if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF)
+        return TL_EIO;
+    /* A stream is read live (tail -f, log shippers): one line, one flush. */
+    if (r->spool == NULL && fflush(f) != 0)
+        return TL_EIO;
+    return TL_OK;
+}
+
+static void heap_swap(struct pending *a, struct pending *b)
+{
+    struct pending t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void heap_up(struct pending *h, size_t i)
+{
+    while (i > 0 && h[(i - 1) / 2].id > h[i].id) {
+        heap_swap(&h[(i - 1) / 2], &h[i]);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_down(struct pending *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && h[l].id < h[m].id)
+            m = l;
+        if (l + 1 < n && h[l + 1].id < h[m].id)
+            m = l + 1;
+        if (m == i)
+            return;
+        heap_swap(&h[i], &h[m]);
+        i = m;
+    }
+}
+
+static enum tl_status heap_push(struct tl_report *r, uint64_t id, char *text, size_t len)
+{
+    if (r->nheap == r->capheap) {
+        size_t cap = r->capheap ? r->capheap * 2 : 64;
+        struct pending *h = realloc(r->heap, cap * sizeof *h);
+        if (h == NULL)
+            return TL_ENOMEM;
+        r->heap = h;
+        r->capheap = cap;
+    }
+    r->heap[r->nheap] = (struct pending){id, text, len};
+    heap_up(r->heap, r->nheap++);
+    return TL_OK;
+}
+
+/* Writes waiting connections whose turn has come (all of them if force). */
+static enum tl_status drain(struct tl_report *r, bool force)
+{
+    enum tl_status st = TL_OK;
+    while (r->nheap > 0 && (force || r->heap[0].id <= r->next_id)) {
+        struct pending p = r->heap[0];
+        r->heap[0] = r->heap[--r->nheap];
+        heap_down(r->heap, r->nheap, 0);
+        if (st == TL_OK)
+            st = emit(r, p.text, p.len);
+        if (p.id >= r->next_id)
+            r->next_id = p.id + 1;
+        free(p.text);
+    }
+    return st;
+}
+
+enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn *c,
+                              const struct tl_tcpstate *st)
+{
+    r->sum.connections++;
+    if (c->end <= TL_END_EVICTED)
+        r->sum.ends[c->end]++;
+    size_t len = 0;
+    char *text = r->ops->format_conn(c, st, &len);
+    if (text == NULL)
+        return TL_ENOMEM;
+    if (!r->cfg.reorder || c->id == r->next_id) {
+        enum tl_status s = emit(r, text, len);
+        free(text);
+        if (c->id >= r->next_id)
+            r->next_id = c->id + 1;
+        return s != TL_OK ? s : drain(r, false);
+    }
+    enum tl_status s = heap_push(r, c->id, text, len);
+    if (s != TL_OK)
+        free(text);
+    return s;
+}
+
+enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run)
+{
+    enum tl_status st = drain(r, true);
+    if (st != TL_OK)
+        return st;
+    if (r->spool != NULL) {
+        if (fflush(r->spool) != 0)
+            return TL_EIO;
+        rewind(r->spool);
+    }
+    st = r->ops->write_doc(r, run, r->spool);
+    if (st == TL_OK && fflush(r->cfg.out) != 0)
+        st = TL_EIO;
+    return st;
+}
+
+void tl_report_free(struct tl_report *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nheap; i++)
+        free(r->heap[i].text);
+    free(r->heap);
+    if (r->spool != NULL)
+        fclose(r->spool);
+    free(r);
+}
+
+const char *tl_report_utc(int64_t ts_us, char *buf, size_t size)
+{
+    int64_t sec = ts_us / TL_USEC_PER_SEC, usec = ts_us % TL_USEC_PER_SEC;
+    if (usec < 0) {
+        usec += TL_USEC_PER_SEC;
+        sec--;
+    }
+    time_t t = (time_t)sec;
+    struct tm tm;
+    char day[32];
+    if (gmtime_r(&t, &tm) == NULL || strftime(day, sizeof day, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(day, sizeof day, "@%" PRId64, sec);
+    snprintf(buf, size, "%s.%06d", day, (int)usec);
+    return buf;
+}
+
+const char *tl_report_endpoint(const struct tl_addr *a, uint16_t port, char *buf, size_t size)
+{
+    char ip[TL_ADDR_STRLEN];
+    tl_addr_str(a, ip, sizeof ip);
+    if (a->family == TL_AF_INET6)
+        snprintf(buf, size, "[%s]:%u", ip, (unsigned)port);
+    else
+        snprintf(buf, size, "%s:%u", ip, (unsigned)port);
+    return buf;
+}
+
+bool tl_report_copy_spool(FILE *spool, FILE *out, const char *indent, const char *sep)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    bool first = true, ok = true;
+    while (ok && (n = getline(&line, &cap, spool)) > 0) {
+        if (line[n - 1] == '\n')
+            line[--n] = '\0';
+        ok = fprintf(out, "%s%s%s", first ? "" : sep, indent, line) >= 0;
+        first = false;
+    }
+    free(line);
+    if (ok && !first && sep[0] != '\0')
+        ok = fputc('\n', out) != EOF;
+    return ok && !ferror(spool);
+}

@@ -1,0 +1,57 @@
+/* Private to the reporters: the shared core and each format's hooks. */
+#ifndef TCPLENS_REPORT_INT_H
+#define TCPLENS_REPORT_INT_H
+
+#include <stdio.h>
+
+#include "tcplens/report.h"
+
+struct pending {
+    uint64_t id;
+    char *text;
+    size_t len;
+};
+
+/* Tallies every format can print in its summary. */
+struct report_summary {
+    uint64_t connections;
+    uint64_t ends[TL_END_EVICTED + 1];
+};
+
+struct tl_report;
+
+struct report_ops {
+    /* Formats one connection as a malloc'd string (no trailing newline). */
+    char *(*format_conn)(const struct tl_conn *c, const struct tl_tcpstate *st, size_t *len);
+    /* Writes the whole document; spool holds the connections in order,
+     * each followed by '\n'. */
+    enum tl_status (*write_doc)(const struct tl_report *r, const struct tl_run *run,
+                                FILE *spool);
+};
+
+struct tl_report {
+    struct tl_report_cfg cfg;
+    const struct report_ops *ops;
+    FILE *spool;           /* connections in order; NULL when streaming */
+    struct pending *heap;  /* ended out of order, waiting for lower ids */
+    size_t nheap, capheap;
+    uint64_t next_id;      /* lowest id not yet written */
+    struct report_summary sum;
+};
+
+extern const struct report_ops tl_report_json_ops;
+extern const struct report_ops tl_report_text_ops;
+
+/* Formats µs on the pcap clock as "2026-11-21 12:00:00.000123" (UTC). */
+const char *tl_report_utc(int64_t ts_us, char *buf, size_t size);
+
+/* Formats an endpoint as "10.0.0.1:80" or "[::1]:80". */
+const char *tl_report_endpoint(const struct tl_addr *a, uint16_t port, char *buf,
+                               size_t size);
+
+/* Copies the spool's lines to out, each after indent, with sep between
+ * lines (sep holds the newline) and a newline after the last; returns false
+ * on an I/O error. */
+bool tl_report_copy_spool(FILE *spool, FILE *out, const char *indent, const char *sep);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * JSON report (DESIGN.md section 4, schema_version 1) and NDJSON. A
+ * connection is one compact object on one line in both: NDJSON writes the
+ * lines as they are, the document lists them under "connections".
+ */
+#include "tcplens/report.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_int.h"
+
+#define SCHEMA_VERSION 1
+/* 16 significant digits print epoch seconds with all six decimals. */
+#define DUMP_REAL JSON_REAL_PRECISION(16)
+
+/* Adds key → value to obj, taking the value's reference; false on failure
+ * (including a NULL value from a failed constructor). */
+static bool put(json_t *obj, const char *key, json_t *value)
+{
+    return value != NULL && json_object_set_new(obj, key, value) == 0;
+}
+
+static json_t *ts_json(int64_t us) { return json_real((double)us / 1e6); }
+
+static json_t *endpoint_json(const struct tl_conn *c, enum tl_role r)
+{
+    const struct tl_addr *a;
+    uint16_t port;
+    char ip[TL_ADDR_STRLEN];
+    tl_conn_endpoint(c, r, &a, &port);
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "ip", json_string(tl_addr_str(a, ip, sizeof ip))) ||
+        !put(o, "port", json_integer(port))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *pair_json(uint64_t client, uint64_t server)
+{
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "client", json_integer((json_int_t)client)) ||
+        !put(o, "server", json_integer((json_int_t)server))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* A display filter for Wireshark that selects this 4-tuple. */
+static json_t *wireshark_filter(const struct tl_conn *c)
+{
+    const char *ipf = c->key.a.family == TL_AF_INET6 ? "ipv6.addr" : "ip.addr";
+    char a[TL_ADDR_STRLEN], b[TL_ADDR_STRLEN], buf[256];
+    const struct tl_addr *ca, *sa;
+    uint16_t cp, sp;
+    tl_conn_endpoint(c, TL_ROLE_CLIENT, &ca, &cp);
+    tl_conn_endpoint(c, TL_ROLE_SERVER, &sa, &sp);
+    snprintf(buf, sizeof buf, "%s==%s && tcp.port==%u && %s==%s && tcp.port==%u", ipf,
+             tl_addr_str(ca, a, sizeof a), (unsigned)cp, ipf, tl_addr_str(sa, b, sizeof b),
+             (unsigned)sp);
+    return json_string(buf);
+}
+
+static json_t *conn_json(const struct tl_conn *c)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "id", json_integer((json_int_t)c->id)) &&
+              put(o, "client", endpoint_json(c, TL_ROLE_CLIENT)) &&
+              put(o, "server", endpoint_json(c, TL_ROLE_SERVER)) &&
+              put(o, "roles_from", json_string(tl_roles_from_name(c->roles_from))) &&
+              (c->key.vlan == 0 || put(o, "vlan", json_integer(c->key.vlan))) &&
+              put(o, "first_ts", ts_json(c->first_ts)) &&
+              put(o, "last_ts", ts_json(c->last_ts)) &&
+              put(o, "duration", ts_json(c->last_ts - c->first_ts)) &&
+              put(o, "packets", pair_json(c->packets[0], c->packets[1])) &&
+              put(o, "bytes", pair_json(c->bytes[0], c->bytes[1])) &&
+              put(o, "end", json_string(tl_end_name(c->end))) &&
+              put(o, "wireshark_filter", wireshark_filter(c));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static char *format_conn(const struct tl_conn *c, const struct tl_tcpstate *st, size_t *len)
+{
+    (void)st;
+    json_t *o = conn_json(c);
+    if (o == NULL)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT | DUMP_REAL);
+    json_decref(o);
+    if (s != NULL)
+        *len = strlen(s);
+    return s;
+}
+
+static json_t *inputs_json(const struct tl_run *run)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < run->ninputs; i++) {
+        const struct tl_input_info *in = &run->inputs[i];
+        json_t *o = json_object();
+        bool ok = o != NULL && put(o, "source", json_string(in->name)) &&
+                  (in->linktype_name == NULL ||
+                   put(o, "linktype", json_string(in->linktype_name))) &&
+                  put(o, "packets", json_integer((json_int_t)in->packets)) &&
+                  (in->status == TL_OK || put(o, "error", json_string(in->error)));
+        if (!ok || json_array_append_new(a, o) != 0) {
+            json_decref(o);
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* skipped: the three classes of DESIGN.md, then every non-zero reason. */
+static json_t *skipped_json(const struct tl_capture_info *cap, json_t **reasons)
+{
+    uint64_t cls[4] = {0};
+    json_t *o = json_object(), *r = json_object();
+    bool ok = o != NULL && r != NULL;
+    for (int i = 1; ok && i < TL_DEC_NRESULTS; i++) {
+        cls[tl_dec_class((enum tl_dec)i)] += cap->skipped[i];
+        if (cap->skipped[i] != 0)
+            ok = put(r, tl_dec_name((enum tl_dec)i), json_integer((json_int_t)cap->skipped[i]));
+    }
+    ok = ok && put(o, "non_tcp", json_integer((json_int_t)cls[TL_DEC_CLASS_NON_TCP])) &&
+         put(o, "malformed", json_integer((json_int_t)cls[TL_DEC_CLASS_MALFORMED])) &&
+         put(o, "truncated", json_integer((json_int_t)cls[TL_DEC_CLASS_TRUNCATED]));
+    if (!ok) {
+        json_decref(o);
+        json_decref(r);
+        return NULL;
+    }
+    *reasons = r;
+    return o;
+}
+
+static json_t *capture_json(const struct tl_capture_info *cap)
+{
+    json_t *o = json_object(), *reasons = NULL, *ev = json_object();
+    bool ok = o != NULL && ev != NULL && put(o, "first_ts", ts_json(cap->first_ts)) &&
+              put(o, "last_ts", ts_json(cap->last_ts)) &&
+              put(o, "packets", json_integer((json_int_t)cap->packets)) &&
+              put(o, "tcp_packets", json_integer((json_int_t)cap->tcp_packets)) &&
+              put(o, "skipped", skipped_json(cap, &reasons)) &&
+              put(o, "skipped_reasons", reasons) &&
+              put(ev, "idle", json_integer((json_int_t)cap->evicted_idle)) &&
+              put(ev, "max_flows", json_integer((json_int_t)cap->evicted_cap));
+    if (ok) {
+        ok = put(o, "evicted", ev);
+        ev = NULL;
+    }
+    ok = ok && put(o, "peak_connections", json_integer((json_int_t)cap->peak_flows));
+    json_decref(ev);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *summary_json(const struct report_summary *sum)
+{
+    json_t *o = json_object(), *ends = json_object();
+    bool ok = o != NULL && ends != NULL &&
+              put(o, "connections", json_integer((json_int_t)sum->connections));
+    for (int e = 0; ok && e <= TL_END_EVICTED; e++)
+        if (sum->ends[e] != 0)
+            ok = put(ends, tl_end_name((enum tl_end)e), json_integer((json_int_t)sum->ends[e]));
+    if (ok) {
+        ok = put(o, "ends", ends);
+        ends = NULL;
+    }
+    json_decref(ends);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *doc_head(const struct tl_report *r, const struct tl_run *run)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "tool", json_string("tcplens")) &&
+              put(o, "version", json_string(PACKAGE_VERSION)) &&
+              put(o, "schema_version", json_integer(SCHEMA_VERSION)) &&
+              put(o, "inputs", inputs_json(run)) &&
+              put(o, "capture", capture_json(run->capture)) &&
+              put(o, "summary", summary_json(&r->sum)) &&
+              put(o, "host_anomalies", json_array());
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run,
+                                FILE *spool)
+{
+    if (spool == NULL) /* NDJSON: every line is out already */
+        return TL_OK;
+    json_t *head = doc_head(r, run);
+    if (head == NULL)
+        return TL_ENOMEM;
+    char *s = json_dumps(head, JSON_INDENT(2) | DUMP_REAL);
+    json_decref(head);
+    if (s == NULL)
+        return TL_ENOMEM;
+    /* The head ends with "\n}": reopen it to append the connections. */
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] != '}')
+        n--;
+    if (n > 0)
+        n--;
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+        n--;
+    bool ok = n > 0 && fwrite(s, 1, n, r->cfg.out) == n;
+    free(s);
+    ok = ok && fseek(spool, 0, SEEK_END) == 0;
+    bool empty = ok && ftell(spool) == 0;
+    ok = ok && fseek(spool, 0, SEEK_SET) == 0;
+    if (ok && empty)
+        ok = fputs(",\n  \"connections\": []\n}\n", r->cfg.out) >= 0;
+    else if (ok)
+        ok = fputs(",\n  \"connections\": [\n", r->cfg.out) >= 0 &&
+             tl_report_copy_spool(spool, r->cfg.out, "    ", ",\n") &&
+             fputs("  ]\n}\n", r->cfg.out) >= 0;
+    return ok ? TL_OK : TL_EIO;
+}
+
+const struct report_ops tl_report_json_ops = {format_conn, write_doc};

@@ -1,0 +1,180 @@
+/*
+ * Capture files through libpcap (pcap and pcapng; "-" is stdin), several
+ * merged in timestamp order as rotated tcpdump captures need. libpcap is
+ * asked for microsecond timestamps, so nanosecond files are scaled for us.
+ */
+#include "tcplens/source.h"
+
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct input {
+    pcap_t *pcap;
+    bool pending;               /* hdr/data hold a frame not yet handed out */
+    struct pcap_pkthdr *hdr;
+    const uint8_t *data;
+    struct tl_input_info info;
+};
+
+struct tl_source {
+    struct input *in;
+    size_t n;
+    uint64_t max_packets;
+    uint64_t handed_out;
+    bool (*accept_linktype)(int linktype);
+};
+
+/* libpcap often starts its message with the file name; we print the name
+ * ourselves, once. */
+static void set_error(struct input *in, enum tl_status st, const char *msg)
+{
+    size_t nl = strlen(in->info.name);
+    if (strncmp(msg, in->info.name, nl) == 0 && strncmp(msg + nl, ": ", 2) == 0)
+        msg += nl + 2;
+    in->info.status = st;
+    snprintf(in->info.error, sizeof in->info.error, "%s", msg);
+}
+
+static enum tl_status set_filter(struct input *in, const char *filter, struct tl_diag *d)
+{
+    struct bpf_program prog;
+    if (pcap_compile(in->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        tl_diag_set(d, "bad filter expression '%s': %s", filter, pcap_geterr(in->pcap));
+        return TL_EINVAL;
+    }
+    int rc = pcap_setfilter(in->pcap, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        tl_diag_set(d, "cannot apply filter: %s", pcap_geterr(in->pcap));
+        return TL_EINVAL;
+    }
+    return TL_OK;
+}
+
+/* Opens one input; failures that concern only this file are recorded in
+ * its info and are not errors of the call. */
+static enum tl_status open_one(struct tl_source *src, struct input *in,
+                               const struct tl_source_cfg *cfg, struct tl_diag *d)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    in->info.linktype = -1;
+    in->pcap = pcap_open_offline_with_tstamp_precision(in->info.name,
+                                                       PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (in->pcap == NULL) {
+        set_error(in, TL_EFORMAT, errbuf);
+        return TL_OK;
+    }
+    in->info.linktype = pcap_datalink(in->pcap);
+    in->info.linktype_name = pcap_datalink_val_to_name(in->info.linktype);
+    if (src->accept_linktype != NULL && !src->accept_linktype(in->info.linktype)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "unsupported link type %d (%s)", in->info.linktype,
+                 in->info.linktype_name ? in->info.linktype_name : "unknown");
+        set_error(in, TL_ELINKTYPE, msg);
+        pcap_close(in->pcap);
+        in->pcap = NULL;
+        return TL_OK;
+    }
+    if (cfg->filter != NULL && cfg->filter[0] != '\0')
+        return set_filter(in, cfg->filter, d);
+    return TL_OK;
+}
+
+enum tl_status tl_source_open_files(struct tl_source **out, const char *const *paths,
+                                    size_t npaths, const struct tl_source_cfg *cfg,
+                                    struct tl_diag *d)
+{
+    *out = NULL;
+    struct tl_source *src = calloc(1, sizeof *src);
+    if (src == NULL)
+        return TL_ENOMEM;
+    src->in = calloc(npaths ? npaths : 1, sizeof *src->in);
+    if (src->in == NULL) {
+        free(src);
+        return TL_ENOMEM;
+    }
+    src->n = npaths;
+    src->max_packets = cfg->max_packets;
+    src->accept_linktype = cfg->accept_linktype;
+    enum tl_status st = TL_OK;
+    for (size_t i = 0; i < npaths && st == TL_OK; i++) {
+        src->in[i].info.name = paths[i];
+        st = open_one(src, &src->in[i], cfg, d);
+    }
+    if (st != TL_OK) {
+        tl_source_free(src);
+        return st;
+    }
+    *out = src;
+    return TL_OK;
+}
+
+/* Makes sure in has a pending frame, if it has any left. */
+static void fill(struct input *in)
+{
+    if (in->pending || in->pcap == NULL)
+        return;
+    int rc = pcap_next_ex(in->pcap, &in->hdr, &in->data);
+    if (rc == 1) {
+        in->pending = true;
+        return;
+    }
+    if (rc == PCAP_ERROR) {
+        char msg[PCAP_ERRBUF_SIZE + 64];
+        snprintf(msg, sizeof msg, "read error after packet %llu: %s",
+                 (unsigned long long)in->info.packets, pcap_geterr(in->pcap));
+        set_error(in, TL_EFORMAT, msg);
+    }
+    /* End of file (PCAP_ERROR_BREAK) or error: this input is done. */
+    pcap_close(in->pcap);
+    in->pcap = NULL;
+}
+
+static int64_t ts_us(const struct pcap_pkthdr *h)
+{
+    return (int64_t)h->ts.tv_sec * TL_USEC_PER_SEC + (int64_t)h->ts.tv_usec;
+}
+
+enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f)
+{
+    if (src->max_packets != 0 && src->handed_out >= src->max_packets)
+        return TL_EOF;
+    struct input *best = NULL;
+    for (size_t i = 0; i < src->n; i++) {
+        struct input *in = &src->in[i];
+        fill(in);
+        if (in->pending && (best == NULL || ts_us(in->hdr) < ts_us(best->hdr)))
+            best = in;
+    }
+    if (best == NULL)
+        return TL_EOF;
+    best->pending = false;
+    best->info.packets++;
+    f->ts_us = ts_us(best->hdr);
+    f->caplen = best->hdr->caplen;
+    f->wirelen = best->hdr->len;
+    f->data = best->data;
+    f->linktype = best->info.linktype;
+    f->input = (unsigned)(best - src->in);
+    f->pkt_no = ++src->handed_out;
+    return TL_OK;
+}
+
+size_t tl_source_ninputs(const struct tl_source *src) { return src->n; }
+
+const struct tl_input_info *tl_source_input(const struct tl_source *src, size_t i)
+{
+    return i < src->n ? &src->in[i].info : NULL;
+}
+
+void tl_source_free(struct tl_source *src)
+{
+    if (src == NULL)
+        return;
+    for (size_t i = 0; i < src->n; i++)
+        if (src->in[i].pcap != NULL)
+            pcap_close(src->in[i].pcap);
+    free(src->in);
+    free(src);
+}

@@ -1,0 +1,50 @@
+/* Status names, diagnostics and address helpers shared by every module. */
+#include "tcplens/status.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const status_names[] = {
+    [TL_OK] = "success",
+    [TL_ENOMEM] = "out of memory",
+    [TL_EIO] = "input/output error",
+    [TL_EPCAP] = "capture library error",
+    [TL_EFORMAT] = "not a valid capture",
+    [TL_ELINKTYPE] = "unsupported link type",
+    [TL_EINVAL] = "invalid argument",
+    [TL_EOF] = "end of input",
+};
+_Static_assert(sizeof status_names / sizeof status_names[0] == TL_NSTATUS,
+               "every status has a name");
+
+const char *tl_status_str(enum tl_status st)
+{
+    return (unsigned)st < TL_NSTATUS ? status_names[st] : "unknown status";
+}
+
+void tl_diag_set(struct tl_diag *d, const char *fmt, ...)
+{
+    if (d == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+    va_end(ap);
+}
+
+const char *tl_addr_str(const struct tl_addr *a, char *buf, size_t size)
+{
+    int af = a->family == TL_AF_INET6 ? AF_INET6 : AF_INET;
+    if (inet_ntop(af, a->b, buf, (socklen_t)size) == NULL && size > 0)
+        buf[0] = '\0';
+    return buf;
+}
+
+int tl_addr_cmp(const struct tl_addr *a, const struct tl_addr *b)
+{
+    if (a->family != b->family)
+        return a->family < b->family ? -1 : 1;
+    return memcmp(a->b, b->b, sizeof a->b);
+}

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs what building and testing tcplens needs on Debian 12 (as root).
+# Does nothing when everything is there already.
+set -eu
+pkgs="gcc make autoconf automake pkg-config libpcap-dev libjansson-dev
+      tcpdump iproute2 nftables ethtool python3"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages:$missing (run as root, or install them)" >&2
+    exit 1
+fi
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,70 @@
+#!/bin/bash
+# The whole test suite, as CI runs it: dependencies, a build with warnings
+# as errors (make check, make distcheck), then a build with AddressSanitizer
+# and UndefinedBehaviorSanitizer (make check). Ends with one line
+# "N passed, N failed[, N skipped]" counting every TAP test point.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+jobs=$(nproc 2>/dev/null || echo 2)
+logdir=${TL_TEST_LOGDIR:-$top/test-logs}
+rm -rf "$logdir"; mkdir -p "$logdir"
+status=0
+
+step() { # name command...
+    local name=$1; shift
+    echo "== $name"
+    if ! "$@" > "$logdir/$name.log" 2>&1; then
+        echo "!! $name failed; last lines of $logdir/$name.log:"
+        tail -n 40 "$logdir/$name.log"
+        status=1
+        return 1
+    fi
+}
+
+tools/install-deps.sh || exit 1
+step autogen ./autogen.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+build() { # dir configure-args...
+    local dir=$1; shift
+    rm -rf "$dir"; mkdir -p "$dir"
+    (cd "$dir" && "$top/configure" "$@" && make -j"$jobs")
+}
+
+if step build-werror build "$top/_build/werror" --enable-werror; then
+    step check-werror make -C "$top/_build/werror" -j"$jobs" check
+    step distcheck make -C "$top/_build/werror" -j"$jobs" distcheck \
+        DISTCHECK_CONFIGURE_FLAGS=--enable-werror
+fi
+if step build-sanitizers build "$top/_build/san" --enable-werror --enable-sanitizers; then
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        step check-sanitizers make -C "$top/_build/san" -j"$jobs" check
+fi
+
+# Count test points from the automake result files of both check runs.
+pass=0 fail=0 skip=0
+for trs in "$top"/_build/werror/tests/*.trs "$top"/_build/werror/tests/*/*.trs \
+           "$top"/_build/san/tests/*.trs "$top"/_build/san/tests/*/*.trs; do
+    [ -f "$trs" ] || continue
+    p=$(grep -c '^:test-result: PASS' "$trs")
+    f=$(grep -cE '^:test-result: (FAIL|XPASS|ERROR)' "$trs")
+    s=$(grep -c '^:test-result: SKIP' "$trs")
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+    if [ "$f" -gt 0 ]; then
+        log=${trs%.trs}.log
+        echo "!! failures in $log:"; grep -E '^(not ok|#)' "$log" | head -40
+    fi
+done
+for d in werror san; do
+    for log in "$top/_build/$d/test-suite.log"; do
+        [ -f "$log" ] && cp "$log" "$logdir/test-suite-$d.log"
+    done
+done
+# A step that failed outside the test points (build, distcheck) is a failure too.
+[ "$status" -ne 0 ] && fail=$((fail + 1))
+if [ "$skip" -gt 0 ]; then
+    echo "$pass passed, $fail failed, $skip skipped"
+else
+    echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]
