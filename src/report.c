@@ -22,6 +22,8 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
         return NULL;
     r->cfg = *cfg;
     r->next_id = 1;
+    if (r->cfg.wait_budget == 0)
+        r->cfg.wait_budget = TL_REPORT_WAIT_BUDGET;
     r->ops = cfg->format == TL_REPORT_TEXT ? &tl_report_text_ops : &tl_report_json_ops;
     /* NDJSON needs no document around its lines: they go straight out. */
     if (cfg->format != TL_REPORT_NDJSON) {
@@ -77,6 +79,33 @@ static void heap_down(struct pending *h, size_t n, size_t i)
     }
 }
 
+/* Moves text to the overflow file; the entry then refers to it. */
+static enum tl_status spill(struct tl_report *r, struct pending *p)
+{
+    if (r->overflow == NULL && (r->overflow = tmpfile()) == NULL)
+        return TL_EIO;
+    if (fseeko(r->overflow, (off_t)r->overflow_end, SEEK_SET) != 0 ||
+        fwrite(p->text, 1, p->len, r->overflow) != p->len)
+        return TL_EIO;
+    p->off = r->overflow_end;
+    r->overflow_end += p->len;
+    free(p->text);
+    p->text = NULL;
+    return TL_OK;
+}
+
+/* Brings spilled text back into memory. */
+static enum tl_status unspill(struct tl_report *r, struct pending *p)
+{
+    p->text = malloc(p->len + 1);
+    if (p->text == NULL)
+        return TL_ENOMEM;
+    if (fseeko(r->overflow, (off_t)p->off, SEEK_SET) != 0 ||
+        fread(p->text, 1, p->len, r->overflow) != p->len)
+        return TL_EIO;
+    return TL_OK;
+}
+
 static enum tl_status heap_push(struct tl_report *r, uint64_t id, char *text, size_t len)
 {
     if (r->nheap == r->capheap) {
@@ -87,7 +116,15 @@ static enum tl_status heap_push(struct tl_report *r, uint64_t id, char *text, si
         r->heap = h;
         r->capheap = cap;
     }
-    r->heap[r->nheap] = (struct pending){id, text, len};
+    struct pending p = {id, text, 0, len};
+    if (r->waiting_bytes + len > r->cfg.wait_budget) {
+        enum tl_status st = spill(r, &p);
+        if (st != TL_OK)
+            return st;
+    } else {
+        r->waiting_bytes += len;
+    }
+    r->heap[r->nheap] = p;
     heap_up(r->heap, r->nheap++);
     return TL_OK;
 }
@@ -100,12 +137,19 @@ static enum tl_status drain(struct tl_report *r, bool force)
         struct pending p = r->heap[0];
         r->heap[0] = r->heap[--r->nheap];
         heap_down(r->heap, r->nheap, 0);
+        if (p.text != NULL)
+            r->waiting_bytes -= p.len;
+        else if (st == TL_OK)
+            st = unspill(r, &p);
         if (st == TL_OK)
             st = emit(r, p.text, p.len);
         if (p.id >= r->next_id)
             r->next_id = p.id + 1;
         free(p.text);
     }
+    /* Nothing waits any more: the overflow file can start over. */
+    if (r->nheap == 0)
+        r->overflow_end = 0;
     return st;
 }
 
@@ -157,6 +201,8 @@ void tl_report_free(struct tl_report *r)
     free(r->heap);
     if (r->spool != NULL)
         fclose(r->spool);
+    if (r->overflow != NULL)
+        fclose(r->overflow);
     free(r);
 }
 

@@ -6,11 +6,19 @@
 
 #include "tcplens/report.h"
 
+/* A connection that ended before an older one: its text is in memory, or
+ * (text NULL) at offset off of the overflow file. */
 struct pending {
     uint64_t id;
     char *text;
+    uint64_t off;
     size_t len;
 };
+
+/* Default for tl_report_cfg.wait_budget: past it, waiting text goes to the
+ * overflow file, so memory stays flat even when one connection stays open
+ * for the whole capture. */
+#define TL_REPORT_WAIT_BUDGET ((size_t)32 << 20)
 
 /* Tallies every format can print in its summary. */
 struct report_summary {
@@ -35,6 +43,9 @@ struct tl_report {
     FILE *spool;           /* connections in order; NULL when streaming */
     struct pending *heap;  /* ended out of order, waiting for lower ids */
     size_t nheap, capheap;
+    size_t waiting_bytes;  /* text of heap entries held in memory */
+    FILE *overflow;        /* heap text beyond the budget; NULL until needed */
+    uint64_t overflow_end;
     uint64_t next_id;      /* lowest id not yet written */
     struct report_summary sum;
 };

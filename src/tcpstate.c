@@ -55,11 +55,15 @@ bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p
     if (!(p->flags & TL_TH_SYN) || (p->flags & TL_TH_RST))
         return false;
     const struct tl_tcp_side *me = &st->side[r];
-    /* A retransmitted SYN carries the ISN we already have. */
-    if (me->syn && p->seq == me->isn)
-        return false;
+    bool same_isn = me->syn && p->seq == me->isn;
+    /* After the end, a SYN is a new attempt even with the old ISN: Windows
+     * retries a refused connect() with the very same SYN, and each try is
+     * refused on its own. A repeated SYN-ACK still belongs to the old one. */
     if (tl_tcpstate_ended(st))
-        return true;
+        return !same_isn || !(p->flags & TL_TH_ACK);
+    /* A retransmitted SYN carries the ISN we already have. */
+    if (same_isn)
+        return false;
     /* A fresh SYN (no ACK) with a new ISN after a handshake that never
      * completed: the client gave up on the first attempt and tries again
      * from the same port. */

@@ -42,6 +42,10 @@ struct tl_report_cfg {
     enum tl_report_format format;
     FILE *out;      /* borrowed; written at the end (JSON, text) or per line */
     bool reorder;   /* write connections in id order (off: as they end) */
+    /* Bytes of formatted connections kept in memory while they wait for an
+     * older one to end; beyond it they wait in a temporary file. 0 means
+     * the default (32 MiB). */
+    size_t wait_budget;
 };
 
 struct tl_report;

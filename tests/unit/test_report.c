@@ -1,0 +1,135 @@
+/* Reporters: first-seen order whatever the end order, with and without the
+ * overflow file, and the JSON document's shape (parsed back with jansson). */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "tcplens/report.h"
+
+static struct tl_conn *make_conn(uint64_t id)
+{
+    struct tl_conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        abort();
+    c->id = id;
+    c->key.a.family = c->key.b.family = TL_AF_INET;
+    c->key.a.b[0] = 10;
+    c->key.a.b[3] = 1;
+    c->key.b.b[0] = 10;
+    c->key.b.b[3] = 2;
+    c->key.pa = (uint16_t)(40000 + id);
+    c->key.pb = 80;
+    c->client_is_a = true;
+    c->first_ts = 1700000000 * TL_USEC_PER_SEC + (int64_t)id;
+    c->last_ts = c->first_ts + 1500000;
+    c->packets[0] = id;
+    c->end = TL_END_FIN;
+    return c;
+}
+
+/* Feeds ids in the given order to an NDJSON report; returns the ids in the
+ * order written, read back from the output. */
+static size_t run_order(const uint64_t *order, size_t n, size_t budget, uint64_t *seen)
+{
+    FILE *out = tmpfile();
+    struct tl_report_cfg cfg = {TL_REPORT_NDJSON, out, true, budget};
+    struct tl_report *r = tl_report_new(&cfg);
+    if (r == NULL || out == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        struct tl_conn *c = make_conn(order[i]);
+        if (tl_report_conn(r, c, NULL) != TL_OK)
+            abort();
+        free(c);
+    }
+    struct tl_capture_info cap = {0};
+    struct tl_run run = {NULL, 0, &cap};
+    if (tl_report_finish(r, &run) != TL_OK)
+        abort();
+    tl_report_free(r);
+    rewind(out);
+    size_t k = 0;
+    char line[2048];
+    while (k < n && fgets(line, sizeof line, out) != NULL) {
+        json_t *o = json_loads(line, 0, NULL);
+        seen[k++] = o ? (uint64_t)json_integer_value(json_object_get(o, "id")) : 0;
+        json_decref(o);
+    }
+    fclose(out);
+    return k;
+}
+
+static void test_order(struct tap *t, size_t budget, const char *what)
+{
+    /* Connection 1 lives longest: everything else ends before it. */
+    uint64_t order[50], seen[50];
+    for (size_t i = 0; i < 49; i++)
+        order[i] = 50 - i; /* 50, 49, …, 2 */
+    order[49] = 1;
+    size_t k = run_order(order, 50, budget, seen);
+    is_int(t, k, 50, what);
+    bool sorted = true;
+    for (size_t i = 0; i < k; i++)
+        sorted = sorted && seen[i] == i + 1;
+    ok(t, sorted, "written in first-seen order");
+}
+
+static void test_document(struct tap *t)
+{
+    FILE *out = tmpfile();
+    struct tl_report_cfg cfg = {TL_REPORT_JSON, out, true, 0};
+    struct tl_report *r = tl_report_new(&cfg);
+    struct tl_conn *c2 = make_conn(2), *c1 = make_conn(1);
+    c1->end = TL_END_RST;
+    ok(t, r != NULL && tl_report_conn(r, c2, NULL) == TL_OK &&
+              tl_report_conn(r, c1, NULL) == TL_OK,
+       "document: connections taken");
+    struct tl_input_info in = {.name = "x.pcap", .linktype = 1, .linktype_name = "EN10MB",
+                               .packets = 7};
+    struct tl_capture_info cap = {.first_ts = 1700000000 * TL_USEC_PER_SEC + 250000,
+                                  .last_ts = 1700000001 * TL_USEC_PER_SEC,
+                                  .packets = 7,
+                                  .tcp_packets = 6};
+    cap.skipped[TL_DEC_NOT_IP] = 1;
+    struct tl_run run = {&in, 1, &cap};
+    ok(t, tl_report_finish(r, &run) == TL_OK, "document: written");
+    tl_report_free(r);
+    rewind(out);
+    json_error_t err;
+    json_t *doc = json_loadf(out, 0, &err);
+    fclose(out);
+    ok(t, doc != NULL, "document parses as JSON");
+    is_str(t, json_string_value(json_object_get(doc, "tool")), "tcplens", "tool");
+    is_int(t, json_integer_value(json_object_get(doc, "schema_version")), 1, "schema_version");
+    json_t *conns = json_object_get(doc, "connections");
+    is_int(t, json_array_size(conns), 2, "two connections");
+    is_int(t, json_integer_value(json_object_get(json_array_get(conns, 0), "id")), 1,
+           "first-seen order in the document");
+    is_str(t, json_string_value(json_object_get(json_array_get(conns, 0), "end")), "rst",
+           "end of connection 1");
+    json_t *capj = json_object_get(doc, "capture");
+    is_int(t, json_integer_value(json_object_get(json_object_get(capj, "skipped"), "non_tcp")),
+           1, "skipped.non_tcp");
+    ok(t, json_real_value(json_object_get(capj, "first_ts")) == 1700000000.25,
+       "first_ts in epoch seconds");
+    json_t *s = json_object_get(doc, "summary");
+    is_int(t, json_integer_value(json_object_get(s, "connections")), 2, "summary.connections");
+    json_t *c0 = json_array_get(conns, 1);
+    is_str(t, json_string_value(json_object_get(json_object_get(c0, "client"), "ip")),
+           "10.0.0.1", "client ip");
+    ok(t, json_real_value(json_object_get(c0, "duration")) == 1.5, "duration");
+    json_decref(doc);
+    free(c1);
+    free(c2);
+}
+
+int main(void)
+{
+    struct tap t = {0, 0};
+    test_order(&t, 0, "in memory: all 50 written");
+    test_order(&t, 600, "overflow file: all 50 written");
+    test_order(&t, 1, "everything overflows: all 50 written");
+    test_document(&t);
+    return tap_done(&t);
+}
