@@ -111,7 +111,8 @@ static enum tl_dec v6_walk(struct tl_cur *c, uint8_t *nh)
         *nh = c->p[0];
         tl_cur_skip(c, len);
     }
-    return TL_DEC_BAD_IPV6_EXT;
+    /* MAX_V6_EXT headers are allowed: TCP may still follow the last one. */
+    return *nh == PROTO_TCP ? TL_DEC_OK : TL_DEC_BAD_IPV6_EXT;
 }
 
 enum tl_dec tl_decode_ipv6(struct tl_cur *c, struct tl_pkt *out)

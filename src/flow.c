@@ -89,6 +89,19 @@ static uint64_t mix(uint64_t h, uint64_t v)
     return h ^ (h >> 29);
 }
 
+/* Murmur3's 64-bit finalizer. mix() only carries a bit of its input to the
+ * bits above it, and bucket indexes are the low bits: without this step
+ * keys that differ only in their ports (one client, many connections)
+ * landed in 8 buckets. */
+static uint64_t avalanche(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    return h ^ (h >> 33);
+}
+
 static uint64_t load64(const uint8_t *b)
 {
     uint64_t v;
@@ -105,6 +118,7 @@ uint32_t tl_flow_hash(const struct tl_flow_table *t, const struct tl_flow_key *k
     h = mix(h, load64(k->b.b + 8));
     h = mix(h, ((uint64_t)k->pa << 48) | ((uint64_t)k->pb << 32) | ((uint64_t)k->vlan << 8) |
                    k->a.family);
+    h = avalanche(h);
     return (uint32_t)(h ^ (h >> 32));
 }
 

@@ -5,7 +5,9 @@
  */
 #include "tcplens/source.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,35 +38,60 @@ static void set_error(struct input *in, enum tl_status st, const char *msg)
     snprintf(in->info.error, sizeof in->info.error, "%s", msg);
 }
 
-static enum tl_status set_filter(struct input *in, const char *filter, struct tl_diag *d)
+/* Compiles and installs the filter. On failure the input is closed and its
+ * info says why: a filter can fit one link type and not another. */
+static void set_filter(struct input *in, const char *filter)
 {
     struct bpf_program prog;
-    if (pcap_compile(in->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        tl_diag_set(d, "bad filter expression '%s': %s", filter, pcap_geterr(in->pcap));
-        return TL_EINVAL;
+    const char *what = "bad filter expression";
+    bool ok = pcap_compile(in->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0;
+    if (ok) {
+        what = "cannot apply filter";
+        ok = pcap_setfilter(in->pcap, &prog) == 0;
+        pcap_freecode(&prog);
     }
-    int rc = pcap_setfilter(in->pcap, &prog);
-    pcap_freecode(&prog);
-    if (rc != 0) {
-        tl_diag_set(d, "cannot apply filter: %s", pcap_geterr(in->pcap));
-        return TL_EINVAL;
+    if (ok)
+        return;
+    char msg[sizeof in->info.error];
+    snprintf(msg, sizeof msg, "%s '%s': %s", what, filter, pcap_geterr(in->pcap));
+    set_error(in, TL_EINVAL, msg);
+    pcap_close(in->pcap);
+    in->pcap = NULL;
+}
+
+/* Opens a capture ("-" is stdin). A file that cannot be opened at all is an
+ * I/O error; one that opens but is no capture is a format error. */
+static pcap_t *open_capture(struct input *in)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    const u_int prec = PCAP_TSTAMP_PRECISION_MICRO;
+    pcap_t *p = NULL;
+    if (strcmp(in->info.name, "-") == 0) {
+        p = pcap_open_offline_with_tstamp_precision(in->info.name, prec, errbuf);
+    } else {
+        FILE *fp = fopen(in->info.name, "rb");
+        if (fp == NULL) {
+            set_error(in, TL_EIO, strerror(errno));
+            return NULL;
+        }
+        /* On success the pcap_t owns fp; on failure we still do. */
+        p = pcap_fopen_offline_with_tstamp_precision(fp, prec, errbuf);
+        if (p == NULL)
+            fclose(fp);
     }
-    return TL_OK;
+    if (p == NULL)
+        set_error(in, TL_EFORMAT, errbuf);
+    return p;
 }
 
 /* Opens one input; failures that concern only this file are recorded in
  * its info and are not errors of the call. */
-static enum tl_status open_one(struct tl_source *src, struct input *in,
-                               const struct tl_source_cfg *cfg, struct tl_diag *d)
+static void open_one(struct tl_source *src, struct input *in, const struct tl_source_cfg *cfg)
 {
-    char errbuf[PCAP_ERRBUF_SIZE] = "";
     in->info.linktype = -1;
-    in->pcap = pcap_open_offline_with_tstamp_precision(in->info.name,
-                                                       PCAP_TSTAMP_PRECISION_MICRO, errbuf);
-    if (in->pcap == NULL) {
-        set_error(in, TL_EFORMAT, errbuf);
-        return TL_OK;
-    }
+    in->pcap = open_capture(in);
+    if (in->pcap == NULL)
+        return;
     in->info.linktype = pcap_datalink(in->pcap);
     in->info.linktype_name = pcap_datalink_val_to_name(in->info.linktype);
     if (src->accept_linktype != NULL && !src->accept_linktype(in->info.linktype)) {
@@ -74,11 +101,27 @@ static enum tl_status open_one(struct tl_source *src, struct input *in,
         set_error(in, TL_ELINKTYPE, msg);
         pcap_close(in->pcap);
         in->pcap = NULL;
-        return TL_OK;
+        return;
     }
     if (cfg->filter != NULL && cfg->filter[0] != '\0')
-        return set_filter(in, cfg->filter, d);
-    return TL_OK;
+        set_filter(in, cfg->filter);
+}
+
+/* The filter is an error of the call only when no input could take it (a
+ * typo, most likely); otherwise the inputs it did not fit are skipped. */
+static enum tl_status check_filter(const struct tl_source *src, struct tl_diag *d)
+{
+    const struct input *refused = NULL;
+    for (size_t i = 0; i < src->n; i++) {
+        if (src->in[i].pcap != NULL)
+            return TL_OK;
+        if (src->in[i].info.status == TL_EINVAL && refused == NULL)
+            refused = &src->in[i];
+    }
+    if (refused == NULL)
+        return TL_OK;
+    tl_diag_set(d, "%s", refused->info.error);
+    return TL_EINVAL;
 }
 
 enum tl_status tl_source_open_files(struct tl_source **out, const char *const *paths,
@@ -97,11 +140,11 @@ enum tl_status tl_source_open_files(struct tl_source **out, const char *const *p
     src->n = npaths;
     src->max_packets = cfg->max_packets;
     src->accept_linktype = cfg->accept_linktype;
-    enum tl_status st = TL_OK;
-    for (size_t i = 0; i < npaths && st == TL_OK; i++) {
+    for (size_t i = 0; i < npaths; i++) {
         src->in[i].info.name = paths[i];
-        st = open_one(src, &src->in[i], cfg, d);
+        open_one(src, &src->in[i], cfg);
     }
+    enum tl_status st = check_filter(src, d);
     if (st != TL_OK) {
         tl_source_free(src);
         return st;

@@ -1,0 +1,984 @@
+/*
+ * Decoder unit tests: every link type, IPv4/IPv6/TCP edge cases, TCP
+ * options, and truncation of real frames at every byte. Every frame is
+ * decoded from a malloc'd copy of exactly caplen bytes, so ASan reports any
+ * read past what was captured.
+ */
+#include "tcplens/decode.h"
+
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkt.h"
+#include "tap.h"
+
+/*
+ * A real frame: the SYN of `python3 socket.create_connection(("127.0.0.1",
+ * 54321))` captured with `tcpdump -i lo -w syn.pcap` on Linux 6.x (EN10MB,
+ * zero MACs). 127.0.0.1.40726 > 127.0.0.1.54321: Flags [S], seq 1785445957,
+ * win 65495, options [mss 65495,sackOK,TS val 3686338915 ecr 0,nop,wscale 10].
+ */
+static const uint8_t real_syn[74] = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00,
+    0x45, 0x00, 0x00, 0x3c, 0x56, 0xe9, 0x40, 0x00, 0x40, 0x06, 0xe5, 0xd0, 0x7f, 0x00,
+    0x00, 0x01, 0x7f, 0x00, 0x00, 0x01, 0x9f, 0x16, 0xd4, 0x31, 0x6a, 0x6b, 0xbe, 0x45,
+    0x00, 0x00, 0x00, 0x00, 0xa0, 0x02, 0xff, 0xd7, 0xfe, 0x30, 0x00, 0x00, 0x02, 0x04,
+    0xff, 0xd7, 0x04, 0x02, 0x08, 0x0a, 0xdb, 0xb9, 0x11, 0x63, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x03, 0x03, 0x0a,
+};
+
+/*
+ * Decodes a malloc'd copy of exactly caplen bytes. *poff receives the
+ * payload's offset from the start of the frame (-1 unless TL_DEC_OK); the
+ * payload pointer itself is cleared since the copy is freed.
+ */
+static enum tl_dec dec_n(const uint8_t *buf, size_t caplen, size_t wirelen, int dlt,
+                         struct tl_pkt *out, long *poff)
+{
+    uint8_t *copy = malloc(caplen);
+    if (copy == NULL && caplen > 0) {
+        fprintf(stderr, "out of memory\n");
+        exit(99);
+    }
+    if (caplen > 0)
+        memcpy(copy, buf, caplen);
+    enum tl_dec r = tl_decode(copy, caplen, wirelen, dlt, out);
+    *poff = r == TL_DEC_OK && out->payload != NULL ? (long)(out->payload - copy) : -1;
+    if (r == TL_DEC_OK)
+        out->payload = NULL;
+    free(copy);
+    return r;
+}
+
+/* The whole frame, captured in full. */
+static enum tl_dec dec(const struct pkt *p, int dlt, struct tl_pkt *out, long *poff)
+{
+    return dec_n(p->b, p->len, p->len, dlt, out, poff);
+}
+
+static bool is_trunc(enum tl_dec r)
+{
+    return r == TL_DEC_TRUNC_L2 || r == TL_DEC_TRUNC_IP || r == TL_DEC_TRUNC_IPV6_EXT ||
+           r == TL_DEC_TRUNC_TCP;
+}
+
+/* ---- the standard segment every link-layer test carries ---- */
+
+enum { STD_SPORT = 40000, STD_DPORT = 80, STD_PAYLEN = 10 };
+
+static void std_tcp(struct pkt *p)
+{
+    struct pkt_tcp tcp = {.sport = STD_SPORT, .dport = STD_DPORT, .seq = 1000, .ack = 2000,
+                          .flags = TL_TH_PSH | TL_TH_ACK, .win = 512, .paylen = STD_PAYLEN};
+    pkt_tcp(p, &tcp);
+}
+
+/* IPv4 10.0.0.1 -> 10.0.0.2 or IPv6 fd00::1 -> fd00::2, then the segment. */
+static void std_ip_tcp(struct pkt *p, int ver)
+{
+    if (ver == 4) {
+        pkt_ipv4(p, PKT_V4(10, 0, 0, 1), PKT_V4(10, 0, 0, 2), PKT_PROTO_TCP, 0);
+    } else {
+        uint8_t s[16], d[16];
+        pkt_v6addr(s, 1);
+        pkt_v6addr(d, 2);
+        pkt_ipv6(p, s, d, PKT_PROTO_TCP);
+    }
+    std_tcp(p);
+    pkt_finish(p);
+}
+
+static bool addr_is(const struct tl_addr *a, int ver, uint8_t last)
+{
+    uint8_t want[16] = {0};
+    if (ver == 4) {
+        want[0] = 10;
+        want[3] = last;
+    } else {
+        want[0] = 0xfd;
+        want[15] = last;
+    }
+    return a->family == (ver == 4 ? TL_AF_INET : TL_AF_INET6) &&
+           memcmp(a->b, want, sizeof want) == 0;
+}
+
+/* Checks every field of a decoded standard segment; says which differ. */
+static bool std_ok(const struct tl_pkt *o, int ver, uint32_t vlan, long poff, long want_poff)
+{
+    struct {
+        const char *what;
+        bool good;
+    } f[] = {
+        {"src", addr_is(&o->src, ver, 1)},
+        {"dst", addr_is(&o->dst, ver, 2)},
+        {"ports", o->sport == STD_SPORT && o->dport == STD_DPORT},
+        {"seq/ack", o->seq == 1000 && o->ack == 2000},
+        {"flags", o->flags == (TL_TH_PSH | TL_TH_ACK)},
+        {"win", o->win == 512},
+        {"ttl", o->ttl == 64},
+        {"vlan", o->vlan == vlan},
+        {"quirks", o->quirks == 0},
+        {"payload_len", o->payload_len == STD_PAYLEN && o->payload_caplen == STD_PAYLEN},
+        {"payload offset", poff == want_poff},
+    };
+    bool all = true;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (!f[i].good)
+            printf("#   wrong %s\n", f[i].what);
+        all = all && f[i].good;
+    }
+    return all;
+}
+
+/*
+ * Cuts a frame at every length 0..len. Below hdr_end (where the payload
+ * starts) the result must be a truncation; from there on it must decode,
+ * with payload_caplen counting what was kept. Returns the failures.
+ */
+static int sweep(const uint8_t *buf, size_t len, size_t hdr_end, int dlt)
+{
+    int bad = 0;
+    for (size_t cut = 0; cut <= len; cut++) {
+        struct tl_pkt o;
+        long poff;
+        enum tl_dec r = dec_n(buf, cut, len, dlt, &o, &poff);
+        bool good = cut < hdr_end ? is_trunc(r)
+                                  : r == TL_DEC_OK && poff == (long)hdr_end &&
+                                        o.payload_caplen == cut - hdr_end &&
+                                        o.payload_len == len - hdr_end;
+        if (!good) {
+            printf("#   cut at %zu: %s\n", cut, tl_dec_name(r));
+            bad++;
+        }
+    }
+    return bad;
+}
+
+/* ---- link layers ---- */
+
+static uint16_t ethertype(int ver) { return ver == 4 ? PKT_ETH_IPV4 : PKT_ETH_IPV6; }
+
+static void l2_none(struct pkt *p, int ver) { (void)p, (void)ver; }
+static void l2_eth(struct pkt *p, int ver) { pkt_eth(p, ethertype(ver)); }
+static void l2_dot1q(struct pkt *p, int ver)
+{
+    pkt_eth(p, PKT_ETH_VLAN);
+    pkt_vlan(p, 100, ethertype(ver));
+}
+static void l2_qinq(struct pkt *p, int ver)
+{
+    pkt_eth(p, PKT_ETH_QINQ);
+    pkt_vlan(p, 100, PKT_ETH_VLAN);
+    pkt_vlan(p, 200, ethertype(ver));
+}
+static void l2_qinq_old(struct pkt *p, int ver)
+{
+    pkt_eth(p, PKT_ETH_QINQ_OLD);
+    pkt_vlan(p, 0xfff, PKT_ETH_VLAN);
+    pkt_vlan(p, 1, ethertype(ver));
+}
+/* Eight tags, the most the decoder walks; the id keeps the last two. */
+static void l2_vlan8(struct pkt *p, int ver)
+{
+    pkt_eth(p, PKT_ETH_VLAN);
+    for (uint16_t i = 1; i <= 8; i++)
+        pkt_vlan(p, i, i < 8 ? PKT_ETH_VLAN : ethertype(ver));
+}
+static void l2_mpls(struct pkt *p, int ver)
+{
+    (void)ver;
+    pkt_eth(p, PKT_ETH_MPLS);
+    pkt_mpls(p, 16, 1);
+}
+static void l2_mpls_mc2(struct pkt *p, int ver)
+{
+    (void)ver;
+    pkt_eth(p, PKT_ETH_MPLS_MC);
+    pkt_mpls(p, 16, 0);
+    pkt_mpls(p, 17, 1);
+}
+static void l2_vlan_mpls(struct pkt *p, int ver)
+{
+    (void)ver;
+    pkt_eth(p, PKT_ETH_VLAN);
+    pkt_vlan(p, 7, PKT_ETH_MPLS);
+    pkt_mpls(p, 16, 1);
+}
+static void l2_pppoe(struct pkt *p, int ver)
+{
+    pkt_eth(p, PKT_ETH_PPPOE);
+    pkt_pppoe(p, ver == 4 ? PKT_PPP_IPV4 : PKT_PPP_IPV6);
+}
+static void l2_sll(struct pkt *p, int ver) { pkt_sll(p, ethertype(ver)); }
+static void l2_sll_vlan(struct pkt *p, int ver)
+{
+    pkt_sll(p, PKT_ETH_VLAN);
+    pkt_vlan(p, 42, ethertype(ver));
+}
+static void l2_sll2(struct pkt *p, int ver) { pkt_sll2(p, ethertype(ver)); }
+/* DLT_NULL in the capturing host's order: little-endian, macOS's AF_INET6. */
+static void l2_null_le(struct pkt *p, int ver) { pkt_null(p, ver == 4 ? 2 : 30, 0); }
+/* ... and big-endian, with Linux's AF_INET6. */
+static void l2_null_be(struct pkt *p, int ver) { pkt_null(p, ver == 4 ? 2 : 10, 1); }
+static void l2_null_le24(struct pkt *p, int ver) { pkt_null(p, ver == 4 ? 2 : 24, 0); }
+static void l2_null_be28(struct pkt *p, int ver) { pkt_null(p, ver == 4 ? 2 : 28, 1); }
+/* DLT_LOOP is always network order. */
+static void l2_loop(struct pkt *p, int ver) { pkt_null(p, ver == 4 ? 2 : 24, 1); }
+
+struct link_case {
+    const char *name;
+    int dlt;
+    void (*l2)(struct pkt *p, int ver);
+    uint32_t vlan;
+    int only_ver; /* 0: both */
+};
+
+static const struct link_case link_cases[] = {
+    {"EN10MB", TL_DLT_EN10MB, l2_eth, 0, 0},
+    {"802.1Q", TL_DLT_EN10MB, l2_dot1q, 100, 0},
+    {"QinQ 0x88a8", TL_DLT_EN10MB, l2_qinq, (100u << 12) | 200u, 0},
+    {"QinQ 0x9100", TL_DLT_EN10MB, l2_qinq_old, (0xfffu << 12) | 1u, 0},
+    {"8 VLAN tags", TL_DLT_EN10MB, l2_vlan8, (7u << 12) | 8u, 0},
+    {"MPLS", TL_DLT_EN10MB, l2_mpls, 0, 0},
+    {"MPLS multicast, 2 labels", TL_DLT_EN10MB, l2_mpls_mc2, 0, 0},
+    {"802.1Q + MPLS", TL_DLT_EN10MB, l2_vlan_mpls, 7, 0},
+    {"PPPoE", TL_DLT_EN10MB, l2_pppoe, 0, 0},
+    {"LINUX_SLL", TL_DLT_LINUX_SLL, l2_sll, 0, 0},
+    {"LINUX_SLL + 802.1Q", TL_DLT_LINUX_SLL, l2_sll_vlan, 42, 0},
+    {"LINUX_SLL2", TL_DLT_LINUX_SLL2, l2_sll2, 0, 0},
+    {"NULL little-endian", TL_DLT_NULL, l2_null_le, 0, 0},
+    {"NULL big-endian", TL_DLT_NULL, l2_null_be, 0, 0},
+    {"NULL little-endian AF 24", TL_DLT_NULL, l2_null_le24, 0, 6},
+    {"NULL big-endian AF 28", TL_DLT_NULL, l2_null_be28, 0, 6},
+    {"LOOP", TL_DLT_LOOP, l2_loop, 0, 0},
+    {"RAW", TL_DLT_RAW, l2_none, 0, 0},
+    {"RAW (OpenBSD 14)", TL_DLT_RAW_BSD, l2_none, 0, 0},
+    {"LINKTYPE_RAW 101", 101, l2_none, 0, 0},
+    {"IPV4", TL_DLT_IPV4, l2_none, 0, 4},
+    {"IPV6", TL_DLT_IPV6, l2_none, 0, 6},
+};
+
+static void test_link_case(struct tap *t, const struct link_case *lc, int ver)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    pkt_init(&p, buf, sizeof buf);
+    lc->l2(&p, ver);
+    std_ip_tcp(&p, ver);
+    struct tl_pkt o;
+    long poff;
+    char name[128];
+    enum tl_dec r = dec(&p, lc->dlt, &o, &poff);
+    snprintf(name, sizeof name, "%s IPv%d: decodes", lc->name, ver);
+    is_str(t, tl_dec_name(r), "ok", name);
+    snprintf(name, sizeof name, "%s IPv%d: every field (vlan %u)", lc->name, ver,
+             (unsigned)lc->vlan);
+    ok(t, r == TL_DEC_OK && std_ok(&o, ver, lc->vlan, poff, (long)p.pay_off), name);
+    snprintf(name, sizeof name, "%s IPv%d: every cut is truncated, then ok", lc->name, ver);
+    is_int(t, sweep(p.b, p.len, p.pay_off, lc->dlt), 0, name);
+}
+
+static void test_link_types(struct tap *t)
+{
+    for (size_t i = 0; i < sizeof link_cases / sizeof link_cases[0]; i++)
+        for (int ver = 4; ver <= 6; ver += 2)
+            if (link_cases[i].only_ver == 0 || link_cases[i].only_ver == ver)
+                test_link_case(t, &link_cases[i], ver);
+}
+
+/* Decodes a frame whose link header was written by fn, then IPv4/TCP. */
+static enum tl_dec dec_l2(void (*fn)(struct pkt *p), int dlt)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    pkt_init(&p, buf, sizeof buf);
+    fn(&p);
+    std_ip_tcp(&p, 4);
+    struct tl_pkt o;
+    long poff;
+    return dec(&p, dlt, &o, &poff);
+}
+
+static void bad_8023(struct pkt *p) { pkt_eth(p, 1500); }
+static void bad_arp(struct pkt *p) { pkt_eth(p, PKT_ETH_ARP); }
+static void bad_vlan9(struct pkt *p)
+{
+    pkt_eth(p, PKT_ETH_VLAN);
+    for (uint16_t i = 1; i <= 9; i++)
+        pkt_vlan(p, i, i < 9 ? PKT_ETH_VLAN : PKT_ETH_IPV4);
+}
+static void bad_mpls9(struct pkt *p)
+{
+    pkt_eth(p, PKT_ETH_MPLS);
+    for (int i = 0; i < 9; i++)
+        pkt_mpls(p, 16, i == 8);
+}
+static void bad_pppoe_lcp(struct pkt *p)
+{
+    pkt_eth(p, PKT_ETH_PPPOE);
+    pkt_pppoe(p, PKT_PPP_LCP);
+}
+static void bad_null_family(struct pkt *p) { pkt_null(p, 7, 0); }
+static void bad_loop_le(struct pkt *p) { pkt_null(p, 2, 0); }
+static void bad_sll_arp(struct pkt *p) { pkt_sll(p, PKT_ETH_ARP); }
+static void bad_none(struct pkt *p) { (void)p; }
+
+static void test_link_refusals(struct tap *t)
+{
+    is_int(t, dec_l2(bad_8023, TL_DLT_EN10MB), TL_DEC_NOT_IP, "802.3 length (1500) is not IP");
+    is_int(t, dec_l2(bad_arp, TL_DLT_EN10MB), TL_DEC_NOT_IP, "ARP is not IP");
+    is_int(t, dec_l2(bad_vlan9, TL_DLT_EN10MB), TL_DEC_NOT_IP, "9 VLAN tags are refused");
+    is_int(t, dec_l2(bad_mpls9, TL_DLT_EN10MB), TL_DEC_NOT_IP, "9 MPLS labels are refused");
+    is_int(t, dec_l2(bad_pppoe_lcp, TL_DLT_EN10MB), TL_DEC_NOT_IP, "PPPoE LCP is not IP");
+    is_int(t, dec_l2(bad_null_family, TL_DLT_NULL), TL_DEC_NOT_IP, "NULL family 7 is not IP");
+    is_int(t, dec_l2(bad_loop_le, TL_DLT_LOOP), TL_DEC_NOT_IP,
+           "LOOP is network order only: little-endian AF_INET is not IP");
+    is_int(t, dec_l2(bad_sll_arp, TL_DLT_LINUX_SLL), TL_DEC_NOT_IP, "SLL ARP is not IP");
+    is_int(t, dec_l2(bad_none, 105), TL_DEC_UNSUPPORTED_LINKTYPE,
+           "802.11 (105) is unsupported");
+    is_int(t, dec_l2(bad_none, -1), TL_DEC_UNSUPPORTED_LINKTYPE, "-1 is unsupported");
+    /* After MPLS the version nibble decides; 5 is neither IPv4 nor IPv6. */
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    pkt_init(&p, buf, sizeof buf);
+    l2_mpls(&p, 4);
+    std_ip_tcp(&p, 4);
+    buf[p.ip_off] = 0x55;
+    struct tl_pkt o;
+    long poff;
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_IP_VERSION,
+           "MPLS then IP version 5: bad version");
+    is_int(t, dec_n(buf + p.ip_off, p.len - p.ip_off, p.len - p.ip_off, TL_DLT_RAW, &o, &poff),
+           TL_DEC_BAD_IP_VERSION, "RAW: version 5 is a bad version");
+    pkt_init(&p, buf, sizeof buf);
+    l2_eth(&p, 4);
+    std_ip_tcp(&p, 6);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_IP_VERSION,
+           "ethertype IPv4 carrying an IPv6 header: bad version");
+    pkt_init(&p, buf, sizeof buf);
+    std_ip_tcp(&p, 6);
+    is_int(t, dec(&p, TL_DLT_IPV4, &o, &poff), TL_DEC_BAD_IP_VERSION,
+           "DLT_IPV4 carrying IPv6: bad version");
+    is_int(t, dec_n(buf, 0, 0, TL_DLT_RAW, &o, &poff), TL_DEC_TRUNC_IP,
+           "RAW, empty frame: truncated IP header");
+}
+
+/* ---- IPv4 ---- */
+
+/* Ethernet + IPv4 with optlen option bytes + the standard segment. */
+static void eth_v4(struct pkt *p, uint8_t *buf, size_t optlen, uint8_t proto)
+{
+    pkt_init(p, buf, PKT_MAX);
+    pkt_eth(p, PKT_ETH_IPV4);
+    pkt_ipv4(p, PKT_V4(10, 0, 0, 1), PKT_V4(10, 0, 0, 2), proto, optlen);
+    std_tcp(p);
+    pkt_finish(p);
+}
+
+static void test_ipv4_ihl(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    char name[96];
+    for (int ihl = 6; ihl <= 15; ihl++) {
+        eth_v4(&p, buf, (size_t)(ihl - 5) * 4, PKT_PROTO_TCP);
+        enum tl_dec r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+        snprintf(name, sizeof name, "IPv4 IHL %d: options skipped, every field right", ihl);
+        ok(t, r == TL_DEC_OK && std_ok(&o, 4, 0, poff, (long)p.pay_off), name);
+    }
+    is_int(t, sweep(p.b, p.len, p.pay_off, TL_DLT_EN10MB), 0,
+           "IPv4 IHL 15: every cut is truncated, then ok");
+    for (int ihl = 0; ihl <= 4; ihl++) {
+        eth_v4(&p, buf, 0, PKT_PROTO_TCP);
+        buf[p.ip_off] = (uint8_t)(0x40 | ihl);
+        snprintf(name, sizeof name, "IPv4 IHL %d: bad header length", ihl);
+        is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_ipv4_header_length",
+               name);
+    }
+}
+
+/* Sets the IPv4 total length of p to v. */
+static void set_tot(struct pkt *p, uint16_t v) { pkt_be16(p->b + p->ip_off + 2, v); }
+
+static void test_ipv4_len(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    eth_v4(&p, buf, 0, PKT_PROTO_TCP);
+    uint16_t tot = (uint16_t)(p.len - p.ip_off);
+    set_tot(&p, (uint16_t)(tot + 1));
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_IP_LEN,
+           "IPv4 total length one beyond the wire: bad length");
+    set_tot(&p, 0xffff);
+    is_int(t, dec_n(p.b, p.len - 10, p.len, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_IP_LEN,
+           "IPv4 total length 65535 on a short, snaplen-cut frame: bad length");
+    set_tot(&p, 19);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_IP_LEN,
+           "IPv4 total length 19 (< IHL): bad length");
+    set_tot(&p, 20 + 19);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_IP_LEN,
+           "IPv4 total length leaving 19 bytes for TCP: bad length");
+    set_tot(&p, 0);
+    enum tl_dec r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && o.quirks == TL_QUIRK_IP_LEN_ZERO && o.payload_len == STD_PAYLEN &&
+              o.payload_caplen == STD_PAYLEN && poff == (long)p.pay_off,
+       "IPv4 total length 0: decoded from the frame length, quirk ip_len_zero");
+    set_tot(&p, (uint16_t)(tot - 4));
+    r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && o.quirks == TL_QUIRK_L2_PADDING && o.payload_len == 6 &&
+              o.payload_caplen == 6,
+       "IPv4 total length 4 short of the frame: payload 6, quirk l2_padding");
+    set_tot(&p, tot);
+    pkt_pad(&p, 6);
+    r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && o.quirks == TL_QUIRK_L2_PADDING,
+       "Ethernet padding after the datagram: quirk l2_padding");
+    o.quirks = 0;
+    ok(t, r == TL_DEC_OK && std_ok(&o, 4, 0, poff, (long)p.pay_off),
+       "Ethernet padding after the datagram: not counted as payload");
+}
+
+static void test_snaplen(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    pkt_init(&p, buf, sizeof buf);
+    pkt_eth(&p, PKT_ETH_IPV4);
+    pkt_ipv4(&p, PKT_V4(10, 0, 0, 1), PKT_V4(10, 0, 0, 2), PKT_PROTO_TCP, 0);
+    pkt_tcp(&p, &(struct pkt_tcp){.sport = 1, .dport = 2, .flags = TL_TH_ACK, .paylen = 1000});
+    pkt_finish(&p);
+    struct tl_pkt o;
+    long poff;
+    enum tl_dec r = dec_n(p.b, p.pay_off + 50, p.len, TL_DLT_EN10MB, &o, &poff);
+    is_int(t, r, TL_DEC_OK, "snaplen cut inside the payload: decodes");
+    is_int(t, o.payload_len, 1000, "snaplen cut: payload_len is the wire length");
+    is_int(t, o.payload_caplen, 50, "snaplen cut: payload_caplen is what was kept");
+    is_int(t, poff, (long)p.pay_off, "snaplen cut: payload points after the header");
+    r = dec_n(p.b, p.pay_off, p.len, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && o.payload_len == 1000 && o.payload_caplen == 0,
+       "snaplen cut right after the TCP header: payload_caplen 0");
+    is_int(t, dec_n(p.b, p.len, p.len - 1, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_CAPLEN,
+           "caplen > wirelen: bad caplen");
+    is_int(t, dec_n(p.b, 1, 0, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_CAPLEN,
+           "caplen 1, wirelen 0: bad caplen");
+}
+
+static void test_ipv4_frag_proto(struct tap *t)
+{
+    static const struct {
+        uint16_t frag;
+        enum tl_dec want;
+        const char *name;
+    } cases[] = {
+        {0x2000, TL_DEC_FRAGMENT, "IPv4 more-fragments: fragment"},
+        {0x0001, TL_DEC_FRAGMENT, "IPv4 offset 8: fragment"},
+        {0x1fff, TL_DEC_FRAGMENT, "IPv4 last fragment, largest offset: fragment"},
+        {0x6000, TL_DEC_FRAGMENT, "IPv4 DF + MF: fragment"},
+        {0x4000, TL_DEC_OK, "IPv4 don't-fragment only: whole"},
+    };
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        eth_v4(&p, buf, 0, PKT_PROTO_TCP);
+        pkt_be16(buf + p.ip_off + 6, cases[i].frag);
+        is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), tl_dec_name(cases[i].want),
+               cases[i].name);
+    }
+    eth_v4(&p, buf, 0, PKT_PROTO_UDP);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_NOT_TCP, "IPv4 UDP: not TCP");
+    eth_v4(&p, buf, 8, PKT_PROTO_ICMP);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_NOT_TCP,
+           "IPv4 ICMP with options: not TCP");
+}
+
+/* ---- IPv6 ---- */
+
+static void v6_begin(struct pkt *p, uint8_t *buf, uint8_t nh)
+{
+    uint8_t s[16], d[16];
+    pkt_v6addr(s, 1);
+    pkt_v6addr(d, 2);
+    pkt_init(p, buf, PKT_MAX);
+    pkt_eth(p, PKT_ETH_IPV6);
+    pkt_ipv6(p, s, d, nh);
+}
+
+static void v6_end(struct pkt *p)
+{
+    std_tcp(p);
+    pkt_finish(p);
+}
+
+static void test_ipv6_chain(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    v6_begin(&p, buf, PKT_PROTO_HOPOPTS);
+    pkt_ipv6_ext(&p, PKT_PROTO_ROUTING, 0);
+    size_t rt_off = p.len;
+    pkt_ipv6_ext(&p, PKT_PROTO_DSTOPTS, 1);
+    pkt_ipv6_ext(&p, PKT_PROTO_TCP, 0);
+    v6_end(&p);
+    enum tl_dec r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && std_ok(&o, 6, 0, poff, (long)p.pay_off),
+       "IPv6 hop-by-hop + routing (16 bytes) + destination options: every field right");
+    is_int(t, sweep(p.b, p.len, p.pay_off, TL_DLT_EN10MB), 0,
+           "IPv6 extension chain: every cut is truncated, then ok");
+    is_int(t, dec_n(p.b, rt_off + 12, p.len, TL_DLT_EN10MB, &o, &poff),
+           TL_DEC_TRUNC_IPV6_EXT, "IPv6 cut inside the routing header: truncated ext header");
+    v6_begin(&p, buf, PKT_PROTO_AH);
+    pkt_ipv6_ah(&p, PKT_PROTO_DSTOPTS, 4);
+    pkt_ipv6_ext(&p, PKT_PROTO_TCP, 2);
+    v6_end(&p);
+    r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && std_ok(&o, 6, 0, poff, (long)p.pay_off),
+       "IPv6 AH (24 bytes, 4-octet units) + destination options: every field right");
+}
+
+static void test_ipv6_frag(struct tap *t)
+{
+    static const struct {
+        uint16_t offset;
+        int more;
+        enum tl_dec want;
+        const char *name;
+    } cases[] = {
+        {0, 0, TL_DEC_OK, "IPv6 atomic fragment (offset 0, M 0): accepted"},
+        {0, 1, TL_DEC_FRAGMENT, "IPv6 first fragment (M 1): fragment"},
+        {100, 0, TL_DEC_FRAGMENT, "IPv6 last fragment (offset 100): fragment"},
+        {1, 1, TL_DEC_FRAGMENT, "IPv6 middle fragment: fragment"},
+    };
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        v6_begin(&p, buf, PKT_PROTO_HOPOPTS);
+        pkt_ipv6_ext(&p, PKT_PROTO_FRAGMENT, 0);
+        pkt_ipv6_frag(&p, PKT_PROTO_TCP, cases[i].offset, cases[i].more);
+        v6_end(&p);
+        enum tl_dec r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+        is_str(t, tl_dec_name(r), tl_dec_name(cases[i].want), cases[i].name);
+        if (cases[i].want == TL_DEC_OK)
+            ok(t, std_ok(&o, 6, 0, poff, (long)p.pay_off),
+               "IPv6 atomic fragment: every field right");
+    }
+    v6_begin(&p, buf, PKT_PROTO_FRAGMENT);
+    pkt_ipv6_frag(&p, PKT_PROTO_TCP, 0, 0);
+    v6_end(&p);
+    buf[p.ip_off + 40 + 3] |= 0x06; /* the two reserved bits */
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_OK,
+           "IPv6 atomic fragment with reserved bits set: accepted");
+}
+
+/* IPv6 with n destination-options headers before TCP. */
+static enum tl_dec v6_nexts(size_t n, uint8_t ext_type)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    v6_begin(&p, buf, n > 0 ? ext_type : PKT_PROTO_TCP);
+    for (size_t i = 0; i < n; i++)
+        pkt_ipv6_ext(&p, i + 1 < n ? ext_type : PKT_PROTO_TCP, 0);
+    v6_end(&p);
+    struct tl_pkt o;
+    long poff;
+    enum tl_dec r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    if (r == TL_DEC_OK && poff != (long)p.pay_off)
+        return TL_DEC_NRESULTS; /* decoded, but the payload is misplaced */
+    return r;
+}
+
+static void test_ipv6_long_chain(struct tap *t)
+{
+    is_int(t, v6_nexts(15, PKT_PROTO_DSTOPTS), TL_DEC_OK, "IPv6 15 extension headers: ok");
+    is_int(t, v6_nexts(16, PKT_PROTO_DSTOPTS), TL_DEC_OK,
+           "IPv6 16 extension headers (the limit): ok");
+    is_int(t, v6_nexts(17, PKT_PROTO_DSTOPTS), TL_DEC_BAD_IPV6_EXT,
+           "IPv6 17 extension headers: bad ext header");
+    is_int(t, v6_nexts(200, PKT_PROTO_HOPOPTS), TL_DEC_BAD_IPV6_EXT,
+           "IPv6 hop-by-hop repeated 200 times: bad ext header");
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    v6_begin(&p, buf, PKT_PROTO_DSTOPTS);
+    pkt_ipv6_ext(&p, PKT_PROTO_TCP, 0);
+    v6_end(&p);
+    buf[p.ip_off + 40 + 1] = 10; /* 88 bytes, beyond the 38-byte payload */
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_IPV6_EXT,
+           "IPv6 ext header longer than the payload length: bad ext header");
+    buf[p.ip_off + 40 + 1] = 3; /* 32 bytes: fits on the wire */
+    is_int(t, dec_n(p.b, p.ip_off + 40 + 20, p.len, TL_DLT_EN10MB, &o, &poff),
+           TL_DEC_TRUNC_IPV6_EXT, "IPv6 ext header cut by the snaplen: truncated ext header");
+}
+
+static void test_ipv6_misc(struct tap *t)
+{
+    static const struct {
+        uint8_t first, second;
+        const char *name;
+    } not_tcp[] = {
+        {PKT_PROTO_UDP, 0, "IPv6 UDP: not TCP"},
+        {PKT_PROTO_NONEXT, 0, "IPv6 no next header: not TCP"},
+        {PKT_PROTO_ESP, 0, "IPv6 ESP: not TCP"},
+        {PKT_PROTO_HOPOPTS, 4, "IPv6 hop-by-hop then IPv4-in-IPv6: not TCP"},
+        {PKT_PROTO_DSTOPTS, PKT_PROTO_UDP, "IPv6 destination options then UDP: not TCP"},
+    };
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    for (size_t i = 0; i < sizeof not_tcp / sizeof not_tcp[0]; i++) {
+        v6_begin(&p, buf, not_tcp[i].first);
+        if (not_tcp[i].first == PKT_PROTO_HOPOPTS || not_tcp[i].first == PKT_PROTO_DSTOPTS)
+            pkt_ipv6_ext(&p, not_tcp[i].second, 0);
+        v6_end(&p);
+        is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_NOT_TCP, not_tcp[i].name);
+    }
+    v6_begin(&p, buf, PKT_PROTO_TCP);
+    v6_end(&p);
+    uint8_t *plen = buf + p.ip_off + 4;
+    pkt_be16(plen, 31);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_IP_LEN,
+           "IPv6 payload length one beyond the wire: bad length");
+    pkt_be16(plen, 19);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_IP_LEN,
+           "IPv6 payload length 19 (< TCP header): bad length");
+    pkt_be16(plen, 0);
+    enum tl_dec r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && o.quirks == TL_QUIRK_IP_LEN_ZERO && o.payload_len == STD_PAYLEN,
+       "IPv6 payload length 0: decoded from the frame length, quirk ip_len_zero");
+    pkt_be16(plen, 26);
+    r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && o.quirks == TL_QUIRK_L2_PADDING && o.payload_len == 6 &&
+              o.payload_caplen == 6,
+       "IPv6 payload length 4 short of the frame: payload 6, quirk l2_padding");
+}
+
+/* ---- TCP header and options ---- */
+
+static void test_tcp_doff(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    char name[96];
+    eth_v4(&p, buf, 0, PKT_PROTO_TCP); /* 20-byte header + 10 payload bytes */
+    uint8_t *doff = buf + p.tcp_off + 12;
+    for (int d = 0; d <= 4; d++) {
+        *doff = (uint8_t)(d << 4);
+        snprintf(name, sizeof name, "TCP data offset %d: bad data offset", d);
+        is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_TCP_DOFF, name);
+    }
+    *doff = 15 << 4;
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_TCP_DOFF,
+           "TCP data offset 15 (60 bytes) in a 30-byte segment: bad data offset");
+    *doff = 8 << 4;
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_TCP_DOFF,
+           "TCP data offset 8 (32 bytes) in a 30-byte segment: bad data offset");
+    *doff = 7 << 4;
+    enum tl_dec r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && o.payload_len == 2 && poff == (long)p.tcp_off + 28,
+       "TCP data offset 7 in a 30-byte segment: 2 payload bytes");
+    is_int(t, dec_n(p.b, p.tcp_off + 24, p.len, TL_DLT_EN10MB, &o, &poff), TL_DEC_TRUNC_TCP,
+           "TCP data offset 7, cut after 24 header bytes: truncated TCP header");
+    *doff = 5 << 4;
+    is_int(t, dec_n(p.b, p.tcp_off + 19, p.len, TL_DLT_EN10MB, &o, &poff), TL_DEC_TRUNC_TCP,
+           "TCP cut after 19 header bytes: truncated TCP header");
+}
+
+/*
+ * Ethernet/IPv4/TCP with these option bytes (padded with EOL) and paylen
+ * payload bytes, decoded from an exact-size copy: with paylen 0 the options
+ * end the buffer, so ASan catches any read past them.
+ */
+static enum tl_dec dec_opts(const uint8_t *opt, size_t optlen, size_t paylen, struct tl_pkt *o)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    pkt_init(&p, buf, sizeof buf);
+    pkt_eth(&p, PKT_ETH_IPV4);
+    pkt_ipv4(&p, PKT_V4(10, 0, 0, 1), PKT_V4(10, 0, 0, 2), PKT_PROTO_TCP, 0);
+    pkt_tcp(&p, &(struct pkt_tcp){.sport = 1, .dport = 2, .flags = TL_TH_SYN, .opt = opt,
+                                   .optlen = optlen, .paylen = paylen});
+    pkt_finish(&p);
+    long poff;
+    return dec(&p, TL_DLT_EN10MB, o, &poff);
+}
+
+static void test_tcpopt_syn(struct tap *t)
+{
+    static const uint8_t opt[] = {2, 4, 0x05, 0xb4,                         /* MSS 1460 */
+                                  4, 2,                                     /* SACK ok */
+                                  8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, /* TS */
+                                  0x77, 0x88, 1,                            /* NOP */
+                                  3, 3, 7};                                 /* wscale 7 */
+    struct tl_pkt o;
+    enum tl_dec r = dec_opts(opt, sizeof opt, 0, &o);
+    is_int(t, r, TL_DEC_OK, "SYN options: decodes");
+    ok(t, o.opt.has_mss && o.opt.mss == 1460, "SYN options: MSS 1460");
+    ok(t, o.opt.sack_permitted, "SYN options: SACK permitted");
+    ok(t, o.opt.has_ts && o.opt.tsval == 0x11223344u && o.opt.tsecr == 0x55667788u,
+       "SYN options: timestamps 0x11223344 / 0x55667788");
+    ok(t, o.opt.has_wscale && o.opt.wscale == 7, "SYN options: window scale 7");
+    ok(t, o.opt.nsack == 0 && o.quirks == 0, "SYN options: no SACK blocks, no quirk");
+    struct tl_pkt none;
+    r = dec_opts(NULL, 0, 0, &none);
+    ok(t, r == TL_DEC_OK && !none.opt.has_mss && !none.opt.has_ts && !none.opt.has_wscale &&
+              !none.opt.sack_permitted && none.opt.nsack == 0,
+       "no options: nothing set");
+}
+
+static void test_tcpopt_sack(struct tap *t)
+{
+    char name[96];
+    for (int n = 1; n <= 4; n++) {
+        uint8_t opt[40] = {1, 1, 5, (uint8_t)(2 + 8 * n)};
+        for (int i = 0; i < n; i++) {
+            pkt_be32(opt + 4 + 8 * i, 0xfffff000u + (uint32_t)i * 0x1000u);
+            pkt_be32(opt + 8 + 8 * i, 0xfffff000u + (uint32_t)i * 0x1000u + 500u);
+        }
+        struct tl_pkt o;
+        enum tl_dec r = dec_opts(opt, 4 + 8 * (size_t)n, 0, &o);
+        bool edges = r == TL_DEC_OK && o.opt.nsack == n && o.quirks == 0;
+        for (int i = 0; edges && i < n; i++)
+            edges = o.opt.sack[i][0] == 0xfffff000u + (uint32_t)i * 0x1000u &&
+                    o.opt.sack[i][1] == 0xfffff000u + (uint32_t)i * 0x1000u + 500u;
+        snprintf(name, sizeof name, "SACK with %d block%s: every edge", n, n > 1 ? "s" : "");
+        ok(t, edges, name);
+    }
+    /* A length that is not 2 + 8n: the whole blocks are read. */
+    uint8_t odd[20] = {1, 1, 5, 14, 0, 0, 0, 1, 0, 0, 0, 2, 9, 9, 9, 9};
+    struct tl_pkt o;
+    enum tl_dec r = dec_opts(odd, sizeof odd, 0, &o);
+    ok(t, r == TL_DEC_OK && o.opt.nsack == 1 && o.opt.sack[0][0] == 1 && o.opt.sack[0][1] == 2,
+       "SACK of length 14: one block");
+}
+
+struct badopt {
+    const char *name;
+    uint8_t opt[40];
+    size_t len;
+    bool quirk, mss, ts, wscale;
+};
+
+static const struct badopt badopts[] = {
+    {"option length 0", {2, 4, 0x05, 0xb4, 30, 0, 3, 3, 1}, 9, true, true, false, false},
+    {"option length 1", {2, 4, 0x05, 0xb4, 30, 1, 3, 3, 1}, 9, true, true, false, false},
+    {"MSS length 0 first", {2, 0, 0x05, 0xb4}, 4, true, false, false, false},
+    {"timestamps running past the header", {2, 4, 0x05, 0xb4, 8, 10, 0, 0}, 8, true, true,
+     false, false},
+    {"kind in the last byte, no length", {1, 1, 1, 2}, 4, true, false, false, false},
+    {"timestamps kind in the last byte", {2, 4, 0x05, 0xb4, 1, 1, 1, 8}, 8, true, true, false,
+     false},
+    {"length 255", {1, 1, 3, 255}, 4, true, false, false, false},
+    {"EOL ends the list", {0, 0, 0, 0, 2, 4, 0x05, 0xb4}, 8, false, false, false, false},
+    {"unknown kind skipped", {30, 4, 0, 0, 2, 4, 0x05, 0xb4}, 8, false, true, false, false},
+    {"MSS of length 6 ignored", {2, 6, 0x05, 0xb4, 0, 0, 3, 3, 9}, 9, false, false, false, true},
+    {"timestamps ending exactly at the header end",
+     {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2},
+     40, false, false, true, false},
+};
+
+static void test_tcpopt_bad(struct tap *t)
+{
+    char name[128];
+    for (size_t i = 0; i < sizeof badopts / sizeof badopts[0]; i++) {
+        const struct badopt *b = &badopts[i];
+        for (size_t paylen = 0; paylen <= 10; paylen += 10) {
+            struct tl_pkt o;
+            enum tl_dec r = dec_opts(b->opt, b->len, paylen, &o);
+            bool quirk = (o.quirks & TL_QUIRK_TCPOPT_BAD) != 0;
+            bool good = r == TL_DEC_OK && quirk == b->quirk && o.opt.has_mss == b->mss &&
+                        (!b->mss || o.opt.mss == 1460) && o.opt.has_ts == b->ts &&
+                        o.opt.has_wscale == b->wscale;
+            snprintf(name, sizeof name, "%s%s: %s", b->name,
+                     paylen ? " (payload follows)" : "",
+                     b->quirk ? "quirk tcpopt_bad, earlier options kept" : "no quirk");
+            ok(t, good, name);
+        }
+    }
+}
+
+/* ---- a real frame, truncated at every byte ---- */
+
+static void test_real_syn(struct tap *t)
+{
+    struct tl_pkt o;
+    long poff;
+    enum tl_dec r = dec_n(real_syn, sizeof real_syn, sizeof real_syn, TL_DLT_EN10MB, &o, &poff);
+    is_int(t, r, TL_DEC_OK, "real SYN: decodes");
+    static const uint8_t lo[16] = {127, 0, 0, 1};
+    ok(t, o.src.family == TL_AF_INET && memcmp(o.src.b, lo, 16) == 0 &&
+              memcmp(o.dst.b, lo, 16) == 0,
+       "real SYN: 127.0.0.1 -> 127.0.0.1");
+    ok(t, o.sport == 40726 && o.dport == 54321 && o.seq == 1785445957u && o.ack == 0 &&
+              o.flags == TL_TH_SYN && o.win == 65495 && o.ttl == 64,
+       "real SYN: ports, seq, flags, window, ttl");
+    ok(t, o.opt.has_mss && o.opt.mss == 65495 && o.opt.sack_permitted && o.opt.has_ts &&
+              o.opt.tsval == 3686338915u && o.opt.tsecr == 0 && o.opt.has_wscale &&
+              o.opt.wscale == 10 && o.quirks == 0,
+       "real SYN: mss 65495, sackOK, TS 3686338915/0, wscale 10");
+    ok(t, o.payload_len == 0 && o.payload_caplen == 0 && poff == 74, "real SYN: no payload");
+    char name[96];
+    for (size_t cut = 0; cut < sizeof real_syn; cut++) {
+        enum tl_dec want = cut < 14 ? TL_DEC_TRUNC_L2
+                           : cut < 34 ? TL_DEC_TRUNC_IP
+                                      : TL_DEC_TRUNC_TCP;
+        r = dec_n(real_syn, cut, sizeof real_syn, TL_DLT_EN10MB, &o, &poff);
+        snprintf(name, sizeof name, "real SYN cut to %zu bytes: %s", cut, tl_dec_name(want));
+        is_str(t, tl_dec_name(r), tl_dec_name(want), name);
+    }
+}
+
+/* Every prefix of a frame from a capture must be a truncation or decode as
+ * the whole frame does. Returns the failures; counts TCP frames. */
+static int sweep_any(const uint8_t *data, size_t caplen, size_t wirelen, int dlt, int *tcp)
+{
+    struct tl_pkt full, o;
+    long hdr_end, poff;
+    enum tl_dec whole = dec_n(data, caplen, wirelen, dlt, &full, &hdr_end);
+    *tcp += whole == TL_DEC_OK;
+    int bad = 0;
+    for (size_t cut = 0; cut < caplen; cut++) {
+        enum tl_dec r = dec_n(data, cut, wirelen, dlt, &o, &poff);
+        bool good;
+        if (whole == TL_DEC_OK && (long)cut >= hdr_end) {
+            size_t kept = cut - (size_t)hdr_end;
+            good = r == TL_DEC_OK && poff == hdr_end && o.payload_len == full.payload_len &&
+                   o.payload_caplen == (kept < full.payload_len ? kept : full.payload_len);
+        } else {
+            good = is_trunc(r) || (r == whole && whole != TL_DEC_OK);
+        }
+        bad += !good;
+    }
+    return bad;
+}
+
+static void test_sample_pcap(struct tap *t)
+{
+    const char *dir = getenv("SRCDIR");
+    char path[4096], err[PCAP_ERRBUF_SIZE];
+    snprintf(path, sizeof path, "%s/samples/normal.pcap", dir ? dir : ".");
+    pcap_t *pc = pcap_open_offline(path, err);
+    if (pc == NULL) {
+        printf("# %s not swept: %s\n", path, err);
+        return;
+    }
+    int dlt = pcap_datalink(pc), frames = 0, tcp = 0, bad = 0;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    while (pcap_next_ex(pc, &h, &data) == 1) {
+        frames++;
+        bad += sweep_any(data, h->caplen, h->len, dlt, &tcp);
+    }
+    pcap_close(pc);
+    ok(t, frames > 0 && tcp > 0, "samples/normal.pcap: has TCP frames");
+    is_int(t, bad, 0, "samples/normal.pcap: every prefix of every frame truncated or same");
+}
+
+/* ---- names ---- */
+
+static void test_names(struct tap *t)
+{
+    bool named = true, distinct = true;
+    for (int r = 0; r < TL_DEC_NRESULTS; r++) {
+        const char *n = tl_dec_name((enum tl_dec)r);
+        if (n == NULL || n[0] == '\0' || strcmp(n, "unknown") == 0) {
+            named = false;
+            continue;
+        }
+        for (int s = 0; s < r; s++)
+            if (strcmp(n, tl_dec_name((enum tl_dec)s)) == 0)
+                distinct = false;
+    }
+    ok(t, named, "tl_dec_name: every result has a name");
+    ok(t, distinct, "tl_dec_name: names are distinct");
+    is_str(t, tl_dec_name(TL_DEC_OK), "ok", "tl_dec_name(OK)");
+    is_str(t, tl_dec_name(TL_DEC_BAD_TCP_DOFF), "bad_tcp_data_offset", "tl_dec_name(BAD_DOFF)");
+    ok(t, tl_dec_name(TL_DEC_NRESULTS) != NULL, "tl_dec_name out of range: not NULL");
+    bool classes = tl_dec_class(TL_DEC_OK) == TL_DEC_CLASS_NONE &&
+                   tl_dec_class(TL_DEC_NOT_TCP) == TL_DEC_CLASS_NON_TCP &&
+                   tl_dec_class(TL_DEC_FRAGMENT) == TL_DEC_CLASS_NON_TCP &&
+                   tl_dec_class(TL_DEC_BAD_CAPLEN) == TL_DEC_CLASS_MALFORMED &&
+                   tl_dec_class(TL_DEC_BAD_TCP_DOFF) == TL_DEC_CLASS_MALFORMED;
+    for (int r = 0; r < TL_DEC_NRESULTS; r++)
+        if ((tl_dec_class((enum tl_dec)r) == TL_DEC_CLASS_TRUNCATED) != is_trunc((enum tl_dec)r))
+            classes = false;
+    ok(t, classes, "tl_dec_class: truncations and only they are TRUNCATED");
+}
+
+static void test_linktypes(struct tap *t)
+{
+    static const int yes[] = {TL_DLT_NULL,  TL_DLT_EN10MB,     TL_DLT_RAW,  TL_DLT_RAW_BSD,
+                              101,          TL_DLT_LOOP,       TL_DLT_IPV4, TL_DLT_IPV6,
+                              TL_DLT_LINUX_SLL, TL_DLT_LINUX_SLL2};
+    static const int no[] = {-1, 2, 9, 105, 127, 147, 9999};
+    bool all = true;
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        all = all && tl_decode_linktype_supported(yes[i]) &&
+              tl_decode_linktype_name(yes[i]) != NULL;
+    ok(t, all, "tl_decode_linktype_supported: every decoded link type");
+    bool none = true;
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        none = none && !tl_decode_linktype_supported(no[i]) &&
+               tl_decode_linktype_name(no[i]) == NULL;
+    ok(t, none, "tl_decode_linktype_supported: others refused");
+    is_str(t, tl_decode_linktype_name(TL_DLT_EN10MB), "EN10MB", "name of DLT 1");
+    is_str(t, tl_decode_linktype_name(TL_DLT_LINUX_SLL2), "LINUX_SLL2", "name of DLT 276");
+}
+
+static void test_flags_str(struct tap *t)
+{
+    char buf[9];
+    is_str(t, tl_tcp_flags_str(0, buf, sizeof buf), "", "flags: none");
+    is_str(t, tl_tcp_flags_str(TL_TH_SYN | TL_TH_ACK, buf, sizeof buf), "SA", "flags: SA");
+    is_str(t, tl_tcp_flags_str(TL_TH_FIN | TL_TH_ACK, buf, sizeof buf), "FA", "flags: FA");
+    is_str(t, tl_tcp_flags_str(TL_TH_RST, buf, sizeof buf), "R", "flags: R");
+    is_str(t, tl_tcp_flags_str(0xff, buf, sizeof buf), "SFRPAUEC", "flags: all, in order");
+    is_str(t, tl_tcp_flags_str(TL_TH_ECE | TL_TH_CWR | TL_TH_URG, buf, sizeof buf), "UEC",
+           "flags: UEC");
+    char small[3];
+    is_str(t, tl_tcp_flags_str(0xff, small, sizeof small), "SF", "flags: cut to the buffer");
+    char one = 'x';
+    ok(t, tl_tcp_flags_str(0xff, &one, 0) == &one && one == 'x', "flags: size 0 writes nothing");
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep the TAP lines if a sanitizer aborts */
+    struct tap t = {0, 0};
+    test_link_types(&t);
+    test_link_refusals(&t);
+    test_ipv4_ihl(&t);
+    test_ipv4_len(&t);
+    test_snaplen(&t);
+    test_ipv4_frag_proto(&t);
+    test_ipv6_chain(&t);
+    test_ipv6_frag(&t);
+    test_ipv6_long_chain(&t);
+    test_ipv6_misc(&t);
+    test_tcp_doff(&t);
+    test_tcpopt_syn(&t);
+    test_tcpopt_sack(&t);
+    test_tcpopt_bad(&t);
+    test_real_syn(&t);
+    test_sample_pcap(&t);
+    test_names(&t);
+    test_linktypes(&t);
+    test_flags_str(&t);
+    return tap_done(&t);
+}
