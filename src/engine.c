@@ -11,6 +11,13 @@
 #include "tcplens/decode.h"
 #include "tcplens/flow.h"
 #include "tcplens/tcpstate.h"
+#include "tcplens/zeek.h"
+
+/* What the engine keeps in each connection's ext area. */
+struct conn_ext {
+    struct tl_tcpstate tcp;
+    struct tl_zeek zeek;
+};
 
 struct tl_engine {
     struct tl_engine_cfg cfg;
@@ -19,7 +26,8 @@ struct tl_engine {
     int64_t clock_us; /* latest packet time seen: expiry never runs backwards */
 };
 
-static struct tl_tcpstate *conn_state(struct tl_conn *c) { return (struct tl_tcpstate *)c->ext; }
+static struct conn_ext *ext(struct tl_conn *c) { return (struct conn_ext *)c->ext; }
+static struct tl_tcpstate *conn_state(struct tl_conn *c) { return &ext(c)->tcp; }
 
 struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
 {
@@ -27,7 +35,7 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
     if (e == NULL)
         return NULL;
     e->cfg = *cfg;
-    struct tl_flow_cfg fc = {.ext_size = sizeof(struct tl_tcpstate),
+    struct tl_flow_cfg fc = {.ext_size = sizeof(struct conn_ext),
                              .max_flows = cfg->max_flows,
                              .seed = UINT64_C(0x5eed7c91e75)};
     e->flows = tl_flow_table_new(&fc);
@@ -53,8 +61,9 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
 {
     c->end = (uint8_t)end;
     enum tl_status st = TL_OK;
+    struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek};
     for (size_t i = 0; i < e->cfg.nreports; i++) {
-        enum tl_status s = tl_report_conn(e->cfg.reports[i], c, conn_state(c));
+        enum tl_status s = tl_report_conn(e->cfg.reports[i], &v);
         if (st == TL_OK)
             st = s;
     }
@@ -136,6 +145,7 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
     c->first_ts = f->ts_us;
     c->first_pkt = f->pkt_no;
     tl_tcpstate_init(conn_state(c));
+    tl_zeek_init(&ext(c)->zeek);
     size_t n = tl_flow_count(e->flows);
     if (n > e->cap.peak_flows)
         e->cap.peak_flows = n;
@@ -165,6 +175,7 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     c->last_pkt = f->pkt_no;
     c->packets[r]++;
     c->bytes[r] += p->payload_len;
+    tl_zeek_update(&ext(c)->zeek, p, from_a, f->ts_us);
     if (tl_tcpstate_update(conn_state(c), p, r))
         tl_flow_move(e->flows, c, TL_FLOW_ENDED);
     else

@@ -153,14 +153,14 @@ static enum tl_status drain(struct tl_report *r, bool force)
     return st;
 }
 
-enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn *c,
-                              const struct tl_tcpstate *st)
+enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v)
 {
+    const struct tl_conn *c = v->conn;
     r->sum.connections++;
     if (c->end <= TL_END_EVICTED)
         r->sum.ends[c->end]++;
     size_t len = 0;
-    char *text = r->ops->format_conn(c, st, &len);
+    char *text = r->ops->format_conn(v, &len);
     if (text == NULL)
         return TL_ENOMEM;
     if (!r->cfg.reorder || c->id == r->next_id) {

@@ -30,7 +30,7 @@ struct tl_report;
 
 struct report_ops {
     /* Formats one connection as a malloc'd string (no trailing newline). */
-    char *(*format_conn)(const struct tl_conn *c, const struct tl_tcpstate *st, size_t *len);
+    char *(*format_conn)(const struct tl_conn_view *v, size_t *len);
     /* Writes the whole document; spool holds the connections in order,
      * each followed by '\n'. */
     enum tl_status (*write_doc)(const struct tl_report *r, const struct tl_run *run,

@@ -65,8 +65,20 @@ static json_t *wireshark_filter(const struct tl_conn *c)
     return json_string(buf);
 }
 
-static json_t *conn_json(const struct tl_conn *c)
+static json_t *zeek_json(const struct tl_zeek *z)
 {
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "conn_state", json_string(tl_zeek_conn_state(z))) ||
+        !put(o, "history", json_string(tl_zeek_history(z)))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *conn_json(const struct tl_conn_view *v)
+{
+    const struct tl_conn *c = v->conn;
     json_t *o = json_object();
     bool ok = o != NULL && put(o, "id", json_integer((json_int_t)c->id)) &&
               put(o, "client", endpoint_json(c, TL_ROLE_CLIENT)) &&
@@ -79,6 +91,7 @@ static json_t *conn_json(const struct tl_conn *c)
               put(o, "packets", pair_json(c->packets[0], c->packets[1])) &&
               put(o, "bytes", pair_json(c->bytes[0], c->bytes[1])) &&
               put(o, "end", json_string(tl_end_name(c->end))) &&
+              (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
               put(o, "wireshark_filter", wireshark_filter(c));
     if (!ok) {
         json_decref(o);
@@ -87,10 +100,9 @@ static json_t *conn_json(const struct tl_conn *c)
     return o;
 }
 
-static char *format_conn(const struct tl_conn *c, const struct tl_tcpstate *st, size_t *len)
+static char *format_conn(const struct tl_conn_view *v, size_t *len)
 {
-    (void)st;
-    json_t *o = conn_json(c);
+    json_t *o = conn_json(v);
     if (o == NULL)
         return NULL;
     char *s = json_dumps(o, JSON_COMPACT | DUMP_REAL);

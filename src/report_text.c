@@ -9,9 +9,9 @@
 
 #define ROW_MAX 512
 
-static char *format_conn(const struct tl_conn *c, const struct tl_tcpstate *st, size_t *len)
+static char *format_conn(const struct tl_conn_view *v, size_t *len)
 {
-    (void)st;
+    const struct tl_conn *c = v->conn;
     const struct tl_addr *a;
     uint16_t port;
     char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8], start[40], pk[48], by[48];

@@ -16,6 +16,7 @@
 #include "tcplens/status.h"
 #include "tcplens/tcpstate.h"
 #include "tcplens/types.h"
+#include "tcplens/zeek.h"
 
 /* Counters about the whole run, filled in by the engine. */
 struct tl_capture_info {
@@ -27,6 +28,13 @@ struct tl_capture_info {
     uint64_t evicted_idle;     /* ended by --idle-timeout */
     uint64_t evicted_cap;      /* pushed out by --max-flows */
     size_t peak_flows;         /* most connections held at once */
+};
+
+/* What reporters read about one finished connection. */
+struct tl_conn_view {
+    const struct tl_conn *conn;
+    const struct tl_tcpstate *tcp; /* may be NULL */
+    const struct tl_zeek *zeek;    /* may be NULL */
 };
 
 /* Everything a report document needs besides the connections. */
@@ -53,9 +61,8 @@ struct tl_report;
 /* Returns NULL when out of memory or when no temporary file can be made. */
 TL_MUST_CHECK struct tl_report *tl_report_new(const struct tl_report_cfg *cfg);
 
-/* Records one finished connection; st is its tracking state (may be NULL). */
-TL_MUST_CHECK enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn *c,
-                                            const struct tl_tcpstate *st);
+/* Records one finished connection. */
+TL_MUST_CHECK enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v);
 
 /* Writes the document (or the rest of the stream) and flushes out. */
 TL_MUST_CHECK enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run);
