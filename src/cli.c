@@ -20,6 +20,8 @@ enum {
     OPT_MAX_FLOWS,
     OPT_IDLE_TIMEOUT,
     OPT_LINGER,
+    OPT_TIMELINE,
+    OPT_TIMELINE_MAX,
 };
 
 static const char usage_text[] =
@@ -38,6 +40,12 @@ static const char usage_text[] =
     "  --json FILE|-        write the JSON report to FILE ('-' for stdout)\n"
     "  --ndjson             write one JSON connection per line instead of the\n"
     "                       report document (to the --json target, else stdout)\n"
+    "  --timeline lifecycle|full\n"
+    "                       per connection, list the lifecycle events and fold\n"
+    "                       the data between them into counts (default), or\n"
+    "                       list every segment\n"
+    "  --timeline-max N     keep at most N timeline entries per connection\n"
+    "                       (default 1000); the rest are counted\n"
     "\n"
     "Limits:\n"
     "  --max-flows N        hold at most N connections at once (default 1000000;\n"
@@ -156,6 +164,8 @@ static const struct option long_opts[] = {
     {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"linger", required_argument, NULL, OPT_LINGER},
+    {"timeline", required_argument, NULL, OPT_TIMELINE},
+    {"timeline-max", required_argument, NULL, OPT_TIMELINE_MAX},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -180,6 +190,19 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
         if (!tl_cli_parse_duration(arg, &cli->linger_us))
             usage_error("bad --linger '%s' (e.g. 60s)", arg);
         break;
+    case OPT_TIMELINE:
+        if (strcmp(arg, "full") == 0)
+            cli->timeline_full = true;
+        else if (strcmp(arg, "lifecycle") == 0)
+            cli->timeline_full = false;
+        else
+            usage_error("bad --timeline '%s' (lifecycle or full)", arg);
+        break;
+    case OPT_TIMELINE_MAX:
+        cli->timeline_max = (uint32_t)parse_count(arg, "--timeline-max", UINT32_MAX);
+        if (cli->timeline_max == 0)
+            usage_error("bad --timeline-max '%s' (at least 1)", arg);
+        break;
     case 'h': fputs(usage_text, stdout); exit(0);
     case 'V': print_version();
     default: usage_error("%s", "unknown or incomplete option");
@@ -192,6 +215,7 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
     cli->max_flows = TL_DEFAULT_MAX_FLOWS;
     cli->idle_timeout_us = TL_DEFAULT_IDLE_TIMEOUT_US;
     cli->linger_us = TL_DEFAULT_LINGER_US;
+    cli->timeline_max = TL_DEFAULT_TIMELINE_MAX;
     /* Every input is an argv word, so argc bounds their number. */
     cli->inputs = calloc((size_t)argc + 1, sizeof *cli->inputs);
     if (cli->inputs == NULL) {

@@ -14,6 +14,8 @@ struct tl_cli {
     uint32_t max_flows;
     int64_t idle_timeout_us;
     int64_t linger_us;
+    bool timeline_full;    /* --timeline full */
+    uint32_t timeline_max; /* --timeline-max */
 };
 
 /* Parses argv; on a usage error or --help/--version it prints and exits

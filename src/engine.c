@@ -11,12 +11,14 @@
 #include "tcplens/decode.h"
 #include "tcplens/flow.h"
 #include "tcplens/tcpstate.h"
+#include "tcplens/timeline.h"
 #include "tcplens/zeek.h"
 
 /* What the engine keeps in each connection's ext area. */
 struct conn_ext {
     struct tl_tcpstate tcp;
     struct tl_zeek zeek;
+    struct tl_timeline tl;
 };
 
 struct tl_engine {
@@ -50,24 +52,68 @@ void tl_engine_free(struct tl_engine *e)
 {
     if (e == NULL)
         return;
+    for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c))
+        tl_timeline_free(&ext(c)->tl);
     tl_flow_table_free(e->flows);
     free(e);
 }
 
 const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e) { return &e->cap; }
 
+/* Records one step in the timeline. */
+static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const struct tl_step *s,
+                               const struct tl_pkt *p, const struct tl_frame *f,
+                               enum tl_role r)
+{
+    const struct tl_tcpstate *tcp = conn_state(c);
+    struct tl_event ev = {.ts = f->ts_us,
+                          .pkt = f->pkt_no,
+                          .seq = s->rel_seq,
+                          .ack = s->rel_ack,
+                          .len = p->payload_len,
+                          .win = p->win,
+                          .dir = (uint8_t)r,
+                          .flags = p->flags,
+                          .kind = s->kind,
+                          .client = tcp->ep[TL_ROLE_CLIENT].state,
+                          .server = tcp->ep[TL_ROLE_SERVER].state};
+    return tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, s->lifecycle);
+}
+
+/* Lets the packet clock act on c: TIME_WAIT ends 60 s after it began. */
+static enum tl_status advance(struct tl_engine *e, struct tl_conn *c, int64_t now)
+{
+    struct tl_step s;
+    int64_t when;
+    enum tl_status st = TL_OK;
+    while (st == TL_OK && tl_tcpstate_advance(conn_state(c), now, &s, &when)) {
+        const struct tl_tcpstate *tcp = conn_state(c);
+        struct tl_event ev = {.ts = when,
+                              .dir = TL_TL_NONE,
+                              .kind = s.kind,
+                              .client = tcp->ep[TL_ROLE_CLIENT].state,
+                              .server = tcp->ep[TL_ROLE_SERVER].state};
+        st = tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, true);
+    }
+    return st;
+}
+
 /* Hands c to every reporter and frees it. end is kept if already final. */
 static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end end)
 {
     c->end = (uint8_t)end;
-    enum tl_status st = TL_OK;
-    struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek};
+    enum tl_status st = advance(e, c, e->clock_us);
+    enum tl_status fs = tl_timeline_flush(&ext(c)->tl, &e->cfg.timeline);
+    if (st == TL_OK)
+        st = fs;
+    struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl};
     for (size_t i = 0; i < e->cfg.nreports; i++) {
         enum tl_status s = tl_report_conn(e->cfg.reports[i], &v);
         if (st == TL_OK)
             st = s;
     }
     e->cap.connections++;
+    tl_timeline_free(&ext(c)->tl);
     tl_flow_remove(e->flows, c);
     return st;
 }
@@ -146,6 +192,7 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
     c->first_pkt = f->pkt_no;
     tl_tcpstate_init(conn_state(c));
     tl_zeek_init(&ext(c)->zeek);
+    tl_timeline_init(&ext(c)->tl);
     size_t n = tl_flow_count(e->flows);
     if (n > e->cap.peak_flows)
         e->cap.peak_flows = n;
@@ -176,11 +223,15 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     c->packets[r]++;
     c->bytes[r] += p->payload_len;
     tl_zeek_update(&ext(c)->zeek, p, from_a, f->ts_us);
-    if (tl_tcpstate_update(conn_state(c), p, r))
+    st = advance(e, c, f->ts_us);
+    struct tl_step step;
+    tl_tcpstate_update(conn_state(c), p, r, f->ts_us, &step);
+    enum tl_status ls = log_step(e, c, &step, p, f, r);
+    if (step.ended)
         tl_flow_move(e->flows, c, TL_FLOW_ENDED);
     else
         tl_flow_touch(e->flows, c);
-    return TL_OK;
+    return st != TL_OK ? st : ls;
 }
 
 enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f)

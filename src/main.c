@@ -113,6 +113,7 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
     struct tl_engine_cfg ec = {.idle_timeout_us = cli->idle_timeout_us,
                                .linger_us = cli->linger_us,
                                .max_flows = cli->max_flows,
+                               .timeline = {cli->timeline_full, cli->timeline_max},
                                .reports = o->reports,
                                .nreports = o->n};
     struct tl_engine *e = tl_engine_new(&ec);

@@ -76,6 +76,79 @@ static json_t *zeek_json(const struct tl_zeek *z)
     return o;
 }
 
+static const char *dir_name(uint8_t dir)
+{
+    return dir == TL_TL_C2S ? "client>server" : "server>client";
+}
+
+static json_t *states_json(uint8_t client, uint8_t server)
+{
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "client", json_string(tl_ep_state_name(client))) ||
+        !put(o, "server", json_string(tl_ep_state_name(server)))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Adds the states after the event, as DESIGN.md puts them: flat. */
+static bool put_states(json_t *o, const struct tl_event *e)
+{
+    return put(o, "client", json_string(tl_ep_state_name(e->client))) &&
+           put(o, "server", json_string(tl_ep_state_name(e->server)));
+}
+
+static bool packet_fields(json_t *o, const struct tl_event *e)
+{
+    char flags[9];
+    return put(o, "packet", json_integer((json_int_t)e->pkt)) &&
+           put(o, "dir", json_string(dir_name(e->dir))) &&
+           put(o, "flags", json_string(tl_tcp_flags_str(e->flags, flags, sizeof flags))) &&
+           put(o, "seq", json_integer(e->seq)) && put(o, "ack", json_integer(e->ack)) &&
+           put(o, "len", json_integer(e->len)) && put(o, "win", json_integer(e->win));
+}
+
+static bool summary_fields(json_t *o, const struct tl_event *e)
+{
+    return put(o, "packet", json_integer((json_int_t)e->pkt)) &&
+           put(o, "last_ts", ts_json(e->sum_last_ts)) &&
+           put(o, "last_packet", json_integer((json_int_t)e->sum_last_pkt)) &&
+           put(o, "packets", pair_json(e->sum_packets[0], e->sum_packets[1])) &&
+           put(o, "bytes", pair_json(e->sum_bytes[0], e->sum_bytes[1]));
+}
+
+static json_t *event_json(const struct tl_event *e)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "ts", ts_json(e->ts));
+    if (ok && e->kind == TL_TL_SUMMARY)
+        ok = summary_fields(o, e);
+    else if (ok && e->dir != TL_TL_NONE)
+        ok = packet_fields(o, e);
+    ok = ok && put_states(o, e) &&
+         put(o, "event", json_string(e->kind == TL_TL_SUMMARY
+                                         ? "segments"
+                                         : tl_evkind_name((enum tl_evkind)e->kind)));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *timeline_json(const struct tl_timeline *t)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; a != NULL && i < t->n; i++) {
+        if (json_array_append_new(a, event_json(&t->ev[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 static json_t *conn_json(const struct tl_conn_view *v)
 {
     const struct tl_conn *c = v->conn;
@@ -90,9 +163,15 @@ static json_t *conn_json(const struct tl_conn_view *v)
               put(o, "duration", ts_json(c->last_ts - c->first_ts)) &&
               put(o, "packets", pair_json(c->packets[0], c->packets[1])) &&
               put(o, "bytes", pair_json(c->bytes[0], c->bytes[1])) &&
+              (v->tcp == NULL ||
+               put(o, "states_at_end", states_json(v->tcp->ep[TL_ROLE_CLIENT].state,
+                                                   v->tcp->ep[TL_ROLE_SERVER].state))) &&
               put(o, "end", json_string(tl_end_name(c->end))) &&
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
-              put(o, "wireshark_filter", wireshark_filter(c));
+              put(o, "wireshark_filter", wireshark_filter(c)) &&
+              (v->timeline == NULL || put(o, "timeline", timeline_json(v->timeline))) &&
+              (v->timeline == NULL || v->timeline->dropped == 0 ||
+               put(o, "timeline_dropped", json_integer((json_int_t)v->timeline->dropped)));
     if (!ok) {
         json_decref(o);
         return NULL;

@@ -2,6 +2,7 @@
 #include "tcplens/report.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +10,127 @@
 
 #define ROW_MAX 512
 
+static char *format_row(const struct tl_conn_view *v, size_t *len);
+
+/*
+ * A connection's text is its table row, then its timeline lines, each of
+ * those starting with a tab: write_doc prints the rows first (the table),
+ * then the timelines, from one spool.
+ */
+struct buf {
+    char *s;
+    size_t len, cap;
+    bool failed;
+};
+
+static TL_PRINTF(2, 3) void bprintf(struct buf *b, const char *fmt, ...)
+{
+    for (int tries = 0; tries < 2 && !b->failed; tries++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = true;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap + (size_t)n) * 2;
+        char *s = realloc(b->s, cap);
+        if (s == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+/* "12:15:59.231769" (UTC, no date: the table has it). */
+static const char *clock_str(int64_t ts, char *out, size_t size)
+{
+    char full[40];
+    tl_report_utc(ts, full, sizeof full);
+    /* Skip "YYYY-MM-DD "; a date that formats oddly is shown whole. */
+    size_t n = strlen(full);
+    const char *clk = n > 11 ? full + 11 : full;
+    if (strlen(clk) >= size)
+        clk = full + n - (size - 1);
+    memcpy(out, clk, strlen(clk) + 1);
+    return out;
+}
+
+static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
+{
+    char clk[24], flags[9];
+    int64_t d = e->ts - t0;
+    bprintf(b, "\n\t  %s %4" PRId64 ".%06" PRId64 "  ", clock_str(e->ts, clk, sizeof clk),
+            d / TL_USEC_PER_SEC, d % TL_USEC_PER_SEC);
+    if (e->kind == TL_TL_SUMMARY)
+        bprintf(b, "%-47s", "");
+    else if (e->dir == TL_TL_NONE)
+        bprintf(b, "%-47s", "(no packet)");
+    else
+        bprintf(b, "%-6" PRIu64 " %s %-5s %10" PRIu32 " %10" PRIu32 " %6" PRIu32 "  ", e->pkt,
+                e->dir == TL_TL_C2S ? "c>s" : "s>c", tl_tcp_flags_str(e->flags, flags, sizeof flags),
+                e->seq, e->ack, e->len);
+    bprintf(b, "%-11s %-11s ", tl_ep_state_name(e->client), tl_ep_state_name(e->server));
+    if (e->kind != TL_TL_SUMMARY) {
+        bprintf(b, "%s", tl_evkind_name((enum tl_evkind)e->kind));
+        return;
+    }
+    bprintf(b, "%" PRIu32 "+%" PRIu32 " segments, %" PRIu64 "+%" PRIu64 " bytes (c+s) until %s",
+            e->sum_packets[0], e->sum_packets[1], e->sum_bytes[0], e->sum_bytes[1],
+            clock_str(e->sum_last_ts, clk, sizeof clk));
+}
+
+static void timeline_block(struct buf *b, const struct tl_conn_view *v)
+{
+    const struct tl_conn *c = v->conn;
+    const struct tl_addr *a;
+    uint16_t port;
+    char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8];
+    tl_conn_endpoint(c, TL_ROLE_CLIENT, &a, &port);
+    tl_report_endpoint(a, port, cl, sizeof cl);
+    tl_conn_endpoint(c, TL_ROLE_SERVER, &a, &port);
+    tl_report_endpoint(a, port, sv, sizeof sv);
+    bprintf(b, "\n\t\n\tconnection %" PRIu64 "  %s -> %s  end %s", c->id, cl, sv,
+            tl_end_name(c->end));
+    if (v->tcp != NULL)
+        bprintf(b, ", at end client %s, server %s",
+                tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state),
+                tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
+    bprintf(b, "\n\t  %-15s %11s  %-6s %-3s %-5s %10s %10s %6s  %-11s %-11s %s", "time (UTC)",
+            "+s", "pkt", "dir", "flags", "seq", "ack", "len", "client", "server", "event");
+    for (uint32_t i = 0; i < v->timeline->n; i++)
+        event_line(b, &v->timeline->ev[i], c->first_ts);
+    if (v->timeline->dropped > 0)
+        bprintf(b, "\n\t  … %" PRIu64 " more entries not kept (--timeline-max)",
+                v->timeline->dropped);
+}
+
 static char *format_conn(const struct tl_conn_view *v, size_t *len)
+{
+    struct buf b = {NULL, 0, 0, false};
+    char *row = format_row(v, len);
+    if (row == NULL)
+        return NULL;
+    bprintf(&b, "%s", row);
+    free(row);
+    if (v->timeline != NULL)
+        timeline_block(&b, v);
+    if (b.failed) {
+        free(b.s);
+        return NULL;
+    }
+    *len = b.len;
+    return b.s;
+}
+
+static char *format_row(const struct tl_conn_view *v, size_t *len)
 {
     const struct tl_conn *c = v->conn;
     const struct tl_addr *a;
@@ -90,6 +211,23 @@ static bool write_summary(const struct report_summary *sum, FILE *out)
     return ok && fputc('\n', out) != EOF;
 }
 
+/* Copies the table rows (details false) or the timeline lines (true,
+ * without their leading tab) from the spool. */
+static bool copy_lines(FILE *spool, FILE *out, bool details)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    bool ok = true;
+    while (ok && (n = getline(&line, &cap, spool)) > 0) {
+        bool is_detail = line[0] == '\t';
+        if (is_detail == details)
+            ok = fputs(line + (is_detail ? 1 : 0), out) >= 0;
+    }
+    free(line);
+    return ok && !ferror(spool);
+}
+
 static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run,
                                 FILE *spool)
 {
@@ -100,7 +238,8 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
         ok = fprintf(out, "\n%5s  %-22s %-22s %-6s %-26s %11s  %-11s %-15s %s\n", "id",
                      "client", "server", "roles", "start (UTC)", "duration", "pkts c/s",
                      "bytes c/s", "end") >= 0 &&
-             tl_report_copy_spool(spool, out, "", "\n");
+             copy_lines(spool, out, false) && fseek(spool, 0, SEEK_SET) == 0 &&
+             copy_lines(spool, out, true);
     return ok ? TL_OK : TL_EIO;
 }
 

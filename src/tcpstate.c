@@ -1,52 +1,341 @@
 /*
- * Connection tracking needed to split and end connections: which side sent
- * SYN, FIN and RST, and whether each FIN was acknowledged (RFC 9293 section
- * 3.6: a FIN occupies one sequence number, so its ACK is fin_seq + 1).
+ * Endpoint state inference. One segment is handled in four steps:
+ *
+ *   1. classify: what the segment is (new data, retransmission, keepalive,
+ *      probe, FIN, …) from its flags and sequence numbers;
+ *   2. acknowledgements: what its ACK field proves the sender took in (the
+ *      peer's SYN or FIN) and what the peer learns (its SYN or FIN acked);
+ *   3. the sender's own event (SYN, SYN-ACK, data/ACK, FIN, RST);
+ *   4. an RST's effect on the receiver, if the RST is acceptable.
+ *
+ * Steps 2 to 4 fire events through the table in tcpstate_table.c; every
+ * change goes through set_state(), the one choke point.
  */
 #include "tcplens/tcpstate.h"
 
 #include <string.h>
 
 #include "tcplens/seq.h"
+#include "tcpstate_int.h"
+
+static const char *const state_names[] = {
+    "UNKNOWN",    "LISTEN",     "SYN_SENT",   "SYN_RECV", "ESTABLISHED", "FIN_WAIT_1",
+    "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",    "LAST_ACK", "TIME_WAIT",   "CLOSED",
+};
+_Static_assert(sizeof state_names / sizeof state_names[0] == TL_EP_NSTATES,
+               "every state has a name");
+
+static const char *const kind_names[] = {
+    "syn",           "syn_retransmit", "synack",        "synack_retransmit",
+    "handshake_ack", "data",           "ack",           "retransmission",
+    "gap",           "keepalive",      "keepalive_ack", "zero_window",
+    "zero_window_probe", "window_open", "fin",          "fin_retransmit",
+    "fin_ack",       "rst",            "rst_ignored",   "ack_dropped",
+    "unexpected",    "time_wait_end",
+};
+_Static_assert(sizeof kind_names / sizeof kind_names[0] == TL_K_NKINDS,
+               "every event kind has a name");
+
+const char *tl_ep_state_name(enum tl_ep_state s)
+{
+    return (unsigned)s < TL_EP_NSTATES ? state_names[s] : "UNKNOWN";
+}
+
+const char *tl_evkind_name(enum tl_evkind k)
+{
+    return (unsigned)k < TL_K_NKINDS ? kind_names[k] : "unexpected";
+}
+
+/* Everything one step needs. */
+struct ctx {
+    struct tl_tcpstate *st;
+    const struct tl_pkt *p;
+    int64_t ts;
+    struct tl_step *out;
+};
+
+/* The choke point: every state change of every endpoint passes here. */
+static void set_state(struct ctx *x, enum tl_role r, enum tl_ep_state to)
+{
+    struct tl_ep *e = &x->st->ep[r];
+    if (e->state == to)
+        return;
+    if (x->out->nchanges < TL_MAX_CHANGES)
+        x->out->changes[x->out->nchanges++] =
+            (struct tl_change){(uint8_t)r, e->state, (uint8_t)to};
+    e->state = (uint8_t)to;
+    if (to == TL_EP_TIME_WAIT)
+        e->tw_since = x->ts;
+}
+
+/* A SYN-ACK seen again after its ACK (same ISN, nothing sent since): the
+ * server never took the ACK in. Linux drops it when the accept queue is
+ * full (tcp_abort_on_overflow = 0) and keeps the request in SYN_RECV. */
+static bool synack_again(struct ctx *x, enum tl_role r)
+{
+    struct tl_ep *e = &x->st->ep[r];
+    if (x->p->seq != e->isn || e->snd_nxt != e->isn + 1u || !e->syn_acked)
+        return false;
+    e->syn_acked = false;
+    x->st->ack_dropped = true;
+    x->out->kind = TL_K_ACK_DROPPED;
+    return true;
+}
+
+/* Looks event ev up for endpoint r and acts. */
+static void fire(struct ctx *x, enum tl_role r, enum tl_ev ev)
+{
+    struct tl_trans t = tl_fsm[x->st->ep[r].state][ev];
+    switch ((enum tl_act)t.act) {
+    case TL_ACT_NONE: return;
+    case TL_ACT_MIDSTREAM:
+        /* Only ACK traffic proves a synchronized state (DESIGN.md 2). */
+        if (!(x->p->flags & TL_TH_ACK))
+            break;
+        set_state(x, r, t.next);
+        return;
+    case TL_ACT_GO:
+    case TL_ACT_TIME_WAIT: set_state(x, r, t.next); return;
+    case TL_ACT_REVERT_SYNRECV:
+        if (!synack_again(x, r))
+            break;
+        set_state(x, r, t.next);
+        return;
+    case TL_ACT_UNEXPECTED: break;
+    }
+    if (x->out->kind != TL_K_RST_IGNORED)
+        x->out->kind = TL_K_UNEXPECTED;
+}
+
+/* Endpoint q is about to take in a segment from its peer: by in-order
+ * delivery it has taken in the peer's earlier SYN and FIN too, even if its
+ * own ACK of them comes later (crossing FINs). */
+static void deliver_earlier(struct ctx *x, enum tl_role q)
+{
+    struct tl_ep *e = &x->st->ep[q], *s = &x->st->ep[!q];
+    if (s->syn_sent && !e->took_syn && e->state == TL_EP_SYN_SENT) {
+        e->took_syn = true;
+        fire(x, q, TL_EV_TOOK_SYN);
+    }
+    if (s->fin_sent && !e->took_fin) {
+        e->took_fin = true;
+        fire(x, q, TL_EV_TOOK_FIN);
+    }
+}
+
+/* Step 2: what the ACK field of a segment from r proves. */
+static void on_ack(struct ctx *x, enum tl_role r)
+{
+    struct tl_ep *me = &x->st->ep[r], *peer = &x->st->ep[!r];
+    uint32_t ack = x->p->ack;
+    bool syn = (x->p->flags & TL_TH_SYN) != 0;
+    if (peer->syn_sent && !me->took_syn && tl_seq_gt(ack, peer->isn)) {
+        me->took_syn = true;
+        uint8_t before = me->state;
+        if (!syn) /* a SYN-ACK is its own event */
+            fire(x, r, TL_EV_TOOK_SYN);
+        if (before == TL_EP_SYN_SENT && me->state == TL_EP_ESTABLISHED &&
+            x->out->kind == TL_K_ACK)
+            x->out->kind = TL_K_HANDSHAKE_ACK;
+    }
+    if (peer->fin_sent && !me->took_fin && tl_seq_gt(ack, peer->fin_seq)) {
+        me->took_fin = true;
+        fire(x, r, TL_EV_TOOK_FIN);
+    }
+    /* After a proven drop, the client's ACK alone no longer shows the server
+     * took it: the server must speak first. */
+    if (peer->syn_sent && !peer->syn_acked && tl_seq_gt(ack, peer->isn) &&
+        !(x->st->ack_dropped && peer->state == TL_EP_SYN_RECV)) {
+        deliver_earlier(x, !r);
+        peer->syn_acked = true;
+        fire(x, !r, TL_EV_SYN_ACKED);
+    }
+    if (peer->fin_sent && !peer->fin_acked && tl_seq_gt(ack, peer->fin_seq)) {
+        deliver_earlier(x, !r);
+        peer->fin_acked = true;
+        fire(x, !r, TL_EV_FIN_ACKED);
+        if (x->out->kind == TL_K_ACK)
+            x->out->kind = TL_K_FIN_ACK;
+    }
+}
+
+/* Window in bytes: scaled once both SYNs agreed on scaling (RFC 7323). */
+static uint32_t window_of(const struct tl_tcpstate *st, const struct tl_ep *e,
+                          const struct tl_pkt *p)
+{
+    if ((p->flags & TL_TH_SYN) || !st->wscale_ok)
+        return p->win;
+    return (uint32_t)p->win << (e->wscale > 14 ? 14 : e->wscale);
+}
+
+/* Sequence bookkeeping for the sender, after its segment is classified. */
+static void track(struct tl_tcpstate *st, const struct tl_pkt *p, struct tl_ep *me)
+{
+    uint32_t syn = (p->flags & TL_TH_SYN) ? 1u : 0u;
+    uint32_t end = p->seq + p->payload_len + syn + ((p->flags & TL_TH_FIN) ? 1u : 0u);
+    if (!me->seen) {
+        me->seen = true;
+        me->isn = p->seq;
+        me->snd_nxt = end;
+    }
+    if (syn && !me->syn_sent) {
+        me->syn_sent = true;
+        me->isn = p->seq;
+        me->has_wscale = p->opt.has_wscale;
+        me->wscale = p->opt.wscale;
+        st->wscale_ok = st->ep[0].has_wscale && st->ep[1].has_wscale;
+    }
+    if (tl_seq_gt(end, me->snd_nxt))
+        me->snd_nxt = end;
+    if ((p->flags & TL_TH_FIN) && !me->fin_sent) {
+        me->fin_sent = true;
+        me->fin_seq = p->seq + p->payload_len + syn;
+    }
+    if ((p->flags & TL_TH_ACK) && (!me->acked_any || tl_seq_gt(p->ack, me->last_ack))) {
+        me->last_ack = p->ack;
+        me->acked_any = true;
+    }
+    if (!(p->flags & TL_TH_RST))
+        me->win = window_of(st, me, p);
+}
+
+/* Step 1 for segments without SYN, FIN or RST. */
+static enum tl_evkind classify_seg(const struct tl_ep *me, const struct tl_ep *peer,
+                                   const struct tl_pkt *p)
+{
+    uint32_t len = p->payload_len;
+    /* A keepalive (and Linux's zero-window probe) resends the last byte
+     * already acknowledged, with 0 or 1 byte of payload. */
+    if (me->seen && len <= 1 && p->seq == me->snd_nxt - 1u)
+        return peer->seen && peer->win == 0 ? TL_K_ZW_PROBE : TL_K_KEEPALIVE;
+    if (len > 0) {
+        if (me->seen && tl_seq_le(p->seq + len, me->snd_nxt))
+            return TL_K_RETX;
+        if (me->seen && tl_seq_gt(p->seq, me->snd_nxt))
+            return TL_K_GAP;
+        return TL_K_DATA;
+    }
+    if (p->win == 0 && (!me->seen || me->win != 0))
+        return TL_K_ZERO_WINDOW;
+    if (me->seen && me->win == 0 && p->win != 0)
+        return TL_K_WINDOW_OPEN;
+    return TL_K_ACK;
+}
+
+static enum tl_evkind classify(const struct tl_ep *me, const struct tl_ep *peer,
+                               const struct tl_pkt *p)
+{
+    uint8_t f = p->flags;
+    if (f & TL_TH_RST)
+        return TL_K_RST;
+    if (f & TL_TH_SYN) {
+        bool again = me->syn_sent && p->seq == me->isn;
+        if (f & TL_TH_ACK)
+            return again ? TL_K_SYNACK_RETX : TL_K_SYNACK;
+        return again ? TL_K_SYN_RETX : TL_K_SYN;
+    }
+    if (f & TL_TH_FIN)
+        return me->fin_sent && p->seq + p->payload_len == me->fin_seq ? TL_K_FIN_RETX
+                                                                      : TL_K_FIN;
+    return classify_seg(me, peer, p);
+}
+
+/*
+ * Is an RST from r acceptable to its receiver? In SYN_SENT it must
+ * acknowledge the SYN (RFC 9293 3.10.7.3); otherwise its sequence number
+ * must fall in the receiver's window (RFC 5961 3.2; Linux answers one that
+ * is in the window but not exact with a challenge ACK, which then shows).
+ */
+static bool rst_acceptable(const struct tl_tcpstate *st, const struct tl_pkt *p,
+                           enum tl_role r)
+{
+    const struct tl_ep *s = &st->ep[r], *q = &st->ep[!r];
+    if (q->state == TL_EP_SYN_SENT)
+        return (p->flags & TL_TH_ACK) && p->ack == q->isn + 1u;
+    if (!s->seen || !q->seen)
+        return true;
+    uint32_t win = q->win > 0 ? q->win : 1;
+    return tl_seq_ge(p->seq, s->snd_nxt) && tl_seq_lt(p->seq, s->snd_nxt + win);
+}
+
+static enum tl_ev sender_event(uint8_t f)
+{
+    if (f & TL_TH_RST)
+        return TL_EV_RST;
+    if (f & TL_TH_SYN)
+        return (f & TL_TH_ACK) ? TL_EV_SYNACK : TL_EV_SYN;
+    return (f & TL_TH_FIN) ? TL_EV_FIN : TL_EV_SEG;
+}
+
+static bool lifecycle_kind(enum tl_evkind k)
+{
+    return k != TL_K_DATA && k != TL_K_ACK && k != TL_K_KEEPALIVE_ACK;
+}
 
 void tl_tcpstate_init(struct tl_tcpstate *st) { memset(st, 0, sizeof *st); }
 
+void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
+                        int64_t ts_us, struct tl_step *out)
+{
+    memset(out, 0, sizeof *out);
+    struct ctx x = {st, p, ts_us, out};
+    struct tl_ep *me = &st->ep[r], *peer = &st->ep[!r];
+    bool was_ended = tl_tcpstate_ended(st);
+    bool rst_ok = (p->flags & TL_TH_RST) && rst_acceptable(st, p, r);
+    out->kind = (uint8_t)classify(me, peer, p);
+    out->rel_seq = p->seq - (me->seen ? me->isn : p->seq);
+    out->rel_ack = (p->flags & TL_TH_ACK) && peer->seen ? p->ack - peer->isn : 0;
+    if ((p->flags & TL_TH_ACK) && !(p->flags & TL_TH_RST))
+        on_ack(&x, r);
+    track(st, p, me);
+    /* A SYN to an endpoint never seen: something must listen there. */
+    if ((p->flags & (TL_TH_SYN | TL_TH_ACK | TL_TH_RST)) == TL_TH_SYN && !peer->seen &&
+        peer->state == TL_EP_UNKNOWN)
+        set_state(&x, !r, TL_EP_LISTEN);
+    fire(&x, r, sender_event(p->flags));
+    if (p->flags & TL_TH_RST) {
+        st->rst_seen = true;
+        if (rst_ok)
+            fire(&x, !r, TL_EV_GOT_RST);
+        else
+            out->kind = TL_K_RST_IGNORED;
+    }
+    out->lifecycle = out->nchanges > 0 || lifecycle_kind((enum tl_evkind)out->kind);
+    out->ended = !was_ended && tl_tcpstate_ended(st);
+}
+
+bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, struct tl_step *out,
+                         int64_t *when_us)
+{
+    int best = -1;
+    for (int r = 0; r < 2; r++) {
+        const struct tl_ep *e = &st->ep[r];
+        if (e->state == TL_EP_TIME_WAIT && now_us - e->tw_since >= TL_TIME_WAIT_US &&
+            (best < 0 || e->tw_since < st->ep[best].tw_since))
+            best = r;
+    }
+    if (best < 0)
+        return false;
+    memset(out, 0, sizeof *out);
+    *when_us = st->ep[best].tw_since + TL_TIME_WAIT_US;
+    struct ctx x = {st, NULL, *when_us, out};
+    out->kind = TL_K_TIME_WAIT_END;
+    out->lifecycle = true;
+    fire(&x, (enum tl_role)best, TL_EV_TIMEOUT);
+    return true;
+}
+
 bool tl_tcpstate_ended(const struct tl_tcpstate *st)
 {
-    const struct tl_tcp_side *c = &st->side[TL_ROLE_CLIENT], *s = &st->side[TL_ROLE_SERVER];
-    return c->rst || s->rst || (c->fin_acked && s->fin_acked);
+    return st->rst_seen || (st->ep[0].fin_acked && st->ep[1].fin_acked);
 }
 
 enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st)
 {
-    const struct tl_tcp_side *c = &st->side[TL_ROLE_CLIENT], *s = &st->side[TL_ROLE_SERVER];
     /* A FIN handshake that completed before a stray RST still ended it. */
-    if (c->fin_acked && s->fin_acked)
+    if (st->ep[0].fin_acked && st->ep[1].fin_acked)
         return TL_END_FIN;
-    if (c->rst || s->rst)
-        return TL_END_RST;
-    return TL_END_OPEN;
-}
-
-bool tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r)
-{
-    bool was_ended = tl_tcpstate_ended(st);
-    struct tl_tcp_side *me = &st->side[r], *peer = &st->side[!r];
-    if ((p->flags & TL_TH_SYN) && !me->syn) {
-        me->syn = true;
-        me->isn = p->seq;
-    }
-    if ((p->flags & TL_TH_FIN) && !me->fin) {
-        me->fin = true;
-        /* The FIN follows the segment's data. */
-        me->fin_seq = p->seq + p->payload_len + ((p->flags & TL_TH_SYN) ? 1u : 0u);
-    }
-    if ((p->flags & TL_TH_ACK) && peer->fin && !peer->fin_acked &&
-        tl_seq_gt(p->ack, peer->fin_seq))
-        peer->fin_acked = true;
-    if (p->flags & TL_TH_RST)
-        me->rst = true;
-    return !was_ended && tl_tcpstate_ended(st);
+    return st->rst_seen ? TL_END_RST : TL_END_OPEN;
 }
 
 bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p,
@@ -54,8 +343,8 @@ bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p
 {
     if (!(p->flags & TL_TH_SYN) || (p->flags & TL_TH_RST))
         return false;
-    const struct tl_tcp_side *me = &st->side[r];
-    bool same_isn = me->syn && p->seq == me->isn;
+    const struct tl_ep *me = &st->ep[r], *peer = &st->ep[!r];
+    bool same_isn = me->syn_sent && p->seq == me->isn;
     /* After the end, a SYN is a new attempt even with the old ISN: Windows
      * retries a refused connect() with the very same SYN, and each try is
      * refused on its own. A repeated SYN-ACK still belongs to the old one. */
@@ -67,7 +356,6 @@ bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p
     /* A fresh SYN (no ACK) with a new ISN after a handshake that never
      * completed: the client gave up on the first attempt and tries again
      * from the same port. */
-    const struct tl_tcp_side *peer = &st->side[!r];
-    bool handshake_done = me->syn && peer->syn;
-    return !(p->flags & TL_TH_ACK) && me->syn && !handshake_done && !me->fin;
+    bool handshake_done = me->syn_sent && peer->syn_sent;
+    return !(p->flags & TL_TH_ACK) && me->syn_sent && !handshake_done && !me->fin_sent;
 }

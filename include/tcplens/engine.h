@@ -10,6 +10,7 @@
 #include "tcplens/report.h"
 #include "tcplens/source.h"
 #include "tcplens/status.h"
+#include "tcplens/timeline.h"
 #include "tcplens/types.h"
 
 #define TL_DEFAULT_IDLE_TIMEOUT_US (300 * TL_USEC_PER_SEC) /* as Zeek's */
@@ -20,6 +21,7 @@ struct tl_engine_cfg {
     int64_t idle_timeout_us; /* a live connection idle this long ends as "timeout" */
     int64_t linger_us;       /* an ended connection is kept this long for late packets */
     uint32_t max_flows;      /* cap on connections held at once, 0 = none */
+    struct tl_timeline_cfg timeline;
     struct tl_report *const *reports; /* borrowed; every one gets every connection */
     size_t nreports;
 };

@@ -15,6 +15,7 @@
 #include "tcplens/source.h"
 #include "tcplens/status.h"
 #include "tcplens/tcpstate.h"
+#include "tcplens/timeline.h"
 #include "tcplens/types.h"
 #include "tcplens/zeek.h"
 
@@ -35,6 +36,7 @@ struct tl_conn_view {
     const struct tl_conn *conn;
     const struct tl_tcpstate *tcp; /* may be NULL */
     const struct tl_zeek *zeek;    /* may be NULL */
+    const struct tl_timeline *timeline; /* may be NULL */
 };
 
 /* Everything a report document needs besides the connections. */

@@ -1,8 +1,14 @@
 /*
- * Per-connection TCP tracking. This first version follows only what the
- * flow table needs to split and end connections: ISNs, SYN/FIN/RST per
- * side and whether each FIN was acknowledged. The two endpoint state
- * machines of docs/state-machine.md build on it.
+ * Both endpoints' TCP states, inferred from the segments between them
+ * (docs/state-machine.md). Each segment is classified into events, the
+ * events are looked up in a table per endpoint state (RFC 9293 section 3.3.2
+ * and Linux's tcp_rcv_state_process), and every state change goes through
+ * one choke point that records it in the step result, which the timeline
+ * and the detectors read.
+ *
+ * When a state changes: the sender's when its segment is seen; the
+ * receiver's when its own reply shows it took the segment in (its ACK
+ * covers the SYN or FIN), or, for a pure ACK it cannot answer, at that ACK.
  */
 #ifndef TCPLENS_TCPSTATE_H
 #define TCPLENS_TCPSTATE_H
@@ -11,21 +17,112 @@
 #include "tcplens/flow.h"
 #include "tcplens/types.h"
 
-struct tl_tcp_side {
-    uint32_t isn;       /* sequence number of its SYN (valid when syn) */
-    uint32_t fin_seq;   /* sequence number of its FIN (valid when fin) */
-    bool syn, fin, fin_acked, rst;
+/* Endpoint states, named as netstat and the kernel docs name them. */
+enum tl_ep_state {
+    TL_EP_UNKNOWN = 0,
+    TL_EP_LISTEN,
+    TL_EP_SYN_SENT,
+    TL_EP_SYN_RECV,
+    TL_EP_ESTABLISHED,
+    TL_EP_FIN_WAIT_1,
+    TL_EP_FIN_WAIT_2,
+    TL_EP_CLOSE_WAIT,
+    TL_EP_CLOSING,
+    TL_EP_LAST_ACK,
+    TL_EP_TIME_WAIT,
+    TL_EP_CLOSED,
+    TL_EP_NSTATES
+};
+
+const char *tl_ep_state_name(enum tl_ep_state s);
+
+/* What a segment (or the passing of time) meant; the timeline's "event". */
+enum tl_evkind {
+    TL_K_SYN = 0,
+    TL_K_SYN_RETX,
+    TL_K_SYNACK,
+    TL_K_SYNACK_RETX,
+    TL_K_HANDSHAKE_ACK, /* the ACK that completes the handshake */
+    TL_K_DATA,
+    TL_K_ACK,
+    TL_K_RETX,          /* payload sent before */
+    TL_K_GAP,           /* payload beyond what was seen: segments missing */
+    TL_K_KEEPALIVE,
+    TL_K_KEEPALIVE_ACK,
+    TL_K_ZERO_WINDOW,   /* advertises a window of 0 */
+    TL_K_ZW_PROBE,      /* probe against a zero window */
+    TL_K_WINDOW_OPEN,   /* window reopened after 0 */
+    TL_K_FIN,
+    TL_K_FIN_RETX,
+    TL_K_FIN_ACK,       /* the ACK of a FIN */
+    TL_K_RST,
+    TL_K_RST_IGNORED,   /* out of window: the receiver ignores it */
+    TL_K_ACK_DROPPED,   /* SYN-ACK again after its ACK: the ACK was dropped */
+    TL_K_UNEXPECTED,    /* no rule for this segment in this state */
+    TL_K_TIME_WAIT_END, /* 60 s after TIME_WAIT began */
+    TL_K_NKINDS
+};
+
+const char *tl_evkind_name(enum tl_evkind k);
+
+/* Linux keeps TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN). */
+#define TL_TIME_WAIT_US (60 * TL_USEC_PER_SEC)
+
+/* One endpoint as the wire shows it. Sequence numbers are absolute. */
+struct tl_ep {
+    uint8_t state;       /* enum tl_ep_state */
+    bool seen;           /* sent at least one segment */
+    bool syn_sent, fin_sent;
+    bool syn_acked;      /* the peer's ACK covered our SYN */
+    bool fin_acked;      /* the peer's ACK covered our FIN */
+    bool took_syn;       /* our ACK covered the peer's SYN */
+    bool took_fin;       /* our ACK covered the peer's FIN */
+    bool has_wscale;
+    uint8_t wscale;
+    uint32_t isn;        /* SYN's sequence number, else the first seen */
+    uint32_t snd_nxt;    /* highest sequence number sent, plus one */
+    uint32_t fin_seq;    /* sequence number of our FIN */
+    uint32_t last_ack;   /* highest ACK we sent (valid when acked_any) */
+    bool acked_any;
+    uint32_t win;        /* last window we advertised, scaled */
+    int64_t tw_since;    /* when TIME_WAIT began, µs */
 };
 
 struct tl_tcpstate {
-    struct tl_tcp_side side[2]; /* by enum tl_role */
+    struct tl_ep ep[2]; /* by enum tl_role */
+    bool wscale_ok;     /* both SYNs carried window scale: windows are scaled */
+    bool rst_seen;      /* someone sent an RST */
+    bool ack_dropped;   /* the server dropped a handshake ACK (accept queue) */
+};
+
+/* One state change, as recorded by the choke point. */
+struct tl_change {
+    uint8_t role;       /* enum tl_role */
+    uint8_t from, to;   /* enum tl_ep_state */
+};
+
+#define TL_MAX_CHANGES 6
+
+/* What one segment did. */
+struct tl_step {
+    uint8_t kind;         /* enum tl_evkind of the segment itself */
+    bool lifecycle;       /* worth a timeline line in the default view */
+    bool ended;           /* this segment ended the connection */
+    uint8_t nchanges;
+    struct tl_change changes[TL_MAX_CHANGES];
+    uint32_t rel_seq, rel_ack; /* relative to the sender's and receiver's ISN */
 };
 
 void tl_tcpstate_init(struct tl_tcpstate *st);
 
-/* Takes in one segment sent by role r. Returns true when this segment ended
- * the connection (an RST, or the ACK of the second FIN). */
-bool tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r);
+/* Takes in one segment sent by role r at ts_us; fills *out. */
+void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
+                        int64_t ts_us, struct tl_step *out);
+
+/* Lets time pass to now_us (the packet clock): TIME_WAIT ends after 60 s.
+ * Returns true and fills *out when a state changed. */
+bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, struct tl_step *out,
+                         int64_t *when_us);
 
 /* True once the connection has ended (RST, or both FINs acknowledged). */
 bool tl_tcpstate_ended(const struct tl_tcpstate *st);

@@ -25,7 +25,11 @@ static void rig_open(struct rig *g, uint32_t max_flows, int64_t idle_us)
     g->out = tmpfile();
     struct tl_report_cfg rc = {TL_REPORT_NDJSON, g->out, true, 0};
     g->r = tl_report_new(&rc);
-    struct tl_engine_cfg ec = {idle_us, TL_DEFAULT_LINGER_US, max_flows, &g->r, 1};
+    struct tl_engine_cfg ec = {.idle_timeout_us = idle_us,
+                               .linger_us = TL_DEFAULT_LINGER_US,
+                               .max_flows = max_flows,
+                               .reports = &g->r,
+                               .nreports = 1};
     g->e = tl_engine_new(&ec);
     if (g->out == NULL || g->r == NULL || g->e == NULL)
         abort();

@@ -39,7 +39,7 @@ static size_t run_order(const uint64_t *order, size_t n, size_t budget, uint64_t
         abort();
     for (size_t i = 0; i < n; i++) {
         struct tl_conn *c = make_conn(order[i]);
-        if (tl_report_conn(r, &(struct tl_conn_view){c, NULL, NULL}) != TL_OK)
+        if (tl_report_conn(r, &(struct tl_conn_view){.conn = c}) != TL_OK)
             abort();
         free(c);
     }
@@ -82,8 +82,8 @@ static void test_document(struct tap *t)
     struct tl_report *r = tl_report_new(&cfg);
     struct tl_conn *c2 = make_conn(2), *c1 = make_conn(1);
     c1->end = TL_END_RST;
-    ok(t, r != NULL && tl_report_conn(r, &(struct tl_conn_view){c2, NULL, NULL}) == TL_OK &&
-              tl_report_conn(r, &(struct tl_conn_view){c1, NULL, NULL}) == TL_OK,
+    ok(t, r != NULL && tl_report_conn(r, &(struct tl_conn_view){.conn = c2}) == TL_OK &&
+              tl_report_conn(r, &(struct tl_conn_view){.conn = c1}) == TL_OK,
        "document: connections taken");
     struct tl_input_info in = {.name = "x.pcap", .linktype = 1, .linktype_name = "EN10MB",
                                .packets = 7};

@@ -1,0 +1,69 @@
+/*
+ * Per-connection timelines. By default a timeline keeps the lifecycle
+ * events (handshake, every state change, retransmissions, probes,
+ * teardown) and folds the ordinary data and ACKs between them into one
+ * summary entry; in full mode it keeps every segment. Its length is capped
+ * and what the cap drops is counted, so hostile input cannot exhaust memory.
+ */
+#ifndef TCPLENS_TIMELINE_H
+#define TCPLENS_TIMELINE_H
+
+#include "tcplens/status.h"
+#include "tcplens/tcpstate.h"
+#include "tcplens/types.h"
+
+/* An entry's kind is an enum tl_evkind, or this for a summary. */
+#define TL_TL_SUMMARY TL_K_NKINDS
+
+enum tl_tl_dir { TL_TL_C2S = 0, TL_TL_S2C = 1, TL_TL_NONE = 2 };
+
+struct tl_event {
+    int64_t ts;         /* µs */
+    uint64_t pkt;       /* packet number, 0 for events without a packet */
+    uint32_t seq, ack;  /* relative to the ISNs */
+    uint32_t len;       /* payload bytes */
+    uint16_t win;       /* raw advertised window */
+    uint8_t dir;        /* enum tl_tl_dir */
+    uint8_t flags;      /* TL_TH_* */
+    uint8_t kind;       /* enum tl_evkind or TL_TL_SUMMARY */
+    uint8_t client, server; /* enum tl_ep_state after the event */
+    /* Summaries only: what was folded in. */
+    uint32_t sum_packets[2];
+    uint64_t sum_bytes[2];
+    int64_t sum_last_ts;
+    uint64_t sum_last_pkt;
+};
+
+struct tl_timeline_cfg {
+    bool full;           /* every segment (--timeline full) */
+    uint32_t max_events; /* cap per connection */
+};
+
+#define TL_DEFAULT_TIMELINE_MAX 1000u
+
+struct tl_timeline {
+    struct tl_event *ev;
+    uint32_t n, cap;
+    uint64_t dropped;        /* entries the cap refused */
+    struct tl_event pending; /* summary being built */
+    bool has_pending;
+};
+
+void tl_timeline_init(struct tl_timeline *t);
+
+/*
+ * Adds e. A non-lifecycle event in the default mode is folded into the
+ * current summary instead. Returns TL_ENOMEM when the array cannot grow
+ * (the event is then counted as dropped).
+ */
+TL_MUST_CHECK enum tl_status tl_timeline_add(struct tl_timeline *t,
+                                             const struct tl_timeline_cfg *cfg,
+                                             const struct tl_event *e, bool lifecycle);
+
+/* Closes the summary in progress (at the connection's end). */
+TL_MUST_CHECK enum tl_status tl_timeline_flush(struct tl_timeline *t,
+                                               const struct tl_timeline_cfg *cfg);
+
+void tl_timeline_free(struct tl_timeline *t);
+
+#endif

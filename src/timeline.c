@@ -1,0 +1,84 @@
+/* Timelines: a capped, growing array per connection, plus one summary in
+ * progress for the segments between lifecycle events. */
+#include "tcplens/timeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Most connections have fewer than eight lifecycle events. */
+#define INITIAL_EVENTS 8u
+
+void tl_timeline_init(struct tl_timeline *t) { memset(t, 0, sizeof *t); }
+
+void tl_timeline_free(struct tl_timeline *t)
+{
+    free(t->ev);
+    tl_timeline_init(t);
+}
+
+static enum tl_status append(struct tl_timeline *t, const struct tl_timeline_cfg *cfg,
+                             const struct tl_event *e)
+{
+    uint32_t max = cfg->max_events ? cfg->max_events : TL_DEFAULT_TIMELINE_MAX;
+    if (t->n >= max) {
+        t->dropped++;
+        return TL_OK;
+    }
+    if (t->n == t->cap) {
+        uint32_t cap = t->cap ? t->cap * 2 : INITIAL_EVENTS;
+        if (cap > max)
+            cap = max;
+        struct tl_event *ev = realloc(t->ev, (size_t)cap * sizeof *ev);
+        if (ev == NULL) {
+            t->dropped++;
+            return TL_ENOMEM;
+        }
+        t->ev = ev;
+        t->cap = cap;
+    }
+    t->ev[t->n++] = *e;
+    return TL_OK;
+}
+
+/* Folds e into the summary in progress; the summary keeps the first
+ * segment's time and packet, and the states after the last. */
+static void fold(struct tl_timeline *t, const struct tl_event *e)
+{
+    struct tl_event *s = &t->pending;
+    if (!t->has_pending) {
+        memset(s, 0, sizeof *s);
+        s->ts = e->ts;
+        s->pkt = e->pkt;
+        s->kind = TL_TL_SUMMARY;
+        s->dir = TL_TL_NONE;
+        t->has_pending = true;
+    }
+    if (e->dir < 2) {
+        s->sum_packets[e->dir]++;
+        s->sum_bytes[e->dir] += e->len;
+    }
+    s->sum_last_ts = e->ts;
+    s->sum_last_pkt = e->pkt;
+    s->client = e->client;
+    s->server = e->server;
+}
+
+enum tl_status tl_timeline_flush(struct tl_timeline *t, const struct tl_timeline_cfg *cfg)
+{
+    if (!t->has_pending)
+        return TL_OK;
+    t->has_pending = false;
+    return append(t, cfg, &t->pending);
+}
+
+enum tl_status tl_timeline_add(struct tl_timeline *t, const struct tl_timeline_cfg *cfg,
+                               const struct tl_event *e, bool lifecycle)
+{
+    if (!lifecycle && !cfg->full) {
+        fold(t, e);
+        return TL_OK;
+    }
+    enum tl_status st = tl_timeline_flush(t, cfg);
+    enum tl_status st2 = append(t, cfg, e);
+    return st != TL_OK ? st : st2;
+}

@@ -1,0 +1,272 @@
+/*
+ * The endpoint state machine, one scenario per function, written as the
+ * capture would show it: after every segment both endpoints' states and
+ * the event kind are checked. Sequence numbers start just below 2^32 in
+ * several scenarios, so every comparison crosses the wrap.
+ */
+#include <string.h>
+
+#include "tap.h"
+#include "tcplens/tcpstate.h"
+
+enum { C2S = TL_ROLE_CLIENT, S2C = TL_ROLE_SERVER };
+
+struct script {
+    struct tap *t;
+    struct tl_tcpstate st;
+    struct tl_step step;
+    int64_t now;
+    const char *name;
+};
+
+static void start(struct script *s, struct tap *t, const char *name)
+{
+    memset(s, 0, sizeof *s);
+    s->t = t;
+    s->name = name;
+    tl_tcpstate_init(&s->st);
+}
+
+/* Feeds one segment 1 ms after the previous one. */
+static void seg(struct script *s, int dir, uint8_t flags, uint32_t seq, uint32_t ack,
+                uint32_t len, uint16_t win)
+{
+    struct tl_pkt p;
+    memset(&p, 0, sizeof p);
+    p.flags = flags;
+    p.seq = seq;
+    p.ack = ack;
+    p.payload_len = len;
+    p.win = win;
+    s->now += 1000;
+    tl_tcpstate_update(&s->st, &p, (enum tl_role)dir, s->now, &s->step);
+}
+
+/* Checks both states and the event kind after the last segment. */
+static void expect(struct script *s, enum tl_ep_state c, enum tl_ep_state sv,
+                   enum tl_evkind kind)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s: client %s, server %s, %s", s->name, tl_ep_state_name(c),
+             tl_ep_state_name(sv), tl_evkind_name(kind));
+    bool good = s->st.ep[C2S].state == c && s->st.ep[S2C].state == sv && s->step.kind == kind;
+    ok(s->t, good, name);
+    if (!good)
+        printf("#   got client %s, server %s, %s\n",
+               tl_ep_state_name((enum tl_ep_state)s->st.ep[C2S].state),
+               tl_ep_state_name((enum tl_ep_state)s->st.ep[S2C].state),
+               tl_evkind_name((enum tl_evkind)s->step.kind));
+}
+
+#define S TL_TH_SYN
+#define A TL_TH_ACK
+#define F TL_TH_FIN
+#define R TL_TH_RST
+#define P TL_TH_PSH
+
+/* Handshake with client ISN c and server ISN v; data 10 bytes each way. */
+static void handshake(struct script *s, uint32_t c, uint32_t v)
+{
+    seg(s, C2S, S, c, 0, 0, 65535);
+    expect(s, TL_EP_SYN_SENT, TL_EP_LISTEN, TL_K_SYN);
+    seg(s, S2C, S | A, v, c + 1, 0, 65535);
+    expect(s, TL_EP_SYN_SENT, TL_EP_SYN_RECV, TL_K_SYNACK);
+    seg(s, C2S, A, c + 1, v + 1, 0, 512);
+    expect(s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_HANDSHAKE_ACK);
+    seg(s, C2S, A | P, c + 1, v + 1, 10, 512);
+    expect(s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_DATA);
+    seg(s, S2C, A | P, v + 1, c + 11, 10, 512);
+    expect(s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_DATA);
+}
+
+static void client_closes_first(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "client closes");
+    uint32_t c = 0xfffffff0u, v = 0xfffffffeu; /* both wrap during the exchange */
+    handshake(&s, c, v);
+    seg(&s, C2S, F | A, c + 11, v + 11, 0, 512);
+    expect(&s, TL_EP_FIN_WAIT_1, TL_EP_ESTABLISHED, TL_K_FIN);
+    seg(&s, S2C, A, v + 11, c + 12, 0, 512);
+    expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSE_WAIT, TL_K_FIN_ACK);
+    seg(&s, S2C, F | A, v + 11, c + 12, 0, 512);
+    expect(&s, TL_EP_FIN_WAIT_2, TL_EP_LAST_ACK, TL_K_FIN);
+    seg(&s, C2S, A, c + 12, v + 12, 0, 512);
+    expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSED, TL_K_FIN_ACK);
+    ok(t, s.step.ended && tl_tcpstate_end(&s.st) == TL_END_FIN, "client closes: ended by FIN");
+    struct tl_step st;
+    int64_t when;
+    ok(t, !tl_tcpstate_advance(&s.st, s.now + 59 * TL_USEC_PER_SEC, &st, &when),
+       "TIME_WAIT still there after 59 s");
+    ok(t, tl_tcpstate_advance(&s.st, s.now + 61 * TL_USEC_PER_SEC, &st, &when) &&
+              s.st.ep[C2S].state == TL_EP_CLOSED && when == s.now + 60 * TL_USEC_PER_SEC &&
+              st.kind == TL_K_TIME_WAIT_END,
+       "TIME_WAIT ends 60 s after it began");
+}
+
+static void server_closes_with_fin_ack(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "server closes, client FIN+ACK");
+    handshake(&s, 100, 900);
+    seg(&s, S2C, F | A, 911, 111, 0, 512);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_FIN_WAIT_1, TL_K_FIN);
+    /* The client took the FIN in and closes at once: FIN+ACK. */
+    seg(&s, C2S, F | A, 111, 912, 0, 512);
+    expect(&s, TL_EP_LAST_ACK, TL_EP_FIN_WAIT_2, TL_K_FIN);
+    seg(&s, S2C, A, 912, 112, 0, 512);
+    expect(&s, TL_EP_CLOSED, TL_EP_TIME_WAIT, TL_K_FIN_ACK);
+}
+
+static void crossing_fins(struct tap *t, bool server_acks_first)
+{
+    struct script s;
+    start(&s, t, server_acks_first ? "crossing FINs (server ACKs first)"
+                                   : "crossing FINs (client ACKs first)");
+    handshake(&s, 0xffffff00u, 5000);
+    uint32_t c = 0xffffff00u + 11, v = 5011;
+    seg(&s, C2S, F | A, c, v, 0, 512);
+    expect(&s, TL_EP_FIN_WAIT_1, TL_EP_ESTABLISHED, TL_K_FIN);
+    seg(&s, S2C, F | A, v, c, 0, 512); /* does not ack the client's FIN */
+    expect(&s, TL_EP_FIN_WAIT_1, TL_EP_FIN_WAIT_1, TL_K_FIN);
+    if (server_acks_first) {
+        seg(&s, S2C, A, v + 1, c + 1, 0, 512);
+        expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSING, TL_K_FIN_ACK);
+        ok(t, s.step.nchanges == 3, "crossing: the client went through CLOSING");
+        seg(&s, C2S, A, c + 1, v + 1, 0, 512);
+    } else {
+        seg(&s, C2S, A, c + 1, v + 1, 0, 512);
+        expect(&s, TL_EP_CLOSING, TL_EP_TIME_WAIT, TL_K_FIN_ACK);
+        seg(&s, S2C, A, v + 1, c + 1, 0, 512);
+    }
+    expect(&s, TL_EP_TIME_WAIT, TL_EP_TIME_WAIT, TL_K_FIN_ACK);
+}
+
+static void refused_and_rst(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "refused");
+    seg(&s, C2S, S, 7, 0, 0, 65535);
+    seg(&s, S2C, R | A, 0, 9, 0, 0); /* acks the wrong ISN: not acceptable */
+    expect(&s, TL_EP_SYN_SENT, TL_EP_CLOSED, TL_K_RST_IGNORED);
+    start(&s, t, "refused");
+    seg(&s, C2S, S, 7, 0, 0, 65535);
+    seg(&s, S2C, R | A, 0, 8, 0, 0);
+    expect(&s, TL_EP_CLOSED, TL_EP_CLOSED, TL_K_RST);
+    ok(t, tl_tcpstate_end(&s.st) == TL_END_RST, "refused: ended by RST");
+
+    start(&s, t, "RST in the window");
+    handshake(&s, 1000, 2000);
+    seg(&s, S2C, R, 2011 + 70000, 0, 0, 0); /* beyond the 512-byte window */
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_CLOSED, TL_K_RST_IGNORED);
+    start(&s, t, "RST in the window");
+    handshake(&s, 1000, 2000);
+    seg(&s, S2C, R | A, 2011, 1011, 0, 0);
+    expect(&s, TL_EP_CLOSED, TL_EP_CLOSED, TL_K_RST);
+}
+
+static void accept_queue_drop(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "accept queue full");
+    seg(&s, C2S, S, 50, 0, 0, 65535);
+    seg(&s, S2C, S | A, 80, 51, 0, 65535);
+    seg(&s, C2S, A, 51, 81, 0, 512);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_HANDSHAKE_ACK);
+    seg(&s, S2C, S | A, 80, 51, 0, 65535); /* again: the ACK never got in */
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_SYN_RECV, TL_K_ACK_DROPPED);
+    seg(&s, C2S, A, 51, 81, 0, 512); /* the client answers; proves nothing */
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_SYN_RECV, TL_K_ACK);
+    seg(&s, C2S, A | P, 51, 81, 20, 512);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_SYN_RECV, TL_K_DATA);
+    seg(&s, S2C, A, 81, 71, 0, 512); /* accepted at last: it speaks */
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_ACK);
+}
+
+static void half_close_and_reaped_fin_wait2(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "half close");
+    handshake(&s, 10, 20);
+    seg(&s, C2S, F | A, 21, 31, 0, 512);
+    seg(&s, S2C, A, 31, 22, 0, 512);
+    expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSE_WAIT, TL_K_FIN_ACK);
+    seg(&s, S2C, A | P, 31, 22, 100, 512); /* the server still sends */
+    expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSE_WAIT, TL_K_DATA);
+    /* Later data reaches a host that reaped the orphan: RST. */
+    seg(&s, C2S, R, 22, 0, 0, 0);
+    expect(&s, TL_EP_CLOSED, TL_EP_CLOSED, TL_K_RST);
+}
+
+static void last_ack_retransmits(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "final ACK lost");
+    handshake(&s, 10, 20);
+    seg(&s, C2S, F | A, 21, 31, 0, 512);
+    seg(&s, S2C, F | A, 31, 22, 0, 512);
+    expect(&s, TL_EP_FIN_WAIT_2, TL_EP_LAST_ACK, TL_K_FIN);
+    seg(&s, S2C, F | A, 31, 22, 0, 512);
+    expect(&s, TL_EP_FIN_WAIT_2, TL_EP_LAST_ACK, TL_K_FIN_RETX);
+    seg(&s, C2S, A, 22, 32, 0, 512);
+    expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSED, TL_K_FIN_ACK);
+}
+
+static void midstream_and_probes(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "mid-stream");
+    seg(&s, S2C, A | P, 5000, 9000, 100, 512);
+    expect(&s, TL_EP_UNKNOWN, TL_EP_ESTABLISHED, TL_K_DATA);
+    seg(&s, C2S, A, 9000, 5100, 0, 0);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_ZERO_WINDOW);
+    seg(&s, S2C, A, 5099, 9000, 0, 512);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_ZW_PROBE);
+    seg(&s, C2S, A, 9000, 5100, 0, 512);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_WINDOW_OPEN);
+    seg(&s, S2C, A, 5099, 9000, 0, 512);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_KEEPALIVE);
+    seg(&s, S2C, A | P, 5050, 9000, 50, 512);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_RETX);
+    seg(&s, S2C, A | P, 6000, 9000, 50, 512);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_GAP);
+    ok(t, tl_tcpstate_end(&s.st) == TL_END_OPEN && !tl_tcpstate_ended(&s.st),
+       "mid-stream: still open");
+}
+
+static void new_connection_rules(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "reuse");
+    handshake(&s, 10, 20);
+    struct tl_pkt p;
+    memset(&p, 0, sizeof p);
+    p.flags = S;
+    p.seq = 10;
+    ok(t, !tl_tcpstate_starts_new(&s.st, &p, TL_ROLE_CLIENT), "SYN on a live connection stays");
+    seg(&s, C2S, R, 21, 0, 0, 0);
+    p.seq = 99999;
+    ok(t, tl_tcpstate_starts_new(&s.st, &p, TL_ROLE_CLIENT), "SYN after RST starts anew");
+    p.flags = S | A;
+    p.seq = 20;
+    ok(t, !tl_tcpstate_starts_new(&s.st, &p, TL_ROLE_SERVER), "old SYN-ACK after RST stays");
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    struct tap t = {0, 0};
+    client_closes_first(&t);
+    server_closes_with_fin_ack(&t);
+    crossing_fins(&t, true);
+    crossing_fins(&t, false);
+    refused_and_rst(&t);
+    accept_queue_drop(&t);
+    half_close_and_reaped_fin_wait2(&t);
+    last_ack_retransmits(&t);
+    midstream_and_probes(&t);
+    new_connection_rules(&t);
+    for (int k = 0; k < TL_K_NKINDS; k++)
+        ok(&t, strcmp(tl_evkind_name((enum tl_evkind)k), "") != 0, "every kind has a name");
+    return tap_done(&t);
+}
