@@ -22,6 +22,7 @@ enum {
     OPT_LINGER,
     OPT_TIMELINE,
     OPT_TIMELINE_MAX,
+    OPT_ZEEK_CHECKSUMS,
 };
 
 static const char usage_text[] =
@@ -46,6 +47,10 @@ static const char usage_text[] =
     "                       list every segment\n"
     "  --timeline-max N     keep at most N timeline entries per connection\n"
     "                       (default 1000); the rest are counted\n"
+    "  --zeek-checksums     compute each connection's Zeek conn_state and history\n"
+    "                       as Zeek does by default, skipping packets with bad\n"
+    "                       checksums (default: as 'zeek -C', since host captures\n"
+    "                       carry offloaded, unfilled checksums)\n"
     "\n"
     "Limits:\n"
     "  --max-flows N        hold at most N connections at once (default 1000000;\n"
@@ -166,6 +171,7 @@ static const struct option long_opts[] = {
     {"linger", required_argument, NULL, OPT_LINGER},
     {"timeline", required_argument, NULL, OPT_TIMELINE},
     {"timeline-max", required_argument, NULL, OPT_TIMELINE_MAX},
+    {"zeek-checksums", no_argument, NULL, OPT_ZEEK_CHECKSUMS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -203,6 +209,7 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
         if (cli->timeline_max == 0)
             usage_error("bad --timeline-max '%s' (at least 1)", arg);
         break;
+    case OPT_ZEEK_CHECKSUMS: cli->zeek_checksums = true; break;
     case 'h': fputs(usage_text, stdout); exit(0);
     case 'V': print_version();
     default: usage_error("%s", "unknown or incomplete option");

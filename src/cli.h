@@ -16,6 +16,7 @@ struct tl_cli {
     int64_t linger_us;
     bool timeline_full;    /* --timeline full */
     uint32_t timeline_max; /* --timeline-max */
+    bool zeek_checksums;   /* --zeek-checksums */
 };
 
 /* Parses argv; on a usage error or --help/--version it prints and exits

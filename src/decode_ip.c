@@ -61,6 +61,8 @@ enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out)
     out->dst.family = TL_AF_INET;
     memcpy(out->src.b, h + 12, 4);
     memcpy(out->dst.b, h + 16, 4);
+    out->ip4_hdr = h;
+    out->ip4_hlen = (uint16_t)ihl;
     tl_cur_clamp(c, tot);
     tl_cur_skip(c, ihl);
     return TL_DEC_OK;

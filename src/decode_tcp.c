@@ -91,6 +91,8 @@ enum tl_dec tl_decode_tcp(struct tl_cur *c, struct tl_pkt *out)
     out->ack = tl_rd_be32(h + 8);
     out->flags = h[13];
     out->win = tl_rd_be16(h + 14);
+    out->tcp_hdr = h;
+    out->tcp_hlen = (uint16_t)doff;
     tl_decode_tcpopt(h + 20, doff - 20, out);
     tl_cur_skip(c, doff);
     out->payload_len = (uint32_t)c->wire;

@@ -191,7 +191,7 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
     c->first_ts = f->ts_us;
     c->first_pkt = f->pkt_no;
     tl_tcpstate_init(conn_state(c));
-    tl_zeek_init(&ext(c)->zeek);
+    tl_zeek_init_cfg(&ext(c)->zeek, &e->cfg.zeek);
     tl_timeline_init(&ext(c)->tl);
     size_t n = tl_flow_count(e->flows);
     if (n > e->cap.peak_flows)

@@ -114,6 +114,7 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
                                .linger_us = cli->linger_us,
                                .max_flows = cli->max_flows,
                                .timeline = {cli->timeline_full, cli->timeline_max},
+                               .zeek = {.ignore_checksums = !cli->zeek_checksums},
                                .reports = o->reports,
                                .nreports = o->n};
     struct tl_engine *e = tl_engine_new(&ec);

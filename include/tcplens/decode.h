@@ -99,6 +99,10 @@ struct tl_pkt {
     uint32_t payload_len; /* TCP payload on the wire (from IP lengths) */
     uint32_t payload_caplen; /* how much of it was captured */
     const uint8_t *payload;
+    /* Headers as captured, for checksum checks (Zeek without -C). */
+    const uint8_t *ip4_hdr;  /* IPv4 header, ip4_hlen bytes; NULL for IPv6 */
+    const uint8_t *tcp_hdr;  /* TCP header, tcp_hlen bytes, then the payload */
+    uint16_t ip4_hlen, tcp_hlen;
     struct tl_tcpopt opt;
 };
 

@@ -12,6 +12,7 @@
 #include "tcplens/status.h"
 #include "tcplens/timeline.h"
 #include "tcplens/types.h"
+#include "tcplens/zeek.h"
 
 #define TL_DEFAULT_IDLE_TIMEOUT_US (300 * TL_USEC_PER_SEC) /* as Zeek's */
 #define TL_DEFAULT_LINGER_US (60 * TL_USEC_PER_SEC)        /* Linux TIME_WAIT */
@@ -22,6 +23,7 @@ struct tl_engine_cfg {
     int64_t linger_us;       /* an ended connection is kept this long for late packets */
     uint32_t max_flows;      /* cap on connections held at once, 0 = none */
     struct tl_timeline_cfg timeline;
+    struct tl_zeek_cfg zeek;
     struct tl_report *const *reports; /* borrowed; every one gets every connection */
     size_t nreports;
 };

@@ -4,7 +4,7 @@
  * options), IPv6 (with extension headers) and TCP (with options and a
  * payload), written into a caller's buffer. pkt_finish() fills in the IPv4
  * total length, the IPv6 payload length and the PPPoE length; checksums are
- * left zero (the decoder does not look at them).
+ * left zero (only the Zeek module, with --zeek-checksums, reads them).
  *
  * Usage:
  *     uint8_t buf[PKT_MAX];
