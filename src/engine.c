@@ -65,7 +65,6 @@ static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const str
                                const struct tl_pkt *p, const struct tl_frame *f,
                                enum tl_role r)
 {
-    const struct tl_tcpstate *tcp = conn_state(c);
     struct tl_event ev = {.ts = f->ts_us,
                           .pkt = f->pkt_no,
                           .seq = s->rel_seq,
@@ -74,26 +73,31 @@ static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const str
                           .win = p->win,
                           .dir = (uint8_t)r,
                           .flags = p->flags,
-                          .kind = s->kind,
-                          .client = tcp->ep[TL_ROLE_CLIENT].state,
-                          .server = tcp->ep[TL_ROLE_SERVER].state};
+                          .kind = s->kind};
+    tl_timeline_states(&ev, conn_state(c), s);
     return tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, s->lifecycle);
 }
 
-/* Lets the packet clock act on c: TIME_WAIT ends 60 s after it began. */
+/* Records a step that no packet carried (a timer, a takeover). */
+static enum tl_status log_timed(struct tl_engine *e, struct tl_conn *c, const struct tl_step *s,
+                                int64_t when)
+{
+    struct tl_event ev = {.ts = when, .dir = TL_TL_NONE, .kind = s->kind};
+    tl_timeline_states(&ev, conn_state(c), s);
+    return tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, true);
+}
+
+/* Lets the packet clock act on c: TIME_WAIT ends 60 s after it began, a
+ * client that stopped retrying its SYN has given up. */
 static enum tl_status advance(struct tl_engine *e, struct tl_conn *c, int64_t now)
 {
     struct tl_step s;
     int64_t when;
     enum tl_status st = TL_OK;
     while (st == TL_OK && tl_tcpstate_advance(conn_state(c), now, &s, &when)) {
-        const struct tl_tcpstate *tcp = conn_state(c);
-        struct tl_event ev = {.ts = when,
-                              .dir = TL_TL_NONE,
-                              .kind = s.kind,
-                              .client = tcp->ep[TL_ROLE_CLIENT].state,
-                              .server = tcp->ep[TL_ROLE_SERVER].state};
-        st = tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, true);
+        st = log_timed(e, c, &s, when);
+        if (s.ended)
+            tl_flow_move(e->flows, c, TL_FLOW_ENDED);
     }
     return st;
 }
@@ -210,7 +214,12 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     struct tl_conn *c = tl_flow_lookup(e->flows, &k, h);
     enum tl_status st = TL_OK;
     if (c != NULL && tl_tcpstate_starts_new(conn_state(c), p, tl_conn_role(c, from_a))) {
-        st = retire(e, c, final_end(c));
+        struct tl_step s;
+        st = advance(e, c, f->ts_us);
+        if (st == TL_OK && tl_tcpstate_reused(conn_state(c), f->ts_us, &s))
+            st = log_timed(e, c, &s, f->ts_us);
+        enum tl_status rs = retire(e, c, final_end(c));
+        st = st != TL_OK ? st : rs;
         c = NULL;
     }
     if (c == NULL && st == TL_OK)

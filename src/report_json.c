@@ -92,11 +92,38 @@ static json_t *states_json(uint8_t client, uint8_t server)
     return o;
 }
 
+/* "via": {"server": ["CLOSE_WAIT"]}, only when an endpoint passed through
+ * a state within the event. */
+static bool put_via(json_t *o, const struct tl_event *e)
+{
+    if (e->via[0][0] == 0 && e->via[1][0] == 0)
+        return true;
+    static const char *const role[2] = {"client", "server"};
+    json_t *via = json_object();
+    bool ok = via != NULL;
+    for (int r = 0; ok && r < 2; r++) {
+        if (e->via[r][0] == 0)
+            continue;
+        json_t *a = json_array();
+        for (int i = 0; a != NULL && i < 2 && e->via[r][i] != 0; i++)
+            if (json_array_append_new(a, json_string(tl_ep_state_name(e->via[r][i]))) != 0) {
+                json_decref(a);
+                a = NULL;
+            }
+        ok = put(via, role[r], a);
+    }
+    if (!ok) {
+        json_decref(via);
+        return false;
+    }
+    return put(o, "via", via);
+}
+
 /* Adds the states after the event, as DESIGN.md puts them: flat. */
 static bool put_states(json_t *o, const struct tl_event *e)
 {
     return put(o, "client", json_string(tl_ep_state_name(e->client))) &&
-           put(o, "server", json_string(tl_ep_state_name(e->server)));
+           put(o, "server", json_string(tl_ep_state_name(e->server))) && put_via(o, e);
 }
 
 static bool packet_fields(json_t *o, const struct tl_event *e)

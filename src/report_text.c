@@ -80,6 +80,12 @@ static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
     bprintf(b, "%-11s %-11s ", tl_ep_state_name(e->client), tl_ep_state_name(e->server));
     if (e->kind != TL_TL_SUMMARY) {
         bprintf(b, "%s", tl_evkind_name((enum tl_evkind)e->kind));
+        for (int r = 0; r < 2; r++)
+            for (int i = 0; i < 2 && e->via[r][i] != 0; i++)
+                bprintf(b, "%s%s via %s", i == 0 ? " (" : ", ", r == 0 ? "client" : "server",
+                        tl_ep_state_name(e->via[r][i]));
+        if (e->via[0][0] != 0 || e->via[1][0] != 0)
+            bprintf(b, ")");
         return;
     }
     bprintf(b, "%" PRIu32 "+%" PRIu32 " segments, %" PRIu64 "+%" PRIu64 " bytes (c+s) until %s",

@@ -31,7 +31,7 @@ static const char *const kind_names[] = {
     "gap",           "keepalive",      "keepalive_ack", "zero_window",
     "zero_window_probe", "window_open", "fin",          "fin_retransmit",
     "fin_ack",       "rst",            "rst_ignored",   "ack_dropped",
-    "unexpected",    "time_wait_end",
+    "unexpected",    "time_wait_end",  "syn_timeout",   "reused",
 };
 _Static_assert(sizeof kind_names / sizeof kind_names[0] == TL_K_NKINDS,
                "every event kind has a name");
@@ -288,6 +288,11 @@ void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_
     if ((p->flags & TL_TH_ACK) && !(p->flags & TL_TH_RST))
         on_ack(&x, r);
     track(st, p, me);
+    if ((p->flags & (TL_TH_SYN | TL_TH_ACK | TL_TH_RST)) == TL_TH_SYN) {
+        me->nsyn++;
+        me->syn_prev = me->syn_last;
+        me->syn_last = ts_us;
+    }
     /* A SYN to an endpoint never seen: something must listen there. */
     if ((p->flags & (TL_TH_SYN | TL_TH_ACK | TL_TH_RST)) == TL_TH_SYN && !peer->seen &&
         peer->state == TL_EP_UNKNOWN)
@@ -304,30 +309,84 @@ void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_
     out->ended = !was_ended && tl_tcpstate_ended(st);
 }
 
-bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, struct tl_step *out,
-                         int64_t *when_us)
+/* Linux's initial retransmission timeout (TCP_TIMEOUT_INIT). */
+#define INITIAL_RTO_US TL_USEC_PER_SEC
+
+/*
+ * When a client in SYN_SENT has certainly given up: its next retry would
+ * have come one retransmission timeout after the last SYN, and that timeout
+ * is at most twice the last gap (Linux doubles it, or keeps it during
+ * tcp_syn_linear_timeouts). 5 % more covers timer slack.
+ */
+static int64_t syn_deadline(const struct tl_ep *e)
+{
+    int64_t gap = e->nsyn >= 2 ? e->syn_last - e->syn_prev : INITIAL_RTO_US;
+    if (gap <= 0)
+        gap = INITIAL_RTO_US;
+    return e->syn_last + 2 * gap + gap / 20;
+}
+
+/* The earliest timed event due by now_us: endpoint and kind, or -1. */
+static int due_timer(const struct tl_tcpstate *st, int64_t now_us, int64_t *when,
+                     enum tl_evkind *kind)
 {
     int best = -1;
     for (int r = 0; r < 2; r++) {
         const struct tl_ep *e = &st->ep[r];
-        if (e->state == TL_EP_TIME_WAIT && now_us - e->tw_since >= TL_TIME_WAIT_US &&
-            (best < 0 || e->tw_since < st->ep[best].tw_since))
+        int64_t t;
+        enum tl_evkind k;
+        if (e->state == TL_EP_TIME_WAIT) {
+            t = e->tw_since + TL_TIME_WAIT_US;
+            k = TL_K_TIME_WAIT_END;
+        } else if (e->state == TL_EP_SYN_SENT && e->nsyn > 0 && !st->ep[!r].seen) {
+            t = syn_deadline(e);
+            k = TL_K_SYN_TIMEOUT;
+        } else {
+            continue;
+        }
+        if (now_us >= t && (best < 0 || t < *when)) {
             best = r;
+            *when = t;
+            *kind = k;
+        }
     }
-    if (best < 0)
+    return best;
+}
+
+bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, struct tl_step *out,
+                         int64_t *when_us)
+{
+    enum tl_evkind kind = TL_K_TIME_WAIT_END;
+    bool was_ended = tl_tcpstate_ended(st);
+    int r = due_timer(st, now_us, when_us, &kind);
+    if (r < 0)
         return false;
     memset(out, 0, sizeof *out);
-    *when_us = st->ep[best].tw_since + TL_TIME_WAIT_US;
     struct ctx x = {st, NULL, *when_us, out};
-    out->kind = TL_K_TIME_WAIT_END;
+    out->kind = (uint8_t)kind;
     out->lifecycle = true;
-    fire(&x, (enum tl_role)best, TL_EV_TIMEOUT);
+    if (kind == TL_K_SYN_TIMEOUT)
+        st->syn_gave_up = true;
+    fire(&x, (enum tl_role)r, TL_EV_TIMEOUT);
+    out->ended = !was_ended && tl_tcpstate_ended(st);
     return true;
+}
+
+bool tl_tcpstate_reused(struct tl_tcpstate *st, int64_t ts_us, struct tl_step *out)
+{
+    memset(out, 0, sizeof *out);
+    struct ctx x = {st, NULL, ts_us, out};
+    out->kind = TL_K_REUSED;
+    out->lifecycle = true;
+    for (int r = 0; r < 2; r++)
+        if (st->ep[r].state == TL_EP_TIME_WAIT)
+            fire(&x, (enum tl_role)r, TL_EV_REUSED);
+    return out->nchanges > 0;
 }
 
 bool tl_tcpstate_ended(const struct tl_tcpstate *st)
 {
-    return st->rst_seen || (st->ep[0].fin_acked && st->ep[1].fin_acked);
+    return st->rst_seen || st->syn_gave_up || (st->ep[0].fin_acked && st->ep[1].fin_acked);
 }
 
 enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st)
@@ -335,7 +394,9 @@ enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st)
     /* A FIN handshake that completed before a stray RST still ended it. */
     if (st->ep[0].fin_acked && st->ep[1].fin_acked)
         return TL_END_FIN;
-    return st->rst_seen ? TL_END_RST : TL_END_OPEN;
+    if (st->rst_seen)
+        return TL_END_RST;
+    return st->syn_gave_up ? TL_END_TIMEOUT : TL_END_OPEN;
 }
 
 bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p,

@@ -20,7 +20,8 @@ enum tl_ev {
     TL_EV_SYN_ACKED, /* the peer acknowledged its SYN */
     TL_EV_FIN_ACKED, /* the peer acknowledged its FIN */
     TL_EV_GOT_RST,   /* received an acceptable RST */
-    TL_EV_TIMEOUT,   /* TIME_WAIT ran out */
+    TL_EV_TIMEOUT,   /* its timer ran out: TIME_WAIT over, or SYN retries given up */
+    TL_EV_REUSED,    /* a new connection took its 4-tuple over */
     TL_EV_NEVENTS
 };
 

@@ -12,6 +12,7 @@
  *      FIN_WAIT_1 --took FIN---> CLOSING    --FIN acked---> TIME_WAIT
  *      FIN_WAIT_2 --took FIN---> TIME_WAIT  --60 s--------> CLOSED
  *        LAST_ACK --FIN acked--> CLOSED
+ *        SYN_SENT --retries given up--> CLOSED;  TIME_WAIT --reused--> CLOSED
  *         any     --RST sent or acceptable RST received--> CLOSED
  */
 #include "tcpstate_int.h"
@@ -47,6 +48,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_TOOK_SYN] = T(ESTABLISHED, GO),
         [TL_EV_SYN_ACKED] = STAY,       /* proven by its own ACK, not here */
         [TL_EV_GOT_RST] = T(CLOSED, GO),
+        [TL_EV_TIMEOUT] = T(CLOSED, GO), /* tcp_syn_retries exhausted */
     },
     [TL_EP_SYN_RECV] = {
         [TL_EV_SYNACK] = STAY,          /* retransmission */
@@ -118,6 +120,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_FIN_ACKED] = STAY,
         [TL_EV_GOT_RST] = T(CLOSED, GO), /* RFC 1337 hazard: Linux kills it */
         [TL_EV_TIMEOUT] = T(CLOSED, GO),
+        [TL_EV_REUSED] = T(CLOSED, GO), /* the new SYN took the socket over */
     },
     [TL_EP_CLOSED] = {
         [TL_EV_SYN] = T(SYN_SENT, GO),
@@ -132,5 +135,5 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
 
 const char *const tl_ev_name[TL_EV_NEVENTS] = {
     "syn", "synack", "seg", "fin", "rst", "took_syn", "took_fin",
-    "syn_acked", "fin_acked", "got_rst", "timeout",
+    "syn_acked", "fin_acked", "got_rst", "timeout", "reused",
 };

@@ -16,6 +16,25 @@ void tl_timeline_free(struct tl_timeline *t)
     tl_timeline_init(t);
 }
 
+void tl_timeline_states(struct tl_event *e, const struct tl_tcpstate *st,
+                        const struct tl_step *s)
+{
+    e->client = st->ep[TL_ROLE_CLIENT].state;
+    e->server = st->ep[TL_ROLE_SERVER].state;
+    memset(e->via, 0, sizeof e->via);
+    uint8_t n[2] = {0, 0};
+    /* Every change's target but each endpoint's last is a state passed
+     * through; the changes are in the order they happened. */
+    for (uint8_t i = 0; i < s->nchanges; i++) {
+        const struct tl_change *c = &s->changes[i];
+        bool last = true;
+        for (uint8_t j = (uint8_t)(i + 1); j < s->nchanges; j++)
+            last = last && s->changes[j].role != c->role;
+        if (!last && c->role < 2 && n[c->role] < 2)
+            e->via[c->role][n[c->role]++] = c->to;
+    }
+}
+
 static enum tl_status append(struct tl_timeline *t, const struct tl_timeline_cfg *cfg,
                              const struct tl_event *e)
 {

@@ -60,6 +60,8 @@ enum tl_evkind {
     TL_K_ACK_DROPPED,   /* SYN-ACK again after its ACK: the ACK was dropped */
     TL_K_UNEXPECTED,    /* no rule for this segment in this state */
     TL_K_TIME_WAIT_END, /* 60 s after TIME_WAIT began */
+    TL_K_SYN_TIMEOUT,   /* the client stopped retrying its SYN: it gave up */
+    TL_K_REUSED,        /* a new connection took the 4-tuple over */
     TL_K_NKINDS
 };
 
@@ -86,12 +88,15 @@ struct tl_ep {
     bool acked_any;
     uint32_t win;        /* last window we advertised, scaled */
     int64_t tw_since;    /* when TIME_WAIT began, µs */
+    uint32_t nsyn;       /* SYNs (without ACK) sent */
+    int64_t syn_last, syn_prev; /* when the last two were sent, µs */
 };
 
 struct tl_tcpstate {
     struct tl_ep ep[2]; /* by enum tl_role */
     bool wscale_ok;     /* both SYNs carried window scale: windows are scaled */
     bool rst_seen;      /* someone sent an RST */
+    bool syn_gave_up;   /* the client stopped retrying its SYN */
     bool ack_dropped;   /* the server dropped a handshake ACK (accept queue) */
 };
 
@@ -119,10 +124,18 @@ void tl_tcpstate_init(struct tl_tcpstate *st);
 void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
                         int64_t ts_us, struct tl_step *out);
 
-/* Lets time pass to now_us (the packet clock): TIME_WAIT ends after 60 s.
- * Returns true and fills *out when a state changed. */
+/* Lets time pass to now_us (the packet clock): TIME_WAIT ends after 60 s,
+ * and a client whose SYN retries stopped has given up (docs/state-machine.md).
+ * Returns true and fills *out (and *when_us) when a state changed; call it
+ * until it returns false. */
 bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, struct tl_step *out,
                          int64_t *when_us);
+
+/* A new connection took the 4-tuple over at ts_us: an endpoint still in
+ * TIME_WAIT was consumed by it (Linux reuses a TIME_WAIT socket for a new
+ * SYN with a higher sequence number). Returns true and fills *out if a
+ * state changed. */
+bool tl_tcpstate_reused(struct tl_tcpstate *st, int64_t ts_us, struct tl_step *out);
 
 /* True once the connection has ended (RST, or both FINs acknowledged). */
 bool tl_tcpstate_ended(const struct tl_tcpstate *st);
@@ -135,7 +148,8 @@ bool tl_tcpstate_ended(const struct tl_tcpstate *st);
 bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p,
                             enum tl_role r);
 
-/* How the connection ended so far: TL_END_FIN, TL_END_RST or TL_END_OPEN. */
+/* How the connection ended so far: TL_END_FIN, TL_END_RST, TL_END_TIMEOUT
+ * (the client gave up its SYNs) or TL_END_OPEN. */
 enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st);
 
 #endif

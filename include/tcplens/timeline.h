@@ -27,6 +27,10 @@ struct tl_event {
     uint8_t flags;      /* TL_TH_* */
     uint8_t kind;       /* enum tl_evkind or TL_TL_SUMMARY */
     uint8_t client, server; /* enum tl_ep_state after the event */
+    /* States an endpoint passed through within this one event, before the
+     * one above (e.g. CLOSE_WAIT on the way to LAST_ACK when a FIN+ACK
+     * both takes the peer's FIN in and closes); 0 ends the list. By role. */
+    uint8_t via[2][2];
     /* Summaries only: what was folded in. */
     uint32_t sum_packets[2];
     uint64_t sum_bytes[2];
@@ -50,6 +54,11 @@ struct tl_timeline {
 };
 
 void tl_timeline_init(struct tl_timeline *t);
+
+/* Fills e->client, e->server and e->via from the states after a step and
+ * the changes it made. */
+void tl_timeline_states(struct tl_event *e, const struct tl_tcpstate *st,
+                        const struct tl_step *s);
 
 /*
  * Adds e. A non-lifecycle event in the default mode is folded into the
