@@ -8,6 +8,7 @@
 
 #include "tap.h"
 #include "tcplens/tcpstate.h"
+#include "tcplens/timeline.h"
 
 enum { C2S = TL_ROLE_CLIENT, S2C = TL_ROLE_SERVER };
 
@@ -234,6 +235,47 @@ static void midstream_and_probes(struct tap *t)
        "mid-stream: still open");
 }
 
+static void syn_given_up(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "SYNs unanswered");
+    int64_t sec = TL_USEC_PER_SEC;
+    for (int i = 0; i < 3; i++) { /* at 0, 1 and 3 s: the gap doubles */
+        s.now = (i == 0 ? 0 : i == 1 ? 1 : 3) * sec - 1000;
+        seg(&s, C2S, S, 77, 0, 0, 65535);
+    }
+    expect(&s, TL_EP_SYN_SENT, TL_EP_LISTEN, TL_K_SYN_RETX);
+    struct tl_step st;
+    int64_t when = 0;
+    ok(t, !tl_tcpstate_advance(&s.st, 3 * sec + 4 * sec, &st, &when),
+       "SYNs: not given up while the next retry may still come (3 s + 2 x 2 s)");
+    ok(t, tl_tcpstate_advance(&s.st, 3 * sec + 5 * sec, &st, &when) &&
+              s.st.ep[C2S].state == TL_EP_CLOSED && st.kind == TL_K_SYN_TIMEOUT &&
+              when == 3 * sec + 4 * sec + sec / 10,
+       "SYNs: given up once no retry came in twice the last gap");
+    ok(t, tl_tcpstate_end(&s.st) == TL_END_TIMEOUT && st.ended, "SYNs: ended by timeout");
+}
+
+static void reuse_and_via(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "FIN+ACK");
+    handshake(&s, 10, 20);
+    seg(&s, C2S, F | A, 21, 31, 0, 512);
+    seg(&s, S2C, F | A, 31, 22, 0, 512);
+    struct tl_event e;
+    memset(&e, 0, sizeof e);
+    tl_timeline_states(&e, &s.st, &s.step);
+    ok(t, e.server == TL_EP_LAST_ACK && e.via[TL_ROLE_SERVER][0] == TL_EP_CLOSE_WAIT &&
+              e.via[TL_ROLE_SERVER][1] == 0 && e.via[TL_ROLE_CLIENT][0] == 0,
+       "FIN+ACK: the server passed through CLOSE_WAIT to LAST_ACK");
+    seg(&s, C2S, A, 22, 32, 0, 512);
+    expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSED, TL_K_FIN_ACK);
+    ok(t, tl_tcpstate_reused(&s.st, s.now + 1000, &s.step) &&
+              s.st.ep[C2S].state == TL_EP_CLOSED && s.step.kind == TL_K_REUSED,
+       "reuse: a new SYN on the 4-tuple takes TIME_WAIT over");
+}
+
 static void new_connection_rules(struct tap *t)
 {
     struct script s;
@@ -266,6 +308,8 @@ int main(void)
     last_ack_retransmits(&t);
     midstream_and_probes(&t);
     new_connection_rules(&t);
+    syn_given_up(&t);
+    reuse_and_via(&t);
     for (int k = 0; k < TL_K_NKINDS; k++)
         ok(&t, strcmp(tl_evkind_name((enum tl_evkind)k), "") != 0, "every kind has a name");
     return tap_done(&t);
