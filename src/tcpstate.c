@@ -316,14 +316,15 @@ void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_
  * When a client in SYN_SENT has certainly given up: its next retry would
  * have come one retransmission timeout after the last SYN, and that timeout
  * is at most twice the last gap (Linux doubles it, or keeps it during
- * tcp_syn_linear_timeouts). 5 % more covers timer slack.
+ * tcp_syn_linear_timeouts; it gives up at or before that moment). 2 % and
+ * 10 ms more cover a retry delayed by timer slack.
  */
 static int64_t syn_deadline(const struct tl_ep *e)
 {
     int64_t gap = e->nsyn >= 2 ? e->syn_last - e->syn_prev : INITIAL_RTO_US;
     if (gap <= 0)
         gap = INITIAL_RTO_US;
-    return e->syn_last + 2 * gap + gap / 20;
+    return e->syn_last + 2 * gap + gap / 50 + 10000;
 }
 
 /* The earliest timed event due by now_us: endpoint and kind, or -1. */

@@ -28,7 +28,14 @@
 #                                 snapshot is appended to FILE, headed by
 #                                 "# <epoch.usec> [label]", only when the output
 #                                 changed since the previous one (so the file is
-#                                 a log of state changes).
+#                                 a log of state changes).  TL_SS_ARGS (default
+#                                 "-tan") are the ss options; TL_SS_T0=1 appends
+#                                 " t0=<epoch.usec>" (the time just BEFORE ss ran)
+#                                 to every header, so a snapshot is known to
+#                                 lie within [t0, header time].  TL_SS_SAME=1 also
+#                                 logs unchanged snapshots, as a bare header
+#                                 "# <epoch.usec>[ t0=...] same" (content as the
+#                                 previous snapshot), so every poll is timed.
 #   tl_ss_poll_stop [FILE]        stop the poller(s); each writes a last
 #                                 snapshot labelled "final" before exiting.
 #   tl_scenario_start HANDLE NS SCENARIO [scenario.py args...]
@@ -42,11 +49,32 @@
 #   tl_scenario_finish HANDLE     release it (it then exits), wait (10 s), and
 #                                 return its exit status; log shown on failure.
 #   tl_scenario_log HANDLE        path of its stdout+stderr log
+#   tl_scenario_wait_gate HANDLE NAME [TIMEOUT_S]
+#                                 wait until it printed "GATE NAME" (it then
+#                                 waits for tl_scenario_open_gate); like
+#                                 tl_scenario_wait_ready otherwise
+#   tl_scenario_open_gate HANDLE NAME
+#                                 let it continue past gate NAME
+#   tl_sysctl NS KEY=VALUE...     sysctl -w inside NS (fails if a key is missing)
+#   tl_trace_start FILTER         private tracefs instance with the
+#                                 sock:inet_sock_set_state event (fields
+#                                 format, clock mono) and FILTER (tracefs filter
+#                                 syntax); mounts tracefs if needed.  Trace
+#                                 time is CLOCK_MONOTONIC (fields format has no
+#                                 marker text: measure the offset to wall-clock
+#                                 time yourself).  Fails if
+#                                 tracing is unavailable (callers fall back to
+#                                 ss only).  Removed by tl_trace_stop/tl_cleanup.
+#   tl_trace_take FILE            append the instance's buffer to FILE, clear it;
+#                                 fails if events were lost (overrun)
+#   tl_trace_stop                 remove the instance (and unmount tracefs if
+#                                 we mounted it and nothing else uses it)
 #   tl_cleanup                    stop everything started here, delete all
 #                                 registered namespaces and TL_WORKDIR.  Run
 #                                 automatically from the EXIT/INT/TERM traps
 #                                 that tl_netns_up installs; if you install
 #                                 your own EXIT trap, call tl_cleanup from it.
+#                                 Also removes the tracing instance.
 #
 # All functions are safe to call under `set -euo pipefail`.
 #
@@ -235,20 +263,25 @@ tl_ss_poll_start() {
     : >"$file"
     # shellcheck disable=SC2016
     ip netns exec "$ns" bash -c '
-        stop=$1 iv=$2 parent=$3 prev= cur=
+        stop=$1 iv=$2 parent=$3 args=$4 t0flag=$5 same=$6 prev= cur= t0= t0s=
         trap "" INT
+        read -r -a ssargs <<<"$args"
         while kill -0 "$parent" 2>/dev/null; do
-            cur=$(ss -tan 2>&1)
+            t0=$EPOCHREALTIME
+            cur=$(ss "${ssargs[@]}" 2>&1)
+            [[ $t0flag == 1 ]] && t0s=" t0=$t0"
             if [[ -e $stop ]]; then
-                printf "# %s final\n%s\n" "$EPOCHREALTIME" "$cur"
+                printf "# %s final%s\n%s\n" "$EPOCHREALTIME" "$t0s" "$cur"
                 exit 0
             fi
             if [[ $cur != "$prev" ]]; then
-                printf "# %s\n%s\n" "$EPOCHREALTIME" "$cur"
+                printf "# %s%s\n%s\n" "$EPOCHREALTIME" "$t0s" "$cur"
                 prev=$cur
+            elif [[ $same == 1 ]]; then
+                printf "# %s%s same\n" "$EPOCHREALTIME" "$t0s"
             fi
             sleep "$iv"
-        done' tl-ss-poll "$stop" "$iv" "$$" >>"$file" 2>&1 &
+        done' tl-ss-poll "$stop" "$iv" "$$" "${TL_SS_ARGS:--tan}" "${TL_SS_T0:-0}" "${TL_SS_SAME:-0}" >>"$file" 2>&1 &
     TL_SS_PID[$file]=$!
     TL_SS_STOP[$file]=$stop
     # make sure the first snapshot is on disk before traffic starts
@@ -333,6 +366,116 @@ tl_scenario_finish() {
     return $st
 }
 
+# tl_scenario_wait_gate HANDLE NAME [TIMEOUT_S]: scenario printed "GATE NAME"
+tl_scenario_wait_gate() {
+    local -; set +e
+    local h=$1 g=$2 t=${3:-20} pid=${TL_SCN_PID[$1]:-}
+    [[ -n $pid && -n $g ]] || { tl_err "usage: tl_scenario_wait_gate HANDLE NAME [TIMEOUT]"; return 1; }
+    local deadline=$(( ${EPOCHREALTIME/./} + t * 1000000 ))
+    until grep -qx -- "GATE $g" "${TL_SCN_LOG[$h]}"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            grep -qx -- "GATE $g" "${TL_SCN_LOG[$h]}" && return 0
+            tl_err "scenario $h exited before GATE $g:"; sed 's/^/    /' "${TL_SCN_LOG[$h]}" >&2
+            return 1
+        fi
+        if (( ${EPOCHREALTIME/./} > deadline )); then
+            tl_err "scenario $h did not reach GATE $g after ${t}s:"; sed 's/^/    /' "${TL_SCN_LOG[$h]}" >&2
+            return 1
+        fi
+        sleep 0.005
+    done
+    return 0
+}
+
+# tl_scenario_open_gate HANDLE NAME: let the scenario continue past GATE NAME
+tl_scenario_open_gate() {
+    local -; set +e
+    [[ -n ${TL_SCN_HOLD[$1]:-} && -n ${2:-} ]] || { tl_err "no scenario $1 / gate"; return 1; }
+    : >"${TL_SCN_HOLD[$1]}.$2"
+}
+
+# tl_sysctl NS KEY=VALUE...
+tl_sysctl() {
+    local -; set +e
+    local ns=$1 kv rc=0; shift
+    for kv in "$@"; do
+        ip netns exec "$ns" sysctl -q -w "$kv" >/dev/null 2>&1 ||
+            { tl_err "sysctl $kv in $ns failed"; rc=1; }
+    done
+    return $rc
+}
+
+# ---------------------------------------------------------------- tracing
+TL_TRACE_INST=${TL_TRACE_INST:-}
+TL_TRACE_MOUNTED=${TL_TRACE_MOUNTED:-}
+TL_TRACE_WHY=
+
+# shellcheck disable=SC2034  # TL_TRACE_WHY is read by callers
+tl_trace_start() {
+    local -; set +e
+    local filter=$1 fs='' d ev
+    TL_TRACE_WHY=
+    [[ -z $TL_TRACE_INST ]] || { tl_err "tracing instance already active"; return 1; }
+    for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do
+        [[ -d $d/instances ]] && { fs=$d; break; }
+    done
+    if [[ -z $fs && -d /sys/kernel/tracing ]]; then
+        if mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; then
+            fs=/sys/kernel/tracing; TL_TRACE_MOUNTED=$fs
+            tl_install_traps
+        fi
+    fi
+    [[ -n $fs ]] || { TL_TRACE_WHY="tracefs not available (mount -t tracefs failed)"; return 1; }
+    [[ -d $fs/events/sock/inet_sock_set_state ]] ||
+        { TL_TRACE_WHY="no sock:inet_sock_set_state tracepoint in $fs"; tl_trace_stop; return 1; }
+    TL_TRACE_INST="$fs/instances/tl-$$-$RANDOM"
+    tl_install_traps
+    mkdir "$TL_TRACE_INST" 2>/dev/null ||
+        { TL_TRACE_WHY="cannot create tracing instance $TL_TRACE_INST"; TL_TRACE_INST=; tl_trace_stop; return 1; }
+    ev=$TL_TRACE_INST/events/sock/inet_sock_set_state
+    echo mono >"$TL_TRACE_INST/trace_clock" 2>/dev/null || tl_log "trace_clock mono unavailable, using default"
+    echo 1 >"$TL_TRACE_INST/options/fields" 2>/dev/null || tl_log "trace option fields unavailable"
+    echo 1024 >"$TL_TRACE_INST/buffer_size_kb" 2>/dev/null
+    if ! printf '%s\n' "$filter" >"$ev/filter" 2>/dev/null; then
+        TL_TRACE_WHY="bad trace filter: $filter"; tl_trace_stop; return 1
+    fi
+    echo 1 >"$ev/enable" 2>/dev/null || { TL_TRACE_WHY="cannot enable $ev"; tl_trace_stop; return 1; }
+    echo 1 >"$TL_TRACE_INST/tracing_on" 2>/dev/null
+    return 0
+}
+
+tl_trace_take() {
+    local -; set +e
+    local file=$1 f over=0 n
+    [[ -n $TL_TRACE_INST ]] || return 1
+    grep -v '^#' "$TL_TRACE_INST/trace" >>"$file" 2>/dev/null
+    for f in "$TL_TRACE_INST"/per_cpu/cpu*/stats; do
+        [[ -r $f ]] || continue
+        n=$(awk '$1 == "overrun:" {print $2}' "$f"); over=$((over + ${n:-0}))
+    done
+    : >"$TL_TRACE_INST/trace" 2>/dev/null
+    if (( over > 0 )); then tl_err "tracing buffer overrun: $over events lost"; return 1; fi
+    return 0
+}
+
+tl_trace_stop() {
+    local -; set +e
+    if [[ -n $TL_TRACE_INST && -d $TL_TRACE_INST ]]; then
+        echo 0 >"$TL_TRACE_INST/events/sock/inet_sock_set_state/enable" 2>/dev/null
+        echo 0 >"$TL_TRACE_INST/tracing_on" 2>/dev/null
+        rmdir "$TL_TRACE_INST" 2>/dev/null || tl_err "could not remove tracing instance $TL_TRACE_INST"
+    fi
+    TL_TRACE_INST=
+    if [[ -n $TL_TRACE_MOUNTED ]]; then
+        # only if nobody else created instances meanwhile; umount fails if busy
+        if [[ -z $(ls -A "$TL_TRACE_MOUNTED/instances" 2>/dev/null) ]]; then
+            umount "$TL_TRACE_MOUNTED" 2>/dev/null || tl_log "tracefs left mounted (busy)"
+        fi
+        TL_TRACE_MOUNTED=
+    fi
+    return 0
+}
+
 # ---------------------------------------------------------------- cleanup
 tl_cleanup() {
     local -; set +e
@@ -353,6 +496,7 @@ tl_cleanup() {
     TL_SS_PID=()
     for ns in "${TL_NETNS_LIST[@]}"; do tl_netns_down "$ns"; done
     TL_NETNS_LIST=()
+    tl_trace_stop
     if [[ ${TL_WORKDIR_OWNED:-0} == 1 && -d ${TL_WORKDIR:-} && ${TL_KEEP_WORKDIR:-0} != 1 ]]; then
         rm -rf -- "$TL_WORKDIR"
     fi

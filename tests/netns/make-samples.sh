@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # tests/netns/make-samples.sh -- (re)build samples/*.pcap from REAL Linux
 # kernel TCP traffic on loopback inside private network namespaces.
 #

@@ -29,14 +29,53 @@ Scenarios:
                net.ipv4.tcp_tw_reuse 1, or 2 = loopback only, and > 1 s gap)
   close_wait   client closes, server never closes: capture ends with the
                server in CLOSE_WAIT and the client in FIN_WAIT_2
+
+Scenarios for tests/kernel-states.sh (see docs/kernel-scenarios.md; the
+driver sets the sysctls they need inside the namespace):
+  server_first       request/response; the SERVER closes first (TIME_WAIT on
+                     the server, LAST_ACK on the client)
+  fin_ack_close      client closes first; the server close()s as soon as it
+                     reads the EOF, so its FIN carries the (otherwise delayed)
+                     ACK of the client's FIN: one FIN+ACK segment takes the
+                     client from FIN_WAIT_1 to TIME_WAIT
+  fin_wait2_reaped   client closes, server stays in CLOSE_WAIT for --wait s
+                     (> net.ipv4.tcp_fin_timeout, so the client's orphaned
+                     FIN_WAIT_2 is reaped), then writes -> RST
+  write_after_close  client closes; server writes -> RST; writes again -> EPIPE
+  syn_dropped        nft input drops SYNs to the (listening) port; connect()
+                     retries until net.ipv4.tcp_syn_retries, then ETIMEDOUT
+  backlog_full       listen(1), never accept(): two connections fill the
+                     accept queue; a third one's handshake ACK (delayed by
+                     TCP_DEFER_ACCEPT on that client) is dropped, so the
+                     server retransmits SYN-ACKs while that client is
+                     ESTABLISHED; a fourth client's SYNs are dropped
+  close_before_accept  client connects, sends, closes while the connection
+                     sits in the accept queue (CLOSE_WAIT); accepted --wait s
+                     later, then closed (LAST_ACK)
+  final_ack_dropped  client closes first; nft output drops the client's final
+                     ACK once, so the server retransmits its FIN from LAST_ACK
+  simultaneous_close both close at once; a slow HTB class on lo holds both
+                     FINs so they cross (CLOSING on both sides)
+  half_close         client shutdown(SHUT_WR) after its request; the server
+                     keeps sending data, then closes
+  zero_window        small SO_RCVBUF, reader pauses --wait s: zero window and
+                     window probes, then the reader drains and both close
+  keepalive          TCP_KEEPIDLE/INTVL 1 s on the client, idle --wait s:
+                     answered keepalive probes, then a normal close
+  keepalive_timeout  as keepalive, but nft output drops the server's pure ACKs:
+                     probes go unanswered, the client resets (ETIMEDOUT)
+  midstream          one request/response, then GATE capture (the driver
+                     starts tcpdump), a second request/response and a close
 """
 
 import argparse
+import errno
 import os
 import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -144,6 +183,71 @@ class Server(threading.Thread):
 def settle(t=0.2):
     """Give the kernel time to exchange the last ACKs."""
     time.sleep(t)
+
+
+def read_sysctl(name):
+    try:
+        with open("/proc/sys/" + name.replace(".", "/")) as f:
+            return f.read().strip()
+    except OSError:
+        return "(absent)"
+
+
+def log_sysctls(*names):
+    for n in names:
+        event("sysctl %s = %s" % (n, read_sysctl(n)))
+
+
+def run_tool(argv, stdin=None):
+    """Run nft/tc (inside our namespace) with a timeout; raise on failure."""
+    r = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=10)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(argv), r.returncode,
+                                                    r.stderr.strip()))
+    return r.stdout
+
+
+NFT_TABLE = "tcplens_test"
+
+
+def nft_table(body):
+    """(Re)create table inet tcplens_test with BODY (chains, quotas)."""
+    run_tool(["nft", "-f", "-"], "table inet %s {}\ndelete table inet %s\n"
+             "table inet %s {\n%s\n}\n" % (NFT_TABLE, NFT_TABLE, NFT_TABLE, body))
+    event("nft table %s: %s" % (NFT_TABLE, " ".join(body.split())))
+
+
+def nft_counters():
+    try:
+        out = run_tool(["nft", "list", "table", "inet", NFT_TABLE])
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        return "(%s)" % e
+    return "; ".join(l.strip() for l in out.splitlines() if "counter" in l or "used" in l)
+
+
+def nft_drop_table():
+    try:
+        run_tool(["nft", "delete", "table", "inet", NFT_TABLE])
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        event("nft delete table: %s" % e)
+
+
+def gate(a, name):
+    """Print GATE NAME and wait until the driver opens it (HOLD.NAME exists)."""
+    print("GATE %s" % name, flush=True)
+    if not a.hold:
+        return
+    path = a.hold + "." + name
+    deadline = time.monotonic() + a.hold_timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise RuntimeError("gate %s was not opened" % name)
+        time.sleep(0.005)
+    event("gate %s opened" % name)
+
+
+def peer_port(conn):
+    return conn.getpeername()[1]
 
 
 # ------------------------------------------------------------------ scenarios
@@ -391,6 +495,562 @@ def sc_close_wait(a):
     time.sleep(a.hold_open)
 
 
+# ------------------------------------------------- kernel-states scenarios
+
+def sc_server_first(a):
+    host, port = a.host, a.port
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        time.sleep(STEP)
+        conn.close()
+        event("server: close() first -> FIN (active close, will be TIME_WAIT)")
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    expect_eof(c, "client")
+    time.sleep(2 * STEP)
+    c.close()
+    event("client: close() -> FIN (passive close, LAST_ACK)")
+    srv.finish()
+    ls.close()
+    settle()
+
+
+def sc_fin_ack_close(a):
+    host, port = a.host, a.port
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        if conn.recv(4096):
+            raise RuntimeError("server: expected EOF")
+        conn.close()
+        event("server: read EOF and close()d at once -> FIN+ACK")
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    c.close()
+    event("client: close() -> FIN")
+    srv.finish()
+    ls.close()
+    settle()
+
+
+def _expect_reset(conn, who):
+    """The peer must answer our data with RST: in CLOSE_WAIT the kernel records
+    EPIPE (ECONNRESET in other states) as the socket error; recv() would only
+    report the EOF already seen, so read SO_ERROR."""
+    deadline = time.monotonic() + SOCK_TIMEOUT
+    while time.monotonic() < deadline:
+        err = conn.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            if err in (errno.EPIPE, errno.ECONNRESET):
+                event("%s: socket error %s (peer sent RST)" % (who, errno.errorcode[err]))
+            else:
+                fail("%s: socket error %s, expected EPIPE/ECONNRESET"
+                     % (who, errno.errorcode.get(err, err)))
+            return
+        time.sleep(0.01)
+    fail("%s: no RST within %ss" % (who, SOCK_TIMEOUT))
+
+
+def sc_fin_wait2_reaped(a):
+    host, port = a.host, a.port
+    log_sysctls("net.ipv4.tcp_fin_timeout")
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        expect_eof(conn, "server")
+        event("server: CLOSE_WAIT; sleeping %.1fs so the peer's orphaned FIN_WAIT_2 "
+              "is reaped" % a.wait)
+        time.sleep(a.wait)
+        conn.sendall(b"late data after the peer was reaped\n")
+        event("server: wrote late data")
+        _expect_reset(conn, "server")
+        conn.close()
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    c.close()
+    event("client: close() -> FIN; orphaned FIN_WAIT_2 lives tcp_fin_timeout")
+    srv.finish(a.wait + SOCK_TIMEOUT + 1)
+    ls.close()
+    settle()
+
+
+def sc_write_after_close(a):
+    host, port = a.host, a.port
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        expect_eof(conn, "server")
+        time.sleep(2 * STEP)
+        conn.sendall(b"more data for a peer that has closed\n")
+        event("server: wrote after the peer's close()")
+        time.sleep(2 * STEP)
+        try:
+            conn.sendall(b"and more\n")
+            fail("server: second write succeeded, expected EPIPE")
+        except BrokenPipeError:
+            event("server: second write -> EPIPE as expected")
+        except ConnectionResetError:
+            event("server: second write -> ECONNRESET (expected EPIPE)")
+        conn.close()
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    c.close()
+    event("client: close() -> FIN")
+    srv.finish()
+    ls.close()
+    settle()
+
+
+def sc_syn_dropped(a):
+    host, port = a.host, a.port
+    log_sysctls("net.ipv4.tcp_syn_retries", "net.ipv4.tcp_syn_linear_timeouts")
+    ls = listener(host, port)     # a listener exists; the firewall eats the SYNs
+    nft_table("chain input { type filter hook input priority 0; policy accept;\n"
+              "  tcp dport %d tcp flags & (syn | ack) == syn counter drop\n}" % port)
+    c = client_socket(host)
+    c.settimeout(None)            # the kernel's own SYN retry limit decides
+    t0 = time.time()
+    try:
+        c.connect((host, port))
+        fail("connect() succeeded through the SYN drop")
+    except OSError as e:
+        if e.errno == errno.ETIMEDOUT:
+            event("client: connect() ETIMEDOUT after %.3fs" % (time.time() - t0))
+        else:
+            fail("client: connect() failed with %r, expected ETIMEDOUT" % (e,))
+    finally:
+        c.close()
+        event("nft counters: %s" % nft_counters())
+        nft_drop_table()
+    ls.close()
+    settle(0.1)
+
+
+def sc_backlog_full(a):
+    host, port = a.host, a.port
+    log_sysctls("net.ipv4.tcp_syncookies", "net.ipv4.tcp_synack_retries",
+                "net.core.somaxconn", "net.ipv4.tcp_abort_on_overflow")
+    ls = listener(host, port, backlog=1)   # accept queue holds backlog+1 = 2
+    _keep.append(ls)
+    event("server: listen(1) and never accept()")
+    # A: TCP_DEFER_ACCEPT on a client socket makes Linux delay the handshake
+    # ACK (up to 200 ms, hoping to piggyback data): A's SYN is admitted while
+    # the queue has room, its ACK arrives once B1 and B2 have filled it.
+    ca = client_socket(host)
+    ca.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 1)
+    ca.connect((host, port))
+    _keep.append(ca)
+    event("client A: connect() returned (ESTABLISHED) from %s; its ACK is delayed"
+          % local(ca))
+    for name in ("B1", "B2"):
+        cb = client_socket(host)
+        cb.connect((host, port))
+        _keep.append(cb)
+        event("client %s: connected from %s (fills the accept queue)" % (name, local(cb)))
+    time.sleep(0.5)
+    event("client A's ACK was dropped by the full accept queue; SYN-ACKs follow")
+
+    def client_c():
+        cc = client_socket(host)
+        cc.settimeout(None)
+        _keep.append(cc)
+        try:
+            cc.connect((host, port))
+            event("client C: connected?!")
+        except OSError as e:
+            event("client C: connect() -> %r" % (e,))
+
+    threading.Thread(target=client_c, daemon=True).start()
+    event("client C: connect() started; its SYNs meet a full accept queue")
+    time.sleep(a.wait)
+
+
+def sc_close_before_accept(a):
+    host, port = a.host, a.port
+    ls = listener(host, port, backlog=4)
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s (not accepted yet)" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    time.sleep(STEP)
+    c.close()
+    event("client: close() -> FIN while the connection sits in the accept queue")
+    time.sleep(a.wait)
+    conn, peer = ls.accept()
+    conn.settimeout(SOCK_TIMEOUT)
+    event("server: accept() -> %s:%d, already in CLOSE_WAIT" % peer[:2])
+    read_request(conn)
+    expect_eof(conn, "server")
+    time.sleep(STEP)
+    conn.close()
+    event("server: close() -> FIN (LAST_ACK)")
+    ls.close()
+    settle()
+
+
+def sc_final_ack_dropped(a):
+    host, port = a.host, a.port
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        expect_eof(conn, "server")
+        time.sleep(2 * STEP)
+        # the client's next pure ACK (the final one, answering our FIN) is
+        # dropped in OUTPUT (before tcpdump on lo sees it: real loss).  The
+        # quota lets exactly one pure ACK (52/72 bytes) be dropped.
+        nft_table('quota once { until 100 bytes }\n'
+                  'chain output { type filter hook output priority 0; policy accept;\n'
+                  '  tcp sport %d tcp dport %d tcp flags == ack quota name "once" '
+                  'counter drop\n}' % (peer_port(conn), port))
+        conn.close()
+        event("server: close() -> FIN (LAST_ACK); the final ACK will be lost")
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    c.close()
+    event("client: close() -> FIN (will be TIME_WAIT)")
+    srv.finish()
+    time.sleep(a.wait)
+    event("nft counters: %s" % nft_counters())
+    nft_drop_table()
+    ls.close()
+    settle()
+
+
+def sc_simultaneous_close(a):
+    host, port = a.host, a.port
+    if family_of(host) != socket.AF_INET:
+        raise RuntimeError("simultaneous_close: IPv4 only (u32 filter)")
+    # everything of this connection goes through one slow HTB class (FIFO):
+    # once a primer segment has emptied its bucket, both FINs wait in the
+    # queue, so each FIN is sent before the other one arrives.
+    run_tool(["tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb",
+              "default", "1"])
+    try:
+        run_tool(["tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:1",
+                  "htb", "rate", "10gbit"])
+        run_tool(["tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:2",
+                  "htb", "rate", "32kbit", "burst", "10", "cburst", "10"])
+        for d in ("dport", "sport"):
+            run_tool(["tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol",
+                      "ip", "prio", "1", "u32", "match", "ip", d, str(port), "0xffff",
+                      "flowid", "1:2"])
+        event("tc: HTB class 1:2 at 32kbit, burst 10 bytes, for port %d" % port)
+        ls = listener(host, port)
+        c = client_socket(host)
+        c.connect((host, port))
+        event("client: connected from %s" % local(c))
+        conn, _ = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        c.sendall(REQUEST)
+        read_request(conn)
+        conn.sendall(RESPONSE)
+        read_response(c)
+        time.sleep(0.3)
+        primer = b"p" * 300
+        c.sendall(primer)
+        buf, _ = recv_until(conn, lambda b: len(b) >= len(primer))
+        event("primer: %d bytes sent, the slow class is now in debt ~90 ms" % len(buf))
+        go = threading.Event()
+
+        def closer():
+            go.wait(SOCK_TIMEOUT)
+            conn.close()
+            event("server: close() -> FIN")
+
+        t = threading.Thread(target=closer)
+        t.start()
+        go.set()
+        c.close()
+        event("client: close() -> FIN")
+        t.join(SOCK_TIMEOUT)
+        time.sleep(0.5)
+        ls.close()
+    finally:
+        try:
+            run_tool(["tc", "qdisc", "del", "dev", "lo", "root"])
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+            event("tc qdisc del: %s" % e)
+    settle()
+
+
+def sc_half_close(a):
+    host, port = a.host, a.port
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        expect_eof(conn, "server")
+        for i in range(4):
+            time.sleep(STEP)
+            conn.sendall(b"chunk %d of the response after the client's FIN\n" % i)
+        event("server: sent 4 chunks after the client's FIN")
+        time.sleep(STEP)
+        conn.close()
+        event("server: close() -> FIN")
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    time.sleep(STEP)
+    c.shutdown(socket.SHUT_WR)
+    event("client: shutdown(SHUT_WR) -> FIN, still reading")
+    buf, eof = recv_until(c, lambda b: False)
+    event("client: read %d bytes, eof=%s" % (len(buf), eof))
+    time.sleep(STEP)
+    c.close()
+    srv.finish()
+    ls.close()
+    settle()
+
+
+def sc_zero_window(a):
+    host, port = a.host, a.port
+    total = 16 * 1024
+    ls = socket.socket(family_of(host), socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # inherited
+    ls.bind((host, port))
+    ls.listen(4)
+    ls.settimeout(SOCK_TIMEOUT)
+    got = []
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d, rcvbuf %d; not reading for %.1fs" % (
+            peer[0], peer[1], conn.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF),
+            a.wait))
+        time.sleep(a.wait)
+        event("server: reading again")
+        buf, eof = recv_until(conn, lambda b: False)
+        got.append(len(buf))
+        event("server: read %d bytes, eof=%s" % (len(buf), eof))
+        time.sleep(STEP)
+        conn.close()
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    c.settimeout(a.wait + SOCK_TIMEOUT)
+    c.connect((host, port))
+    event("client: connected from %s, sending %d bytes" % (local(c), total))
+    c.sendall(b"z" * total)
+    event("client: all data accepted by the kernel")
+    time.sleep(STEP)
+    c.close()
+    event("client: close() -> FIN")
+    srv.finish(a.wait + SOCK_TIMEOUT + 1)
+    if got and got[0] != total:
+        fail("server read %d bytes, want %d" % (got[0], total))
+    ls.close()
+    settle()
+
+
+def _keepalive_opts(s, idle, intvl, cnt):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, intvl)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, cnt)
+    event("client: SO_KEEPALIVE, TCP_KEEPIDLE %d, TCP_KEEPINTVL %d, TCP_KEEPCNT %d"
+          % (idle, intvl, cnt))
+
+
+def sc_keepalive(a):
+    host, port = a.host, a.port
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(a.wait + SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        conn.sendall(RESPONSE)
+        expect_eof(conn, "server")
+        time.sleep(2 * STEP)
+        conn.close()
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    _keepalive_opts(c, 1, 1, 3)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    c.sendall(REQUEST)
+    read_response(c)
+    event("client: idle for %.1fs (keepalive probes)" % a.wait)
+    time.sleep(a.wait)
+    c.close()
+    event("client: close() -> FIN")
+    srv.finish(a.wait + SOCK_TIMEOUT + 1)
+    ls.close()
+    settle()
+
+
+def sc_keepalive_timeout(a):
+    host, port = a.host, a.port
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(a.timeout)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        conn.sendall(RESPONSE)
+        time.sleep(2 * STEP)
+        # the server's answers to keepalive probes are pure ACKs: drop them in
+        # OUTPUT (they never reach the wire), as if the server were gone
+        nft_table("chain output { type filter hook output priority 0; policy accept;\n"
+                  "  tcp sport %d tcp flags == ack counter drop\n}" % port)
+        try:
+            data = conn.recv(4096)
+            fail("server: expected a reset, got %r" % (data,))
+        except ConnectionResetError:
+            event("server: recv() -> ECONNRESET (client gave up)")
+        conn.close()
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    _keepalive_opts(c, 1, 1, 2)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    c.sendall(REQUEST)
+    read_response(c)
+    c.settimeout(None)
+    t0 = time.time()
+    try:
+        data = c.recv(4096)
+        fail("client: expected ETIMEDOUT, got %r" % (data,))
+    except OSError as e:
+        if e.errno == errno.ETIMEDOUT:
+            event("client: recv() ETIMEDOUT after %.3fs (keepalive gave up, RST sent)"
+                  % (time.time() - t0))
+        else:
+            fail("client: recv() -> %r, expected ETIMEDOUT" % (e,))
+    c.close()
+    srv.finish()
+    event("nft counters: %s" % nft_counters())
+    nft_drop_table()
+    ls.close()
+    settle()
+
+
+def sc_midstream(a):
+    host, port = a.host, a.port
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(a.hold_timeout + SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        for _ in range(2):
+            read_request(conn)
+            time.sleep(STEP)
+            conn.sendall(RESPONSE)
+        expect_eof(conn, "server")
+        time.sleep(2 * STEP)
+        conn.close()
+        event("server: close() -> FIN")
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    c.sendall(REQUEST)
+    read_response(c)
+    event("client: first exchange done; waiting for the capture to start")
+    gate(a, "capture")
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    c.close()
+    event("client: close() -> FIN")
+    srv.finish()
+    ls.close()
+    settle()
+
+
 SCENARIOS = {
     "normal": (sc_normal, "127.0.0.1"),
     "ipv6": (sc_normal, "::1"),
@@ -400,6 +1060,30 @@ SCENARIOS = {
     "port_reuse": (sc_port_reuse, "127.0.0.1"),
     "port_reuse_tw": (sc_port_reuse_tw, "127.0.0.1"),
     "close_wait": (sc_close_wait, "127.0.0.1"),
+    "server_first": (sc_server_first, "127.0.0.1"),
+    "fin_ack_close": (sc_fin_ack_close, "127.0.0.1"),
+    "fin_wait2_reaped": (sc_fin_wait2_reaped, "127.0.0.1"),
+    "write_after_close": (sc_write_after_close, "127.0.0.1"),
+    "syn_dropped": (sc_syn_dropped, "127.0.0.1"),
+    "backlog_full": (sc_backlog_full, "127.0.0.1"),
+    "close_before_accept": (sc_close_before_accept, "127.0.0.1"),
+    "final_ack_dropped": (sc_final_ack_dropped, "127.0.0.1"),
+    "simultaneous_close": (sc_simultaneous_close, "127.0.0.1"),
+    "half_close": (sc_half_close, "127.0.0.1"),
+    "zero_window": (sc_zero_window, "127.0.0.1"),
+    "keepalive": (sc_keepalive, "127.0.0.1"),
+    "keepalive_timeout": (sc_keepalive_timeout, "127.0.0.1"),
+    "midstream": (sc_midstream, "127.0.0.1"),
+}
+
+# default --wait per scenario (seconds)
+WAIT_DEFAULT = {
+    "fin_wait2_reaped": 2.0,
+    "backlog_full": 3.0,
+    "close_before_accept": 0.5,
+    "final_ack_dropped": 1.0,
+    "zero_window": 1.5,
+    "keepalive": 2.5,
 }
 
 
@@ -441,6 +1125,8 @@ def main():
                    help="pause between the two port_reuse connections (s)")
     p.add_argument("--hold-open", type=float, default=1.0,
                    help="close_wait: seconds to keep CLOSE_WAIT before READY-TO-STOP")
+    p.add_argument("--wait", type=float, default=None,
+                   help="scenario-specific pause (s); see the scenario list")
     p.add_argument("--hold", metavar="FILE",
                    help="after READY-TO-STOP wait for FILE (or SIGUSR1) before exiting")
     p.add_argument("--hold-timeout", type=float, default=30.0)
@@ -450,6 +1136,8 @@ def main():
     fn, default_host = SCENARIOS[a.scenario]
     if a.host is None:
         a.host = default_host
+    if a.wait is None:
+        a.wait = WAIT_DEFAULT.get(a.scenario, 1.0)
     if a.host not in ("127.0.0.1", "::1"):
         p.error("only 127.0.0.1 and ::1 are allowed")
 

@@ -251,7 +251,7 @@ static void syn_given_up(struct tap *t)
        "SYNs: not given up while the next retry may still come (3 s + 2 x 2 s)");
     ok(t, tl_tcpstate_advance(&s.st, 3 * sec + 5 * sec, &st, &when) &&
               s.st.ep[C2S].state == TL_EP_CLOSED && st.kind == TL_K_SYN_TIMEOUT &&
-              when == 3 * sec + 4 * sec + sec / 10,
+              when == 3 * sec + 4 * sec + 2 * sec / 50 + 10000,
        "SYNs: given up once no retry came in twice the last gap");
     ok(t, tl_tcpstate_end(&s.st) == TL_END_TIMEOUT && st.ended, "SYNs: ended by timeout");
 }

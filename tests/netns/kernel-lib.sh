@@ -1,0 +1,220 @@
+# shellcheck shell=bash
+# tests/netns/kernel-lib.sh -- run the kernel-state scenarios: for each one a
+# fresh network namespace, a pcap (tcpdump -i lo), `ss -tan` polled every few
+# ms, and the sock:inet_sock_set_state tracepoint, all kept in an output dir
+# for tests/netns/kernel_states.py to turn into the kernel's state sequences.
+#
+# Source lib.sh first, then this file.
+#
+#   tk_scenarios                  print the scenario names, in run order
+#   tk_run_all OUTDIR [NAME...]   run the scenarios (all by default) into
+#                                 OUTDIR; returns non-zero if any failed (the
+#                                 failure is also recorded in NAME.meta)
+#
+# Per scenario NAME, OUTDIR gets:
+#   NAME.pcap          tcpdump -i lo inside the namespace
+#   NAME.ss.txt        ss -tan snapshots, headers "# <epoch> [final]
+#                      t0=<epoch before ss ran>"; an unchanged snapshot is
+#                      just its header with the word "same"
+#   NAME.trace.txt     tracepoint lines (fields format, clock mono) for this
+#                      run's port block; absent when tracing is unavailable
+#   NAME.scenario.log  scenario.py's EVENT lines
+#   NAME.meta          key=value: ports, sysctls, capture window, status
+#
+# Variables: TL_KERNEL_PORTBLOCK (0..29; random by default) picks the ports:
+# server ports 10000+100*block+index, client (ephemeral) ports from a 40-port
+# range per scenario at 30000+1000*block+40*index.  TK_SS_MS (default 5) is
+# the ss poll interval.  TL_KERNEL_NOTRACE=1 forces the ss-only fallback.
+
+TK_SS_MS=${TK_SS_MS:-5}
+
+# name | scenario.py scenario | sysctls | scenario.py args | options
+# options: midstream (capture starts at GATE capture), fixedport (a fixed
+# client port is passed as --client-port), timeout=N (scenario budget, s)
+TK_TABLE=(
+    "client_first|normal|||"
+    "server_first|server_first|||"
+    "close_wait|close_wait||--hold-open 1.0|"
+    "fin_ack_close|fin_ack_close|||"
+    "fin_wait2_reaped|fin_wait2_reaped|net.ipv4.tcp_fin_timeout=1|--wait 2.0|timeout=15"
+    "rst_unread|rst_unread|||"
+    "linger0|linger0|||"
+    "write_after_close|write_after_close|||"
+    "refused|refused|||"
+    "syn_dropped|syn_dropped|net.ipv4.tcp_syn_retries=2||timeout=20"
+    "backlog_full|backlog_full|net.ipv4.tcp_syncookies=0 net.ipv4.tcp_synack_retries=2 net.ipv4.tcp_abort_on_overflow=0|--wait 3.0|timeout=15"
+    "close_before_accept|close_before_accept||--wait 0.5|"
+    "final_ack_dropped|final_ack_dropped||--wait 1.0|"
+    "simultaneous_close|simultaneous_close|||"
+    "half_close|half_close|||"
+    "zero_window|zero_window||--wait 1.5|timeout=15"
+    "keepalive|keepalive||--wait 2.5|timeout=15"
+    "keepalive_timeout|keepalive_timeout|||timeout=15"
+    "port_reuse|port_reuse||--gap 0.3|fixedport"
+    "port_reuse_tw|port_reuse_tw|net.ipv4.tcp_tw_reuse=2||fixedport"
+    "midstream|midstream|||midstream"
+    "ipv6|ipv6|||"
+)
+
+# sysctls recorded in every NAME.meta (their values inside the namespace)
+TK_SYSCTLS=(net.ipv4.tcp_syn_retries net.ipv4.tcp_syn_linear_timeouts
+    net.ipv4.tcp_synack_retries net.ipv4.tcp_syncookies net.ipv4.tcp_fin_timeout
+    net.ipv4.tcp_tw_reuse net.ipv4.tcp_abort_on_overflow net.core.somaxconn
+    net.ipv4.tcp_keepalive_time net.ipv4.ip_local_port_range)
+
+tk_scenarios() {
+    local row
+    for row in "${TK_TABLE[@]}"; do printf '%s\n' "${row%%|*}"; done
+}
+
+tk_row() { # NAME -> prints the table row
+    local row
+    for row in "${TK_TABLE[@]}"; do
+        [[ ${row%%|*} == "$1" ]] && { printf '%s\n' "$row"; return 0; }
+    done
+    return 1
+}
+
+# wall-clock minus CLOCK_MONOTONIC (the tracing clock), in seconds
+tk_mono_offset() {
+    "$TL_PYTHON" -c 'import time
+best = None
+for _ in range(5):
+    a = time.time(); m = time.monotonic(); b = time.time()
+    if best is None or b - a < best[0]:
+        best = (b - a, (a + b) / 2 - m)
+print("%.7f" % best[1])'
+}
+
+tk_meta() { printf '%s=%s\n' "$1" "$2" >>"$TK_META"; }
+
+# tk_run_one OUTDIR INDEX NAME
+tk_run_one() {
+    local -; set +e
+    local out=$1 idx=$2 name=$3 row scn sysctls sargs opts
+    row=$(tk_row "$name") || { tl_err "unknown scenario $name"; return 1; }
+    IFS='|' read -r _ scn sysctls sargs opts <<<"$row"
+    local ns="tlk$$-$idx" sport=$((10000 + 100 * TK_BLOCK + idx))
+    local clo=$((30000 + 1000 * TK_BLOCK + 40 * idx)) chi
+    chi=$((clo + 39))
+    local timeout=10 o midstream=0 fixed=0
+    for o in $opts; do
+        case $o in
+        midstream) midstream=1 ;;
+        fixedport) fixed=1 ;;
+        timeout=*) timeout=${o#timeout=} ;;
+        esac
+    done
+    TK_META=$out/$name.meta
+    rm -f -- "$out/$name".{pcap,ss.txt,trace.txt,scenario.log,meta}
+    tk_meta scenario "$name"
+    tk_meta script "$scn"
+    tk_meta index "$idx"
+    tk_meta server_port "$sport"
+    tk_meta client_ports "$clo-$chi"
+    tk_meta kernel "$(uname -r)"
+    tk_meta ss_interval_ms "$TK_SS_MS"
+    tk_meta trace "$TK_TRACE"
+    [[ $TK_TRACE == 1 ]] || tk_meta trace_why "$TK_TRACE_WHY"
+    local fail=''
+    step() { # description command...
+        local d=$1; shift
+        [[ -n $fail ]] && return 1
+        "$@" || { fail=$d; return 1; }
+    }
+    step "netns up" tl_netns_up "$ns"
+    # shellcheck disable=SC2086  # sysctls is a word list
+    step "sysctl" tl_sysctl "$ns" "net.ipv4.ip_local_port_range=$clo $chi" $sysctls
+    local k v
+    for k in "${TK_SYSCTLS[@]}"; do
+        v=$(ip netns exec "$ns" sysctl -n "$k" 2>/dev/null | tr -s '\t ' ' ') || v="(absent)"
+        tk_meta "sysctl.$k" "${v:-(absent)}"
+    done
+    tk_meta mono_offset "$(tk_mono_offset)"
+    tk_meta t_begin "$EPOCHREALTIME"
+    local args=(--port "$sport" --timeout "$timeout" --hold-timeout $((timeout + 20)))
+    (( fixed )) && args+=(--client-port $((clo + 20)))
+    # shellcheck disable=SC2206  # sargs is a word list
+    args+=($sargs)
+    tk_meta args "${args[*]}"
+    TL_SS_T0=1 TL_SS_SAME=1 step "ss poll" tl_ss_poll_start "$ns" "$out/$name.ss.txt" "$TK_SS_MS"
+    if (( ! midstream )); then
+        step "capture start" tl_capture_start "$ns" "$out/$name.pcap" &&
+            tk_meta t_capture_start "$EPOCHREALTIME"
+    fi
+    step "scenario start" tl_scenario_start "$name" "$ns" "$scn" "${args[@]}"
+    if (( midstream )); then
+        step "scenario gate" tl_scenario_wait_gate "$name" capture $((timeout + 5)) &&
+            step "capture start" tl_capture_start "$ns" "$out/$name.pcap" &&
+            tk_meta t_capture_start "$EPOCHREALTIME" &&
+            step "open gate" tl_scenario_open_gate "$name" capture
+    fi
+    step "scenario" tl_scenario_wait_ready "$name" $((timeout + 5))
+    # End-of-capture marker: a pcap's clock stops at its last packet, so a
+    # state that changes after it (a client giving up its SYNs 2 s after the
+    # last one) is invisible to any reader. Real captures have other traffic;
+    # one UDP datagram 300 ms after the scenario settled stands in for it.
+    sleep 0.3
+    ip netns exec "$ns" python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"end-of-capture", ("127.0.0.1", 9))' 2>/dev/null || true
+    sleep 0.05
+    [[ -n ${TL_SS_PID[$out/$name.ss.txt]:-} ]] && { tl_ss_poll_stop "$out/$name.ss.txt" || fail=${fail:-ss poll stop}; }
+    tk_meta t_capture_stop_call "$EPOCHREALTIME"
+    if [[ -n ${TL_CAP_PID[$out/$name.pcap]:-} ]]; then
+        tl_capture_stop "$out/$name.pcap" 2>"$out/$name.capture.err" || fail=${fail:-capture incomplete: $(tr '\n' ' ' <"$out/$name.capture.err")}
+        cat "$out/$name.capture.err" >&2; rm -f -- "$out/$name.capture.err"
+    fi
+    tk_meta t_capture_stop "$EPOCHREALTIME"
+    if [[ -n ${TL_SCN_PID[$name]:-} ]]; then
+        tl_scenario_finish "$name" 2>/dev/null || fail=${fail:-scenario exit status (FAIL lines in $name.scenario.log)}
+    fi
+    [[ -n ${TL_SCN_LOG[$name]:-} && -f ${TL_SCN_LOG[$name]} ]] && cp -- "${TL_SCN_LOG[$name]}" "$out/$name.scenario.log"
+    tk_meta t_end "$EPOCHREALTIME"
+    # leave the netns (its nft table, qdiscs and sockets go with it) before
+    # reading the trace, so the sockets' last transitions are included
+    ip netns exec "$ns" nft delete table inet tcplens_test >/dev/null 2>&1
+    ip netns exec "$ns" tc qdisc del dev lo root >/dev/null 2>&1
+    tl_netns_down "$ns"
+    if [[ $TK_TRACE == 1 ]]; then
+        sleep 0.05
+        tl_trace_take "$out/$name.trace.txt" || fail=${fail:-trace buffer overrun}
+    fi
+    tk_meta status "${fail:-ok}"
+    if [[ -n $fail ]]; then
+        tl_err "scenario $name: $fail"
+        return 1
+    fi
+    return 0
+}
+
+tk_run_all() {
+    local -; set +e
+    local out=$1; shift
+    local names=("$@") all i rc=0 n t0
+    mapfile -t all < <(tk_scenarios)
+    (( ${#names[@]} )) || names=("${all[@]}")
+    mkdir -p -- "$out" || return 1
+    TK_BLOCK=${TL_KERNEL_PORTBLOCK:-$((RANDOM % 30))}
+    if (( TK_BLOCK < 0 || TK_BLOCK > 29 )); then
+        tl_err "TL_KERNEL_PORTBLOCK must be 0..29"; return 1
+    fi
+    local lo=$((10000 + 100 * TK_BLOCK)) hi=$((10000 + 100 * TK_BLOCK + 99))
+    TK_TRACE=0 TK_TRACE_WHY="disabled by TL_KERNEL_NOTRACE"
+    if [[ ${TL_KERNEL_NOTRACE:-0} != 1 ]]; then
+        if tl_trace_start "sport >= $lo && sport <= $hi || dport >= $lo && dport <= $hi"; then
+            TK_TRACE=1 TK_TRACE_WHY=
+        else
+            # shellcheck disable=SC2153  # set by tl_trace_start (lib.sh)
+            TK_TRACE_WHY=$TL_TRACE_WHY
+            tl_log "tracepoint unavailable ($TK_TRACE_WHY): ss only"
+        fi
+    fi
+    for n in "${names[@]}"; do
+        i=0
+        for t0 in "${all[@]}"; do i=$((i + 1)); [[ $t0 == "$n" ]] && break; done
+        [[ ${all[i - 1]} == "$n" ]] || { tl_err "unknown scenario $n"; rc=1; continue; }
+        tl_log "scenario $n (ports $((10000 + 100 * TK_BLOCK + i)), $((30000 + 1000 * TK_BLOCK + 40 * i))+)"
+        tk_run_one "$out" "$i" "$n" || rc=1
+    done
+    [[ $TK_TRACE == 1 ]] && tl_trace_stop
+    return $rc
+}
