@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tcplens/anomaly.h"
 #include "tcplens/engine.h"
 
 enum {
@@ -23,6 +24,9 @@ enum {
     OPT_TIMELINE,
     OPT_TIMELINE_MAX,
     OPT_ZEEK_CHECKSUMS,
+    OPT_ANOMALIES_ONLY,
+    OPT_FAIL_ON,
+    OPT_CLOSE_WAIT,
 };
 
 static const char usage_text[] =
@@ -51,6 +55,15 @@ static const char usage_text[] =
     "                       as Zeek does by default, skipping packets with bad\n"
     "                       checksums (default: as 'zeek -C', since host captures\n"
     "                       carry offloaded, unfilled checksums)\n"
+    "  --anomalies-only     list only connections with a warning or an error\n"
+    "                       (the summary still counts every connection)\n"
+    "\n"
+    "Detection:\n"
+    "  --close-wait-threshold DUR\n"
+    "                       report close_wait_stuck after this long in\n"
+    "                       CLOSE_WAIT without a FIN (default 5s)\n"
+    "  --fail-on SEVERITY   exit 1 when an anomaly of this severity or worse\n"
+    "                       was found (info, warning, error)\n"
     "\n"
     "Limits:\n"
     "  --max-flows N        hold at most N connections at once (default 1000000;\n"
@@ -64,7 +77,7 @@ static const char usage_text[] =
     "  -h, --help           show this help\n"
     "  -V, --version        show versions\n"
     "\n"
-    "Exit status: 0 ran fine, 2 usage or input error.\n";
+    "Exit status: 0 ran fine, 1 --fail-on matched, 2 usage or input error.\n";
 
 static _Noreturn TL_PRINTF(1, 2) void usage_error(const char *fmt, ...)
 {
@@ -172,6 +185,9 @@ static const struct option long_opts[] = {
     {"timeline", required_argument, NULL, OPT_TIMELINE},
     {"timeline-max", required_argument, NULL, OPT_TIMELINE_MAX},
     {"zeek-checksums", no_argument, NULL, OPT_ZEEK_CHECKSUMS},
+    {"anomalies-only", no_argument, NULL, OPT_ANOMALIES_ONLY},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+    {"close-wait-threshold", required_argument, NULL, OPT_CLOSE_WAIT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -210,6 +226,18 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
             usage_error("bad --timeline-max '%s' (at least 1)", arg);
         break;
     case OPT_ZEEK_CHECKSUMS: cli->zeek_checksums = true; break;
+    case OPT_ANOMALIES_ONLY: cli->anomalies_only = true; break;
+    case OPT_FAIL_ON: {
+        enum tl_sev sev;
+        if (!tl_sev_parse(arg, &sev))
+            usage_error("bad --fail-on '%s' (info, warning or error)", arg);
+        cli->fail_on = (int)sev;
+        break;
+    }
+    case OPT_CLOSE_WAIT:
+        if (!tl_cli_parse_duration(arg, &cli->close_wait_us) || cli->close_wait_us <= 0)
+            usage_error("bad --close-wait-threshold '%s' (e.g. 5s)", arg);
+        break;
     case 'h': fputs(usage_text, stdout); exit(0);
     case 'V': print_version();
     default: usage_error("%s", "unknown or incomplete option");
@@ -223,6 +251,8 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
     cli->idle_timeout_us = TL_DEFAULT_IDLE_TIMEOUT_US;
     cli->linger_us = TL_DEFAULT_LINGER_US;
     cli->timeline_max = TL_DEFAULT_TIMELINE_MAX;
+    cli->fail_on = -1;
+    cli->close_wait_us = TL_DEFAULT_CLOSE_WAIT_US;
     /* Every input is an argv word, so argc bounds their number. */
     cli->inputs = calloc((size_t)argc + 1, sizeof *cli->inputs);
     if (cli->inputs == NULL) {

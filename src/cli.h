@@ -17,6 +17,9 @@ struct tl_cli {
     bool timeline_full;    /* --timeline full */
     uint32_t timeline_max; /* --timeline-max */
     bool zeek_checksums;   /* --zeek-checksums */
+    bool anomalies_only;   /* --anomalies-only */
+    int fail_on;           /* --fail-on: enum tl_sev, -1 when not asked */
+    int64_t close_wait_us; /* --close-wait-threshold */
 };
 
 /* Parses argv; on a usage error or --help/--version it prints and exits

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tcplens/decode.h"
+#include "tcplens/detect.h"
 #include "tcplens/flow.h"
 #include "tcplens/tcpstate.h"
 #include "tcplens/timeline.h"
@@ -19,6 +20,7 @@ struct conn_ext {
     struct tl_tcpstate tcp;
     struct tl_zeek zeek;
     struct tl_timeline tl;
+    struct tl_track track;
 };
 
 struct tl_engine {
@@ -37,6 +39,11 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
     if (e == NULL)
         return NULL;
     e->cfg = *cfg;
+    e->cap.worst_severity = -1;
+    if (e->cfg.detect.close_wait_us <= 0)
+        e->cfg.detect.close_wait_us = TL_DEFAULT_CLOSE_WAIT_US;
+    if (e->cfg.detect.fin_timeout_us <= 0)
+        e->cfg.detect.fin_timeout_us = TL_DEFAULT_FIN_TIMEOUT_US;
     struct tl_flow_cfg fc = {.ext_size = sizeof(struct conn_ext),
                              .max_flows = cfg->max_flows,
                              .seed = UINT64_C(0x5eed7c91e75)};
@@ -75,6 +82,7 @@ static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const str
                           .flags = p->flags,
                           .kind = s->kind};
     tl_timeline_states(&ev, conn_state(c), s);
+    tl_track_step(&ext(c)->track, conn_state(c), s, p, r, f->pkt_no, f->ts_us);
     return tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, s->lifecycle);
 }
 
@@ -84,6 +92,7 @@ static enum tl_status log_timed(struct tl_engine *e, struct tl_conn *c, const st
 {
     struct tl_event ev = {.ts = when, .dir = TL_TL_NONE, .kind = s->kind};
     tl_timeline_states(&ev, conn_state(c), s);
+    tl_track_step(&ext(c)->track, conn_state(c), s, NULL, TL_ROLE_CLIENT, 0, when);
     return tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, true);
 }
 
@@ -102,6 +111,13 @@ static enum tl_status advance(struct tl_engine *e, struct tl_conn *c, int64_t no
     return st;
 }
 
+static void count_anomalies(struct tl_engine *e, const struct tl_anomaly_list *an)
+{
+    int worst = tl_anomaly_worst(an);
+    if (worst > e->cap.worst_severity)
+        e->cap.worst_severity = worst;
+}
+
 /* Hands c to every reporter and frees it. end is kept if already final. */
 static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end end)
 {
@@ -110,13 +126,20 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     enum tl_status fs = tl_timeline_flush(&ext(c)->tl, &e->cfg.timeline);
     if (st == TL_OK)
         st = fs;
-    struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl};
+    struct tl_anomaly_list an = {NULL, 0, 0, false};
+    struct tl_detect_ctx dc = {c, conn_state(c), &ext(c)->tl, &ext(c)->track, &e->cfg.detect,
+                               e->clock_us};
+    if (st == TL_OK)
+        st = tl_detect(&dc, &an);
+    count_anomalies(e, &an);
+    struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, &an};
     for (size_t i = 0; i < e->cfg.nreports; i++) {
         enum tl_status s = tl_report_conn(e->cfg.reports[i], &v);
         if (st == TL_OK)
             st = s;
     }
     e->cap.connections++;
+    tl_anomaly_list_free(&an);
     tl_timeline_free(&ext(c)->tl);
     tl_flow_remove(e->flows, c);
     return st;
@@ -197,11 +220,30 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
     tl_tcpstate_init(conn_state(c));
     tl_zeek_init_cfg(&ext(c)->zeek, &e->cfg.zeek);
     tl_timeline_init(&ext(c)->tl);
+    tl_track_init(&ext(c)->track);
     size_t n = tl_flow_count(e->flows);
     if (n > e->cap.peak_flows)
         e->cap.peak_flows = n;
     *out = c;
     return TL_OK;
+}
+
+/* A new connection takes c's 4-tuple over: c ends here. What the new one
+ * should know about it is left in *prev (its reuse fields). */
+static enum tl_status take_over(struct tl_engine *e, struct tl_conn *c, const struct tl_frame *f,
+                                struct tl_track *prev)
+{
+    struct tl_step s;
+    enum tl_status st = advance(e, c, f->ts_us);
+    const struct tl_tcpstate *tcp = conn_state(c);
+    prev->reuse_prev_id = c->id;
+    prev->reuse_gap_us = f->ts_us - c->last_ts;
+    prev->reuse_prev_time_wait = tcp->ep[0].state == TL_EP_TIME_WAIT ||
+                                 tcp->ep[1].state == TL_EP_TIME_WAIT;
+    if (st == TL_OK && tl_tcpstate_reused(conn_state(c), f->ts_us, &s))
+        st = log_timed(e, c, &s, f->ts_us);
+    enum tl_status rs = retire(e, c, final_end(c));
+    return st != TL_OK ? st : rs;
 }
 
 static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
@@ -213,19 +255,24 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     uint32_t h = tl_flow_hash(e->flows, &k);
     struct tl_conn *c = tl_flow_lookup(e->flows, &k, h);
     enum tl_status st = TL_OK;
+    struct tl_track prev = {0};
+    bool reused = false;
     if (c != NULL && tl_tcpstate_starts_new(conn_state(c), p, tl_conn_role(c, from_a))) {
-        struct tl_step s;
-        st = advance(e, c, f->ts_us);
-        if (st == TL_OK && tl_tcpstate_reused(conn_state(c), f->ts_us, &s))
-            st = log_timed(e, c, &s, f->ts_us);
-        enum tl_status rs = retire(e, c, final_end(c));
-        st = st != TL_OK ? st : rs;
+        st = take_over(e, c, f, &prev);
+        reused = true;
         c = NULL;
     }
     if (c == NULL && st == TL_OK)
         st = start_conn(e, &k, h, p, from_a, f, &c);
     if (st != TL_OK)
         return st;
+    if (reused) {
+        struct tl_track *t = &ext(c)->track;
+        t->reuse = true;
+        t->reuse_prev_id = prev.reuse_prev_id;
+        t->reuse_gap_us = prev.reuse_gap_us;
+        t->reuse_prev_time_wait = prev.reuse_prev_time_wait;
+    }
     enum tl_role r = tl_conn_role(c, from_a);
     c->last_ts = f->ts_us;
     c->last_pkt = f->pkt_no;

@@ -10,7 +10,7 @@
 #include "tcplens/report.h"
 #include "tcplens/source.h"
 
-enum { EXIT_OK = 0, EXIT_INPUT = 2 };
+enum { EXIT_OK = 0, EXIT_FAIL_ON = 1, EXIT_INPUT = 2 };
 
 #define MAX_REPORTS 2
 
@@ -20,9 +20,11 @@ struct outputs {
     FILE *json_file; /* opened by us, closed by us */
 };
 
-static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out)
+static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
+                       bool anomalies_only)
 {
-    struct tl_report_cfg rc = {.format = fmt, .out = out, .reorder = true};
+    struct tl_report_cfg rc = {
+        .format = fmt, .out = out, .reorder = true, .anomalies_only = anomalies_only};
     struct tl_report *r = tl_report_new(&rc);
     if (r == NULL)
         return false;
@@ -46,9 +48,9 @@ static int open_outputs(const struct tl_cli *cli, struct outputs *o)
     bool ok = true;
     if (jpath != NULL)
         ok = add_report(o, cli->ndjson ? TL_REPORT_NDJSON : TL_REPORT_JSON,
-                        o->json_file ? o->json_file : stdout);
+                        o->json_file ? o->json_file : stdout, cli->anomalies_only);
     if (ok && (jpath == NULL || o->json_file != NULL))
-        ok = add_report(o, TL_REPORT_TEXT, stdout);
+        ok = add_report(o, TL_REPORT_TEXT, stdout, cli->anomalies_only);
     if (!ok) {
         fprintf(stderr, "tcplens: cannot set up the report (out of memory or no temporary "
                         "file)\n");
@@ -115,6 +117,7 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
                                .max_flows = cli->max_flows,
                                .timeline = {cli->timeline_full, cli->timeline_max},
                                .zeek = {.ignore_checksums = !cli->zeek_checksums},
+                               .detect = {.close_wait_us = cli->close_wait_us},
                                .reports = o->reports,
                                .nreports = o->n};
     struct tl_engine *e = tl_engine_new(&ec);
@@ -135,6 +138,8 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
     if (rs != TL_OK)
         fprintf(stderr, "tcplens: writing the report failed: %s\n", tl_status_str(rs));
     int rc = input_verdict(src, tl_engine_capture(e));
+    if (rc == EXIT_OK && cli->fail_on >= 0 && tl_engine_capture(e)->worst_severity >= cli->fail_on)
+        rc = EXIT_FAIL_ON;
     tl_engine_free(e);
     free(infos);
     return st != TL_OK || rs != TL_OK ? EXIT_INPUT : rc;

@@ -106,7 +106,8 @@ static enum tl_status unspill(struct tl_report *r, struct pending *p)
     return TL_OK;
 }
 
-static enum tl_status heap_push(struct tl_report *r, uint64_t id, char *text, size_t len)
+static enum tl_status heap_push(struct tl_report *r, uint64_t id, char *text, size_t len,
+                                bool skip)
 {
     if (r->nheap == r->capheap) {
         size_t cap = r->capheap ? r->capheap * 2 : 64;
@@ -116,8 +117,8 @@ static enum tl_status heap_push(struct tl_report *r, uint64_t id, char *text, si
         r->heap = h;
         r->capheap = cap;
     }
-    struct pending p = {id, text, 0, len};
-    if (r->waiting_bytes + len > r->cfg.wait_budget) {
+    struct pending p = {id, text, 0, len, skip};
+    if (!skip && r->waiting_bytes + len > r->cfg.wait_budget) {
         enum tl_status st = spill(r, &p);
         if (st != TL_OK)
             return st;
@@ -137,11 +138,13 @@ static enum tl_status drain(struct tl_report *r, bool force)
         struct pending p = r->heap[0];
         r->heap[0] = r->heap[--r->nheap];
         heap_down(r->heap, r->nheap, 0);
-        if (p.text != NULL)
+        if (p.skip)
+            ;
+        else if (p.text != NULL)
             r->waiting_bytes -= p.len;
         else if (st == TL_OK)
             st = unspill(r, &p);
-        if (st == TL_OK)
+        if (st == TL_OK && !p.skip)
             st = emit(r, p.text, p.len);
         if (p.id >= r->next_id)
             r->next_id = p.id + 1;
@@ -153,24 +156,51 @@ static enum tl_status drain(struct tl_report *r, bool force)
     return st;
 }
 
+static void tally(struct report_summary *sum, const struct tl_conn_view *v)
+{
+    const struct tl_conn *c = v->conn;
+    sum->connections++;
+    if (c->end <= TL_END_EVICTED)
+        sum->ends[c->end]++;
+    if (v->tcp != NULL)
+        for (int r = 0; r < 2; r++)
+            sum->states[r][v->tcp->ep[r].state % TL_EP_NSTATES]++;
+    for (size_t i = 0; v->anomalies != NULL && i < v->anomalies->n; i++) {
+        const struct tl_anomaly *a = &v->anomalies->a[i];
+        sum->anomalies[a->type % TL_AN_NTYPES]++;
+        sum->by_sev[a->severity % TL_SEV_NLEVELS]++;
+    }
+}
+
+/* --anomalies-only: info-level entries such as time_wait do not count. */
+static bool listed(const struct tl_report *r, const struct tl_conn_view *v)
+{
+    if (!r->cfg.anomalies_only)
+        return true;
+    return v->anomalies != NULL && tl_anomaly_worst(v->anomalies) >= TL_SEV_WARNING;
+}
+
 enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v)
 {
     const struct tl_conn *c = v->conn;
-    r->sum.connections++;
-    if (c->end <= TL_END_EVICTED)
-        r->sum.ends[c->end]++;
+    tally(&r->sum, v);
+    bool show = listed(r, v);
     size_t len = 0;
-    char *text = r->ops->format_conn(v, &len);
-    if (text == NULL)
-        return TL_ENOMEM;
+    char *text = NULL;
+    if (show) {
+        r->sum.listed++;
+        text = r->ops->format_conn(v, &len);
+        if (text == NULL)
+            return TL_ENOMEM;
+    }
     if (!r->cfg.reorder || c->id == r->next_id) {
-        enum tl_status s = emit(r, text, len);
+        enum tl_status s = show ? emit(r, text, len) : TL_OK;
         free(text);
         if (c->id >= r->next_id)
             r->next_id = c->id + 1;
         return s != TL_OK ? s : drain(r, false);
     }
-    enum tl_status s = heap_push(r, c->id, text, len);
+    enum tl_status s = heap_push(r, c->id, text, len, !show);
     if (s != TL_OK)
         free(text);
     return s;

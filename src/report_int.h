@@ -13,6 +13,7 @@ struct pending {
     char *text;
     uint64_t off;
     size_t len;
+    bool skip; /* filtered out: only holds its place in the order */
 };
 
 /* Default for tl_report_cfg.wait_budget: past it, waiting text goes to the
@@ -24,6 +25,10 @@ struct pending {
 struct report_summary {
     uint64_t connections;
     uint64_t ends[TL_END_EVICTED + 1];
+    uint64_t states[2][TL_EP_NSTATES]; /* states at end, by role */
+    uint64_t anomalies[TL_AN_NTYPES];
+    uint64_t by_sev[TL_SEV_NLEVELS];
+    uint64_t listed;                   /* connections written (after filters) */
 };
 
 struct tl_report;

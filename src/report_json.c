@@ -176,6 +176,74 @@ static json_t *timeline_json(const struct tl_timeline *t)
     return a;
 }
 
+static json_t *evidence_json(const struct tl_anomaly *a)
+{
+    json_t *o = json_object();
+    for (uint8_t i = 0; o != NULL && i < a->nfields; i++) {
+        const struct tl_evfield *f = &a->fields[i];
+        json_t *v = NULL;
+        switch ((enum tl_evk)f->kind) {
+        case TL_EVK_INT: v = json_integer((json_int_t)f->v.i); break;
+        case TL_EVK_REAL: v = json_real(f->v.r); break;
+        case TL_EVK_BOOL: v = json_boolean(f->v.b); break;
+        case TL_EVK_STR: v = json_string(f->v.s); break;
+        case TL_EVK_SERIES:
+            v = json_array();
+            for (uint8_t k = 0; v != NULL && k < a->nseries; k++)
+                if (json_array_append_new(v, json_real(a->series[k])) != 0) {
+                    json_decref(v);
+                    v = NULL;
+                }
+            break;
+        }
+        if (!put(o, f->key, v)) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static json_t *packets_json(const struct tl_anomaly *a)
+{
+    json_t *arr = json_array();
+    for (uint8_t i = 0; arr != NULL && i < a->npkts; i++)
+        if (json_array_append_new(arr, json_integer((json_int_t)a->pkts[i])) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
+}
+
+static json_t *anomaly_json(const struct tl_anomaly *a)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL &&
+              put(o, "type", json_string(tl_anomaly_id((enum tl_anomaly_type)a->type))) &&
+              put(o, "severity", json_string(tl_sev_name((enum tl_sev)a->severity))) &&
+              put(o, "endpoint", json_string(tl_anom_ep_name((enum tl_anom_ep)a->endpoint))) &&
+              put(o, "ts", ts_json(a->ts)) && put(o, "packets", packets_json(a)) &&
+              put(o, "evidence", evidence_json(a)) &&
+              put(o, "explanation", json_string(a->explanation)) &&
+              put(o, "suggestion", json_string(a->suggestion));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *anomalies_json(const struct tl_anomaly_list *l)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < l->n; i++)
+        if (json_array_append_new(arr, anomaly_json(&l->a[i])) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
+}
+
 static json_t *conn_json(const struct tl_conn_view *v)
 {
     const struct tl_conn *c = v->conn;
@@ -196,6 +264,7 @@ static json_t *conn_json(const struct tl_conn_view *v)
               put(o, "end", json_string(tl_end_name(c->end))) &&
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
               put(o, "wireshark_filter", wireshark_filter(c)) &&
+              (v->anomalies == NULL || put(o, "anomalies", anomalies_json(v->anomalies))) &&
               (v->timeline == NULL || put(o, "timeline", timeline_json(v->timeline))) &&
               (v->timeline == NULL || v->timeline->dropped == 0 ||
                put(o, "timeline_dropped", json_integer((json_int_t)v->timeline->dropped)));
@@ -285,11 +354,51 @@ static json_t *capture_json(const struct tl_capture_info *cap)
     return o;
 }
 
+/* {"TIME_WAIT": 3, …}: only states that occur, in the order of the enum. */
+static json_t *state_counts(const uint64_t *n)
+{
+    json_t *o = json_object();
+    for (int s = 0; o != NULL && s < TL_EP_NSTATES; s++)
+        if (n[s] != 0 && !put(o, tl_ep_state_name((enum tl_ep_state)s),
+                              json_integer((json_int_t)n[s]))) {
+            json_decref(o);
+            return NULL;
+        }
+    return o;
+}
+
+static json_t *summary_states(const struct report_summary *sum)
+{
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "client", state_counts(sum->states[TL_ROLE_CLIENT])) ||
+        !put(o, "server", state_counts(sum->states[TL_ROLE_SERVER]))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *summary_anomalies(const struct report_summary *sum)
+{
+    json_t *o = json_object();
+    for (int t = 0; o != NULL && t < TL_AN_NTYPES; t++)
+        if (sum->anomalies[t] != 0 &&
+            !put(o, tl_anomaly_id((enum tl_anomaly_type)t),
+                 json_integer((json_int_t)sum->anomalies[t]))) {
+            json_decref(o);
+            return NULL;
+        }
+    return o;
+}
+
 static json_t *summary_json(const struct report_summary *sum)
 {
     json_t *o = json_object(), *ends = json_object();
     bool ok = o != NULL && ends != NULL &&
-              put(o, "connections", json_integer((json_int_t)sum->connections));
+              put(o, "connections", json_integer((json_int_t)sum->connections)) &&
+              put(o, "connections_listed", json_integer((json_int_t)sum->listed)) &&
+              put(o, "states_at_end", summary_states(sum)) &&
+              put(o, "anomalies", summary_anomalies(sum));
     for (int e = 0; ok && e <= TL_END_EVICTED; e++)
         if (sum->ends[e] != 0)
             ok = put(ends, tl_end_name((enum tl_end)e), json_integer((json_int_t)sum->ends[e]));

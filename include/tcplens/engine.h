@@ -7,6 +7,7 @@
 #ifndef TCPLENS_ENGINE_H
 #define TCPLENS_ENGINE_H
 
+#include "tcplens/detect.h"
 #include "tcplens/report.h"
 #include "tcplens/source.h"
 #include "tcplens/status.h"
@@ -24,6 +25,7 @@ struct tl_engine_cfg {
     uint32_t max_flows;      /* cap on connections held at once, 0 = none */
     struct tl_timeline_cfg timeline;
     struct tl_zeek_cfg zeek;
+    struct tl_detect_cfg detect;
     struct tl_report *const *reports; /* borrowed; every one gets every connection */
     size_t nreports;
 };

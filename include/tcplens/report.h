@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "tcplens/anomaly.h"
 #include "tcplens/decode.h"
 #include "tcplens/flow.h"
 #include "tcplens/source.h"
@@ -29,6 +30,7 @@ struct tl_capture_info {
     uint64_t evicted_idle;     /* ended by --idle-timeout */
     uint64_t evicted_cap;      /* pushed out by --max-flows */
     size_t peak_flows;         /* most connections held at once */
+    int worst_severity;        /* highest enum tl_sev seen, -1 for none */
 };
 
 /* What reporters read about one finished connection. */
@@ -37,6 +39,7 @@ struct tl_conn_view {
     const struct tl_tcpstate *tcp; /* may be NULL */
     const struct tl_zeek *zeek;    /* may be NULL */
     const struct tl_timeline *timeline; /* may be NULL */
+    const struct tl_anomaly_list *anomalies; /* may be NULL */
 };
 
 /* Everything a report document needs besides the connections. */
@@ -56,6 +59,9 @@ struct tl_report_cfg {
      * older one to end; beyond it they wait in a temporary file. 0 means
      * the default (32 MiB). */
     size_t wait_budget;
+    /* List only connections with a warning or an error (the summary still
+     * counts every connection). */
+    bool anomalies_only;
 };
 
 struct tl_report;

@@ -1,0 +1,114 @@
+/*
+ * Detection: while a connection lives, the engine feeds every step to a
+ * small tracker (a few counters and packet numbers per side, updated in
+ * O(1) per segment); when the connection ends, the detectors of the
+ * registry (anomaly.h) read the tracker, the state machines and the
+ * timeline, and list the anomalies with their evidence.
+ */
+#ifndef TCPLENS_DETECT_H
+#define TCPLENS_DETECT_H
+
+#include "tcplens/anomaly.h"
+#include "tcplens/decode.h"
+#include "tcplens/flow.h"
+#include "tcplens/tcpstate.h"
+#include "tcplens/timeline.h"
+#include "tcplens/types.h"
+
+#define TL_DEFAULT_CLOSE_WAIT_US (5 * TL_USEC_PER_SEC)
+#define TL_DEFAULT_FIN_TIMEOUT_US (60 * TL_USEC_PER_SEC) /* tcp_fin_timeout */
+#define TL_TRACK_TIMES 16
+
+struct tl_detect_cfg {
+    int64_t close_wait_us; /* --close-wait-threshold */
+    int64_t fin_timeout_us; /* FIN_WAIT_2 idle this long: the orphan was reaped */
+};
+
+/* A short record of repeated sends: when and which packets (first 16). */
+struct tl_times {
+    uint32_t n;
+    int64_t ts[TL_TRACK_TIMES];
+    uint64_t pkt[TL_TRACK_TIMES];
+};
+
+/* What one side did, as far as the detectors care. */
+struct tl_track_side {
+    struct tl_times syn;      /* its SYNs (client) or SYN-ACKs (server) */
+    struct tl_times fin;      /* its FIN and FIN retransmissions */
+    struct tl_times ka;       /* keepalive probes it sent */
+    struct tl_times zwp;      /* zero-window probes it sent */
+    struct tl_times stall;    /* retransmissions of the same unacknowledged data */
+    uint32_t stall_seq;       /* relative sequence number being retransmitted */
+    uint32_t data_segs;       /* segments with payload (new or not) */
+    uint32_t retx;            /* retransmitted payload segments */
+    uint64_t retx_bytes;
+    uint64_t retx_first_pkt;
+    int64_t retx_first_ts;
+    uint32_t ka_answered;     /* keepalives the peer answered */
+    bool ka_pending;          /* a keepalive awaits its answer */
+    uint32_t zero_windows;    /* times it advertised a zero window */
+    uint64_t zw_first_pkt;
+    int64_t zw_first_ts;
+    int64_t zw_longest_us;    /* longest stretch at zero */
+    int64_t zw_since;         /* 0 when the window is open */
+    uint32_t data_in_close_wait; /* payload segments sent after taking the peer's FIN */
+    uint64_t data_in_close_wait_pkt;
+    uint64_t data_in_close_wait_bytes;
+    int64_t close_wait_since; /* when it entered CLOSE_WAIT (0: never) */
+    uint64_t close_wait_pkt;
+    int64_t close_wait_until; /* when it left CLOSE_WAIT (0: still there) */
+    int64_t fin_wait2_since;
+    uint64_t fin_wait2_pkt;
+    int64_t time_wait_since;
+    uint64_t time_wait_pkt;
+    uint64_t closing_pkt;     /* it went through CLOSING */
+    uint64_t rst_pkt;         /* its first RST */
+    int64_t rst_ts;
+    uint8_t rst_from;         /* its state when it sent the RST */
+    uint8_t rst_peer_state;   /* the peer's state then */
+    bool rst_answers_data;    /* the peer's last segment before it carried payload */
+    uint32_t unexpected;
+    uint64_t unexpected_pkt;
+    int64_t last_ts;          /* its last segment */
+    bool last_had_data;
+};
+
+struct tl_track {
+    struct tl_track_side side[2]; /* by enum tl_role */
+    uint64_t hs_ack_pkt;       /* the client's ACK completing the handshake */
+    int64_t hs_ack_ts;
+    uint32_t synack_after_ack; /* SYN-ACKs seen after that ACK */
+    uint64_t synack_after_ack_pkt;
+    int64_t syn_timeout_ts;    /* when the client gave up its SYNs (0: never) */
+    bool midstream;            /* the first segment was not a SYN */
+    /* When this connection took over a 4-tuple from an earlier one. */
+    bool reuse;
+    uint64_t reuse_prev_id;
+    int64_t reuse_gap_us;      /* from the earlier one's last segment */
+    bool reuse_prev_time_wait; /* an endpoint of it was still in TIME_WAIT */
+};
+
+void tl_track_init(struct tl_track *t);
+
+/* Takes in one step of the state machines. st is the state after it, p the
+ * segment (NULL for a timed step), r its sender. */
+void tl_track_step(struct tl_track *t, const struct tl_tcpstate *st, const struct tl_step *s,
+                   const struct tl_pkt *p, enum tl_role r, uint64_t pkt_no, int64_t ts);
+
+/* Everything a detector reads. now_us is the packet clock when the
+ * connection is reported (later than its last segment if it lingered). */
+struct tl_detect_ctx {
+    const struct tl_conn *conn;
+    const struct tl_tcpstate *tcp;
+    const struct tl_timeline *timeline;
+    const struct tl_track *track;
+    const struct tl_detect_cfg *cfg;
+    int64_t now_us;
+};
+
+/* Runs every connection-level detector. Returns TL_ENOMEM when the list
+ * could not grow. */
+TL_MUST_CHECK enum tl_status tl_detect(const struct tl_detect_ctx *ctx,
+                                       struct tl_anomaly_list *out);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * The detectors' tracker: O(1) work per segment, a few counters and the
+ * first packet numbers of what repeats, so that memory per connection is
+ * fixed however long it lives.
+ */
+#include "tcplens/detect.h"
+
+#include <string.h>
+
+#include "tcplens/seq.h"
+
+void tl_track_init(struct tl_track *t) { memset(t, 0, sizeof *t); }
+
+static void note(struct tl_times *tm, int64_t ts, uint64_t pkt)
+{
+    if (tm->n < TL_TRACK_TIMES) {
+        tm->ts[tm->n] = ts;
+        tm->pkt[tm->n] = pkt;
+    }
+    tm->n++;
+}
+
+/* State entries the detectors date: CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT,
+ * CLOSING, and the state an RST's sender was in. */
+static void on_changes(struct tl_track *t, const struct tl_step *s, uint64_t pkt, int64_t ts)
+{
+    for (uint8_t i = 0; i < s->nchanges; i++) {
+        const struct tl_change *c = &s->changes[i];
+        struct tl_track_side *d = &t->side[c->role & 1];
+        if (c->from == TL_EP_CLOSE_WAIT && d->close_wait_until == 0)
+            d->close_wait_until = ts;
+        switch ((enum tl_ep_state)c->to) {
+        case TL_EP_CLOSE_WAIT:
+            d->close_wait_since = ts;
+            d->close_wait_pkt = pkt;
+            break;
+        case TL_EP_FIN_WAIT_2:
+            d->fin_wait2_since = ts;
+            d->fin_wait2_pkt = pkt;
+            break;
+        case TL_EP_TIME_WAIT:
+            d->time_wait_since = ts;
+            d->time_wait_pkt = pkt;
+            break;
+        case TL_EP_CLOSING: d->closing_pkt = pkt; break;
+        default: break;
+        }
+    }
+}
+
+/* Retransmissions of the same data again and again, never acknowledged:
+ * the start of a stall (a peer gone silent). */
+static void note_retx(struct tl_track_side *me, const struct tl_step *s, uint64_t pkt,
+                      int64_t ts)
+{
+    if (me->retx == 0) {
+        me->retx_first_pkt = pkt;
+        me->retx_first_ts = ts;
+    }
+    me->retx++;
+    if (me->stall.n == 0 || s->rel_seq != me->stall_seq) {
+        memset(&me->stall, 0, sizeof me->stall);
+        me->stall_seq = s->rel_seq;
+    }
+    note(&me->stall, ts, pkt);
+}
+
+static void on_kind(struct tl_track *t, const struct tl_step *s, enum tl_role r, uint64_t pkt,
+                    int64_t ts)
+{
+    struct tl_track_side *me = &t->side[r];
+    switch ((enum tl_evkind)s->kind) {
+    case TL_K_SYN:
+    case TL_K_SYN_RETX:
+    case TL_K_SYNACK:
+    case TL_K_SYNACK_RETX:
+    case TL_K_ACK_DROPPED:
+        note(&me->syn, ts, pkt);
+        if (r == TL_ROLE_SERVER && t->hs_ack_pkt != 0 && s->kind != TL_K_SYNACK) {
+            if (t->synack_after_ack++ == 0)
+                t->synack_after_ack_pkt = pkt;
+        }
+        break;
+    case TL_K_HANDSHAKE_ACK:
+        if (t->hs_ack_pkt == 0) {
+            t->hs_ack_pkt = pkt;
+            t->hs_ack_ts = ts;
+        }
+        break;
+    case TL_K_FIN:
+    case TL_K_FIN_RETX: note(&me->fin, ts, pkt); break;
+    case TL_K_KEEPALIVE:
+        note(&me->ka, ts, pkt);
+        me->ka_pending = true;
+        break;
+    case TL_K_ZW_PROBE: note(&me->zwp, ts, pkt); break;
+    case TL_K_RETX: note_retx(me, s, pkt, ts); break;
+    case TL_K_UNEXPECTED:
+        if (me->unexpected++ == 0)
+            me->unexpected_pkt = pkt;
+        break;
+    case TL_K_SYN_TIMEOUT: t->syn_timeout_ts = ts; break;
+    default: break;
+    }
+}
+
+static void on_window(struct tl_track_side *me, const struct tl_pkt *p, uint64_t pkt, int64_t ts)
+{
+    if (p->flags & (TL_TH_SYN | TL_TH_RST))
+        return;
+    if (p->win == 0 && me->zw_since == 0) {
+        if (me->zero_windows++ == 0) {
+            me->zw_first_pkt = pkt;
+            me->zw_first_ts = ts;
+        }
+        me->zw_since = ts;
+    } else if (p->win != 0 && me->zw_since != 0) {
+        if (ts - me->zw_since > me->zw_longest_us)
+            me->zw_longest_us = ts - me->zw_since;
+        me->zw_since = 0;
+    }
+}
+
+static void on_rst(struct tl_track *t, const struct tl_tcpstate *st, const struct tl_step *s,
+                   enum tl_role r, uint64_t pkt, int64_t ts)
+{
+    struct tl_track_side *me = &t->side[r];
+    if (me->rst_pkt != 0)
+        return;
+    me->rst_pkt = pkt;
+    me->rst_ts = ts;
+    me->rst_from = st->ep[r].state;
+    me->rst_peer_state = st->ep[!r].state;
+    for (uint8_t i = 0; i < s->nchanges; i++) { /* the states before the RST */
+        if (s->changes[i].role == r && me->rst_from == st->ep[r].state)
+            me->rst_from = s->changes[i].from;
+        if (s->changes[i].role != r && me->rst_peer_state == st->ep[!r].state)
+            me->rst_peer_state = s->changes[i].from;
+    }
+    me->rst_answers_data = t->side[!r].last_had_data;
+}
+
+void tl_track_step(struct tl_track *t, const struct tl_tcpstate *st, const struct tl_step *s,
+                   const struct tl_pkt *p, enum tl_role r, uint64_t pkt_no, int64_t ts)
+{
+    on_changes(t, s, pkt_no, ts);
+    on_kind(t, s, r, pkt_no, ts);
+    if (p == NULL)
+        return;
+    struct tl_track_side *me = &t->side[r], *peer = &t->side[!r];
+    if (me->last_ts == 0 && peer->last_ts == 0)
+        t->midstream = !(p->flags & TL_TH_SYN);
+    if (p->flags & TL_TH_RST)
+        on_rst(t, st, s, r, pkt_no, ts);
+    on_window(me, p, pkt_no, ts);
+    if (p->payload_len > 0) {
+        me->data_segs++;
+        if (s->kind == TL_K_RETX)
+            me->retx_bytes += p->payload_len;
+        if (st->ep[r].state == TL_EP_CLOSE_WAIT || st->ep[r].state == TL_EP_LAST_ACK) {
+            if (me->data_in_close_wait++ == 0)
+                me->data_in_close_wait_pkt = pkt_no;
+            me->data_in_close_wait_bytes += p->payload_len;
+        }
+    }
+    if (peer->ka_pending && s->kind != TL_K_KEEPALIVE) {
+        peer->ka_pending = false;
+        peer->ka_answered++;
+    }
+    /* New data acknowledged past what was being retransmitted ends a stall. */
+    if ((p->flags & TL_TH_ACK) && peer->stall.n > 0 && tl_seq_gt(s->rel_ack, peer->stall_seq))
+        memset(&peer->stall, 0, sizeof peer->stall);
+    me->last_ts = ts;
+    me->last_had_data = p->payload_len > 0;
+}
