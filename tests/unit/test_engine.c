@@ -23,7 +23,7 @@ static void rig_open(struct rig *g, uint32_t max_flows, int64_t idle_us)
 {
     memset(g, 0, sizeof *g);
     g->out = tmpfile();
-    struct tl_report_cfg rc = {TL_REPORT_NDJSON, g->out, true, 0};
+    struct tl_report_cfg rc = {.format = TL_REPORT_NDJSON, .out = g->out, .reorder = true};
     g->r = tl_report_new(&rc);
     struct tl_engine_cfg ec = {.idle_timeout_us = idle_us,
                                .linger_us = TL_DEFAULT_LINGER_US,

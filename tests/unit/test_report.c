@@ -33,7 +33,7 @@ static struct tl_conn *make_conn(uint64_t id)
 static size_t run_order(const uint64_t *order, size_t n, size_t budget, uint64_t *seen)
 {
     FILE *out = tmpfile();
-    struct tl_report_cfg cfg = {TL_REPORT_NDJSON, out, true, budget};
+    struct tl_report_cfg cfg = {.format = TL_REPORT_NDJSON, .out = out, .reorder = true, .wait_budget = budget};
     struct tl_report *r = tl_report_new(&cfg);
     if (r == NULL || out == NULL)
         abort();
@@ -78,7 +78,7 @@ static void test_order(struct tap *t, size_t budget, const char *what)
 static void test_document(struct tap *t)
 {
     FILE *out = tmpfile();
-    struct tl_report_cfg cfg = {TL_REPORT_JSON, out, true, 0};
+    struct tl_report_cfg cfg = {.format = TL_REPORT_JSON, .out = out, .reorder = true};
     struct tl_report *r = tl_report_new(&cfg);
     struct tl_conn *c2 = make_conn(2), *c1 = make_conn(1);
     c1->end = TL_END_RST;
