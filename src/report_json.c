@@ -50,18 +50,36 @@ static json_t *pair_json(uint64_t client, uint64_t server)
     return o;
 }
 
-/* A display filter for Wireshark that selects this 4-tuple. */
+/*
+ * A Wireshark display filter that selects exactly this connection: both
+ * directions of its 4-tuple (written per direction, so a connection with
+ * the ports swapped never matches), its VLAN, and its time span, which
+ * tells apart connections that reused the 4-tuple.
+ */
 static json_t *wireshark_filter(const struct tl_conn *c)
 {
-    const char *ipf = c->key.a.family == TL_AF_INET6 ? "ipv6.addr" : "ip.addr";
-    char a[TL_ADDR_STRLEN], b[TL_ADDR_STRLEN], buf[256];
+    bool v6 = c->key.a.family == TL_AF_INET6;
+    const char *src = v6 ? "ipv6.src" : "ip.src", *dst = v6 ? "ipv6.dst" : "ip.dst";
+    char a[TL_ADDR_STRLEN], b[TL_ADDR_STRLEN], vlan[32] = "", buf[512];
     const struct tl_addr *ca, *sa;
     uint16_t cp, sp;
     tl_conn_endpoint(c, TL_ROLE_CLIENT, &ca, &cp);
     tl_conn_endpoint(c, TL_ROLE_SERVER, &sa, &sp);
-    snprintf(buf, sizeof buf, "%s==%s && tcp.port==%u && %s==%s && tcp.port==%u", ipf,
-             tl_addr_str(ca, a, sizeof a), (unsigned)cp, ipf, tl_addr_str(sa, b, sizeof b),
-             (unsigned)sp);
+    tl_addr_str(ca, a, sizeof a);
+    tl_addr_str(sa, b, sizeof b);
+    if (c->key.vlan != 0)
+        snprintf(vlan, sizeof vlan, " && vlan.id==%u", (unsigned)(c->key.vlan & 0xfffu));
+    /* The span is widened by 1 µs each way: Wireshark compares the epoch
+     * time as a float. */
+    int64_t t0 = c->first_ts - 1, t1 = c->last_ts + 1;
+    snprintf(buf, sizeof buf,
+             "((%s==%s && tcp.srcport==%u && %s==%s && tcp.dstport==%u) || "
+             "(%s==%s && tcp.srcport==%u && %s==%s && tcp.dstport==%u))%s && "
+             "frame.time_epoch >= %lld.%06lld && frame.time_epoch <= %lld.%06lld",
+             src, a, (unsigned)cp, dst, b, (unsigned)sp, src, b, (unsigned)sp, dst, a,
+             (unsigned)cp, vlan, (long long)(t0 / TL_USEC_PER_SEC),
+             (long long)(t0 % TL_USEC_PER_SEC), (long long)(t1 / TL_USEC_PER_SEC),
+             (long long)(t1 % TL_USEC_PER_SEC));
     return json_string(buf);
 }
 
