@@ -1,52 +1,576 @@
-/* Detectors: close (placeholders until written). */
+/*
+ * Detectors of the close: rst_instead_of_fin, rst_after_close,
+ * missing_final_ack, close_wait_stuck, fin_wait2_timeout, time_wait,
+ * simultaneous_close, half_close. Each reads the tracker (detect.h) and
+ * tells, with the connection's own numbers, what the kernels did and why
+ * (docs/anomalies.md).
+ *
+ * One RST ends a connection; which detector claims it depends on where its
+ * sender was:
+ *
+ *   sender had sent its FIN, the peer data after  rst_after_close
+ *   sender in FIN_WAIT_2 >= 0.7 s, RST answers
+ *     the peer's later data or FIN                fin_wait2_timeout (too)
+ *   sender could still have closed with a FIN, or
+ *     had not finished the close it began         rst_instead_of_fin
+ *   sender's keepalives went unanswered           keepalive_timeout (anomaly_data.c)
+ *   the peer was in SYN_SENT                      refused (anomaly_handshake.c)
+ */
 #include "tcplens/detect.h"
+
+#include <stdio.h>
 
 #include "detect_int.h"
 
+/* Linux reaps an orphaned FIN_WAIT_2 socket after max(tcp_fin_timeout or
+ * TCP_LINGER2, 3.5 RTO) (tcp_fin_time()); with the 200 ms minimum RTO, no
+ * sooner than 0.7 s. An RST from FIN_WAIT_2 earlier than that is the
+ * orphan resetting data that arrived after close(), not a reaped socket. */
+#define REAP_MIN_US (700 * 1000)
+
+/* A FIN unacknowledged this long (Linux's initial RTO) at capture end
+ * should have been acknowledged or retransmitted. */
+#define FINAL_ACK_WAIT_US TL_USEC_PER_SEC
+
+static double secs(int64_t us) { return (double)us / (double)TL_USEC_PER_SEC; }
+
+/* A duration for a sentence: "10 µs", "300 ms", "1.02 s", "60 s", "127 s". */
+static const char *dur(char *buf, size_t n, int64_t us)
+{
+    if (us < 1000)
+        snprintf(buf, n, "%lld µs", (long long)us);
+    else if (us < TL_USEC_PER_SEC)
+        snprintf(buf, n, "%.0f ms", (double)us / 1000.0);
+    else if (us % TL_USEC_PER_SEC == 0 || us >= 100 * TL_USEC_PER_SEC)
+        snprintf(buf, n, "%.0f s", secs(us));
+    else
+        snprintf(buf, n, "%.2f s", secs(us));
+    return buf;
+}
+
+static const char *role(int r) { return r == TL_ROLE_CLIENT ? "client" : "server"; }
+static const char *state(uint8_t s) { return tl_ep_state_name((enum tl_ep_state)s); }
+static unsigned long long ull(uint64_t v) { return (unsigned long long)v; }
+
+/* The RST that ended the connection: the earliest one its receiver took
+ * in, before any completed FIN handshake. Its sender's role, or -1. */
+static int ending_rst(const struct tl_detect_ctx *c)
+{
+    const struct tl_track *t = c->track;
+    if (c->tcp->ep[0].fin_acked && c->tcp->ep[1].fin_acked)
+        return -1;
+    int best = -1;
+    for (int r = 0; r < 2; r++) {
+        const struct tl_track_side *s = &t->side[r];
+        if (s->rst_pkt == 0 || s->rst_ignored)
+            continue;
+        if (best < 0 || s->rst_pkt < t->side[best].rst_pkt)
+            best = r;
+    }
+    return best;
+}
+
+static bool closed_state(uint8_t s)
+{
+    return s == TL_EP_FIN_WAIT_1 || s == TL_EP_FIN_WAIT_2 || s == TL_EP_CLOSING ||
+           s == TL_EP_LAST_ACK || s == TL_EP_TIME_WAIT || s == TL_EP_CLOSED;
+}
+
+/* Endpoint r had closed (sent its FIN) and its RST answered data the peer
+ * sent after that: right after it, or after taking r's FIN in. */
+static bool after_close(const struct tl_track *t, int r)
+{
+    const struct tl_track_side *s = &t->side[r];
+    bool fin_before = s->fin.n > 0 && s->fin.ts[0] <= s->rst_ts;
+    bool data = s->rst_answers_data || t->side[!r].data_in_close_wait > 0;
+    return s->rst_pkt != 0 && data && (fin_before || closed_state(s->rst_from));
+}
+
+/* The first data the peer sent to r after r had closed. */
+static uint64_t data_after_close(const struct tl_track *t, int r)
+{
+    const struct tl_track_side *p = &t->side[!r];
+    return p->data_in_close_wait_pkt != 0 ? p->data_in_close_wait_pkt
+                                          : t->side[r].rst_answers_pkt;
+}
+
+/* A FIN_WAIT_2 endpoint gone: its RST answered the peer's later data or
+ * FIN, late enough that the orphan may have been reaped. */
+static bool fin_wait2_gone(const struct tl_track_side *s)
+{
+    return s->rst_pkt != 0 && !s->rst_ignored && s->rst_from == TL_EP_FIN_WAIT_2 &&
+           (s->rst_answers_data || s->rst_answers_fin) && s->fin_wait2_since != 0 &&
+           s->rst_ts - s->fin_wait2_since >= REAP_MIN_US;
+}
+
+/* An RST sent where a FIN could have closed the connection, or before the
+ * FIN handshake it began was over: an abort. */
+static bool is_abort(const struct tl_track *t, int r)
+{
+    const struct tl_track_side *s = &t->side[r];
+    if (after_close(t, r) || fin_wait2_gone(s))
+        return false;
+    if (s->ka.n > 0 && s->ka_pending) /* keepalive_timeout's */
+        return false;
+    bool peer_sync = s->rst_peer_state == TL_EP_ESTABLISHED ||
+                     s->rst_peer_state == TL_EP_CLOSE_WAIT ||
+                     s->rst_peer_state == TL_EP_FIN_WAIT_1 || s->rst_peer_state == TL_EP_FIN_WAIT_2;
+    switch ((enum tl_ep_state)s->rst_from) {
+    case TL_EP_ESTABLISHED:
+    case TL_EP_CLOSE_WAIT:
+    case TL_EP_FIN_WAIT_1:
+    case TL_EP_FIN_WAIT_2:
+    case TL_EP_CLOSING: return true;
+    case TL_EP_SYN_RECV:
+    case TL_EP_UNKNOWN: return peer_sync; /* the peer was connected: not a refusal */
+    default: return false;
+    }
+}
+
 void tl_det_rst_instead_of_fin(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    int r = ending_rst(c);
+    if (r < 0 || !is_abort(c->track, r))
+        return;
+    const struct tl_track_side *s = &c->track->side[r];
+    struct tl_anomaly *a =
+        tl_anomaly_add(out, TL_AN_RST_INSTEAD_OF_FIN, (enum tl_anom_ep)r, s->rst_ts);
+    if (a == NULL)
+        return;
+    tl_anomaly_pkt(a, s->rst_answers_pkt);
+    tl_anomaly_pkt(a, s->rst_pkt);
+    tl_anomaly_str(a, "sent_by", role(r));
+    tl_anomaly_str(a, "state_before", state(s->rst_from));
+    tl_anomaly_str(a, "peer_state_before", state(s->rst_peer_state));
+    tl_anomaly_bool(a, "unread_data_likely", s->rst_answers_data);
+    char why[200];
+    if (s->rst_answers_data)
+        snprintf(why, sizeof why,
+                 "It followed the %s's data (packet %llu): Linux sends RST instead of FIN "
+                 "when close() finds unread data in the receive buffer (SO_LINGER {1, 0} "
+                 "does it too).",
+                 role(!r), ull(s->rst_answers_pkt));
+    else
+        snprintf(why, sizeof why,
+                 "No unread data was in sight: SO_LINGER {1, 0} before close(), an "
+                 "application abort, or a middlebox resetting the flow are the usual causes.");
+    tl_anomaly_explain(a,
+                       "The %s ended the connection with an RST (packet %llu) while %s, "
+                       "without %s: its kernel aborted the connection. %s The %s's next "
+                       "recv() or send() fails with ECONNRESET; data in flight is lost.",
+                       role(r), ull(s->rst_pkt), state(s->rst_from),
+                       s->fin.n > 0 ? "completing the FIN handshake" : "a FIN", why, role(!r));
+    tl_anomaly_suggest(a,
+                       "In the %s's application: read the peer's data to EOF (or "
+                       "shutdown(SHUT_WR) and drain) before close(); look for SO_LINGER with "
+                       "l_linger 0 and for crashes. If neither application did it, capture on "
+                       "both hosts to find a middlebox's RST (its TTL and IP ID differ).",
+                       role(r));
 }
 
 void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    int r = ending_rst(c);
+    if (r < 0 || !after_close(c->track, r))
+        return;
+    const struct tl_track_side *s = &c->track->side[r];
+    struct tl_anomaly *a =
+        tl_anomaly_add(out, TL_AN_RST_AFTER_CLOSE, (enum tl_anom_ep)r, s->rst_ts);
+    if (a == NULL)
+        return;
+    bool fin = s->fin.n > 0;
+    if (fin)
+        tl_anomaly_pkt(a, s->fin.pkt[0]);
+    uint64_t data = data_after_close(c->track, r);
+    tl_anomaly_pkt(a, data);
+    if (s->rst_answers_pkt != data)
+        tl_anomaly_pkt(a, s->rst_answers_pkt);
+    tl_anomaly_pkt(a, s->rst_pkt);
+    tl_anomaly_str(a, "sent_by", role(r));
+    tl_anomaly_str(a, "state_before", state(s->rst_from));
+    tl_anomaly_str(a, "writer", role(!r));
+    tl_anomaly_int(a, "data_packet", (int64_t)data);
+    char d[32], how[80] = "no FIN seen";
+    if (fin) {
+        tl_anomaly_real(a, "seconds_since_fin", secs(s->rst_ts - s->fin.ts[0]));
+        snprintf(how, sizeof how, "its FIN, packet %llu, %s earlier", ull(s->fin.pkt[0]),
+                 dur(d, sizeof d, s->rst_ts - s->fin.ts[0]));
+    }
+    tl_anomaly_explain(a,
+                       "The %s had already closed (%s; it was %s) when the %s sent more data "
+                       "(packet %llu); the %s's kernel answered with an RST (packet %llu): "
+                       "Linux resets data arriving after the application called close(), as "
+                       "nothing can read it. The %s's socket is reset: its next send() fails "
+                       "with EPIPE (SIGPIPE unless ignored).",
+                       role(r), how, state(s->rst_from), role(!r), ull(data), role(r),
+                       ull(s->rst_pkt), role(!r));
+    tl_anomaly_suggest(a,
+                       "Make the protocol say who closes when: the %s should stop writing once "
+                       "recv() returns 0 (EOF) and handle EPIPE (ignore SIGPIPE or use "
+                       "MSG_NOSIGNAL); if the %s still expects data it must shutdown(SHUT_WR) "
+                       "and read to EOF instead of close().",
+                       role(!r), role(r));
+}
+
+/* Copies of one packet less than this apart are duplicates in the capture
+ * (a SPAN port or a merge seeing it twice), not retransmissions: no stack
+ * retransmits a FIN within 1 ms (Linux's minimum RTO is 200 ms). */
+#define DUP_US 1000
+
+/* Distinct sends of one kind, duplicate copies left out: how many, and
+ * the times and packets of the first ones. */
+struct sends {
+    uint32_t n; /* all of them */
+    uint32_t k; /* listed below (at most TL_TRACK_TIMES) */
+    int64_t ts[TL_TRACK_TIMES];
+    uint64_t pkt[TL_TRACK_TIMES];
+};
+
+static void distinct(const struct tl_times *tm, struct sends *o)
+{
+    uint32_t dups = 0;
+    o->k = 0;
+    for (uint32_t i = 0; i < tm->n && i < TL_TRACK_TIMES; i++) {
+        if (o->k > 0 && tm->ts[i] - o->ts[o->k - 1] < DUP_US) {
+            dups++;
+            continue;
+        }
+        o->ts[o->k] = tm->ts[i];
+        o->pkt[o->k++] = tm->pkt[i];
+    }
+    o->n = tm->n - dups;
+}
+
+/* Did endpoint r send its FIN from CLOSE_WAIT (the passive close)? */
+static bool fin_from_close_wait(const struct tl_track_side *s)
+{
+    return s->close_wait_since != 0 && s->fin.n > 0 && s->close_wait_until == s->fin.ts[0];
+}
+
+static void final_ack_explain(struct tl_anomaly *a, int r, const struct tl_track_side *s,
+                              const struct sends *fin, int64_t in_last_ack)
+{
+    char d[32];
+    dur(d, sizeof d, in_last_ack);
+    if (s->final_ack_pkt != 0)
+        tl_anomaly_explain(a,
+                           "The %s, in LAST_ACK after its FIN (packet %llu), got no ACK for "
+                           "it and sent the FIN %u times in all; the %s's ACK (packet %llu) "
+                           "closed it %s after the first FIN. The first final ACK was lost "
+                           "(or the FIN was, past the capture point), so the %s's socket "
+                           "lingered in LAST_ACK one retransmission timeout or more.",
+                           role(r), ull(fin->pkt[0]), (unsigned)fin->n, role(!r),
+                           ull(s->final_ack_pkt), d, role(r));
+    else
+        tl_anomaly_explain(a,
+                           "The %s, in LAST_ACK after its FIN (packet %llu), sent the FIN %u "
+                           "time%s and no ACK ever came: the capture ends with it in LAST_ACK "
+                           "%s after the first FIN. The %s is gone (host down, socket reset) "
+                           "or its ACKs are dropped; Linux retries the FIN with backoff "
+                           "(tcp_orphan_retries) and then drops the socket.",
+                           role(r), ull(fin->pkt[0]), (unsigned)fin->n, fin->n == 1 ? "" : "s",
+                           d, role(!r));
+}
+
+/* Adds one anomaly for LAST_ACK side r, whose FINs are fin. */
+static void final_ack_add(const struct tl_detect_ctx *c, int r, const struct sends *fin,
+                          bool retx, struct tl_anomaly_list *out)
+{
+    const struct tl_track_side *s = &c->track->side[r];
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_MISSING_FINAL_ACK, (enum tl_anom_ep)r,
+                                          retx ? fin->ts[1] : c->now_us);
+    if (a == NULL)
+        return;
+    for (uint32_t i = 0; i < fin->k; i++)
+        tl_anomaly_pkt(a, fin->pkt[i]);
+    tl_anomaly_pkt(a, s->final_ack_pkt);
+    int64_t end = s->final_ack_pkt != 0 ? s->final_ack_ts : c->now_us;
+    tl_anomaly_int(a, "fins", fin->n);
+    tl_anomaly_int(a, "fin_retransmits", fin->n - 1);
+    tl_anomaly_bool(a, "final_ack_seen", s->final_ack_pkt != 0);
+    tl_anomaly_real(a, "seconds_in_last_ack", secs(end - fin->ts[0]));
+    tl_anomaly_str(a, "ack_expected_from", role(!r));
+    final_ack_explain(a, r, s, fin, end - fin->ts[0]);
+    tl_anomaly_suggest(a,
+                       "One lost final ACK is harmless: it costs the %s one retransmission "
+                       "timeout. If it repeats, look for loss towards the %s, or a stateful "
+                       "firewall or NAT that forgets the flow once it saw both FINs (conntrack "
+                       "close timeouts), and check the %s host stayed up.",
+                       role(r), role(r), role(!r));
 }
 
 void tl_det_missing_final_ack(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    for (int r = 0; r < 2; r++) {
+        const struct tl_track_side *s = &c->track->side[r];
+        if (!fin_from_close_wait(s))
+            continue;
+        struct sends fin;
+        distinct(&s->fin, &fin);
+        bool retx = fin.n >= 2 && fin.k >= 2;
+        bool silent = c->tcp->ep[r].state == TL_EP_LAST_ACK &&
+                      c->now_us - fin.ts[fin.k - 1] >= FINAL_ACK_WAIT_US;
+        if (retx || silent)
+            final_ack_add(c, r, &fin, retx, out);
+    }
+}
+
+/* How CLOSE_WAIT ended, for the explanation. */
+static const char *cw_end(const struct tl_track_side *s, char *buf, size_t n)
+{
+    if (s->close_wait_until == 0)
+        snprintf(buf, n, "until the capture ended");
+    else if (fin_from_close_wait(s))
+        snprintf(buf, n, "until its FIN (packet %llu)", ull(s->fin.pkt[0]));
+    else
+        snprintf(buf, n, "until an RST ended the connection");
+    return buf;
 }
 
 void tl_det_close_wait_stuck(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    for (int r = 0; r < 2; r++) {
+        const struct tl_track_side *s = &c->track->side[r];
+        if (s->close_wait_since == 0)
+            continue;
+        int64_t until = s->close_wait_until != 0 ? s->close_wait_until : c->now_us;
+        int64_t held = until - s->close_wait_since;
+        if (held <= c->cfg->close_wait_us)
+            continue;
+        struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_CLOSE_WAIT_STUCK, (enum tl_anom_ep)r,
+                                              s->close_wait_since + c->cfg->close_wait_us);
+        if (a == NULL)
+            return;
+        const struct tl_times *pf = &c->track->side[!r].fin;
+        tl_anomaly_pkt(a, pf->n > 0 ? pf->pkt[0] : 0);
+        tl_anomaly_pkt(a, s->close_wait_pkt);
+        tl_anomaly_pkt(a, s->data_in_close_wait_pkt);
+        tl_anomaly_pkt(a, fin_from_close_wait(s) ? s->fin.pkt[0] : 0);
+        tl_anomaly_real(a, "seconds", secs(held));
+        tl_anomaly_real(a, "threshold", secs(c->cfg->close_wait_us));
+        tl_anomaly_bool(a, "still_open", s->close_wait_until == 0);
+        tl_anomaly_bool(a, "sent_data", s->data_in_close_wait > 0);
+        tl_anomaly_int(a, "data_segments", s->data_in_close_wait);
+        char d[32], e[64], data[160] = "";
+        if (s->data_in_close_wait > 0)
+            snprintf(data, sizeof data,
+                     " It kept sending data meanwhile (%u segments, %llu bytes): the process "
+                     "is alive and uses the socket but does not close it.",
+                     (unsigned)s->data_in_close_wait, ull(s->data_in_close_wait_bytes));
+        tl_anomaly_explain(a,
+                           "The %s took the %s's FIN in (packet %llu: CLOSE_WAIT, its read() "
+                           "returns 0) and sent no FIN of its own for %s, %s: the application "
+                           "did not call close().%s The kernel never times CLOSE_WAIT out.",
+                           role(r), role(!r), ull(s->close_wait_pkt), dur(d, sizeof d, held),
+                           cw_end(s, e, sizeof e), data);
+        tl_anomaly_suggest(a, "Find the owner: ss -tanp state close-wait, then ls -l "
+                              "/proc/PID/fd; fix the code path that drops a connection after "
+                              "read() returns 0 without close() (error paths, pools that never "
+                              "check idle connections). No sysctl clears CLOSE_WAIT.");
+    }
+}
+
+/* Form A of fin_wait2_timeout: the FIN_WAIT_2 endpoint answered the peer's
+ * later data or FIN with an RST. */
+static void fin_wait2_rst(const struct tl_detect_ctx *c, int r, struct tl_anomaly_list *out)
+{
+    const struct tl_track_side *s = &c->track->side[r];
+    int64_t held = s->rst_ts - s->fin_wait2_since;
+    struct tl_anomaly *a =
+        tl_anomaly_add(out, TL_AN_FIN_WAIT2_TIMEOUT, (enum tl_anom_ep)r, s->rst_ts);
+    if (a == NULL)
+        return;
+    tl_anomaly_pkt(a, s->fin_wait2_pkt);
+    tl_anomaly_pkt(a, s->rst_answers_pkt);
+    tl_anomaly_pkt(a, s->rst_pkt);
+    tl_anomaly_real(a, "seconds_in_fin_wait_2", secs(held));
+    tl_anomaly_bool(a, "answered_with_rst", true);
+    tl_anomaly_bool(a, "past_fin_timeout", held >= c->cfg->fin_timeout_us);
+    tl_anomaly_str(a, "peer_state", state(s->rst_peer_state));
+    char d[32], ft[32], why[256];
+    dur(ft, sizeof ft, c->cfg->fin_timeout_us);
+    if (held >= c->cfg->fin_timeout_us)
+        snprintf(why, sizeof why,
+                 "Linux reaps an orphaned FIN_WAIT_2 socket (one its application closed) "
+                 "after tcp_fin_timeout (%s by default), and this one had waited longer.",
+                 ft);
+    else
+        snprintf(why, sizeof why,
+                 "An orphaned FIN_WAIT_2 socket (one its application closed) resets data "
+                 "arriving after close(), and is reaped after tcp_fin_timeout (%s by "
+                 "default, unless lowered or set by TCP_LINGER2).",
+                 ft);
+    tl_anomaly_explain(a,
+                       "The %s sat in FIN_WAIT_2 for %s (from packet %llu) waiting for the "
+                       "%s's FIN; when the %s sent %s (packet %llu), the %s's host answered "
+                       "RST (packet %llu): the socket was gone. %s",
+                       role(r), dur(d, sizeof d, held), ull(s->fin_wait2_pkt), role(!r),
+                       role(!r), s->rst_answers_data ? "data" : "its FIN",
+                       ull(s->rst_answers_pkt), role(r), ull(s->rst_pkt), why);
+    tl_anomaly_suggest(a,
+                       "The %s closed late or never (it sat in %s): find why it does not "
+                       "close() after read() returns 0. Lowering net.ipv4.tcp_fin_timeout "
+                       "only frees orphans sooner. A %s that still expects data must "
+                       "shutdown(SHUT_WR), not close().",
+                       role(!r), state(s->rst_peer_state), role(r));
+}
+
+/* Form B: still in FIN_WAIT_2, idle past tcp_fin_timeout. */
+static void fin_wait2_idle(const struct tl_detect_ctx *c, int r, struct tl_anomaly_list *out)
+{
+    const struct tl_track_side *s = &c->track->side[r];
+    int64_t held = c->now_us - s->fin_wait2_since;
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_FIN_WAIT2_TIMEOUT, (enum tl_anom_ep)r,
+                                          s->fin_wait2_since + c->cfg->fin_timeout_us);
+    if (a == NULL)
+        return;
+    uint8_t peer = c->tcp->ep[!r].state;
+    tl_anomaly_pkt(a, s->fin_wait2_pkt);
+    tl_anomaly_real(a, "seconds_in_fin_wait_2", secs(held));
+    tl_anomaly_bool(a, "answered_with_rst", false);
+    tl_anomaly_bool(a, "past_fin_timeout", true);
+    tl_anomaly_str(a, "peer_state", state(peer));
+    char d[32], ft[32];
+    tl_anomaly_explain(a,
+                       "The %s has been in FIN_WAIT_2 for %s (since packet %llu), past "
+                       "tcp_fin_timeout (%s): the %s (%s) never sent its FIN. If the %s's "
+                       "application closed the socket, Linux has reaped the orphan and will "
+                       "answer anything from the %s with RST; a socket only shut down for "
+                       "writing waits on.",
+                       role(r), dur(d, sizeof d, held), ull(s->fin_wait2_pkt),
+                       dur(ft, sizeof ft, c->cfg->fin_timeout_us), role(!r), state(peer),
+                       role(r), role(!r));
+    tl_anomaly_suggest(a,
+                       "The %s does not close its end: find why (ss -tanp state close-wait "
+                       "on that host). Lowering net.ipv4.tcp_fin_timeout only frees orphans "
+                       "sooner; it does not fix the peer.",
+                       role(!r));
 }
 
 void tl_det_fin_wait2_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    for (int r = 0; r < 2; r++) {
+        const struct tl_track_side *s = &c->track->side[r];
+        if (fin_wait2_gone(s))
+            fin_wait2_rst(c, r, out);
+        else if (c->tcp->ep[r].state == TL_EP_FIN_WAIT_2 && s->fin_wait2_since != 0 &&
+                 c->now_us - s->fin_wait2_since >= c->cfg->fin_timeout_us)
+            fin_wait2_idle(c, r, out);
+    }
+}
+
+/* How a TIME_WAIT ended: still there, 60 s passed, a new connection took
+ * the 4-tuple over, or an RST. */
+static const char *tw_end(const struct tl_detect_ctx *c, int r)
+{
+    if (c->tcp->ep[r].state == TL_EP_TIME_WAIT)
+        return "capture_end";
+    const struct tl_timeline *tl = c->timeline;
+    for (uint32_t i = tl->n; i > 0 && i + 4 > tl->n; i--)
+        if (tl->ev[i - 1].kind == TL_K_REUSED)
+            return "reused";
+    const struct tl_track_side *s = &c->track->side[r];
+    if (s->time_wait_since + TL_TIME_WAIT_US <= c->now_us)
+        return "expired";
+    return "rst";
 }
 
 void tl_det_time_wait(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    for (int r = 0; r < 2; r++) {
+        const struct tl_track_side *s = &c->track->side[r];
+        if (s->time_wait_since == 0)
+            continue;
+        struct tl_anomaly *a =
+            tl_anomaly_add(out, TL_AN_TIME_WAIT, (enum tl_anom_ep)r, s->time_wait_since);
+        if (a == NULL)
+            return;
+        bool crossed = s->closing_pkt != 0;
+        tl_anomaly_pkt(a, s->fin.n > 0 ? s->fin.pkt[0] : 0);
+        tl_anomaly_pkt(a, s->time_wait_pkt);
+        tl_anomaly_bool(a, "via_closing", crossed);
+        tl_anomaly_str(a, "ended_by", tw_end(c, r));
+        tl_anomaly_real(a, "duration", secs(TL_TIME_WAIT_US));
+        tl_anomaly_explain(a,
+                           "The %s %s, so from packet %llu its kernel keeps the 4-tuple in "
+                           "TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN, fixed in Linux) to absorb "
+                           "late segments and re-acknowledge a retransmitted FIN. Normal; it "
+                           "matters only when one host opens thousands of short connections "
+                           "to the same destination.",
+                           role(r),
+                           crossed ? "closed at the same time as its peer (the FINs crossed)"
+                                   : "closed first (the active close)",
+                           ull(s->time_wait_pkt));
+        tl_anomaly_suggest(a, "Nothing to fix for one connection. Under TIME_WAIT pressure: "
+                              "reuse connections (keep-alive, pooling), keep "
+                              "net.ipv4.tcp_tw_reuse at 2 (default) or 1, widen "
+                              "ip_local_port_range. Never tcp_tw_recycle: removed in Linux "
+                              "4.12, it broke clients behind NAT.");
+    }
 }
 
 void tl_det_simultaneous_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    const struct tl_track_side *cl = &c->track->side[TL_ROLE_CLIENT];
+    const struct tl_track_side *sv = &c->track->side[TL_ROLE_SERVER];
+    if ((cl->closing_pkt == 0 && sv->closing_pkt == 0) || cl->fin.n == 0 || sv->fin.n == 0)
+        return;
+    int64_t ts = cl->closing_pkt == 0                                  ? sv->closing_ts
+                 : sv->closing_pkt == 0 || cl->closing_ts <= sv->closing_ts ? cl->closing_ts
+                                                                        : sv->closing_ts;
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_SIMULTANEOUS_CLOSE, TL_AEP_CONNECTION, ts);
+    if (a == NULL)
+        return;
+    tl_anomaly_pkt(a, cl->fin.pkt[0]);
+    tl_anomaly_pkt(a, sv->fin.pkt[0]);
+    tl_anomaly_pkt(a, cl->closing_pkt);
+    if (sv->closing_pkt != cl->closing_pkt)
+        tl_anomaly_pkt(a, sv->closing_pkt);
+    int64_t gap = sv->fin.ts[0] - cl->fin.ts[0];
+    if (gap < 0)
+        gap = -gap;
+    tl_anomaly_real(a, "fin_gap", secs(gap));
+    tl_anomaly_bool(a, "both_closing", cl->closing_pkt != 0 && sv->closing_pkt != 0);
+    char d[32];
+    tl_anomaly_explain(a,
+                       "Both endpoints sent their FIN before receiving the other's (client "
+                       "packet %llu, server packet %llu, %s apart): each received the peer's "
+                       "FIN in FIN_WAIT_1, went to CLOSING, then to TIME_WAIT once its own FIN "
+                       "was acknowledged. Both hosts therefore hold TIME_WAIT. Harmless.",
+                       ull(cl->fin.pkt[0]), ull(sv->fin.pkt[0]), dur(d, sizeof d, gap));
+    tl_anomaly_suggest(a, "Nothing to fix. If it happens on every connection, both sides close "
+                          "on their own timers; letting one side (usually the client) close "
+                          "first keeps TIME_WAIT off the other.");
 }
 
 void tl_det_half_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    for (int r = 0; r < 2; r++) {
+        const struct tl_track_side *s = &c->track->side[r], *h = &c->track->side[!r];
+        /* Data the half-closed side answered with RST was refused, not
+         * received: rst_after_close tells that story. */
+        if (s->data_in_close_wait == 0 || h->fin.n == 0 || after_close(c->track, !r))
+            continue;
+        struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_HALF_CLOSE, (enum tl_anom_ep)!r,
+                                              s->data_in_close_wait_ts);
+        if (a == NULL)
+            return;
+        tl_anomaly_pkt(a, h->fin.pkt[0]);
+        tl_anomaly_pkt(a, s->data_in_close_wait_pkt);
+        tl_anomaly_str(a, "data_from", role(r));
+        tl_anomaly_int(a, "segments", s->data_in_close_wait);
+        tl_anomaly_int(a, "bytes", (int64_t)s->data_in_close_wait_bytes);
+        tl_anomaly_explain(a,
+                           "The %s finished sending (FIN, packet %llu) but kept receiving: the "
+                           "%s sent %u more segment%s (%llu bytes, from packet %llu) after "
+                           "taking that FIN in. This is a TCP half-close, shutdown(SHUT_WR): "
+                           "the %s stays FIN_WAIT_2 and readable, the %s CLOSE_WAIT and "
+                           "writable.",
+                           role(!r), ull(h->fin.pkt[0]), role(r), (unsigned)s->data_in_close_wait,
+                           s->data_in_close_wait == 1 ? "" : "s", ull(s->data_in_close_wait_bytes),
+                           ull(s->data_in_close_wait_pkt), role(!r), role(r));
+        tl_anomaly_suggest(a, "Nothing to fix. Had the FIN's sender closed its socket instead, "
+                              "this data would have met an RST; proxies and load balancers "
+                              "must pass the half-close on rather than close both directions.");
+    }
 }

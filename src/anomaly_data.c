@@ -1,40 +1,497 @@
-/* Detectors: data (placeholders until written). */
+/*
+ * Detectors of the data phase: zero windows, keepalives (answered or not),
+ * retransmissions, stalls (the same data retransmitted until the end), and
+ * segments the state machine had no rule for. Each looks at one side at a
+ * time, (me, peer) as Zeek does, and reads only the tracker (src/track.c),
+ * the state machines and the connection. Thresholds, and why they are what
+ * they are, are in docs/anomalies.md.
+ */
 #include "tcplens/detect.h"
 
 #include "detect_int.h"
 
+/* A zero-window stretch shorter than Linux's minimum retransmission timeout
+ * (TCP_RTO_MIN, 200 ms) needed no probe: flow control at work (info). */
+#define ZW_BRIEF_US (200 * 1000)
+/* Still closed at the end after this long: the reader has stopped (error). */
+#define ZW_STUCK_US (5 * TL_USEC_PER_SEC)
+
+/* Keepalives unanswered in a row before the peer looks gone (warning). */
+#define KA_UNANSWERED_WARN 2
+
+/* A retransmission warning needs at least this many retransmissions that
+ * the receiver did not report as duplicates (D-SACK), making at least this
+ * share of the side's data segments: one tail loss probe is not a problem. */
+#define RETX_WARN_MIN 3u
+#define RETX_WARN_RATE 0.01
+
+/* A stall: the same data retransmitted this many times, never acknowledged
+ * (two are enough when an RST or the sender giving up follows). */
+#define STALL_MIN 3u
+/* Linux caps the retransmission timeout at TCP_RTO_MAX (120 s). */
+#define RTO_MAX_US (120 * TL_USEC_PER_SEC)
+
+/* Packets listed per anomaly for repeated events (probes, retransmissions). */
+#define LIST_PKTS 8u
+
+static const char *role_name(enum tl_role r) { return r == TL_ROLE_CLIENT ? "client" : "server"; }
+
+static double secs(int64_t us) { return (double)us / (double)TL_USEC_PER_SEC; }
+
+static uint32_t recorded(const struct tl_times *tm)
+{
+    return tm->n < TL_TRACK_TIMES ? tm->n : TL_TRACK_TIMES;
+}
+
+static void list_pkts(struct tl_anomaly *a, const struct tl_times *tm, uint32_t max)
+{
+    for (uint32_t i = 0; i < recorded(tm) && i < max; i++)
+        tl_anomaly_pkt(a, tm->pkt[i]);
+}
+
+/* Mean gap between the recorded events, s; 0 with fewer than two. */
+static double mean_gap(const struct tl_times *tm)
+{
+    uint32_t n = recorded(tm);
+    return n < 2 ? 0.0 : secs(tm->ts[n - 1] - tm->ts[0]) / (double)(n - 1);
+}
+
+/* ---------------------------------------------------------- zero_window */
+
+static void zw_text(struct tl_anomaly *a, enum tl_role r, const struct tl_track_side *me,
+                    uint32_t probes, double longest, bool open)
+{
+    const char *who = role_name(r), *peer = role_name(!r);
+    tl_anomaly_explain(a,
+                       "The %s advertised a zero receive window %u time(s), the longest for "
+                       "%.3f s: its receive buffer was full because its application did not "
+                       "read. The %s's kernel had to stop sending and probed the window %u "
+                       "time(s) while its application's writes queued up. %s",
+                       who, me->zero_windows, longest, peer, probes,
+                       open ? "The window reopened once the application read again."
+                            : "The window was still closed at the end.");
+    tl_anomaly_suggest(a,
+                       "Find why the %s application stops reading: a blocked thread or event "
+                       "loop, a slow disk or downstream service (ss -tm shows its Recv-Q). "
+                       "A bigger buffer (tcp_rmem; SO_RCVBUF disables autotuning) only delays "
+                       "a reader slower than its sender.",
+                       who);
+}
+
+static void zero_window_side(const struct tl_detect_ctx *c, enum tl_role r,
+                             struct tl_anomaly_list *out)
+{
+    const struct tl_track_side *me = &c->track->side[r], *peer = &c->track->side[!r];
+    if (me->zero_windows == 0)
+        return;
+    bool open = me->zw_since == 0;
+    int64_t still = open ? 0 : c->conn->last_ts - me->zw_since;
+    int64_t longest = still > me->zw_longest_us ? still : me->zw_longest_us;
+    struct tl_anomaly *a =
+        tl_anomaly_add(out, TL_AN_ZERO_WINDOW, (enum tl_anom_ep)r, me->zw_first_ts);
+    if (a == NULL)
+        return;
+    if (!open && still >= ZW_STUCK_US)
+        a->severity = TL_SEV_ERROR;
+    else if (longest < ZW_BRIEF_US && peer->zwp.n == 0)
+        a->severity = TL_SEV_INFO;
+    tl_anomaly_pkt(a, me->zw_first_pkt);
+    list_pkts(a, &peer->zwp, LIST_PKTS);
+    tl_anomaly_pkt(a, me->zw_open_pkt);
+    tl_anomaly_int(a, "times", me->zero_windows);
+    tl_anomaly_real(a, "longest_s", secs(longest));
+    tl_anomaly_int(a, "probes", peer->zwp.n);
+    tl_anomaly_bool(a, "reopened", open);
+    if (!open)
+        tl_anomaly_real(a, "closed_at_end_s", secs(still));
+    zw_text(a, r, me, peer->zwp.n, secs(longest), open);
+}
+
 void tl_det_zero_window(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    zero_window_side(c, TL_ROLE_CLIENT, out);
+    zero_window_side(c, TL_ROLE_SERVER, out);
+}
+
+/* ------------------------------------------------- keepalive, _timeout */
+
+/* The prober's own RST after its last keepalives went unanswered: Linux
+ * gives up after tcp_keepalive_probes (TCP_KEEPCNT), resets, ETIMEDOUT. */
+static bool ka_timed_out(const struct tl_track_side *me)
+{
+    return me->ka.n > 0 && me->ka_unanswered > 0 && me->rst_pkt != 0 &&
+           me->rst_ts >= me->ka_last_ts;
+}
+
+static void ka_fields(struct tl_anomaly *a, const struct tl_track_side *me)
+{
+    tl_anomaly_int(a, "probes", me->ka.n);
+    tl_anomaly_int(a, "answered", me->ka_answered);
+    tl_anomaly_int(a, "unanswered", me->ka_unanswered);
+    tl_anomaly_real(a, "idle_s", secs(me->ka_idle_us));
+    if (recorded(&me->ka) >= 2)
+        tl_anomaly_real(a, "interval_s", mean_gap(&me->ka));
+}
+
+static void keepalive_side(const struct tl_detect_ctx *c, enum tl_role r,
+                           struct tl_anomaly_list *out)
+{
+    const struct tl_track_side *me = &c->track->side[r];
+    if (me->ka.n == 0 || ka_timed_out(me))
+        return;
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_KEEPALIVE, (enum tl_anom_ep)r, me->ka.ts[0]);
+    if (a == NULL)
+        return;
+    list_pkts(a, &me->ka, LIST_PKTS);
+    ka_fields(a, me);
+    const char *who = role_name(r), *peer = role_name(!r);
+    if (me->ka_unanswered >= KA_UNANSWERED_WARN) {
+        a->severity = TL_SEV_WARNING;
+        tl_anomaly_explain(a,
+                           "The %s's kernel sent %u keepalive probe(s) on an idle connection; "
+                           "the last %u went unanswered until the end. The %s may be gone "
+                           "(host down, path lost, state dropped by a firewall or NAT): after "
+                           "tcp_keepalive_probes unanswered probes the kernel resets the "
+                           "connection and the application gets ETIMEDOUT.",
+                           who, me->ka.n, me->ka_unanswered, peer);
+        tl_anomaly_suggest(a, "Check that the %s host is up and reachable, and whether a "
+                              "firewall or NAT on the path expires idle flows.",
+                           peer);
+        return;
+    }
+    tl_anomaly_explain(a,
+                       "The connection was idle for %.1f s, so the %s's kernel (SO_KEEPALIVE) "
+                       "sent %u keepalive probe(s): an empty ACK one byte behind its next "
+                       "sequence number, which the %s must answer. It answered %u. Linux waits "
+                       "tcp_keepalive_time (7200 s by default) or TCP_KEEPIDLE before probing.",
+                       secs(me->ka_idle_us), who, me->ka.n, peer, me->ka_answered);
+    tl_anomaly_suggest(a, "Nothing to fix. To notice dead peers sooner, or to keep NAT and "
+                          "firewall state alive, set TCP_KEEPIDLE, TCP_KEEPINTVL and "
+                          "TCP_KEEPCNT below the middlebox's idle timeout.");
 }
 
 void tl_det_keepalive(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    keepalive_side(c, TL_ROLE_CLIENT, out);
+    keepalive_side(c, TL_ROLE_SERVER, out);
+}
+
+static void keepalive_timeout_side(const struct tl_detect_ctx *c, enum tl_role r,
+                                   struct tl_anomaly_list *out)
+{
+    const struct tl_track_side *me = &c->track->side[r], *peer = &c->track->side[!r];
+    if (!ka_timed_out(me))
+        return;
+    struct tl_anomaly *a =
+        tl_anomaly_add(out, TL_AN_KEEPALIVE_TIMEOUT, (enum tl_anom_ep)r, me->rst_ts);
+    if (a == NULL)
+        return;
+    list_pkts(a, &me->ka, LIST_PKTS);
+    tl_anomaly_pkt(a, me->rst_pkt);
+    ka_fields(a, me);
+    int64_t silent = 0;
+    if (peer->last_ts > 0 && peer->last_ts < me->rst_ts)
+        silent = me->rst_ts - peer->last_ts;
+    tl_anomaly_real(a, "peer_silent_s", secs(silent));
+    const char *who = role_name(r), *other = role_name(!r);
+    tl_anomaly_explain(a,
+                       "The connection was idle; the %s's kernel sent %u keepalive probe(s) "
+                       "and the last %u got no answer, so it gave up: it sent an RST and the "
+                       "application's next call failed with ETIMEDOUT. The %s had said nothing "
+                       "for %.1f s: it is gone (host down or rebooted, cable or path lost) or "
+                       "a firewall or NAT dropped the idle flow.",
+                       who, me->ka.n, me->ka_unanswered, other, secs(silent));
+    tl_anomaly_suggest(a,
+                       "Check the %s host and the path (firewall and NAT idle timeouts, "
+                       "conntrack). If a middlebox expires idle flows, set TCP_KEEPIDLE below "
+                       "its timeout. Make the application reconnect on ETIMEDOUT.",
+                       other);
 }
 
 void tl_det_keepalive_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    keepalive_timeout_side(c, TL_ROLE_CLIENT, out);
+    keepalive_timeout_side(c, TL_ROLE_SERVER, out);
 }
 
-void tl_det_retransmission(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
+/* ------------------------------------------------ stalled_retransmission */
+
+struct stall {
+    int64_t first, last, end; /* first and last retransmission; RST or clock */
+    double gaps[TL_TRACK_TIMES];
+    uint32_t ngaps;
+    const struct tl_track_side *rst_by; /* the RST that ended it, or NULL */
+    bool gave_up;     /* no retransmission came when the next one was due */
+    bool peer_silent; /* the peer sent nothing between first and last */
+};
+
+/* The RST (from either side) that came after the stall began, if any. */
+static const struct tl_track_side *stall_rst(const struct tl_track *t, enum tl_role r,
+                                             int64_t first)
 {
-    (void)c;
-    (void)out;
+    const struct tl_track_side *a = &t->side[r], *b = &t->side[!r];
+    bool ra = a->rst_pkt != 0 && a->rst_ts >= first, rb = b->rst_pkt != 0 && b->rst_ts >= first;
+    if (ra && rb)
+        return a->rst_ts <= b->rst_ts ? a : b;
+    return ra ? a : rb ? b : NULL;
+}
+
+/*
+ * Is side r stalled: the same data retransmitted (tracker: stall), never
+ * acknowledged until the end? The next retransmission timeout is at most
+ * twice the last gap (Linux doubles it, up to TCP_RTO_MAX); if the end came
+ * later than that (2 % and 10 ms more for timer slack), the sender gave up
+ * (tcp_retries2 or TCP_USER_TIMEOUT: ETIMEDOUT, with no segment sent).
+ */
+static bool stalled(const struct tl_detect_ctx *c, enum tl_role r, struct stall *sl)
+{
+    const struct tl_track_side *me = &c->track->side[r];
+    if (me->stall.n < 2)
+        return false;
+    sl->first = me->stall.ts[0];
+    sl->last = me->stall_last_ts;
+    sl->ngaps = recorded(&me->stall) - 1;
+    for (uint32_t i = 0; i < sl->ngaps; i++)
+        sl->gaps[i] = secs(me->stall.ts[i + 1] - me->stall.ts[i]);
+    int64_t gap = me->stall.n <= TL_TRACK_TIMES
+                      ? me->stall.ts[me->stall.n - 1] - me->stall.ts[me->stall.n - 2]
+                      : RTO_MAX_US;
+    int64_t next = 2 * gap < RTO_MAX_US ? 2 * gap : RTO_MAX_US;
+    sl->rst_by = stall_rst(c->track, r, sl->first);
+    sl->end = sl->rst_by != NULL ? sl->rst_by->rst_ts : c->now_us;
+    sl->gave_up = sl->end > sl->last + next + next / 50 + 10000;
+    sl->peer_silent = me->stall_peer_ts == 0 || me->stall_peer_ts > sl->last;
+    return me->stall.n >= STALL_MIN || sl->rst_by != NULL || sl->gave_up;
+}
+
+static void stall_text(struct tl_anomaly *a, enum tl_role r, const struct tl_track_side *me,
+                       const struct stall *sl)
+{
+    const char *who = role_name(r), *peer = role_name(!r);
+    tl_anomaly_explain(
+        a,
+        "The %s's kernel sent the same data %u more times, the gaps growing (timeout backoff), "
+        "and no ACK for it ever came: %s %s Its application's send() calls kept succeeding: "
+        "they only fill the send buffer.",
+        who, me->stall.n,
+        sl->peer_silent ? "the peer sent nothing at all meanwhile, so it is unreachable "
+                          "(host down, cable pulled, path blackholed)."
+                        : "the peer kept sending, so it is alive but this data never "
+                          "reaches it (one-way loss, e.g. an MTU blackhole).",
+        sl->gave_up ? "The kernel then gave up (tcp_retries2 or TCP_USER_TIMEOUT): ETIMEDOUT."
+                    : "");
+    if (sl->peer_silent)
+        tl_anomaly_suggest(a,
+                           "Check that the %s host is up and reachable (firewall drops, "
+                           "routing). To fail in seconds instead of ~15 min (tcp_retries2 = "
+                           "15), set TCP_USER_TIMEOUT on the socket, and use application "
+                           "timeouts.",
+                           peer);
+    else
+        tl_anomaly_suggest(a, "Test the path MTU (tracepath, ping -M do -s 1472); let ICMP "
+                              "'fragmentation needed' / 'packet too big' through, clamp the "
+                              "MSS on tunnels, or set net.ipv4.tcp_mtu_probing = 1.");
+}
+
+static void stalled_side(const struct tl_detect_ctx *c, enum tl_role r,
+                         struct tl_anomaly_list *out)
+{
+    const struct tl_track_side *me = &c->track->side[r];
+    struct stall sl;
+    if (!stalled(c, r, &sl))
+        return;
+    struct tl_anomaly *a =
+        tl_anomaly_add(out, TL_AN_STALLED_RETRANSMISSION, (enum tl_anom_ep)r, sl.first);
+    if (a == NULL)
+        return;
+    list_pkts(a, &me->stall, TL_ANOM_MAX_PKTS - 2);
+    if (me->stall.n > TL_ANOM_MAX_PKTS - 2)
+        tl_anomaly_pkt(a, me->stall_last_pkt);
+    if (sl.rst_by != NULL)
+        tl_anomaly_pkt(a, sl.rst_by->rst_pkt);
+    const struct tl_ep *ep = &c->tcp->ep[r];
+    tl_anomaly_int(a, "retransmissions", me->stall.n);
+    tl_anomaly_series(a, "gaps", sl.gaps, sl.ngaps);
+    tl_anomaly_real(a, "duration_s", secs(sl.end - sl.first));
+    tl_anomaly_int(a, "unacked_bytes", (int64_t)(ep->snd_nxt - (ep->isn + me->stall_seq)));
+    tl_anomaly_bool(a, "peer_silent", sl.peer_silent);
+    tl_anomaly_bool(a, "gave_up", sl.gave_up);
+    tl_anomaly_str(a, "ended_by", sl.rst_by != NULL ? "rst" : "capture_end");
+    if (sl.rst_by != NULL)
+        tl_anomaly_str(a, "rst_from", sl.rst_by == me ? role_name(r) : role_name(!r));
+    stall_text(a, r, me, &sl);
 }
 
 void tl_det_stalled_retransmission(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    stalled_side(c, TL_ROLE_CLIENT, out);
+    stalled_side(c, TL_ROLE_SERVER, out);
+}
+
+/* -------------------------------------------------------- retransmission */
+
+/* What a side's retransmissions were. */
+struct retx {
+    uint32_t copies;   /* the capture's own duplicates, not sent twice */
+    uint32_t spurious; /* the receiver had them already (D-SACK) */
+    uint32_t in_stall; /* reported by stalled_retransmission */
+    uint32_t lossy;    /* the rest: lost segments (or lost ACKs) */
+    double pct;        /* retransmissions per data segment, % */
+};
+
+static void retx_text(struct tl_anomaly *a, enum tl_role r, const struct tl_track_side *me,
+                      const struct retx *x)
+{
+    const char *who = role_name(r), *peer = role_name(!r);
+    if (x->copies >= me->retx) {
+        tl_anomaly_explain(a,
+                           "%u segment(s) of the %s appear twice or more within 1 ms with "
+                           "nothing in between: copies made by the capture (several "
+                           "interfaces, a bridge and its ports, a SPAN session), not "
+                           "retransmissions by the kernel.",
+                           me->retx, who);
+        tl_anomaly_suggest(a, "Capture on one interface only (not 'any' on a bridged host), "
+                              "or remove the duplicates first (editcap -d).");
+    } else if (x->lossy == 0 && x->in_stall == 0) {
+        tl_anomaly_explain(a,
+                           "The %s sent %u data segment(s) again (%.1f %% of its data "
+                           "segments), but the %s reported each as a duplicate (D-SACK)%s: "
+                           "nothing was lost, a timer fired early, typically a tail loss "
+                           "probe while the ACK was delayed.",
+                           who, me->retx, x->pct, peer,
+                           x->copies > 0 ? " or the capture copied it" : "");
+        tl_anomaly_suggest(a, "Nothing to fix: premature retransmissions of this kind are "
+                              "part of normal Linux loss detection.");
+    } else {
+        tl_anomaly_explain(a,
+                           "The %s's kernel retransmitted %u data segment(s), %llu bytes, %.1f "
+                           "%% of its data segments (%u were needless: D-SACK): segments or "
+                           "their ACKs were lost, so the kernel resent them after duplicate "
+                           "ACKs or SACKs (fast retransmit) or a timeout, and slowed down.",
+                           who, me->retx - x->copies, (unsigned long long)me->retx_bytes, x->pct,
+                           x->spurious);
+        if (a->severity == TL_SEV_INFO)
+            tl_anomaly_suggest(a, "Occasional loss is normal; watch the rate (nstat "
+                                  "TcpRetransSegs against TcpOutSegs).");
+        else
+            tl_anomaly_suggest(a,
+                               "Look for loss on the path: interface errors and drops (ip -s "
+                               "link, ethtool -S), full queues (tc -s qdisc), congested or "
+                               "policed links. Above ~1 %% loss, TCP throughput drops sharply.");
+    }
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+static void retransmission_side(const struct tl_detect_ctx *c, enum tl_role r,
+                                struct tl_anomaly_list *out)
+{
+    const struct tl_track_side *me = &c->track->side[r];
+    struct stall sl;
+    if (me->retx == 0)
+        return;
+    struct retx x = {.copies = min_u32(me->dup_copies, me->retx)};
+    uint32_t sent = me->retx - x.copies; /* really sent again */
+    /* A stall is reported by stalled_retransmission; what is left is ours. */
+    x.in_stall = stalled(c, r, &sl) ? min_u32(me->stall.n, sent) : 0;
+    if (sent > 0 && x.in_stall >= sent)
+        return;
+    x.spurious = min_u32(me->dsacks, sent - x.in_stall);
+    x.lossy = sent - x.in_stall - x.spurious;
+    double segs = me->data_segs > x.copies ? (double)(me->data_segs - x.copies) : 1.0;
+    x.pct = 100.0 * (double)sent / segs;
+    struct tl_anomaly *a =
+        tl_anomaly_add(out, TL_AN_RETRANSMISSION, (enum tl_anom_ep)r, me->retx_first_ts);
+    if (a == NULL)
+        return;
+    bool lossy_enough = x.lossy >= RETX_WARN_MIN && (double)x.lossy / segs >= RETX_WARN_RATE;
+    a->severity = lossy_enough ? TL_SEV_WARNING : TL_SEV_INFO;
+    tl_anomaly_pkt(a, me->retx_first_pkt);
+    tl_anomaly_pkt(a, me->dsack_first_pkt);
+    tl_anomaly_int(a, "retransmissions", sent);
+    tl_anomaly_int(a, "bytes", (int64_t)me->retx_bytes);
+    tl_anomaly_int(a, "data_segments", (int64_t)segs);
+    tl_anomaly_real(a, "rate", (double)sent / segs);
+    tl_anomaly_int(a, "spurious", x.spurious);
+    if (x.in_stall > 0)
+        tl_anomaly_int(a, "in_stall", x.in_stall);
+    if (x.copies > 0)
+        tl_anomaly_int(a, "capture_copies", x.copies);
+    retx_text(a, r, me, &x);
+}
+
+void tl_det_retransmission(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
+{
+    retransmission_side(c, TL_ROLE_CLIENT, out);
+    retransmission_side(c, TL_ROLE_SERVER, out);
+}
+
+/* ---------------------------------------------------- unexpected_segment */
+
+/* When packet pkt was seen: its timeline entry (unexpected segments are
+ * lifecycle events), else the connection's start. */
+static int64_t pkt_ts(const struct tl_detect_ctx *c, uint64_t pkt)
+{
+    for (uint32_t i = 0; i < c->timeline->n; i++)
+        if (c->timeline->ev[i].pkt == pkt)
+            return c->timeline->ev[i].ts;
+    return c->conn->first_ts;
+}
+
+/* Why a segment may fit no rule, in the likeliest order. */
+static const char *unexpected_why(const struct tl_detect_ctx *c, enum tl_role r,
+                                  const struct tl_track_side *me, bool *benign)
+{
+    *benign = true;
+    /* After an RST, segments already in flight still arrive. */
+    if (c->tcp->rst_seen && (me->unexpected_state == TL_EP_CLOSED ||
+                             me->unexpected_peer_state == TL_EP_CLOSED))
+        return "It was most likely in flight when the connection was reset.";
+    if (!c->tcp->ep[!r].seen)
+        return "Nothing from its peer is in the capture: it saw one direction only "
+               "(asymmetric routing, a one-way filter), so half of each exchange is missing.";
+    *benign = false;
+    return "Likely causes: packets missing from or reordered in the capture, a capture "
+           "merged from several points, or a middlebox injecting segments.";
+}
+
+static void unexpected_side(const struct tl_detect_ctx *c, enum tl_role r,
+                            struct tl_anomaly_list *out)
+{
+    const struct tl_track_side *me = &c->track->side[r];
+    if (me->unexpected == 0)
+        return;
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_UNEXPECTED_SEGMENT, (enum tl_anom_ep)r,
+                                          pkt_ts(c, me->unexpected_pkt));
+    if (a == NULL)
+        return;
+    const char *state = tl_ep_state_name((enum tl_ep_state)me->unexpected_state);
+    const char *pstate = tl_ep_state_name((enum tl_ep_state)me->unexpected_peer_state);
+    bool benign;
+    const char *why = unexpected_why(c, r, me, &benign);
+    if (benign)
+        a->severity = TL_SEV_INFO;
+    tl_anomaly_pkt(a, me->unexpected_pkt);
+    tl_anomaly_int(a, "count", me->unexpected);
+    tl_anomaly_int(a, "first_packet", (int64_t)me->unexpected_pkt);
+    tl_anomaly_str(a, "state", state);
+    tl_anomaly_str(a, "peer_state", pstate);
+    char flags[9];
+    tl_tcp_flags_str(me->unexpected_flags, flags, sizeof flags);
+    tl_anomaly_explain(a,
+                       "%u segment(s) from the %s fit no rule of the TCP state machine; the "
+                       "first (packet %llu, flags %s) came while the %s was %s and the %s %s. "
+                       "%s",
+                       me->unexpected, role_name(r), (unsigned long long)me->unexpected_pkt,
+                       flags[0] != '\0' ? flags : "none", role_name(r), state, role_name(!r),
+                       pstate, why);
+    tl_anomaly_suggest(a, "Look at the packet in Wireshark (wireshark_filter). If tcpdump "
+                          "reported packets dropped by the kernel, capture again with a "
+                          "bigger buffer (-B) and capture at one point only.");
 }
 
 void tl_det_unexpected_segment(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    unexpected_side(c, TL_ROLE_CLIENT, out);
+    unexpected_side(c, TL_ROLE_SERVER, out);
 }

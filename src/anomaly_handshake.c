@@ -1,40 +1,431 @@
-/* Detectors: handshake (placeholders until written). */
+/*
+ * Detectors of the handshake and of a connection's identity: refused,
+ * handshake_timeout, syn_backoff, synack_retransmit, midstream, port_reuse.
+ * Each reads the tracker (detect.h) and tells, with the connection's own
+ * numbers, what the kernels did and why (docs/anomalies.md).
+ *
+ * Linux facts they lean on: the first SYN is retransmitted after 1 s
+ * (TCP_TIMEOUT_INIT); recent kernels keep that 1 s for the first
+ * net.ipv4.tcp_syn_linear_timeouts retries (4), then double it; the server
+ * retransmits its SYN-ACK after 1 s, doubling, net.ipv4.tcp_synack_retries
+ * times; a listener whose accept queue is full drops new SYNs and the ACKs
+ * that would complete pending handshakes (tcp_abort_on_overflow = 0).
+ */
 #include "tcplens/detect.h"
+
+#include <stdio.h>
 
 #include "detect_int.h"
 
+static double secs(int64_t us) { return (double)us / (double)TL_USEC_PER_SEC; }
+
+/* A duration for a sentence: "10 µs", "300 ms", "1.02 s", "60 s", "127 s". */
+static const char *dur(char *buf, size_t n, int64_t us)
+{
+    if (us < 1000)
+        snprintf(buf, n, "%lld µs", (long long)us);
+    else if (us < TL_USEC_PER_SEC)
+        snprintf(buf, n, "%.0f ms", (double)us / 1000.0);
+    else if (us % TL_USEC_PER_SEC == 0 || us >= 100 * TL_USEC_PER_SEC)
+        snprintf(buf, n, "%.0f s", secs(us));
+    else
+        snprintf(buf, n, "%.2f s", secs(us));
+    return buf;
+}
+
+/* "127.0.0.1:80" or "[::1]:80" for role r. */
+static const char *where(const struct tl_conn *c, enum tl_role r, char *buf, size_t n)
+{
+    const struct tl_addr *ip;
+    uint16_t port;
+    char a[TL_ADDR_STRLEN];
+    tl_conn_endpoint(c, r, &ip, &port);
+    tl_addr_str(ip, a, sizeof a);
+    snprintf(buf, n, ip->family == TL_AF_INET6 ? "[%s]:%u" : "%s:%u", a, (unsigned)port);
+    return buf;
+}
+
+/* Copies of one packet less than this apart are duplicates in the capture
+ * (a SPAN port or a merge seeing it twice), not retransmissions: no stack
+ * retransmits a SYN, SYN-ACK or FIN within 1 ms (Linux: 1 s, 200 ms). */
+#define DUP_US 1000
+
+/* Distinct sends of one kind, duplicate copies left out: how many, and
+ * the times and packets of the first ones. */
+struct sends {
+    uint32_t n; /* all of them */
+    uint32_t k; /* listed below (at most TL_TRACK_TIMES) */
+    int64_t ts[TL_TRACK_TIMES];
+    uint64_t pkt[TL_TRACK_TIMES];
+};
+
+static void distinct(const struct tl_times *tm, struct sends *o)
+{
+    uint32_t dups = 0;
+    o->k = 0;
+    for (uint32_t i = 0; i < tm->n && i < TL_TRACK_TIMES; i++) {
+        if (o->k > 0 && tm->ts[i] - o->ts[o->k - 1] < DUP_US) {
+            dups++;
+            continue;
+        }
+        o->ts[o->k] = tm->ts[i];
+        o->pkt[o->k++] = tm->pkt[i];
+    }
+    o->n = tm->n - dups;
+}
+
+/* Gaps between the listed sends, in seconds; returns how many. */
+static size_t gaps_of(const struct sends *o, double *g)
+{
+    for (uint32_t i = 1; i < o->k; i++)
+        g[i - 1] = secs(o->ts[i] - o->ts[i - 1]);
+    return o->k > 0 ? o->k - 1 : 0;
+}
+
+/* How one gap compares with the one before: about the same, about double. */
+static char ratio_class(double prev, double cur)
+{
+    double r = prev > 0 ? cur / prev : 0;
+    if (r >= 0.75 && r <= 1.33)
+        return 'L';
+    return r >= 1.6 && r <= 2.5 ? 'E' : 'X';
+}
+
+/*
+ * How the gaps grow: "linear" (each about the one before, 0.75-1.33x),
+ * "exponential" (each about double, 1.6-2.5x), "mixed" (anything else,
+ * e.g. Linux's linear retries then doubling), "single" (one gap: no trend).
+ * *lin_then_exp tells whether "mixed" is exactly linear then doubling.
+ */
+static const char *gap_pattern(const double *g, size_t n, bool *lin_then_exp)
+{
+    *lin_then_exp = false;
+    if (n < 2)
+        return "single";
+    size_t lin = 0, dbl = 0, switches = 0;
+    char prev = 0;
+    for (size_t i = 1; i < n; i++) {
+        char k = ratio_class(g[i - 1], g[i]);
+        lin += k == 'L';
+        dbl += k == 'E';
+        switches += prev == 'L' && k == 'E';
+        prev = k;
+    }
+    if (lin == n - 1)
+        return "linear";
+    if (dbl == n - 1)
+        return "exponential";
+    *lin_then_exp = lin + dbl == n - 1 && ratio_class(g[0], g[1]) == 'L' && switches == 1;
+    return "mixed";
+}
+
+/* "1.01, 1.02, 2.05 s" (the first 6 gaps, then "…"). */
+static const char *gaps_text(char *buf, size_t n, const double *g, size_t ng)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < ng && i < 6 && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%.2f", i ? ", " : "", g[i]);
+    if (used < n)
+        snprintf(buf + used, n - used, "%s s", ng > 6 ? ", …" : "");
+    return buf;
+}
+
+/* The rhythm of retransmitted SYNs, for a sentence: "1.02 s apart (linear:
+ * ...)" or "gaps 1.00, 2.00 s (exponential: ...)". */
+static const char *rhythm(char *buf, size_t n, const double *g, size_t ng)
+{
+    bool lte;
+    const char *pat = gap_pattern(g, ng, &lte);
+    char gt[96];
+    gaps_text(gt, sizeof gt, g, ng);
+    double sum = 0;
+    for (size_t i = 0; i < ng; i++)
+        sum += g[i];
+    if (pat[0] == 'l')
+        snprintf(buf, n, "%.2f s apart: linear, as recent kernels do for the first "
+                 "net.ipv4.tcp_syn_linear_timeouts retries",
+                 ng > 0 ? sum / (double)ng : 0.0);
+    else if (pat[0] == 'e')
+        snprintf(buf, n, "gaps %s: exponential, each timeout doubling", gt);
+    else if (pat[0] == 's')
+        snprintf(buf, n, "%s apart: one retransmission timeout", gt);
+    else
+        snprintf(buf, n, "gaps %s: %s", gt,
+                 lte ? "linear retries first (net.ipv4.tcp_syn_linear_timeouts), then doubling"
+                     : "irregular");
+    return buf;
+}
+
+/* Adds the packets of the listed sends. */
+static void add_sends(struct tl_anomaly *a, const struct sends *o)
+{
+    for (uint32_t i = 0; i < o->k; i++)
+        tl_anomaly_pkt(a, o->pkt[i]);
+}
+
 void tl_det_refused(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    const struct tl_track_side *cl = &c->track->side[TL_ROLE_CLIENT];
+    const struct tl_track_side *sv = &c->track->side[TL_ROLE_SERVER];
+    /* The RST must answer the SYN itself: no SYN-ACK came before it, and
+     * the client took it (an RST that does not acknowledge the SYN is
+     * ignored in SYN_SENT). */
+    if (sv->rst_pkt == 0 || sv->rst_ignored || sv->rst_peer_state != TL_EP_SYN_SENT ||
+        sv->syn.n > 0 || cl->syn.n == 0)
+        return;
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_REFUSED, TL_AEP_SERVER, sv->rst_ts);
+    if (a == NULL)
+        return;
+    uint32_t last = (cl->syn.n < TL_TRACK_TIMES ? cl->syn.n : TL_TRACK_TIMES) - 1;
+    int64_t delay = sv->rst_ts - cl->syn.ts[last];
+    tl_anomaly_pkt(a, cl->syn.pkt[last]);
+    tl_anomaly_pkt(a, sv->rst_pkt);
+    tl_anomaly_int(a, "syns", cl->syn.n);
+    tl_anomaly_real(a, "rst_delay", secs(delay));
+    char srv[80], d[32];
+    where(c->conn, TL_ROLE_SERVER, srv, sizeof srv);
+    tl_anomaly_explain(a,
+                       "The client's SYN (packet %llu) to %s was answered by an RST %s later "
+                       "(packet %llu): no socket listens on that address and port, so the "
+                       "server's kernel refused the connection (or a firewall rejected it with "
+                       "tcp-reset). connect() failed at once with ECONNREFUSED.",
+                       (unsigned long long)cl->syn.pkt[last], srv, dur(d, sizeof d, delay),
+                       (unsigned long long)sv->rst_pkt);
+    tl_anomaly_suggest(a,
+                       "Check that the service runs and listens on %s (ss -ltnp: a listener "
+                       "bound to another address, e.g. 127.0.0.1 or ::1 only, refuses this "
+                       "one), that the client uses the right port, and look for firewall "
+                       "REJECT --reject-with tcp-reset rules.",
+                       srv);
+}
+
+/* The client gave up its SYNs (tcpstate's syn_timeout) and sent nothing
+ * after: a SYN retried later (an old 3 s initial RTO) proves it had not. */
+static bool gave_up(const struct tl_track *t)
+{
+    return t->syn_timeout_ts != 0 && t->side[TL_ROLE_CLIENT].last_ts <= t->syn_timeout_ts;
 }
 
 void tl_det_handshake_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    const struct tl_track *t = c->track;
+    struct sends sd;
+    distinct(&t->side[TL_ROLE_CLIENT].syn, &sd);
+    const struct sends *syn = &sd;
+    /* The client gave up (tcpstate's syn_timeout) and nothing ever came
+     * back. Still retrying at capture end is syn_backoff with
+     * "answered": false, not a timeout. A client that sent anything but
+     * SYNs got an answer the capture missed (one direction captured). */
+    if (!gave_up(t) || syn->n == 0 || t->side[TL_ROLE_SERVER].last_ts != 0 ||
+        c->conn->packets[TL_ROLE_CLIENT] != t->side[TL_ROLE_CLIENT].syn.n)
+        return;
+    struct tl_anomaly *a =
+        tl_anomaly_add(out, TL_AN_HANDSHAKE_TIMEOUT, TL_AEP_CLIENT, t->syn_timeout_ts);
+    if (a == NULL)
+        return;
+    add_sends(a, syn);
+    int64_t total = t->syn_timeout_ts - syn->ts[0];
+    tl_anomaly_int(a, "syns", syn->n);
+    tl_anomaly_real(a, "duration", secs(total));
+    double g[TL_TRACK_TIMES];
+    size_t ng = gaps_of(syn, g);
+    char srv[80], d[32], rh[200] = "";
+    where(c->conn, TL_ROLE_SERVER, srv, sizeof srv);
+    if (ng > 0)
+        rhythm(rh, sizeof rh, g, ng);
+    tl_anomaly_explain(a,
+                       "The client sent %u SYN%s%s%s%s, got no answer at all and gave up %s "
+                       "after the first: connect() failed with ETIMEDOUT. Not even an RST came "
+                       "back: the SYNs were dropped silently (host down or unreachable, "
+                       "firewall DROP, full listen queue).",
+                       (unsigned)syn->n, syn->n == 1 ? "" : "s", ng > 0 ? " (" : "", rh,
+                       ng > 0 ? ")" : "", dur(d, sizeof d, total));
+    tl_anomaly_suggest(a,
+                       "Check that %s is up and routed, and that no firewall (nft/iptables "
+                       "DROP, security groups) eats SYNs to it; on the server: ss -ltn and "
+                       "nstat -az TcpExtListenDrops. How long the client waits is "
+                       "net.ipv4.tcp_syn_retries, or the application's connect timeout.",
+                       srv);
+}
+
+/* The server's answer to the SYNs: SYN-ACK, RST, or nothing. */
+static const char *syn_answer(const struct tl_track *t)
+{
+    const struct tl_track_side *sv = &t->side[TL_ROLE_SERVER];
+    if (sv->syn.n > 0)
+        return "SYN-ACK";
+    return sv->rst_pkt != 0 ? "RST" : NULL;
 }
 
 void tl_det_syn_backoff(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    const struct tl_track *t = c->track;
+    struct sends sd;
+    distinct(&t->side[TL_ROLE_CLIENT].syn, &sd);
+    const struct sends *syn = &sd;
+    if (syn->n < 2 || syn->k < 2)
+        return;
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_SYN_BACKOFF, TL_AEP_CLIENT, syn->ts[1]);
+    if (a == NULL)
+        return;
+    add_sends(a, syn);
+    double g[TL_TRACK_TIMES];
+    size_t ng = gaps_of(syn, g);
+    bool lte;
+    const char *ans = syn_answer(t);
+    tl_anomaly_int(a, "syns", syn->n);
+    tl_anomaly_series(a, "gaps", g, ng);
+    tl_anomaly_str(a, "pattern", gap_pattern(g, ng, &lte));
+    tl_anomaly_bool(a, "answered", ans != NULL);
+    tl_anomaly_bool(a, "gave_up", gave_up(t));
+    char rh[200], d[32];
+    rhythm(rh, sizeof rh, g, ng);
+    if (ans != NULL) {
+        const struct tl_track_side *sv = &t->side[TL_ROLE_SERVER];
+        int64_t wait = (ans[0] == 'S' ? sv->syn.ts[0] : sv->rst_ts) - syn->ts[0];
+        tl_anomaly_pkt(a, ans[0] == 'S' ? sv->syn.pkt[0] : sv->rst_pkt);
+        tl_anomaly_real(a, "wait", secs(wait));
+        tl_anomaly_explain(a,
+                           "The client sent its SYN %u times (%s) before the server answered "
+                           "with %s, %s after the first SYN: the earlier SYNs or their "
+                           "answers were lost, and connect() took that long instead of one "
+                           "round trip.",
+                           (unsigned)syn->n, rh, ans, dur(d, sizeof d, wait));
+    } else {
+        tl_anomaly_explain(a,
+                           "The client sent its SYN %u times (%s) and no answer came%s. The "
+                           "SYNs were dropped on the way or by the server (host down, "
+                           "firewall DROP, SYN or accept queue full); each lost try costs a "
+                           "full retransmission timeout.",
+                           (unsigned)syn->n, rh,
+                           gave_up(t) ? "; it gave up (handshake_timeout)"
+                                                  : " before the capture ended");
+    }
+    tl_anomaly_suggest(a, "Look for what drops SYNs: firewall DROP rules on the path, and on "
+                          "the server nstat -az TcpExtListenOverflows TcpExtListenDrops "
+                          "TcpExtTCPReqQFullDrop and ss -ltn (Recv-Q at Send-Q = accept queue "
+                          "full). Client connect timeouts under 1 s cannot survive one drop.");
+}
+
+/* The explanation of synack_retransmit, by what the client did. */
+static void synack_explain(struct tl_anomaly *a, const struct tl_track *t,
+                           const struct sends *sa, const char *gt)
+{
+    uint32_t csyn = t->side[TL_ROLE_CLIENT].syn.n;
+    if (t->synack_after_ack > 0) {
+        tl_anomaly_explain(a,
+                           "The server sent its SYN-ACK %u times (gaps %s) although the "
+                           "client's handshake ACK (packet %llu) came before the repeats: the "
+                           "server's kernel dropped that ACK, as Linux does when the "
+                           "listener's accept queue is full. The client believes it is "
+                           "connected (ESTABLISHED); the server holds only a SYN_RECV request.",
+                           (unsigned)sa->n, gt, (unsigned long long)t->hs_ack_pkt);
+        tl_anomaly_suggest(a, "The application does not accept() fast enough: check the "
+                              "listener with ss -ltn (Recv-Q at Send-Q) and nstat -az "
+                              "TcpExtListenOverflows; accept faster, or raise the listen() "
+                              "backlog together with net.core.somaxconn, which caps it.");
+    } else {
+        /* A client that got no SYN-ACK retries its SYN too (same 1 s timer);
+         * one that did is ESTABLISHED and only its ACK can have been lost. */
+        tl_anomaly_explain(a,
+                           "The server sent its SYN-ACK %u times (gaps %s) without seeing the "
+                           "client's ACK in between: its kernel retransmits after 1 s, "
+                           "doubling, up to net.ipv4.tcp_synack_retries times. %s",
+                           (unsigned)sa->n, gt,
+                           csyn > 1 ? "The client retried its SYN too: the SYN-ACKs were lost "
+                                      "on the way to it."
+                                    : "The client did not retry its SYN, so it had the SYN-ACK: "
+                                      "its ACK was lost on the way to the server, and the "
+                                      "connection started that much later.");
+        tl_anomaly_suggest(a, "Look for packet loss between the hosts (interface errors, "
+                              "nstat -az TcpExtTCPSynRetrans on the server, a firewall that "
+                              "drops the client's ACK). Each loss delays the connection by "
+                              "at least 1 s.");
+    }
 }
 
 void tl_det_synack_retransmit(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    const struct tl_track *t = c->track;
+    struct sends sd;
+    distinct(&t->side[TL_ROLE_SERVER].syn, &sd);
+    const struct sends *sa = &sd;
+    if (sa->n < 2 || sa->k < 2)
+        return;
+    struct tl_anomaly *a =
+        tl_anomaly_add(out, TL_AN_SYNACK_RETRANSMIT, TL_AEP_SERVER, sa->ts[1]);
+    if (a == NULL)
+        return;
+    add_sends(a, sa);
+    tl_anomaly_pkt(a, t->hs_ack_pkt);
+    double g[TL_TRACK_TIMES];
+    size_t ng = gaps_of(sa, g);
+    tl_anomaly_int(a, "count", sa->n);
+    tl_anomaly_int(a, "retransmits", sa->n - 1);
+    tl_anomaly_bool(a, "client_ack_seen", t->synack_after_ack > 0);
+    tl_anomaly_int(a, "client_syns", t->side[TL_ROLE_CLIENT].syn.n);
+    tl_anomaly_series(a, "gaps", g, ng);
+    char gt[96];
+    synack_explain(a, t, sa, gaps_text(gt, sizeof gt, g, ng));
 }
 
 void tl_det_midstream(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    if (!c->track->midstream)
+        return;
+    const struct tl_conn *cn = c->conn;
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_MIDSTREAM, TL_AEP_CONNECTION, cn->first_ts);
+    if (a == NULL)
+        return;
+    tl_anomaly_pkt(a, cn->first_pkt);
+    tl_anomaly_str(a, "roles_from", tl_roles_from_name((enum tl_roles_from)cn->roles_from));
+    tl_anomaly_int(a, "first_packet", (int64_t)cn->first_pkt);
+    char srv[80];
+    where(cn, TL_ROLE_SERVER, srv, sizeof srv);
+    tl_anomaly_explain(a,
+                       "The capture began after this connection's handshake: its first "
+                       "captured packet (%llu) is not a SYN. States start from what the "
+                       "traffic proves, the options the handshake negotiated (MSS, window "
+                       "scale, SACK) are unknown, so windows are shown unscaled, and %s was "
+                       "taken as the server%s.",
+                       (unsigned long long)cn->first_pkt, srv,
+                       cn->roles_from == TL_ROLES_PORT ? " by the port heuristic (lower port)"
+                                                       : "");
+    tl_anomaly_suggest(a, "Nothing is wrong with the connection. To see its handshake, start "
+                          "the capture before it opens (for pooled or long-lived connections, "
+                          "restart the client while capturing).");
 }
 
 void tl_det_port_reuse(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
-    (void)c;
-    (void)out;
+    const struct tl_track *t = c->track;
+    if (!t->reuse)
+        return;
+    const struct tl_conn *cn = c->conn;
+    struct tl_anomaly *a =
+        tl_anomaly_add(out, TL_AN_PORT_REUSE, TL_AEP_CONNECTION, cn->first_ts);
+    if (a == NULL)
+        return;
+    tl_anomaly_pkt(a, cn->first_pkt);
+    tl_anomaly_int(a, "previous_id", (int64_t)t->reuse_prev_id);
+    tl_anomaly_real(a, "gap", secs(t->reuse_gap_us));
+    tl_anomaly_bool(a, "previous_in_time_wait", t->reuse_prev_time_wait);
+    char d[32];
+    tl_anomaly_explain(a,
+                       "This connection reuses the 4-tuple of connection %llu, %s after its "
+                       "last packet%s",
+                       (unsigned long long)t->reuse_prev_id, dur(d, sizeof d, t->reuse_gap_us),
+                       t->reuse_prev_time_wait
+                           ? ", while an endpoint of it was still in TIME_WAIT (60 s on Linux):"
+                             " the kernel let the new SYN take that TIME_WAIT over (a server "
+                             "does so for a SYN with newer sequence number and timestamp; a "
+                             "client reuses its own with net.ipv4.tcp_tw_reuse)."
+                           : "; no endpoint of it was in TIME_WAIT any more (it ended by RST, "
+                             "or TIME_WAIT had run out).");
+    tl_anomaly_suggest(a, "Normal for clients that bind a fixed source port or cycle a small "
+                          "port range. If reused tuples ever meet RSTs or silence, keep TCP "
+                          "timestamps on, net.ipv4.tcp_tw_reuse at 2 (default) or 1, and widen "
+                          "ip_local_port_range. Never tcp_tw_recycle: removed in Linux 4.12, "
+                          "it broke clients behind NAT.");
 }

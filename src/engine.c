@@ -11,6 +11,7 @@
 #include "tcplens/decode.h"
 #include "tcplens/detect.h"
 #include "tcplens/flow.h"
+#include "tcplens/hosts.h"
 #include "tcplens/tcpstate.h"
 #include "tcplens/timeline.h"
 #include "tcplens/zeek.h"
@@ -27,6 +28,8 @@ struct tl_engine {
     struct tl_engine_cfg cfg;
     struct tl_flow_table *flows;
     struct tl_capture_info cap;
+    struct tl_hosts *hosts;               /* host-level detection */
+    struct tl_host_anomaly_list host_an; /* its findings, after finish */
     int64_t clock_us; /* latest packet time seen: expiry never runs backwards */
 };
 
@@ -48,7 +51,10 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
                              .max_flows = cfg->max_flows,
                              .seed = UINT64_C(0x5eed7c91e75)};
     e->flows = tl_flow_table_new(&fc);
-    if (e->flows == NULL) {
+    e->hosts = tl_hosts_new(NULL);
+    if (e->flows == NULL || e->hosts == NULL) {
+        tl_flow_table_free(e->flows);
+        tl_hosts_free(e->hosts);
         free(e);
         return NULL;
     }
@@ -62,6 +68,8 @@ void tl_engine_free(struct tl_engine *e)
     for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c))
         tl_timeline_free(&ext(c)->tl);
     tl_flow_table_free(e->flows);
+    tl_hosts_free(e->hosts);
+    tl_host_anomaly_list_free(&e->host_an);
     free(e);
 }
 
@@ -111,6 +119,8 @@ static enum tl_status advance(struct tl_engine *e, struct tl_conn *c, int64_t no
     return st;
 }
 
+static enum tl_end final_end(struct tl_conn *c) { return tl_tcpstate_end(conn_state(c)); }
+
 static void count_anomalies(struct tl_engine *e, const struct tl_anomaly_list *an)
 {
     int worst = tl_anomaly_worst(an);
@@ -118,11 +128,13 @@ static void count_anomalies(struct tl_engine *e, const struct tl_anomaly_list *a
         e->cap.worst_severity = worst;
 }
 
-/* Hands c to every reporter and frees it. end is kept if already final. */
-static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end end)
+/* Hands c to every reporter and frees it. Its end is forced (idle timeout,
+ * eviction) or, with TL_END_OPEN, what its state machines say. */
+static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end forced)
 {
-    c->end = (uint8_t)end;
     enum tl_status st = advance(e, c, e->clock_us);
+    /* After the clock has had its say (a SYN given up ends it as a timeout). */
+    c->end = (uint8_t)(forced != TL_END_OPEN ? forced : final_end(c));
     enum tl_status fs = tl_timeline_flush(&ext(c)->tl, &e->cfg.timeline);
     if (st == TL_OK)
         st = fs;
@@ -132,6 +144,7 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     if (st == TL_OK)
         st = tl_detect(&dc, &an);
     count_anomalies(e, &an);
+    tl_hosts_conn(e->hosts, c, conn_state(c), &ext(c)->track);
     struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, &an};
     for (size_t i = 0; i < e->cfg.nreports; i++) {
         enum tl_status s = tl_report_conn(e->cfg.reports[i], &v);
@@ -145,7 +158,6 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     return st;
 }
 
-static enum tl_end final_end(struct tl_conn *c) { return tl_tcpstate_end(conn_state(c)); }
 
 /* Retires what the packet clock says is over: ended connections after their
  * linger, live ones after the idle timeout. */
@@ -155,7 +167,7 @@ static enum tl_status expire(struct tl_engine *e)
     struct tl_conn *c;
     while (st == TL_OK && (c = tl_flow_stalest(e->flows, TL_FLOW_ENDED)) != NULL &&
            e->clock_us - c->last_ts > e->cfg.linger_us)
-        st = retire(e, c, final_end(c));
+        st = retire(e, c, TL_END_OPEN);
     while (st == TL_OK && e->cfg.idle_timeout_us > 0 &&
            (c = tl_flow_stalest(e->flows, TL_FLOW_LIVE)) != NULL &&
            e->clock_us - c->last_ts > e->cfg.idle_timeout_us) {
@@ -171,7 +183,7 @@ static enum tl_status make_room(struct tl_engine *e)
 {
     struct tl_conn *c = tl_flow_stalest(e->flows, TL_FLOW_ENDED);
     if (c != NULL)
-        return retire(e, c, final_end(c));
+        return retire(e, c, TL_END_OPEN);
     c = tl_flow_stalest(e->flows, TL_FLOW_LIVE);
     if (c == NULL)
         return TL_ENOMEM;
@@ -242,7 +254,7 @@ static enum tl_status take_over(struct tl_engine *e, struct tl_conn *c, const st
                                  tcp->ep[1].state == TL_EP_TIME_WAIT;
     if (st == TL_OK && tl_tcpstate_reused(conn_state(c), f->ts_us, &s))
         st = log_timed(e, c, &s, f->ts_us);
-    enum tl_status rs = retire(e, c, final_end(c));
+    enum tl_status rs = retire(e, c, TL_END_OPEN);
     return st != TL_OK ? st : rs;
 }
 
@@ -316,9 +328,19 @@ enum tl_status tl_engine_finish(struct tl_engine *e)
     struct tl_conn *c;
     /* First-seen order, so that streamed output needs no reordering here. */
     while ((c = tl_flow_first(e->flows)) != NULL) {
-        enum tl_status s = retire(e, c, final_end(c));
+        enum tl_status s = retire(e, c, TL_END_OPEN);
         if (st == TL_OK)
             st = s;
     }
-    return st;
+    tl_host_anomaly_list_free(&e->host_an);
+    enum tl_status hs = tl_hosts_finish(e->hosts, &e->host_an);
+    for (size_t i = 0; i < e->host_an.n; i++)
+        if ((int)e->host_an.a[i].a.severity > e->cap.worst_severity)
+            e->cap.worst_severity = e->host_an.a[i].a.severity;
+    return st != TL_OK ? st : hs;
+}
+
+const struct tl_host_anomaly_list *tl_engine_host_anomalies(const struct tl_engine *e)
+{
+    return &e->host_an;
 }

@@ -22,6 +22,7 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
         return NULL;
     r->cfg = *cfg;
     r->next_id = 1;
+    tl_report_summary_init(&r->sum);
     if (r->cfg.wait_budget == 0)
         r->cfg.wait_budget = TL_REPORT_WAIT_BUDGET;
     r->ops = cfg->format == TL_REPORT_TEXT ? &tl_report_text_ops : &tl_report_json_ops;
@@ -170,6 +171,7 @@ static void tally(struct report_summary *sum, const struct tl_conn_view *v)
         sum->anomalies[a->type % TL_AN_NTYPES]++;
         sum->by_sev[a->severity % TL_SEV_NLEVELS]++;
     }
+    tl_report_summary_add(sum, v);
 }
 
 /* --anomalies-only: info-level entries such as time_wait do not count. */
@@ -215,6 +217,14 @@ enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run)
         if (fflush(r->spool) != 0)
             return TL_EIO;
         rewind(r->spool);
+    }
+    for (size_t i = 0; run->host_anomalies != NULL && i < run->host_anomalies->n; i++) {
+        const struct tl_anomaly *a = &run->host_anomalies->a[i].a;
+        r->sum.anomalies[a->type % TL_AN_NTYPES]++;
+        r->sum.by_sev[a->severity % TL_SEV_NLEVELS]++;
+        int8_t *w = &r->sum.type_worst[a->type % TL_AN_NTYPES];
+        if (a->severity > *w)
+            *w = (int8_t)a->severity;
     }
     st = r->ops->write_doc(r, run, r->spool);
     if (st == TL_OK && fflush(r->cfg.out) != 0)

@@ -21,6 +21,40 @@ struct pending {
  * for the whole capture. */
 #define TL_REPORT_WAIT_BUDGET ((size_t)32 << 20)
 
+/*
+ * The hosts that hold the most of something (TIME_WAIT at end, …), in
+ * bounded memory: the Space-Saving algorithm (Metwally, Agrawal and El
+ * Abbadi, 2005). Up to TL_REPORT_TOP_HOSTS hosts are counted exactly; past
+ * that, a new host takes the place of the least counted one and inherits
+ * its count as a possible overestimate (err). Any host with more than
+ * 1/TL_REPORT_TOP_HOSTS of the total is sure to be in the table, and a
+ * count n with error err means the true count lies in [n - err, n].
+ */
+#define TL_REPORT_TOP_HOSTS 128
+#define TL_REPORT_TOP_SHOWN 5
+
+struct report_host {
+    struct tl_addr addr;
+    uint32_t hash; /* of addr: compared first */
+    uint64_t n, err;
+};
+
+struct report_top {
+    struct report_host e[TL_REPORT_TOP_HOSTS];
+    uint32_t used;
+    bool overflowed; /* a host was replaced: counts are upper bounds */
+};
+
+enum report_host_tally {
+    TL_HOSTS_TIME_WAIT = 0, /* endpoints in TIME_WAIT at the end */
+    TL_HOSTS_CLOSE_WAIT,    /* endpoints in CLOSE_WAIT at the end */
+    TL_HOSTS_RESETS,        /* senders of the RST that ended a connection */
+    TL_HOSTS_NTALLIES
+};
+
+/* Lifetimes (first to last segment) of connections that closed (fin, rst). */
+enum report_life { TL_LIFE_1S = 0, TL_LIFE_10S, TL_LIFE_60S, TL_LIFE_LONGER, TL_LIFE_N };
+
 /* Tallies every format can print in its summary. */
 struct report_summary {
     uint64_t connections;
@@ -29,6 +63,12 @@ struct report_summary {
     uint64_t anomalies[TL_AN_NTYPES];
     uint64_t by_sev[TL_SEV_NLEVELS];
     uint64_t listed;                   /* connections written (after filters) */
+    /* Filled in by tl_report_summary_add(). */
+    int8_t type_worst[TL_AN_NTYPES];   /* worst severity seen per type, -1 none */
+    struct report_top hosts[TL_HOSTS_NTALLIES];
+    uint64_t resets_unknown;           /* ended by RST, sender not in the timeline */
+    uint64_t life[TL_LIFE_N];
+    uint64_t short_lived;              /* handshake to close within 1 s */
 };
 
 struct tl_report;
@@ -54,6 +94,23 @@ struct tl_report {
     uint64_t next_id;      /* lowest id not yet written */
     struct report_summary sum;
 };
+
+/* Prepares the tallies that need more than zeroes. */
+void tl_report_summary_init(struct report_summary *sum);
+
+/* Adds one connection to the host tallies, lifetimes and worst severities
+ * (the counts above "Filled in" are tallied by report.c). */
+void tl_report_summary_add(struct report_summary *sum, const struct tl_conn_view *v);
+
+/* The entries of a host tally in report order (count down, then address);
+ * returns how many were written to out (at most max). */
+size_t tl_report_top_hosts(const struct report_top *t, const struct report_host **out,
+                           size_t max);
+
+/* Writes the text report's summary section (states at end, anomalies,
+ * hosts, lifetimes); false on an I/O error. */
+bool tl_report_text_summary(const struct report_summary *sum,
+                            const struct tl_capture_info *cap, FILE *out);
 
 extern const struct report_ops tl_report_json_ops;
 extern const struct report_ops tl_report_text_ops;

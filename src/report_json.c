@@ -251,6 +251,55 @@ static json_t *anomaly_json(const struct tl_anomaly *a)
     return o;
 }
 
+static json_t *ids_json(const uint64_t *ids, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++)
+        if (json_array_append_new(arr, json_integer((json_int_t)ids[i])) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
+}
+
+/* DESIGN.md section 4's host_anomalies entry; port and peer only where the
+ * type has them, connections_total when the id list was capped. */
+static json_t *host_anomaly_json(const struct tl_host_anomaly *h)
+{
+    const struct tl_anomaly *a = &h->a;
+    json_t *o = json_object();
+    bool ok = o != NULL &&
+              put(o, "type", json_string(tl_anomaly_id((enum tl_anomaly_type)a->type))) &&
+              put(o, "severity", json_string(tl_sev_name((enum tl_sev)a->severity))) &&
+              put(o, "host", json_string(h->host)) &&
+              (h->port == 0 || put(o, "port", json_integer(h->port))) &&
+              (h->peer[0] == '\0' || put(o, "peer", json_string(h->peer))) &&
+              (h->peer[0] == '\0' || put(o, "peer_port", json_integer(h->peer_port))) &&
+              put(o, "ts", ts_json(a->ts)) &&
+              put(o, "connections", ids_json(h->conns, h->nconns)) &&
+              (h->total_conns <= h->nconns ||
+               put(o, "connections_total", json_integer((json_int_t)h->total_conns))) &&
+              put(o, "evidence", evidence_json(a)) &&
+              put(o, "explanation", json_string(a->explanation)) &&
+              put(o, "suggestion", json_string(a->suggestion));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *host_anomalies_json(const struct tl_host_anomaly_list *l)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && l != NULL && i < l->n; i++)
+        if (json_array_append_new(arr, host_anomaly_json(&l->a[i])) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
+}
+
 static json_t *anomalies_json(const struct tl_anomaly_list *l)
 {
     json_t *arr = json_array();
@@ -441,7 +490,7 @@ static json_t *doc_head(const struct tl_report *r, const struct tl_run *run)
               put(o, "inputs", inputs_json(run)) &&
               put(o, "capture", capture_json(run->capture)) &&
               put(o, "summary", summary_json(&r->sum)) &&
-              put(o, "host_anomalies", json_array());
+              put(o, "host_anomalies", host_anomalies_json(run->host_anomalies));
     if (!ok) {
         json_decref(o);
         return NULL;

@@ -1,4 +1,16 @@
-/* Human text report: what was read, then one table row per connection. */
+/*
+ * Human text report: what was read, the summary (report_text_summary.c),
+ * one table row per connection, then the connections with a warning or an
+ * error, worst first, each with its anomalies and its timeline.
+ *
+ * Connections arrive once, when they end, and go to the spool in id order
+ * (report.c). A connection's spool entry is its table row, then, only when
+ * it has a warning or an error, a header line "\t#SEVERITY ID" and its
+ * detail lines, each starting with a tab. At the end the rows are copied
+ * out while the detail blocks are indexed (id, severity, spool offset: 24
+ * bytes each), the index is sorted, and the blocks are read back in that
+ * order: memory holds the index, never the text.
+ */
 #include "tcplens/report.h"
 
 #include <inttypes.h>
@@ -8,15 +20,9 @@
 
 #include "report_int.h"
 
-#define ROW_MAX 512
+#define WRAP_COLS 100 /* explanation and suggestion lines, indentation included */
+#define NOTE_INDENT 25
 
-static char *format_row(const struct tl_conn_view *v, size_t *len);
-
-/*
- * A connection's text is its table row, then its timeline lines, each of
- * those starting with a tab: write_doc prints the rows first (the table),
- * then the timelines, from one spool.
- */
 struct buf {
     char *s;
     size_t len, cap;
@@ -63,12 +69,29 @@ static const char *clock_str(int64_t ts, char *out, size_t size)
     return out;
 }
 
+/* "  12.000345" for a span in µs (sign kept for clocks that step back). */
+static void span_str(int64_t d, char *out, size_t size)
+{
+    const char *sign = d < 0 ? "-" : "";
+    uint64_t u = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+    snprintf(out, size, "%s%" PRIu64 ".%06" PRIu64, sign, u / 1000000u, u % 1000000u);
+}
+
+static void endpoints(const struct tl_conn *c, char *cl, char *sv, size_t size)
+{
+    const struct tl_addr *a;
+    uint16_t port;
+    tl_conn_endpoint(c, TL_ROLE_CLIENT, &a, &port);
+    tl_report_endpoint(a, port, cl, size);
+    tl_conn_endpoint(c, TL_ROLE_SERVER, &a, &port);
+    tl_report_endpoint(a, port, sv, size);
+}
+
 static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
 {
-    char clk[24], flags[9];
-    int64_t d = e->ts - t0;
-    bprintf(b, "\n\t  %s %4" PRId64 ".%06" PRId64 "  ", clock_str(e->ts, clk, sizeof clk),
-            d / TL_USEC_PER_SEC, d % TL_USEC_PER_SEC);
+    char clk[24], flags[9], d[32];
+    span_str(e->ts - t0, d, sizeof d);
+    bprintf(b, "\n\t  %s %11s  ", clock_str(e->ts, clk, sizeof clk), d);
     if (e->kind == TL_TL_SUMMARY)
         bprintf(b, "%-47s", "");
     else if (e->dir == TL_TL_NONE)
@@ -80,11 +103,14 @@ static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
     bprintf(b, "%-11s %-11s ", tl_ep_state_name(e->client), tl_ep_state_name(e->server));
     if (e->kind != TL_TL_SUMMARY) {
         bprintf(b, "%s", tl_evkind_name((enum tl_evkind)e->kind));
+        const char *sep = " (";
         for (int r = 0; r < 2; r++)
-            for (int i = 0; i < 2 && e->via[r][i] != 0; i++)
-                bprintf(b, "%s%s via %s", i == 0 ? " (" : ", ", r == 0 ? "client" : "server",
+            for (int i = 0; i < 2 && e->via[r][i] != 0; i++) {
+                bprintf(b, "%s%s via %s", sep, r == 0 ? "client" : "server",
                         tl_ep_state_name(e->via[r][i]));
-        if (e->via[0][0] != 0 || e->via[1][0] != 0)
+                sep = ", ";
+            }
+        if (sep[0] == ',')
             bprintf(b, ")");
         return;
     }
@@ -93,72 +119,193 @@ static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
             clock_str(e->sum_last_ts, clk, sizeof clk));
 }
 
-static void timeline_block(struct buf *b, const struct tl_conn_view *v)
+static void timeline_lines(struct buf *b, const struct tl_conn_view *v)
 {
-    const struct tl_conn *c = v->conn;
-    const struct tl_addr *a;
-    uint16_t port;
-    char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8];
-    tl_conn_endpoint(c, TL_ROLE_CLIENT, &a, &port);
-    tl_report_endpoint(a, port, cl, sizeof cl);
-    tl_conn_endpoint(c, TL_ROLE_SERVER, &a, &port);
-    tl_report_endpoint(a, port, sv, sizeof sv);
-    bprintf(b, "\n\t\n\tconnection %" PRIu64 "  %s -> %s  end %s", c->id, cl, sv,
-            tl_end_name(c->end));
-    if (v->tcp != NULL)
-        bprintf(b, ", at end client %s, server %s",
-                tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state),
-                tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
     bprintf(b, "\n\t  %-15s %11s  %-6s %-3s %-5s %10s %10s %6s  %-11s %-11s %s", "time (UTC)",
             "+s", "pkt", "dir", "flags", "seq", "ack", "len", "client", "server", "event");
     for (uint32_t i = 0; i < v->timeline->n; i++)
-        event_line(b, &v->timeline->ev[i], c->first_ts);
+        event_line(b, &v->timeline->ev[i], v->conn->first_ts);
     if (v->timeline->dropped > 0)
         bprintf(b, "\n\t  … %" PRIu64 " more entries not kept (--timeline-max)",
                 v->timeline->dropped);
 }
 
+/*
+ * Writes label and text as a paragraph of at most WRAP_COLS columns, the
+ * continuation lines indented under the text. Control characters become
+ * spaces: a newline in a detector's text must not break the spool format.
+ */
+static void wrap(struct buf *b, const char *label, const char *text)
+{
+    bprintf(b, "\n\t%*s%-12s ", NOTE_INDENT - 12, "", label);
+    size_t col = NOTE_INDENT + 1, start = col;
+    const unsigned char *p = (const unsigned char *)text;
+    for (;;) {
+        while (*p != '\0' && (*p <= ' ' || *p == 0x7f))
+            p++;
+        if (*p == '\0')
+            return;
+        size_t n = 0;
+        while (p[n] > ' ' && p[n] != 0x7f)
+            n++;
+        if (col > start && col + 1 + n > WRAP_COLS) {
+            bprintf(b, "\n\t%*s", (int)start, "");
+            col = start;
+        } else if (col > start) {
+            bprintf(b, " ");
+            col++;
+        }
+        bprintf(b, "%.*s", (int)n, (const char *)p);
+        col += n;
+        p += n;
+    }
+}
+
+/* Seconds and rates as people write them: "0.000011", "2.5", "1e+12". */
+static void real_value(struct buf *b, double r)
+{
+    char s[64];
+    double m = r < 0 ? -r : r;
+    if (m != 0 && (m < 1e-6 || m >= 1e12 || m != m)) {
+        bprintf(b, "%.6g", r);
+        return;
+    }
+    snprintf(s, sizeof s, "%.6f", r);
+    size_t n = strlen(s);
+    while (n > 1 && s[n - 1] == '0')
+        n--;
+    if (n > 1 && s[n - 1] == '.')
+        n--;
+    bprintf(b, "%.*s", (int)n, s);
+}
+
+static void evidence_value(struct buf *b, const struct tl_anomaly *a, const struct tl_evfield *f)
+{
+    switch ((enum tl_evk)f->kind) {
+    case TL_EVK_INT: bprintf(b, "%" PRId64, f->v.i); break;
+    case TL_EVK_REAL: real_value(b, f->v.r); break;
+    case TL_EVK_BOOL: bprintf(b, "%s", f->v.b ? "true" : "false"); break;
+    case TL_EVK_STR: bprintf(b, "%s", f->v.s != NULL ? f->v.s : ""); break;
+    case TL_EVK_SERIES:
+        bprintf(b, "[");
+        for (uint8_t k = 0; k < a->nseries && k < TL_ANOM_MAX_SERIES; k++) {
+            if (k > 0)
+                bprintf(b, " ");
+            real_value(b, a->series[k]);
+        }
+        bprintf(b, "]");
+        break;
+    }
+}
+
+/* "key value, key value", wrapped like the explanation. */
+static void evidence(struct buf *b, const struct tl_anomaly *a)
+{
+    if (a->nfields == 0)
+        return;
+    struct buf e = {NULL, 0, 0, false};
+    for (uint8_t i = 0; i < a->nfields && i < TL_ANOM_MAX_FIELDS; i++) {
+        bprintf(&e, "%s%s ", i == 0 ? "" : ", ", a->fields[i].key);
+        evidence_value(&e, a, &a->fields[i]);
+    }
+    if (e.failed)
+        b->failed = true;
+    else
+        wrap(b, "evidence", e.s);
+    free(e.s);
+}
+
+/* "  error    close_wait_stuck  server  12:16:06.256319 (+5.198137 s)  packets 28 31" */
+static void anomaly_lines(struct buf *b, const struct tl_anomaly *a, int64_t t0)
+{
+    char clk[24], d[32];
+    span_str(a->ts - t0, d, sizeof d);
+    bprintf(b, "\n\t  %-8s %-26s %-10s %s (%s%s s)", tl_sev_name((enum tl_sev)a->severity),
+            tl_anomaly_id((enum tl_anomaly_type)a->type),
+            tl_anom_ep_name((enum tl_anom_ep)a->endpoint), clock_str(a->ts, clk, sizeof clk),
+            a->ts >= t0 ? "+" : "", d);
+    for (uint8_t i = 0; i < a->npkts && i < TL_ANOM_MAX_PKTS; i++)
+        bprintf(b, "%s%" PRIu64, i == 0 ? "  packets " : " ", a->pkts[i]);
+    if (a->explanation[0] != '\0')
+        wrap(b, "explanation", a->explanation);
+    if (a->suggestion[0] != '\0')
+        wrap(b, "suggestion", a->suggestion);
+    evidence(b, a);
+}
+
+/* The detail block: heading, anomalies worst first, timeline. */
+static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst)
+{
+    const struct tl_conn *c = v->conn;
+    char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8];
+    endpoints(c, cl, sv, sizeof cl);
+    bprintf(b, "\n\t#%d %" PRIu64, worst, c->id);
+    bprintf(b, "\n\tconnection %" PRIu64 "  %s -> %s  end %s", c->id, cl, sv, tl_end_name(c->end));
+    if (v->tcp != NULL)
+        bprintf(b, ", at end client %s, server %s",
+                tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state),
+                tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
+    if (v->zeek != NULL)
+        bprintf(b, ", zeek %s %s", tl_zeek_conn_state(v->zeek), tl_zeek_history(v->zeek));
+    for (int s = TL_SEV_NLEVELS - 1; s >= 0; s--)
+        for (size_t i = 0; i < v->anomalies->n; i++)
+            if (v->anomalies->a[i].severity == s)
+                anomaly_lines(b, &v->anomalies->a[i], c->first_ts);
+    if (v->timeline != NULL)
+        timeline_lines(b, v);
+}
+
+/* "port_reuse,time_wait" (each type once, in list order), or "-". */
+static void anomaly_ids(struct buf *b, const struct tl_anomaly_list *l)
+{
+    bool any = false;
+    for (size_t i = 0; l != NULL && i < l->n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = l->a[j].type == l->a[i].type;
+        if (!dup)
+            bprintf(b, "%s%s", any ? "," : "", tl_anomaly_id((enum tl_anomaly_type)l->a[i].type));
+        any = true;
+    }
+    if (!any)
+        bprintf(b, "-");
+}
+
+static void table_row(struct buf *b, const struct tl_conn_view *v)
+{
+    const struct tl_conn *c = v->conn;
+    char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8], start[40], pk[48], by[48], d[32];
+    char states[32] = "-", zeek[TL_ZEEK_HISTORY_MAX + 16] = "-";
+    endpoints(c, cl, sv, sizeof cl);
+    snprintf(pk, sizeof pk, "%" PRIu64 "/%" PRIu64, c->packets[0], c->packets[1]);
+    snprintf(by, sizeof by, "%" PRIu64 "/%" PRIu64, c->bytes[0], c->bytes[1]);
+    span_str(c->last_ts - c->first_ts, d, sizeof d);
+    if (v->tcp != NULL)
+        snprintf(states, sizeof states, "%s/%s",
+                 tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state),
+                 tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
+    if (v->zeek != NULL)
+        snprintf(zeek, sizeof zeek, "%s %s", tl_zeek_conn_state(v->zeek),
+                 tl_zeek_history(v->zeek));
+    bprintf(b, "%5" PRIu64 "  %-22s %-22s %-6s %s %11s  %-11s %-15s %-7s %-23s %-16s ", c->id, cl,
+            sv, tl_roles_from_name(c->roles_from), tl_report_utc(c->first_ts, start, sizeof start),
+            d, pk, by, tl_end_name(c->end), states, zeek);
+    anomaly_ids(b, v->anomalies);
+}
+
 static char *format_conn(const struct tl_conn_view *v, size_t *len)
 {
     struct buf b = {NULL, 0, 0, false};
-    char *row = format_row(v, len);
-    if (row == NULL)
-        return NULL;
-    bprintf(&b, "%s", row);
-    free(row);
-    if (v->timeline != NULL)
-        timeline_block(&b, v);
+    table_row(&b, v);
+    int worst = v->anomalies != NULL ? tl_anomaly_worst(v->anomalies) : -1;
+    if (worst >= TL_SEV_WARNING)
+        detail_block(&b, v, worst);
     if (b.failed) {
         free(b.s);
         return NULL;
     }
     *len = b.len;
     return b.s;
-}
-
-static char *format_row(const struct tl_conn_view *v, size_t *len)
-{
-    const struct tl_conn *c = v->conn;
-    const struct tl_addr *a;
-    uint16_t port;
-    char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8], start[40], pk[48], by[48];
-    tl_conn_endpoint(c, TL_ROLE_CLIENT, &a, &port);
-    tl_report_endpoint(a, port, cl, sizeof cl);
-    tl_conn_endpoint(c, TL_ROLE_SERVER, &a, &port);
-    tl_report_endpoint(a, port, sv, sizeof sv);
-    snprintf(pk, sizeof pk, "%" PRIu64 "/%" PRIu64, c->packets[0], c->packets[1]);
-    snprintf(by, sizeof by, "%" PRIu64 "/%" PRIu64, c->bytes[0], c->bytes[1]);
-    int64_t d = c->last_ts - c->first_ts;
-    char *row = malloc(ROW_MAX);
-    if (row == NULL)
-        return NULL;
-    int n = snprintf(row, ROW_MAX, "%5" PRIu64 "  %-22s %-22s %-6s %s %4" PRId64 ".%06" PRId64
-                     "  %-11s %-15s %s",
-                     c->id, cl, sv, tl_roles_from_name(c->roles_from),
-                     tl_report_utc(c->first_ts, start, sizeof start), d / TL_USEC_PER_SEC,
-                     d % TL_USEC_PER_SEC, pk, by, tl_end_name(c->end));
-    *len = n < 0 ? 0 : (size_t)n >= ROW_MAX ? ROW_MAX - 1 : (size_t)n;
-    return row;
 }
 
 static bool write_inputs(const struct tl_run *run, FILE *out)
@@ -178,14 +325,12 @@ static bool write_inputs(const struct tl_run *run, FILE *out)
 
 static bool write_capture(const struct tl_capture_info *cap, FILE *out)
 {
-    char a[40], b[40];
-    int64_t d = cap->last_ts - cap->first_ts;
+    char a[40], b[40], d[32];
+    span_str(cap->last_ts - cap->first_ts, d, sizeof d);
     bool ok = true;
     if (cap->packets > 0)
-        ok = fprintf(out, "capture  %s → %s UTC (%" PRId64 ".%06" PRId64 " s)\n",
-                     tl_report_utc(cap->first_ts, a, sizeof a),
-                     tl_report_utc(cap->last_ts, b, sizeof b), d / TL_USEC_PER_SEC,
-                     d % TL_USEC_PER_SEC) >= 0;
+        ok = fprintf(out, "capture  %s → %s UTC (%s s)\n", tl_report_utc(cap->first_ts, a, sizeof a),
+                     tl_report_utc(cap->last_ts, b, sizeof b), d) >= 0;
     uint64_t skipped = cap->packets - cap->tcp_packets;
     ok = ok && fprintf(out, "packets  %" PRIu64 " read, %" PRIu64 " TCP, %" PRIu64 " skipped",
                        cap->packets, cap->tcp_packets, skipped) >= 0;
@@ -204,8 +349,9 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
     return ok && fputc('\n', out) != EOF;
 }
 
-static bool write_summary(const struct report_summary *sum, FILE *out)
+static bool write_counts(const struct tl_report *r, FILE *out)
 {
+    const struct report_summary *sum = &r->sum;
     bool ok = fprintf(out, "connections %" PRIu64, sum->connections) >= 0;
     const char *sep = ": ";
     for (int e = 0; ok && e <= TL_END_EVICTED; e++) {
@@ -214,24 +360,149 @@ static bool write_summary(const struct report_summary *sum, FILE *out)
         ok = fprintf(out, "%s%" PRIu64 " %s", sep, sum->ends[e], tl_end_name((enum tl_end)e)) >= 0;
         sep = ", ";
     }
+    if (ok && r->cfg.anomalies_only)
+        ok = fprintf(out, "\nlisted   %" PRIu64 " with a warning or an error (--anomalies-only)",
+                     sum->listed) >= 0;
     return ok && fputc('\n', out) != EOF;
 }
 
-/* Copies the table rows (details false) or the timeline lines (true,
- * without their leading tab) from the spool. */
-static bool copy_lines(FILE *spool, FILE *out, bool details)
+/* Where a detail block is in the spool, and how it sorts. */
+struct block_ref {
+    uint64_t id;
+    uint64_t off; /* its first line, after the header */
+    uint8_t sev;
+};
+
+struct blocks {
+    struct block_ref *v;
+    size_t n, cap;
+};
+
+static bool blocks_add(struct blocks *bl, const char *header, uint64_t off)
+{
+    unsigned sev;
+    uint64_t id;
+    /* Only this file writes headers; one that does not parse is skipped. */
+    if (sscanf(header, "\t#%u %" SCNu64, &sev, &id) != 2)
+        return true;
+    if (bl->n == bl->cap) {
+        size_t cap = bl->cap ? bl->cap * 2 : 64;
+        struct block_ref *v = realloc(bl->v, cap * sizeof *v);
+        if (v == NULL)
+            return false;
+        bl->v = v;
+        bl->cap = cap;
+    }
+    bl->v[bl->n++] = (struct block_ref){id, off, (uint8_t)sev};
+    return true;
+}
+
+/* Worst first; among equals, first seen first. */
+static int block_order(const void *pa, const void *pb)
+{
+    const struct block_ref *a = pa, *b = pb;
+    if (a->sev != b->sev)
+        return a->sev > b->sev ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* Copies the table rows out of the spool and indexes the detail blocks. */
+static enum tl_status copy_rows(FILE *spool, FILE *out, struct blocks *bl)
 {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    bool ok = true;
-    while (ok && (n = getline(&line, &cap, spool)) > 0) {
-        bool is_detail = line[0] == '\t';
-        if (is_detail == details)
-            ok = fputs(line + (is_detail ? 1 : 0), out) >= 0;
+    uint64_t pos = 0;
+    enum tl_status st = TL_OK;
+    while (st == TL_OK && (n = getline(&line, &cap, spool)) > 0) {
+        pos += (uint64_t)n;
+        if (line[0] != '\t' && fputs(line, out) < 0)
+            st = TL_EIO;
+        else if (line[0] == '\t' && line[1] == '#' && !blocks_add(bl, line, pos))
+            st = TL_ENOMEM;
     }
     free(line);
+    return st == TL_OK && ferror(spool) ? TL_EIO : st;
+}
+
+/* Writes one detail block: its lines up to the next row or header. */
+static bool copy_block(FILE *spool, FILE *out, uint64_t off)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    bool ok = fseeko(spool, (off_t)off, SEEK_SET) == 0 && fputc('\n', out) != EOF;
+    while (ok && (n = getline(&line, &cap, spool)) > 0 && line[0] == '\t' && line[1] != '#')
+        ok = fputs(line + 1, out) >= 0;
+    free(line);
     return ok && !ferror(spool);
+}
+
+static enum tl_status write_connections(const struct tl_report *r, FILE *spool, FILE *out)
+{
+    struct blocks bl = {NULL, 0, 0};
+    enum tl_status st = TL_OK;
+    if (r->sum.listed > 0 &&
+        fprintf(out, "\n%5s  %-22s %-22s %-6s %-26s %11s  %-11s %-15s %-7s %-23s %-16s %s\n", "id",
+                "client", "server", "roles", "start (UTC)", "duration", "pkts c/s", "bytes c/s",
+                "end", "at end client/server", "zeek", "anomalies") < 0)
+        st = TL_EIO;
+    if (st == TL_OK)
+        st = copy_rows(spool, out, &bl);
+    if (bl.n > 1)
+        qsort(bl.v, bl.n, sizeof *bl.v, block_order);
+    if (st == TL_OK && bl.n > 0 &&
+        fprintf(out, "\n%zu connection%s with a warning or an error, worst first\n", bl.n,
+                bl.n == 1 ? "" : "s") < 0)
+        st = TL_EIO;
+    else if (st == TL_OK && bl.n == 0 && r->sum.connections > 0 &&
+             fputs("\nno connection has a warning or an error\n", out) < 0)
+        st = TL_EIO;
+    for (size_t i = 0; st == TL_OK && i < bl.n; i++)
+        if (!copy_block(spool, out, bl.v[i].off))
+            st = TL_EIO;
+    free(bl.v);
+    return st;
+}
+
+/* One host anomaly: what, where, which connections, then the paragraphs. */
+static void host_anomaly(struct buf *b, const struct tl_host_anomaly *h)
+{
+    const struct tl_anomaly *a = &h->a;
+    char clk[24];
+    bprintf(b, "\n\t  %-8s %-26s %s", tl_sev_name((enum tl_sev)a->severity),
+            tl_anomaly_id((enum tl_anomaly_type)a->type), h->host);
+    if (h->port != 0)
+        bprintf(b, ":%u", (unsigned)h->port);
+    if (h->peer[0] != '\0')
+        bprintf(b, " -> %s:%u", h->peer, (unsigned)h->peer_port);
+    bprintf(b, "  %s  connections", clock_str(a->ts, clk, sizeof clk));
+    for (uint32_t i = 0; i < h->nconns && i < TL_HOST_MAX_CONNS; i++)
+        bprintf(b, " %" PRIu64, h->conns[i]);
+    if (h->total_conns > h->nconns)
+        bprintf(b, " … (%" PRIu64 " in all)", h->total_conns);
+    wrap(b, "explanation", a->explanation);
+    wrap(b, "suggestion", a->suggestion);
+    evidence(b, a);
+}
+
+/* Anomalies across connections, after the summary. */
+static bool write_host_anomalies(const struct tl_run *run, FILE *out)
+{
+    const struct tl_host_anomaly_list *l = run->host_anomalies;
+    if (l == NULL || l->n == 0)
+        return true;
+    struct buf b = {NULL, 0, 0, false};
+    bprintf(&b, "\nhost anomalies  %zu", l->n);
+    for (size_t i = 0; i < l->n; i++)
+        host_anomaly(&b, &l->a[i]);
+    bool ok = !b.failed;
+    /* The paragraphs carry the spool's tab marks; plain lines here. */
+    for (size_t i = 0; ok && i < b.len; i++)
+        if (b.s[i] != '\t')
+            ok = fputc(b.s[i], out) != EOF;
+    free(b.s);
+    return ok && fputc('\n', out) != EOF;
 }
 
 static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run,
@@ -239,14 +510,9 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
 {
     FILE *out = r->cfg.out;
     bool ok = write_inputs(run, out) && write_capture(run->capture, out) &&
-              write_summary(&r->sum, out);
-    if (ok && r->sum.connections > 0)
-        ok = fprintf(out, "\n%5s  %-22s %-22s %-6s %-26s %11s  %-11s %-15s %s\n", "id",
-                     "client", "server", "roles", "start (UTC)", "duration", "pkts c/s",
-                     "bytes c/s", "end") >= 0 &&
-             copy_lines(spool, out, false) && fseek(spool, 0, SEEK_SET) == 0 &&
-             copy_lines(spool, out, true);
-    return ok ? TL_OK : TL_EIO;
+              write_counts(r, out) && tl_report_text_summary(&r->sum, run->capture, out) &&
+              write_host_anomalies(run, out);
+    return ok ? write_connections(r, spool, out) : TL_EIO;
 }
 
 const struct report_ops tl_report_text_ops = {format_conn, write_doc};

@@ -13,6 +13,8 @@
 
 struct input {
     pcap_t *pcap;
+    struct bpf_program prog;    /* the filter, when has_filter */
+    bool has_filter;
     bool pending;               /* hdr/data hold a frame not yet handed out */
     struct pcap_pkthdr *hdr;
     const uint8_t *data;
@@ -23,7 +25,8 @@ struct tl_source {
     struct input *in;
     size_t n;
     uint64_t max_packets;
-    uint64_t handed_out;
+    uint64_t handed_out;        /* frames that passed the filter */
+    uint64_t frames;            /* frames read, filtered or not: the packet numbers */
     bool (*accept_linktype)(int linktype);
 };
 
@@ -38,22 +41,22 @@ static void set_error(struct input *in, enum tl_status st, const char *msg)
     snprintf(in->info.error, sizeof in->info.error, "%s", msg);
 }
 
-/* Compiles and installs the filter. On failure the input is closed and its
- * info says why: a filter can fit one link type and not another. */
+/*
+ * Compiles the filter. It is applied here, frame by frame, rather than
+ * installed in libpcap: frames it rejects must still be counted, so that
+ * packet numbers stay those Wireshark shows for the same file. On failure
+ * the input is closed and its info says why: a filter can fit one link
+ * type and not another.
+ */
 static void set_filter(struct input *in, const char *filter)
 {
-    struct bpf_program prog;
-    const char *what = "bad filter expression";
-    bool ok = pcap_compile(in->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0;
-    if (ok) {
-        what = "cannot apply filter";
-        ok = pcap_setfilter(in->pcap, &prog) == 0;
-        pcap_freecode(&prog);
-    }
-    if (ok)
+    if (pcap_compile(in->pcap, &in->prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0) {
+        in->has_filter = true;
         return;
+    }
     char msg[sizeof in->info.error];
-    snprintf(msg, sizeof msg, "%s '%s': %s", what, filter, pcap_geterr(in->pcap));
+    snprintf(msg, sizeof msg, "bad filter expression '%s': %s", filter,
+             pcap_geterr(in->pcap));
     set_error(in, TL_EINVAL, msg);
     pcap_close(in->pcap);
     in->pcap = NULL;
@@ -179,10 +182,9 @@ static int64_t ts_us(const struct pcap_pkthdr *h)
     return (int64_t)h->ts.tv_sec * TL_USEC_PER_SEC + (int64_t)h->ts.tv_usec;
 }
 
-enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f)
+/* The input whose pending frame comes first (ties: input order). */
+static struct input *earliest(struct tl_source *src)
 {
-    if (src->max_packets != 0 && src->handed_out >= src->max_packets)
-        return TL_EOF;
     struct input *best = NULL;
     for (size_t i = 0; i < src->n; i++) {
         struct input *in = &src->in[i];
@@ -190,17 +192,32 @@ enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f)
         if (in->pending && (best == NULL || ts_us(in->hdr) < ts_us(best->hdr)))
             best = in;
     }
-    if (best == NULL)
+    return best;
+}
+
+enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f)
+{
+    if (src->max_packets != 0 && src->handed_out >= src->max_packets)
         return TL_EOF;
-    best->pending = false;
-    best->info.packets++;
+    struct input *best;
+    for (;;) {
+        best = earliest(src);
+        if (best == NULL)
+            return TL_EOF;
+        best->pending = false;
+        best->info.packets++;
+        src->frames++;
+        if (!best->has_filter || pcap_offline_filter(&best->prog, best->hdr, best->data))
+            break;
+    }
+    src->handed_out++;
     f->ts_us = ts_us(best->hdr);
     f->caplen = best->hdr->caplen;
     f->wirelen = best->hdr->len;
     f->data = best->data;
     f->linktype = best->info.linktype;
     f->input = (unsigned)(best - src->in);
-    f->pkt_no = ++src->handed_out;
+    f->pkt_no = src->frames;
     return TL_OK;
 }
 
@@ -215,9 +232,12 @@ void tl_source_free(struct tl_source *src)
 {
     if (src == NULL)
         return;
-    for (size_t i = 0; i < src->n; i++)
+    for (size_t i = 0; i < src->n; i++) {
         if (src->in[i].pcap != NULL)
             pcap_close(src->in[i].pcap);
+        if (src->in[i].has_filter)
+            pcap_freecode(&src->in[i].prog);
+    }
     free(src->in);
     free(src);
 }

@@ -255,6 +255,11 @@ static bool rst_acceptable(const struct tl_tcpstate *st, const struct tl_pkt *p,
     if (!s->seen || !q->seen)
         return true;
     uint32_t win = q->win > 0 ? q->win : 1;
+    /* The receiver's RCV.NXT is what it last acknowledged: when the
+     * sender's latest data was lost, the RST starts there, not after it. */
+    uint32_t rcv_nxt = q->acked_any ? q->last_ack : s->snd_nxt;
+    if (tl_seq_ge(p->seq, rcv_nxt) && tl_seq_lt(p->seq, rcv_nxt + win))
+        return true;
     return tl_seq_ge(p->seq, s->snd_nxt) && tl_seq_lt(p->seq, s->snd_nxt + win);
 }
 
@@ -309,8 +314,9 @@ void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_
     out->ended = !was_ended && tl_tcpstate_ended(st);
 }
 
-/* Linux's initial retransmission timeout (TCP_TIMEOUT_INIT). */
-#define INITIAL_RTO_US TL_USEC_PER_SEC
+/* A lone SYN tells no gap: assume the longest common initial timeout, 3 s
+ * (RFC 1122's, still used by some stacks; Linux uses 1 s). */
+#define LONE_SYN_RTO_US (3 * TL_USEC_PER_SEC)
 
 /*
  * When a client in SYN_SENT has certainly given up: its next retry would
@@ -321,9 +327,9 @@ void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_
  */
 static int64_t syn_deadline(const struct tl_ep *e)
 {
-    int64_t gap = e->nsyn >= 2 ? e->syn_last - e->syn_prev : INITIAL_RTO_US;
+    int64_t gap = e->nsyn >= 2 ? e->syn_last - e->syn_prev : LONE_SYN_RTO_US;
     if (gap <= 0)
-        gap = INITIAL_RTO_US;
+        gap = LONE_SYN_RTO_US;
     return e->syn_last + 2 * gap + gap / 50 + 10000;
 }
 

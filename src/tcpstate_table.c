@@ -82,6 +82,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
     },
     [TL_EP_FIN_WAIT_2] = {
         [TL_EV_SEG] = STAY,
+        [TL_EV_FIN] = STAY, /* its FIN again: the peer's ACK did not reach it */
         [TL_EV_RST] = T(CLOSED, GO), /* reaped orphan answers with RST */
         [TL_EV_TOOK_SYN] = STAY,
         [TL_EV_TOOK_FIN] = T(TIME_WAIT, TIME_WAIT),
@@ -115,6 +116,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
     },
     [TL_EP_TIME_WAIT] = {
         [TL_EV_SEG] = STAY,     /* re-ACKs a retransmitted FIN */
+        [TL_EV_FIN] = STAY,     /* its own FIN again, as in FIN_WAIT_2 */
         [TL_EV_RST] = T(CLOSED, GO),
         [TL_EV_TOOK_FIN] = STAY,
         [TL_EV_FIN_ACKED] = STAY,

@@ -29,6 +29,14 @@ static void on_changes(struct tl_track *t, const struct tl_step *s, uint64_t pkt
         struct tl_track_side *d = &t->side[c->role & 1];
         if (c->from == TL_EP_CLOSE_WAIT && d->close_wait_until == 0)
             d->close_wait_until = ts;
+        if (c->from == TL_EP_FIN_WAIT_2 && d->fin_wait2_until == 0)
+            d->fin_wait2_until = ts;
+        /* The final ACK, not an RST, ends LAST_ACK here. */
+        if (c->from == TL_EP_LAST_ACK && c->to == TL_EP_CLOSED && s->kind != TL_K_RST &&
+            pkt != 0 && d->final_ack_pkt == 0) {
+            d->final_ack_pkt = pkt;
+            d->final_ack_ts = ts;
+        }
         switch ((enum tl_ep_state)c->to) {
         case TL_EP_CLOSE_WAIT:
             d->close_wait_since = ts;
@@ -42,7 +50,10 @@ static void on_changes(struct tl_track *t, const struct tl_step *s, uint64_t pkt
             d->time_wait_since = ts;
             d->time_wait_pkt = pkt;
             break;
-        case TL_EP_CLOSING: d->closing_pkt = pkt; break;
+        case TL_EP_CLOSING:
+            d->closing_pkt = pkt;
+            d->closing_ts = ts;
+            break;
         default: break;
         }
     }
@@ -138,6 +149,65 @@ static void on_rst(struct tl_track *t, const struct tl_tcpstate *st, const struc
             me->rst_peer_state = s->changes[i].from;
     }
     me->rst_answers_data = t->side[!r].last_had_data;
+    me->rst_answers_pkt = t->side[!r].last_pkt;
+    me->rst_answers_fin = t->side[!r].last_had_fin;
+    me->rst_ignored = s->kind == TL_K_RST_IGNORED;
+}
+
+/* A D-SACK (RFC 2883): the first SACK block reports data that arrived
+ * twice, below the cumulative ACK or inside the second block. */
+static bool is_dsack(const struct tl_pkt *p)
+{
+    if (p->opt.nsack == 0 || !(p->flags & TL_TH_ACK))
+        return false;
+    const uint32_t *b0 = p->opt.sack[0], *b1 = p->opt.sack[1];
+    if (tl_seq_le(b0[1], p->ack))
+        return true;
+    return p->opt.nsack >= 2 && tl_seq_ge(b0[0], b1[0]) && tl_seq_le(b0[1], b1[1]);
+}
+
+/* What the data-phase detectors and the host aggregation read: keepalive
+ * timing and answers, spurious retransmissions, who spoke during a stall,
+ * window reopenings, the first payload. Runs before last_ts moves on. */
+static void on_data(struct tl_track *t, const struct tl_tcpstate *st, const struct tl_step *s,
+                    const struct tl_pkt *p, enum tl_role r, uint64_t pkt, int64_t ts)
+{
+    struct tl_track_side *me = &t->side[r], *peer = &t->side[!r];
+    if (p->payload_len > 0 && me->first_data_ts == 0)
+        me->first_data_ts = ts;
+    if (me->zero_windows > 0 && me->zw_since == 0 && me->zw_open_pkt == 0)
+        me->zw_open_pkt = pkt;
+    if (s->kind == TL_K_KEEPALIVE) {
+        if (me->ka.n == 1)
+            me->ka_idle_us = ts - (me->last_ts > peer->last_ts ? me->last_ts : peer->last_ts);
+        me->ka_last_ts = ts;
+        me->ka_unanswered++;
+    }
+    peer->ka_unanswered = 0; /* anything from us answers the peer's probes */
+    /* The same segment again within 1 ms, nothing in between: a copy made by
+     * the capture (several interfaces, a SPAN port), not a retransmission. */
+    if (s->kind == TL_K_RETX && me->last_ts >= peer->last_ts && p->seq == me->last_seq &&
+        p->payload_len == me->last_len && ts - me->last_ts < 1000) {
+        me->dup_copies++;
+        me->retx_bytes -= p->payload_len; /* counts what was really sent again */
+    }
+    me->last_seq = p->seq;
+    me->last_len = p->payload_len;
+    if (is_dsack(p) && peer->dsacks++ == 0)
+        peer->dsack_first_pkt = pkt;
+    if (s->kind == TL_K_RETX) {
+        if (me->stall.n == 1)
+            me->stall_peer_ts = 0;
+        me->stall_last_ts = ts;
+        me->stall_last_pkt = pkt;
+    }
+    if (peer->stall.n > 0 && peer->stall_peer_ts == 0)
+        peer->stall_peer_ts = ts;
+    if (s->kind == TL_K_UNEXPECTED && me->unexpected_pkt == pkt) {
+        me->unexpected_flags = p->flags;
+        me->unexpected_state = st->ep[r].state;
+        me->unexpected_peer_state = st->ep[!r].state;
+    }
 }
 
 void tl_track_step(struct tl_track *t, const struct tl_tcpstate *st, const struct tl_step *s,
@@ -158,8 +228,10 @@ void tl_track_step(struct tl_track *t, const struct tl_tcpstate *st, const struc
         if (s->kind == TL_K_RETX)
             me->retx_bytes += p->payload_len;
         if (st->ep[r].state == TL_EP_CLOSE_WAIT || st->ep[r].state == TL_EP_LAST_ACK) {
-            if (me->data_in_close_wait++ == 0)
+            if (me->data_in_close_wait++ == 0) {
                 me->data_in_close_wait_pkt = pkt_no;
+                me->data_in_close_wait_ts = ts;
+            }
             me->data_in_close_wait_bytes += p->payload_len;
         }
     }
@@ -170,6 +242,9 @@ void tl_track_step(struct tl_track *t, const struct tl_tcpstate *st, const struc
     /* New data acknowledged past what was being retransmitted ends a stall. */
     if ((p->flags & TL_TH_ACK) && peer->stall.n > 0 && tl_seq_gt(s->rel_ack, peer->stall_seq))
         memset(&peer->stall, 0, sizeof peer->stall);
+    on_data(t, st, s, p, r, pkt_no, ts);
     me->last_ts = ts;
     me->last_had_data = p->payload_len > 0;
+    me->last_had_fin = (p->flags & TL_TH_FIN) != 0;
+    me->last_pkt = pkt_no;
 }

@@ -75,7 +75,7 @@ TL_TRAPS_SET=1
 read -r -a want <<<"${TL_KERNEL_SCENARIOS:-$(tk_scenarios | tr '\n' ' ')}"
 needs() {
     case $1 in
-    syn_dropped | final_ack_dropped | keepalive_timeout) echo nft ;;
+    syn_dropped | final_ack_dropped | keepalive_timeout | synack_lost) echo nft ;;
     simultaneous_close) echo tc ;;
     esac
 }

@@ -3,7 +3,7 @@
 # Does nothing when everything is there already.
 set -eu
 pkgs="gcc make autoconf automake pkg-config libpcap-dev libjansson-dev
-      tcpdump iproute2 nftables ethtool python3 tshark"
+      tcpdump iproute2 nftables ethtool python3 tshark python3-jsonschema"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

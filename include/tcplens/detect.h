@@ -71,6 +71,34 @@ struct tl_track_side {
     uint64_t unexpected_pkt;
     int64_t last_ts;          /* its last segment */
     bool last_had_data;
+    /* For the handshake and close detectors (anomaly_handshake.c, anomaly_close.c). */
+    uint64_t last_pkt;        /* its last segment's packet number */
+    bool last_had_fin;        /* its last segment carried a FIN */
+    bool rst_ignored;         /* its first RST fell outside the receiver's window */
+    uint64_t rst_answers_pkt; /* the peer's last segment before its first RST */
+    bool rst_answers_fin;     /* that segment carried a FIN */
+    int64_t fin_wait2_until;  /* when it left FIN_WAIT_2 (0: still there) */
+    int64_t closing_ts;       /* when it entered CLOSING */
+    int64_t data_in_close_wait_ts; /* its first payload after taking the peer's FIN */
+    uint64_t final_ack_pkt;   /* the peer's ACK that took it from LAST_ACK to CLOSED */
+    int64_t final_ack_ts;
+    /* For the data-phase detectors (anomaly_data.c) and host aggregation (hosts.c). */
+    int64_t first_data_ts;    /* its first payload segment (0: none) */
+    uint64_t zw_open_pkt;     /* its first window update after a zero window */
+    int64_t ka_idle_us;       /* silence (both ways) before its first keepalive */
+    int64_t ka_last_ts;       /* its last keepalive */
+    uint32_t ka_unanswered;   /* keepalives since the peer last sent anything */
+    uint32_t dsacks;          /* D-SACKs from the peer: its data arrived twice */
+    uint64_t dsack_first_pkt;
+    int64_t stall_last_ts;    /* the stall's last retransmission (stall.ts keeps 16) */
+    uint64_t stall_last_pkt;
+    int64_t stall_peer_ts;    /* the peer's first segment after the stall began (0: none) */
+    uint8_t unexpected_flags; /* its first unexpected segment's flags (TL_TH_*) */
+    uint8_t unexpected_state; /* its state, and the peer's, at that segment */
+    uint8_t unexpected_peer_state;
+    uint32_t last_seq, last_len; /* its last segment's sequence number and payload */
+    uint32_t dup_copies;      /* retransmissions that were the capture's own copies
+                                 (not in retx_bytes) */
 };
 
 struct tl_track {

@@ -8,6 +8,7 @@
 #define TCPLENS_ENGINE_H
 
 #include "tcplens/detect.h"
+#include "tcplens/hosts.h"
 #include "tcplens/report.h"
 #include "tcplens/source.h"
 #include "tcplens/status.h"
@@ -42,6 +43,9 @@ TL_MUST_CHECK enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl
 TL_MUST_CHECK enum tl_status tl_engine_finish(struct tl_engine *e);
 
 const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e);
+
+/* What the host-level detectors found (after tl_engine_finish). */
+const struct tl_host_anomaly_list *tl_engine_host_anomalies(const struct tl_engine *e);
 
 void tl_engine_free(struct tl_engine *e);
 

@@ -13,6 +13,7 @@
 #include "tcplens/anomaly.h"
 #include "tcplens/decode.h"
 #include "tcplens/flow.h"
+#include "tcplens/hosts.h"
 #include "tcplens/source.h"
 #include "tcplens/status.h"
 #include "tcplens/tcpstate.h"
@@ -47,6 +48,7 @@ struct tl_run {
     const struct tl_input_info *inputs;
     size_t ninputs;
     const struct tl_capture_info *capture;
+    const struct tl_host_anomaly_list *host_anomalies; /* may be NULL */
 };
 
 enum tl_report_format { TL_REPORT_TEXT = 0, TL_REPORT_JSON, TL_REPORT_NDJSON };

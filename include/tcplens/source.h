@@ -17,7 +17,9 @@ struct tl_frame {
     const uint8_t *data;
     int linktype;        /* DLT_* value of the input it came from */
     unsigned input;      /* index of the input */
-    uint64_t pkt_no;     /* 1-based, over all inputs in merged order */
+    uint64_t pkt_no;     /* 1-based position in the merged stream, counting the
+                          * frames a filter rejected: for one input, the frame
+                          * number Wireshark shows for it */
 };
 
 /* What is known about one input, for the report. */

@@ -31,6 +31,8 @@ TK_SS_MS=${TK_SS_MS:-5}
 # name | scenario.py scenario | sysctls | scenario.py args | options
 # options: midstream (capture starts at GATE capture), fixedport (a fixed
 # client port is passed as --client-port), timeout=N (scenario budget, s)
+# ports=N (N client ports instead of 40: more short connections than 40
+# TIME_WAITs; the range then overlaps later scenarios', each has its netns)
 TK_TABLE=(
     "client_first|normal|||"
     "server_first|server_first|||"
@@ -54,13 +56,18 @@ TK_TABLE=(
     "port_reuse_tw|port_reuse_tw|net.ipv4.tcp_tw_reuse=2||fixedport"
     "midstream|midstream|||midstream"
     "ipv6|ipv6|||"
+    "synack_lost|synack_lost||--wait 1.5|"
+    "blackhole|blackhole|net.ipv4.tcp_retries2=3||timeout=20"
+    "lossy|lossy|||"
+    "scan|scan|||"
+    "tw_pressure|tw_pressure|||ports=400"
 )
 
 # sysctls recorded in every NAME.meta (their values inside the namespace)
 TK_SYSCTLS=(net.ipv4.tcp_syn_retries net.ipv4.tcp_syn_linear_timeouts
     net.ipv4.tcp_synack_retries net.ipv4.tcp_syncookies net.ipv4.tcp_fin_timeout
     net.ipv4.tcp_tw_reuse net.ipv4.tcp_abort_on_overflow net.core.somaxconn
-    net.ipv4.tcp_keepalive_time net.ipv4.ip_local_port_range)
+    net.ipv4.tcp_keepalive_time net.ipv4.ip_local_port_range net.ipv4.tcp_retries2)
 
 tk_scenarios() {
     local row
@@ -103,6 +110,7 @@ tk_run_one() {
         midstream) midstream=1 ;;
         fixedport) fixed=1 ;;
         timeout=*) timeout=${o#timeout=} ;;
+        ports=*) chi=$((clo + ${o#ports=} - 1)) ;;
         esac
     done
     TK_META=$out/$name.meta

@@ -694,9 +694,21 @@ def rel(t, base):
     return "%+.6f" % (t - base)
 
 
+# trimmed logs (export): at most this many lines per section, so a scenario
+# with hundreds of connections (tw_pressure) still leaves a small file
+TRIM_LINES = 60
+
+
 def write_kernel_txt(sc, path, trim=False):
     cap_start = sc.cap[0]
     L = []
+
+    def clip(start):
+        """Trimmed: keep the first TRIM_LINES lines of the section from start."""
+        if trim and len(L) - start > TRIM_LINES:
+            more = len(L) - start - TRIM_LINES
+            del L[start + TRIM_LINES:]
+            L.append("... (%d more lines in a live run's log)" % more)
     m = sc.meta
     L.append("# tcplens kernel log: scenario %s (scenario.py %s %s)"
              % (sc.name, m.get("script", "?"), m.get("args", "")))
@@ -709,12 +721,15 @@ def write_kernel_txt(sc, path, trim=False):
              "stopped at %s" % (cap_start, rel(sc.cap[1], cap_start)))
     L.append("")
     L.append("== kernel state sequences (capture window)")
+    start = len(L)
     for ep in sc.endpoints:
         L.append("conn %d %-6s %-22s peer %-22s final %-11s seq %s%s" % (
             ep["conn"], ep["role"], ep_str(ep["local"]), ep_str(ep["remote"]), ep["final"],
             " ".join(ep["seq"]), ("   [" + "; ".join(ep["notes"]) + "]") if ep["notes"] else ""))
+    clip(start)
     L.append("")
     L.append("== packets (tcpdump -i lo inside the namespace)")
+    start = len(L)
     for c in sc.conns:
         L.append("conn %d %s > %s: %s" % (c["nth"], ep_str(c["client"]), ep_str(c["server"]),
                                           ladder(c)))
@@ -723,8 +738,10 @@ def write_kernel_txt(sc, path, trim=False):
             L.append("%s #%d %s > %s %s seq %d ack %d len %d win %d" % (
                 rel(p["ts"], cap_start), p["n"], ep_str(p["src"]), ep_str(p["dst"]),
                 flag_str(p["flags"]), p["seq"], p["ack"], p["len"], p["win"]))
+    clip(start)
     L.append("")
     L.append("== merged kernel observations per socket (t, state, source)")
+    start = len(L)
     for ep in sc.endpoints:
         L.append("conn %d %s %s:" % (ep["conn"], ep["role"], ep_str(ep["local"])))
         if ep["no_socket"]:
@@ -742,10 +759,13 @@ def write_kernel_txt(sc, path, trim=False):
                                           if n > 1 else ""))
     if not sc.endpoints:
         L.append("(no connection in the capture)")
+    clip(start)
     if sc.notes:
         L.append("")
         L.append("== notes")
+        start = len(L)
         L += ["- " + n for n in sc.notes]
+        clip(start)
     L.append("")
     L.append("== scenario.py events")
     try:
@@ -760,6 +780,7 @@ def write_kernel_txt(sc, path, trim=False):
         L.append("(no scenario log)")
     L.append("")
     L.append("== tracepoint sock:inet_sock_set_state (listeners included)")
+    start = len(L)
     if sc.have_trace:
         allev, _ = read_trace(sc.path(".trace.txt"), fnum(sc.meta, "mono_offset", 0.0))
         for e in allev:
@@ -768,9 +789,11 @@ def write_kernel_txt(sc, path, trim=False):
                 e["sport"], e["dport"], e["old"], e["new"]))
     else:
         L.append("(not available)")
+    clip(start)
     L.append("")
     L.append("== ss -tan snapshots (changes only; @header time, snapshot taken within "
              "[t0, @]; %d unchanged polls not shown)" % sum(1 for s in sc.snaps if s["same"]))
+    start = len(L)
     for s in sc.snaps:
         if s["same"]:
             continue
@@ -778,6 +801,7 @@ def write_kernel_txt(sc, path, trim=False):
                                  " final" if s["final"] else ""))
         for r in s["raw"]:
             L.append("   " + " ".join(r.split()[:5]))
+    clip(start)
     with open(path, "w") as f:
         f.write("\n".join(L) + "\n")
 

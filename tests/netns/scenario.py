@@ -66,6 +66,29 @@ driver sets the sysctls they need inside the namespace):
                      probes go unanswered, the client resets (ETIMEDOUT)
   midstream          one request/response, then GATE capture (the driver
                      starts tcpdump), a second request/response and a close
+  synack_lost        nft output drops the client's handshake ACK once: the
+                     server retransmits its SYN-ACK after 1 s, the client
+                     (already ESTABLISHED) answers it with an ACK that
+                     completes the handshake; it waits --wait s before its
+                     request, then a normal client-first close
+
+Scenarios for the data-phase and host-level anomalies (docs/anomalies.md):
+  blackhole          after a request/response nft drops everything between the
+                     two (client->server in input, after tcpdump saw it;
+                     server->client in output, before): the client writes
+                     (send() succeeds), retransmits with backoff and gives up
+                     after net.ipv4.tcp_retries2 (ETIMEDOUT); then the path
+                     comes back, the server writes, and the client host, with
+                     no socket left, answers RST
+  lossy              the server sends 48 KiB; nft input drops every 8th
+                     full-size segment to the client (after tcpdump saw it):
+                     SACK recovery, retransmissions, then a normal close
+  scan               one client connect()s to 40 ports (50..89 of the run's
+                     port block): 3 listen (reset at once, as a connect scan
+                     does), 4 listen behind an nft SYN drop (left SYN_SENT),
+                     33 are closed (RST)
+  tw_pressure        150 short connections to one port, 0.5 ms apart, the
+                     client closing first: TIME_WAIT piles up on the client
 """
 
 import argparse
@@ -1051,6 +1074,229 @@ def sc_midstream(a):
     settle()
 
 
+def sc_synack_lost(a):
+    host, port = a.host, a.port
+    ls = listener(host, port)
+    # The client's first pure ACK to the server port -- the one completing
+    # the handshake -- is dropped in OUTPUT, before tcpdump on lo sees it
+    # (real loss).  The quota lets exactly one pure ACK (52/72 bytes) be
+    # dropped; the client's next one passes.
+    nft_table('quota once { until 100 bytes }\n'
+              'chain output { type filter hook output priority 0; policy accept;\n'
+              '  tcp dport %d tcp flags == ack quota name "once" counter drop\n}' % port)
+    accepted = []
+
+    def server(ls):
+        conn, peer = ls.accept()
+        accepted.append(time.time())
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        expect_eof(conn, "server")
+        time.sleep(2 * STEP)
+        conn.close()
+        event("server: close() -> FIN (LAST_ACK)")
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    t0 = time.time()
+    c.connect((host, port))
+    event("client: connected from %s (its handshake ACK is lost)" % local(c))
+    # the server's SYN-ACK retransmission (after its 1 s initial RTO) draws
+    # a second ACK from the client, which completes the handshake
+    time.sleep(a.wait)
+    if not accepted:
+        fail("the server did not accept within %.1f s" % a.wait)
+    elif accepted[0] - t0 < 0.5:
+        fail("accepted after %.3f s: the handshake ACK was not lost" % (accepted[0] - t0))
+    else:
+        event("server accepted %.3f s after connect()" % (accepted[0] - t0))
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    c.close()
+    event("client: close() -> FIN (active close, will be TIME_WAIT)")
+    srv.finish()
+    event("nft counters: %s" % nft_counters())
+    nft_drop_table()
+    ls.close()
+    settle()
+
+
+# ----------------------------------- data-phase and host-level scenarios
+
+def sc_blackhole(a):
+    """The path between client and server dies after a request/response:
+    the client's segments are dropped in input (tcpdump on lo saw them, as a
+    capture at the client would), the server's in output (never seen)."""
+    host, port = a.host, a.port
+    log_sysctls("net.ipv4.tcp_retries2")
+    ls = listener(host, port)
+    up, back = threading.Event(), threading.Event()
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        conn.sendall(RESPONSE)
+        up.set()
+        if not back.wait(a.timeout):
+            raise RuntimeError("the path never came back")
+        conn.sendall(b"late data once the path is back\n")
+        event("server: wrote once the path was back")
+        _expect_reset(conn, "server")
+        conn.close()
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    cport = c.getsockname()[1]
+    event("client: connected from %s" % local(c))
+    c.sendall(REQUEST)
+    read_response(c)
+    up.wait(SOCK_TIMEOUT)
+    time.sleep(STEP)
+    nft_table("chain input { type filter hook input priority 0; policy accept;\n"
+              "  tcp sport %d tcp dport %d counter drop\n}\n"
+              "chain output { type filter hook output priority 0; policy accept;\n"
+              "  tcp sport %d tcp dport %d counter drop\n}" % (cport, port, port, cport))
+    for i in range(3):
+        c.sendall(b"write %d into the blackhole\n" % i)
+        event("client: send() %d succeeded" % i)
+        time.sleep(0.1)
+    c.settimeout(None)          # the kernel's tcp_retries2 decides
+    t0 = time.time()
+    try:
+        data = c.recv(4096)
+        fail("client: expected ETIMEDOUT, got %r" % (data,))
+    except OSError as e:
+        if e.errno == errno.ETIMEDOUT:
+            event("client: recv() ETIMEDOUT after %.3fs (tcp_retries2 exhausted, "
+                  "nothing sent)" % (time.time() - t0))
+        else:
+            fail("client: recv() -> %r, expected ETIMEDOUT" % (e,))
+    event("nft counters: %s" % nft_counters())
+    nft_drop_table()
+    event("path restored")
+    time.sleep(0.3)
+    back.set()
+    srv.finish()
+    c.close()
+    ls.close()
+    settle()
+
+
+def sc_lossy(a):
+    host, port = a.host, a.port
+    total = 48 * 1024
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        # every 8th full-size segment to the client is lost after the
+        # capture point (input hook: tcpdump on lo has seen it)
+        nft_table("chain input { type filter hook input priority 0; policy accept;\n"
+                  "  tcp sport %d ip length > 1000 numgen inc mod 8 == 7 counter drop\n}"
+                  % port)
+        conn.sendall(b"d" * total)
+        event("server: sent %d bytes" % total)
+        expect_eof(conn, "server")
+        time.sleep(2 * STEP)
+        conn.close()
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    c.sendall(REQUEST)
+    buf, eof = recv_until(c, lambda b: len(b) >= total)
+    if len(buf) != total:
+        fail("client: read %d bytes, want %d (eof=%s)" % (len(buf), total, eof))
+    event("client: read %d bytes; nft counters: %s" % (len(buf), nft_counters()))
+    time.sleep(STEP)
+    c.close()
+    srv.finish()
+    nft_drop_table()
+    ls.close()
+    settle()
+
+
+def sc_scan(a):
+    """A connect scan of 40 ports; the ports are 50..89 of the run's block
+    (the tracepoint filter covers the block)."""
+    host = a.host
+    ports = [a.port // 100 * 100 + 50 + i for i in range(40)]
+    open_ports, filtered = {ports[7], ports[23], ports[31]}, ports[-4:]
+    for p in sorted(open_ports) + filtered:
+        _keep.append(listener(host, p, backlog=8))
+    nft_table("chain input { type filter hook input priority 0; policy accept;\n"
+              "  tcp dport { %s } tcp flags & (syn | ack) == syn counter drop\n}"
+              % ", ".join(str(p) for p in filtered))
+    socks = []
+    for p in ports:                 # the filtered ones last: their SYN
+        s = socket.socket(family_of(host), socket.SOCK_STREAM)   # retries
+        s.setblocking(False)        # come after the capture stopped
+        socks.append((p, s, s.connect_ex((host, p))))
+        time.sleep(0.002)
+    time.sleep(0.1)
+    n = {"open": 0, "refused": 0, "pending": 0}
+    for p, s, _ in socks:
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        try:
+            s.getpeername()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+            n["open"] += 1
+        except OSError:
+            if err == errno.ECONNREFUSED:
+                s.close()
+                n["refused"] += 1
+            else:
+                _keep.append(s)      # still SYN_SENT when the capture stops
+                n["pending"] += 1
+    event("client: scanned %d ports: %d open (reset), %d refused, %d unanswered"
+          % (len(ports), n["open"], n["refused"], n["pending"]))
+    if (n["open"], n["refused"], n["pending"]) != (3, 33, 4):
+        fail("scan: expected 3 open, 33 refused, 4 unanswered")
+
+
+def sc_tw_pressure(a):
+    host, port = a.host, a.port
+    count, gap = 150, 0.0005
+    ls = listener(host, port, backlog=512)
+
+    def server(ls):
+        for _ in range(count):
+            conn, _peer = ls.accept()
+            conn.settimeout(SOCK_TIMEOUT)
+            if conn.recv(64):
+                raise RuntimeError("server: expected EOF")
+            conn.close()
+
+    srv = Server(ls, server)
+    srv.start()
+    t0 = time.time()
+    for _ in range(count):
+        c = client_socket(host)
+        c.connect((host, port))
+        c.close()
+        time.sleep(gap)
+    event("client: %d connections in %.3f s, each closed first (TIME_WAIT)"
+          % (count, time.time() - t0))
+    srv.finish()
+    ls.close()
+    settle()
+
+
 SCENARIOS = {
     "normal": (sc_normal, "127.0.0.1"),
     "ipv6": (sc_normal, "::1"),
@@ -1074,6 +1320,11 @@ SCENARIOS = {
     "keepalive": (sc_keepalive, "127.0.0.1"),
     "keepalive_timeout": (sc_keepalive_timeout, "127.0.0.1"),
     "midstream": (sc_midstream, "127.0.0.1"),
+    "synack_lost": (sc_synack_lost, "127.0.0.1"),
+    "blackhole": (sc_blackhole, "127.0.0.1"),
+    "lossy": (sc_lossy, "127.0.0.1"),
+    "scan": (sc_scan, "127.0.0.1"),
+    "tw_pressure": (sc_tw_pressure, "127.0.0.1"),
 }
 
 # default --wait per scenario (seconds)
@@ -1084,6 +1335,7 @@ WAIT_DEFAULT = {
     "final_ack_dropped": 1.0,
     "zero_window": 1.5,
     "keepalive": 2.5,
+    "synack_lost": 1.5,
 }
 
 

@@ -67,7 +67,7 @@ static json_t *rig_close(struct rig *g, struct tl_capture_info *cap)
     if (tl_engine_finish(g->e) != TL_OK)
         abort();
     *cap = *tl_engine_capture(g->e);
-    struct tl_run run = {NULL, 0, cap};
+    struct tl_run run = {.capture = cap};
     if (tl_report_finish(g->r, &run) != TL_OK)
         abort();
     tl_engine_free(g->e);

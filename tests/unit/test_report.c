@@ -44,7 +44,7 @@ static size_t run_order(const uint64_t *order, size_t n, size_t budget, uint64_t
         free(c);
     }
     struct tl_capture_info cap = {0};
-    struct tl_run run = {NULL, 0, &cap};
+    struct tl_run run = {.capture = &cap};
     if (tl_report_finish(r, &run) != TL_OK)
         abort();
     tl_report_free(r);
@@ -92,7 +92,7 @@ static void test_document(struct tap *t)
                                   .packets = 7,
                                   .tcp_packets = 6};
     cap.skipped[TL_DEC_NOT_IP] = 1;
-    struct tl_run run = {&in, 1, &cap};
+    struct tl_run run = {.inputs = &in, .ninputs = 1, .capture = &cap};
     ok(t, tl_report_finish(r, &run) == TL_OK, "document: written");
     tl_report_free(r);
     rewind(out);

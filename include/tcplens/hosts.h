@@ -1,0 +1,102 @@
+/*
+ * Host-level anomalies: patterns that only show across connections. The
+ * engine hands every connection to tl_hosts_conn() when it reports it;
+ * tl_hosts_finish() then lists what the aggregates prove:
+ *
+ *   syn_scan               one source sends SYNs to many ports or hosts,
+ *                          most of them refused or unanswered
+ *   accept_queue_overflow  one listener (address:port) drops handshake ACKs
+ *                          (SYN-ACK retransmitted after the client's ACK) or
+ *                          SYNs while N completed connections wait for
+ *                          accept(): N estimates the accept queue (backlog + 1)
+ *   time_wait_pressure     one client address to one server address:port,
+ *                          closing first so fast that TIME_WAIT (60 s) would
+ *                          use up the ephemeral port range
+ *
+ * Thresholds and their reasons: docs/anomalies.md. Memory is bounded:
+ * at most cfg.max_hosts aggregates live at once; beyond that the least
+ * recently updated one is evicted (counted, and evaluated first, so what it
+ * already proves is still reported). Work per connection is O(1) (bounded by
+ * small constants). Output order never depends on hashing.
+ */
+#ifndef TCPLENS_HOSTS_H
+#define TCPLENS_HOSTS_H
+
+#include "tcplens/anomaly.h"
+#include "tcplens/detect.h"
+#include "tcplens/flow.h"
+#include "tcplens/status.h"
+#include "tcplens/tcpstate.h"
+#include "tcplens/types.h"
+
+#define TL_HOSTS_DEFAULT_MAX 8192u
+#define TL_HOSTS_DEFAULT_MAX_ANOMALIES 1000u
+#define TL_HOSTS_SCAN_MIN_TARGETS 20u   /* distinct (address, port) targets */
+#define TL_HOSTS_SCAN_MIN_FAILED 0.6    /* share refused or unanswered */
+#define TL_HOSTS_TW_MIN_CONNS 100u      /* client TIME_WAITs in the busiest 60 s */
+#define TL_HOSTS_TW_MIN_FILL 0.5        /* projected TIME_WAITs / port range */
+#define TL_HOSTS_PORT_RANGE 28232u      /* net.ipv4.ip_local_port_range 32768-60999 */
+
+/* Zero (or 0.0) in any field means its default above. */
+struct tl_hosts_cfg {
+    uint32_t max_hosts;        /* aggregates kept at once */
+    uint32_t max_anomalies;    /* host anomalies kept; more are counted, dropped */
+    uint32_t scan_min_targets;
+    double scan_min_failed;
+    uint32_t tw_min_conns;
+    double tw_min_fill;
+    uint32_t tw_port_range;
+};
+
+#define TL_HOST_MAX_CONNS 32
+
+/* One host anomaly: the anomaly itself (type, severity, ts, packets unused,
+ * evidence, explanation, suggestion; endpoint is the role the host plays)
+ * and which host and connections it is about. */
+struct tl_host_anomaly {
+    struct tl_anomaly a;
+    char host[TL_ADDR_STRLEN]; /* the source, the listener or the client address */
+    uint16_t port;             /* the listener's port (accept_queue_overflow); 0 = none */
+    char peer[TL_ADDR_STRLEN]; /* time_wait_pressure: the server's address; "" = none */
+    uint16_t peer_port;        /* and its port */
+    uint32_t nconns;           /* ids listed in conns[], ascending (the lowest ones) */
+    uint64_t conns[TL_HOST_MAX_CONNS];
+    uint64_t total_conns;      /* connections involved, listed or not */
+};
+
+struct tl_host_anomaly_list {
+    struct tl_host_anomaly *a;
+    size_t n, cap;
+};
+
+void tl_host_anomaly_list_free(struct tl_host_anomaly_list *l);
+
+struct tl_hosts;
+
+/* Returns NULL when out of memory. cfg may be NULL (all defaults). */
+TL_MUST_CHECK struct tl_hosts *tl_hosts_new(const struct tl_hosts_cfg *cfg);
+
+/*
+ * Takes in one reported connection: c with its final states st and its
+ * tracker t (all borrowed until return). Never fails: an aggregate that
+ * cannot be allocated is skipped and tl_hosts_finish() says TL_ENOMEM.
+ */
+void tl_hosts_conn(struct tl_hosts *h, const struct tl_conn *c, const struct tl_tcpstate *st,
+                   const struct tl_track *t);
+
+/*
+ * Appends every host anomaly, ordered by time (then type, host), to out,
+ * and empties h (it may be fed again). Returns TL_ENOMEM when out could not
+ * grow or an aggregate had been lost to an allocation failure.
+ */
+TL_MUST_CHECK enum tl_status tl_hosts_finish(struct tl_hosts *h,
+                                             struct tl_host_anomaly_list *out);
+
+/* Aggregates evicted by the max_hosts cap, and host anomalies dropped by
+ * max_anomalies, so far. */
+uint64_t tl_hosts_evicted(const struct tl_hosts *h);
+uint64_t tl_hosts_dropped(const struct tl_hosts *h);
+
+void tl_hosts_free(struct tl_hosts *h);
+
+#endif

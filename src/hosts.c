@@ -1,0 +1,737 @@
+/*
+ * Host-level aggregation (include/tcplens/hosts.h). Three kinds of
+ * aggregate, all in one capped table:
+ *
+ *   SCAN    key: client address.   Attempts by outcome, and sets of the
+ *           targets, ports and hosts it tried (1024-bit hash bitmaps, counted
+ *           by linear counting: fixed size, good to a few thousand).
+ *   LISTEN  key: server address:port. Completed handshakes with the time
+ *           they completed and the time the server proved it had accepted
+ *           (its first data or FIN), the most recent ones in a small fixed
+ *           array; the connections whose ACK or SYNs were dropped.
+ *   PAIR    key: client address, server address:port. Client TIME_WAITs in
+ *           tumbling 60 s windows: the busiest window gives the rate.
+ *
+ * The table is a chained hash (power-of-two buckets) with an intrusive LRU
+ * list: a full table evicts its least recently updated aggregate, which is
+ * evaluated first, so an anomaly it already proves survives the eviction.
+ */
+#include "tcplens/hosts.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { K_SCAN = 0, K_LISTEN, K_PAIR };
+
+struct key {
+    uint8_t kind;
+    struct tl_addr a; /* SCAN: source; LISTEN: listener; PAIR: client */
+    struct tl_addr b; /* PAIR: server; zero otherwise */
+    uint16_t port;    /* LISTEN, PAIR: the server's port */
+};
+
+/* The lowest connection ids (ascending) and how many there were. */
+struct ids {
+    uint32_t n;
+    uint64_t total;
+    uint64_t id[TL_HOST_MAX_CONNS];
+};
+
+#define BITS 1024u
+
+struct scan {
+    uint32_t attempts, refused, unanswered, open, half_open;
+    int64_t first, last;
+    uint64_t targets[BITS / 64], ports[BITS / 64], hosts[BITS / 64];
+    struct ids ids;
+};
+
+/* Completed connections kept per listener, to count those still waiting
+ * for accept() when the first drop happened. */
+#define PENDING 64u
+
+struct pending {
+    int64_t done;     /* the handshake ACK the server took */
+    int64_t accepted; /* the server's first data or FIN; INT64_MAX: never seen */
+    uint64_t id;
+};
+
+struct listen {
+    uint32_t completed, ack_drops, syn_drops;
+    uint32_t ack_drops_again; /* connections whose ACK was dropped twice or more */
+    int64_t first_drop; /* INT64_MAX until a drop is seen */
+    uint32_t npend;
+    bool pend_evicted;
+    struct pending pend[PENDING];
+    struct ids ids; /* connections that saw a drop */
+};
+
+/* Linux keeps TIME_WAIT for 60 s: TIME_WAITs begun within 60 s coexist. */
+#define TW_WINDOW_US (60 * TL_USEC_PER_SEC)
+
+struct pair {
+    uint32_t win_n, best_n;
+    int64_t win_first, win_last, best_first, best_last;
+    struct ids ids;
+};
+
+struct agg {
+    struct agg *hnext, *older, *newer;
+    uint32_t hash;
+    struct key k;
+    union {
+        struct scan s;
+        struct listen l;
+        struct pair p;
+    } u;
+};
+
+struct tl_hosts {
+    struct tl_hosts_cfg cfg;
+    struct agg **buckets;
+    uint32_t mask, count;
+    struct agg *oldest, *newest;
+    struct tl_host_anomaly_list found; /* from evicted aggregates */
+    uint64_t evicted, dropped;
+    bool failed;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    x *= UINT64_C(0xc4ceb9fe1a85ec53);
+    return x ^ (x >> 33);
+}
+
+static uint64_t addr_hash(const struct tl_addr *a, uint64_t h)
+{
+    uint64_t w[2];
+    memcpy(w, a->b, sizeof w);
+    return mix(h ^ mix(w[0] ^ a->family) ^ mix(w[1] + 0x9e3779b97f4a7c15u));
+}
+
+static uint32_t key_hash(const struct key *k)
+{
+    uint64_t h = addr_hash(&k->a, k->kind);
+    h = addr_hash(&k->b, h);
+    return (uint32_t)mix(h ^ k->port);
+}
+
+static bool key_eq(const struct key *x, const struct key *y)
+{
+    return x->kind == y->kind && x->port == y->port && tl_addr_cmp(&x->a, &y->a) == 0 &&
+           tl_addr_cmp(&x->b, &y->b) == 0;
+}
+
+/* Natural logarithm for 0 < x <= 1 (no libm): halve the range to [0.5, 1],
+ * then ln x = 2 atanh((x - 1) / (x + 1)). */
+static double ln01(double x)
+{
+    int k = 0;
+    while (x < 0.5) {
+        x *= 2.0;
+        k++;
+    }
+    double y = (x - 1.0) / (x + 1.0), y2 = y * y, term = y, sum = 0.0;
+    for (int i = 1; i < 40; i += 2) {
+        sum += term / i;
+        term *= y2;
+    }
+    return 2.0 * sum - k * 0.69314718055994531;
+}
+
+static void bit_set(uint64_t *set, uint64_t h) { set[(h % BITS) / 64] |= UINT64_C(1) << (h % 64); }
+
+/* Linear counting: n ~ -m ln(zero bits / m). Saturates near m ln m. */
+static int64_t bit_count(const uint64_t *set)
+{
+    uint32_t ones = 0;
+    for (uint32_t i = 0; i < BITS / 64; i++)
+        ones += (uint32_t)__builtin_popcountll(set[i]);
+    uint32_t zeros = BITS - ones > 0 ? BITS - ones : 1;
+    return (int64_t)(-(double)BITS * ln01((double)zeros / BITS) + 0.5);
+}
+
+/* Keeps the TL_HOST_MAX_CONNS lowest ids, ascending. */
+static void ids_add(struct ids *s, uint64_t id)
+{
+    s->total++;
+    uint32_t i = s->n;
+    if (i == TL_HOST_MAX_CONNS) {
+        if (id >= s->id[i - 1])
+            return;
+        i--;
+    } else {
+        s->n++;
+    }
+    while (i > 0 && s->id[i - 1] > id) {
+        s->id[i] = s->id[i - 1];
+        i--;
+    }
+    s->id[i] = id;
+}
+
+static void ids_merge(struct tl_host_anomaly *ha, const struct ids *s)
+{
+    struct ids all = {0};
+    for (uint32_t i = 0; i < ha->nconns; i++)
+        ids_add(&all, ha->conns[i]);
+    for (uint32_t i = 0; i < s->n; i++)
+        ids_add(&all, s->id[i]);
+    ha->nconns = all.n;
+    memcpy(ha->conns, all.id, sizeof all.id);
+    ha->total_conns += s->total;
+}
+
+static double secs(int64_t us) { return (double)us / (double)TL_USEC_PER_SEC; }
+
+/* ------------------------------------------------------------- table */
+
+struct tl_hosts *tl_hosts_new(const struct tl_hosts_cfg *cfg)
+{
+    struct tl_hosts *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return NULL;
+    if (cfg != NULL)
+        h->cfg = *cfg;
+    struct tl_hosts_cfg *c = &h->cfg;
+    c->max_hosts = c->max_hosts ? c->max_hosts : TL_HOSTS_DEFAULT_MAX;
+    c->max_anomalies = c->max_anomalies ? c->max_anomalies : TL_HOSTS_DEFAULT_MAX_ANOMALIES;
+    c->scan_min_targets = c->scan_min_targets ? c->scan_min_targets : TL_HOSTS_SCAN_MIN_TARGETS;
+    c->scan_min_failed = c->scan_min_failed > 0 ? c->scan_min_failed : TL_HOSTS_SCAN_MIN_FAILED;
+    c->tw_min_conns = c->tw_min_conns ? c->tw_min_conns : TL_HOSTS_TW_MIN_CONNS;
+    c->tw_min_fill = c->tw_min_fill > 0 ? c->tw_min_fill : TL_HOSTS_TW_MIN_FILL;
+    c->tw_port_range = c->tw_port_range ? c->tw_port_range : TL_HOSTS_PORT_RANGE;
+    uint32_t nb = 16;
+    while (nb < c->max_hosts && nb < (1u << 30))
+        nb <<= 1;
+    h->buckets = calloc(nb, sizeof *h->buckets);
+    if (h->buckets == NULL) {
+        free(h);
+        return NULL;
+    }
+    h->mask = nb - 1;
+    return h;
+}
+
+static void lru_unlink(struct tl_hosts *h, struct agg *g)
+{
+    if (g->older != NULL)
+        g->older->newer = g->newer;
+    else
+        h->oldest = g->newer;
+    if (g->newer != NULL)
+        g->newer->older = g->older;
+    else
+        h->newest = g->older;
+    g->older = g->newer = NULL;
+}
+
+static void lru_push(struct tl_hosts *h, struct agg *g)
+{
+    g->older = h->newest;
+    g->newer = NULL;
+    if (h->newest != NULL)
+        h->newest->newer = g;
+    else
+        h->oldest = g;
+    h->newest = g;
+}
+
+/* Unlinks g from its chain and the LRU list, and frees it. */
+static void drop_agg(struct tl_hosts *h, struct agg *g)
+{
+    struct agg **pp = &h->buckets[g->hash & h->mask];
+    while (*pp != g)
+        pp = &(*pp)->hnext;
+    *pp = g->hnext;
+    lru_unlink(h, g);
+    h->count--;
+    free(g);
+}
+
+static void evaluate(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out);
+
+/* The aggregate for k, made (and the oldest evicted) if needed; NULL when
+ * out of memory. */
+static struct agg *get(struct tl_hosts *h, const struct key *k)
+{
+    uint32_t hash = key_hash(k);
+    for (struct agg *g = h->buckets[hash & h->mask]; g != NULL; g = g->hnext) {
+        if (g->hash == hash && key_eq(&g->k, k)) {
+            lru_unlink(h, g);
+            lru_push(h, g);
+            return g;
+        }
+    }
+    if (h->count >= h->cfg.max_hosts && h->oldest != NULL) {
+        evaluate(h, h->oldest, &h->found);
+        drop_agg(h, h->oldest);
+        h->evicted++;
+    }
+    /* Only as big as its kind needs: a LISTEN aggregate is ten times a PAIR. */
+    size_t size = k->kind == K_SCAN     ? sizeof(struct scan)
+                  : k->kind == K_LISTEN ? sizeof(struct listen)
+                                        : sizeof(struct pair);
+    struct agg *g = calloc(1, offsetof(struct agg, u) + size);
+    if (g == NULL) {
+        h->failed = true;
+        return NULL;
+    }
+    g->k = *k;
+    g->hash = hash;
+    g->hnext = h->buckets[hash & h->mask];
+    h->buckets[hash & h->mask] = g;
+    lru_push(h, g);
+    h->count++;
+    return g;
+}
+
+/* ------------------------------------------------------------ feeding */
+
+static void endpoints(const struct tl_conn *c, const struct tl_addr **cip,
+                      const struct tl_addr **sip, uint16_t *sport)
+{
+    uint16_t cport;
+    tl_conn_endpoint(c, TL_ROLE_CLIENT, cip, &cport);
+    tl_conn_endpoint(c, TL_ROLE_SERVER, sip, sport);
+}
+
+static void feed_scan(struct tl_hosts *h, const struct tl_conn *c, const struct tl_tcpstate *st,
+                      const struct tl_track *t)
+{
+    const struct tl_addr *cip, *sip;
+    uint16_t sport;
+    endpoints(c, &cip, &sip, &sport);
+    struct key k = {.kind = K_SCAN, .a = *cip};
+    struct agg *g = get(h, &k);
+    if (g == NULL)
+        return;
+    struct scan *s = &g->u.s;
+    const struct tl_track_side *srv = &t->side[TL_ROLE_SERVER];
+    if (s->attempts++ == 0 || c->first_ts < s->first)
+        s->first = c->first_ts;
+    if (c->first_ts > s->last)
+        s->last = c->first_ts;
+    if (srv->syn.n > 0) {
+        s->open++;
+        /* answered, then reset by the client before its ACK: nmap -sS */
+        if (t->hs_ack_pkt == 0 && t->side[TL_ROLE_CLIENT].rst_pkt != 0)
+            s->half_open++;
+    } else if (srv->rst_pkt != 0) {
+        s->refused++;
+    } else if (!st->ep[TL_ROLE_SERVER].seen) {
+        s->unanswered++;
+    }
+    bit_set(s->targets, addr_hash(sip, sport));
+    bit_set(s->ports, mix(sport + UINT64_C(1)));
+    bit_set(s->hosts, addr_hash(sip, 0));
+    ids_add(&s->ids, c->id);
+}
+
+/* When the server proved its application had accepted the connection: its
+ * first data or FIN (the kernel sends neither for a queued connection). */
+static int64_t accepted_at(const struct tl_track_side *srv)
+{
+    int64_t t = srv->first_data_ts != 0 ? srv->first_data_ts : INT64_MAX;
+    if (srv->fin.n > 0 && srv->fin.ts[0] < t)
+        t = srv->fin.ts[0];
+    return t;
+}
+
+/* The client's first SYN got no SYN-ACK (nor RST) before it sent another:
+ * dropped (a full accept queue drops SYNs outright). */
+static bool syn_dropped(const struct tl_track *t)
+{
+    const struct tl_times *cs = &t->side[TL_ROLE_CLIENT].syn, *ss = &t->side[TL_ROLE_SERVER].syn;
+    if (cs->n < 2)
+        return false;
+    if (ss->n == 0)
+        return t->side[TL_ROLE_SERVER].rst_pkt == 0;
+    return ss->ts[0] > cs->ts[1];
+}
+
+static int64_t waited(const struct pending *p)
+{
+    return p->accepted == INT64_MAX ? INT64_MAX : p->accepted - p->done;
+}
+
+/* Keeps the PENDING completed connections that waited longest for accept(). */
+static void pend_add(struct listen *l, int64_t done, int64_t accepted, uint64_t id)
+{
+    struct pending p = {done, accepted, id};
+    if (l->npend < PENDING) {
+        l->pend[l->npend++] = p;
+        return;
+    }
+    uint32_t m = 0;
+    for (uint32_t i = 1; i < PENDING; i++)
+        if (waited(&l->pend[i]) < waited(&l->pend[m]))
+            m = i;
+    if (waited(&p) > waited(&l->pend[m]))
+        l->pend[m] = p;
+    l->pend_evicted = true;
+}
+
+static void note_drop(struct listen *l, int64_t ts, uint64_t id)
+{
+    if (l->ack_drops + l->syn_drops == 1 || ts < l->first_drop)
+        l->first_drop = ts;
+    ids_add(&l->ids, id);
+}
+
+static void feed_listen(struct tl_hosts *h, const struct tl_conn *c, const struct tl_track *t)
+{
+    bool ack_drop = t->synack_after_ack > 0, syn_drop = !ack_drop && syn_dropped(t);
+    if (!ack_drop && !syn_drop && t->hs_ack_pkt == 0)
+        return;
+    const struct tl_addr *cip, *sip;
+    struct key k = {.kind = K_LISTEN};
+    endpoints(c, &cip, &sip, &k.port);
+    k.a = *sip;
+    struct agg *g = get(h, &k);
+    if (g == NULL)
+        return;
+    struct listen *l = &g->u.l;
+    if (ack_drop) {
+        l->ack_drops++;
+        l->ack_drops_again += t->synack_after_ack >= 2;
+        note_drop(l, t->hs_ack_ts, c->id);
+    } else if (syn_drop) {
+        l->syn_drops++;
+        note_drop(l, t->side[TL_ROLE_CLIENT].syn.ts[0], c->id);
+    } else {
+        l->completed++;
+        pend_add(l, t->hs_ack_ts, accepted_at(&t->side[TL_ROLE_SERVER]), c->id);
+    }
+}
+
+static void feed_pair(struct tl_hosts *h, const struct tl_conn *c, const struct tl_track *t)
+{
+    int64_t tw = t->side[TL_ROLE_CLIENT].time_wait_since;
+    if (tw == 0)
+        return;
+    const struct tl_addr *cip, *sip;
+    struct key k = {.kind = K_PAIR};
+    endpoints(c, &cip, &sip, &k.port);
+    k.a = *cip;
+    k.b = *sip;
+    struct agg *g = get(h, &k);
+    if (g == NULL)
+        return;
+    struct pair *p = &g->u.p;
+    /* A window closes 60 s after its first TIME_WAIT; the busiest is kept. */
+    if (p->win_n > 0 && tw >= p->win_first + TW_WINDOW_US) {
+        if (p->win_n > p->best_n) {
+            p->best_n = p->win_n;
+            p->best_first = p->win_first;
+            p->best_last = p->win_last;
+        }
+        p->win_n = 0;
+    }
+    if (p->win_n++ == 0)
+        p->win_first = p->win_last = tw;
+    if (tw < p->win_first)
+        p->win_first = tw;
+    if (tw > p->win_last)
+        p->win_last = tw;
+    ids_add(&p->ids, c->id);
+}
+
+void tl_hosts_conn(struct tl_hosts *h, const struct tl_conn *c, const struct tl_tcpstate *st,
+                   const struct tl_track *t)
+{
+    /* The SYN tells the client apart and shows the attempt. */
+    if (c->roles_from == TL_ROLES_SYN) {
+        feed_scan(h, c, st, t);
+        feed_listen(h, c, t);
+    }
+    feed_pair(h, c, t);
+}
+
+/* --------------------------------------------------------- evaluation */
+
+/* A new host anomaly in l, or NULL (out of memory, or over max_anomalies:
+ * counted). */
+static struct tl_host_anomaly *push(struct tl_hosts *h, struct tl_host_anomaly_list *l,
+                                    enum tl_anomaly_type type, enum tl_anom_ep ep, int64_t ts)
+{
+    if (l->n >= h->cfg.max_anomalies) {
+        h->dropped++;
+        return NULL;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        struct tl_host_anomaly *a = realloc(l->a, cap * sizeof *a);
+        if (a == NULL) {
+            h->failed = true;
+            return NULL;
+        }
+        l->a = a;
+        l->cap = cap;
+    }
+    struct tl_host_anomaly *ha = &l->a[l->n++];
+    memset(ha, 0, sizeof *ha);
+    ha->a.type = (uint8_t)type;
+    ha->a.severity = (uint8_t)tl_anomaly_default_sev(type);
+    ha->a.endpoint = (uint8_t)ep;
+    ha->a.ts = ts;
+    return ha;
+}
+
+static void eval_scan(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out)
+{
+    const struct scan *s = &g->u.s;
+    int64_t targets = bit_count(s->targets), ports = bit_count(s->ports);
+    int64_t hosts = bit_count(s->hosts);
+    uint32_t failed = s->refused + s->unanswered;
+    if (targets > s->attempts)
+        targets = s->attempts;
+    if (targets < h->cfg.scan_min_targets ||
+        (double)failed < h->cfg.scan_min_failed * (double)s->attempts)
+        return;
+    struct tl_host_anomaly *ha = push(h, out, TL_AN_SYN_SCAN, TL_AEP_CLIENT, s->first);
+    if (ha == NULL)
+        return;
+    struct tl_anomaly *a = &ha->a;
+    tl_addr_str(&g->k.a, ha->host, sizeof ha->host);
+    ids_merge(ha, &s->ids);
+    double span = secs(s->last - s->first);
+    ports = ports < targets ? ports : targets;
+    hosts = hosts < targets ? hosts : targets;
+    tl_anomaly_int(a, "attempts", s->attempts);
+    tl_anomaly_int(a, "distinct_targets", targets);
+    tl_anomaly_int(a, "distinct_ports", ports);
+    tl_anomaly_int(a, "distinct_hosts", hosts);
+    tl_anomaly_int(a, "refused", s->refused);
+    tl_anomaly_int(a, "unanswered", s->unanswered);
+    tl_anomaly_int(a, "answered", s->open);
+    tl_anomaly_int(a, "half_open", s->half_open);
+    tl_anomaly_real(a, "duration_s", span);
+    tl_anomaly_real(a, "rate", span > 0 ? (double)(s->attempts - 1) / span : 0.0);
+    tl_anomaly_explain(a,
+                       "%s sent SYNs to %lld different targets (%lld port(s) on %lld host(s)) "
+                       "in %.1f s: %u attempts, %u refused with RST (nothing listening), %u "
+                       "unanswered (filtered, or no host), %u answered. Trying many ports or "
+                       "hosts and mostly failing is what a port scanner or a worm does; a "
+                       "client walking a wrong address list looks the same.",
+                       ha->host, (long long)targets, (long long)ports, (long long)hosts, span,
+                       s->attempts, s->refused, s->unanswered, s->open);
+    tl_anomaly_suggest(a,
+                       "Find the process behind %s (ss -tnp on that host, firewall and "
+                       "conntrack logs). If the scan is not authorised, block the source and "
+                       "check its host for compromise; rate-limit new connections per source "
+                       "(nft meter, limit rate).",
+                       ha->host);
+}
+
+/* Completed connections still waiting for accept() at ts; their ids join
+ * ha's list when ha is given. */
+static uint32_t queued_at(const struct listen *l, int64_t ts, struct tl_host_anomaly *ha)
+{
+    struct ids s = {0};
+    for (uint32_t i = 0; i < l->npend; i++)
+        if (l->pend[i].done <= ts && l->pend[i].accepted > ts)
+            ids_add(&s, l->pend[i].id);
+    if (ha != NULL)
+        ids_merge(ha, &s);
+    return (uint32_t)s.total;
+}
+
+static void listen_text(struct tl_anomaly *a, const struct tl_host_anomaly *ha,
+                        const struct listen *l, uint32_t n)
+{
+    char queued[64];
+    if (n > 0)
+        snprintf(queued, sizeof queued, "with %u completed connection(s) waiting", n);
+    else
+        snprintf(queued, sizeof queued, "its queue full before the capture began");
+    tl_anomaly_explain(a,
+                       "The listener %s:%u stopped taking connections in (%s): the kernel "
+                       "dropped the handshake ACK of %u connection(s), resending its SYN-ACK "
+                       "while the client believed it was connected, and the SYNs of %u. "
+                       "Linux does this when the accept queue (backlog + 1, capped by "
+                       "net.core.somaxconn) is full: accept() is not called fast enough.",
+                       ha->host, ha->port, queued, l->ack_drops, l->syn_drops);
+    tl_anomaly_suggest(a,
+                       "Check the accept loop (blocked or busy thread, too few workers); "
+                       "raise the listen() backlog and net.core.somaxconn (4096 by default "
+                       "since Linux 5.4). ss -ltn shows the queue (Recv-Q) and its size "
+                       "(Send-Q); nstat counts TcpExtListenOverflows.");
+}
+
+static void eval_listen(struct tl_hosts *h, const struct agg *g,
+                        struct tl_host_anomaly_list *out)
+{
+    const struct listen *l = &g->u.l;
+    if (l->ack_drops + l->syn_drops == 0)
+        return;
+    uint32_t n = queued_at(l, l->first_drop, NULL);
+    /* A handshake ACK dropped again and again is the tell (a full queue
+     * drops every retry; a lossy path rarely loses two); one lost ACK or a
+     * few lost SYNs could be the path, so they need completed connections
+     * waiting for accept() at the time. Queued connections from before the
+     * capture are invisible: then n is 0 and only the repeated drops count. */
+    bool fire = l->ack_drops_again >= 1 || l->ack_drops >= 2 ||
+                (n >= 1 && ((l->ack_drops >= 1 && l->syn_drops >= 1) || l->syn_drops >= 3));
+    if (!fire)
+        return;
+    struct tl_host_anomaly *ha =
+        push(h, out, TL_AN_ACCEPT_QUEUE_OVERFLOW, TL_AEP_SERVER, l->first_drop);
+    if (ha == NULL)
+        return;
+    struct tl_anomaly *a = &ha->a;
+    tl_addr_str(&g->k.a, ha->host, sizeof ha->host);
+    ha->port = g->k.port;
+    ids_merge(ha, &l->ids);
+    queued_at(l, l->first_drop, ha);
+    tl_anomaly_int(a, "queue_estimate", n);
+    if (n >= 1)
+        tl_anomaly_int(a, "backlog_estimate", (int64_t)n - 1);
+    tl_anomaly_bool(a, "estimate_capped", n >= PENDING);
+    tl_anomaly_int(a, "acks_dropped", l->ack_drops);
+    tl_anomaly_int(a, "syns_dropped", l->syn_drops);
+    tl_anomaly_int(a, "completed", l->completed);
+    listen_text(a, ha, l, n);
+}
+
+static void pair_text(struct tl_anomaly *a, const struct tl_host_anomaly *ha, uint32_t n,
+                      double span, double rate, double range)
+{
+    double held = rate * 60.0;
+    char then[80];
+    if (held >= range)
+        snprintf(then, sizeof then, "all taken after %.0f s; connect() then fails", range / rate);
+    else
+        snprintf(then, sizeof then, "when a burst takes the rest, connect() fails");
+    tl_anomaly_explain(a,
+                       "%s opened connections to %s:%u at %.0f per second (%u within %.1f s) "
+                       "and closed them first, so each left its local port in TIME_WAIT for "
+                       "60 s. At that rate TIME_WAIT needs %.0f ports for this destination, "
+                       "%.0f %% of the %.0f ephemeral ports (32768-60999 by default): %s "
+                       "with EADDRNOTAVAIL.",
+                       ha->host, ha->peer, ha->peer_port, rate, n, span, held,
+                       100.0 * held / range, range, then);
+    tl_anomaly_suggest(a, "Reuse connections (keep-alive, pooling); set net.ipv4.tcp_tw_reuse "
+                          "= 1 for outgoing connections; widen net.ipv4.ip_local_port_range; "
+                          "or let the server close first. Never tcp_tw_recycle: removed in "
+                          "Linux 4.12, it broke clients behind NAT.");
+}
+
+static void eval_pair(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out)
+{
+    const struct pair *p = &g->u.p;
+    uint32_t n = p->win_n;
+    int64_t first = p->win_first, last = p->win_last;
+    if (p->best_n > n) {
+        n = p->best_n;
+        first = p->best_first;
+        last = p->best_last;
+    }
+    double span = secs(last - first), range = (double)h->cfg.tw_port_range;
+    if (n < h->cfg.tw_min_conns || span <= 0)
+        return;
+    double rate = (double)(n - 1) / span;
+    if (rate * 60.0 < h->cfg.tw_min_fill * range)
+        return;
+    struct tl_host_anomaly *ha = push(h, out, TL_AN_TIME_WAIT_PRESSURE, TL_AEP_CLIENT, first);
+    if (ha == NULL)
+        return;
+    struct tl_anomaly *a = &ha->a;
+    tl_addr_str(&g->k.a, ha->host, sizeof ha->host);
+    tl_addr_str(&g->k.b, ha->peer, sizeof ha->peer);
+    ha->peer_port = g->k.port;
+    ids_merge(ha, &p->ids);
+    if (rate * 60.0 >= range)
+        a->severity = TL_SEV_ERROR;
+    tl_anomaly_int(a, "time_wait", n);
+    tl_anomaly_real(a, "window_s", span);
+    tl_anomaly_real(a, "rate", rate);
+    tl_anomaly_real(a, "projected_time_wait", rate * 60.0);
+    tl_anomaly_int(a, "port_range", h->cfg.tw_port_range);
+    if (rate * 60.0 >= range)
+        tl_anomaly_real(a, "exhaustion_s", range / rate);
+    pair_text(a, ha, n, span, rate, range);
+}
+
+static void evaluate(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out)
+{
+    switch ((enum kind)g->k.kind) {
+    case K_SCAN: eval_scan(h, g, out); break;
+    case K_LISTEN: eval_listen(h, g, out); break;
+    case K_PAIR: eval_pair(h, g, out); break;
+    }
+}
+
+/* ------------------------------------------------------------- output */
+
+static int cmp_ha(const void *x, const void *y)
+{
+    const struct tl_host_anomaly *a = x, *b = y;
+    if (a->a.ts != b->a.ts)
+        return a->a.ts < b->a.ts ? -1 : 1;
+    if (a->a.type != b->a.type)
+        return a->a.type < b->a.type ? -1 : 1;
+    int c = strcmp(a->host, b->host);
+    if (c != 0)
+        return c;
+    if (a->port != b->port)
+        return a->port < b->port ? -1 : 1;
+    c = strcmp(a->peer, b->peer);
+    if (c != 0)
+        return c;
+    return a->peer_port < b->peer_port ? -1 : a->peer_port > b->peer_port;
+}
+
+enum tl_status tl_hosts_finish(struct tl_hosts *h, struct tl_host_anomaly_list *out)
+{
+    while (h->oldest != NULL) {
+        evaluate(h, h->oldest, &h->found);
+        drop_agg(h, h->oldest);
+    }
+    if (h->found.n > 1)
+        qsort(h->found.a, h->found.n, sizeof *h->found.a, cmp_ha);
+    enum tl_status st = h->failed ? TL_ENOMEM : TL_OK;
+    if (h->found.n > 0 && out->n + h->found.n > out->cap) {
+        struct tl_host_anomaly *a = realloc(out->a, (out->n + h->found.n) * sizeof *a);
+        if (a == NULL) {
+            tl_host_anomaly_list_free(&h->found);
+            return TL_ENOMEM;
+        }
+        out->a = a;
+        out->cap = out->n + h->found.n;
+    }
+    if (h->found.n > 0)
+        memcpy(out->a + out->n, h->found.a, h->found.n * sizeof *h->found.a);
+    out->n += h->found.n;
+    tl_host_anomaly_list_free(&h->found);
+    h->failed = false;
+    return st;
+}
+
+void tl_host_anomaly_list_free(struct tl_host_anomaly_list *l)
+{
+    free(l->a);
+    memset(l, 0, sizeof *l);
+}
+
+uint64_t tl_hosts_evicted(const struct tl_hosts *h) { return h->evicted; }
+
+uint64_t tl_hosts_dropped(const struct tl_hosts *h) { return h->dropped; }
+
+void tl_hosts_free(struct tl_hosts *h)
+{
+    if (h == NULL)
+        return;
+    while (h->oldest != NULL)
+        drop_agg(h, h->oldest);
+    tl_host_anomaly_list_free(&h->found);
+    free(h->buckets);
+    free(h);
+}

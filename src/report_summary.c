@@ -1,0 +1,154 @@
+/*
+ * Summary tallies beyond plain counters: which hosts hold the most
+ * TIME_WAIT and CLOSE_WAIT sockets at the end and send the most resets
+ * (the tally an engineer makes with `netstat -na | awk`), and how long
+ * connections live. Memory is fixed: a host table of TL_REPORT_TOP_HOSTS
+ * entries per tally, whatever the number of hosts (report_int.h).
+ */
+#include "tcplens/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_int.h"
+
+#define SHORT_LIVED_US TL_USEC_PER_SEC
+
+void tl_report_summary_init(struct report_summary *sum)
+{
+    for (int t = 0; t < TL_AN_NTYPES; t++)
+        sum->type_worst[t] = -1;
+}
+
+/* FNV-1a over the family and the address bytes. */
+static uint32_t addr_hash(const struct tl_addr *a)
+{
+    uint32_t h = 2166136261u;
+    h = (h ^ a->family) * 16777619u;
+    for (size_t i = 0; i < sizeof a->b; i++)
+        h = (h ^ a->b[i]) * 16777619u;
+    return h;
+}
+
+static bool same_addr(const struct report_host *e, const struct tl_addr *a, uint32_t h)
+{
+    return e->hash == h && e->addr.family == a->family &&
+           memcmp(e->addr.b, a->b, sizeof a->b) == 0;
+}
+
+/* Space-Saving: count a, or let it replace the least counted host. Ties
+ * go to the lowest slot, so the result depends only on the input order. */
+static void top_add(struct report_top *t, const struct tl_addr *a)
+{
+    uint32_t h = addr_hash(a);
+    size_t min = 0;
+    for (size_t i = 0; i < t->used; i++) {
+        if (same_addr(&t->e[i], a, h)) {
+            t->e[i].n++;
+            return;
+        }
+        if (t->e[i].n < t->e[min].n)
+            min = i;
+    }
+    if (t->used < TL_REPORT_TOP_HOSTS) {
+        t->e[t->used++] = (struct report_host){*a, h, 1, 0};
+        return;
+    }
+    struct report_host *e = &t->e[min];
+    *e = (struct report_host){*a, h, e->n + 1, e->n};
+    t->overflowed = true;
+}
+
+static void role_addr(const struct tl_conn *c, enum tl_role r, const struct tl_addr **a)
+{
+    uint16_t port;
+    tl_conn_endpoint(c, r, a, &port);
+}
+
+/* The RST that ended the connection: the first one the timeline shows that
+ * the receiver took (an ignored one changes nothing). */
+static bool rst_sender(const struct tl_timeline *t, enum tl_role *r)
+{
+    for (uint32_t i = 0; t != NULL && i < t->n; i++) {
+        const struct tl_event *e = &t->ev[i];
+        if (e->kind == TL_K_RST && e->dir != TL_TL_NONE) {
+            *r = e->dir == TL_TL_C2S ? TL_ROLE_CLIENT : TL_ROLE_SERVER;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void tally_hosts(struct report_summary *sum, const struct tl_conn_view *v)
+{
+    const struct tl_addr *a;
+    for (int r = 0; v->tcp != NULL && r < 2; r++) {
+        uint8_t st = v->tcp->ep[r].state;
+        role_addr(v->conn, (enum tl_role)r, &a);
+        if (st == TL_EP_TIME_WAIT)
+            top_add(&sum->hosts[TL_HOSTS_TIME_WAIT], a);
+        else if (st == TL_EP_CLOSE_WAIT)
+            top_add(&sum->hosts[TL_HOSTS_CLOSE_WAIT], a);
+    }
+    if (v->conn->end != TL_END_RST)
+        return;
+    enum tl_role sender;
+    if (!rst_sender(v->timeline, &sender)) {
+        sum->resets_unknown++;
+        return;
+    }
+    role_addr(v->conn, sender, &a);
+    top_add(&sum->hosts[TL_HOSTS_RESETS], a);
+}
+
+/* Lifetimes of closed connections; those that opened (both SYNs taken)
+ * and closed within a second are "short-lived": keep-alive or a pool would
+ * have saved their handshakes and TIME_WAIT sockets. */
+static void tally_life(struct report_summary *sum, const struct tl_conn_view *v)
+{
+    const struct tl_conn *c = v->conn;
+    if (c->end != TL_END_FIN && c->end != TL_END_RST)
+        return;
+    int64_t d = c->last_ts - c->first_ts;
+    enum report_life b = d < TL_USEC_PER_SEC        ? TL_LIFE_1S
+                         : d < 10 * TL_USEC_PER_SEC ? TL_LIFE_10S
+                         : d < 60 * TL_USEC_PER_SEC ? TL_LIFE_60S
+                                                    : TL_LIFE_LONGER;
+    sum->life[b]++;
+    if (d < SHORT_LIVED_US && v->tcp != NULL && v->tcp->ep[TL_ROLE_CLIENT].syn_acked &&
+        v->tcp->ep[TL_ROLE_SERVER].syn_acked)
+        sum->short_lived++;
+}
+
+void tl_report_summary_add(struct report_summary *sum, const struct tl_conn_view *v)
+{
+    for (size_t i = 0; v->anomalies != NULL && i < v->anomalies->n; i++) {
+        const struct tl_anomaly *a = &v->anomalies->a[i];
+        int8_t *w = &sum->type_worst[a->type % TL_AN_NTYPES];
+        if ((int)a->severity > *w && a->severity < TL_SEV_NLEVELS)
+            *w = (int8_t)a->severity;
+    }
+    tally_hosts(sum, v);
+    tally_life(sum, v);
+}
+
+static int host_order(const void *pa, const void *pb)
+{
+    const struct report_host *a = *(const struct report_host *const *)pa;
+    const struct report_host *b = *(const struct report_host *const *)pb;
+    if (a->n != b->n)
+        return a->n > b->n ? -1 : 1;
+    return tl_addr_cmp(&a->addr, &b->addr);
+}
+
+size_t tl_report_top_hosts(const struct report_top *t, const struct report_host **out,
+                           size_t max)
+{
+    const struct report_host *all[TL_REPORT_TOP_HOSTS];
+    for (size_t i = 0; i < t->used; i++)
+        all[i] = &t->e[i];
+    qsort(all, t->used, sizeof all[0], host_order);
+    size_t n = t->used < max ? t->used : max;
+    memcpy(out, all, n * sizeof all[0]);
+    return n;
+}
