@@ -27,6 +27,7 @@ enum {
     OPT_ANOMALIES_ONLY,
     OPT_FAIL_ON,
     OPT_CLOSE_WAIT,
+    OPT_CONNECTION,
 };
 
 static const char usage_text[] =
@@ -57,6 +58,8 @@ static const char usage_text[] =
     "                       carry offloaded, unfilled checksums)\n"
     "  --anomalies-only     list only connections with a warning or an error\n"
     "                       (the summary still counts every connection)\n"
+    "  --connection ID      list only connection ID, with its anomalies and\n"
+    "                       timeline (ids are first-seen order, as in the report)\n"
     "\n"
     "Detection:\n"
     "  --close-wait-threshold DUR\n"
@@ -188,6 +191,7 @@ static const struct option long_opts[] = {
     {"anomalies-only", no_argument, NULL, OPT_ANOMALIES_ONLY},
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"close-wait-threshold", required_argument, NULL, OPT_CLOSE_WAIT},
+    {"connection", required_argument, NULL, OPT_CONNECTION},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -234,6 +238,11 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
         cli->fail_on = (int)sev;
         break;
     }
+    case OPT_CONNECTION:
+        cli->connection = parse_count(arg, "--connection", UINT64_MAX);
+        if (cli->connection == 0)
+            usage_error("bad --connection '%s' (an id from the report, from 1)", arg);
+        break;
     case OPT_CLOSE_WAIT:
         if (!tl_cli_parse_duration(arg, &cli->close_wait_us) || cli->close_wait_us <= 0)
             usage_error("bad --close-wait-threshold '%s' (e.g. 5s)", arg);

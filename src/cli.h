@@ -18,6 +18,7 @@ struct tl_cli {
     uint32_t timeline_max; /* --timeline-max */
     bool zeek_checksums;   /* --zeek-checksums */
     bool anomalies_only;   /* --anomalies-only */
+    uint64_t connection;   /* --connection ID, 0 = all */
     int fail_on;           /* --fail-on: enum tl_sev, -1 when not asked */
     int64_t close_wait_us; /* --close-wait-threshold */
 };

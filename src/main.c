@@ -21,10 +21,14 @@ struct outputs {
 };
 
 static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
-                       bool anomalies_only)
+                       const struct tl_cli *cli)
 {
-    struct tl_report_cfg rc = {
-        .format = fmt, .out = out, .reorder = true, .anomalies_only = anomalies_only};
+    struct tl_report_cfg rc = {.format = fmt,
+                               .out = out,
+                               .reorder = true,
+                               .anomalies_only = cli->anomalies_only,
+                               .only_id = cli->connection,
+                               .all_details = cli->timeline_full || cli->connection != 0};
     struct tl_report *r = tl_report_new(&rc);
     if (r == NULL)
         return false;
@@ -48,9 +52,9 @@ static int open_outputs(const struct tl_cli *cli, struct outputs *o)
     bool ok = true;
     if (jpath != NULL)
         ok = add_report(o, cli->ndjson ? TL_REPORT_NDJSON : TL_REPORT_JSON,
-                        o->json_file ? o->json_file : stdout, cli->anomalies_only);
+                        o->json_file ? o->json_file : stdout, cli);
     if (ok && (jpath == NULL || o->json_file != NULL))
-        ok = add_report(o, TL_REPORT_TEXT, stdout, cli->anomalies_only);
+        ok = add_report(o, TL_REPORT_TEXT, stdout, cli);
     if (!ok) {
         fprintf(stderr, "tcplens: cannot set up the report (out of memory or no temporary "
                         "file)\n");

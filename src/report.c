@@ -177,6 +177,8 @@ static void tally(struct report_summary *sum, const struct tl_conn_view *v)
 /* --anomalies-only: info-level entries such as time_wait do not count. */
 static bool listed(const struct tl_report *r, const struct tl_conn_view *v)
 {
+    if (r->cfg.only_id != 0 && v->conn->id != r->cfg.only_id)
+        return false;
     if (!r->cfg.anomalies_only)
         return true;
     return v->anomalies != NULL && tl_anomaly_worst(v->anomalies) >= TL_SEV_WARNING;
@@ -191,7 +193,7 @@ enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v)
     char *text = NULL;
     if (show) {
         r->sum.listed++;
-        text = r->ops->format_conn(v, &len);
+        text = r->ops->format_conn(v, r->cfg.all_details, &len);
         if (text == NULL)
             return TL_ENOMEM;
     }

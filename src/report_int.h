@@ -75,7 +75,9 @@ struct tl_report;
 
 struct report_ops {
     /* Formats one connection as a malloc'd string (no trailing newline). */
-    char *(*format_conn)(const struct tl_conn_view *v, size_t *len);
+    /* all_details: the text's detail block for every listed connection,
+     * not only for those with a warning or an error. */
+    char *(*format_conn)(const struct tl_conn_view *v, bool all_details, size_t *len);
     /* Writes the whole document; spool holds the connections in order,
      * each followed by '\n'. */
     enum tl_status (*write_doc)(const struct tl_report *r, const struct tl_run *run,

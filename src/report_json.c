@@ -342,8 +342,9 @@ static json_t *conn_json(const struct tl_conn_view *v)
     return o;
 }
 
-static char *format_conn(const struct tl_conn_view *v, size_t *len)
+static char *format_conn(const struct tl_conn_view *v, bool all_details, size_t *len)
 {
+    (void)all_details;
     json_t *o = conn_json(v);
     if (o == NULL)
         return NULL;

@@ -293,13 +293,13 @@ static void table_row(struct buf *b, const struct tl_conn_view *v)
     anomaly_ids(b, v->anomalies);
 }
 
-static char *format_conn(const struct tl_conn_view *v, size_t *len)
+static char *format_conn(const struct tl_conn_view *v, bool all_details, size_t *len)
 {
     struct buf b = {NULL, 0, 0, false};
     table_row(&b, v);
     int worst = v->anomalies != NULL ? tl_anomaly_worst(v->anomalies) : -1;
-    if (worst >= TL_SEV_WARNING)
-        detail_block(&b, v, worst);
+    if (worst >= TL_SEV_WARNING || all_details)
+        detail_block(&b, v, worst < 0 ? 0 : worst);
     if (b.failed) {
         free(b.s);
         return NULL;
@@ -452,8 +452,8 @@ static enum tl_status write_connections(const struct tl_report *r, FILE *spool, 
     if (bl.n > 1)
         qsort(bl.v, bl.n, sizeof *bl.v, block_order);
     if (st == TL_OK && bl.n > 0 &&
-        fprintf(out, "\n%zu connection%s with a warning or an error, worst first\n", bl.n,
-                bl.n == 1 ? "" : "s") < 0)
+        fprintf(out, "\n%zu connection%s %s, worst first\n", bl.n, bl.n == 1 ? "" : "s",
+                r->cfg.all_details ? "in detail" : "with a warning or an error") < 0)
         st = TL_EIO;
     else if (st == TL_OK && bl.n == 0 && r->sum.connections > 0 &&
              fputs("\nno connection has a warning or an error\n", out) < 0)

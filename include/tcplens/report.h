@@ -64,6 +64,9 @@ struct tl_report_cfg {
     /* List only connections with a warning or an error (the summary still
      * counts every connection). */
     bool anomalies_only;
+    uint64_t only_id;   /* list only this connection (--connection), 0 = all */
+    bool all_details;   /* text: details (anomalies, timeline) for every listed
+                         * connection (--timeline full, --connection) */
 };
 
 struct tl_report;
