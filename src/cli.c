@@ -28,6 +28,7 @@ enum {
     OPT_FAIL_ON,
     OPT_CLOSE_WAIT,
     OPT_CONNECTION,
+    OPT_FIN_TIMEOUT,
 };
 
 static const char usage_text[] =
@@ -65,6 +66,8 @@ static const char usage_text[] =
     "  --close-wait-threshold DUR\n"
     "                       report close_wait_stuck after this long in\n"
     "                       CLOSE_WAIT without a FIN (default 5s)\n"
+    "  --fin-timeout DUR    the hosts' net.ipv4.tcp_fin_timeout: a FIN_WAIT_2\n"
+    "                       endpoint idle this long was reaped (default 60s)\n"
     "  --fail-on SEVERITY   exit 1 when an anomaly of this severity or worse\n"
     "                       was found (info, warning, error)\n"
     "\n"
@@ -192,6 +195,7 @@ static const struct option long_opts[] = {
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"close-wait-threshold", required_argument, NULL, OPT_CLOSE_WAIT},
     {"connection", required_argument, NULL, OPT_CONNECTION},
+    {"fin-timeout", required_argument, NULL, OPT_FIN_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -243,6 +247,10 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
         if (cli->connection == 0)
             usage_error("bad --connection '%s' (an id from the report, from 1)", arg);
         break;
+    case OPT_FIN_TIMEOUT:
+        if (!tl_cli_parse_duration(arg, &cli->fin_timeout_us) || cli->fin_timeout_us <= 0)
+            usage_error("bad --fin-timeout '%s' (e.g. 60s)", arg);
+        break;
     case OPT_CLOSE_WAIT:
         if (!tl_cli_parse_duration(arg, &cli->close_wait_us) || cli->close_wait_us <= 0)
             usage_error("bad --close-wait-threshold '%s' (e.g. 5s)", arg);
@@ -262,6 +270,7 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
     cli->timeline_max = TL_DEFAULT_TIMELINE_MAX;
     cli->fail_on = -1;
     cli->close_wait_us = TL_DEFAULT_CLOSE_WAIT_US;
+    cli->fin_timeout_us = TL_DEFAULT_FIN_TIMEOUT_US;
     /* Every input is an argv word, so argc bounds their number. */
     cli->inputs = calloc((size_t)argc + 1, sizeof *cli->inputs);
     if (cli->inputs == NULL) {

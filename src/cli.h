@@ -21,6 +21,7 @@ struct tl_cli {
     uint64_t connection;   /* --connection ID, 0 = all */
     int fail_on;           /* --fail-on: enum tl_sev, -1 when not asked */
     int64_t close_wait_us; /* --close-wait-threshold */
+    int64_t fin_timeout_us; /* --fin-timeout */
 };
 
 /* Parses argv; on a usage error or --help/--version it prints and exits

@@ -121,7 +121,8 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
                                .max_flows = cli->max_flows,
                                .timeline = {cli->timeline_full, cli->timeline_max},
                                .zeek = {.ignore_checksums = !cli->zeek_checksums},
-                               .detect = {.close_wait_us = cli->close_wait_us},
+                               .detect = {.close_wait_us = cli->close_wait_us,
+                                          .fin_timeout_us = cli->fin_timeout_us},
                                .reports = o->reports,
                                .nreports = o->n};
     struct tl_engine *e = tl_engine_new(&ec);
