@@ -212,34 +212,6 @@ void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_lis
                        role(!r), role(r));
 }
 
-/* Copies of one packet less than this apart are duplicates in the capture
- * (a SPAN port or a merge seeing it twice), not retransmissions: no stack
- * retransmits a FIN within 1 ms (Linux's minimum RTO is 200 ms). */
-#define DUP_US 1000
-
-/* Distinct sends of one kind, duplicate copies left out: how many, and
- * the times and packets of the first ones. */
-struct sends {
-    uint32_t n; /* all of them */
-    uint32_t k; /* listed below (at most TL_TRACK_TIMES) */
-    int64_t ts[TL_TRACK_TIMES];
-    uint64_t pkt[TL_TRACK_TIMES];
-};
-
-static void distinct(const struct tl_times *tm, struct sends *o)
-{
-    uint32_t dups = 0;
-    o->k = 0;
-    for (uint32_t i = 0; i < tm->n && i < TL_TRACK_TIMES; i++) {
-        if (o->k > 0 && tm->ts[i] - o->ts[o->k - 1] < DUP_US) {
-            dups++;
-            continue;
-        }
-        o->ts[o->k] = tm->ts[i];
-        o->pkt[o->k++] = tm->pkt[i];
-    }
-    o->n = tm->n - dups;
-}
 
 /* Did endpoint r send its FIN from CLOSE_WAIT (the passive close)? */
 static bool fin_from_close_wait(const struct tl_track_side *s)
@@ -306,7 +278,7 @@ void tl_det_missing_final_ack(const struct tl_detect_ctx *c, struct tl_anomaly_l
         if (!fin_from_close_wait(s))
             continue;
         struct sends fin;
-        distinct(&s->fin, &fin);
+        tl_det_distinct(&s->fin, &fin);
         bool retx = fin.n >= 2 && fin.k >= 2;
         bool silent = c->tcp->ep[r].state == TL_EP_LAST_ACK &&
                       c->now_us - fin.ts[fin.k - 1] >= FINAL_ACK_WAIT_US;

@@ -45,34 +45,6 @@ static const char *where(const struct tl_conn *c, enum tl_role r, char *buf, siz
     return buf;
 }
 
-/* Copies of one packet less than this apart are duplicates in the capture
- * (a SPAN port or a merge seeing it twice), not retransmissions: no stack
- * retransmits a SYN, SYN-ACK or FIN within 1 ms (Linux: 1 s, 200 ms). */
-#define DUP_US 1000
-
-/* Distinct sends of one kind, duplicate copies left out: how many, and
- * the times and packets of the first ones. */
-struct sends {
-    uint32_t n; /* all of them */
-    uint32_t k; /* listed below (at most TL_TRACK_TIMES) */
-    int64_t ts[TL_TRACK_TIMES];
-    uint64_t pkt[TL_TRACK_TIMES];
-};
-
-static void distinct(const struct tl_times *tm, struct sends *o)
-{
-    uint32_t dups = 0;
-    o->k = 0;
-    for (uint32_t i = 0; i < tm->n && i < TL_TRACK_TIMES; i++) {
-        if (o->k > 0 && tm->ts[i] - o->ts[o->k - 1] < DUP_US) {
-            dups++;
-            continue;
-        }
-        o->ts[o->k] = tm->ts[i];
-        o->pkt[o->k++] = tm->pkt[i];
-    }
-    o->n = tm->n - dups;
-}
 
 /* Gaps between the listed sends, in seconds; returns how many. */
 static size_t gaps_of(const struct sends *o, double *g)
@@ -211,7 +183,7 @@ void tl_det_handshake_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_l
 {
     const struct tl_track *t = c->track;
     struct sends sd;
-    distinct(&t->side[TL_ROLE_CLIENT].syn, &sd);
+    tl_det_distinct(&t->side[TL_ROLE_CLIENT].syn, &sd);
     const struct sends *syn = &sd;
     /* The client gave up (tcpstate's syn_timeout) and nothing ever came
      * back. Still retrying at capture end is syn_backoff with
@@ -262,7 +234,7 @@ void tl_det_syn_backoff(const struct tl_detect_ctx *c, struct tl_anomaly_list *o
 {
     const struct tl_track *t = c->track;
     struct sends sd;
-    distinct(&t->side[TL_ROLE_CLIENT].syn, &sd);
+    tl_det_distinct(&t->side[TL_ROLE_CLIENT].syn, &sd);
     const struct sends *syn = &sd;
     if (syn->n < 2 || syn->k < 2)
         return;
@@ -349,7 +321,7 @@ void tl_det_synack_retransmit(const struct tl_detect_ctx *c, struct tl_anomaly_l
 {
     const struct tl_track *t = c->track;
     struct sends sd;
-    distinct(&t->side[TL_ROLE_SERVER].syn, &sd);
+    tl_det_distinct(&t->side[TL_ROLE_SERVER].syn, &sd);
     const struct sends *sa = &sd;
     if (sa->n < 2 || sa->k < 2)
         return;

@@ -39,6 +39,21 @@ enum { N_CONN_TYPES = 0 TL_ANOMALIES(TL_COUNT_CONN) };
 _Static_assert(sizeof detectors / sizeof detectors[0] == N_CONN_TYPES,
                "one detector per connection-level anomaly type");
 
+void tl_det_distinct(const struct tl_times *tm, struct sends *o)
+{
+    uint32_t dups = 0;
+    o->k = 0;
+    for (uint32_t i = 0; i < tm->n && i < TL_TRACK_TIMES; i++) {
+        if (o->k > 0 && tm->ts[i] - o->ts[o->k - 1] < TL_DUP_US) {
+            dups++;
+            continue;
+        }
+        o->ts[o->k] = tm->ts[i];
+        o->pkt[o->k++] = tm->pkt[i];
+    }
+    o->n = tm->n - dups;
+}
+
 enum tl_status tl_detect(const struct tl_detect_ctx *ctx, struct tl_anomaly_list *out)
 {
     for (size_t i = 0; i < sizeof detectors / sizeof detectors[0]; i++)

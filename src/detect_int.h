@@ -4,6 +4,23 @@
 
 #include "tcplens/detect.h"
 
+/* Copies of one packet less than this apart are duplicates in the capture
+ * (a SPAN port or a merge seeing it twice), not retransmissions: no stack
+ * retransmits a SYN, SYN-ACK or FIN within 1 ms (Linux waits at least 1 s
+ * for a SYN, 200 ms otherwise). */
+#define TL_DUP_US 1000
+
+/* Distinct sends of one kind, duplicate copies left out: how many, and
+ * the times and packets of the first ones. */
+struct sends {
+    uint32_t n; /* all of them */
+    uint32_t k; /* listed below (at most TL_TRACK_TIMES) */
+    int64_t ts[TL_TRACK_TIMES];
+    uint64_t pkt[TL_TRACK_TIMES];
+};
+
+void tl_det_distinct(const struct tl_times *tm, struct sends *o);
+
 /* A detector appends zero or more anomalies of its type to out. */
 typedef void (*tl_detector_fn)(const struct tl_detect_ctx *c, struct tl_anomaly_list *out);
 
