@@ -29,10 +29,13 @@ enum {
     OPT_CLOSE_WAIT,
     OPT_CONNECTION,
     OPT_FIN_TIMEOUT,
+    OPT_DURATION,
+    OPT_SNAPSHOT,
 };
 
 static const char usage_text[] =
     "Usage: tcplens [options] [-r FILE]... [FILE...] [FILTER EXPRESSION]\n"
+    "       tcplens -i IFACE [options] [FILTER EXPRESSION]\n"
     "Reconstructs every TCP connection in packet captures: who opened it,\n"
     "how long it lived, how it ended.\n"
     "\n"
@@ -43,10 +46,22 @@ static const char usage_text[] =
     "  -n                   accepted for tcpdump habits (names are never resolved)\n"
     "  FILTER EXPRESSION    trailing words form a BPF filter, as in tcpdump\n"
     "\n"
+    "Live capture:\n"
+    "  -i IFACE             capture on IFACE ('any' for all); connections are\n"
+    "                       reported as they end; SIGUSR1 prints a snapshot of\n"
+    "                       the open ones; SIGINT/SIGTERM stop and write the report\n"
+    "  -s SNAPLEN           bytes kept per packet (default 262144; 96 is enough)\n"
+    "  -w FILE              also write the packets to FILE (pcap), to replay with -r\n"
+    "  -Z USER              drop root privileges to USER once the capture is open\n"
+    "  --duration DUR       stop after DUR\n"
+    "  --snapshot-interval DUR\n"
+    "                       print a snapshot of the open connections every DUR\n"
+    "\n"
     "Output (default: the text report on stdout):\n"
     "  --json FILE|-        write the JSON report to FILE ('-' for stdout)\n"
-    "  --ndjson             write one JSON connection per line instead of the\n"
-    "                       report document (to the --json target, else stdout)\n"
+    "  --ndjson[=FILE]      write one JSON connection per line instead of the\n"
+    "                       report document (to FILE, else the --json target,\n"
+    "                       else stdout); live, lines are flushed as they come\n"
     "  --timeline lifecycle|full\n"
     "                       per connection, list the lifecycle events and fold\n"
     "                       the data between them into counts (default), or\n"
@@ -77,7 +92,7 @@ static const char usage_text[] =
     "  --idle-timeout DUR   end a connection idle this long as 'timeout' (default\n"
     "                       300s; 0 = never)\n"
     "  --linger DUR         keep an ended connection this long for late packets\n"
-    "                       (default 60s, Linux's TIME_WAIT)\n"
+    "                       (default 60s, Linux's TIME_WAIT; live, 2s)\n"
     "  DUR is a number with an optional unit: ms, s (default), m, h.\n"
     "\n"
     "  -h, --help           show this help\n"
@@ -184,7 +199,9 @@ static void take_positional(struct tl_cli *cli, int argc, char **argv, int i)
 
 static const struct option long_opts[] = {
     {"json", required_argument, NULL, OPT_JSON},
-    {"ndjson", no_argument, NULL, OPT_NDJSON},
+    {"ndjson", optional_argument, NULL, OPT_NDJSON},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"snapshot-interval", required_argument, NULL, OPT_SNAPSHOT},
     {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"linger", required_argument, NULL, OPT_LINGER},
@@ -208,7 +225,24 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
     case 'c': cli->count = parse_count(arg, "packet count", UINT64_MAX); break;
     case 'n': break;
     case OPT_JSON: cli->json_path = arg; break;
-    case OPT_NDJSON: cli->ndjson = true; break;
+    case OPT_NDJSON:
+        cli->ndjson = true;
+        cli->ndjson_path = arg;
+        break;
+    case 'i': cli->iface = arg; break;
+    case 's':
+        cli->snaplen = (int)parse_count(arg, "snap length", 262144);
+        break;
+    case 'w': cli->write_path = arg; break;
+    case 'Z': cli->user = arg; break;
+    case OPT_DURATION:
+        if (!tl_cli_parse_duration(arg, &cli->duration_us) || cli->duration_us <= 0)
+            usage_error("bad --duration '%s' (e.g. 30s, 5m)", arg);
+        break;
+    case OPT_SNAPSHOT:
+        if (!tl_cli_parse_duration(arg, &cli->snapshot_us) || cli->snapshot_us <= 0)
+            usage_error("bad --snapshot-interval '%s' (e.g. 10s)", arg);
+        break;
     case OPT_MAX_FLOWS:
         cli->max_flows = (uint32_t)parse_count(arg, "--max-flows", UINT32_MAX);
         break;
@@ -219,6 +253,7 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
     case OPT_LINGER:
         if (!tl_cli_parse_duration(arg, &cli->linger_us))
             usage_error("bad --linger '%s' (e.g. 60s)", arg);
+        cli->linger_set = true;
         break;
     case OPT_TIMELINE:
         if (strcmp(arg, "full") == 0)
@@ -280,11 +315,25 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
     int opt;
     /* Options may follow the files, as with tcpdump; filter words never
      * start with '-', and "--" ends the options anyway. */
-    while ((opt = getopt_long(argc, argv, "r:c:nhV", long_opts, NULL)) != -1)
+    while ((opt = getopt_long(argc, argv, "r:c:nhVi:s:w:Z:", long_opts, NULL)) != -1)
         parse_one(cli, opt, optarg);
+    if (cli->iface != NULL) {
+        /* Live, an ended connection is reported after a short grace for its
+         * last segments, not after Linux's 60 s of TIME_WAIT. */
+        if (!cli->linger_set)
+            cli->linger_us = TL_LIVE_LINGER_US;
+        /* Every trailing word is the filter, as with tcpdump -i. */
+        if (cli->ninputs > 0)
+            usage_error("%s", "-i and -r cannot be used together");
+        if (optind < argc)
+            cli->filter = join_words(argv + optind, argc - optind);
+        return;
+    }
+    if (cli->write_path != NULL || cli->user != NULL || cli->duration_us != 0)
+        usage_error("%s", "-w, -Z and --duration go with live capture (-i IFACE)");
     take_positional(cli, argc, argv, optind);
     if (cli->ninputs == 0)
-        usage_error("%s", "no capture file given (use -r FILE, or '-' for stdin)");
+        usage_error("%s", "no capture file given (use -r FILE, or '-' for stdin; -i IFACE to capture)");
 }
 
 void tl_cli_free(struct tl_cli *cli)

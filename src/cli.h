@@ -4,16 +4,27 @@
 
 #include "tcplens/types.h"
 
+/* Live capture reports an ended connection after this grace (--linger). */
+#define TL_LIVE_LINGER_US (2 * TL_USEC_PER_SEC)
+
 struct tl_cli {
     const char **inputs; /* capture files, "-" for stdin */
     size_t ninputs;
     char *filter;        /* BPF expression from the trailing words, or NULL */
     const char *json_path; /* --json FILE|-, NULL when not asked */
     bool ndjson;
+    const char *ndjson_path; /* --ndjson=FILE: the stream goes there */
+    const char *iface;   /* -i: live capture */
+    int snaplen;         /* -s */
+    const char *write_path; /* -w */
+    const char *user;    /* -Z */
+    int64_t duration_us; /* --duration, 0 = until stopped */
+    int64_t snapshot_us; /* --snapshot-interval, 0 = only on SIGUSR1 and at exit */
     uint64_t count;      /* -c, 0 = all */
     uint32_t max_flows;
     int64_t idle_timeout_us;
     int64_t linger_us;
+    bool linger_set;     /* --linger given */
     bool timeline_full;    /* --timeline full */
     uint32_t timeline_max; /* --timeline-max */
     bool zeek_checksums;   /* --zeek-checksums */

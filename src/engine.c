@@ -75,6 +75,15 @@ void tl_engine_free(struct tl_engine *e)
 
 const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e) { return &e->cap; }
 
+void tl_engine_set_live_stats(struct tl_engine *e, uint64_t received, uint64_t dropped,
+                              uint64_t if_dropped)
+{
+    e->cap.live = true;
+    e->cap.live_received = received;
+    e->cap.live_dropped = dropped;
+    e->cap.live_if_dropped = if_dropped;
+}
+
 /* Records one step in the timeline. */
 static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const struct tl_step *s,
                                const struct tl_pkt *p, const struct tl_frame *f,
@@ -320,6 +329,22 @@ enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f)
     e->cap.tcp_packets++;
     enum tl_status st = expire(e);
     return st != TL_OK ? st : on_segment(e, &p, f);
+}
+
+enum tl_status tl_engine_tick(struct tl_engine *e, int64_t now_us)
+{
+    if (now_us > e->clock_us)
+        e->clock_us = now_us;
+    return expire(e);
+}
+
+void tl_engine_each(const struct tl_engine *e,
+                    void (*fn)(void *ctx, const struct tl_conn_view *v), void *ctx)
+{
+    for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c)) {
+        struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, NULL};
+        fn(ctx, &v);
+    }
 }
 
 enum tl_status tl_engine_finish(struct tl_engine *e)

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "live.h"
 #include "tcplens/decode.h"
 #include "tcplens/engine.h"
 #include "tcplens/report.h"
@@ -12,21 +14,24 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL_ON = 1, EXIT_INPUT = 2 };
 
-#define MAX_REPORTS 2
+#define MAX_REPORTS 4
 
 struct outputs {
     struct tl_report *reports[MAX_REPORTS];
     size_t n;
-    FILE *json_file; /* opened by us, closed by us */
+    FILE *files[2]; /* opened by us, closed by us */
+    size_t nfiles;
 };
 
 static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
-                       const struct tl_cli *cli)
+                       const struct tl_cli *cli, bool anomalies_only)
 {
+    /* Streams go out as connections end; documents keep first-seen order. */
+    bool stream = cli->iface != NULL && (fmt == TL_REPORT_NDJSON || fmt == TL_REPORT_LINES);
     struct tl_report_cfg rc = {.format = fmt,
                                .out = out,
-                               .reorder = true,
-                               .anomalies_only = cli->anomalies_only,
+                               .reorder = !stream,
+                               .anomalies_only = anomalies_only,
                                .only_id = cli->connection,
                                .all_details = cli->timeline_full || cli->connection != 0};
     struct tl_report *r = tl_report_new(&rc);
@@ -36,25 +41,48 @@ static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
     return true;
 }
 
-/* Text goes to stdout unless stdout carries the JSON. */
+/* stdout for "-", else a file we open (and close). NULL: error said. */
+static FILE *open_out(struct outputs *o, const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        fprintf(stderr, "tcplens: %s: cannot write: %m\n", path);
+    else
+        o->files[o->nfiles++] = f;
+    return f;
+}
+
+/*
+ * Where each report goes. --json FILE is the document (or, with a bare
+ * --ndjson, the stream); --ndjson=FILE is the stream; stdout gets what
+ * nothing else claimed: the text report, or live on a terminal a line per
+ * connection that went wrong and the text report at the end, or live into
+ * a pipe the NDJSON stream.
+ */
 static int open_outputs(const struct tl_cli *cli, struct outputs *o)
 {
-    const char *jpath = cli->json_path;
-    if (jpath == NULL && cli->ndjson)
-        jpath = "-";
-    if (jpath != NULL && strcmp(jpath, "-") != 0) {
-        o->json_file = fopen(jpath, "w");
-        if (o->json_file == NULL) {
-            fprintf(stderr, "tcplens: %s: cannot write: %m\n", jpath);
-            return EXIT_INPUT;
-        }
+    bool bare_ndjson = cli->ndjson && cli->ndjson_path == NULL;
+    const char *doc = cli->json_path, *stream = cli->ndjson_path;
+    if (bare_ndjson) {
+        stream = doc != NULL ? doc : "-";
+        doc = NULL;
     }
-    bool ok = true;
-    if (jpath != NULL)
-        ok = add_report(o, cli->ndjson ? TL_REPORT_NDJSON : TL_REPORT_JSON,
-                        o->json_file ? o->json_file : stdout, cli);
-    if (ok && (jpath == NULL || o->json_file != NULL))
-        ok = add_report(o, TL_REPORT_TEXT, stdout, cli);
+    bool live = cli->iface != NULL, tty = isatty(STDOUT_FILENO);
+    if (live && stream == NULL && !tty && (doc == NULL || strcmp(doc, "-") != 0))
+        stream = "-";
+    FILE *df = doc != NULL ? open_out(o, doc) : NULL;
+    FILE *sf = stream != NULL ? open_out(o, stream) : NULL;
+    if ((doc != NULL && df == NULL) || (stream != NULL && sf == NULL))
+        return EXIT_INPUT;
+    bool stdout_free = df != stdout && sf != stdout;
+    bool ok = (df == NULL || add_report(o, TL_REPORT_JSON, df, cli, cli->anomalies_only)) &&
+              (sf == NULL || add_report(o, TL_REPORT_NDJSON, sf, cli, cli->anomalies_only));
+    if (ok && stdout_free && live && tty)
+        ok = add_report(o, TL_REPORT_LINES, stdout, cli, true);
+    if (ok && stdout_free)
+        ok = add_report(o, TL_REPORT_TEXT, stdout, cli, cli->anomalies_only);
     if (!ok) {
         fprintf(stderr, "tcplens: cannot set up the report (out of memory or no temporary "
                         "file)\n");
@@ -67,8 +95,9 @@ static void close_outputs(struct outputs *o)
 {
     for (size_t i = 0; i < o->n; i++)
         tl_report_free(o->reports[i]);
-    if (o->json_file != NULL && fclose(o->json_file) != 0)
-        fprintf(stderr, "tcplens: error closing the JSON output: %m\n");
+    for (size_t i = 0; i < o->nfiles; i++)
+        if (fclose(o->files[i]) != 0)
+            fprintf(stderr, "tcplens: error closing an output file: %m\n");
 }
 
 /* One line per input that failed; exit 2 when an input gave nothing. */
@@ -114,6 +143,27 @@ static enum tl_status finish_reports(struct outputs *o, const struct tl_source *
     return st;
 }
 
+/* Live: run until stopped, show the open connections, end them as "open",
+ * and say what the kernel dropped. */
+static enum tl_status run_live(const struct tl_cli *cli, struct tl_source *src,
+                               struct tl_engine *e)
+{
+    enum tl_status st = tl_live_run(cli, src, e);
+    if (st != TL_OK)
+        return st;
+    struct tl_capture_stats cs;
+    if (tl_source_stats(src, &cs)) {
+        tl_engine_set_live_stats(e, cs.received, cs.dropped, cs.if_dropped);
+        fprintf(stderr, "tcplens: %llu packets received by filter, %llu dropped by kernel, %llu dropped by interface%s\n",
+                (unsigned long long)cs.received, (unsigned long long)cs.dropped,
+                (unsigned long long)cs.if_dropped,
+                cs.dropped + cs.if_dropped > 0
+                    ? ": states and anomalies of connections active then may be wrong"
+                    : "");
+    }
+    return tl_engine_finish(e);
+}
+
 static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outputs *o)
 {
     struct tl_engine_cfg ec = {.idle_timeout_us = cli->idle_timeout_us,
@@ -133,7 +183,7 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
         free(infos);
         return EXIT_INPUT;
     }
-    enum tl_status st = run(src, e);
+    enum tl_status st = cli->iface != NULL ? run_live(cli, src, e) : run(src, e);
     /* Whatever stopped the run, report everything read so far. */
     if (st != TL_OK)
         fprintf(stderr, "tcplens: analysis stopped: %s\n", tl_status_str(st));
@@ -150,10 +200,45 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
     return st != TL_OK || rs != TL_OK ? EXIT_INPUT : rc;
 }
 
+/* tcplens -i: open the interface (and -w) as root, then the outputs, then
+ * give root up (-Z), as tcpdump does. */
+static int main_live(struct tl_cli *cli)
+{
+    struct tl_live_cfg lc = {.iface = cli->iface,
+                             .filter = cli->filter,
+                             .snaplen = cli->snaplen,
+                             .max_packets = cli->count,
+                             .dump_path = cli->write_path,
+                             .accept_linktype = tl_decode_linktype_supported};
+    struct tl_diag d = {{0}, 0};
+    struct tl_source *src = NULL;
+    enum tl_status st = tl_source_open_live(&src, &lc, &d);
+    if (st != TL_OK) {
+        fprintf(stderr, "tcplens: %s\n", d.msg[0] ? d.msg : tl_status_str(st));
+        tl_cli_free(cli);
+        return EXIT_INPUT;
+    }
+    struct outputs o;
+    memset(&o, 0, sizeof o);
+    int rc = open_outputs(cli, &o);
+    if (rc == EXIT_OK && cli->user != NULL && !tl_live_drop_privileges(cli->user))
+        rc = EXIT_INPUT;
+    else if (rc == EXIT_OK && cli->user == NULL && geteuid() == 0)
+        fprintf(stderr, "tcplens: running as root (-Z USER drops privileges once capturing)\n");
+    if (rc == EXIT_OK)
+        rc = analyse(cli, src, &o);
+    close_outputs(&o);
+    tl_source_free(src);
+    tl_cli_free(cli);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct tl_cli cli;
     tl_cli_parse(argc, argv, &cli);
+    if (cli.iface != NULL)
+        return main_live(&cli);
     struct tl_source_cfg sc = {.filter = cli.filter,
                                .max_packets = cli.count,
                                .accept_linktype = tl_decode_linktype_supported};
@@ -165,7 +250,8 @@ int main(int argc, char **argv)
         tl_cli_free(&cli);
         return EXIT_INPUT;
     }
-    struct outputs o = {{NULL}, 0, NULL};
+    struct outputs o;
+    memset(&o, 0, sizeof o);
     int rc = open_outputs(&cli, &o);
     if (rc == EXIT_OK)
         rc = analyse(&cli, src, &o);

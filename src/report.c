@@ -25,9 +25,11 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
     tl_report_summary_init(&r->sum);
     if (r->cfg.wait_budget == 0)
         r->cfg.wait_budget = TL_REPORT_WAIT_BUDGET;
-    r->ops = cfg->format == TL_REPORT_TEXT ? &tl_report_text_ops : &tl_report_json_ops;
-    /* NDJSON needs no document around its lines: they go straight out. */
-    if (cfg->format != TL_REPORT_NDJSON) {
+    r->ops = cfg->format == TL_REPORT_TEXT    ? &tl_report_text_ops
+             : cfg->format == TL_REPORT_LINES ? &tl_report_lines_ops
+                                              : &tl_report_json_ops;
+    /* Streams need no document around their lines: they go straight out. */
+    if (cfg->format != TL_REPORT_NDJSON && cfg->format != TL_REPORT_LINES) {
         r->spool = tmpfile();
         if (r->spool == NULL) {
             free(r);

@@ -116,6 +116,7 @@ bool tl_report_text_summary(const struct report_summary *sum,
 
 extern const struct report_ops tl_report_json_ops;
 extern const struct report_ops tl_report_text_ops;
+extern const struct report_ops tl_report_lines_ops;
 
 /* Formats µs on the pcap clock as "2026-11-21 12:00:00.000123" (UTC). */
 const char *tl_report_utc(int64_t ts_us, char *buf, size_t size);

@@ -414,6 +414,16 @@ static json_t *capture_json(const struct tl_capture_info *cap)
         ev = NULL;
     }
     ok = ok && put(o, "peak_connections", json_integer((json_int_t)cap->peak_flows));
+    if (ok && cap->live) {
+        json_t *lv = json_object();
+        bool inner = lv != NULL &&
+                     put(lv, "received", json_integer((json_int_t)cap->live_received)) &&
+                     put(lv, "dropped", json_integer((json_int_t)cap->live_dropped)) &&
+                     put(lv, "if_dropped", json_integer((json_int_t)cap->live_if_dropped));
+        if (!inner)
+            json_decref(lv);
+        ok = inner && put(o, "live", lv);
+    }
     json_decref(ev);
     if (!ok) {
         json_decref(o);

@@ -331,6 +331,14 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
     if (cap->packets > 0)
         ok = fprintf(out, "capture  %s → %s UTC (%s s)\n", tl_report_utc(cap->first_ts, a, sizeof a),
                      tl_report_utc(cap->last_ts, b, sizeof b), d) >= 0;
+    if (ok && cap->live)
+        ok = fprintf(out, "live     %" PRIu64 " received, %" PRIu64 " dropped by the kernel, %" PRIu64
+                          " by the interface%s\n",
+                     cap->live_received, cap->live_dropped, cap->live_if_dropped,
+                     cap->live_dropped + cap->live_if_dropped > 0
+                         ? "\n         WARNING: packets were lost before tcplens saw them: states"
+                           " and anomalies\n         of connections active then may be wrong"
+                         : "") >= 0;
     uint64_t skipped = cap->packets - cap->tcp_packets;
     ok = ok && fprintf(out, "packets  %" PRIu64 " read, %" PRIu64 " TCP, %" PRIu64 " skipped",
                        cap->packets, cap->tcp_packets, skipped) >= 0;

@@ -11,28 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct input {
-    pcap_t *pcap;
-    struct bpf_program prog;    /* the filter, when has_filter */
-    bool has_filter;
-    bool pending;               /* hdr/data hold a frame not yet handed out */
-    struct pcap_pkthdr *hdr;
-    const uint8_t *data;
-    struct tl_input_info info;
-};
-
-struct tl_source {
-    struct input *in;
-    size_t n;
-    uint64_t max_packets;
-    uint64_t handed_out;        /* frames that passed the filter */
-    uint64_t frames;            /* frames read, filtered or not: the packet numbers */
-    bool (*accept_linktype)(int linktype);
-};
+#include "source_int.h"
 
 /* libpcap often starts its message with the file name; we print the name
  * ourselves, once. */
-static void set_error(struct input *in, enum tl_status st, const char *msg)
+void tl_source_set_error(struct input *in, enum tl_status st, const char *msg)
 {
     size_t nl = strlen(in->info.name);
     if (strncmp(msg, in->info.name, nl) == 0 && strncmp(msg + nl, ": ", 2) == 0)
@@ -57,7 +40,7 @@ static void set_filter(struct input *in, const char *filter)
     char msg[sizeof in->info.error];
     snprintf(msg, sizeof msg, "bad filter expression '%s': %s", filter,
              pcap_geterr(in->pcap));
-    set_error(in, TL_EINVAL, msg);
+    tl_source_set_error(in, TL_EINVAL, msg);
     pcap_close(in->pcap);
     in->pcap = NULL;
 }
@@ -74,7 +57,7 @@ static pcap_t *open_capture(struct input *in)
     } else {
         FILE *fp = fopen(in->info.name, "rb");
         if (fp == NULL) {
-            set_error(in, TL_EIO, strerror(errno));
+            tl_source_set_error(in, TL_EIO, strerror(errno));
             return NULL;
         }
         /* On success the pcap_t owns fp; on failure we still do. */
@@ -83,7 +66,7 @@ static pcap_t *open_capture(struct input *in)
             fclose(fp);
     }
     if (p == NULL)
-        set_error(in, TL_EFORMAT, errbuf);
+        tl_source_set_error(in, TL_EFORMAT, errbuf);
     return p;
 }
 
@@ -101,7 +84,7 @@ static void open_one(struct tl_source *src, struct input *in, const struct tl_so
         char msg[128];
         snprintf(msg, sizeof msg, "unsupported link type %d (%s)", in->info.linktype,
                  in->info.linktype_name ? in->info.linktype_name : "unknown");
-        set_error(in, TL_ELINKTYPE, msg);
+        tl_source_set_error(in, TL_ELINKTYPE, msg);
         pcap_close(in->pcap);
         in->pcap = NULL;
         return;
@@ -166,11 +149,14 @@ static void fill(struct input *in)
         in->pending = true;
         return;
     }
+    /* A live handle in non-blocking mode: nothing has arrived yet. */
+    if (rc == 0)
+        return;
     if (rc == PCAP_ERROR) {
         char msg[PCAP_ERRBUF_SIZE + 64];
         snprintf(msg, sizeof msg, "read error after packet %llu: %s",
                  (unsigned long long)in->info.packets, pcap_geterr(in->pcap));
-        set_error(in, TL_EFORMAT, msg);
+        tl_source_set_error(in, TL_EFORMAT, msg);
     }
     /* End of file (PCAP_ERROR_BREAK) or error: this input is done. */
     pcap_close(in->pcap);
@@ -203,7 +189,7 @@ enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f)
     for (;;) {
         best = earliest(src);
         if (best == NULL)
-            return TL_EOF;
+            return src->live && src->in[0].pcap != NULL ? TL_EAGAIN : TL_EOF;
         best->pending = false;
         best->info.packets++;
         src->frames++;
@@ -211,6 +197,8 @@ enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f)
             break;
     }
     src->handed_out++;
+    if (src->dump != NULL)
+        pcap_dump((u_char *)src->dump, best->hdr, best->data);
     f->ts_us = ts_us(best->hdr);
     f->caplen = best->hdr->caplen;
     f->wirelen = best->hdr->len;
@@ -232,6 +220,8 @@ void tl_source_free(struct tl_source *src)
 {
     if (src == NULL)
         return;
+    if (src->dump != NULL)
+        pcap_dump_close(src->dump);
     for (size_t i = 0; i < src->n; i++) {
         if (src->in[i].pcap != NULL)
             pcap_close(src->in[i].pcap);

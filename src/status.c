@@ -15,6 +15,7 @@ static const char *const status_names[] = {
     [TL_ELINKTYPE] = "unsupported link type",
     [TL_EINVAL] = "invalid argument",
     [TL_EOF] = "end of input",
+    [TL_EAGAIN] = "no packet yet",
 };
 _Static_assert(sizeof status_names / sizeof status_names[0] == TL_NSTATUS,
                "every status has a name");

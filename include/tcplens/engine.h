@@ -38,11 +38,24 @@ TL_MUST_CHECK struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg);
 /* Takes one frame. Fails only when a reporter fails (TL_ENOMEM, TL_EIO). */
 TL_MUST_CHECK enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f);
 
+/* Lets time pass without a packet (live capture on a quiet link): the
+ * clock moves to now_us if that is later, and what has expired is reported. */
+TL_MUST_CHECK enum tl_status tl_engine_tick(struct tl_engine *e, int64_t now_us);
+
+/* Calls fn for every connection held, in first-seen order (a snapshot).
+ * The view has no anomalies: those are decided when a connection ends. */
+void tl_engine_each(const struct tl_engine *e,
+                    void (*fn)(void *ctx, const struct tl_conn_view *v), void *ctx);
+
 /* Ends the run: every connection still held is reported (as "open" unless it
  * had ended). */
 TL_MUST_CHECK enum tl_status tl_engine_finish(struct tl_engine *e);
 
 const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e);
+
+/* Records a live source's kernel counters for the report. */
+void tl_engine_set_live_stats(struct tl_engine *e, uint64_t received, uint64_t dropped,
+                              uint64_t if_dropped);
 
 /* What the host-level detectors found (after tl_engine_finish). */
 const struct tl_host_anomaly_list *tl_engine_host_anomalies(const struct tl_engine *e);

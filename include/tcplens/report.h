@@ -32,6 +32,9 @@ struct tl_capture_info {
     uint64_t evicted_cap;      /* pushed out by --max-flows */
     size_t peak_flows;         /* most connections held at once */
     int worst_severity;        /* highest enum tl_sev seen, -1 for none */
+    /* Live capture: the kernel's counters at the end (pcap_stats). */
+    bool live;
+    uint64_t live_received, live_dropped, live_if_dropped;
 };
 
 /* What reporters read about one finished connection. */
@@ -51,7 +54,12 @@ struct tl_run {
     const struct tl_host_anomaly_list *host_anomalies; /* may be NULL */
 };
 
-enum tl_report_format { TL_REPORT_TEXT = 0, TL_REPORT_JSON, TL_REPORT_NDJSON };
+enum tl_report_format {
+    TL_REPORT_TEXT = 0, /* the text report, written at the end */
+    TL_REPORT_JSON,     /* the JSON document, written at the end */
+    TL_REPORT_NDJSON,   /* one JSON object per connection, as each is reported */
+    TL_REPORT_LINES,    /* one text line per connection, as each is reported (live) */
+};
 
 struct tl_report_cfg {
     enum tl_report_format format;
@@ -81,5 +89,10 @@ TL_MUST_CHECK enum tl_status tl_report_conn(struct tl_report *r, const struct tl
 TL_MUST_CHECK enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run);
 
 void tl_report_free(struct tl_report *r);
+
+/* A snapshot of the connections held, the wire's own `ss`: a heading, then
+ * one line per connection with both endpoints' current states. */
+bool tl_report_snapshot_head(FILE *out, int64_t now_us, size_t nconns);
+bool tl_report_snapshot_line(FILE *out, int64_t now_us, const struct tl_conn_view *v);
 
 #endif

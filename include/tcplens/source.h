@@ -65,6 +65,42 @@ TL_MUST_CHECK enum tl_status tl_source_next(struct tl_source *src, struct tl_fra
 size_t tl_source_ninputs(const struct tl_source *src);
 const struct tl_input_info *tl_source_input(const struct tl_source *src, size_t i);
 
+/* A live capture on one interface ("any" works: Linux SLL2). */
+struct tl_live_cfg {
+    const char *iface;
+    const char *filter;   /* BPF, compiled into the kernel, or NULL */
+    int snaplen;          /* bytes kept per packet; 0 = 262144 */
+    uint64_t max_packets; /* -c, 0 = no limit */
+    const char *dump_path; /* -w: write every packet read here (pcap), or NULL */
+    bool (*accept_linktype)(int linktype);
+};
+
+/*
+ * Opens the interface in immediate, non-blocking mode. tl_source_next()
+ * then returns TL_EAGAIN when nothing has arrived: wait on tl_source_fd().
+ * Returns TL_EPCAP (d says why: no such device, permission) or TL_EINVAL
+ * (bad filter), TL_ELINKTYPE, TL_EIO (dump file).
+ */
+TL_MUST_CHECK enum tl_status tl_source_open_live(struct tl_source **out,
+                                                 const struct tl_live_cfg *cfg,
+                                                 struct tl_diag *d);
+
+/* The descriptor to poll for a live source, -1 for files. */
+int tl_source_fd(const struct tl_source *src);
+
+/* Writes what -w has buffered to its file. */
+void tl_source_flush(struct tl_source *src);
+
+/* Kernel counters of a live source (pcap_stats). */
+struct tl_capture_stats {
+    uint64_t received; /* packets the filter passed */
+    uint64_t dropped;  /* dropped for lack of buffer space: tcplens was too slow */
+    uint64_t if_dropped; /* dropped by the interface or its driver */
+};
+
+/* False when the source is not live or the counters are unavailable. */
+bool tl_source_stats(const struct tl_source *src, struct tl_capture_stats *out);
+
 void tl_source_free(struct tl_source *src);
 
 #endif

@@ -13,6 +13,7 @@ enum tl_status {
     TL_ELINKTYPE, /* the capture's link type is not one we decode */
     TL_EINVAL,    /* a bad argument (option value, filter text) */
     TL_EOF,       /* no more packets: not a failure */
+    TL_EAGAIN,    /* a live source has nothing right now: poll and retry */
     TL_NSTATUS
 };
 

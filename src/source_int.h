@@ -1,0 +1,34 @@
+/* Private to the capture sources: what file and live sources share. */
+#ifndef TCPLENS_SOURCE_INT_H
+#define TCPLENS_SOURCE_INT_H
+
+#include <pcap/pcap.h>
+
+#include "tcplens/source.h"
+
+struct input {
+    pcap_t *pcap;
+    struct bpf_program prog;    /* the filter, when has_filter */
+    bool has_filter;
+    bool pending;               /* hdr/data hold a frame not yet handed out */
+    struct pcap_pkthdr *hdr;
+    const uint8_t *data;
+    struct tl_input_info info;
+};
+
+struct tl_source {
+    struct input *in;
+    bool live;                  /* an interface: idle means "not yet", not the end */
+    pcap_dumper_t *dump;        /* -w: every frame read is written here */
+    size_t n;
+    uint64_t max_packets;
+    uint64_t handed_out;        /* frames that passed the filter */
+    uint64_t frames;            /* frames read, filtered or not: the packet numbers */
+    bool (*accept_linktype)(int linktype);
+};
+
+/* Records a one-line error in an input's info (without libpcap's leading
+ * "name: "). */
+void tl_source_set_error(struct input *in, enum tl_status st, const char *msg);
+
+#endif
