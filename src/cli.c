@@ -218,8 +218,30 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* The options of live capture; false when opt is not one of them. */
+static bool parse_live(struct tl_cli *cli, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'i': cli->iface = arg; return true;
+    case 's': cli->snaplen = (int)parse_count(arg, "snap length", 262144); return true;
+    case 'w': cli->write_path = arg; return true;
+    case 'Z': cli->user = arg; return true;
+    case OPT_DURATION:
+        if (!tl_cli_parse_duration(arg, &cli->duration_us) || cli->duration_us <= 0)
+            usage_error("bad --duration '%s' (e.g. 30s, 5m)", arg);
+        return true;
+    case OPT_SNAPSHOT:
+        if (!tl_cli_parse_duration(arg, &cli->snapshot_us) || cli->snapshot_us <= 0)
+            usage_error("bad --snapshot-interval '%s' (e.g. 10s)", arg);
+        return true;
+    default: return false;
+    }
+}
+
 static void parse_one(struct tl_cli *cli, int opt, const char *arg)
 {
+    if (parse_live(cli, opt, arg))
+        return;
     switch (opt) {
     case 'r': add_input(cli, arg); break;
     case 'c': cli->count = parse_count(arg, "packet count", UINT64_MAX); break;
@@ -228,20 +250,6 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
     case OPT_NDJSON:
         cli->ndjson = true;
         cli->ndjson_path = arg;
-        break;
-    case 'i': cli->iface = arg; break;
-    case 's':
-        cli->snaplen = (int)parse_count(arg, "snap length", 262144);
-        break;
-    case 'w': cli->write_path = arg; break;
-    case 'Z': cli->user = arg; break;
-    case OPT_DURATION:
-        if (!tl_cli_parse_duration(arg, &cli->duration_us) || cli->duration_us <= 0)
-            usage_error("bad --duration '%s' (e.g. 30s, 5m)", arg);
-        break;
-    case OPT_SNAPSHOT:
-        if (!tl_cli_parse_duration(arg, &cli->snapshot_us) || cli->snapshot_us <= 0)
-            usage_error("bad --snapshot-interval '%s' (e.g. 10s)", arg);
         break;
     case OPT_MAX_FLOWS:
         cli->max_flows = (uint32_t)parse_count(arg, "--max-flows", UINT32_MAX);
