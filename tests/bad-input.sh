@@ -100,7 +100,14 @@ expect "bad filter: exit 2 with a message" '[ $rc -eq 2 ] && mentions "bad filte
 "$tcplens" -r "$good" --max-flows nope > "$tmp/out" 2> "$tmp/err"; rc=$?
 expect "bad option value: exit 2" '[ $rc -eq 2 ] && mentions "--max-flows"'
 
-# 10. stdin.
+# 10. Live capture on an interface that does not exist (or without the
+#     right to capture): one line naming it, exit 2.
+"$tcplens" -i tl-nodev0 --duration 1s > "$tmp/out" 2> "$tmp/err"; rc=$?
+expect "missing interface: exit 2 with a line naming it" '[ $rc -eq 2 ] && one_line && mentions "tl-nodev0"'
+"$tcplens" -i lo -r "$good" > "$tmp/out" 2> "$tmp/err"; rc=$?
+expect "-i with -r: usage error" '[ $rc -eq 2 ] && mentions "cannot be used together"'
+
+# 11. stdin.
 "$tcplens" -r - --json "$tmp/report.json" < "$good" > "$tmp/out" 2> "$tmp/err"; rc=$?
 expect "stdin: same connections as the file" '[ $rc -eq 0 ] && [ "$(grep -c "\"id\":" "$tmp/report.json")" -eq "$full" ]'
 
