@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tcplens/report.h"
+#include "tcplens/tcpstate.h"
 
 /* While the link is quiet the loop still wakes this often, so that idle
  * connections expire and --duration ends on time. */
@@ -45,6 +46,10 @@ struct snap_ctx {
 static void snap_one(void *ctx, const struct tl_conn_view *v)
 {
     struct snap_ctx *s = ctx;
+    /* Open connections only: an ended one waiting out its grace period
+     * has nothing left to say until it is reported. */
+    if (v->tcp != NULL && tl_tcpstate_ended(v->tcp))
+        return;
     if (s->counting)
         s->n++;
     else
@@ -61,14 +66,26 @@ void tl_live_snapshot(const struct tl_engine *e, int64_t now_us, FILE *out)
     fflush(out);
 }
 
-/* Blocks the signals we handle and returns a descriptor that reads them. */
+static void live_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGUSR1);
+}
+
+bool tl_live_block_signals(void)
+{
+    sigset_t set;
+    live_signals(&set);
+    return sigprocmask(SIG_BLOCK, &set, NULL) == 0;
+}
+
+/* A descriptor that reads the (blocked) signals we handle. */
 static int open_signals(void)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGUSR1);
+    live_signals(&set);
     if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
         return -1;
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -20,6 +20,10 @@ enum tl_status tl_live_run(const struct tl_cli *cli, struct tl_source *src, stru
  * run stops). */
 void tl_live_snapshot(const struct tl_engine *e, int64_t now_us, FILE *out);
 
+/* Blocks SIGINT, SIGTERM and SIGUSR1 from the start of a live run, so that
+ * none can kill tcplens before the loop reads them (they stay pending). */
+bool tl_live_block_signals(void);
+
 /* Drops root privileges to user (-Z); false with a message on failure. */
 bool tl_live_drop_privileges(const char *user);
 

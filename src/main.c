@@ -212,12 +212,17 @@ static int main_live(struct tl_cli *cli)
                              .accept_linktype = tl_decode_linktype_supported};
     struct tl_diag d = {{0}, 0};
     struct tl_source *src = NULL;
+    if (!tl_live_block_signals())
+        fprintf(stderr, "tcplens: cannot block signals: %m\n");
     enum tl_status st = tl_source_open_live(&src, &lc, &d);
     if (st != TL_OK) {
         fprintf(stderr, "tcplens: %s\n", d.msg[0] ? d.msg : tl_status_str(st));
         tl_cli_free(cli);
         return EXIT_INPUT;
     }
+    const struct tl_input_info *in = tl_source_input(src, 0);
+    fprintf(stderr, "tcplens: listening on %s, link-type %s\n", cli->iface,
+            in->linktype_name != NULL ? in->linktype_name : "?");
     struct outputs o;
     memset(&o, 0, sizeof o);
     int rc = open_outputs(cli, &o);

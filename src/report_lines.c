@@ -75,7 +75,7 @@ const struct report_ops tl_report_lines_ops = {format_conn, write_doc};
 bool tl_report_snapshot_head(FILE *out, int64_t now_us, size_t nconns)
 {
     char when[40];
-    return fprintf(out, "snapshot %s UTC: %zu connection%s held\n%6s  %-11s %-11s %-24s %-24s %9s %9s\n",
+    return fprintf(out, "snapshot %s UTC: %zu open connection%s\n%6s  %-11s %-11s %-24s %-24s %9s %9s\n",
                    tl_report_utc(now_us, when, sizeof when), nconns, nconns == 1 ? "" : "s",
                    "id", "client", "server", "client address", "server address", "age s",
                    "idle s") >= 0;
