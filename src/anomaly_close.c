@@ -32,21 +32,6 @@
  * should have been acknowledged or retransmitted. */
 #define FINAL_ACK_WAIT_US TL_USEC_PER_SEC
 
-static double secs(int64_t us) { return (double)us / (double)TL_USEC_PER_SEC; }
-
-/* A duration for a sentence: "10 µs", "300 ms", "1.02 s", "60 s", "127 s". */
-static const char *dur(char *buf, size_t n, int64_t us)
-{
-    if (us < 1000)
-        snprintf(buf, n, "%lld µs", (long long)us);
-    else if (us < TL_USEC_PER_SEC)
-        snprintf(buf, n, "%.0f ms", (double)us / 1000.0);
-    else if (us % TL_USEC_PER_SEC == 0 || us >= 100 * TL_USEC_PER_SEC)
-        snprintf(buf, n, "%.0f s", secs(us));
-    else
-        snprintf(buf, n, "%.2f s", secs(us));
-    return buf;
-}
 
 static const char *role(int r) { return r == TL_ROLE_CLIENT ? "client" : "server"; }
 static const char *state(uint8_t s) { return tl_ep_state_name((enum tl_ep_state)s); }
@@ -192,9 +177,9 @@ void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_lis
     tl_anomaly_int(a, "data_packet", (int64_t)data);
     char d[32], how[80] = "no FIN seen";
     if (fin) {
-        tl_anomaly_real(a, "seconds_since_fin", secs(s->rst_ts - s->fin.ts[0]));
+        tl_anomaly_real(a, "seconds_since_fin", tl_det_secs(s->rst_ts - s->fin.ts[0]));
         snprintf(how, sizeof how, "its FIN, packet %llu, %s earlier", ull(s->fin.pkt[0]),
-                 dur(d, sizeof d, s->rst_ts - s->fin.ts[0]));
+                 tl_det_dur(d, sizeof d, s->rst_ts - s->fin.ts[0]));
     }
     tl_anomaly_explain(a,
                        "The %s had already closed (%s; it was %s) when the %s sent more data "
@@ -223,7 +208,7 @@ static void final_ack_explain(struct tl_anomaly *a, int r, const struct tl_track
                               const struct sends *fin, int64_t in_last_ack)
 {
     char d[32];
-    dur(d, sizeof d, in_last_ack);
+    tl_det_dur(d, sizeof d, in_last_ack);
     if (s->final_ack_pkt != 0)
         tl_anomaly_explain(a,
                            "The %s, in LAST_ACK after its FIN (packet %llu), got no ACK for "
@@ -260,7 +245,7 @@ static void final_ack_add(const struct tl_detect_ctx *c, int r, const struct sen
     tl_anomaly_int(a, "fins", fin->n);
     tl_anomaly_int(a, "fin_retransmits", fin->n - 1);
     tl_anomaly_bool(a, "final_ack_seen", s->final_ack_pkt != 0);
-    tl_anomaly_real(a, "seconds_in_last_ack", secs(end - fin->ts[0]));
+    tl_anomaly_real(a, "seconds_in_last_ack", tl_det_secs(end - fin->ts[0]));
     tl_anomaly_str(a, "ack_expected_from", role(!r));
     final_ack_explain(a, r, s, fin, end - fin->ts[0]);
     tl_anomaly_suggest(a,
@@ -318,8 +303,8 @@ void tl_det_close_wait_stuck(const struct tl_detect_ctx *c, struct tl_anomaly_li
         tl_anomaly_pkt(a, s->close_wait_pkt);
         tl_anomaly_pkt(a, s->data_in_close_wait_pkt);
         tl_anomaly_pkt(a, fin_from_close_wait(s) ? s->fin.pkt[0] : 0);
-        tl_anomaly_real(a, "seconds", secs(held));
-        tl_anomaly_real(a, "threshold", secs(c->cfg->close_wait_us));
+        tl_anomaly_real(a, "seconds", tl_det_secs(held));
+        tl_anomaly_real(a, "threshold", tl_det_secs(c->cfg->close_wait_us));
         tl_anomaly_bool(a, "still_open", s->close_wait_until == 0);
         tl_anomaly_bool(a, "sent_data", s->data_in_close_wait > 0);
         tl_anomaly_int(a, "data_segments", s->data_in_close_wait);
@@ -333,7 +318,7 @@ void tl_det_close_wait_stuck(const struct tl_detect_ctx *c, struct tl_anomaly_li
                            "The %s took the %s's FIN in (packet %llu: CLOSE_WAIT, its read() "
                            "returns 0) and sent no FIN of its own for %s, %s: the application "
                            "did not call close().%s The kernel never times CLOSE_WAIT out.",
-                           role(r), role(!r), ull(s->close_wait_pkt), dur(d, sizeof d, held),
+                           role(r), role(!r), ull(s->close_wait_pkt), tl_det_dur(d, sizeof d, held),
                            cw_end(s, e, sizeof e), data);
         tl_anomaly_suggest(a, "Find the owner: ss -tanp state close-wait, then ls -l "
                               "/proc/PID/fd; fix the code path that drops a connection after "
@@ -355,12 +340,12 @@ static void fin_wait2_rst(const struct tl_detect_ctx *c, int r, struct tl_anomal
     tl_anomaly_pkt(a, s->fin_wait2_pkt);
     tl_anomaly_pkt(a, s->rst_answers_pkt);
     tl_anomaly_pkt(a, s->rst_pkt);
-    tl_anomaly_real(a, "seconds_in_fin_wait_2", secs(held));
+    tl_anomaly_real(a, "seconds_in_fin_wait_2", tl_det_secs(held));
     tl_anomaly_bool(a, "answered_with_rst", true);
     tl_anomaly_bool(a, "past_fin_timeout", held >= c->cfg->fin_timeout_us);
     tl_anomaly_str(a, "peer_state", state(s->rst_peer_state));
     char d[32], ft[32], why[256];
-    dur(ft, sizeof ft, c->cfg->fin_timeout_us);
+    tl_det_dur(ft, sizeof ft, c->cfg->fin_timeout_us);
     if (held >= c->cfg->fin_timeout_us)
         snprintf(why, sizeof why,
                  "Linux reaps an orphaned FIN_WAIT_2 socket (one its application closed) "
@@ -376,7 +361,7 @@ static void fin_wait2_rst(const struct tl_detect_ctx *c, int r, struct tl_anomal
                        "The %s sat in FIN_WAIT_2 for %s (from packet %llu) waiting for the "
                        "%s's FIN; when the %s sent %s (packet %llu), the %s's host answered "
                        "RST (packet %llu): the socket was gone. %s",
-                       role(r), dur(d, sizeof d, held), ull(s->fin_wait2_pkt), role(!r),
+                       role(r), tl_det_dur(d, sizeof d, held), ull(s->fin_wait2_pkt), role(!r),
                        role(!r), s->rst_answers_data ? "data" : "its FIN",
                        ull(s->rst_answers_pkt), role(r), ull(s->rst_pkt), why);
     tl_anomaly_suggest(a,
@@ -398,7 +383,7 @@ static void fin_wait2_idle(const struct tl_detect_ctx *c, int r, struct tl_anoma
         return;
     uint8_t peer = c->tcp->ep[!r].state;
     tl_anomaly_pkt(a, s->fin_wait2_pkt);
-    tl_anomaly_real(a, "seconds_in_fin_wait_2", secs(held));
+    tl_anomaly_real(a, "seconds_in_fin_wait_2", tl_det_secs(held));
     tl_anomaly_bool(a, "answered_with_rst", false);
     tl_anomaly_bool(a, "past_fin_timeout", true);
     tl_anomaly_str(a, "peer_state", state(peer));
@@ -409,8 +394,8 @@ static void fin_wait2_idle(const struct tl_detect_ctx *c, int r, struct tl_anoma
                        "application closed the socket, Linux has reaped the orphan and will "
                        "answer anything from the %s with RST; a socket only shut down for "
                        "writing waits on.",
-                       role(r), dur(d, sizeof d, held), ull(s->fin_wait2_pkt),
-                       dur(ft, sizeof ft, c->cfg->fin_timeout_us), role(!r), state(peer),
+                       role(r), tl_det_dur(d, sizeof d, held), ull(s->fin_wait2_pkt),
+                       tl_det_dur(ft, sizeof ft, c->cfg->fin_timeout_us), role(!r), state(peer),
                        role(r), role(!r));
     tl_anomaly_suggest(a,
                        "The %s does not close its end: find why (ss -tanp state close-wait "
@@ -462,7 +447,7 @@ void tl_det_time_wait(const struct tl_detect_ctx *c, struct tl_anomaly_list *out
         tl_anomaly_pkt(a, s->time_wait_pkt);
         tl_anomaly_bool(a, "via_closing", crossed);
         tl_anomaly_str(a, "ended_by", tw_end(c, r));
-        tl_anomaly_real(a, "duration", secs(TL_TIME_WAIT_US));
+        tl_anomaly_real(a, "duration", tl_det_secs(TL_TIME_WAIT_US));
         tl_anomaly_explain(a,
                            "The %s %s, so from packet %llu its kernel keeps the 4-tuple in "
                            "TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN, fixed in Linux) to absorb "
@@ -501,7 +486,7 @@ void tl_det_simultaneous_close(const struct tl_detect_ctx *c, struct tl_anomaly_
     int64_t gap = sv->fin.ts[0] - cl->fin.ts[0];
     if (gap < 0)
         gap = -gap;
-    tl_anomaly_real(a, "fin_gap", secs(gap));
+    tl_anomaly_real(a, "fin_gap", tl_det_secs(gap));
     tl_anomaly_bool(a, "both_closing", cl->closing_pkt != 0 && sv->closing_pkt != 0);
     char d[32];
     tl_anomaly_explain(a,
@@ -509,7 +494,7 @@ void tl_det_simultaneous_close(const struct tl_detect_ctx *c, struct tl_anomaly_
                        "packet %llu, server packet %llu, %s apart): each received the peer's "
                        "FIN in FIN_WAIT_1, went to CLOSING, then to TIME_WAIT once its own FIN "
                        "was acknowledged. Both hosts therefore hold TIME_WAIT. Harmless.",
-                       ull(cl->fin.pkt[0]), ull(sv->fin.pkt[0]), dur(d, sizeof d, gap));
+                       ull(cl->fin.pkt[0]), ull(sv->fin.pkt[0]), tl_det_dur(d, sizeof d, gap));
     tl_anomaly_suggest(a, "Nothing to fix. If it happens on every connection, both sides close "
                           "on their own timers; letting one side (usually the client) close "
                           "first keeps TIME_WAIT off the other.");

@@ -36,8 +36,6 @@
 
 static const char *role_name(enum tl_role r) { return r == TL_ROLE_CLIENT ? "client" : "server"; }
 
-static double secs(int64_t us) { return (double)us / (double)TL_USEC_PER_SEC; }
-
 static uint32_t recorded(const struct tl_times *tm)
 {
     return tm->n < TL_TRACK_TIMES ? tm->n : TL_TRACK_TIMES;
@@ -53,7 +51,7 @@ static void list_pkts(struct tl_anomaly *a, const struct tl_times *tm, uint32_t 
 static double mean_gap(const struct tl_times *tm)
 {
     uint32_t n = recorded(tm);
-    return n < 2 ? 0.0 : secs(tm->ts[n - 1] - tm->ts[0]) / (double)(n - 1);
+    return n < 2 ? 0.0 : tl_det_secs(tm->ts[n - 1] - tm->ts[0]) / (double)(n - 1);
 }
 
 /* ---------------------------------------------------------- zero_window */
@@ -99,12 +97,12 @@ static void zero_window_side(const struct tl_detect_ctx *c, enum tl_role r,
     list_pkts(a, &peer->zwp, LIST_PKTS);
     tl_anomaly_pkt(a, me->zw_open_pkt);
     tl_anomaly_int(a, "times", me->zero_windows);
-    tl_anomaly_real(a, "longest_s", secs(longest));
+    tl_anomaly_real(a, "longest_s", tl_det_secs(longest));
     tl_anomaly_int(a, "probes", peer->zwp.n);
     tl_anomaly_bool(a, "reopened", open);
     if (!open)
-        tl_anomaly_real(a, "closed_at_end_s", secs(still));
-    zw_text(a, r, me, peer->zwp.n, secs(longest), open);
+        tl_anomaly_real(a, "closed_at_end_s", tl_det_secs(still));
+    zw_text(a, r, me, peer->zwp.n, tl_det_secs(longest), open);
 }
 
 void tl_det_zero_window(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
@@ -128,7 +126,7 @@ static void ka_fields(struct tl_anomaly *a, const struct tl_track_side *me)
     tl_anomaly_int(a, "probes", me->ka.n);
     tl_anomaly_int(a, "answered", me->ka_answered);
     tl_anomaly_int(a, "unanswered", me->ka_unanswered);
-    tl_anomaly_real(a, "idle_s", secs(me->ka_idle_us));
+    tl_anomaly_real(a, "idle_s", tl_det_secs(me->ka_idle_us));
     if (recorded(&me->ka) >= 2)
         tl_anomaly_real(a, "interval_s", mean_gap(&me->ka));
 }
@@ -164,7 +162,7 @@ static void keepalive_side(const struct tl_detect_ctx *c, enum tl_role r,
                        "sent %u keepalive probe(s): an empty ACK one byte behind its next "
                        "sequence number, which the %s must answer. It answered %u. Linux waits "
                        "tcp_keepalive_time (7200 s by default) or TCP_KEEPIDLE before probing.",
-                       secs(me->ka_idle_us), who, me->ka.n, peer, me->ka_answered);
+                       tl_det_secs(me->ka_idle_us), who, me->ka.n, peer, me->ka_answered);
     tl_anomaly_suggest(a, "Nothing to fix. To notice dead peers sooner, or to keep NAT and "
                           "firewall state alive, set TCP_KEEPIDLE, TCP_KEEPINTVL and "
                           "TCP_KEEPCNT below the middlebox's idle timeout.");
@@ -192,7 +190,7 @@ static void keepalive_timeout_side(const struct tl_detect_ctx *c, enum tl_role r
     int64_t silent = 0;
     if (peer->last_ts > 0 && peer->last_ts < me->rst_ts)
         silent = me->rst_ts - peer->last_ts;
-    tl_anomaly_real(a, "peer_silent_s", secs(silent));
+    tl_anomaly_real(a, "peer_silent_s", tl_det_secs(silent));
     const char *who = role_name(r), *other = role_name(!r);
     tl_anomaly_explain(a,
                        "The connection was idle; the %s's kernel sent %u keepalive probe(s) "
@@ -200,7 +198,7 @@ static void keepalive_timeout_side(const struct tl_detect_ctx *c, enum tl_role r
                        "application's next call failed with ETIMEDOUT. The %s had said nothing "
                        "for %.1f s: it is gone (host down or rebooted, cable or path lost) or "
                        "a firewall or NAT dropped the idle flow.",
-                       who, me->ka.n, me->ka_unanswered, other, secs(silent));
+                       who, me->ka.n, me->ka_unanswered, other, tl_det_secs(silent));
     tl_anomaly_suggest(a,
                        "Check the %s host and the path (firewall and NAT idle timeouts, "
                        "conntrack). If a middlebox expires idle flows, set TCP_KEEPIDLE below "
@@ -252,7 +250,7 @@ static bool stalled(const struct tl_detect_ctx *c, enum tl_role r, struct stall 
     sl->last = me->stall_last_ts;
     sl->ngaps = recorded(&me->stall) - 1;
     for (uint32_t i = 0; i < sl->ngaps; i++)
-        sl->gaps[i] = secs(me->stall.ts[i + 1] - me->stall.ts[i]);
+        sl->gaps[i] = tl_det_secs(me->stall.ts[i + 1] - me->stall.ts[i]);
     int64_t gap = me->stall.n <= TL_TRACK_TIMES
                       ? me->stall.ts[me->stall.n - 1] - me->stall.ts[me->stall.n - 2]
                       : RTO_MAX_US;
@@ -312,7 +310,7 @@ static void stalled_side(const struct tl_detect_ctx *c, enum tl_role r,
     const struct tl_ep *ep = &c->tcp->ep[r];
     tl_anomaly_int(a, "retransmissions", me->stall.n);
     tl_anomaly_series(a, "gaps", sl.gaps, sl.ngaps);
-    tl_anomaly_real(a, "duration_s", secs(sl.end - sl.first));
+    tl_anomaly_real(a, "duration_s", tl_det_secs(sl.end - sl.first));
     tl_anomaly_int(a, "unacked_bytes", (int64_t)(ep->snd_nxt - (ep->isn + me->stall_seq)));
     tl_anomaly_bool(a, "peer_silent", sl.peer_silent);
     tl_anomaly_bool(a, "gave_up", sl.gave_up);

@@ -17,21 +17,6 @@
 
 #include "detect_int.h"
 
-static double secs(int64_t us) { return (double)us / (double)TL_USEC_PER_SEC; }
-
-/* A duration for a sentence: "10 µs", "300 ms", "1.02 s", "60 s", "127 s". */
-static const char *dur(char *buf, size_t n, int64_t us)
-{
-    if (us < 1000)
-        snprintf(buf, n, "%lld µs", (long long)us);
-    else if (us < TL_USEC_PER_SEC)
-        snprintf(buf, n, "%.0f ms", (double)us / 1000.0);
-    else if (us % TL_USEC_PER_SEC == 0 || us >= 100 * TL_USEC_PER_SEC)
-        snprintf(buf, n, "%.0f s", secs(us));
-    else
-        snprintf(buf, n, "%.2f s", secs(us));
-    return buf;
-}
 
 /* "127.0.0.1:80" or "[::1]:80" for role r. */
 static const char *where(const struct tl_conn *c, enum tl_role r, char *buf, size_t n)
@@ -50,7 +35,7 @@ static const char *where(const struct tl_conn *c, enum tl_role r, char *buf, siz
 static size_t gaps_of(const struct sends *o, double *g)
 {
     for (uint32_t i = 1; i < o->k; i++)
-        g[i - 1] = secs(o->ts[i] - o->ts[i - 1]);
+        g[i - 1] = tl_det_secs(o->ts[i] - o->ts[i - 1]);
     return o->k > 0 ? o->k - 1 : 0;
 }
 
@@ -154,7 +139,7 @@ void tl_det_refused(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
     tl_anomaly_pkt(a, cl->syn.pkt[last]);
     tl_anomaly_pkt(a, sv->rst_pkt);
     tl_anomaly_int(a, "syns", cl->syn.n);
-    tl_anomaly_real(a, "rst_delay", secs(delay));
+    tl_anomaly_real(a, "rst_delay", tl_det_secs(delay));
     char srv[80], d[32];
     where(c->conn, TL_ROLE_SERVER, srv, sizeof srv);
     tl_anomaly_explain(a,
@@ -162,7 +147,7 @@ void tl_det_refused(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
                        "(packet %llu): no socket listens on that address and port, so the "
                        "server's kernel refused the connection (or a firewall rejected it with "
                        "tcp-reset). connect() failed at once with ECONNREFUSED.",
-                       (unsigned long long)cl->syn.pkt[last], srv, dur(d, sizeof d, delay),
+                       (unsigned long long)cl->syn.pkt[last], srv, tl_det_dur(d, sizeof d, delay),
                        (unsigned long long)sv->rst_pkt);
     tl_anomaly_suggest(a,
                        "Check that the service runs and listens on %s (ss -ltnp: a listener "
@@ -199,7 +184,7 @@ void tl_det_handshake_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_l
     add_sends(a, syn);
     int64_t total = t->syn_timeout_ts - syn->ts[0];
     tl_anomaly_int(a, "syns", syn->n);
-    tl_anomaly_real(a, "duration", secs(total));
+    tl_anomaly_real(a, "duration", tl_det_secs(total));
     double g[TL_TRACK_TIMES];
     size_t ng = gaps_of(syn, g);
     char srv[80], d[32], rh[200] = "";
@@ -212,7 +197,7 @@ void tl_det_handshake_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_l
                        "back: the SYNs were dropped silently (host down or unreachable, "
                        "firewall DROP, full listen queue).",
                        (unsigned)syn->n, syn->n == 1 ? "" : "s", ng > 0 ? " (" : "", rh,
-                       ng > 0 ? ")" : "", dur(d, sizeof d, total));
+                       ng > 0 ? ")" : "", tl_det_dur(d, sizeof d, total));
     tl_anomaly_suggest(a,
                        "Check that %s is up and routed, and that no firewall (nft/iptables "
                        "DROP, security groups) eats SYNs to it; on the server: ss -ltn and "
@@ -257,13 +242,13 @@ void tl_det_syn_backoff(const struct tl_detect_ctx *c, struct tl_anomaly_list *o
         const struct tl_track_side *sv = &t->side[TL_ROLE_SERVER];
         int64_t wait = (ans[0] == 'S' ? sv->syn.ts[0] : sv->rst_ts) - syn->ts[0];
         tl_anomaly_pkt(a, ans[0] == 'S' ? sv->syn.pkt[0] : sv->rst_pkt);
-        tl_anomaly_real(a, "wait", secs(wait));
+        tl_anomaly_real(a, "wait", tl_det_secs(wait));
         tl_anomaly_explain(a,
                            "The client sent its SYN %u times (%s) before the server answered "
                            "with %s, %s after the first SYN: the earlier SYNs or their "
                            "answers were lost, and connect() took that long instead of one "
                            "round trip.",
-                           (unsigned)syn->n, rh, ans, dur(d, sizeof d, wait));
+                           (unsigned)syn->n, rh, ans, tl_det_dur(d, sizeof d, wait));
     } else {
         tl_anomaly_explain(a,
                            "The client sent its SYN %u times (%s) and no answer came%s. The "
@@ -381,13 +366,13 @@ void tl_det_port_reuse(const struct tl_detect_ctx *c, struct tl_anomaly_list *ou
         return;
     tl_anomaly_pkt(a, cn->first_pkt);
     tl_anomaly_int(a, "previous_id", (int64_t)t->reuse_prev_id);
-    tl_anomaly_real(a, "gap", secs(t->reuse_gap_us));
+    tl_anomaly_real(a, "gap", tl_det_secs(t->reuse_gap_us));
     tl_anomaly_bool(a, "previous_in_time_wait", t->reuse_prev_time_wait);
     char d[32];
     tl_anomaly_explain(a,
                        "This connection reuses the 4-tuple of connection %llu, %s after its "
                        "last packet%s",
-                       (unsigned long long)t->reuse_prev_id, dur(d, sizeof d, t->reuse_gap_us),
+                       (unsigned long long)t->reuse_prev_id, tl_det_dur(d, sizeof d, t->reuse_gap_us),
                        t->reuse_prev_time_wait
                            ? ", while an endpoint of it was still in TIME_WAIT (60 s on Linux):"
                              " the kernel let the new SYN take that TIME_WAIT over (a server "

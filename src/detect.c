@@ -1,6 +1,8 @@
 /* Runs the connection-level detectors, one per registry type. */
 #include "tcplens/detect.h"
 
+#include <stdio.h>
+
 #include "detect_int.h"
 
 struct detector {
@@ -52,6 +54,19 @@ void tl_det_distinct(const struct tl_times *tm, struct sends *o)
         o->pkt[o->k++] = tm->pkt[i];
     }
     o->n = tm->n - dups;
+}
+
+const char *tl_det_dur(char *buf, size_t n, int64_t us)
+{
+    if (us < 1000)
+        snprintf(buf, n, "%lld µs", (long long)us);
+    else if (us < TL_USEC_PER_SEC)
+        snprintf(buf, n, "%.0f ms", (double)us / 1000.0);
+    else if (us % TL_USEC_PER_SEC == 0 || us >= 100 * TL_USEC_PER_SEC)
+        snprintf(buf, n, "%.0f s", tl_det_secs(us));
+    else
+        snprintf(buf, n, "%.2f s", tl_det_secs(us));
+    return buf;
 }
 
 enum tl_status tl_detect(const struct tl_detect_ctx *ctx, struct tl_anomaly_list *out)

@@ -21,6 +21,12 @@ struct sends {
 
 void tl_det_distinct(const struct tl_times *tm, struct sends *o);
 
+/* Microseconds as seconds, for evidence. */
+static inline double tl_det_secs(int64_t us) { return (double)us / (double)TL_USEC_PER_SEC; }
+
+/* A duration for a sentence: "10 µs", "300 ms", "1.02 s", "60 s", "127 s". */
+const char *tl_det_dur(char *buf, size_t n, int64_t us);
+
 /* A detector appends zero or more anomalies of its type to out. */
 typedef void (*tl_detector_fn)(const struct tl_detect_ctx *c, struct tl_anomaly_list *out);
 

@@ -266,6 +266,16 @@ const char *tl_report_utc(int64_t ts_us, char *buf, size_t size)
     return buf;
 }
 
+void tl_report_endpoints(const struct tl_conn *c, char *cl, char *sv, size_t size)
+{
+    const struct tl_addr *a;
+    uint16_t port;
+    tl_conn_endpoint(c, TL_ROLE_CLIENT, &a, &port);
+    tl_report_endpoint(a, port, cl, size);
+    tl_conn_endpoint(c, TL_ROLE_SERVER, &a, &port);
+    tl_report_endpoint(a, port, sv, size);
+}
+
 const char *tl_report_endpoint(const struct tl_addr *a, uint16_t port, char *buf, size_t size)
 {
     char ip[TL_ADDR_STRLEN];

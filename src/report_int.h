@@ -121,6 +121,9 @@ extern const struct report_ops tl_report_lines_ops;
 /* Formats µs on the pcap clock as "2026-11-21 12:00:00.000123" (UTC). */
 const char *tl_report_utc(int64_t ts_us, char *buf, size_t size);
 
+/* The client's and the server's "address:port" (buffers of size bytes). */
+void tl_report_endpoints(const struct tl_conn *c, char *cl, char *sv, size_t size);
+
 /* Formats an endpoint as "10.0.0.1:80" or "[::1]:80". */
 const char *tl_report_endpoint(const struct tl_addr *a, uint16_t port, char *buf,
                                size_t size);

@@ -20,15 +20,6 @@ static const char *time_of_day(int64_t ts, char *buf, size_t size)
     return strlen(buf) > 11 ? buf + 11 : buf;
 }
 
-static void endpoints(const struct tl_conn *c, char *cl, char *sv, size_t size)
-{
-    const struct tl_addr *a;
-    uint16_t port;
-    tl_conn_endpoint(c, TL_ROLE_CLIENT, &a, &port);
-    tl_report_endpoint(a, port, cl, size);
-    tl_conn_endpoint(c, TL_ROLE_SERVER, &a, &port);
-    tl_report_endpoint(a, port, sv, size);
-}
 
 /* "12:00:01.250000 #7 10.0.0.1:5000 -> 10.0.0.2:80 rst 0.2s CLOSED/CLOSED
  *  warning rst_instead_of_fin" */
@@ -37,7 +28,7 @@ static char *format_conn(const struct tl_conn_view *v, bool all_details, size_t 
     (void)all_details;
     const struct tl_conn *c = v->conn;
     char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8], when[40];
-    endpoints(c, cl, sv, sizeof cl);
+    tl_report_endpoints(c, cl, sv, sizeof cl);
     char *s = malloc(LINE_MAX_LEN);
     if (s == NULL)
         return NULL;
@@ -85,7 +76,7 @@ bool tl_report_snapshot_line(FILE *out, int64_t now_us, const struct tl_conn_vie
 {
     const struct tl_conn *c = v->conn;
     char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8];
-    endpoints(c, cl, sv, sizeof cl);
+    tl_report_endpoints(c, cl, sv, sizeof cl);
     int cs = v->tcp ? v->tcp->ep[TL_ROLE_CLIENT].state : TL_EP_UNKNOWN;
     int ss = v->tcp ? v->tcp->ep[TL_ROLE_SERVER].state : TL_EP_UNKNOWN;
     return fprintf(out, "%6" PRIu64 "  %-11s %-11s %-24s %-24s %9.3f %9.3f\n", c->id,

@@ -77,15 +77,6 @@ static void span_str(int64_t d, char *out, size_t size)
     snprintf(out, size, "%s%" PRIu64 ".%06" PRIu64, sign, u / 1000000u, u % 1000000u);
 }
 
-static void endpoints(const struct tl_conn *c, char *cl, char *sv, size_t size)
-{
-    const struct tl_addr *a;
-    uint16_t port;
-    tl_conn_endpoint(c, TL_ROLE_CLIENT, &a, &port);
-    tl_report_endpoint(a, port, cl, size);
-    tl_conn_endpoint(c, TL_ROLE_SERVER, &a, &port);
-    tl_report_endpoint(a, port, sv, size);
-}
 
 static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
 {
@@ -238,7 +229,7 @@ static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst)
 {
     const struct tl_conn *c = v->conn;
     char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8];
-    endpoints(c, cl, sv, sizeof cl);
+    tl_report_endpoints(c, cl, sv, sizeof cl);
     bprintf(b, "\n\t#%d %" PRIu64, worst, c->id);
     bprintf(b, "\n\tconnection %" PRIu64 "  %s -> %s  end %s", c->id, cl, sv, tl_end_name(c->end));
     if (v->tcp != NULL)
@@ -276,7 +267,7 @@ static void table_row(struct buf *b, const struct tl_conn_view *v)
     const struct tl_conn *c = v->conn;
     char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8], start[40], pk[48], by[48], d[32];
     char states[32] = "-", zeek[TL_ZEEK_HISTORY_MAX + 16] = "-";
-    endpoints(c, cl, sv, sizeof cl);
+    tl_report_endpoints(c, cl, sv, sizeof cl);
     snprintf(pk, sizeof pk, "%" PRIu64 "/%" PRIu64, c->packets[0], c->packets[1]);
     snprintf(by, sizeof by, "%" PRIu64 "/%" PRIu64, c->bytes[0], c->bytes[1]);
     span_str(c->last_ts - c->first_ts, d, sizeof d);
