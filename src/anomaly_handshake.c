@@ -357,7 +357,7 @@ void tl_det_midstream(const struct tl_detect_ctx *c, struct tl_anomaly_list *out
 void tl_det_port_reuse(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
     const struct tl_track *t = c->track;
-    if (!t->reuse)
+    if (!t->reuse.reused)
         return;
     const struct tl_conn *cn = c->conn;
     struct tl_anomaly *a =
@@ -365,15 +365,15 @@ void tl_det_port_reuse(const struct tl_detect_ctx *c, struct tl_anomaly_list *ou
     if (a == NULL)
         return;
     tl_anomaly_pkt(a, cn->first_pkt);
-    tl_anomaly_int(a, "previous_id", (int64_t)t->reuse_prev_id);
-    tl_anomaly_real(a, "gap", tl_det_secs(t->reuse_gap_us));
-    tl_anomaly_bool(a, "previous_in_time_wait", t->reuse_prev_time_wait);
+    tl_anomaly_int(a, "previous_id", (int64_t)t->reuse.prev_id);
+    tl_anomaly_real(a, "gap", tl_det_secs(t->reuse.gap_us));
+    tl_anomaly_bool(a, "previous_in_time_wait", t->reuse.prev_time_wait);
     char d[32];
     tl_anomaly_explain(a,
                        "This connection reuses the 4-tuple of connection %llu, %s after its "
                        "last packet%s",
-                       (unsigned long long)t->reuse_prev_id, tl_det_dur(d, sizeof d, t->reuse_gap_us),
-                       t->reuse_prev_time_wait
+                       (unsigned long long)t->reuse.prev_id, tl_det_dur(d, sizeof d, t->reuse.gap_us),
+                       t->reuse.prev_time_wait
                            ? ", while an endpoint of it was still in TIME_WAIT (60 s on Linux):"
                              " the kernel let the new SYN take that TIME_WAIT over (a server "
                              "does so for a SYN with newer sequence number and timestamp; a "

@@ -250,16 +250,17 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
 }
 
 /* A new connection takes c's 4-tuple over: c ends here. What the new one
- * should know about it is left in *prev (its reuse fields). */
+ * should know about it is left in *prev. */
 static enum tl_status take_over(struct tl_engine *e, struct tl_conn *c, const struct tl_frame *f,
-                                struct tl_track *prev)
+                                struct tl_reuse *prev)
 {
     struct tl_step s;
     enum tl_status st = advance(e, c, f->ts_us);
     const struct tl_tcpstate *tcp = conn_state(c);
-    prev->reuse_prev_id = c->id;
-    prev->reuse_gap_us = f->ts_us - c->last_ts;
-    prev->reuse_prev_time_wait = tcp->ep[0].state == TL_EP_TIME_WAIT ||
+    prev->reused = true;
+    prev->prev_id = c->id;
+    prev->gap_us = f->ts_us - c->last_ts;
+    prev->prev_time_wait = tcp->ep[0].state == TL_EP_TIME_WAIT ||
                                  tcp->ep[1].state == TL_EP_TIME_WAIT;
     if (st == TL_OK && tl_tcpstate_reused(conn_state(c), f->ts_us, &s))
         st = log_timed(e, c, &s, f->ts_us);
@@ -276,24 +277,17 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     uint32_t h = tl_flow_hash(e->flows, &k);
     struct tl_conn *c = tl_flow_lookup(e->flows, &k, h);
     enum tl_status st = TL_OK;
-    struct tl_track prev = {0};
-    bool reused = false;
+    struct tl_reuse prev = {false, false, 0, 0};
     if (c != NULL && tl_tcpstate_starts_new(conn_state(c), p, tl_conn_role(c, from_a))) {
         st = take_over(e, c, f, &prev);
-        reused = true;
         c = NULL;
     }
     if (c == NULL && st == TL_OK)
         st = start_conn(e, &k, h, p, from_a, f, &c);
     if (st != TL_OK)
         return st;
-    if (reused) {
-        struct tl_track *t = &ext(c)->track;
-        t->reuse = true;
-        t->reuse_prev_id = prev.reuse_prev_id;
-        t->reuse_gap_us = prev.reuse_gap_us;
-        t->reuse_prev_time_wait = prev.reuse_prev_time_wait;
-    }
+    if (prev.reused)
+        ext(c)->track.reuse = prev;
     enum tl_role r = tl_conn_role(c, from_a);
     c->last_ts = f->ts_us;
     c->last_pkt = f->pkt_no;

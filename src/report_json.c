@@ -182,16 +182,26 @@ static json_t *event_json(const struct tl_event *e)
     return o;
 }
 
-static json_t *timeline_json(const struct tl_timeline *t)
+/* [item(base, 0), …, item(base, n - 1)]; NULL when any item fails. */
+static json_t *array_of(const void *base, size_t n, json_t *(*item)(const void *base, size_t i))
 {
-    json_t *a = json_array();
-    for (uint32_t i = 0; a != NULL && i < t->n; i++) {
-        if (json_array_append_new(a, event_json(&t->ev[i])) != 0) {
-            json_decref(a);
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++)
+        if (json_array_append_new(arr, item(base, i)) != 0) {
+            json_decref(arr);
             return NULL;
         }
-    }
-    return a;
+    return arr;
+}
+
+static json_t *id_at(const void *base, size_t i)
+{
+    return json_integer((json_int_t)((const uint64_t *)base)[i]);
+}
+
+static json_t *event_at(const void *base, size_t i)
+{
+    return event_json(&((const struct tl_event *)base)[i]);
 }
 
 static json_t *evidence_json(const struct tl_anomaly *a)
@@ -222,17 +232,6 @@ static json_t *evidence_json(const struct tl_anomaly *a)
     return o;
 }
 
-static json_t *packets_json(const struct tl_anomaly *a)
-{
-    json_t *arr = json_array();
-    for (uint8_t i = 0; arr != NULL && i < a->npkts; i++)
-        if (json_array_append_new(arr, json_integer((json_int_t)a->pkts[i])) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    return arr;
-}
-
 static json_t *anomaly_json(const struct tl_anomaly *a)
 {
     json_t *o = json_object();
@@ -240,7 +239,7 @@ static json_t *anomaly_json(const struct tl_anomaly *a)
               put(o, "type", json_string(tl_anomaly_id((enum tl_anomaly_type)a->type))) &&
               put(o, "severity", json_string(tl_sev_name((enum tl_sev)a->severity))) &&
               put(o, "endpoint", json_string(tl_anom_ep_name((enum tl_anom_ep)a->endpoint))) &&
-              put(o, "ts", ts_json(a->ts)) && put(o, "packets", packets_json(a)) &&
+              put(o, "ts", ts_json(a->ts)) && put(o, "packets", array_of(a->pkts, a->npkts, id_at)) &&
               put(o, "evidence", evidence_json(a)) &&
               put(o, "explanation", json_string(a->explanation)) &&
               put(o, "suggestion", json_string(a->suggestion));
@@ -249,17 +248,6 @@ static json_t *anomaly_json(const struct tl_anomaly *a)
         return NULL;
     }
     return o;
-}
-
-static json_t *ids_json(const uint64_t *ids, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++)
-        if (json_array_append_new(arr, json_integer((json_int_t)ids[i])) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    return arr;
 }
 
 /* DESIGN.md section 4's host_anomalies entry; port and peer only where the
@@ -276,7 +264,7 @@ static json_t *host_anomaly_json(const struct tl_host_anomaly *h)
               (h->peer[0] == '\0' || put(o, "peer", json_string(h->peer))) &&
               (h->peer[0] == '\0' || put(o, "peer_port", json_integer(h->peer_port))) &&
               put(o, "ts", ts_json(a->ts)) &&
-              put(o, "connections", ids_json(h->conns, h->nconns)) &&
+              put(o, "connections", array_of(h->conns, h->nconns, id_at)) &&
               (h->total_conns <= h->nconns ||
                put(o, "connections_total", json_integer((json_int_t)h->total_conns))) &&
               put(o, "evidence", evidence_json(a)) &&
@@ -289,26 +277,14 @@ static json_t *host_anomaly_json(const struct tl_host_anomaly *h)
     return o;
 }
 
-static json_t *host_anomalies_json(const struct tl_host_anomaly_list *l)
+static json_t *anomaly_at(const void *base, size_t i)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && l != NULL && i < l->n; i++)
-        if (json_array_append_new(arr, host_anomaly_json(&l->a[i])) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    return arr;
+    return anomaly_json(&((const struct tl_anomaly *)base)[i]);
 }
 
-static json_t *anomalies_json(const struct tl_anomaly_list *l)
+static json_t *host_anomaly_at(const void *base, size_t i)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < l->n; i++)
-        if (json_array_append_new(arr, anomaly_json(&l->a[i])) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    return arr;
+    return host_anomaly_json(&((const struct tl_host_anomaly *)base)[i]);
 }
 
 static json_t *conn_json(const struct tl_conn_view *v)
@@ -331,8 +307,8 @@ static json_t *conn_json(const struct tl_conn_view *v)
               put(o, "end", json_string(tl_end_name(c->end))) &&
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
               put(o, "wireshark_filter", wireshark_filter(c)) &&
-              (v->anomalies == NULL || put(o, "anomalies", anomalies_json(v->anomalies))) &&
-              (v->timeline == NULL || put(o, "timeline", timeline_json(v->timeline))) &&
+              (v->anomalies == NULL || put(o, "anomalies", array_of(v->anomalies->a, v->anomalies->n, anomaly_at))) &&
+              (v->timeline == NULL || put(o, "timeline", array_of(v->timeline->ev, v->timeline->n, event_at))) &&
               (v->timeline == NULL || v->timeline->dropped == 0 ||
                put(o, "timeline_dropped", json_integer((json_int_t)v->timeline->dropped)));
     if (!ok) {
@@ -501,7 +477,9 @@ static json_t *doc_head(const struct tl_report *r, const struct tl_run *run)
               put(o, "inputs", inputs_json(run)) &&
               put(o, "capture", capture_json(run->capture)) &&
               put(o, "summary", summary_json(&r->sum)) &&
-              put(o, "host_anomalies", host_anomalies_json(run->host_anomalies));
+              put(o, "host_anomalies",
+                  array_of(run->host_anomalies ? run->host_anomalies->a : NULL,
+                           run->host_anomalies ? run->host_anomalies->n : 0, host_anomaly_at));
     if (!ok) {
         json_decref(o);
         return NULL;

@@ -31,6 +31,14 @@ struct tl_times {
     uint64_t pkt[TL_TRACK_TIMES];
 };
 
+/* When a connection took over a 4-tuple from an earlier one. */
+struct tl_reuse {
+    bool reused;
+    bool prev_time_wait; /* an endpoint of the earlier one was still in TIME_WAIT */
+    uint64_t prev_id;
+    int64_t gap_us;      /* from the earlier one's last segment */
+};
+
 /* What one side did, as far as the detectors care. */
 struct tl_track_side {
     struct tl_times syn;      /* its SYNs (client) or SYN-ACKs (server) */
@@ -110,10 +118,7 @@ struct tl_track {
     int64_t syn_timeout_ts;    /* when the client gave up its SYNs (0: never) */
     bool midstream;            /* the first segment was not a SYN */
     /* When this connection took over a 4-tuple from an earlier one. */
-    bool reuse;
-    uint64_t reuse_prev_id;
-    int64_t reuse_gap_us;      /* from the earlier one's last segment */
-    bool reuse_prev_time_wait; /* an endpoint of it was still in TIME_WAIT */
+    struct tl_reuse reuse;
 };
 
 void tl_track_init(struct tl_track *t);
