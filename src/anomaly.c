@@ -77,6 +77,7 @@ struct tl_anomaly *tl_anomaly_add(struct tl_anomaly_list *l, enum tl_anomaly_typ
     struct tl_anomaly *a = &l->a[l->n++];
     memset(a, 0, sizeof *a);
     a->type = (uint8_t)t;
+    a->no_text = l->no_text;
     a->severity = (uint8_t)tl_anomaly_default_sev(t);
     a->endpoint = (uint8_t)ep;
     a->ts = ts;
@@ -139,6 +140,8 @@ void tl_anomaly_series(struct tl_anomaly *a, const char *key, const double *v, s
 
 void tl_anomaly_explain(struct tl_anomaly *a, const char *fmt, ...)
 {
+    if (a->no_text)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(a->explanation, sizeof a->explanation, fmt, ap);
@@ -147,6 +150,8 @@ void tl_anomaly_explain(struct tl_anomaly *a, const char *fmt, ...)
 
 void tl_anomaly_suggest(struct tl_anomaly *a, const char *fmt, ...)
 {
+    if (a->no_text)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(a->suggestion, sizeof a->suggestion, fmt, ap);

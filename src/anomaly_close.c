@@ -66,7 +66,7 @@ static bool closed_state(uint8_t s)
 static bool after_close(const struct tl_track *t, int r)
 {
     const struct tl_track_side *s = &t->side[r];
-    bool fin_before = s->fin.n > 0 && s->fin.ts[0] <= s->rst_ts;
+    bool fin_before = s->fin.n > 0 && tl_times_ts(&s->fin, 0) <= s->rst_ts;
     bool data = s->rst_answers_data || t->side[!r].data_in_close_wait > 0;
     return s->rst_pkt != 0 && data && (fin_before || closed_state(s->rst_from));
 }
@@ -165,7 +165,7 @@ void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_lis
         return;
     bool fin = s->fin.n > 0;
     if (fin)
-        tl_anomaly_pkt(a, s->fin.pkt[0]);
+        tl_anomaly_pkt(a, tl_times_pkt(&s->fin, 0));
     uint64_t data = data_after_close(c->track, r);
     tl_anomaly_pkt(a, data);
     if (s->rst_answers_pkt != data)
@@ -177,9 +177,9 @@ void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_lis
     tl_anomaly_int(a, "data_packet", (int64_t)data);
     char d[32], how[80] = "no FIN seen";
     if (fin) {
-        tl_anomaly_real(a, "seconds_since_fin", tl_det_secs(s->rst_ts - s->fin.ts[0]));
-        snprintf(how, sizeof how, "its FIN, packet %llu, %s earlier", ull(s->fin.pkt[0]),
-                 tl_det_dur(d, sizeof d, s->rst_ts - s->fin.ts[0]));
+        tl_anomaly_real(a, "seconds_since_fin", tl_det_secs(s->rst_ts - tl_times_ts(&s->fin, 0)));
+        snprintf(how, sizeof how, "its FIN, packet %llu, %s earlier", ull(tl_times_pkt(&s->fin, 0)),
+                 tl_det_dur(d, sizeof d, s->rst_ts - tl_times_ts(&s->fin, 0)));
     }
     tl_anomaly_explain(a,
                        "The %s had already closed (%s; it was %s) when the %s sent more data "
@@ -201,7 +201,7 @@ void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_lis
 /* Did endpoint r send its FIN from CLOSE_WAIT (the passive close)? */
 static bool fin_from_close_wait(const struct tl_track_side *s)
 {
-    return s->close_wait_since != 0 && s->fin.n > 0 && s->close_wait_until == s->fin.ts[0];
+    return s->close_wait_since != 0 && s->fin.n > 0 && s->close_wait_until == tl_times_ts(&s->fin, 0);
 }
 
 static void final_ack_explain(struct tl_anomaly *a, int r, const struct tl_track_side *s,
@@ -278,7 +278,7 @@ static const char *cw_end(const struct tl_track_side *s, char *buf, size_t n)
     if (s->close_wait_until == 0)
         snprintf(buf, n, "until the capture ended");
     else if (fin_from_close_wait(s))
-        snprintf(buf, n, "until its FIN (packet %llu)", ull(s->fin.pkt[0]));
+        snprintf(buf, n, "until its FIN (packet %llu)", ull(tl_times_pkt(&s->fin, 0)));
     else
         snprintf(buf, n, "until an RST ended the connection");
     return buf;
@@ -299,10 +299,10 @@ void tl_det_close_wait_stuck(const struct tl_detect_ctx *c, struct tl_anomaly_li
         if (a == NULL)
             return;
         const struct tl_times *pf = &c->track->side[!r].fin;
-        tl_anomaly_pkt(a, pf->n > 0 ? pf->pkt[0] : 0);
+        tl_anomaly_pkt(a, pf->n > 0 ? tl_times_pkt(pf, 0) : 0);
         tl_anomaly_pkt(a, s->close_wait_pkt);
         tl_anomaly_pkt(a, s->data_in_close_wait_pkt);
-        tl_anomaly_pkt(a, fin_from_close_wait(s) ? s->fin.pkt[0] : 0);
+        tl_anomaly_pkt(a, fin_from_close_wait(s) ? tl_times_pkt(&s->fin, 0) : 0);
         tl_anomaly_real(a, "seconds", tl_det_secs(held));
         tl_anomaly_real(a, "threshold", tl_det_secs(c->cfg->close_wait_us));
         tl_anomaly_bool(a, "still_open", s->close_wait_until == 0);
@@ -443,7 +443,7 @@ void tl_det_time_wait(const struct tl_detect_ctx *c, struct tl_anomaly_list *out
         if (a == NULL)
             return;
         bool crossed = s->closing_pkt != 0;
-        tl_anomaly_pkt(a, s->fin.n > 0 ? s->fin.pkt[0] : 0);
+        tl_anomaly_pkt(a, s->fin.n > 0 ? tl_times_pkt(&s->fin, 0) : 0);
         tl_anomaly_pkt(a, s->time_wait_pkt);
         tl_anomaly_bool(a, "via_closing", crossed);
         tl_anomaly_str(a, "ended_by", tw_end(c, r));
@@ -478,12 +478,12 @@ void tl_det_simultaneous_close(const struct tl_detect_ctx *c, struct tl_anomaly_
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_SIMULTANEOUS_CLOSE, TL_AEP_CONNECTION, ts);
     if (a == NULL)
         return;
-    tl_anomaly_pkt(a, cl->fin.pkt[0]);
-    tl_anomaly_pkt(a, sv->fin.pkt[0]);
+    tl_anomaly_pkt(a, tl_times_pkt(&cl->fin, 0));
+    tl_anomaly_pkt(a, tl_times_pkt(&sv->fin, 0));
     tl_anomaly_pkt(a, cl->closing_pkt);
     if (sv->closing_pkt != cl->closing_pkt)
         tl_anomaly_pkt(a, sv->closing_pkt);
-    int64_t gap = sv->fin.ts[0] - cl->fin.ts[0];
+    int64_t gap = tl_times_ts(&sv->fin, 0) - tl_times_ts(&cl->fin, 0);
     if (gap < 0)
         gap = -gap;
     tl_anomaly_real(a, "fin_gap", tl_det_secs(gap));
@@ -494,7 +494,7 @@ void tl_det_simultaneous_close(const struct tl_detect_ctx *c, struct tl_anomaly_
                        "packet %llu, server packet %llu, %s apart): each received the peer's "
                        "FIN in FIN_WAIT_1, went to CLOSING, then to TIME_WAIT once its own FIN "
                        "was acknowledged. Both hosts therefore hold TIME_WAIT. Harmless.",
-                       ull(cl->fin.pkt[0]), ull(sv->fin.pkt[0]), tl_det_dur(d, sizeof d, gap));
+                       ull(tl_times_pkt(&cl->fin, 0)), ull(tl_times_pkt(&sv->fin, 0)), tl_det_dur(d, sizeof d, gap));
     tl_anomaly_suggest(a, "Nothing to fix. If it happens on every connection, both sides close "
                           "on their own timers; letting one side (usually the client) close "
                           "first keeps TIME_WAIT off the other.");
@@ -512,7 +512,7 @@ void tl_det_half_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *ou
                                               s->data_in_close_wait_ts);
         if (a == NULL)
             return;
-        tl_anomaly_pkt(a, h->fin.pkt[0]);
+        tl_anomaly_pkt(a, tl_times_pkt(&h->fin, 0));
         tl_anomaly_pkt(a, s->data_in_close_wait_pkt);
         tl_anomaly_str(a, "data_from", role(r));
         tl_anomaly_int(a, "segments", s->data_in_close_wait);
@@ -523,7 +523,7 @@ void tl_det_half_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *ou
                            "taking that FIN in. This is a TCP half-close, shutdown(SHUT_WR): "
                            "the %s stays FIN_WAIT_2 and readable, the %s CLOSE_WAIT and "
                            "writable.",
-                           role(!r), ull(h->fin.pkt[0]), role(r), (unsigned)s->data_in_close_wait,
+                           role(!r), ull(tl_times_pkt(&h->fin, 0)), role(r), (unsigned)s->data_in_close_wait,
                            s->data_in_close_wait == 1 ? "" : "s", ull(s->data_in_close_wait_bytes),
                            ull(s->data_in_close_wait_pkt), role(!r), role(r));
         tl_anomaly_suggest(a, "Nothing to fix. Had the FIN's sender closed its socket instead, "

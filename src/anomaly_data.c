@@ -36,22 +36,19 @@
 
 static const char *role_name(enum tl_role r) { return r == TL_ROLE_CLIENT ? "client" : "server"; }
 
-static uint32_t recorded(const struct tl_times *tm)
-{
-    return tm->n < TL_TRACK_TIMES ? tm->n : TL_TRACK_TIMES;
-}
+static uint32_t recorded(const struct tl_times *tm) { return tm->k; }
 
 static void list_pkts(struct tl_anomaly *a, const struct tl_times *tm, uint32_t max)
 {
     for (uint32_t i = 0; i < recorded(tm) && i < max; i++)
-        tl_anomaly_pkt(a, tm->pkt[i]);
+        tl_anomaly_pkt(a, tl_times_pkt(tm, i));
 }
 
 /* Mean gap between the recorded events, s; 0 with fewer than two. */
 static double mean_gap(const struct tl_times *tm)
 {
     uint32_t n = recorded(tm);
-    return n < 2 ? 0.0 : tl_det_secs(tm->ts[n - 1] - tm->ts[0]) / (double)(n - 1);
+    return n < 2 ? 0.0 : tl_det_secs(tl_times_ts(tm, n - 1) - tl_times_ts(tm, 0)) / (double)(n - 1);
 }
 
 /* ---------------------------------------------------------- zero_window */
@@ -137,7 +134,7 @@ static void keepalive_side(const struct tl_detect_ctx *c, enum tl_role r,
     const struct tl_track_side *me = &c->track->side[r];
     if (me->ka.n == 0 || ka_timed_out(me))
         return;
-    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_KEEPALIVE, (enum tl_anom_ep)r, me->ka.ts[0]);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_KEEPALIVE, (enum tl_anom_ep)r, tl_times_ts(&me->ka, 0));
     if (a == NULL)
         return;
     list_pkts(a, &me->ka, LIST_PKTS);
@@ -246,13 +243,13 @@ static bool stalled(const struct tl_detect_ctx *c, enum tl_role r, struct stall 
     const struct tl_track_side *me = &c->track->side[r];
     if (me->stall.n < 2)
         return false;
-    sl->first = me->stall.ts[0];
+    sl->first = tl_times_ts(&me->stall, 0);
     sl->last = me->stall_last_ts;
     sl->ngaps = recorded(&me->stall) - 1;
     for (uint32_t i = 0; i < sl->ngaps; i++)
-        sl->gaps[i] = tl_det_secs(me->stall.ts[i + 1] - me->stall.ts[i]);
-    int64_t gap = me->stall.n <= TL_TRACK_TIMES
-                      ? me->stall.ts[me->stall.n - 1] - me->stall.ts[me->stall.n - 2]
+        sl->gaps[i] = tl_det_secs(tl_times_ts(&me->stall, i + 1) - tl_times_ts(&me->stall, i));
+    int64_t gap = me->stall.n == me->stall.k
+                      ? tl_times_ts(&me->stall, me->stall.n - 1) - tl_times_ts(&me->stall, me->stall.n - 2)
                       : RTO_MAX_US;
     int64_t next = 2 * gap < RTO_MAX_US ? 2 * gap : RTO_MAX_US;
     sl->rst_by = stall_rst(c->track, r, sl->first);

@@ -134,9 +134,9 @@ void tl_det_refused(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_REFUSED, TL_AEP_SERVER, sv->rst_ts);
     if (a == NULL)
         return;
-    uint32_t last = (cl->syn.n < TL_TRACK_TIMES ? cl->syn.n : TL_TRACK_TIMES) - 1;
-    int64_t delay = sv->rst_ts - cl->syn.ts[last];
-    tl_anomaly_pkt(a, cl->syn.pkt[last]);
+    uint32_t last = cl->syn.k - 1u;
+    int64_t delay = sv->rst_ts - tl_times_ts(&cl->syn, last);
+    tl_anomaly_pkt(a, tl_times_pkt(&cl->syn, last));
     tl_anomaly_pkt(a, sv->rst_pkt);
     tl_anomaly_int(a, "syns", cl->syn.n);
     tl_anomaly_real(a, "rst_delay", tl_det_secs(delay));
@@ -147,7 +147,7 @@ void tl_det_refused(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
                        "(packet %llu): no socket listens on that address and port, so the "
                        "server's kernel refused the connection (or a firewall rejected it with "
                        "tcp-reset). connect() failed at once with ECONNREFUSED.",
-                       (unsigned long long)cl->syn.pkt[last], srv, tl_det_dur(d, sizeof d, delay),
+                       (unsigned long long)tl_times_pkt(&cl->syn, last), srv, tl_det_dur(d, sizeof d, delay),
                        (unsigned long long)sv->rst_pkt);
     tl_anomaly_suggest(a,
                        "Check that the service runs and listens on %s (ss -ltnp: a listener "
@@ -240,8 +240,8 @@ void tl_det_syn_backoff(const struct tl_detect_ctx *c, struct tl_anomaly_list *o
     rhythm(rh, sizeof rh, g, ng);
     if (ans != NULL) {
         const struct tl_track_side *sv = &t->side[TL_ROLE_SERVER];
-        int64_t wait = (ans[0] == 'S' ? sv->syn.ts[0] : sv->rst_ts) - syn->ts[0];
-        tl_anomaly_pkt(a, ans[0] == 'S' ? sv->syn.pkt[0] : sv->rst_pkt);
+        int64_t wait = (ans[0] == 'S' ? tl_times_ts(&sv->syn, 0) : sv->rst_ts) - syn->ts[0];
+        tl_anomaly_pkt(a, ans[0] == 'S' ? tl_times_pkt(&sv->syn, 0) : sv->rst_pkt);
         tl_anomaly_real(a, "wait", tl_det_secs(wait));
         tl_anomaly_explain(a,
                            "The client sent its SYN %u times (%s) before the server answered "

@@ -45,13 +45,14 @@ void tl_det_distinct(const struct tl_times *tm, struct sends *o)
 {
     uint32_t dups = 0;
     o->k = 0;
-    for (uint32_t i = 0; i < tm->n && i < TL_TRACK_TIMES; i++) {
-        if (o->k > 0 && tm->ts[i] - o->ts[o->k - 1] < TL_DUP_US) {
+    for (uint32_t i = 0; i < tm->k; i++) {
+        int64_t ts = tl_times_ts(tm, i);
+        if (o->k > 0 && ts - o->ts[o->k - 1] < TL_DUP_US) {
             dups++;
             continue;
         }
-        o->ts[o->k] = tm->ts[i];
-        o->pkt[o->k++] = tm->pkt[i];
+        o->ts[o->k] = ts;
+        o->pkt[o->k++] = tl_times_pkt(tm, i);
     }
     o->n = tm->n - dups;
 }

@@ -65,8 +65,10 @@ void tl_engine_free(struct tl_engine *e)
 {
     if (e == NULL)
         return;
-    for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c))
+    for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c)) {
         tl_timeline_free(&ext(c)->tl);
+        tl_track_free(&ext(c)->track);
+    }
     tl_flow_table_free(e->flows);
     tl_hosts_free(e->hosts);
     tl_host_anomaly_list_free(&e->host_an);
@@ -137,6 +139,28 @@ static void count_anomalies(struct tl_engine *e, const struct tl_anomaly_list *a
         e->cap.worst_severity = worst;
 }
 
+/* Runs the detectors on c, with their texts only if a report lists it. */
+static enum tl_status detect(struct tl_engine *e, struct tl_conn *c, struct tl_anomaly_list *an)
+{
+    struct tl_detect_ctx dc = {c, conn_state(c), &ext(c)->tl, &ext(c)->track, &e->cfg.detect,
+                               e->clock_us};
+    bool texts = false;
+    for (size_t i = 0; i < e->cfg.nreports && !texts; i++)
+        texts = tl_report_lists_any(e->cfg.reports[i], c);
+    an->no_text = !texts;
+    enum tl_status st = tl_detect(&dc, an);
+    if (st != TL_OK || texts)
+        return st;
+    struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, an};
+    for (size_t i = 0; i < e->cfg.nreports && !texts; i++)
+        texts = tl_report_lists(e->cfg.reports[i], &v);
+    if (!texts)
+        return TL_OK;
+    an->n = 0;
+    an->no_text = false;
+    return tl_detect(&dc, an);
+}
+
 /* Hands c to every reporter and frees it. Its end is forced (idle timeout,
  * eviction) or, with TL_END_OPEN, what its state machines say. */
 static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end forced)
@@ -147,11 +171,9 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     enum tl_status fs = tl_timeline_flush(&ext(c)->tl, &e->cfg.timeline);
     if (st == TL_OK)
         st = fs;
-    struct tl_anomaly_list an = {NULL, 0, 0, false};
-    struct tl_detect_ctx dc = {c, conn_state(c), &ext(c)->tl, &ext(c)->track, &e->cfg.detect,
-                               e->clock_us};
+    struct tl_anomaly_list an = {NULL, 0, 0, false, false};
     if (st == TL_OK)
-        st = tl_detect(&dc, &an);
+        st = detect(e, c, &an);
     count_anomalies(e, &an);
     tl_hosts_conn(e->hosts, c, conn_state(c), &ext(c)->track);
     struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, &an};
@@ -163,6 +185,7 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     e->cap.connections++;
     tl_anomaly_list_free(&an);
     tl_timeline_free(&ext(c)->tl);
+    tl_track_free(&ext(c)->track);
     tl_flow_remove(e->flows, c);
     return st;
 }

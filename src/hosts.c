@@ -340,8 +340,8 @@ static void feed_scan(struct tl_hosts *h, const struct tl_conn *c, const struct 
 static int64_t accepted_at(const struct tl_track_side *srv)
 {
     int64_t t = srv->first_data_ts != 0 ? srv->first_data_ts : INT64_MAX;
-    if (srv->fin.n > 0 && srv->fin.ts[0] < t)
-        t = srv->fin.ts[0];
+    if (srv->fin.n > 0 && tl_times_ts(&srv->fin, 0) < t)
+        t = tl_times_ts(&srv->fin, 0);
     return t;
 }
 
@@ -354,7 +354,7 @@ static bool syn_dropped(const struct tl_track *t)
         return false;
     if (ss->n == 0)
         return t->side[TL_ROLE_SERVER].rst_pkt == 0;
-    return ss->ts[0] > cs->ts[1];
+    return tl_times_ts(ss, 0) > tl_times_ts(cs, 1);
 }
 
 static int64_t waited(const struct pending *p)
@@ -405,7 +405,7 @@ static void feed_listen(struct tl_hosts *h, const struct tl_conn *c, const struc
         note_drop(l, t->hs_ack_ts, c->id);
     } else if (syn_drop) {
         l->syn_drops++;
-        note_drop(l, t->side[TL_ROLE_CLIENT].syn.ts[0], c->id);
+        note_drop(l, tl_times_ts(&t->side[TL_ROLE_CLIENT].syn, 0), c->id);
     } else {
         l->completed++;
         pend_add(l, t->hs_ack_ts, accepted_at(&t->side[TL_ROLE_SERVER]), c->id);
@@ -488,6 +488,8 @@ static struct tl_host_anomaly *push(struct tl_hosts *h, struct tl_host_anomaly_l
 static void eval_scan(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out)
 {
     const struct scan *s = &g->u.s;
+    if (s->attempts < h->cfg.scan_min_targets) /* targets <= attempts: no scan */
+        return;
     int64_t targets = bit_count(s->targets), ports = bit_count(s->ports);
     int64_t hosts = bit_count(s->hosts);
     uint32_t failed = s->refused + s->unanswered;

@@ -176,8 +176,13 @@ static void tally(struct report_summary *sum, const struct tl_conn_view *v)
     tl_report_summary_add(sum, v);
 }
 
+bool tl_report_lists_any(const struct tl_report *r, const struct tl_conn *c)
+{
+    return !r->cfg.anomalies_only && (r->cfg.only_id == 0 || c->id == r->cfg.only_id);
+}
+
 /* --anomalies-only: info-level entries such as time_wait do not count. */
-static bool listed(const struct tl_report *r, const struct tl_conn_view *v)
+bool tl_report_lists(const struct tl_report *r, const struct tl_conn_view *v)
 {
     if (r->cfg.only_id != 0 && v->conn->id != r->cfg.only_id)
         return false;
@@ -190,7 +195,7 @@ enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v)
 {
     const struct tl_conn *c = v->conn;
     tally(&r->sum, v);
-    bool show = listed(r, v);
+    bool show = tl_report_lists(r, v);
     size_t len = 0;
     char *text = NULL;
     if (show) {

@@ -5,19 +5,58 @@
  */
 #include "tcplens/detect.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "tcplens/seq.h"
 
 void tl_track_init(struct tl_track *t) { memset(t, 0, sizeof *t); }
 
+static void times_clear(struct tl_times *tm)
+{
+    free(tm->more);
+    memset(tm, 0, sizeof *tm);
+}
+
+/* Empties a list for reuse, keeping what it allocated. */
+static void times_reset(struct tl_times *tm)
+{
+    tm->n = 0;
+    tm->k = 0;
+}
+
+void tl_track_free(struct tl_track *t)
+{
+    for (int r = 0; r < 2; r++) {
+        struct tl_track_side *d = &t->side[r];
+        times_clear(&d->syn);
+        times_clear(&d->fin);
+        times_clear(&d->ka);
+        times_clear(&d->zwp);
+        times_clear(&d->stall);
+    }
+}
+
+/* Counts a send and records it while there is room. Out of memory, the
+ * count still goes up: the detectors read k for what is listed. */
 static void note(struct tl_times *tm, int64_t ts, uint64_t pkt)
 {
-    if (tm->n < TL_TRACK_TIMES) {
-        tm->ts[tm->n] = ts;
-        tm->pkt[tm->n] = pkt;
-    }
+    struct tl_time v = {.ts = ts, .pkt = pkt};
     tm->n++;
+    if (tm->k == 0) {
+        tm->first = v;
+        tm->k = 1;
+        return;
+    }
+    if (tm->k >= TL_TRACK_TIMES)
+        return;
+    if (tm->more == NULL) {
+        tm->more = malloc((TL_TRACK_TIMES - 1) * sizeof *tm->more);
+        if (tm->more == NULL)
+            return;
+    }
+    tm->more[tm->k - 1] = v;
+    tm->k++;
 }
 
 /* State entries the detectors date: CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT,
@@ -70,7 +109,7 @@ static void note_retx(struct tl_track_side *me, const struct tl_step *s, uint64_
     }
     me->retx++;
     if (me->stall.n == 0 || s->rel_seq != me->stall_seq) {
-        memset(&me->stall, 0, sizeof me->stall);
+        times_reset(&me->stall);
         me->stall_seq = s->rel_seq;
     }
     note(&me->stall, ts, pkt);
@@ -241,7 +280,7 @@ void tl_track_step(struct tl_track *t, const struct tl_tcpstate *st, const struc
     }
     /* New data acknowledged past what was being retransmitted ends a stall. */
     if ((p->flags & TL_TH_ACK) && peer->stall.n > 0 && tl_seq_gt(s->rel_ack, peer->stall_seq))
-        memset(&peer->stall, 0, sizeof peer->stall);
+        times_reset(&peer->stall);
     on_data(t, st, s, p, r, pkt_no, ts);
     me->last_ts = ts;
     me->last_had_data = p->payload_len > 0;

@@ -79,6 +79,7 @@ struct tl_anomaly {
     uint8_t severity; /* enum tl_sev */
     uint8_t endpoint; /* enum tl_anom_ep */
     uint8_t npkts, nfields, nseries;
+    bool no_text;     /* explanation and suggestion are left empty */
     int64_t ts;       /* when it was proven, µs */
     uint64_t pkts[TL_ANOM_MAX_PKTS];
     struct tl_evfield fields[TL_ANOM_MAX_FIELDS];
@@ -91,6 +92,10 @@ struct tl_anomaly_list {
     struct tl_anomaly *a;
     size_t n, cap;
     bool failed; /* an add ran out of memory */
+    /* The texts cost more than the detection itself, and a connection
+     * that is only counted (--anomalies-only) needs none: with no_text,
+     * tl_anomaly_explain() and tl_anomaly_suggest() write nothing. */
+    bool no_text;
 };
 
 void tl_anomaly_list_free(struct tl_anomaly_list *l);

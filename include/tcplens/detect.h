@@ -24,12 +24,42 @@ struct tl_detect_cfg {
     int64_t fin_timeout_us; /* FIN_WAIT_2 idle this long: the orphan was reaped */
 };
 
-/* A short record of repeated sends: when and which packets (first 16). */
-struct tl_times {
-    uint32_t n;
-    int64_t ts[TL_TRACK_TIMES];
-    uint64_t pkt[TL_TRACK_TIMES];
+/* One send: when, and which packet. */
+struct tl_time {
+    int64_t ts;
+    uint64_t pkt;
 };
+
+/* A short record of repeated sends: how many, and when and which packets
+ * the first TL_TRACK_TIMES were. Most lists hold one entry (one SYN, one
+ * FIN), so the first lives inline and the rest are allocated on the
+ * second; a connection costs 32 bytes per list instead of 264. */
+struct tl_times {
+    uint32_t n;            /* all of them, recorded or not */
+    uint8_t k;             /* recorded: first, then more[0 .. k-2] */
+    struct tl_time first;
+    struct tl_time *more;  /* TL_TRACK_TIMES - 1 entries, or NULL */
+};
+
+/* Entry i of the list; zeros past what was recorded (k), which happens
+ * only when memory ran out. */
+static inline struct tl_time tl_times_at(const struct tl_times *tm, uint32_t i)
+{
+    static const struct tl_time none = {0, 0};
+    if (i >= tm->k)
+        return none;
+    return i == 0 ? tm->first : tm->more[i - 1];
+}
+
+static inline int64_t tl_times_ts(const struct tl_times *tm, uint32_t i)
+{
+    return tl_times_at(tm, i).ts;
+}
+
+static inline uint64_t tl_times_pkt(const struct tl_times *tm, uint32_t i)
+{
+    return tl_times_at(tm, i).pkt;
+}
 
 /* When a connection took over a 4-tuple from an earlier one. */
 struct tl_reuse {
@@ -122,6 +152,9 @@ struct tl_track {
 };
 
 void tl_track_init(struct tl_track *t);
+
+/* Releases what the lists allocated; the tracker is empty afterwards. */
+void tl_track_free(struct tl_track *t);
 
 /* Takes in one step of the state machines. st is the state after it, p the
  * segment (NULL for a timed step), r its sender. */

@@ -85,6 +85,14 @@ TL_MUST_CHECK struct tl_report *tl_report_new(const struct tl_report_cfg *cfg);
 /* Records one finished connection. */
 TL_MUST_CHECK enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v);
 
+/* Whether r lists v (--anomalies-only and --connection decide). */
+bool tl_report_lists(const struct tl_report *r, const struct tl_conn_view *v);
+
+/* Whether r lists connection c whatever its anomalies are. When no report
+ * does, the engine runs the detectors without their texts and again with
+ * them only for the connections that turn out to be listed. */
+bool tl_report_lists_any(const struct tl_report *r, const struct tl_conn *c);
+
 /* Writes the document (or the rest of the stream) and flushes out. */
 TL_MUST_CHECK enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run);
 

@@ -119,6 +119,7 @@ static void mc_report(struct mconn *m, struct tl_hosts *h, int64_t now)
 {
     mc_advance(m, now);
     tl_hosts_conn(h, m->c, &m->st, &m->tr);
+    tl_track_free(&m->tr);
     free(m->c);
     m->c = NULL;
 }
