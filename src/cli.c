@@ -29,6 +29,7 @@ enum {
     OPT_CLOSE_WAIT,
     OPT_CONNECTION,
     OPT_FIN_TIMEOUT,
+    OPT_SHARD,
     OPT_DURATION,
     OPT_SNAPSHOT,
 };
@@ -93,6 +94,9 @@ static const char usage_text[] =
     "                       300s; 0 = never)\n"
     "  --linger DUR         keep an ended connection this long for late packets\n"
     "                       (default 60s, Linux's TIME_WAIT; live, 2s)\n"
+    "  --shard K/N          keep only the connections whose 4-tuple hashes to\n"
+    "                       shard K of N: N runs over the same files give\n"
+    "                       disjoint results (ids count within the shard)\n"
     "  DUR is a number with an optional unit: ms, s (default), m, h.\n"
     "\n"
     "  -h, --help           show this help\n"
@@ -184,6 +188,18 @@ static char *join_words(char **words, int n)
     return s;
 }
 
+/* --shard K/N: 1 <= K <= N. */
+static void parse_shard(struct tl_cli *cli, const char *arg)
+{
+    unsigned long k = 0, n = 0;
+    int used = 0;
+    if (sscanf(arg, "%lu/%lu%n", &k, &n, &used) != 2 || arg[used] != '\0' || arg[0] == '-' ||
+        k < 1 || n < 1 || k > n || n > TL_SHARD_MAX)
+        usage_error("bad --shard '%s' (K/N with 1 <= K <= N <= 65536, e.g. 2/8)", arg);
+    cli->shard_index = (uint32_t)(k - 1);
+    cli->shard_count = (uint32_t)n;
+}
+
 /* Positional words: without -r the first is a file, and so is each next
  * word that names an existing file; the remaining words are the filter. */
 static void take_positional(struct tl_cli *cli, int argc, char **argv, int i)
@@ -213,6 +229,7 @@ static const struct option long_opts[] = {
     {"close-wait-threshold", required_argument, NULL, OPT_CLOSE_WAIT},
     {"connection", required_argument, NULL, OPT_CONNECTION},
     {"fin-timeout", required_argument, NULL, OPT_FIN_TIMEOUT},
+    {"shard", required_argument, NULL, OPT_SHARD},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -290,6 +307,7 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
         if (cli->connection == 0)
             usage_error("bad --connection '%s' (an id from the report, from 1)", arg);
         break;
+    case OPT_SHARD: parse_shard(cli, arg); break;
     case OPT_FIN_TIMEOUT:
         if (!tl_cli_parse_duration(arg, &cli->fin_timeout_us) || cli->fin_timeout_us <= 0)
             usage_error("bad --fin-timeout '%s' (e.g. 60s)", arg);

@@ -4,6 +4,9 @@
 
 #include "tcplens/types.h"
 
+/* Most shards --shard accepts. */
+#define TL_SHARD_MAX 65536u
+
 /* Live capture reports an ended connection after this grace (--linger). */
 #define TL_LIVE_LINGER_US (2 * TL_USEC_PER_SEC)
 
@@ -33,6 +36,7 @@ struct tl_cli {
     int fail_on;           /* --fail-on: enum tl_sev, -1 when not asked */
     int64_t close_wait_us; /* --close-wait-threshold */
     int64_t fin_timeout_us; /* --fin-timeout */
+    uint32_t shard_index, shard_count; /* --shard K/N: index K-1 of N; count 0 = off */
 };
 
 /* Parses argv; on a usage error or --help/--version it prints and exits

@@ -43,6 +43,10 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
         return NULL;
     e->cfg = *cfg;
     e->cap.worst_severity = -1;
+    if (cfg->shard_count > 1) {
+        e->cap.shard_index = cfg->shard_index;
+        e->cap.shard_count = cfg->shard_count;
+    }
     if (e->cfg.detect.close_wait_us <= 0)
         e->cfg.detect.close_wait_us = TL_DEFAULT_CLOSE_WAIT_US;
     if (e->cfg.detect.fin_timeout_us <= 0)
@@ -297,6 +301,10 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     struct tl_flow_key k;
     bool from_a;
     tl_flow_key_make(p, &k, &from_a);
+    if (e->cfg.shard_count > 1 && tl_flow_shard(&k, e->cfg.shard_count) != e->cfg.shard_index) {
+        e->cap.shard_other_packets++;
+        return TL_OK;
+    }
     uint32_t h = tl_flow_hash(e->flows, &k);
     struct tl_conn *c = tl_flow_lookup(e->flows, &k, h);
     enum tl_status st = TL_OK;

@@ -82,6 +82,33 @@ void tl_flow_key_make(const struct tl_pkt *p, struct tl_flow_key *k, bool *from_
     k->vlan = p->vlan;
 }
 
+static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+static uint64_t fnv_endpoint(uint64_t h, const struct tl_addr *a, uint16_t port)
+{
+    uint8_t pb[2] = {(uint8_t)(port >> 8), (uint8_t)port};
+    h = fnv1a(h, &a->family, 1);
+    h = fnv1a(h, a->b, a->family == TL_AF_INET ? 4 : 16);
+    return fnv1a(h, pb, 2);
+}
+
+uint32_t tl_flow_shard(const struct tl_flow_key *k, uint32_t n)
+{
+    if (n <= 1)
+        return 0;
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    h = fnv_endpoint(h, &k->a, k->pa);
+    h = fnv_endpoint(h, &k->b, k->pb);
+    return (uint32_t)(h % n);
+}
+
 static uint64_t mix(uint64_t h, uint64_t v)
 {
     h ^= v;

@@ -174,7 +174,9 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
                                .detect = {.close_wait_us = cli->close_wait_us,
                                           .fin_timeout_us = cli->fin_timeout_us},
                                .reports = o->reports,
-                               .nreports = o->n};
+                               .nreports = o->n,
+                               .shard_index = cli->shard_index,
+                               .shard_count = cli->shard_count};
     struct tl_engine *e = tl_engine_new(&ec);
     struct tl_input_info *infos = calloc(tl_source_ninputs(src) + 1, sizeof *infos);
     if (e == NULL || infos == NULL) {

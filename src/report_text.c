@@ -342,6 +342,10 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
     }
     if (ok && sep[0] == ',')
         ok = fputc(')', out) != EOF;
+    if (ok && cap->shard_count > 1)
+        ok = fprintf(out, "\nshard    %" PRIu32 " of %" PRIu32 ": %" PRIu64
+                          " TCP packets belong to the other shards' connections",
+                     cap->shard_index + 1, cap->shard_count, cap->shard_other_packets) >= 0;
     if (ok && (cap->evicted_idle || cap->evicted_cap))
         ok = fprintf(out, "\nevicted  %" PRIu64 " idle, %" PRIu64 " by --max-flows",
                      cap->evicted_idle, cap->evicted_cap) >= 0;

@@ -27,6 +27,9 @@ struct tl_engine_cfg {
     struct tl_timeline_cfg timeline;
     struct tl_zeek_cfg zeek;
     struct tl_detect_cfg detect;
+    /* --shard: keep only the connections of shard shard_index of
+     * shard_count (tl_flow_shard); shard_count 0 or 1 keeps all. */
+    uint32_t shard_index, shard_count;
     struct tl_report *const *reports; /* borrowed; every one gets every connection */
     size_t nreports;
 };

@@ -90,6 +90,12 @@ void tl_flow_key_make(const struct tl_pkt *p, struct tl_flow_key *k, bool *from_
 /* Hash of a key under the table's seed (compute once per packet). */
 uint32_t tl_flow_hash(const struct tl_flow_table *t, const struct tl_flow_key *k);
 
+/* Which of n shards the connection of k belongs to (--shard): FNV-1a over
+ * the canonical 4-tuple (addresses in network byte order, ports as
+ * big-endian bytes; the VLAN is left out), modulo n. The same on every
+ * machine and in every version, since workers started apart must agree. */
+uint32_t tl_flow_shard(const struct tl_flow_key *k, uint32_t n);
+
 /* The connection on this key, or NULL. */
 struct tl_conn *tl_flow_lookup(const struct tl_flow_table *t, const struct tl_flow_key *k,
                                uint32_t hash);

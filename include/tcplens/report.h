@@ -35,6 +35,10 @@ struct tl_capture_info {
     /* Live capture: the kernel's counters at the end (pcap_stats). */
     bool live;
     uint64_t live_received, live_dropped, live_if_dropped;
+    /* --shard: this run's shard (index from 0) of shard_count (0 = not
+     * sharded), and the TCP frames left to the other shards. */
+    uint32_t shard_index, shard_count;
+    uint64_t shard_other_packets;
 };
 
 /* What reporters read about one finished connection. */
