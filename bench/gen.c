@@ -15,7 +15,8 @@
  * runs out, the slot starts the next connection.
  *
  * Every random choice comes from one seeded xoshiro256** stream, so a seed
- * and a command line always give the same bytes.
+ * and a command line always give the same bytes.  The scripts themselves,
+ * one per kind of connection, are in gen_tcp.c.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -27,104 +28,16 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { CLI = 0, SRV = 1 };      /* endpoint index; also a segment's direction */
-
-enum {
-    TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_PSH = 0x08, TH_ACK = 0x10,
-};
-
-enum opt_kind { OPT_NONE, OPT_TS, OPT_SYN_TS, OPT_SYN_NOTS };
-
-enum kind {
-    K_NORMAL, K_RST, K_REFUSED, K_SYN_TIMEOUT, K_RETRANS, K_REUSE,
-    K_CLOSE_WAIT, K_NKINDS
-};
-
-static const char *const kind_name[] = {
-    "normal", "rst", "refused", "syn_timeout", "retrans", "reuse", "close_wait",
-};
-_Static_assert(sizeof kind_name / sizeof kind_name[0] == K_NKINDS,
-               "kind_name must name every kind");
-
-/* Shares are kept in units of 1/100000 so "0.5%" is exact. */
-#define PCM_ONE 100000u
-/* Default split of the special kinds: 10 % in all. */
-static const uint32_t default_special_pcm[K_NKINDS] = {
-    [K_RST] = 2000, [K_REFUSED] = 2000, [K_SYN_TIMEOUT] = 1000,
-    [K_RETRANS] = 2000, [K_REUSE] = 2000, [K_CLOSE_WAIT] = 1000,
-};
+#include "gen.h"
 
 #define EPOCH_BASE      1704067200u     /* 2024-01-01T00:00:00Z */
 #define LINKTYPE_EN10MB 1u
 #define SNAP_HEADERS    96u             /* like tcpdump -s 96 */
 #define SNAP_FULL       262144u
-#define MAX_PAYLOAD     1460u
-#define RTO_MIN_US      200000u         /* Linux TCP_RTO_MIN */
 #define OUT_BUF_SIZE    (8u << 20)
 #define REUSE_RING_SIZE 4096u
-#define MAX_SEGS_ROUND  16u             /* keeps a burst well inside one window */
 #define N_CLIENT_ADDRS  65534u
 #define N_EPHEMERAL     28232u          /* Linux 32768-60999 */
-
-struct rng { uint64_t s[4]; };
-
-struct cfg {
-    const char *out_path;
-    uint64_t conns;             /* 0: not given */
-    uint64_t pkts;              /* 0: not given */
-    uint32_t concurrency;
-    bool full;
-    bool quiet;
-    uint64_t seed;
-    uint32_t ipv6_pcm;
-    uint32_t ts_pcm;            /* share of servers that accept timestamps */
-    uint32_t kind_pcm[K_NKINDS];
-    uint32_t ppc_x256;          /* mean packets per connection, fixed point */
-};
-
-struct tuple {
-    uint8_t addr[2][16];        /* IPv4 uses the first four bytes */
-    uint16_t port[2];
-    bool v6;
-};
-
-struct seg {
-    uint64_t t;                 /* capture clock, microseconds */
-    uint32_t seq, ack, tsval, tsecr;
-    uint16_t len;               /* TCP payload length on the wire */
-    uint16_t win;
-    uint8_t flags, dir, opt;
-};
-
-struct conn {
-    struct tuple tup;
-    uint16_t mss[2];
-    uint8_t ws[2];
-    uint16_t ip_id[2];
-    uint32_t flow_label[2];
-    enum kind kind;
-    bool truncated;
-    struct seg *segs;
-    uint32_t nsegs, cap, next;
-};
-
-/* Per-endpoint bookkeeping while a script is being built. */
-struct ep {
-    uint32_t nxt;               /* next sequence number this side sends */
-    uint32_t ts_base, ts_last;  /* TSval clock offset; last TSval sent */
-    uint16_t win;               /* scaled window advertised after the SYN */
-    uint16_t pay_mss;           /* payload of a full-sized segment */
-};
-
-struct build {
-    struct conn *c;
-    struct rng *rng;
-    uint64_t t;
-    uint32_t rtt;               /* as seen from a tap next to the client */
-    bool ts_on;
-    bool oom;
-    struct ep ep[2];
-};
 
 struct hent { uint64_t t; uint32_t slot; };
 struct heap { struct hent *a; uint32_t n; };
@@ -146,6 +59,7 @@ struct out {
 
 struct stats {
     uint64_t pkts, conns, v6, wraps, truncated, reuse_fallback;
+    uint64_t full_size;         /* frames of 1514 bytes on the wire */
     uint64_t by_kind[K_NKINDS];
     uint64_t last_t;
 };
@@ -166,26 +80,6 @@ struct gen {
 
 /* ---- random numbers ---------------------------------------------------- */
 
-static uint64_t rotl64(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl64(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl64(s[3], 45);
-    return result;
-}
-
 /* splitmix64 spreads any seed, even 0, over the whole xoshiro state. */
 static void rng_seed(struct rng *r, uint64_t seed)
 {
@@ -195,22 +89,6 @@ static void rng_seed(struct rng *r, uint64_t seed)
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
         r->s[i] = z ^ (z >> 31);
     }
-}
-
-/* Uniform in [0, n); the multiply-shift bias is far below what matters here. */
-static uint32_t rng_below(struct rng *r, uint32_t n)
-{
-    return (uint32_t)(((rng_next(r) >> 32) * n) >> 32);
-}
-
-static uint32_t rng_range(struct rng *r, uint32_t lo, uint32_t hi)
-{
-    return lo + rng_below(r, hi - lo + 1);
-}
-
-static bool rng_pcm(struct rng *r, uint32_t pcm)
-{
-    return rng_below(r, PCM_ONE) < pcm;
 }
 
 /* ---- byte writers ------------------------------------------------------ */
@@ -432,6 +310,7 @@ static void write_seg(struct gen *g, struct conn *c, const struct seg *s)
     uint8_t *tcp = ip + iphl;
     uint32_t acc;
 
+    g->st.full_size += wire == 14 + 20 + 20 + MAX_PAYLOAD;
     put_rec_header(p, s->t, caplen, wire);
     put_eth(p + 16, s, c->tup.v6);
     put_tcp(tcp, c, s, thl);
@@ -444,238 +323,6 @@ static void write_seg(struct gen *g, struct conn *c, const struct seg *s)
     else
         put_ipv4(ip, c, s, iphl + thl + s->len);
     g->out.len += 16 + caplen;
-}
-
-/* ---- connection scripts ------------------------------------------------ */
-
-static struct seg *push(struct build *b, int dir, uint8_t flags, uint32_t seq,
-                        uint16_t len)
-{
-    struct conn *c = b->c;
-    struct ep *e = &b->ep[dir], *peer = &b->ep[!dir];
-    struct seg *s;
-
-    if (c->nsegs == c->cap) {
-        uint32_t cap = c->cap ? c->cap * 2 : 32;
-        struct seg *n = realloc(c->segs, cap * sizeof *n);
-        if (!n) {
-            b->oom = true;
-            return NULL;
-        }
-        c->segs = n;
-        c->cap = cap;
-    }
-    s = &c->segs[c->nsegs++];
-    *s = (struct seg){ .t = b->t, .seq = seq, .len = len, .flags = flags,
-                       .dir = (uint8_t)dir };
-    s->ack = (flags & TH_ACK) ? peer->nxt : 0;
-    /* RFC 7323: a TSval clock ticking in milliseconds, as Linux's does. */
-    s->tsval = e->ts_last = e->ts_base + (uint32_t)(b->t / 1000);
-    s->tsecr = peer->ts_last;
-    if (flags & TH_SYN) {
-        s->opt = (dir == CLI || b->ts_on) ? OPT_SYN_TS : OPT_SYN_NOTS;
-        s->win = c->tup.v6 ? 64800 : 64240;
-    } else if (flags & TH_RST) {
-        s->opt = OPT_NONE;
-        s->win = 0;
-    } else {
-        s->opt = b->ts_on ? OPT_TS : OPT_NONE;
-        s->win = e->win;
-    }
-    return s;
-}
-
-/* Sends new data (or SYN/FIN) and advances the sender's sequence space. */
-static void send_seg(struct build *b, int dir, uint8_t flags, uint16_t len)
-{
-    struct ep *e = &b->ep[dir];
-
-    push(b, dir, flags, e->nxt, len);
-    e->nxt += len + ((flags & TH_SYN) ? 1u : 0u) + ((flags & TH_FIN) ? 1u : 0u);
-}
-
-static void tick(struct build *b, uint32_t lo, uint32_t hi)
-{
-    b->t += rng_range(b->rng, lo, hi);
-}
-
-/* The tap sits next to the client: what the server sends in answer shows up
- * one round trip after the client's packet, the client's own answers after
- * only kernel turnaround. */
-static void answer_delay(struct build *b, int dir)
-{
-    if (dir == SRV)
-        b->t += b->rtt;
-    tick(b, 5, 60);
-}
-
-static void handshake(struct build *b)
-{
-    send_seg(b, CLI, TH_SYN, 0);
-    answer_delay(b, SRV);
-    send_seg(b, SRV, TH_SYN | TH_ACK, 0);
-    answer_delay(b, CLI);
-    send_seg(b, CLI, TH_ACK, 0);
-}
-
-static void request(struct build *b, bool lose)
-{
-    uint16_t len = (uint16_t)rng_range(b->rng, 40, 1200);
-    uint32_t seq = b->ep[CLI].nxt;
-
-    tick(b, 20, 2000);          /* the client application writes */
-    send_seg(b, CLI, TH_PSH | TH_ACK, len);
-    if (lose) {
-        /* lost beyond the tap: the same bytes again after one RTO */
-        b->t += RTO_MIN_US + b->rtt;
-        push(b, CLI, TH_PSH | TH_ACK, seq, len);
-    }
-}
-
-/* The tail segment was lost: the client cannot ack it, so the server
- * resends it after one RTO and only then is it acknowledged. */
-static void resend_tail(struct build *b, uint32_t seq, uint16_t len)
-{
-    b->t += RTO_MIN_US + b->rtt;
-    push(b, SRV, TH_PSH | TH_ACK, seq, len);
-    answer_delay(b, CLI);
-    send_seg(b, CLI, TH_ACK, 0);
-}
-
-/* Server answers with nseg segments; the client acks every second one and
- * the last, the way delayed ACK does on Linux. */
-static void response(struct build *b, uint32_t nseg, bool lose_tail)
-{
-    uint16_t mss = b->ep[SRV].pay_mss;
-    /* a resent 1-byte segment is what Wireshark takes for a keep-alive */
-    uint16_t min_tail = lose_tail ? 2 : 1;
-
-    answer_delay(b, SRV);
-    tick(b, 50, 5000);          /* server think time */
-    for (uint32_t i = 1; i <= nseg; i++) {
-        bool last = i == nseg;
-        uint16_t len = last ? (uint16_t)rng_range(b->rng, min_tail, mss) : mss;
-        uint32_t seq = b->ep[SRV].nxt;
-
-        if (i > 1)
-            tick(b, 10, 40);    /* back to back at line rate */
-        send_seg(b, SRV, last ? TH_PSH | TH_ACK : TH_ACK, len);
-        if (last && lose_tail) {
-            resend_tail(b, seq, len);
-            return;
-        }
-        if (i % 2 == 0 || last) {
-            answer_delay(b, CLI);
-            send_seg(b, CLI, TH_ACK, 0);
-        }
-    }
-}
-
-static void close_fin(struct build *b, int closer, bool four_way)
-{
-    int peer = !closer;
-
-    tick(b, 100, 20000);        /* the closer's application calls close() */
-    send_seg(b, closer, TH_FIN | TH_ACK, 0);
-    answer_delay(b, peer);
-    if (four_way) {
-        send_seg(b, peer, TH_ACK, 0);
-        tick(b, 100, 5000);     /* the peer reads EOF, then closes */
-    }
-    send_seg(b, peer, TH_FIN | TH_ACK, 0);
-    answer_delay(b, closer);
-    send_seg(b, closer, TH_ACK, 0);
-}
-
-/* One FIN, acked, and nothing more: the peer sits in CLOSE_WAIT. */
-static void close_half(struct build *b, int closer)
-{
-    tick(b, 100, 20000);
-    send_seg(b, closer, TH_FIN | TH_ACK, 0);
-    answer_delay(b, !closer);
-    send_seg(b, !closer, TH_ACK, 0);
-}
-
-static void close_rst(struct build *b, int closer)
-{
-    tick(b, 100, 20000);
-    push(b, closer, TH_RST | TH_ACK, b->ep[closer].nxt, 0);
-}
-
-static void refused(struct build *b)
-{
-    send_seg(b, CLI, TH_SYN, 0);
-    answer_delay(b, SRV);
-    push(b, SRV, TH_RST | TH_ACK, 0, 0);   /* RFC 9293 3.10.7.1: SEQ=0 */
-}
-
-/* Linux's SYN backoff: 1, 2, 4 s, then this client gives up. */
-static void syn_timeout(struct build *b)
-{
-    uint32_t isn = b->ep[CLI].nxt;
-
-    send_seg(b, CLI, TH_SYN, 0);
-    for (uint32_t gap = 1000000; gap <= 4000000; gap *= 2) {
-        b->t += gap;
-        push(b, CLI, TH_SYN, isn, 0);
-    }
-}
-
-/* Total response segments for one connection, drawn so that the mean
- * packets per connection comes out near cfg->ppc_x256. */
-static uint32_t draw_segments(const struct cfg *cfg, struct rng *r)
-{
-    /* Measured over the default mix: a connection costs about 7.6 packets
-     * plus 1.5 per response segment (the segment and half a delayed ACK). */
-    int64_t m_x256 = ((int64_t)cfg->ppc_x256 - 1950) * 2 / 3;
-
-    if (m_x256 < 256)
-        m_x256 = 256;
-    return 1 + rng_below(r, (uint32_t)(2 * m_x256 - 256)) / 256;
-}
-
-/* Handshake, then one or more request/response rounds (keep-alive). */
-static void exchange(struct build *b, const struct cfg *cfg, int lost)
-{
-    uint32_t total = draw_segments(cfg, b->rng);
-    uint32_t rounds = 1 + (total - 1) / MAX_SEGS_ROUND;
-
-    if (total >= 2 && rounds < total && rng_below(b->rng, 5) == 0)
-        rounds++;
-    handshake(b);
-    for (uint32_t r = 0; r < rounds; r++) {
-        uint32_t n = total / rounds + (r < total % rounds ? 1 : 0);
-        bool final = r + 1 == rounds;
-        request(b, r == 0 && lost == CLI);
-        response(b, n, final && lost == SRV);
-    }
-}
-
-static void script_body(struct build *b, const struct cfg *cfg, enum kind k)
-{
-    int side = (int)rng_below(b->rng, 2);
-
-    switch (k) {
-    case K_REFUSED:
-        refused(b);
-        return;
-    case K_SYN_TIMEOUT:
-        syn_timeout(b);
-        return;
-    case K_RETRANS:
-        exchange(b, cfg, side);
-        break;
-    default:
-        exchange(b, cfg, -1);
-        break;
-    }
-    side = (int)rng_below(b->rng, 2);
-    if (k == K_RST)
-        close_rst(b, side);
-    else if (k == K_CLOSE_WAIT)
-        close_half(b, side);
-    else
-        close_fin(b, side, rng_below(b->rng, 5) < 2);
 }
 
 /* ---- connection setup -------------------------------------------------- */
@@ -805,7 +452,7 @@ static bool start_conn(struct gen *g, struct conn *c, uint64_t t0)
     b.rtt += rng_below(&g->rng, b.rtt);
     b.ts_on = rng_pcm(&g->rng, cfg->ts_pcm);
     init_endpoints(g, &b);
-    script_body(&b, cfg, c->kind);
+    script_conn(&b, cfg, c->kind);
     if (b.oom) {
         g->oom = true;
         return false;
@@ -824,10 +471,7 @@ static bool start_conn(struct gen *g, struct conn *c, uint64_t t0)
 
 static void finish_conn(struct gen *g, const struct conn *c)
 {
-    bool closed = c->kind == K_NORMAL || c->kind == K_RST ||
-                  c->kind == K_RETRANS || c->kind == K_REUSE;
-
-    if (closed && !c->truncated)
+    if (kind_info[c->kind].reusable && !c->truncated)
         ring_put(g, &c->tup);
 }
 
@@ -933,25 +577,38 @@ static int run(struct gen *g)
 
 /* ---- command line ------------------------------------------------------ */
 
+/* The special kinds' default shares, added up. */
+static uint32_t default_special(void)
+{
+    uint32_t sum = 0;
+
+    for (int k = 1; k < K_NKINDS; k++)
+        sum += kind_info[k].pcm;
+    return sum;
+}
+
 static void usage(FILE *f)
 {
-    fputs("usage: gen [-o FILE|-] [-c CONNECTIONS] [-n PACKETS] [-C CONCURRENCY]\n"
-          "           [-s header-only|full] [--seed N] [--ipv6-share PCT]\n"
-          "           [--ts-share PCT] [--special PCT] [--mix KIND=PCT,...] [-q]\n"
-          "  -c N        connections (default 1000); with -n it only sets the mean\n"
-          "              packets per connection to PACKETS/N\n"
-          "  -n N        exactly N packets (the last connections are cut off,\n"
-          "              as a capture that ends would cut them)\n"
-          "  -C N        connections in flight at once (default 1000)\n"
-          "  -s MODE     header-only: headers captured, payload only counted in\n"
-          "              the IP length (snaplen 96); full: 1514-byte frames\n"
-          "  --seed N    random seed (default 1); same seed, same bytes\n"
-          "  --ipv6-share PCT   share of IPv6 connections (default 10)\n"
-          "  --ts-share PCT     share of servers accepting TCP timestamps (default 50)\n"
-          "  --special PCT      total share of the special kinds (default 10)\n"
-          "  --mix K=PCT,...    share of one kind: rst refused syn_timeout retrans\n"
-          "                     reuse close_wait (applied after --special)\n"
-          "  N accepts k, M, G suffixes (powers of 1000).\n", f);
+    fprintf(f, "usage: gen [-o FILE|-] [-c CONNECTIONS] [-n PACKETS] [-C CONCURRENCY]\n"
+               "           [-s header-only|full] [--seed N] [--ipv6-share PCT]\n"
+               "           [--ts-share PCT] [--special PCT] [--mix KIND=PCT,...] [-q]\n"
+               "  -c N        connections (default 1000); with -n it only sets the mean\n"
+               "              packets per connection to PACKETS/N\n"
+               "  -n N        exactly N packets (the last connections are cut off,\n"
+               "              as a capture that ends would cut them)\n"
+               "  -C N        connections in flight at once (default 1000)\n"
+               "  -s MODE     header-only: headers captured, payload only counted in\n"
+               "              the IP length (snaplen 96); full: 1514-byte frames\n"
+               "  --seed N    random seed (default 1); same seed, same bytes\n"
+               "  --ipv6-share PCT   share of IPv6 connections (default 10)\n"
+               "  --ts-share PCT     share of servers accepting TCP timestamps (default 50)\n"
+               "  --special PCT      total share of the special kinds (default %g)\n"
+               "  --mix K=PCT,...    share of one kind (applied after --special); kinds\n"
+               "                     and their default shares in %%:", default_special() / 1000.0);
+    for (int k = 1; k < K_NKINDS; k++)
+        fprintf(f, "%s%s %g", k % 4 == 1 ? "\n                       " : ", ",
+                kind_info[k].name, kind_info[k].pcm / 1000.0);
+    fputs("\n  N accepts k, M, G suffixes (powers of 1000).\n", f);
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -991,11 +648,13 @@ static bool parse_pct(const char *s, uint32_t *pcm)
     return true;
 }
 
+/* Scales every default share so that they add up to total_pcm. */
 static void set_special(struct cfg *cfg, uint32_t total_pcm)
 {
+    uint32_t def = default_special();
+
     for (int k = 1; k < K_NKINDS; k++)
-        cfg->kind_pcm[k] = (uint32_t)((uint64_t)default_special_pcm[k] *
-                                      total_pcm / 10000);
+        cfg->kind_pcm[k] = (uint32_t)((uint64_t)kind_info[k].pcm * total_pcm / def);
 }
 
 static bool parse_mix_item(struct cfg *cfg, const char *item, size_t len)
@@ -1007,8 +666,8 @@ static bool parse_mix_item(struct cfg *cfg, const char *item, size_t len)
     if (!eq || (size_t)(item + len - eq) > sizeof pct)
         return false;
     for (k = 1; k < K_NKINDS; k++)
-        if (strlen(kind_name[k]) == (size_t)(eq - item) &&
-            !strncmp(item, kind_name[k], (size_t)(eq - item)))
+        if (strlen(kind_info[k].name) == (size_t)(eq - item) &&
+            !strncmp(item, kind_info[k].name, (size_t)(eq - item)))
             break;
     memcpy(pct, eq + 1, (size_t)(item + len - eq - 1));
     pct[item + len - eq - 1] = '\0';
@@ -1074,7 +733,7 @@ static bool parse_one(struct cfg *cfg, int argc, char **argv, int *i)
 
 static int parse_args(struct cfg *cfg, int argc, char **argv)
 {
-    uint32_t special = 10000, sum = 0;
+    uint32_t special = default_special(), sum = 0;
     const char *mix = NULL;
 
     for (int i = 1; i < argc; i++) {
@@ -1136,7 +795,7 @@ static void report(const struct gen *g, double secs)
     fprintf(stderr, "gen: %llu packets, %llu connections (",
             (unsigned long long)st->pkts, (unsigned long long)st->conns);
     for (int k = 0; k < K_NKINDS; k++)
-        fprintf(stderr, "%s%s %llu", k ? ", " : "", kind_name[k],
+        fprintf(stderr, "%s%s %llu", k ? ", " : "", kind_info[k].name,
                 (unsigned long long)st->by_kind[k]);
     fprintf(stderr, "), %llu IPv6, %llu wrapping ISNs, %llu cut at the end\n",
             (unsigned long long)st->v6, (unsigned long long)st->wraps,
@@ -1144,8 +803,10 @@ static void report(const struct gen *g, double secs)
     if (st->reuse_fallback)
         fprintf(stderr, "gen: %llu reuse draws found no closed 4-tuple yet and "
                 "became normal\n", (unsigned long long)st->reuse_fallback);
-    fprintf(stderr, "gen: %.1f MB, capture spans %.1f s; took %.2f s, "
-            "%.2f Mpackets/s\n", (double)g->out.bytes / 1e6,
+    fprintf(stderr, "gen: %.1f MB, %.1f %% of frames full-size (1514 bytes on "
+            "the wire), capture spans %.1f s; took %.2f s, %.2f Mpackets/s\n",
+            (double)g->out.bytes / 1e6,
+            st->pkts ? 100.0 * (double)st->full_size / (double)st->pkts : 0.0,
             (double)st->last_t / 1e6, secs,
             secs > 0 ? (double)st->pkts / secs / 1e6 : 0.0);
 }
