@@ -16,12 +16,26 @@
 #include "tcplens/timeline.h"
 #include "tcplens/zeek.h"
 
-/* What the engine keeps in each connection's ext area. */
+#include "pack.h"
+
+/* A connection's state machines. */
 struct conn_ext {
     struct tl_tcpstate tcp;
     struct tl_zeek zeek;
     struct tl_timeline tl;
     struct tl_track track;
+};
+
+/*
+ * What the flow table keeps in each connection's ext area: the state
+ * machines while the connection is open. Once it has ended, while it
+ * lingers for late packets (a minute, by default), they are kept packed
+ * (pack.h: the non-zero words only, timeline included), which is a third
+ * of the size; a late packet unpacks them, and so does the report.
+ */
+struct conn_slot {
+    struct conn_ext *x; /* NULL while packed */
+    uint8_t *packed;
 };
 
 struct tl_engine {
@@ -33,7 +47,90 @@ struct tl_engine {
     int64_t clock_us; /* latest packet time seen: expiry never runs backwards */
 };
 
-static struct conn_ext *ext(struct tl_conn *c) { return (struct conn_ext *)c->ext; }
+static struct conn_slot *slot(struct tl_conn *c) { return (struct conn_slot *)c->ext; }
+
+/* The state machines; only while unpacked. */
+static struct conn_ext *ext(struct tl_conn *c) { return slot(c)->x; }
+
+/* Packs an ended connection's state. Short of memory, it stays as it is. */
+static void pack_conn(struct tl_conn *c)
+{
+    struct conn_slot *s = slot(c);
+    struct conn_ext *x = s->x;
+    if (x == NULL)
+        return;
+    size_t evbytes = (size_t)x->tl.n * sizeof *x->tl.ev;
+    size_t size = tl_pack_size(x, sizeof *x) + (evbytes ? tl_pack_size(x->tl.ev, evbytes) : 0);
+    uint8_t *p = malloc(size);
+    if (p == NULL)
+        return;
+    size_t off = tl_pack(p, x, sizeof *x);
+    if (evbytes)
+        tl_pack(p + off, x->tl.ev, evbytes);
+    free(x->tl.ev);
+    free(x);
+    s->x = NULL;
+    s->packed = p;
+}
+
+/* Restores the state of x's connection from its packed copy p into x,
+ * with a timeline array of its own. */
+static enum tl_status unpack_into(struct conn_ext *x, const uint8_t *p)
+{
+    size_t off = tl_unpack(x, sizeof *x, p);
+    size_t evbytes = (size_t)x->tl.n * sizeof *x->tl.ev;
+    x->tl.ev = NULL;
+    x->tl.cap = 0;
+    if (evbytes == 0)
+        return TL_OK;
+    x->tl.ev = malloc(evbytes);
+    if (x->tl.ev == NULL)
+        return TL_ENOMEM;
+    tl_unpack(x->tl.ev, evbytes, p + off);
+    x->tl.cap = x->tl.n;
+    return TL_OK;
+}
+
+/* Makes c's state machines usable again (a late packet, the report). */
+static enum tl_status unpack_conn(struct tl_conn *c)
+{
+    struct conn_slot *s = slot(c);
+    if (s->x != NULL)
+        return TL_OK;
+    struct conn_ext *x = malloc(sizeof *x);
+    if (x == NULL)
+        return TL_ENOMEM;
+    if (unpack_into(x, s->packed) != TL_OK) {
+        free(x);
+        return TL_ENOMEM;
+    }
+    free(s->packed);
+    s->packed = NULL;
+    s->x = x;
+    return TL_OK;
+}
+
+/* Frees c's state, packed or not (the flow table frees c itself). */
+static void drop_state(struct tl_conn *c)
+{
+    struct conn_slot *s = slot(c);
+    if (s->x == NULL && s->packed != NULL) {
+        /* Only the send lists the tracker allocated are left to free. */
+        struct conn_ext *x = malloc(sizeof *x);
+        if (x != NULL) {
+            tl_unpack(x, sizeof *x, s->packed);
+            tl_track_free(&x->track);
+            free(x);
+        }
+    } else if (s->x != NULL) {
+        tl_timeline_free(&s->x->tl);
+        tl_track_free(&s->x->track);
+    }
+    free(s->x);
+    free(s->packed);
+    s->x = NULL;
+    s->packed = NULL;
+}
 static struct tl_tcpstate *conn_state(struct tl_conn *c) { return &ext(c)->tcp; }
 
 struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
@@ -51,7 +148,7 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
         e->cfg.detect.close_wait_us = TL_DEFAULT_CLOSE_WAIT_US;
     if (e->cfg.detect.fin_timeout_us <= 0)
         e->cfg.detect.fin_timeout_us = TL_DEFAULT_FIN_TIMEOUT_US;
-    struct tl_flow_cfg fc = {.ext_size = sizeof(struct conn_ext),
+    struct tl_flow_cfg fc = {.ext_size = sizeof(struct conn_slot),
                              .max_flows = cfg->max_flows,
                              .seed = UINT64_C(0x5eed7c91e75)};
     e->flows = tl_flow_table_new(&fc);
@@ -69,10 +166,8 @@ void tl_engine_free(struct tl_engine *e)
 {
     if (e == NULL)
         return;
-    for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c)) {
-        tl_timeline_free(&ext(c)->tl);
-        tl_track_free(&ext(c)->track);
-    }
+    for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c))
+        drop_state(c);
     tl_flow_table_free(e->flows);
     tl_hosts_free(e->hosts);
     tl_host_anomaly_list_free(&e->host_an);
@@ -169,6 +264,11 @@ static enum tl_status detect(struct tl_engine *e, struct tl_conn *c, struct tl_a
  * eviction) or, with TL_END_OPEN, what its state machines say. */
 static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end forced)
 {
+    if (unpack_conn(c) != TL_OK) {
+        drop_state(c);
+        tl_flow_remove(e->flows, c);
+        return TL_ENOMEM;
+    }
     enum tl_status st = advance(e, c, e->clock_us);
     /* After the clock has had its say (a SYN given up ends it as a timeout). */
     c->end = (uint8_t)(forced != TL_END_OPEN ? forced : final_end(c));
@@ -188,8 +288,7 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     }
     e->cap.connections++;
     tl_anomaly_list_free(&an);
-    tl_timeline_free(&ext(c)->tl);
-    tl_track_free(&ext(c)->track);
+    drop_state(c);
     tl_flow_remove(e->flows, c);
     return st;
 }
@@ -262,6 +361,11 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
     struct tl_conn *c = tl_flow_insert(e->flows, k, h);
     if (c == NULL)
         return TL_ENOMEM;
+    slot(c)->x = calloc(1, sizeof(struct conn_ext));
+    if (slot(c)->x == NULL) {
+        tl_flow_remove(e->flows, c);
+        return TL_ENOMEM;
+    }
     assign_roles(c, p, from_a);
     c->first_ts = f->ts_us;
     c->first_pkt = f->pkt_no;
@@ -307,7 +411,9 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     }
     uint32_t h = tl_flow_hash(e->flows, &k);
     struct tl_conn *c = tl_flow_lookup(e->flows, &k, h);
-    enum tl_status st = TL_OK;
+    enum tl_status st = c != NULL ? unpack_conn(c) : TL_OK;
+    if (st != TL_OK)
+        return st;
     struct tl_reuse prev = {false, false, 0, 0};
     if (c != NULL && tl_tcpstate_starts_new(conn_state(c), p, tl_conn_role(c, from_a))) {
         st = take_over(e, c, f, &prev);
@@ -333,6 +439,8 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
         tl_flow_move(e->flows, c, TL_FLOW_ENDED);
     else
         tl_flow_touch(e->flows, c);
+    if (tl_flow_ended(c))
+        pack_conn(c);
     return st != TL_OK ? st : ls;
 }
 
@@ -367,8 +475,21 @@ void tl_engine_each(const struct tl_engine *e,
                     void (*fn)(void *ctx, const struct tl_conn_view *v), void *ctx)
 {
     for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c)) {
-        struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, NULL};
+        struct conn_ext *x = ext(c), *tmp = NULL;
+        if (x == NULL) { /* packed: a copy for the look (skipped short of memory) */
+            tmp = malloc(sizeof *tmp);
+            if (tmp == NULL || unpack_into(tmp, slot(c)->packed) != TL_OK) {
+                free(tmp);
+                continue;
+            }
+            x = tmp;
+        }
+        struct tl_conn_view v = {c, &x->tcp, &x->zeek, &x->tl, NULL};
         fn(ctx, &v);
+        if (tmp != NULL) {
+            free(tmp->tl.ev);
+            free(tmp);
+        }
     }
 }
 

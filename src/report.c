@@ -39,6 +39,9 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
     return r;
 }
 
+/* Spilled text goes out and comes back in runs: fewer, larger read(2)s. */
+#define OVERFLOW_BUFFER (1024 * 1024)
+
 static FILE *sink(const struct tl_report *r) { return r->spool ? r->spool : r->cfg.out; }
 
 static enum tl_status emit(struct tl_report *r, const char *text, size_t len)
@@ -46,8 +49,10 @@ static enum tl_status emit(struct tl_report *r, const char *text, size_t len)
     FILE *f = sink(r);
     if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF)
         return TL_EIO;
-    /* A stream is read live (tail -f, log shippers): one line, one flush. */
-    if (r->spool == NULL && fflush(f) != 0)
+    /* A live stream is read as it comes (tail -f, log shippers): one line,
+     * one flush. Offline, lines come in id order in bursts anyway, and a
+     * write(2) per line cost more than formatting them. */
+    if (r->spool == NULL && !r->cfg.reorder && fflush(f) != 0)
         return TL_EIO;
     return TL_OK;
 }
@@ -82,14 +87,32 @@ static void heap_down(struct pending *h, size_t n, size_t i)
     }
 }
 
+/* Puts the overflow stream at off, ready to write or to read. */
+static bool overflow_at(struct tl_report *r, uint64_t off, bool write)
+{
+    if (r->overflow_pos == off && r->overflow_writing == write)
+        return true;
+    if (fseeko(r->overflow, (off_t)off, SEEK_SET) != 0)
+        return false;
+    r->overflow_pos = off;
+    r->overflow_writing = write;
+    return true;
+}
+
 /* Moves text to the overflow file; the entry then refers to it. */
 static enum tl_status spill(struct tl_report *r, struct pending *p)
 {
-    if (r->overflow == NULL && (r->overflow = tmpfile()) == NULL)
-        return TL_EIO;
-    if (fseeko(r->overflow, (off_t)r->overflow_end, SEEK_SET) != 0 ||
+    if (r->overflow == NULL) {
+        if ((r->overflow = tmpfile()) == NULL)
+            return TL_EIO;
+        setvbuf(r->overflow, NULL, _IOFBF, OVERFLOW_BUFFER);
+        r->overflow_pos = 0;
+        r->overflow_writing = true;
+    }
+    if (!overflow_at(r, r->overflow_end, true) ||
         fwrite(p->text, 1, p->len, r->overflow) != p->len)
         return TL_EIO;
+    r->overflow_pos += p->len;
     p->off = r->overflow_end;
     r->overflow_end += p->len;
     free(p->text);
@@ -103,9 +126,9 @@ static enum tl_status unspill(struct tl_report *r, struct pending *p)
     p->text = malloc(p->len + 1);
     if (p->text == NULL)
         return TL_ENOMEM;
-    if (fseeko(r->overflow, (off_t)p->off, SEEK_SET) != 0 ||
-        fread(p->text, 1, p->len, r->overflow) != p->len)
+    if (!overflow_at(r, p->off, false) || fread(p->text, 1, p->len, r->overflow) != p->len)
         return TL_EIO;
+    r->overflow_pos += p->len;
     return TL_OK;
 }
 

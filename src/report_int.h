@@ -93,6 +93,11 @@ struct tl_report {
     size_t waiting_bytes;  /* text of heap entries held in memory */
     FILE *overflow;        /* heap text beyond the budget; NULL until needed */
     uint64_t overflow_end;
+    /* Where the overflow file's stream stands, and whether it last wrote:
+     * a seek (which empties stdio's buffer) only when the next read or
+     * write is elsewhere, or switches direction as C requires. */
+    uint64_t overflow_pos;
+    bool overflow_writing;
     uint64_t next_id;      /* lowest id not yet written */
     struct report_summary sum;
 };

@@ -117,6 +117,12 @@ void tl_flow_touch(struct tl_flow_table *t, struct tl_conn *c);
 /* Moves c to another recency list (at its fresh end). */
 void tl_flow_move(struct tl_flow_table *t, struct tl_conn *c, enum tl_flow_list list);
 
+/* True when c is on the ended list (it lingers for late packets). */
+static inline bool tl_flow_ended(const struct tl_conn *c)
+{
+    return c->links.list == TL_FLOW_ENDED;
+}
+
 /* Least recently seen connection of a recency list, or NULL. */
 struct tl_conn *tl_flow_stalest(const struct tl_flow_table *t, enum tl_flow_list list);
 

@@ -241,6 +241,57 @@ static void test_roles(struct tap *t)
     json_decref(c);
 }
 
+struct seen {
+    int n;
+    uint8_t client, server;
+    uint32_t events;
+};
+
+static void note_view(void *ctx, const struct tl_conn_view *v)
+{
+    struct seen *s = ctx;
+    s->n++;
+    s->client = v->tcp->ep[TL_ROLE_CLIENT].state;
+    s->server = v->tcp->ep[TL_ROLE_SERVER].state;
+    s->events = v->timeline->n + (v->timeline->has_pending ? 1u : 0u);
+}
+
+/* An ended connection lingers packed (src/pack.h); a snapshot still sees
+ * it whole, and a late packet unpacks it and joins its timeline. */
+static void test_lingering_packed(struct tap *t)
+{
+    struct rig g;
+    struct tl_capture_info cap;
+    rig_open(&g, 0, TL_DEFAULT_IDLE_TIMEOUT_US);
+    full_exchange(&g, 0, 1000, 5000);
+    struct seen before = {0, 0, 0, 0}, after = {0, 0, 0, 0};
+    tl_engine_each(g.e, note_view, &before);
+    is_int(t, before.n, 1, "packed: the ended connection is still held");
+    is_str(t, tl_ep_state_name(before.client), "TIME_WAIT", "packed: snapshot, client");
+    is_str(t, tl_ep_state_name(before.server), "CLOSED", "packed: snapshot, server");
+    ok(t, before.events >= 6, "packed: snapshot sees the timeline");
+    /* The server's FIN again (its final ACK lost past the tap), 300 ms on. */
+    seg(&g, 307, S2C, TL_TH_FIN | TL_TH_ACK, 5000 + 301, 1000 + 102, 0);
+    seg(&g, 308, C2S, TL_TH_ACK, 1000 + 102, 5000 + 302, 0);
+    tl_engine_each(g.e, note_view, &after);
+    is_int(t, after.n, 1, "packed: the late FIN joins the same connection");
+    /* The FIN (unexpected from a CLOSED server), then the ACK folded into
+     * a summary: two more entries. */
+    is_int(t, (long long)after.events, (long long)before.events + 2,
+           "packed: the late segments join the timeline");
+    json_t *c = rig_close(&g, &cap);
+    is_int(t, json_array_size(c), 1, "packed: still one connection at the end");
+    is_int(t, num(c, 0, "packets", "server"), 4, "packed: the late FIN is counted");
+    json_t *an = json_object_get(json_array_get(c, 0), "anomalies");
+    bool unexpected = false;
+    for (size_t i = 0; i < json_array_size(an); i++)
+        unexpected = unexpected ||
+                     strcmp(json_string_value(json_object_get(json_array_get(an, i), "type")),
+                            "unexpected_segment") == 0;
+    ok(t, unexpected, "packed: the detectors see the late FIN");
+    json_decref(c);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -253,5 +304,6 @@ int main(void)
     test_max_flows(&t);
     test_max_flows_prefers_ended(&t);
     test_roles(&t);
+    test_lingering_packed(&t);
     return tap_done(&t);
 }
