@@ -123,6 +123,36 @@ extern const struct report_ops tl_report_json_ops;
 extern const struct report_ops tl_report_text_ops;
 extern const struct report_ops tl_report_lines_ops;
 
+/* The JSON report's connection object built with jansson (a new reference,
+ * NULL when out of memory): the reference the streaming writer behind
+ * tl_report_json_ops.format_conn is tested against. */
+struct json_t;
+struct json_t *tl_report_conn_json(const struct tl_conn_view *v);
+
+/* src/report_json_conn.c: the connection as one line of JSON (the ops'
+ * format_conn of both JSON formats), and what the jansson form shares. */
+char *tl_report_json_format_conn(const struct tl_conn_view *v, bool all_details, size_t *len);
+
+/* "client>server" or "server>client". */
+const char *tl_report_dir_name(uint8_t dir);
+
+/* The client's and the server's address text and port. */
+struct tl_conn_ends {
+    char ip[2][TL_ADDR_STRLEN];
+    uint16_t port[2];
+};
+
+void tl_report_conn_ends(const struct tl_conn *c, struct tl_conn_ends *e);
+
+/* Room tl_report_wireshark_filter() needs: two IPv6 addresses of 45
+ * characters, a VLAN and two 21-character times come to about 460. */
+#define TL_REPORT_FILTER_MAX 512
+
+/* A Wireshark display filter for exactly this connection, in buf (at
+ * least TL_REPORT_FILTER_MAX bytes; "" if smaller). */
+const char *tl_report_wireshark_filter(const struct tl_conn *c, const struct tl_conn_ends *e,
+                                       char *buf, size_t size);
+
 /* Formats µs on the pcap clock as "2026-11-21 12:00:00.000123" (UTC). */
 const char *tl_report_utc(int64_t ts_us, char *buf, size_t size);
 

@@ -2,6 +2,11 @@
  * JSON report (DESIGN.md section 4, schema_version 1) and NDJSON. A
  * connection is one compact object on one line in both: NDJSON writes the
  * lines as they are, the document lists them under "connections".
+ *
+ * Connections are written by the streaming writer (report_json_conn.c),
+ * the document's head through jansson. tl_report_conn_json() builds the
+ * same connection as a jansson object: the reference the unit test holds
+ * the writer to.
  */
 #include "tcplens/report.h"
 
@@ -50,37 +55,12 @@ static json_t *pair_json(uint64_t client, uint64_t server)
     return o;
 }
 
-/*
- * A Wireshark display filter that selects exactly this connection: both
- * directions of its 4-tuple (written per direction, so a connection with
- * the ports swapped never matches), its VLAN, and its time span, which
- * tells apart connections that reused the 4-tuple.
- */
 static json_t *wireshark_filter(const struct tl_conn *c)
 {
-    bool v6 = c->key.a.family == TL_AF_INET6;
-    const char *src = v6 ? "ipv6.src" : "ip.src", *dst = v6 ? "ipv6.dst" : "ip.dst";
-    char a[TL_ADDR_STRLEN], b[TL_ADDR_STRLEN], vlan[32] = "", buf[512];
-    const struct tl_addr *ca, *sa;
-    uint16_t cp, sp;
-    tl_conn_endpoint(c, TL_ROLE_CLIENT, &ca, &cp);
-    tl_conn_endpoint(c, TL_ROLE_SERVER, &sa, &sp);
-    tl_addr_str(ca, a, sizeof a);
-    tl_addr_str(sa, b, sizeof b);
-    if (c->key.vlan != 0)
-        snprintf(vlan, sizeof vlan, " && vlan.id==%u", (unsigned)(c->key.vlan & 0xfffu));
-    /* The span is widened by 1 µs each way: Wireshark compares the epoch
-     * time as a float. */
-    int64_t t0 = c->first_ts - 1, t1 = c->last_ts + 1;
-    snprintf(buf, sizeof buf,
-             "((%s==%s && tcp.srcport==%u && %s==%s && tcp.dstport==%u) || "
-             "(%s==%s && tcp.srcport==%u && %s==%s && tcp.dstport==%u))%s && "
-             "frame.time_epoch >= %lld.%06lld && frame.time_epoch <= %lld.%06lld",
-             src, a, (unsigned)cp, dst, b, (unsigned)sp, src, b, (unsigned)sp, dst, a,
-             (unsigned)cp, vlan, (long long)(t0 / TL_USEC_PER_SEC),
-             (long long)(t0 % TL_USEC_PER_SEC), (long long)(t1 / TL_USEC_PER_SEC),
-             (long long)(t1 % TL_USEC_PER_SEC));
-    return json_string(buf);
+    struct tl_conn_ends e;
+    char buf[TL_REPORT_FILTER_MAX];
+    tl_report_conn_ends(c, &e);
+    return json_string(tl_report_wireshark_filter(c, &e, buf, sizeof buf));
 }
 
 static json_t *zeek_json(const struct tl_zeek *z)
@@ -92,11 +72,6 @@ static json_t *zeek_json(const struct tl_zeek *z)
         return NULL;
     }
     return o;
-}
-
-static const char *dir_name(uint8_t dir)
-{
-    return dir == TL_TL_C2S ? "client>server" : "server>client";
 }
 
 static json_t *states_json(uint8_t client, uint8_t server)
@@ -148,7 +123,7 @@ static bool packet_fields(json_t *o, const struct tl_event *e)
 {
     char flags[9];
     return put(o, "packet", json_integer((json_int_t)e->pkt)) &&
-           put(o, "dir", json_string(dir_name(e->dir))) &&
+           put(o, "dir", json_string(tl_report_dir_name(e->dir))) &&
            put(o, "flags", json_string(tl_tcp_flags_str(e->flags, flags, sizeof flags))) &&
            put(o, "seq", json_integer(e->seq)) && put(o, "ack", json_integer(e->ack)) &&
            put(o, "len", json_integer(e->len)) && put(o, "win", json_integer(e->win));
@@ -287,7 +262,8 @@ static json_t *host_anomaly_at(const void *base, size_t i)
     return host_anomaly_json(&((const struct tl_host_anomaly *)base)[i]);
 }
 
-static json_t *conn_json(const struct tl_conn_view *v)
+/* The reference form of a connection (see the top of the file). */
+json_t *tl_report_conn_json(const struct tl_conn_view *v)
 {
     const struct tl_conn *c = v->conn;
     json_t *o = json_object();
@@ -316,19 +292,6 @@ static json_t *conn_json(const struct tl_conn_view *v)
         return NULL;
     }
     return o;
-}
-
-static char *format_conn(const struct tl_conn_view *v, bool all_details, size_t *len)
-{
-    (void)all_details;
-    json_t *o = conn_json(v);
-    if (o == NULL)
-        return NULL;
-    char *s = json_dumps(o, JSON_COMPACT | DUMP_REAL);
-    json_decref(o);
-    if (s != NULL)
-        *len = strlen(s);
-    return s;
 }
 
 static json_t *inputs_json(const struct tl_run *run)
@@ -399,6 +362,16 @@ static json_t *capture_json(const struct tl_capture_info *cap)
         if (!inner)
             json_decref(lv);
         ok = inner && put(o, "live", lv);
+    }
+    if (ok && cap->shard_count > 1) {
+        json_t *sh = json_object();
+        bool inner = sh != NULL &&
+                     put(sh, "index", json_integer((json_int_t)cap->shard_index + 1)) &&
+                     put(sh, "count", json_integer((json_int_t)cap->shard_count)) &&
+                     put(sh, "other_packets", json_integer((json_int_t)cap->shard_other_packets));
+        if (!inner)
+            json_decref(sh);
+        ok = inner && put(o, "shard", sh);
     }
     json_decref(ev);
     if (!ok) {
@@ -521,4 +494,4 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     return ok ? TL_OK : TL_EIO;
 }
 
-const struct report_ops tl_report_json_ops = {format_conn, write_doc};
+const struct report_ops tl_report_json_ops = {tl_report_json_format_conn, write_doc};

@@ -68,6 +68,7 @@ run "missing input" -r samples/demo.pcap -r "$tmp/no-such-file.pcap"
 run "skipped frames" -r samples/demo.pcap -r "$tmp/arp.pcap"
 run "--timeline-max 2" -r samples/demo.pcap --timeline full --timeline-max 2
 run "-c 25" -r samples/demo.pcap -c 25
+run "--shard 2/3" -r samples/demo.pcap --shard 2/3
 
 python3 "$srcdir/tests/schema_check.py" --schema "$srcdir/docs/report.schema.json" \
     --srcdir "$srcdir" --manifest "$manifest"

@@ -84,6 +84,20 @@ for cap in captures:
     if cap.endswith(("tw_pressure.pcap", "scan.pcap", "port_reuse.pcap", "demo.pcap")):
         check(cap.split("/")[-1], [cap], (2, 5))
 
+# The JSON report says which shard it is, and the shards' packets add up.
+tcp_total, own = None, 0
+for k in (1, 2, 3):
+    out = subprocess.run([tcplens, "-r", captures[0], "--shard", "%d/3" % k, "--json", "-"],
+                         capture_output=True, text=True)
+    cap = json.loads(out.stdout)["capture"]
+    sh = cap.get("shard", {})
+    ok(sh.get("index") == k and sh.get("count") == 3, "JSON: capture.shard is %d of 3" % k)
+    tcp_total = cap["tcp_packets"]
+    own += cap["tcp_packets"] - sh.get("other_packets", 0)
+ok(own == tcp_total, "JSON: the shards' own packets add up to every TCP packet (%d)" % tcp_total)
+out = subprocess.run([tcplens, "-r", captures[0], "--json", "-"], capture_output=True, text=True)
+ok("shard" not in json.loads(out.stdout)["capture"], "JSON: no capture.shard unsharded")
+
 # Bad values are usage errors (exit 2) with a one-line message.
 for bad in ("0/3", "4/3", "1/0", "1/3x", "-1/3", "3", "1/65537"):
     out = subprocess.run([tcplens, "-r", captures[0], "--shard", bad], capture_output=True,

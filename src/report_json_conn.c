@@ -1,0 +1,341 @@
+/*
+ * One connection as one line of JSON (DESIGN.md section 4): NDJSON writes
+ * the lines as they are, the JSON document lists them under "connections".
+ * Written straight into text by the streaming writer (json_writer.h), since
+ * this runs once per connection.
+ */
+#include <jansson.h> /* json_int_t: the casts of the jansson form */
+#include <string.h>
+
+#include "json_writer.h"
+#include "report_int.h"
+
+const char *tl_report_dir_name(uint8_t dir)
+{
+    return dir == TL_TL_C2S ? "client>server" : "server>client";
+}
+
+void tl_report_conn_ends(const struct tl_conn *c, struct tl_conn_ends *e)
+{
+    for (int r = 0; r < 2; r++) {
+        const struct tl_addr *a;
+        tl_conn_endpoint(c, (enum tl_role)r, &a, &e->port[r]);
+        tl_addr_str(a, e->ip[r], sizeof e->ip[r]);
+    }
+}
+
+/* Appends s at d; returns the end. */
+static char *cat(char *d, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(d, s, n);
+    return d + n;
+}
+
+static char *cat_uint(char *d, uint64_t v)
+{
+    char t[24], *e = t + sizeof t, *p = e;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    memcpy(d, p, (size_t)(e - p));
+    return d + (e - p);
+}
+
+/* Seconds with six decimals, "-0.000001" before the epoch. */
+static char *cat_time(char *d, int64_t us)
+{
+    uint64_t mag = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+    if (us < 0)
+        *d++ = '-';
+    d = cat_uint(d, mag / TL_USEC_PER_SEC);
+    *d++ = '.';
+    uint32_t frac = (uint32_t)(mag % TL_USEC_PER_SEC);
+    for (int i = 5; i >= 0; i--, frac /= 10)
+        d[i] = (char)('0' + frac % 10);
+    return d + 6;
+}
+
+/* One direction: "(ip.src==A && tcp.srcport==P && ip.dst==B && tcp.dstport==Q)". */
+static char *cat_dir(char *d, bool v6, const char *a, unsigned ap, const char *b, unsigned bp)
+{
+    d = cat(d, v6 ? "(ipv6.src==" : "(ip.src==");
+    d = cat(d, a);
+    d = cat_uint(cat(d, " && tcp.srcport=="), ap);
+    d = cat(cat(d, v6 ? " && ipv6.dst==" : " && ip.dst=="), b);
+    d = cat_uint(cat(d, " && tcp.dstport=="), bp);
+    *d++ = ')';
+    return d;
+}
+
+/*
+ * A Wireshark display filter that selects exactly this connection: both
+ * directions of its 4-tuple (written per direction, so a connection with
+ * the ports swapped never matches), its VLAN, and its time span, which
+ * tells apart connections that reused the 4-tuple.
+ */
+const char *tl_report_wireshark_filter(const struct tl_conn *c, const struct tl_conn_ends *e,
+                                       char *buf, size_t size)
+{
+    /* The span is widened by 1 µs each way: Wireshark compares the epoch
+     * time as a float. */
+    int64_t t0 = c->first_ts - 1, t1 = c->last_ts + 1;
+    if (size < TL_REPORT_FILTER_MAX) {
+        buf[0] = '\0';
+        return buf;
+    }
+    bool v6 = c->key.a.family == TL_AF_INET6;
+    const char *a = e->ip[TL_ROLE_CLIENT], *b = e->ip[TL_ROLE_SERVER];
+    unsigned cp = e->port[TL_ROLE_CLIENT], sp = e->port[TL_ROLE_SERVER];
+    char *d = buf;
+    *d++ = '(';
+    d = cat_dir(d, v6, a, cp, b, sp);
+    d = cat_dir(cat(d, " || "), v6, b, sp, a, cp);
+    *d++ = ')';
+    if (c->key.vlan != 0)
+        d = cat_uint(cat(d, " && vlan.id=="), c->key.vlan & 0xfffu);
+    d = cat_time(cat(d, " && frame.time_epoch >= "), t0);
+    d = cat_time(cat(d, " && frame.time_epoch <= "), t1);
+    *d = '\0';
+    return buf;
+}
+
+/*
+ * The same object as tl_report_conn_json(), key for key and in the same
+ * order, written straight into text by the streaming writer: this runs once
+ * per connection, and building then dumping a jansson tree cost many times
+ * the reading of the capture. Integers go through the same json_int_t casts
+ * as there (report_json.c), so both paths hold the same values; times are fixed-point
+ * decimals (tl_jw_usec), which read back as the same doubles as ts_json().
+ * tests/unit/test_json_writer.c checks both paths against each other on
+ * every connection of every capture in the tree.
+ */
+static void w_pair(struct tl_jw *w, const char *key, uint64_t client, uint64_t server)
+{
+    tl_jw_key(w, key);
+    tl_jw_obj_begin(w);
+    tl_jw_key(w, "client");
+    tl_jw_int(w, (json_int_t)client);
+    tl_jw_key(w, "server");
+    tl_jw_int(w, (json_int_t)server);
+    tl_jw_obj_end(w);
+}
+
+/* {"<k1>": v1, "<k2>": v2}: states_json() and zeek_json(). */
+static void w_strs(struct tl_jw *w, const char *key, const char *k1, const char *v1,
+                   const char *k2, const char *v2)
+{
+    tl_jw_key(w, key);
+    tl_jw_obj_begin(w);
+    tl_jw_key(w, k1);
+    tl_jw_str(w, v1);
+    tl_jw_key(w, k2);
+    tl_jw_str(w, v2);
+    tl_jw_obj_end(w);
+}
+
+static void w_endpoint(struct tl_jw *w, const char *key, const struct tl_conn_ends *e,
+                       enum tl_role r)
+{
+    tl_jw_key(w, key);
+    tl_jw_obj_begin(w);
+    tl_jw_key(w, "ip");
+    tl_jw_str(w, e->ip[r]);
+    tl_jw_key(w, "port");
+    tl_jw_int(w, e->port[r]);
+    tl_jw_obj_end(w);
+}
+
+/* put_states() and put_via(). */
+static void w_states(struct tl_jw *w, const struct tl_event *e)
+{
+    static const char *const role[2] = {"client", "server"};
+    tl_jw_key(w, "client");
+    tl_jw_str(w, tl_ep_state_name(e->client));
+    tl_jw_key(w, "server");
+    tl_jw_str(w, tl_ep_state_name(e->server));
+    if (e->via[0][0] == 0 && e->via[1][0] == 0)
+        return;
+    tl_jw_key(w, "via");
+    tl_jw_obj_begin(w);
+    for (int r = 0; r < 2; r++) {
+        if (e->via[r][0] == 0)
+            continue;
+        tl_jw_key(w, role[r]);
+        tl_jw_arr_begin(w);
+        for (int i = 0; i < 2 && e->via[r][i] != 0; i++)
+            tl_jw_str(w, tl_ep_state_name(e->via[r][i]));
+        tl_jw_arr_end(w);
+    }
+    tl_jw_obj_end(w);
+}
+
+/* event_json(), packet_fields() and summary_fields(). */
+static void w_event(struct tl_jw *w, const struct tl_event *e)
+{
+    tl_jw_obj_begin(w);
+    tl_jw_key(w, "ts");
+    tl_jw_usec(w, e->ts);
+    if (e->kind == TL_TL_SUMMARY || e->dir != TL_TL_NONE) {
+        tl_jw_key(w, "packet");
+        tl_jw_int(w, (json_int_t)e->pkt);
+    }
+    if (e->kind == TL_TL_SUMMARY) {
+        tl_jw_key(w, "last_ts");
+        tl_jw_usec(w, e->sum_last_ts);
+        tl_jw_key(w, "last_packet");
+        tl_jw_int(w, (json_int_t)e->sum_last_pkt);
+        w_pair(w, "packets", e->sum_packets[0], e->sum_packets[1]);
+        w_pair(w, "bytes", e->sum_bytes[0], e->sum_bytes[1]);
+    } else if (e->dir != TL_TL_NONE) {
+        char flags[9];
+        tl_jw_key(w, "dir");
+        tl_jw_str(w, tl_report_dir_name(e->dir));
+        tl_jw_key(w, "flags");
+        tl_jw_str(w, tl_tcp_flags_str(e->flags, flags, sizeof flags));
+        tl_jw_key(w, "seq");
+        tl_jw_int(w, e->seq);
+        tl_jw_key(w, "ack");
+        tl_jw_int(w, e->ack);
+        tl_jw_key(w, "len");
+        tl_jw_int(w, e->len);
+        tl_jw_key(w, "win");
+        tl_jw_int(w, e->win);
+    }
+    w_states(w, e);
+    tl_jw_key(w, "event");
+    tl_jw_str(w, e->kind == TL_TL_SUMMARY ? "segments"
+                                          : tl_evkind_name((enum tl_evkind)e->kind));
+    tl_jw_obj_end(w);
+}
+
+/* evidence_json(): each type as its jansson value; what jansson cannot
+ * hold (an unknown kind, a NULL string) is null. */
+static void w_evidence(struct tl_jw *w, const struct tl_anomaly *a)
+{
+    tl_jw_key(w, "evidence");
+    tl_jw_obj_begin(w);
+    for (uint8_t i = 0; i < a->nfields; i++) {
+        const struct tl_evfield *f = &a->fields[i];
+        tl_jw_key(w, f->key);
+        switch (f->kind) {
+        case TL_EVK_INT: tl_jw_int(w, (json_int_t)f->v.i); break;
+        case TL_EVK_REAL: tl_jw_real(w, f->v.r); break;
+        case TL_EVK_BOOL: tl_jw_bool(w, f->v.b); break;
+        case TL_EVK_STR: tl_jw_str(w, f->v.s); break;
+        case TL_EVK_SERIES:
+            tl_jw_arr_begin(w);
+            for (uint8_t k = 0; k < a->nseries; k++)
+                tl_jw_real(w, a->series[k]);
+            tl_jw_arr_end(w);
+            break;
+        default: tl_jw_null(w); break;
+        }
+    }
+    tl_jw_obj_end(w);
+}
+
+static void w_anomaly(struct tl_jw *w, const struct tl_anomaly *a)
+{
+    tl_jw_obj_begin(w);
+    tl_jw_key(w, "type");
+    tl_jw_str(w, tl_anomaly_id((enum tl_anomaly_type)a->type));
+    tl_jw_key(w, "severity");
+    tl_jw_str(w, tl_sev_name((enum tl_sev)a->severity));
+    tl_jw_key(w, "endpoint");
+    tl_jw_str(w, tl_anom_ep_name((enum tl_anom_ep)a->endpoint));
+    tl_jw_key(w, "ts");
+    tl_jw_usec(w, a->ts);
+    tl_jw_key(w, "packets");
+    tl_jw_arr_begin(w);
+    for (uint8_t i = 0; i < a->npkts; i++)
+        tl_jw_int(w, (json_int_t)a->pkts[i]);
+    tl_jw_arr_end(w);
+    w_evidence(w, a);
+    tl_jw_key(w, "explanation");
+    tl_jw_str(w, a->explanation);
+    tl_jw_key(w, "suggestion");
+    tl_jw_str(w, a->suggestion);
+    tl_jw_obj_end(w);
+}
+
+/* Everything after "bytes", in tl_report_conn_json()'s order. */
+static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
+                        const struct tl_conn_ends *ends)
+{
+    const struct tl_conn *c = v->conn;
+    char filter[TL_REPORT_FILTER_MAX];
+    if (v->tcp != NULL)
+        w_strs(w, "states_at_end", "client", tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state),
+               "server", tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
+    tl_jw_key(w, "end");
+    tl_jw_str(w, tl_end_name(c->end));
+    if (v->zeek != NULL)
+        w_strs(w, "zeek", "conn_state", tl_zeek_conn_state(v->zeek), "history",
+               tl_zeek_history(v->zeek));
+    tl_jw_key(w, "wireshark_filter");
+    tl_jw_str(w, tl_report_wireshark_filter(c, ends, filter, sizeof filter));
+    if (v->anomalies != NULL) {
+        tl_jw_key(w, "anomalies");
+        tl_jw_arr_begin(w);
+        for (size_t i = 0; i < v->anomalies->n; i++)
+            w_anomaly(w, &v->anomalies->a[i]);
+        tl_jw_arr_end(w);
+    }
+    if (v->timeline != NULL) {
+        tl_jw_key(w, "timeline");
+        tl_jw_arr_begin(w);
+        for (uint32_t i = 0; i < v->timeline->n; i++)
+            w_event(w, &v->timeline->ev[i]);
+        tl_jw_arr_end(w);
+        if (v->timeline->dropped != 0) {
+            tl_jw_key(w, "timeline_dropped");
+            tl_jw_int(w, (json_int_t)v->timeline->dropped);
+        }
+    }
+}
+
+static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
+{
+    const struct tl_conn *c = v->conn;
+    struct tl_conn_ends ends;
+    tl_report_conn_ends(c, &ends);
+    tl_jw_obj_begin(w);
+    tl_jw_key(w, "id");
+    tl_jw_int(w, (json_int_t)c->id);
+    w_endpoint(w, "client", &ends, TL_ROLE_CLIENT);
+    w_endpoint(w, "server", &ends, TL_ROLE_SERVER);
+    tl_jw_key(w, "roles_from");
+    tl_jw_str(w, tl_roles_from_name(c->roles_from));
+    if (c->key.vlan != 0) {
+        tl_jw_key(w, "vlan");
+        tl_jw_int(w, c->key.vlan);
+    }
+    tl_jw_key(w, "first_ts");
+    tl_jw_usec(w, c->first_ts);
+    tl_jw_key(w, "last_ts");
+    tl_jw_usec(w, c->last_ts);
+    tl_jw_key(w, "duration");
+    tl_jw_usec(w, c->last_ts - c->first_ts);
+    w_pair(w, "packets", c->packets[0], c->packets[1]);
+    w_pair(w, "bytes", c->bytes[0], c->bytes[1]);
+    w_conn_tail(w, v, &ends);
+    tl_jw_obj_end(w);
+}
+
+/* Most connections fit the stack buffer: one malloc each, for the text
+ * handed to the reporter core. */
+#define CONN_STACK_BYTES 8192
+
+char *tl_report_json_format_conn(const struct tl_conn_view *v, bool all_details, size_t *len)
+{
+    (void)all_details;
+    char stack[CONN_STACK_BYTES];
+    struct tl_jw w;
+    tl_jw_init(&w, stack, sizeof stack);
+    w_conn(&w, v);
+    char *s = tl_jw_dup(&w, len);
+    tl_jw_free(&w);
+    return s;
+}
