@@ -24,15 +24,19 @@ size_t tl_pack_size(const void *src, size_t n)
 size_t tl_pack(uint8_t *dst, const void *src, size_t n)
 {
     size_t words = n / 8, nmap = (words + 7) / 8;
+    const uint8_t *s = src;
     uint8_t *out = dst + nmap;
-    memset(dst, 0, nmap);
-    for (size_t i = 0; i < words; i++) {
-        uint64_t w = word_at(src, i);
-        if (w == 0)
-            continue;
-        dst[i / 8] |= (uint8_t)(1u << (i % 8));
-        memcpy(out, &w, sizeof w);
-        out += 8;
+    for (size_t m = 0; m < nmap; m++) {
+        uint8_t bits = 0;
+        for (size_t i = 8 * m; i < words && i < 8 * m + 8; i++) {
+            uint64_t w = word_at(s, i);
+            if (w == 0)
+                continue;
+            bits |= (uint8_t)(1u << (i % 8));
+            memcpy(out, &w, sizeof w);
+            out += 8;
+        }
+        dst[m] = bits;
     }
     return (size_t)(out - dst);
 }
@@ -42,12 +46,20 @@ size_t tl_unpack(void *dst, size_t n, const uint8_t *src)
     size_t words = n / 8, nmap = (words + 7) / 8;
     const uint8_t *in = src + nmap;
     uint8_t *d = dst;
-    for (size_t i = 0; i < words; i++) {
-        if (src[i / 8] & (1u << (i % 8))) {
-            memcpy(d + 8 * i, in, 8);
-            in += 8;
-        } else {
-            memset(d + 8 * i, 0, 8);
+    for (size_t m = 0; m < nmap; m++) {
+        size_t first = 8 * m, count = words - first < 8 ? words - first : 8;
+        uint8_t bits = src[m];
+        if (bits == 0) { /* most of a state is zero: eight words at once */
+            memset(d + 8 * first, 0, 8 * count);
+            continue;
+        }
+        for (size_t i = 0; i < count; i++) {
+            if (bits & (1u << i)) {
+                memcpy(d + 8 * (first + i), in, 8);
+                in += 8;
+            } else {
+                memset(d + 8 * (first + i), 0, 8);
+            }
         }
     }
     return (size_t)(in - src);
