@@ -40,7 +40,7 @@ inputs (generated once into the build directory, reused afterwards):
 commands:
   --args 'ARGS'        measure "$TCPLENS ARGS"; {} stands for the input.
                        Repeatable; replaces the two default commands:
-                         -r {} --anomalies-only --json /dev/null   (triage)
+                         -r {} --anomalies-only --json -   (triage)
                          -r {} --ndjson    (every connection, lifecycle timeline)
   --cmd 'COMMAND'      also measure any shell command; {} is the input
   --with-tools         also measure, each if installed:
@@ -132,7 +132,7 @@ if ((scaling)); then
 fi
 [[ -z $input_opt || ($scaling -eq 0 && $preset != all) ]] ||
     die "--input measures one capture: not with --preset all or --scaling"
-((${#tl_args[@]})) || tl_args=('-r {} --anomalies-only --json /dev/null'
+((${#tl_args[@]})) || tl_args=('-r {} --anomalies-only --json -'
                                '-r {} --ndjson')
 
 # ---- build -----------------------------------------------------------------
