@@ -45,6 +45,11 @@ struct tl_engine {
     struct tl_hosts *hosts;               /* host-level detection */
     struct tl_host_anomaly_list host_an; /* its findings, after finish */
     int64_t clock_us; /* latest packet time seen: expiry never runs backwards */
+    /* Reused from one connection to the next instead of malloc and free
+     * each time: one state (a connection's or a packed one's while it is
+     * reported) and the anomaly list. */
+    struct conn_ext *spare;
+    struct tl_anomaly_list an;
 };
 
 static struct conn_slot *slot(struct tl_conn *c) { return (struct conn_slot *)c->ext; }
@@ -52,8 +57,23 @@ static struct conn_slot *slot(struct tl_conn *c) { return (struct conn_slot *)c-
 /* The state machines; only while unpacked. */
 static struct conn_ext *ext(struct tl_conn *c) { return slot(c)->x; }
 
+static struct conn_ext *ext_alloc(struct tl_engine *e)
+{
+    struct conn_ext *x = e->spare;
+    e->spare = NULL;
+    return x != NULL ? x : malloc(sizeof *x);
+}
+
+static void ext_release(struct tl_engine *e, struct conn_ext *x)
+{
+    if (e->spare == NULL)
+        e->spare = x;
+    else
+        free(x);
+}
+
 /* Packs an ended connection's state. Short of memory, it stays as it is. */
-static void pack_conn(struct tl_conn *c)
+static void pack_conn(struct tl_engine *e, struct tl_conn *c)
 {
     struct conn_slot *s = slot(c);
     struct conn_ext *x = s->x;
@@ -68,7 +88,7 @@ static void pack_conn(struct tl_conn *c)
     if (evbytes)
         tl_pack(p + off, x->tl.ev, evbytes);
     free(x->tl.ev);
-    free(x);
+    ext_release(e, x);
     s->x = NULL;
     s->packed = p;
 }
@@ -92,16 +112,16 @@ static enum tl_status unpack_into(struct conn_ext *x, const uint8_t *p)
 }
 
 /* Makes c's state machines usable again (a late packet, the report). */
-static enum tl_status unpack_conn(struct tl_conn *c)
+static enum tl_status unpack_conn(struct tl_engine *e, struct tl_conn *c)
 {
     struct conn_slot *s = slot(c);
     if (s->x != NULL)
         return TL_OK;
-    struct conn_ext *x = malloc(sizeof *x);
+    struct conn_ext *x = ext_alloc(e);
     if (x == NULL)
         return TL_ENOMEM;
     if (unpack_into(x, s->packed) != TL_OK) {
-        free(x);
+        ext_release(e, x);
         return TL_ENOMEM;
     }
     free(s->packed);
@@ -111,22 +131,22 @@ static enum tl_status unpack_conn(struct tl_conn *c)
 }
 
 /* Frees c's state, packed or not (the flow table frees c itself). */
-static void drop_state(struct tl_conn *c)
+static void drop_state(struct tl_engine *e, struct tl_conn *c)
 {
     struct conn_slot *s = slot(c);
     if (s->x == NULL && s->packed != NULL) {
         /* Only the send lists the tracker allocated are left to free. */
-        struct conn_ext *x = malloc(sizeof *x);
+        struct conn_ext *x = ext_alloc(e);
         if (x != NULL) {
             tl_unpack(x, sizeof *x, s->packed);
             tl_track_free(&x->track);
-            free(x);
+            ext_release(e, x);
         }
     } else if (s->x != NULL) {
         tl_timeline_free(&s->x->tl);
         tl_track_free(&s->x->track);
+        ext_release(e, s->x);
     }
-    free(s->x);
     free(s->packed);
     s->x = NULL;
     s->packed = NULL;
@@ -167,7 +187,9 @@ void tl_engine_free(struct tl_engine *e)
     if (e == NULL)
         return;
     for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c))
-        drop_state(c);
+        drop_state(e, c);
+    free(e->spare);
+    tl_anomaly_list_free(&e->an);
     tl_flow_table_free(e->flows);
     tl_hosts_free(e->hosts);
     tl_host_anomaly_list_free(&e->host_an);
@@ -264,8 +286,8 @@ static enum tl_status detect(struct tl_engine *e, struct tl_conn *c, struct tl_a
  * eviction) or, with TL_END_OPEN, what its state machines say. */
 static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end forced)
 {
-    if (unpack_conn(c) != TL_OK) {
-        drop_state(c);
+    if (unpack_conn(e, c) != TL_OK) {
+        drop_state(e, c);
         tl_flow_remove(e->flows, c);
         return TL_ENOMEM;
     }
@@ -275,20 +297,21 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     enum tl_status fs = tl_timeline_flush(&ext(c)->tl, &e->cfg.timeline);
     if (st == TL_OK)
         st = fs;
-    struct tl_anomaly_list an = {NULL, 0, 0, false, false};
+    struct tl_anomaly_list *an = &e->an;
+    an->n = 0;
+    an->failed = false;
     if (st == TL_OK)
-        st = detect(e, c, &an);
-    count_anomalies(e, &an);
+        st = detect(e, c, an);
+    count_anomalies(e, an);
     tl_hosts_conn(e->hosts, c, conn_state(c), &ext(c)->track);
-    struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, &an};
+    struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, an};
     for (size_t i = 0; i < e->cfg.nreports; i++) {
         enum tl_status s = tl_report_conn(e->cfg.reports[i], &v);
         if (st == TL_OK)
             st = s;
     }
     e->cap.connections++;
-    tl_anomaly_list_free(&an);
-    drop_state(c);
+    drop_state(e, c);
     tl_flow_remove(e->flows, c);
     return st;
 }
@@ -361,7 +384,9 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
     struct tl_conn *c = tl_flow_insert(e->flows, k, h);
     if (c == NULL)
         return TL_ENOMEM;
-    slot(c)->x = calloc(1, sizeof(struct conn_ext));
+    slot(c)->x = ext_alloc(e);
+    if (slot(c)->x != NULL)
+        memset(slot(c)->x, 0, sizeof(struct conn_ext));
     if (slot(c)->x == NULL) {
         tl_flow_remove(e->flows, c);
         return TL_ENOMEM;
@@ -411,7 +436,7 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     }
     uint32_t h = tl_flow_hash(e->flows, &k);
     struct tl_conn *c = tl_flow_lookup(e->flows, &k, h);
-    enum tl_status st = c != NULL ? unpack_conn(c) : TL_OK;
+    enum tl_status st = c != NULL ? unpack_conn(e, c) : TL_OK;
     if (st != TL_OK)
         return st;
     struct tl_reuse prev = {false, false, 0, 0};
@@ -440,7 +465,7 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     else
         tl_flow_touch(e->flows, c);
     if (tl_flow_ended(c))
-        pack_conn(c);
+        pack_conn(e, c);
     return st != TL_OK ? st : ls;
 }
 
