@@ -18,6 +18,9 @@
 
 #include "pack.h"
 
+/* A live connection quiet this long is packed until its next packet. */
+#define TL_PACK_IDLE_US TL_USEC_PER_SEC
+
 /* A connection's state machines. */
 struct conn_ext {
     struct tl_tcpstate tcp;
@@ -28,10 +31,11 @@ struct conn_ext {
 
 /*
  * What the flow table keeps in each connection's ext area: the state
- * machines while the connection is open. Once it has ended, while it
- * lingers for late packets (a minute, by default), they are kept packed
- * (pack.h: the non-zero words only, timeline included), which is a third
- * of the size; a late packet unpacks them, and so does the report.
+ * machines while the connection is active. Once it has ended, while it
+ * lingers for late packets (a minute, by default), or after a second
+ * without a packet, they are kept packed (pack.h: the non-zero words only,
+ * timeline included), which is a third of the size; the next packet
+ * unpacks them, and so does the report.
  */
 struct conn_slot {
     struct conn_ext *x; /* NULL while packed */
@@ -317,8 +321,18 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
 }
 
 
+/* The least recently seen live connection: the idle ones are older than
+ * the rest. */
+static struct tl_conn *stalest_live(const struct tl_engine *e)
+{
+    struct tl_conn *c = tl_flow_stalest(e->flows, TL_FLOW_IDLE);
+    return c != NULL ? c : tl_flow_stalest(e->flows, TL_FLOW_LIVE);
+}
+
 /* Retires what the packet clock says is over: ended connections after their
- * linger, live ones after the idle timeout. */
+ * linger, live ones after the idle timeout. Packs live connections that
+ * have been quiet for TL_PACK_IDLE_US: most of those held at once in a busy
+ * capture wait (a SYN retry, a keepalive, a peer that never closes). */
 static enum tl_status expire(struct tl_engine *e)
 {
     enum tl_status st = TL_OK;
@@ -326,8 +340,12 @@ static enum tl_status expire(struct tl_engine *e)
     while (st == TL_OK && (c = tl_flow_stalest(e->flows, TL_FLOW_ENDED)) != NULL &&
            e->clock_us - c->last_ts > e->cfg.linger_us)
         st = retire(e, c, TL_END_OPEN);
-    while (st == TL_OK && e->cfg.idle_timeout_us > 0 &&
-           (c = tl_flow_stalest(e->flows, TL_FLOW_LIVE)) != NULL &&
+    while ((c = tl_flow_stalest(e->flows, TL_FLOW_LIVE)) != NULL &&
+           e->clock_us - c->last_ts > TL_PACK_IDLE_US) {
+        pack_conn(e, c);
+        tl_flow_move(e->flows, c, TL_FLOW_IDLE);
+    }
+    while (st == TL_OK && e->cfg.idle_timeout_us > 0 && (c = stalest_live(e)) != NULL &&
            e->clock_us - c->last_ts > e->cfg.idle_timeout_us) {
         e->cap.evicted_idle++;
         st = retire(e, c, TL_END_TIMEOUT);
@@ -342,7 +360,7 @@ static enum tl_status make_room(struct tl_engine *e)
     struct tl_conn *c = tl_flow_stalest(e->flows, TL_FLOW_ENDED);
     if (c != NULL)
         return retire(e, c, TL_END_OPEN);
-    c = tl_flow_stalest(e->flows, TL_FLOW_LIVE);
+    c = stalest_live(e);
     if (c == NULL)
         return TL_ENOMEM;
     e->cap.evicted_cap++;

@@ -257,9 +257,9 @@ struct tl_conn *tl_flow_insert(struct tl_flow_table *t, const struct tl_flow_key
 
 void tl_flow_touch(struct tl_flow_table *t, struct tl_conn *c)
 {
-    if (t->rl[c->links.list].fresh == c)
+    enum tl_flow_list list = c->links.list == TL_FLOW_IDLE ? TL_FLOW_LIVE : c->links.list;
+    if (list == c->links.list && t->rl[list].fresh == c)
         return;
-    enum tl_flow_list list = c->links.list;
     rlist_unlink(t, c);
     rlist_append(t, c, list);
 }
@@ -277,7 +277,9 @@ struct tl_conn *tl_flow_stalest(const struct tl_flow_table *t, enum tl_flow_list
 
 struct tl_conn *tl_flow_stalest_any(const struct tl_flow_table *t)
 {
-    struct tl_conn *x = t->rl[TL_FLOW_LIVE].stale, *y = t->rl[TL_FLOW_ENDED].stale;
+    struct tl_conn *x = t->rl[TL_FLOW_IDLE].stale, *y = t->rl[TL_FLOW_ENDED].stale;
+    if (x == NULL)
+        x = t->rl[TL_FLOW_LIVE].stale;
     if (x == NULL)
         return y;
     if (y == NULL)

@@ -43,7 +43,10 @@ enum tl_end {
 /* Recency lists: connections still live, and those that have ended but
  * linger a little so late packets (retransmitted FIN, last ACK) still land
  * on them. Each list has its own timeout. */
-enum tl_flow_list { TL_FLOW_LIVE = 0, TL_FLOW_ENDED = 1, TL_FLOW_NLISTS };
+/* Lists in least-recently-seen order. IDLE holds live connections the
+ * engine set aside (packed) after a quiet while; together IDLE then LIVE
+ * are the live connections from least to most recently seen. */
+enum tl_flow_list { TL_FLOW_LIVE = 0, TL_FLOW_ENDED = 1, TL_FLOW_IDLE = 2, TL_FLOW_NLISTS };
 
 struct tl_conn_links { /* owned by the flow table; do not touch */
     struct tl_conn *hnext;
@@ -111,7 +114,8 @@ TL_MUST_CHECK struct tl_conn *tl_flow_insert(struct tl_flow_table *t,
 
 bool tl_flow_full(const struct tl_flow_table *t);
 
-/* Marks c as just seen: moves it to the fresh end of its recency list. */
+/* Marks c as just seen: moves it to the fresh end of its recency list
+ * (an IDLE connection goes back to LIVE). */
 void tl_flow_touch(struct tl_flow_table *t, struct tl_conn *c);
 
 /* Moves c to another recency list (at its fresh end). */

@@ -424,6 +424,35 @@ static void test_recency(struct tap *t)
     tl_flow_table_free(ft);
 }
 
+/* IDLE: live connections set aside after a quiet while, older than LIVE. */
+static void test_idle_list(struct tap *t)
+{
+    struct tl_flow_table *ft = table(0, 0, 3);
+    struct tl_conn *c[4];
+    for (int i = 1; i <= 3; i++) {
+        struct tl_pkt p = nth((uint32_t)i);
+        c[i] = add(ft, &p);
+        c[i]->last_ts = 10 * i;
+    }
+    tl_flow_move(ft, c[1], TL_FLOW_IDLE);
+    ok(t, tl_flow_stalest(ft, TL_FLOW_IDLE) == c[1] && tl_flow_stalest(ft, TL_FLOW_LIVE) == c[2],
+       "idle: 1 set aside, 2 is the stalest still live");
+    ok(t, tl_flow_stalest_any(ft) == c[1], "idle: stalest_any takes the idle one first");
+    ok(t, !tl_flow_ended(c[1]), "idle: an idle connection has not ended");
+    tl_flow_touch(ft, c[1]);
+    ok(t, tl_flow_stalest(ft, TL_FLOW_IDLE) == NULL, "idle: a packet brings it back");
+    ok(t, tl_flow_stalest(ft, TL_FLOW_LIVE) == c[2], "idle: back at LIVE's fresh end");
+    tl_flow_move(ft, c[2], TL_FLOW_IDLE);
+    tl_flow_move(ft, c[3], TL_FLOW_IDLE);
+    tl_flow_move(ft, c[3], TL_FLOW_ENDED);
+    ok(t, tl_flow_ended(c[3]) && tl_flow_stalest(ft, TL_FLOW_IDLE) == c[2],
+       "idle: an idle connection can end");
+    tl_flow_remove(ft, c[2]);
+    ok(t, tl_flow_stalest(ft, TL_FLOW_IDLE) == NULL && tl_flow_count(ft) == 2,
+       "idle: removed from the idle list");
+    tl_flow_table_free(ft);
+}
+
 /* ---- cap ---- */
 
 static void test_cap(struct tap *t)
@@ -534,6 +563,7 @@ int main(void)
     test_seed(&t);
     test_hash_spread(&t);
     test_recency(&t);
+    test_idle_list(&t);
     test_cap(&t);
     test_ext(&t);
     test_roles(&t);
