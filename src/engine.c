@@ -54,6 +54,8 @@ struct tl_engine {
      * reported) and the anomaly list. */
     struct conn_ext *spare;
     struct tl_anomaly_list an;
+    uint8_t *scratch; /* pack_conn()'s, scratch_size bytes */
+    size_t scratch_size;
 };
 
 static struct conn_slot *slot(struct tl_conn *c) { return (struct conn_slot *)c->ext; }
@@ -76,21 +78,30 @@ static void ext_release(struct tl_engine *e, struct conn_ext *x)
         free(x);
 }
 
-/* Packs an ended connection's state. Short of memory, it stays as it is. */
+/* Packs a connection's state. Short of memory, it stays as it is. */
 static void pack_conn(struct tl_engine *e, struct tl_conn *c)
 {
     struct conn_slot *s = slot(c);
     struct conn_ext *x = s->x;
     if (x == NULL)
         return;
+    /* Packed once into the scratch buffer, then copied at its size. */
     size_t evbytes = (size_t)x->tl.n * sizeof *x->tl.ev;
-    size_t size = tl_pack_size(x, sizeof *x) + (evbytes ? tl_pack_size(x->tl.ev, evbytes) : 0);
+    size_t bound = tl_pack_bound(sizeof *x) + tl_pack_bound(evbytes);
+    if (bound > e->scratch_size) {
+        uint8_t *b = realloc(e->scratch, bound);
+        if (b == NULL)
+            return;
+        e->scratch = b;
+        e->scratch_size = bound;
+    }
+    size_t size = tl_pack(e->scratch, x, sizeof *x);
+    if (evbytes)
+        size += tl_pack(e->scratch + size, x->tl.ev, evbytes);
     uint8_t *p = malloc(size);
     if (p == NULL)
         return;
-    size_t off = tl_pack(p, x, sizeof *x);
-    if (evbytes)
-        tl_pack(p + off, x->tl.ev, evbytes);
+    memcpy(p, e->scratch, size);
     free(x->tl.ev);
     ext_release(e, x);
     s->x = NULL;
@@ -193,6 +204,7 @@ void tl_engine_free(struct tl_engine *e)
     for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c))
         drop_state(e, c);
     free(e->spare);
+    free(e->scratch);
     tl_anomaly_list_free(&e->an);
     tl_flow_table_free(e->flows);
     tl_hosts_free(e->hosts);

@@ -21,6 +21,8 @@ struct outputs {
     size_t n;
     FILE *files[2]; /* opened by us, closed by us */
     size_t nfiles;
+    char *bufs[3];  /* stdio buffers of the outputs (offline) */
+    bool buf_is_stdout[3];
 };
 
 static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
@@ -40,6 +42,8 @@ static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
     o->reports[o->n++] = r;
     return true;
 }
+
+#define OUT_BUFFER (1024 * 1024)
 
 /* stdout for "-", else a file we open (and close). NULL: error said. */
 static FILE *open_out(struct outputs *o, const char *path)
@@ -76,6 +80,17 @@ static int open_outputs(const struct tl_cli *cli, struct outputs *o)
     FILE *sf = stream != NULL ? open_out(o, stream) : NULL;
     if ((doc != NULL && df == NULL) || (stream != NULL && sf == NULL))
         return EXIT_INPUT;
+    /* Offline, gigabytes of NDJSON may go out: in megabyte writes, not
+     * stdio's 4 KB. Live, lines are flushed as they come anyway. */
+    for (size_t i = 0; !live && i < 3; i++) {
+        FILE *f = i == 0 ? df : i == 1 ? sf : stdout;
+        if (f == NULL || (i == 2 && (f == df || f == sf)))
+            continue;
+        o->bufs[i] = malloc(OUT_BUFFER);
+        if (o->bufs[i] != NULL)
+            setvbuf(f, o->bufs[i], _IOFBF, OUT_BUFFER);
+        o->buf_is_stdout[i] = f == stdout;
+    }
     bool stdout_free = df != stdout && sf != stdout;
     bool ok = (df == NULL || add_report(o, TL_REPORT_JSON, df, cli, cli->anomalies_only)) &&
               (sf == NULL || add_report(o, TL_REPORT_NDJSON, sf, cli, cli->anomalies_only));
@@ -98,6 +113,13 @@ static void close_outputs(struct outputs *o)
     for (size_t i = 0; i < o->nfiles; i++)
         if (fclose(o->files[i]) != 0)
             fprintf(stderr, "tcplens: error closing an output file: %m\n");
+    /* stdout keeps its buffer until exit, which flushes it; the files'
+     * buffers go with the files. */
+    if (fflush(stdout) != 0)
+        fprintf(stderr, "tcplens: error writing standard output: %m\n");
+    for (size_t i = 0; i < 3; i++)
+        if (!o->buf_is_stdout[i])
+            free(o->bufs[i]);
 }
 
 /* One line per input that failed; exit 2 when an input gave nothing. */

@@ -13,14 +13,6 @@ static uint64_t word_at(const uint8_t *p, size_t i)
     return w;
 }
 
-size_t tl_pack_size(const void *src, size_t n)
-{
-    size_t words = n / 8, size = (words + 7) / 8;
-    for (size_t i = 0; i < words; i++)
-        size += word_at(src, i) != 0 ? 8 : 0;
-    return size;
-}
-
 size_t tl_pack(uint8_t *dst, const void *src, size_t n)
 {
     size_t words = n / 8, nmap = (words + 7) / 8;

@@ -11,11 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Bytes tl_pack() writes for n bytes at src (n a multiple of 8). */
-size_t tl_pack_size(const void *src, size_t n);
+/* Most bytes tl_pack() writes for n bytes (n a multiple of 8): the
+ * bitmap, and every word when none is zero. */
+static inline size_t tl_pack_bound(size_t n) { return (n / 8 + 7) / 8 + n; }
 
-/* Packs n bytes at src into dst (tl_pack_size(src, n) bytes); returns
- * the bytes written. src need not be aligned. */
+/* Packs n bytes at src into dst (room for tl_pack_bound(n)); returns the
+ * bytes written: a bit per word, then the non-zero words. src need not be
+ * aligned. */
 size_t tl_pack(uint8_t *dst, const void *src, size_t n);
 
 /* Restores n bytes into dst from what tl_pack() wrote at src; returns

@@ -105,7 +105,9 @@ static enum tl_status spill(struct tl_report *r, struct pending *p)
     if (r->overflow == NULL) {
         if ((r->overflow = tmpfile()) == NULL)
             return TL_EIO;
-        setvbuf(r->overflow, NULL, _IOFBF, OVERFLOW_BUFFER);
+        r->overflow_buf = malloc(OVERFLOW_BUFFER);
+        if (r->overflow_buf != NULL)
+            setvbuf(r->overflow, r->overflow_buf, _IOFBF, OVERFLOW_BUFFER);
         r->overflow_pos = 0;
         r->overflow_writing = true;
     }
@@ -275,6 +277,7 @@ void tl_report_free(struct tl_report *r)
         fclose(r->spool);
     if (r->overflow != NULL)
         fclose(r->overflow);
+    free(r->overflow_buf);
     free(r);
 }
 

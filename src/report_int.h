@@ -92,6 +92,7 @@ struct tl_report {
     size_t nheap, capheap;
     size_t waiting_bytes;  /* text of heap entries held in memory */
     FILE *overflow;        /* heap text beyond the budget; NULL until needed */
+    char *overflow_buf;    /* its stdio buffer, freed after it is closed */
     uint64_t overflow_end;
     /* Where the overflow file's stream stands, and whether it last wrote:
      * a seek (which empties stdio's buffer) only when the next read or

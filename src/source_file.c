@@ -27,6 +27,15 @@ void tl_source_set_error(struct input *in, enum tl_status st, const char *msg)
     snprintf(in->info.error, sizeof in->info.error, "%s", msg);
 }
 
+/* Closes an input's capture (and with it its file), then its buffer. */
+static void close_input(struct input *in)
+{
+    pcap_close(in->pcap);
+    in->pcap = NULL;
+    free(in->iobuf);
+    in->iobuf = NULL;
+}
+
 /*
  * Compiles the filter. It is applied here, frame by frame, rather than
  * installed in libpcap: frames it rejects must still be counted, so that
@@ -44,8 +53,7 @@ static void set_filter(struct input *in, const char *filter)
     snprintf(msg, sizeof msg, "bad filter expression '%s': %s", filter,
              pcap_geterr(in->pcap));
     tl_source_set_error(in, TL_EINVAL, msg);
-    pcap_close(in->pcap);
-    in->pcap = NULL;
+    close_input(in);
 }
 
 /* Opens a capture ("-" is stdin). A file that cannot be opened at all is an
@@ -67,11 +75,16 @@ static pcap_t *open_capture(struct input *in)
          * stream, so stdio's lock on every call is pure cost, and a larger
          * buffer means fewer read(2) calls. */
         __fsetlocking(fp, FSETLOCKING_BYCALLER);
-        setvbuf(fp, NULL, _IOFBF, READ_BUFFER);
+        in->iobuf = malloc(READ_BUFFER);
+        if (in->iobuf != NULL)
+            setvbuf(fp, in->iobuf, _IOFBF, READ_BUFFER);
         /* On success the pcap_t owns fp; on failure we still do. */
         p = pcap_fopen_offline_with_tstamp_precision(fp, prec, errbuf);
-        if (p == NULL)
+        if (p == NULL) {
             fclose(fp);
+            free(in->iobuf);
+            in->iobuf = NULL;
+        }
     }
     if (p == NULL)
         tl_source_set_error(in, TL_EFORMAT, errbuf);
@@ -93,8 +106,7 @@ static void open_one(struct tl_source *src, struct input *in, const struct tl_so
         snprintf(msg, sizeof msg, "unsupported link type %d (%s)", in->info.linktype,
                  in->info.linktype_name ? in->info.linktype_name : "unknown");
         tl_source_set_error(in, TL_ELINKTYPE, msg);
-        pcap_close(in->pcap);
-        in->pcap = NULL;
+        close_input(in);
         return;
     }
     if (cfg->filter != NULL && cfg->filter[0] != '\0')
@@ -167,8 +179,7 @@ static void fill(struct input *in)
         tl_source_set_error(in, TL_EFORMAT, msg);
     }
     /* End of file (PCAP_ERROR_BREAK) or error: this input is done. */
-    pcap_close(in->pcap);
-    in->pcap = NULL;
+    close_input(in);
 }
 
 static int64_t ts_us(const struct pcap_pkthdr *h)
@@ -232,7 +243,7 @@ void tl_source_free(struct tl_source *src)
         pcap_dump_close(src->dump);
     for (size_t i = 0; i < src->n; i++) {
         if (src->in[i].pcap != NULL)
-            pcap_close(src->in[i].pcap);
+            close_input(&src->in[i]);
         if (src->in[i].has_filter)
             pcap_freecode(&src->in[i].prog);
     }

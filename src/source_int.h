@@ -13,6 +13,7 @@ struct input {
     bool pending;               /* hdr/data hold a frame not yet handed out */
     struct pcap_pkthdr *hdr;
     const uint8_t *data;
+    char *iobuf;                /* the file's stdio buffer; freed after pcap_close */
     struct tl_input_info info;
 };
 
