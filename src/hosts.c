@@ -90,6 +90,9 @@ struct agg {
 
 struct tl_hosts {
     struct tl_hosts_cfg cfg;
+    /* Dropped aggregates by kind, for the next one of the kind: the
+     * table turns over one or two aggregates per connection once full. */
+    struct agg *spare[K_PAIR + 1];
     struct agg **buckets;
     uint32_t mask, count;
     struct agg *oldest, *newest;
@@ -253,7 +256,8 @@ static void drop_agg(struct tl_hosts *h, struct agg *g)
     *pp = g->hnext;
     lru_unlink(h, g);
     h->count--;
-    free(g);
+    g->hnext = h->spare[g->k.kind];
+    h->spare[g->k.kind] = g;
 }
 
 static void evaluate(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out);
@@ -265,8 +269,10 @@ static struct agg *get(struct tl_hosts *h, const struct key *k)
     uint32_t hash = key_hash(k);
     for (struct agg *g = h->buckets[hash & h->mask]; g != NULL; g = g->hnext) {
         if (g->hash == hash && key_eq(&g->k, k)) {
-            lru_unlink(h, g);
-            lru_push(h, g);
+            if (g != h->newest) {
+                lru_unlink(h, g);
+                lru_push(h, g);
+            }
             return g;
         }
     }
@@ -279,7 +285,13 @@ static struct agg *get(struct tl_hosts *h, const struct key *k)
     size_t size = k->kind == K_SCAN     ? sizeof(struct scan)
                   : k->kind == K_LISTEN ? sizeof(struct listen)
                                         : sizeof(struct pair);
-    struct agg *g = calloc(1, offsetof(struct agg, u) + size);
+    struct agg *g = h->spare[k->kind];
+    if (g != NULL) {
+        h->spare[k->kind] = g->hnext;
+        memset(g, 0, offsetof(struct agg, u) + size);
+    } else {
+        g = calloc(1, offsetof(struct agg, u) + size);
+    }
     if (g == NULL) {
         h->failed = true;
         return NULL;
@@ -733,6 +745,13 @@ void tl_hosts_free(struct tl_hosts *h)
         return;
     while (h->oldest != NULL)
         drop_agg(h, h->oldest);
+    for (size_t k = 0; k < sizeof h->spare / sizeof h->spare[0]; k++) {
+        while (h->spare[k] != NULL) {
+            struct agg *g = h->spare[k];
+            h->spare[k] = g->hnext;
+            free(g);
+        }
+    }
     tl_host_anomaly_list_free(&h->found);
     free(h->buckets);
     free(h);
