@@ -166,6 +166,7 @@ static void drop_state(struct tl_engine *e, struct tl_conn *c)
     s->x = NULL;
     s->packed = NULL;
 }
+
 static struct tl_tcpstate *conn_state(struct tl_conn *c) { return &ext(c)->tcp; }
 
 struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
