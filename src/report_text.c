@@ -34,7 +34,8 @@ static TL_PRINTF(2, 3) void bprintf(struct buf *b, const char *fmt, ...)
     for (int tries = 0; tries < 2 && !b->failed; tries++) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        /* An empty buffer has no storage yet: NULL + 0 is undefined. */
+        int n = vsnprintf(b->s != NULL ? b->s + b->len : NULL, b->cap - b->len, fmt, ap);
         va_end(ap);
         if (n < 0) {
             b->failed = true;

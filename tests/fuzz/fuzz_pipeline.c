@@ -1,0 +1,96 @@
+/*
+ * Fuzz harness over the whole pipeline: the input is a capture file's
+ * bytes, read through libpcap as tcplens reads any file, then the flow
+ * table, the engine, the detectors and every reporter (text with every
+ * detail, JSON, NDJSON), output discarded. A small --max-flows and
+ * timeline cap make the eviction and truncation paths run too. Built with
+ * libFuzzer (configure --enable-fuzzers) or linked with replay.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tcplens/engine.h"
+#include "tcplens/report.h"
+#include "tcplens/source.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* libpcap reads files: the bytes go to a temporary one. */
+static bool write_capture(char *path, const uint8_t *data, size_t size)
+{
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return false;
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = write(fd, data + done, size - done);
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    close(fd);
+    return done == size;
+}
+
+static void analyse(const char *path, FILE *sink)
+{
+    static const enum tl_report_format formats[] = {TL_REPORT_TEXT, TL_REPORT_JSON,
+                                                    TL_REPORT_NDJSON};
+    struct tl_report *reports[3] = {NULL, NULL, NULL};
+    for (size_t i = 0; i < 3; i++) {
+        struct tl_report_cfg rc = {.format = formats[i],
+                                   .out = sink,
+                                   .reorder = true,
+                                   .wait_budget = 4096, /* the overflow file, too */
+                                   .all_details = i == 0};
+        reports[i] = tl_report_new(&rc);
+    }
+    struct tl_engine_cfg ec = {.idle_timeout_us = 30 * TL_USEC_PER_SEC,
+                               .linger_us = TL_DEFAULT_LINGER_US,
+                               .max_flows = 16,
+                               .timeline = {true, 24},
+                               .reports = reports,
+                               .nreports = 3};
+    struct tl_engine *e = reports[2] != NULL ? tl_engine_new(&ec) : NULL;
+    struct tl_source_cfg sc = {.accept_linktype = tl_decode_linktype_supported};
+    struct tl_diag d = {{0}, 0};
+    struct tl_source *src = NULL;
+    const char *paths[] = {path};
+    if (e != NULL && tl_source_open_files(&src, paths, 1, &sc, &d) == TL_OK) {
+        struct tl_frame f;
+        enum tl_status st = TL_OK;
+        while (st == TL_OK && tl_source_next(src, &f) == TL_OK)
+            st = tl_engine_feed(e, &f);
+        /* Failures (out of memory, say) are the run's to report; here only
+         * crashes and sanitizer reports count. */
+        if (tl_engine_finish(e) != TL_OK)
+            st = TL_ENOMEM;
+        struct tl_run run = {.inputs = tl_source_input(src, 0),
+                             .ninputs = 1,
+                             .capture = tl_engine_capture(e),
+                             .host_anomalies = tl_engine_host_anomalies(e)};
+        for (size_t i = 0; i < 3; i++)
+            if (tl_report_finish(reports[i], &run) != TL_OK)
+                st = TL_EIO;
+        (void)st;
+    }
+    tl_source_free(src);
+    tl_engine_free(e);
+    for (size_t i = 0; i < 3; i++)
+        tl_report_free(reports[i]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tcplens-fuzz-XXXXXX", dir != NULL ? dir : "/tmp");
+    FILE *sink = fopen("/dev/null", "w");
+    if (sink != NULL && write_capture(path, data, size))
+        analyse(path, sink);
+    unlink(path);
+    if (sink != NULL)
+        fclose(sink);
+    return 0;
+}
