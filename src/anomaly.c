@@ -138,23 +138,27 @@ void tl_anomaly_series(struct tl_anomaly *a, const char *key, const double *v, s
     memcpy(a->series, v, a->nseries * sizeof *v);
 }
 
+/* Writes one of a's texts, unless the list it is in wants none. */
+static TL_PRINTF(4, 0) void set_text(const struct tl_anomaly *a, char *dst, size_t size, const char *fmt,
+                     va_list ap)
+{
+    if (!a->no_text)
+        vsnprintf(dst, size, fmt, ap);
+}
+
 void tl_anomaly_explain(struct tl_anomaly *a, const char *fmt, ...)
 {
-    if (a->no_text)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(a->explanation, sizeof a->explanation, fmt, ap);
+    set_text(a, a->explanation, sizeof a->explanation, fmt, ap);
     va_end(ap);
 }
 
 void tl_anomaly_suggest(struct tl_anomaly *a, const char *fmt, ...)
 {
-    if (a->no_text)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(a->suggestion, sizeof a->suggestion, fmt, ap);
+    set_text(a, a->suggestion, sizeof a->suggestion, fmt, ap);
     va_end(ap);
 }
 
