@@ -21,8 +21,8 @@ struct outputs {
     size_t n;
     FILE *files[2]; /* opened by us, closed by us */
     size_t nfiles;
-    char *bufs[3];  /* stdio buffers of the outputs (offline) */
-    bool buf_is_stdout[3];
+    char *bufs[2];  /* their stdio buffers (offline), freed after them */
+    char *stdout_buf; /* stdout's (offline), kept until exit flushes it */
 };
 
 static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
@@ -43,18 +43,32 @@ static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
     return true;
 }
 
+/* Offline, gigabytes of NDJSON may go out: in megabyte writes, not
+ * stdio's 4 KB. Live, lines are flushed as they come anyway. glibc ignores
+ * setvbuf's size unless it is given the buffer. */
 #define OUT_BUFFER (1024 * 1024)
 
-/* stdout for "-", else a file we open (and close). NULL: error said. */
-static FILE *open_out(struct outputs *o, const char *path)
+static char *buffer(FILE *f)
+{
+    char *b = malloc(OUT_BUFFER);
+    if (b != NULL)
+        setvbuf(f, b, _IOFBF, OUT_BUFFER);
+    return b;
+}
+
+/* stdout for "-", else a file we open (and close), with a large buffer
+ * when big. NULL: error said. */
+static FILE *open_out(struct outputs *o, const char *path, bool big)
 {
     if (strcmp(path, "-") == 0)
         return stdout;
     FILE *f = fopen(path, "w");
-    if (f == NULL)
+    if (f == NULL) {
         fprintf(stderr, "tcplens: %s: cannot write: %m\n", path);
-    else
-        o->files[o->nfiles++] = f;
+        return NULL;
+    }
+    o->bufs[o->nfiles] = big ? buffer(f) : NULL;
+    o->files[o->nfiles++] = f;
     return f;
 }
 
@@ -76,21 +90,12 @@ static int open_outputs(const struct tl_cli *cli, struct outputs *o)
     bool live = cli->iface != NULL, tty = isatty(STDOUT_FILENO);
     if (live && stream == NULL && !tty && (doc == NULL || strcmp(doc, "-") != 0))
         stream = "-";
-    FILE *df = doc != NULL ? open_out(o, doc) : NULL;
-    FILE *sf = stream != NULL ? open_out(o, stream) : NULL;
+    if (!live)
+        o->stdout_buf = buffer(stdout);
+    FILE *df = doc != NULL ? open_out(o, doc, !live) : NULL;
+    FILE *sf = stream != NULL ? open_out(o, stream, !live) : NULL;
     if ((doc != NULL && df == NULL) || (stream != NULL && sf == NULL))
         return EXIT_INPUT;
-    /* Offline, gigabytes of NDJSON may go out: in megabyte writes, not
-     * stdio's 4 KB. Live, lines are flushed as they come anyway. */
-    for (size_t i = 0; !live && i < 3; i++) {
-        FILE *f = i == 0 ? df : i == 1 ? sf : stdout;
-        if (f == NULL || (i == 2 && (f == df || f == sf)))
-            continue;
-        o->bufs[i] = malloc(OUT_BUFFER);
-        if (o->bufs[i] != NULL)
-            setvbuf(f, o->bufs[i], _IOFBF, OUT_BUFFER);
-        o->buf_is_stdout[i] = f == stdout;
-    }
     bool stdout_free = df != stdout && sf != stdout;
     bool ok = (df == NULL || add_report(o, TL_REPORT_JSON, df, cli, cli->anomalies_only)) &&
               (sf == NULL || add_report(o, TL_REPORT_NDJSON, sf, cli, cli->anomalies_only));
@@ -110,16 +115,13 @@ static void close_outputs(struct outputs *o)
 {
     for (size_t i = 0; i < o->n; i++)
         tl_report_free(o->reports[i]);
-    for (size_t i = 0; i < o->nfiles; i++)
+    for (size_t i = 0; i < o->nfiles; i++) {
         if (fclose(o->files[i]) != 0)
             fprintf(stderr, "tcplens: error closing an output file: %m\n");
-    /* stdout keeps its buffer until exit, which flushes it; the files'
-     * buffers go with the files. */
+        free(o->bufs[i]);
+    }
     if (fflush(stdout) != 0)
         fprintf(stderr, "tcplens: error writing standard output: %m\n");
-    for (size_t i = 0; i < 3; i++)
-        if (!o->buf_is_stdout[i])
-            free(o->bufs[i]);
 }
 
 /* One line per input that failed; exit 2 when an input gave nothing. */
