@@ -731,8 +731,14 @@ live_ready "$A" "$W/a.err" || bail "tcplens -i lo -Z nobody did not start"
 live_ready "$B" "$W/b.err" || bail "tcplens -i lo -c 3 did not start"
 live_ready "$C" "$W/c.err" || bail "tcplens -i lo --duration 3s did not start"
 
-# -Z nobody, checked once the capture runs
-st=$(grep -E '^(Uid|Gid|CapEff):' "/proc/$A/status" | tr -s ' \t' ' ')
+# -Z nobody, checked once the capture runs. Signals are blocked (what
+# live_ready waits for) before the interface and the outputs are open, and
+# privileges go only after those: give the drop up to 5 s to happen.
+for _ in $(seq 500); do
+    st=$(grep -E '^(Uid|Gid|CapEff):' "/proc/$A/status" 2>/dev/null | tr -s ' \t' ' ')
+    printf '%s\n' "$st" | grep -q "^Uid: $nobody_uid " && break
+    sleep 0.01
+done
 if printf '%s\n' "$st" | grep -qx "Uid: $nobody_uid $nobody_uid $nobody_uid $nobody_uid" &&
     printf '%s\n' "$st" | grep -qx "Gid: $nobody_gid $nobody_gid $nobody_gid $nobody_gid" &&
     printf '%s\n' "$st" | grep -qx 'CapEff: 0000000000000000'; then
