@@ -182,9 +182,15 @@ static void fill(struct input *in)
     close_input(in);
 }
 
+/* Clamped to TL_TS_MAX_SEC (source.h says why). */
 static int64_t ts_us(const struct pcap_pkthdr *h)
 {
-    return (int64_t)h->ts.tv_sec * TL_USEC_PER_SEC + (int64_t)h->ts.tv_usec;
+    int64_t sec = (int64_t)h->ts.tv_sec;
+    if (sec > TL_TS_MAX_SEC)
+        sec = TL_TS_MAX_SEC;
+    else if (sec < -TL_TS_MAX_SEC)
+        sec = -TL_TS_MAX_SEC;
+    return sec * TL_USEC_PER_SEC + (int64_t)h->ts.tv_usec;
 }
 
 /* The input whose pending frame comes first (ties: input order). */

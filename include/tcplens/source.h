@@ -9,9 +9,15 @@
 #include "tcplens/status.h"
 #include "tcplens/types.h"
 
+/* Frame times lie within +-TL_TS_MAX_SEC seconds (about 73,000 years):
+ * pcapng timestamps are 64-bit counts of the interface's units, so a broken
+ * or hostile file can carry seconds whose microseconds overflow int64_t.
+ * The bound keeps the sum or difference of two frame times in range too. */
+#define TL_TS_MAX_SEC (INT64_MAX / TL_USEC_PER_SEC / 4)
+
 /* One captured frame. data is borrowed: valid until the next tl_source_next(). */
 struct tl_frame {
-    int64_t ts_us;       /* pcap clock, microseconds */
+    int64_t ts_us;       /* pcap clock, microseconds; see TL_TS_MAX_SEC */
     uint32_t caplen;     /* bytes present in data */
     uint32_t wirelen;    /* bytes on the wire */
     const uint8_t *data;

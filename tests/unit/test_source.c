@@ -486,6 +486,44 @@ static void test_formats(struct tap *t, struct tmp *tp)
     tl_source_free(src);
 }
 
+/* Timestamps at the edges of both formats. A pcapng timestamp is a 64-bit
+ * count of the interface's units, so a file can claim 2^64 - 1 µs: that is
+ * clamped (+-73,000 years) instead of overflowing int64_t microseconds.
+ * A classic pcap's seconds are 32 bits, signed as libpcap and tcpdump read
+ * them: one past 2038-01-19 03:14:07 is 1901-12-13 20:45:52, a step back
+ * that is read as it is, in file order. */
+static void test_extreme_times(struct tap *t, struct tmp *tp)
+{
+    static const struct rec recs[] = {{1, 0, 1, 0, 0, 0}, {2, 0, 2, 0, 0, 0}};
+    uint8_t buf[4 * PKT_MAX];
+    size_t len = make_pcapng(buf, recs, 2);
+    memset(buf + 48 + 12, 0xff, 8); /* the first packet block's timestamp */
+    const char *ng = tmp_path(tp, "far.pcapng");
+    static const struct rec classic[] = {{INT32_MAX, 999999, 1, 0, 0, 0}, {0x80000000LL, 0, 2, 0, 0, 0}};
+    const char *pc = tmp_path(tp, "2038.pcap");
+    ok(t, write_bytes(ng, buf, len) &&
+              write_pcap(pc, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, classic, 2),
+       "extreme timestamps: captures written");
+    const int64_t far = TL_TS_MAX_SEC * TL_USEC_PER_SEC + 551615;
+    const int64_t want[2][2] = {{far, 2 * TL_USEC_PER_SEC},
+                                {INT32_MAX * TL_USEC_PER_SEC + 999999, INT32_MIN * TL_USEC_PER_SEC}};
+    const char *paths[2] = {ng, pc};
+    for (int i = 0; i < 2; i++) {
+        struct tl_source_cfg cfg = {NULL, 0, NULL};
+        struct tl_source *src = open_src(&paths[i], 1, &cfg);
+        struct tl_frame f;
+        int64_t got[2] = {-1, -1};
+        for (int k = 0; src && k < 2 && tl_source_next(src, &f) == TL_OK; k++)
+            got[k] = f.ts_us;
+        ok(t, got[0] == want[i][0] && got[1] == want[i][1],
+           i == 0 ? "pcapng timestamp of 2^64-1 us clamped, the next one as written"
+                  : "pcap: 2038-01-19 then 1901-12-13, in file order");
+        if (got[0] != want[i][0] || got[1] != want[i][1])
+            printf("# got %lld %lld\n", (long long)got[0], (long long)got[1]);
+        tl_source_free(src);
+    }
+}
+
 /* "-" reads the standard input. */
 static void test_stdin(struct tap *t, struct tmp *tp)
 {
@@ -522,6 +560,7 @@ int main(void)
     test_nano(&t, &tp);
     test_linktype(&t, &tp);
     test_formats(&t, &tp);
+    test_extreme_times(&t, &tp);
     test_stdin(&t, &tp);
     tmp_cleanup(&tp);
     return tap_done(&t);
