@@ -185,7 +185,7 @@ static void keepalive_timeout_side(const struct tl_detect_ctx *c, enum tl_role r
     tl_anomaly_pkt(a, me->rst_pkt);
     ka_fields(a, me);
     int64_t silent = 0;
-    if (peer->last_ts > 0 && peer->last_ts < me->rst_ts)
+    if (peer->last_ts != 0 && peer->last_ts < me->rst_ts)
         silent = me->rst_ts - peer->last_ts;
     tl_anomaly_real(a, "peer_silent_s", tl_det_secs(silent));
     const char *who = role_name(r), *other = role_name(!r);

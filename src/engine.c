@@ -270,6 +270,15 @@ static enum tl_status advance(struct tl_engine *e, struct tl_conn *c, int64_t no
 
 static enum tl_end final_end(struct tl_conn *c) { return tl_tcpstate_end(conn_state(c)); }
 
+/* The engine's clock in c's own time: its last packet plus the time the
+ * capture has run since. That is the clock itself unless the capture's
+ * clock stepped back at or after c's start; then c's timers (SYN retries,
+ * TIME_WAIT) and its detectors still measure the time c really had. */
+static int64_t conn_now(const struct tl_engine *e, const struct tl_conn *c)
+{
+    return c->last_ts + (e->clock_us - c->seen_us);
+}
+
 static void count_anomalies(struct tl_engine *e, const struct tl_anomaly_list *an)
 {
     int worst = tl_anomaly_worst(an);
@@ -281,7 +290,7 @@ static void count_anomalies(struct tl_engine *e, const struct tl_anomaly_list *a
 static enum tl_status detect(struct tl_engine *e, struct tl_conn *c, struct tl_anomaly_list *an)
 {
     struct tl_detect_ctx dc = {c, conn_state(c), &ext(c)->tl, &ext(c)->track, &e->cfg.detect,
-                               e->clock_us};
+                               conn_now(e, c)};
     bool texts = false;
     for (size_t i = 0; i < e->cfg.nreports && !texts; i++)
         texts = tl_report_lists_any(e->cfg.reports[i], c);
@@ -308,7 +317,7 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
         tl_flow_remove(e->flows, c);
         return TL_ENOMEM;
     }
-    enum tl_status st = advance(e, c, e->clock_us);
+    enum tl_status st = advance(e, c, conn_now(e, c));
     /* After the clock has had its say (a SYN given up ends it as a timeout). */
     c->end = (uint8_t)(forced != TL_END_OPEN ? forced : final_end(c));
     enum tl_status fs = tl_timeline_flush(&ext(c)->tl, &e->cfg.timeline);
@@ -342,24 +351,25 @@ static struct tl_conn *stalest_live(const struct tl_engine *e)
     return c != NULL ? c : tl_flow_stalest(e->flows, TL_FLOW_LIVE);
 }
 
-/* Retires what the packet clock says is over: ended connections after their
- * linger, live ones after the idle timeout. Packs live connections that
- * have been quiet for TL_PACK_IDLE_US: most of those held at once in a busy
- * capture wait (a SYN retry, a keepalive, a peer that never closes). */
+/* Retires what the engine's clock (the latest packet time) says is over:
+ * ended connections after their linger, live ones after the idle timeout.
+ * Packs live connections that have been quiet for TL_PACK_IDLE_US: most of
+ * those held at once in a busy capture wait (a SYN retry, a keepalive, a
+ * peer that never closes). */
 static enum tl_status expire(struct tl_engine *e)
 {
     enum tl_status st = TL_OK;
     struct tl_conn *c;
     while (st == TL_OK && (c = tl_flow_stalest(e->flows, TL_FLOW_ENDED)) != NULL &&
-           e->clock_us - c->last_ts > e->cfg.linger_us)
+           e->clock_us - c->seen_us > e->cfg.linger_us)
         st = retire(e, c, TL_END_OPEN);
     while ((c = tl_flow_stalest(e->flows, TL_FLOW_LIVE)) != NULL &&
-           e->clock_us - c->last_ts > TL_PACK_IDLE_US) {
+           e->clock_us - c->seen_us > TL_PACK_IDLE_US) {
         pack_conn(e, c);
         tl_flow_move(e->flows, c, TL_FLOW_IDLE);
     }
     while (st == TL_OK && e->cfg.idle_timeout_us > 0 && (c = stalest_live(e)) != NULL &&
-           e->clock_us - c->last_ts > e->cfg.idle_timeout_us) {
+           e->clock_us - c->seen_us > e->cfg.idle_timeout_us) {
         e->cap.evicted_idle++;
         st = retire(e, c, TL_END_TIMEOUT);
     }
@@ -483,6 +493,7 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
         ext(c)->track.reuse = prev;
     enum tl_role r = tl_conn_role(c, from_a);
     c->last_ts = f->ts_us;
+    c->seen_us = e->clock_us;
     c->last_pkt = f->pkt_no;
     c->packets[r]++;
     c->bytes[r] += p->payload_len;
@@ -506,9 +517,11 @@ enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f)
         e->cap.first_ts = f->ts_us;
     if (e->cap.packets == 0 || f->ts_us > e->cap.last_ts)
         e->cap.last_ts = f->ts_us;
-    e->cap.packets++;
-    if (f->ts_us > e->clock_us)
+    /* The first packet sets the clock, even before 1970 (libpcap reads a
+     * classic pcap's seconds as signed 32 bits); later ones only move it on. */
+    if (e->cap.packets == 0 || f->ts_us > e->clock_us)
         e->clock_us = f->ts_us;
+    e->cap.packets++;
     struct tl_pkt p;
     enum tl_dec r = tl_decode(f->data, f->caplen, f->wirelen, f->linktype, &p);
     if (r != TL_DEC_OK) {

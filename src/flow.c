@@ -284,7 +284,7 @@ struct tl_conn *tl_flow_stalest_any(const struct tl_flow_table *t)
         return y;
     if (y == NULL)
         return x;
-    return y->last_ts <= x->last_ts ? y : x;
+    return y->seen_us <= x->seen_us ? y : x;
 }
 
 void tl_flow_remove(struct tl_flow_table *t, struct tl_conn *c)

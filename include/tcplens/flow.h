@@ -64,6 +64,10 @@ struct tl_conn {
     uint8_t roles_from;       /* enum tl_roles_from */
     uint8_t end;              /* enum tl_end */
     int64_t first_ts, last_ts; /* pcap clock, µs */
+    int64_t seen_us;          /* the engine's clock at its last packet: it never
+                               * goes back, so the times that expire and evict
+                               * connections keep their least-recently-seen
+                               * order even where the capture's clock steps back */
     uint64_t first_pkt, last_pkt;
     uint64_t packets[2];      /* by role */
     uint64_t bytes[2];        /* TCP payload bytes on the wire, by role */

@@ -19,7 +19,8 @@ struct rig {
     uint16_t cport; /* client port of the 4-tuple in use */
 };
 
-static void rig_open(struct rig *g, uint32_t max_flows, int64_t idle_us)
+static void rig_open_with(struct rig *g, uint32_t max_flows, int64_t idle_us,
+                          bool full_timeline)
 {
     memset(g, 0, sizeof *g);
     g->out = tmpfile();
@@ -28,6 +29,8 @@ static void rig_open(struct rig *g, uint32_t max_flows, int64_t idle_us)
     struct tl_engine_cfg ec = {.idle_timeout_us = idle_us,
                                .linger_us = TL_DEFAULT_LINGER_US,
                                .max_flows = max_flows,
+                               .timeline = {.full = full_timeline,
+                                            .max_events = TL_DEFAULT_TIMELINE_MAX},
                                .reports = &g->r,
                                .nreports = 1};
     g->e = tl_engine_new(&ec);
@@ -36,9 +39,14 @@ static void rig_open(struct rig *g, uint32_t max_flows, int64_t idle_us)
     g->cport = 40000;
 }
 
-/* One segment at ms milliseconds, on 10.0.0.1:cport <-> 10.0.0.2:80. */
-static void seg(struct rig *g, int64_t ms, int dir, uint8_t flags, uint32_t seq, uint32_t ack,
-                size_t len)
+static void rig_open(struct rig *g, uint32_t max_flows, int64_t idle_us)
+{
+    rig_open_with(g, max_flows, idle_us, false);
+}
+
+/* One segment at ts_us, on 10.0.0.1:cport <-> 10.0.0.2:80. */
+static void seg_at(struct rig *g, int64_t ts_us, int dir, uint8_t flags, uint32_t seq,
+                   uint32_t ack, size_t len)
 {
     uint8_t buf[PKT_MAX];
     struct pkt p;
@@ -55,10 +63,17 @@ static void seg(struct rig *g, int64_t ms, int dir, uint8_t flags, uint32_t seq,
                         .paylen = len};
     pkt_tcp(&p, &t);
     pkt_finish(&p);
-    struct tl_frame f = {1700000000 * TL_USEC_PER_SEC + ms * 1000, (uint32_t)p.len,
-                         (uint32_t)p.len, buf, TL_DLT_EN10MB, 0, ++g->pkt_no};
+    struct tl_frame f = {ts_us, (uint32_t)p.len, (uint32_t)p.len, buf, TL_DLT_EN10MB, 0,
+                         ++g->pkt_no};
     if (tl_engine_feed(g->e, &f) != TL_OK)
         abort();
+}
+
+/* The same at ms milliseconds into a capture of November 2023. */
+static void seg(struct rig *g, int64_t ms, int dir, uint8_t flags, uint32_t seq, uint32_t ack,
+                size_t len)
+{
+    seg_at(g, 1700000000 * TL_USEC_PER_SEC + ms * 1000, dir, flags, seq, ack, len);
 }
 
 /* Ends the run; returns the connections as a JSON array (caller frees). */
@@ -74,9 +89,11 @@ static json_t *rig_close(struct rig *g, struct tl_capture_info *cap)
     tl_report_free(g->r);
     rewind(g->out);
     json_t *all = json_array();
-    char line[4096];
-    while (fgets(line, sizeof line, g->out) != NULL)
+    char *line = NULL;
+    size_t size = 0;
+    while (getline(&line, &size, g->out) > 0)
         json_array_append_new(all, json_loads(line, 0, NULL));
+    free(line);
     fclose(g->out);
     return all;
 }
@@ -292,6 +309,139 @@ static void test_lingering_packed(struct tap *t)
     json_decref(c);
 }
 
+/* One exchange whose sequence numbers are offsets from two ISNs: data each
+ * way, a segment lost and retransmitted, FINs. */
+static void lossy_exchange(struct rig *g, uint32_t cisn, uint32_t sisn)
+{
+    seg(g, 0, C2S, TL_TH_SYN, cisn, 0, 0);
+    seg(g, 1, S2C, TL_TH_SYN | TL_TH_ACK, sisn, cisn + 1, 0);
+    seg(g, 2, C2S, TL_TH_ACK, cisn + 1, sisn + 1, 0);
+    seg(g, 10, C2S, TL_TH_ACK, cisn + 1, sisn + 1, 100);
+    seg(g, 11, C2S, TL_TH_ACK, cisn + 101, sisn + 1, 100);
+    seg(g, 12, C2S, TL_TH_ACK | TL_TH_PSH, cisn + 201, sisn + 1, 100);
+    seg(g, 13, S2C, TL_TH_ACK, sisn + 1, cisn + 201, 0);
+    seg(g, 220, C2S, TL_TH_ACK | TL_TH_PSH, cisn + 201, sisn + 1, 100);
+    seg(g, 221, S2C, TL_TH_ACK | TL_TH_PSH, sisn + 1, cisn + 301, 200);
+    seg(g, 222, C2S, TL_TH_ACK, cisn + 301, sisn + 201, 0);
+    seg(g, 230, C2S, TL_TH_FIN | TL_TH_ACK, cisn + 301, sisn + 201, 0);
+    seg(g, 231, S2C, TL_TH_FIN | TL_TH_ACK, sisn + 201, cisn + 302, 0);
+    seg(g, 232, C2S, TL_TH_ACK, cisn + 302, sisn + 202, 0);
+}
+
+static json_t *lossy_run(uint32_t cisn, uint32_t sisn)
+{
+    struct rig g;
+    struct tl_capture_info cap;
+    rig_open_with(&g, 0, TL_DEFAULT_IDLE_TIMEOUT_US, true);
+    lossy_exchange(&g, cisn, sisn);
+    return rig_close(&g, &cap);
+}
+
+/* Sequence numbers wrap modulo 2^32 (RFC 9293 3.4): with both ISNs just
+ * below 2^32, the client's third segment, its retransmission and the
+ * server's data each straddle the wrap. The report, which gives sequence
+ * numbers relative to the ISNs, must be the same as far from the wrap, and
+ * (in the sanitizer build) no arithmetic on the way may overflow. */
+static void test_seq_wrap(struct tap *t)
+{
+    json_t *far = lossy_run(1000, 5000);
+    json_t *wrap = lossy_run(0xffffff00u, 0xffffffc0u);
+    json_t *c = json_array_get(wrap, 0);
+    is_int(t, json_array_size(wrap), 1, "seq wrap: one connection");
+    is_str(t, str(wrap, 0, "end"), "fin", "seq wrap: ended by FIN");
+    is_int(t, num(wrap, 0, "bytes", "client"), 400, "seq wrap: client payload, retransmission included");
+    is_int(t, num(wrap, 0, "bytes", "server"), 200, "seq wrap: server payload");
+    json_t *ends = json_object_get(c, "states_at_end");
+    is_str(t, json_string_value(json_object_get(ends, "client")), "TIME_WAIT",
+           "seq wrap: client in TIME_WAIT");
+    is_str(t, json_string_value(json_object_get(ends, "server")), "CLOSED",
+           "seq wrap: server CLOSED");
+    json_t *tl = json_object_get(c, "timeline");
+    json_t *re = json_array_get(tl, 7), *fin = json_array_get(tl, 10);
+    ok(t, json_integer_value(json_object_get(re, "seq")) == 201 &&
+              json_integer_value(json_object_get(re, "len")) == 100,
+       "seq wrap: the retransmission is at relative seq 201");
+    ok(t, json_integer_value(json_object_get(fin, "seq")) == 301 &&
+              json_integer_value(json_object_get(fin, "ack")) == 201,
+       "seq wrap: the client's FIN at relative seq 301, ack 201");
+    json_t *an = json_object_get(c, "anomalies");
+    bool retrans = false;
+    for (size_t i = 0; i < json_array_size(an); i++)
+        retrans = retrans ||
+                  strcmp(json_string_value(json_object_get(json_array_get(an, i), "type")),
+                         "retransmission") == 0;
+    ok(t, retrans, "seq wrap: the retransmission across 2^32 is found");
+    ok(t, json_equal(far, wrap), "seq wrap: the report is the one far from the wrap");
+    if (!json_equal(far, wrap)) {
+        char *a = json_dumps(far, JSON_COMPACT), *b = json_dumps(wrap, JSON_COMPACT);
+        printf("# far:  %s\n# wrap: %s\n", a, b);
+        free(a);
+        free(b);
+    }
+    json_decref(far);
+    json_decref(wrap);
+}
+
+/* Frame times at both ends of what a source gives (TL_TS_MAX_SEC), before
+ * 1970 as libpcap reads some files: the clock leaps 146,000 years forward,
+ * which times the first connection out, then a packet goes back as far.
+ * Gaps, durations and timeouts computed on the way must not overflow (the
+ * sanitizer build aborts on that), and the step back must not make the
+ * new connection look idle for 146,000 years. */
+static void test_time_extremes(struct tap *t)
+{
+    const int64_t lo = -TL_TS_MAX_SEC * TL_USEC_PER_SEC, hi = TL_TS_MAX_SEC * TL_USEC_PER_SEC;
+    struct rig g;
+    struct tl_capture_info cap;
+    rig_open(&g, 0, TL_DEFAULT_IDLE_TIMEOUT_US);
+    seg_at(&g, lo, C2S, TL_TH_SYN, 1000, 0, 0);
+    seg_at(&g, lo + 1000, S2C, TL_TH_SYN | TL_TH_ACK, 5000, 1001, 0);
+    seg_at(&g, lo + 2000, C2S, TL_TH_ACK, 1001, 5001, 0);
+    g.cport = 40001;
+    seg_at(&g, hi, C2S, TL_TH_SYN, 7000, 0, 0);
+    g.cport = 40002;
+    seg_at(&g, lo, C2S, TL_TH_SYN, 9000, 0, 0);
+    json_t *c = rig_close(&g, &cap);
+    is_int(t, json_array_size(c), 3, "time extremes: three connections");
+    is_str(t, str(c, 0, "end"), "timeout", "time extremes: the leap forward times the first out");
+    json_t *c0 = json_array_get(c, 0), *c1 = json_array_get(c, 1);
+    ok(t, json_real_value(json_object_get(c0, "duration")) > 0.0019 &&
+              json_real_value(json_object_get(c0, "duration")) < 0.0021,
+       "time extremes: first connection lasted 2 ms");
+    ok(t, json_real_value(json_object_get(c1, "first_ts")) > 2.3e12,
+       "time extremes: second connection 73,000 years on");
+    is_str(t, str(c, 2, "end"), "open", "time extremes: the step back opens a third, not timed out");
+    ok(t, cap.first_ts == lo && cap.last_ts == hi, "time extremes: capture span from both ends");
+    json_decref(c);
+}
+
+/* The capture's clock steps back an hour in the middle of a connection (a
+ * host's clock corrected by NTP): the connection goes on, it is not cut in
+ * two by an idle timeout that only the step made look due. */
+static void test_clock_step_back(struct tap *t)
+{
+    struct rig g;
+    struct tl_capture_info cap;
+    rig_open(&g, 0, TL_DEFAULT_IDLE_TIMEOUT_US);
+    seg(&g, 0, C2S, TL_TH_SYN, 1000, 0, 0);
+    seg(&g, 1, S2C, TL_TH_SYN | TL_TH_ACK, 5000, 1001, 0);
+    seg(&g, 2, C2S, TL_TH_ACK, 1001, 5001, 0);
+    const int64_t back = -3600 * 1000;
+    seg(&g, back + 3, C2S, TL_TH_ACK | TL_TH_PSH, 1001, 5001, 100);
+    seg(&g, back + 4, S2C, TL_TH_ACK, 5001, 1101, 0);
+    seg(&g, back + 5, C2S, TL_TH_FIN | TL_TH_ACK, 1101, 5001, 0);
+    seg(&g, back + 6, S2C, TL_TH_FIN | TL_TH_ACK, 5001, 1102, 0);
+    seg(&g, back + 7, C2S, TL_TH_ACK, 1102, 5002, 0);
+    json_t *c = rig_close(&g, &cap);
+    is_int(t, json_array_size(c), 1, "clock steps back: still one connection");
+    is_str(t, str(c, 0, "end"), "fin", "clock steps back: ended by FIN");
+    is_int(t, num(c, 0, "packets", "client"), 5, "clock steps back: every client packet in it");
+    json_t *ends = json_object_get(json_array_get(c, 0), "states_at_end");
+    is_str(t, json_string_value(json_object_get(ends, "client")), "TIME_WAIT",
+           "clock steps back: client in TIME_WAIT at the end");
+    json_decref(c);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -305,5 +455,8 @@ int main(void)
     test_max_flows_prefers_ended(&t);
     test_roles(&t);
     test_lingering_packed(&t);
+    test_seq_wrap(&t);
+    test_time_extremes(&t);
+    test_clock_step_back(&t);
     return tap_done(&t);
 }

@@ -384,7 +384,7 @@ static void test_recency(struct tap *t)
     for (int i = 1; i <= 3; i++) {
         struct tl_pkt p = nth((uint32_t)i);
         c[i] = add(ft, &p);
-        c[i]->last_ts = 10 * i;
+        c[i]->seen_us = 10 * i;
     }
     ok(t, tl_flow_stalest(ft, TL_FLOW_LIVE) == c[1], "stalest live: the first inserted");
     ok(t, tl_flow_stalest(ft, TL_FLOW_ENDED) == NULL, "no ended connection yet");
@@ -404,9 +404,9 @@ static void test_recency(struct tap *t)
     tl_flow_touch(ft, c[2]);
     ok(t, tl_flow_stalest(ft, TL_FLOW_ENDED) == c[1] && tl_flow_stalest(ft, TL_FLOW_LIVE) == c[3],
        "touch on ENDED stays on ENDED, at its fresh end");
-    /* c1 last_ts 10 (ended), c3 last_ts 30 (live) */
-    ok(t, tl_flow_stalest_any(ft) == c[1], "stalest_any: the ended one, older by last_ts");
-    c[1]->last_ts = 40;
+    /* c1 seen at 10 (ended), c3 at 30 (live) */
+    ok(t, tl_flow_stalest_any(ft) == c[1], "stalest_any: the ended one, seen longer ago");
+    c[1]->seen_us = 40;
     ok(t, tl_flow_stalest_any(ft) == c[3], "stalest_any: the live one once it is older");
     tl_flow_remove(ft, c[1]);
     ok(t, tl_flow_stalest(ft, TL_FLOW_ENDED) == c[2], "remove from ENDED: 2 is left");
@@ -432,7 +432,7 @@ static void test_idle_list(struct tap *t)
     for (int i = 1; i <= 3; i++) {
         struct tl_pkt p = nth((uint32_t)i);
         c[i] = add(ft, &p);
-        c[i]->last_ts = 10 * i;
+        c[i]->seen_us = 10 * i;
     }
     tl_flow_move(ft, c[1], TL_FLOW_IDLE);
     ok(t, tl_flow_stalest(ft, TL_FLOW_IDLE) == c[1] && tl_flow_stalest(ft, TL_FLOW_LIVE) == c[2],
