@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installs what building and testing tcplens needs on Debian 12 (as root).
-# Does nothing when everything is there already.
+# Does nothing when everything is there already. clang and its runtime
+# (libFuzzer, whose package is only recommended) are for the fuzz session.
 set -eu
 pkgs="gcc make autoconf automake pkg-config libpcap-dev libjansson-dev
-      tcpdump iproute2 nftables ethtool python3 tshark python3-jsonschema"
+      tcpdump iproute2 nftables ethtool python3 tshark python3-jsonschema
+      clang libclang-rt-14-dev valgrind"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

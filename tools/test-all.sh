@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: dependencies, a build with warnings
-# as errors (make check, make distcheck), then a build with AddressSanitizer
-# and UndefinedBehaviorSanitizer (make check). Ends with one line
+# as errors (make check, make distcheck), a build with AddressSanitizer
+# and UndefinedBehaviorSanitizer (make check), then a clang build with
+# libFuzzer (corpus replay and a bounded fuzz session). Ends with one line
 # "N passed, N failed[, N skipped]" counting every TAP test point.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,11 +41,17 @@ if step build-sanitizers build "$top/_build/san" --enable-werror --enable-saniti
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         step check-sanitizers make -C "$top/_build/san" -j"$jobs" check
 fi
+# clang with libFuzzer: the corpus replay and a bounded fuzz session only;
+# the rest of the suite has run in the two builds above.
+if step build-fuzz build "$top/_build/fuzz" CC=clang --enable-werror --enable-fuzzers \
+        --enable-sanitizers; then
+    step check-fuzz make -C "$top/_build/fuzz" check \
+        TESTS="tests/fuzz-replay.sh tests/fuzz-session.sh"
+fi
 
-# Count test points from the automake result files of both check runs.
+# Count test points from the automake result files of every check run.
 pass=0 fail=0 skip=0
-for trs in "$top"/_build/werror/tests/*.trs "$top"/_build/werror/tests/*/*.trs \
-           "$top"/_build/san/tests/*.trs "$top"/_build/san/tests/*/*.trs; do
+for trs in "$top"/_build/{werror,san,fuzz}/tests/*.trs "$top"/_build/{werror,san,fuzz}/tests/*/*.trs; do
     [ -f "$trs" ] || continue
     p=$(grep -c '^:test-result: PASS' "$trs")
     f=$(grep -cE '^:test-result: (FAIL|XPASS|ERROR)' "$trs")
@@ -55,7 +62,7 @@ for trs in "$top"/_build/werror/tests/*.trs "$top"/_build/werror/tests/*/*.trs \
         echo "!! failures in $log:"; grep -E '^(not ok|#)' "$log" | head -40
     fi
 done
-for d in werror san; do
+for d in werror san fuzz; do
     for log in "$top/_build/$d/test-suite.log"; do
         [ -f "$log" ] && cp "$log" "$logdir/test-suite-$d.log"
     done

@@ -1,0 +1,56 @@
+#!/bin/bash
+# A bounded libFuzzer session over both harnesses, as CI runs it: fixed
+# seed, a fixed number of executions (with a time limit as a backstop on a
+# slow machine), starting from a copy of the saved corpus. Any crash, leak,
+# sanitizer report or input slower than the per-input timeout fails the
+# test; the failing input is kept in $TL_FUZZ_ARTIFACTS (default: the build
+# directory's fuzz-artifacts/) to be added to tests/fuzz/corpus as bug-*.
+# Only a tree configured with --enable-fuzzers has the harnesses; other
+# builds skip. Prints TAP.
+set -u
+srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+builddir=${BUILDDIR:-.}
+skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
+for h in decode pipeline; do
+    [ -x "$builddir/tests/fuzz/fuzz_$h" ] || skip "tests/fuzz/fuzz_$h not built (configure --enable-fuzzers)"
+done
+
+# Executions per harness: the decoder runs ~250k inputs/s, the pipeline
+# (temp file, engine, three reports) ~500/s on one core of CI's machine.
+runs_decode=${TL_FUZZ_RUNS_DECODE:-4000000}
+runs_pipeline=${TL_FUZZ_RUNS_PIPELINE:-25000}
+max_time=${TL_FUZZ_MAX_TIME:-150}
+artifacts=${TL_FUZZ_ARTIFACTS:-$builddir/fuzz-artifacts}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tl-fuzz.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$artifacts" || exit 1
+
+n=0 failed=0
+session() { # harness runs max_len
+    local h=$1 runs=$2 max_len=$3 log rc execs
+    mkdir -p "$tmp/$h"
+    cp "$srcdir/tests/fuzz/corpus/$h"/* "$tmp/$h/"
+    log=$tmp/$h.log
+    # -timeout: one input taking 10 s is a hang; -rss_limit_mb: one input
+    # needing 1 GB is unbounded growth.
+    "$builddir/tests/fuzz/fuzz_$h" -seed=1 -runs="$runs" -max_total_time="$max_time" \
+        -max_len="$max_len" -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
+        -artifact_prefix="$artifacts/$h-" "$tmp/$h" > "$log" 2>&1
+    rc=$?
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    n=$((n + 1))
+    if [ "$rc" -eq 0 ] && [ -n "$execs" ] && [ "$execs" -gt 0 ]; then
+        echo "ok $n - $h: $execs executions, seed 1, no crash, leak, hang or sanitizer report"
+        grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | sed 's/^/# /'
+    else
+        echo "not ok $n - $h: fuzzer exit $rc after ${execs:-?} executions"
+        grep -vE '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)' "$log" | tail -40 | sed 's/^/# /'
+        ls "$artifacts" | sed 's/^/# artifact: /'
+        failed=$((failed + 1))
+    fi
+}
+session decode "$runs_decode" 4096
+session pipeline "$runs_pipeline" 16384
+echo "1..$n"
+[ "$failed" -eq 0 ]
