@@ -35,6 +35,10 @@ enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out)
     /* Check the header length against its minimum before using it. */
     if (ihl < 20)
         return TL_DEC_BAD_IPV4_IHL;
+    /* A header longer than the frame was on the wire lies (malformed); one
+     * the snap length cut short is truncated. */
+    if (ihl > c->wire)
+        return TL_DEC_BAD_IPV4_IHL;
     if (!tl_cur_has(c, ihl))
         return TL_DEC_TRUNC_IP;
     size_t tot = tl_rd_be16(h + 2);

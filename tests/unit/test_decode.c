@@ -400,6 +400,12 @@ static void test_ipv4_ihl(struct tap *t)
         is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_ipv4_header_length",
                name);
     }
+    /* 60 bytes of header claimed in a datagram of 50, captured whole: a lie,
+     * not a cut (the sweep above shows cuts of a real 60-byte header). */
+    eth_v4(&p, buf, 0, PKT_PROTO_TCP);
+    buf[p.ip_off] = 0x4f;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_ipv4_header_length",
+           "IPv4 IHL 15 beyond the frame: bad header length");
 }
 
 /* Sets the IPv4 total length of p to v. */
