@@ -150,13 +150,12 @@ static void drop_state(struct tl_engine *e, struct tl_conn *c)
 {
     struct conn_slot *s = slot(c);
     if (s->x == NULL && s->packed != NULL) {
-        /* Only the send lists the tracker allocated are left to free. */
-        struct conn_ext *x = ext_alloc(e);
-        if (x != NULL) {
-            tl_unpack(x, sizeof *x, s->packed);
-            tl_track_free(&x->track);
-            ext_release(e, x);
-        }
+        /* Only the send lists the tracker allocated are left to free. The
+         * copy is on the stack: this runs when memory has run out too, and
+         * the lists would leak if it needed any. */
+        struct conn_ext x;
+        tl_unpack(&x, sizeof x, s->packed);
+        tl_track_free(&x.track);
     } else if (s->x != NULL) {
         tl_timeline_free(&s->x->tl);
         tl_track_free(&s->x->track);
@@ -239,8 +238,10 @@ static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const str
                           .flags = p->flags,
                           .kind = s->kind};
     tl_timeline_states(&ev, conn_state(c), s);
-    tl_track_step(&ext(c)->track, conn_state(c), s, p, r, f->pkt_no, f->ts_us);
-    return tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, s->lifecycle);
+    enum tl_status tr =
+        tl_track_step(&ext(c)->track, conn_state(c), s, p, r, f->pkt_no, f->ts_us);
+    enum tl_status st = tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, s->lifecycle);
+    return tr != TL_OK ? tr : st;
 }
 
 /* Records a step that no packet carried (a timer, a takeover). */
@@ -249,8 +250,10 @@ static enum tl_status log_timed(struct tl_engine *e, struct tl_conn *c, const st
 {
     struct tl_event ev = {.ts = when, .dir = TL_TL_NONE, .kind = s->kind};
     tl_timeline_states(&ev, conn_state(c), s);
-    tl_track_step(&ext(c)->track, conn_state(c), s, NULL, TL_ROLE_CLIENT, 0, when);
-    return tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, true);
+    enum tl_status tr =
+        tl_track_step(&ext(c)->track, conn_state(c), s, NULL, TL_ROLE_CLIENT, 0, when);
+    enum tl_status st = tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, true);
+    return tr != TL_OK ? tr : st;
 }
 
 /* Lets the packet clock act on c: TIME_WAIT ends 60 s after it began, a
@@ -331,7 +334,14 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     count_anomalies(e, an);
     tl_hosts_conn(e->hosts, c, conn_state(c), &ext(c)->track);
     struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, an};
+    /* Every id below the oldest still held has been reported: reporters
+     * need no place in their order for those they do not list. With none
+     * held, c's successor is the lowest that may still come. */
+    struct tl_conn *oldest = tl_flow_first(e->flows);
+    if (oldest == c)
+        oldest = tl_flow_next(c);
     for (size_t i = 0; i < e->cfg.nreports; i++) {
+        tl_report_oldest_held(e->cfg.reports[i], oldest != NULL ? oldest->id : c->id + 1);
         enum tl_status s = tl_report_conn(e->cfg.reports[i], &v);
         if (st == TL_OK)
             st = s;
@@ -574,6 +584,7 @@ enum tl_status tl_engine_finish(struct tl_engine *e)
     }
     tl_host_anomaly_list_free(&e->host_an);
     enum tl_status hs = tl_hosts_finish(e->hosts, &e->host_an);
+    e->cap.evicted_hosts = tl_hosts_evicted(e->hosts);
     for (size_t i = 0; i < e->host_an.n; i++)
         if ((int)e->host_an.a[i].a.severity > e->cap.worst_severity)
             e->cap.worst_severity = e->host_an.a[i].a.severity;

@@ -1,5 +1,6 @@
 /* tcplens: the program. Builds the pipeline from the command line, runs it,
  * and turns what happened into messages and the exit status. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +105,11 @@ static int open_outputs(const struct tl_cli *cli, struct outputs *o)
     if (ok && stdout_free)
         ok = add_report(o, TL_REPORT_TEXT, stdout, cli, cli->anomalies_only);
     if (!ok) {
-        fprintf(stderr, "tcplens: cannot set up the report (out of memory or no temporary "
-                        "file)\n");
+        /* tl_report_new() leaves errno: ENOMEM, or why tmpfile() failed. */
+        if (errno == ENOMEM)
+            fputs("tcplens: cannot set up the report: out of memory\n", stderr);
+        else
+            fprintf(stderr, "tcplens: cannot create the report's temporary file: %m\n");
         return EXIT_INPUT;
     }
     return EXIT_OK;
@@ -219,12 +223,16 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
     }
     enum tl_status st = cli->iface != NULL ? run_live(cli, src, e) : run(src, e);
     /* Whatever stopped the run, report everything read so far. */
-    if (st != TL_OK)
-        fprintf(stderr, "tcplens: analysis stopped: %s\n", tl_status_str(st));
     if (st != TL_OK && tl_engine_finish(e) != TL_OK)
         st = TL_ENOMEM;
     enum tl_status rs = finish_reports(o, src, e, infos);
-    if (rs != TL_OK)
+    /* One line, however many steps the shortage (most often) hit. */
+    if (st != TL_OK && rs != TL_OK)
+        fprintf(stderr, "tcplens: analysis stopped: %s; writing the report failed: %s\n",
+                tl_status_str(st), tl_status_str(rs));
+    else if (st != TL_OK)
+        fprintf(stderr, "tcplens: analysis stopped: %s\n", tl_status_str(st));
+    else if (rs != TL_OK)
         fprintf(stderr, "tcplens: writing the report failed: %s\n", tl_status_str(rs));
     int rc = input_verdict(src, tl_engine_capture(e));
     if (rc == EXIT_OK && cli->fail_on >= 0 && tl_engine_capture(e)->worst_severity >= cli->fail_on)

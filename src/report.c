@@ -8,6 +8,7 @@
  */
 #include "tcplens/report.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,9 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
     if (cfg->format != TL_REPORT_NDJSON && cfg->format != TL_REPORT_LINES) {
         r->spool = tmpfile();
         if (r->spool == NULL) {
+            int err = errno; /* tmpfile()'s, for the caller's message */
             free(r);
+            errno = err;
             return NULL;
         }
     }
@@ -134,49 +137,84 @@ static enum tl_status unspill(struct tl_report *r, struct pending *p)
     return TL_OK;
 }
 
+/* Writes one listed connection, counting it when a newer one went first. */
+static enum tl_status write_conn(struct tl_report *r, uint64_t id, const char *text, size_t len)
+{
+    if (r->cfg.reorder && id < r->top_written)
+        r->sum.out_of_order++;
+    else if (id > r->top_written)
+        r->top_written = id;
+    return emit(r, text, len);
+}
+
+/* Takes the lowest waiting connection off the heap and, if write, writes it. */
+static enum tl_status pop_one(struct tl_report *r, bool write)
+{
+    struct pending p = r->heap[0];
+    enum tl_status st = TL_OK;
+    r->heap[0] = r->heap[--r->nheap];
+    heap_down(r->heap, r->nheap, 0);
+    if (p.skip)
+        ;
+    else if (p.text != NULL)
+        r->waiting_bytes -= p.len;
+    else if (write)
+        st = unspill(r, &p);
+    if (write && st == TL_OK && !p.skip)
+        st = write_conn(r, p.id, p.text, p.len);
+    if (p.id >= r->next_id)
+        r->next_id = p.id + 1;
+    free(p.text);
+    return st;
+}
+
+static enum tl_status drain(struct tl_report *r, bool force);
+
+/* Takes text, whatever it returns: once text is in the heap, a failure to
+ * write an older entry (pop_one()) must not make the caller free it too. */
 static enum tl_status heap_push(struct tl_report *r, uint64_t id, char *text, size_t len,
                                 bool skip)
 {
     if (r->nheap == r->capheap) {
         size_t cap = r->capheap ? r->capheap * 2 : 64;
         struct pending *h = realloc(r->heap, cap * sizeof *h);
-        if (h == NULL)
+        if (h == NULL) {
+            free(text);
             return TL_ENOMEM;
+        }
         r->heap = h;
         r->capheap = cap;
     }
     struct pending p = {id, text, 0, len, skip};
     if (!skip && r->waiting_bytes + len > r->cfg.wait_budget) {
         enum tl_status st = spill(r, &p);
-        if (st != TL_OK)
+        if (st != TL_OK) {
+            free(p.text); /* still the text: spill() frees it once written */
             return st;
+        }
     } else {
         r->waiting_bytes += len;
     }
     r->heap[r->nheap] = p;
     heap_up(r->heap, r->nheap++);
-    return TL_OK;
+    /* Memory is bounded by the cap, not by how long an older one stays open. */
+    return r->nheap > TL_REPORT_WAIT_MAX ? drain(r, true) : TL_OK;
+}
+
+/* Whether every connection older than the lowest waiting one has come. */
+static bool turn_of_top(const struct tl_report *r)
+{
+    return r->heap[0].id <= r->next_id || r->heap[0].id < r->oldest_held;
 }
 
 /* Writes waiting connections whose turn has come (all of them if force). */
 static enum tl_status drain(struct tl_report *r, bool force)
 {
     enum tl_status st = TL_OK;
-    while (r->nheap > 0 && (force || r->heap[0].id <= r->next_id)) {
-        struct pending p = r->heap[0];
-        r->heap[0] = r->heap[--r->nheap];
-        heap_down(r->heap, r->nheap, 0);
-        if (p.skip)
-            ;
-        else if (p.text != NULL)
-            r->waiting_bytes -= p.len;
-        else if (st == TL_OK)
-            st = unspill(r, &p);
-        if (st == TL_OK && !p.skip)
-            st = emit(r, p.text, p.len);
-        if (p.id >= r->next_id)
-            r->next_id = p.id + 1;
-        free(p.text);
+    while (r->nheap > 0 && (force || turn_of_top(r))) {
+        enum tl_status s = pop_one(r, st == TL_OK);
+        if (st == TL_OK)
+            st = s;
     }
     /* Nothing waits any more: the overflow file can start over. */
     if (r->nheap == 0)
@@ -216,11 +254,20 @@ bool tl_report_lists(const struct tl_report *r, const struct tl_conn_view *v)
     return v->anomalies != NULL && tl_anomaly_worst(v->anomalies) >= TL_SEV_WARNING;
 }
 
+void tl_report_oldest_held(struct tl_report *r, uint64_t oldest)
+{
+    if (oldest > r->oldest_held)
+        r->oldest_held = oldest;
+}
+
 enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v)
 {
     const struct tl_conn *c = v->conn;
     tally(&r->sum, v);
     bool show = tl_report_lists(r, v);
+    /* Not listed, and every older one accounted for: nothing to wait for. */
+    if (!show && r->oldest_held != 0 && c->id != r->next_id)
+        return drain(r, false);
     size_t len = 0;
     char *text = NULL;
     if (show) {
@@ -229,17 +276,15 @@ enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v)
         if (text == NULL)
             return TL_ENOMEM;
     }
-    if (!r->cfg.reorder || c->id == r->next_id) {
-        enum tl_status s = show ? emit(r, text, len) : TL_OK;
+    bool in_turn = c->id == r->next_id || (r->nheap == 0 && c->id < r->oldest_held);
+    if (!r->cfg.reorder || in_turn) {
+        enum tl_status s = show ? write_conn(r, c->id, text, len) : TL_OK;
         free(text);
         if (c->id >= r->next_id)
             r->next_id = c->id + 1;
         return s != TL_OK ? s : drain(r, false);
     }
-    enum tl_status s = heap_push(r, c->id, text, len, !show);
-    if (s != TL_OK)
-        free(text);
-    return s;
+    return heap_push(r, c->id, text, len, !show);
 }
 
 enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run)
@@ -318,7 +363,7 @@ const char *tl_report_endpoint(const struct tl_addr *a, uint16_t port, char *buf
     return buf;
 }
 
-bool tl_report_copy_spool(FILE *spool, FILE *out, const char *indent, const char *sep)
+enum tl_status tl_report_copy_spool(FILE *spool, FILE *out, const char *indent, const char *sep)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -331,7 +376,11 @@ bool tl_report_copy_spool(FILE *spool, FILE *out, const char *indent, const char
         first = false;
     }
     free(line);
+    /* getline() also stops short of memory, with neither EOF nor an error
+     * on the stream: that is not the end of the spool. */
+    if (ok && !feof(spool) && !ferror(spool))
+        return TL_ENOMEM;
     if (ok && !first && sep[0] != '\0')
         ok = fputc('\n', out) != EOF;
-    return ok && !ferror(spool);
+    return ok && !ferror(spool) ? TL_OK : TL_EIO;
 }

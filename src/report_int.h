@@ -21,6 +21,15 @@ struct pending {
  * for the whole capture. */
 #define TL_REPORT_WAIT_BUDGET ((size_t)32 << 20)
 
+/* Connections kept waiting for older ones at most. Each costs a struct
+ * pending even when its text is in the overflow file, so without a cap one
+ * connection open through a flood of short ones would make memory (and the
+ * overflow file) grow with every one of them. Past it, every waiting
+ * connection is written at once, in order: those still open that they
+ * waited for come later, out of first-seen order, and are counted
+ * (out_of_order below; summary.connections_out_of_order in JSON). */
+#define TL_REPORT_WAIT_MAX ((size_t)1 << 16)
+
 /*
  * The hosts that hold the most of something (TIME_WAIT at end, …), in
  * bounded memory: the Space-Saving algorithm (Metwally, Agrawal and El
@@ -63,6 +72,7 @@ struct report_summary {
     uint64_t anomalies[TL_AN_NTYPES];
     uint64_t by_sev[TL_SEV_NLEVELS];
     uint64_t listed;                   /* connections written (after filters) */
+    uint64_t out_of_order;             /* written after a newer one (TL_REPORT_WAIT_MAX) */
     /* Filled in by tl_report_summary_add(). */
     int8_t type_worst[TL_AN_NTYPES];   /* worst severity seen per type, -1 none */
     struct report_top hosts[TL_HOSTS_NTALLIES];
@@ -100,6 +110,8 @@ struct tl_report {
     uint64_t overflow_pos;
     bool overflow_writing;
     uint64_t next_id;      /* lowest id not yet written */
+    uint64_t oldest_held;  /* every lower id has come (tl_report_oldest_held); 0: unknown */
+    uint64_t top_written;  /* highest id written */
     struct report_summary sum;
 };
 
@@ -165,8 +177,9 @@ const char *tl_report_endpoint(const struct tl_addr *a, uint16_t port, char *buf
                                size_t size);
 
 /* Copies the spool's lines to out, each after indent, with sep between
- * lines (sep holds the newline) and a newline after the last; returns false
- * on an I/O error. */
-bool tl_report_copy_spool(FILE *spool, FILE *out, const char *indent, const char *sep);
+ * lines (sep holds the newline) and a newline after the last; TL_EIO on an
+ * I/O error, TL_ENOMEM when a line could not be read for want of memory. */
+TL_MUST_CHECK enum tl_status tl_report_copy_spool(FILE *spool, FILE *out, const char *indent,
+                                                  const char *sep);
 
 #endif

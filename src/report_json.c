@@ -305,8 +305,13 @@ static json_t *inputs_json(const struct tl_run *run)
                    put(o, "linktype", json_string(in->linktype_name))) &&
                   put(o, "packets", json_integer((json_int_t)in->packets)) &&
                   (in->status == TL_OK || put(o, "error", json_string(in->error)));
-        if (!ok || json_array_append_new(a, o) != 0) {
+        if (!ok) {
             json_decref(o);
+            json_decref(a);
+            return NULL;
+        }
+        /* json_array_append_new() takes o's reference even when it fails. */
+        if (json_array_append_new(a, o) != 0) {
             json_decref(a);
             return NULL;
         }
@@ -344,10 +349,16 @@ static json_t *capture_json(const struct tl_capture_info *cap)
               put(o, "last_ts", ts_json(cap->last_ts)) &&
               put(o, "packets", json_integer((json_int_t)cap->packets)) &&
               put(o, "tcp_packets", json_integer((json_int_t)cap->tcp_packets)) &&
-              put(o, "skipped", skipped_json(cap, &reasons)) &&
-              put(o, "skipped_reasons", reasons) &&
-              put(ev, "idle", json_integer((json_int_t)cap->evicted_idle)) &&
-              put(ev, "max_flows", json_integer((json_int_t)cap->evicted_cap));
+              put(o, "skipped", skipped_json(cap, &reasons));
+    /* reasons is ours until put() takes it, even when "skipped" failed. */
+    if (ok) {
+        ok = put(o, "skipped_reasons", reasons);
+        reasons = NULL;
+    }
+    ok = ok && put(ev, "idle", json_integer((json_int_t)cap->evicted_idle)) &&
+              put(ev, "max_flows", json_integer((json_int_t)cap->evicted_cap)) &&
+              (cap->evicted_hosts == 0 ||
+               put(ev, "hosts", json_integer((json_int_t)cap->evicted_hosts)));
     if (ok) {
         ok = put(o, "evicted", ev);
         ev = NULL;
@@ -374,6 +385,7 @@ static json_t *capture_json(const struct tl_capture_info *cap)
         ok = inner && put(o, "shard", sh);
     }
     json_decref(ev);
+    json_decref(reasons);
     if (!ok) {
         json_decref(o);
         return NULL;
@@ -424,6 +436,8 @@ static json_t *summary_json(const struct report_summary *sum)
     bool ok = o != NULL && ends != NULL &&
               put(o, "connections", json_integer((json_int_t)sum->connections)) &&
               put(o, "connections_listed", json_integer((json_int_t)sum->listed)) &&
+              (sum->out_of_order == 0 ||
+               put(o, "connections_out_of_order", json_integer((json_int_t)sum->out_of_order))) &&
               put(o, "states_at_end", summary_states(sum)) &&
               put(o, "anomalies", summary_anomalies(sum));
     for (int e = 0; ok && e <= TL_END_EVICTED; e++)
@@ -460,6 +474,39 @@ static json_t *doc_head(const struct tl_report *r, const struct tl_run *run)
     return o;
 }
 
+/*
+ * The document's head as text. Not json_dumps(): jansson (2.14) ignores a
+ * failed append while it writes an object's key and returns the text
+ * without the key (jansson issue #655), so running out of memory there
+ * would pass for a report. Here a failure sticks.
+ */
+struct head_text {
+    char *s; /* not NUL-terminated */
+    size_t len, cap;
+    bool failed;
+};
+
+static int head_append(const char *p, size_t n, void *data)
+{
+    struct head_text *h = data;
+    if (!h->failed && h->cap - h->len < n) {
+        size_t cap = h->cap ? h->cap : 4096;
+        while (cap - h->len < n)
+            cap *= 2;
+        char *s = realloc(h->s, cap);
+        if (s != NULL) {
+            h->s = s;
+            h->cap = cap;
+        }
+        h->failed = s == NULL;
+    }
+    if (h->failed)
+        return -1;
+    memcpy(h->s + h->len, p, n);
+    h->len += n;
+    return 0;
+}
+
 static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run,
                                 FILE *spool)
 {
@@ -468,12 +515,17 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     json_t *head = doc_head(r, run);
     if (head == NULL)
         return TL_ENOMEM;
-    char *s = json_dumps(head, JSON_INDENT(2) | DUMP_REAL);
+    struct head_text h = {NULL, 0, 0, false};
+    /* The head holds only what doc_head() built: a failure is memory. */
+    int dumped = json_dump_callback(head, head_append, &h, JSON_INDENT(2) | DUMP_REAL);
     json_decref(head);
-    if (s == NULL)
+    if (dumped != 0 || h.failed) {
+        free(h.s);
         return TL_ENOMEM;
+    }
+    const char *s = h.s;
     /* The head ends with "\n}": reopen it to append the connections. */
-    size_t n = strlen(s);
+    size_t n = h.len;
     while (n > 0 && s[n - 1] != '}')
         n--;
     if (n > 0)
@@ -481,17 +533,18 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
         n--;
     bool ok = n > 0 && fwrite(s, 1, n, r->cfg.out) == n;
-    free(s);
+    free(h.s);
     ok = ok && fseek(spool, 0, SEEK_END) == 0;
     bool empty = ok && ftell(spool) == 0;
     ok = ok && fseek(spool, 0, SEEK_SET) == 0;
     if (ok && empty)
-        ok = fputs(",\n  \"connections\": []\n}\n", r->cfg.out) >= 0;
-    else if (ok)
-        ok = fputs(",\n  \"connections\": [\n", r->cfg.out) >= 0 &&
-             tl_report_copy_spool(spool, r->cfg.out, "    ", ",\n") &&
-             fputs("  ]\n}\n", r->cfg.out) >= 0;
-    return ok ? TL_OK : TL_EIO;
+        return fputs(",\n  \"connections\": []\n}\n", r->cfg.out) >= 0 ? TL_OK : TL_EIO;
+    if (!ok || fputs(",\n  \"connections\": [\n", r->cfg.out) < 0)
+        return TL_EIO;
+    enum tl_status st = tl_report_copy_spool(spool, r->cfg.out, "    ", ",\n");
+    if (st == TL_OK && fputs("  ]\n}\n", r->cfg.out) < 0)
+        st = TL_EIO;
+    return st;
 }
 
 const struct report_ops tl_report_json_ops = {tl_report_json_format_conn, write_doc};

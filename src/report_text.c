@@ -347,9 +347,12 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
         ok = fprintf(out, "\nshard    %" PRIu32 " of %" PRIu32 ": %" PRIu64
                           " TCP packets belong to the other shards' connections",
                      cap->shard_index + 1, cap->shard_count, cap->shard_other_packets) >= 0;
-    if (ok && (cap->evicted_idle || cap->evicted_cap))
+    if (ok && (cap->evicted_idle || cap->evicted_cap || cap->evicted_hosts))
         ok = fprintf(out, "\nevicted  %" PRIu64 " idle, %" PRIu64 " by --max-flows",
                      cap->evicted_idle, cap->evicted_cap) >= 0;
+    /* Host-level detection then saw each of these hosts' connections in parts. */
+    if (ok && cap->evicted_hosts)
+        ok = fprintf(out, ", %" PRIu64 " host aggregates", cap->evicted_hosts) >= 0;
     return ok && fputc('\n', out) != EOF;
 }
 
@@ -367,6 +370,9 @@ static bool write_counts(const struct tl_report *r, FILE *out)
     if (ok && r->cfg.anomalies_only)
         ok = fprintf(out, "\nlisted   %" PRIu64 " with a warning or an error (--anomalies-only)",
                      sum->listed) >= 0;
+    if (ok && sum->out_of_order > 0)
+        ok = fprintf(out, "\norder    %" PRIu64 " written after newer ones (too many waited for "
+                          "an older one)", sum->out_of_order) >= 0;
     return ok && fputc('\n', out) != EOF;
 }
 
@@ -426,20 +432,27 @@ static enum tl_status copy_rows(FILE *spool, FILE *out, struct blocks *bl)
             st = TL_ENOMEM;
     }
     free(line);
-    return st == TL_OK && ferror(spool) ? TL_EIO : st;
+    if (st == TL_OK && ferror(spool))
+        return TL_EIO;
+    /* getline() also stops short of memory, with neither EOF nor an error
+     * on the stream: the rest of the spool is still to come. */
+    return st == TL_OK && !feof(spool) ? TL_ENOMEM : st;
 }
 
 /* Writes one detail block: its lines up to the next row or header. */
-static bool copy_block(FILE *spool, FILE *out, uint64_t off)
+static enum tl_status copy_block(FILE *spool, FILE *out, uint64_t off)
 {
     char *line = NULL;
     size_t cap = 0;
-    ssize_t n;
+    ssize_t n = 0;
     bool ok = fseeko(spool, (off_t)off, SEEK_SET) == 0 && fputc('\n', out) != EOF;
     while (ok && (n = getline(&line, &cap, spool)) > 0 && line[0] == '\t' && line[1] != '#')
         ok = fputs(line + 1, out) >= 0;
     free(line);
-    return ok && !ferror(spool);
+    if (!ok || ferror(spool))
+        return TL_EIO;
+    /* As in copy_rows(): -1 before the end of the spool is memory. */
+    return n < 0 && !feof(spool) ? TL_ENOMEM : TL_OK;
 }
 
 static enum tl_status write_connections(const struct tl_report *r, FILE *spool, FILE *out)
@@ -463,8 +476,7 @@ static enum tl_status write_connections(const struct tl_report *r, FILE *spool, 
              fputs("\nno connection has a warning or an error\n", out) < 0)
         st = TL_EIO;
     for (size_t i = 0; st == TL_OK && i < bl.n; i++)
-        if (!copy_block(spool, out, bl.v[i].off))
-            st = TL_EIO;
+        st = copy_block(spool, out, bl.v[i].off);
     free(bl.v);
     return st;
 }
@@ -491,22 +503,26 @@ static void host_anomaly(struct buf *b, const struct tl_host_anomaly *h)
 }
 
 /* Anomalies across connections, after the summary. */
-static bool write_host_anomalies(const struct tl_run *run, FILE *out)
+static enum tl_status write_host_anomalies(const struct tl_run *run, FILE *out)
 {
     const struct tl_host_anomaly_list *l = run->host_anomalies;
     if (l == NULL || l->n == 0)
-        return true;
+        return TL_OK;
     struct buf b = {NULL, 0, 0, false};
     bprintf(&b, "\nhost anomalies  %zu", l->n);
     for (size_t i = 0; i < l->n; i++)
         host_anomaly(&b, &l->a[i]);
-    bool ok = !b.failed;
+    if (b.failed) { /* the text could not grow: nothing written yet */
+        free(b.s);
+        return TL_ENOMEM;
+    }
+    bool ok = true;
     /* The paragraphs carry the spool's tab marks; plain lines here. */
     for (size_t i = 0; ok && i < b.len; i++)
         if (b.s[i] != '\t')
             ok = fputc(b.s[i], out) != EOF;
     free(b.s);
-    return ok && fputc('\n', out) != EOF;
+    return ok && fputc('\n', out) != EOF ? TL_OK : TL_EIO;
 }
 
 static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run,
@@ -514,9 +530,9 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
 {
     FILE *out = r->cfg.out;
     bool ok = write_inputs(run, out) && write_capture(run->capture, out) &&
-              write_counts(r, out) && tl_report_text_summary(&r->sum, run->capture, out) &&
-              write_host_anomalies(run, out);
-    return ok ? write_connections(r, spool, out) : TL_EIO;
+              write_counts(r, out) && tl_report_text_summary(&r->sum, run->capture, out);
+    enum tl_status st = ok ? write_host_anomalies(run, out) : TL_EIO;
+    return st == TL_OK ? write_connections(r, spool, out) : st;
 }
 
 const struct report_ops tl_report_text_ops = {format_conn, write_doc};

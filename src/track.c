@@ -38,25 +38,27 @@ void tl_track_free(struct tl_track *t)
 }
 
 /* Counts a send and records it while there is room. Out of memory, the
- * count still goes up: the detectors read k for what is listed. */
-static void note(struct tl_times *tm, int64_t ts, uint64_t pkt)
+ * count still goes up (the detectors read k for what is listed), and false
+ * says that the evidence is short of a time. */
+static bool note(struct tl_times *tm, int64_t ts, uint64_t pkt)
 {
     struct tl_time v = {.ts = ts, .pkt = pkt};
     tm->n++;
     if (tm->k == 0) {
         tm->first = v;
         tm->k = 1;
-        return;
+        return true;
     }
     if (tm->k >= TL_TRACK_TIMES)
-        return;
+        return true;
     if (tm->more == NULL) {
         tm->more = malloc((TL_TRACK_TIMES - 1) * sizeof *tm->more);
         if (tm->more == NULL)
-            return;
+            return false;
     }
     tm->more[tm->k - 1] = v;
     tm->k++;
+    return true;
 }
 
 /* State entries the detectors date: CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT,
@@ -100,7 +102,7 @@ static void on_changes(struct tl_track *t, const struct tl_step *s, uint64_t pkt
 
 /* Retransmissions of the same data again and again, never acknowledged:
  * the start of a stall (a peer gone silent). */
-static void note_retx(struct tl_track_side *me, const struct tl_step *s, uint64_t pkt,
+static bool note_retx(struct tl_track_side *me, const struct tl_step *s, uint64_t pkt,
                       int64_t ts)
 {
     if (me->retx == 0) {
@@ -112,20 +114,22 @@ static void note_retx(struct tl_track_side *me, const struct tl_step *s, uint64_
         times_reset(&me->stall);
         me->stall_seq = s->rel_seq;
     }
-    note(&me->stall, ts, pkt);
+    return note(&me->stall, ts, pkt);
 }
 
-static void on_kind(struct tl_track *t, const struct tl_step *s, enum tl_role r, uint64_t pkt,
+/* False when a time could not be recorded (note()). */
+static bool on_kind(struct tl_track *t, const struct tl_step *s, enum tl_role r, uint64_t pkt,
                     int64_t ts)
 {
     struct tl_track_side *me = &t->side[r];
+    bool ok = true;
     switch ((enum tl_evkind)s->kind) {
     case TL_K_SYN:
     case TL_K_SYN_RETX:
     case TL_K_SYNACK:
     case TL_K_SYNACK_RETX:
     case TL_K_ACK_DROPPED:
-        note(&me->syn, ts, pkt);
+        ok = note(&me->syn, ts, pkt);
         if (r == TL_ROLE_SERVER && t->hs_ack_pkt != 0 && s->kind != TL_K_SYNACK) {
             if (t->synack_after_ack++ == 0)
                 t->synack_after_ack_pkt = pkt;
@@ -138,13 +142,13 @@ static void on_kind(struct tl_track *t, const struct tl_step *s, enum tl_role r,
         }
         break;
     case TL_K_FIN:
-    case TL_K_FIN_RETX: note(&me->fin, ts, pkt); break;
+    case TL_K_FIN_RETX: ok = note(&me->fin, ts, pkt); break;
     case TL_K_KEEPALIVE:
-        note(&me->ka, ts, pkt);
+        ok = note(&me->ka, ts, pkt);
         me->ka_pending = true;
         break;
-    case TL_K_ZW_PROBE: note(&me->zwp, ts, pkt); break;
-    case TL_K_RETX: note_retx(me, s, pkt, ts); break;
+    case TL_K_ZW_PROBE: ok = note(&me->zwp, ts, pkt); break;
+    case TL_K_RETX: ok = note_retx(me, s, pkt, ts); break;
     case TL_K_UNEXPECTED:
         if (me->unexpected++ == 0)
             me->unexpected_pkt = pkt;
@@ -152,6 +156,7 @@ static void on_kind(struct tl_track *t, const struct tl_step *s, enum tl_role r,
     case TL_K_SYN_TIMEOUT: t->syn_timeout_ts = ts; break;
     default: break;
     }
+    return ok;
 }
 
 static void on_window(struct tl_track_side *me, const struct tl_pkt *p, uint64_t pkt, int64_t ts)
@@ -249,13 +254,15 @@ static void on_data(struct tl_track *t, const struct tl_tcpstate *st, const stru
     }
 }
 
-void tl_track_step(struct tl_track *t, const struct tl_tcpstate *st, const struct tl_step *s,
-                   const struct tl_pkt *p, enum tl_role r, uint64_t pkt_no, int64_t ts)
+enum tl_status tl_track_step(struct tl_track *t, const struct tl_tcpstate *st,
+                             const struct tl_step *s, const struct tl_pkt *p, enum tl_role r,
+                             uint64_t pkt_no, int64_t ts)
 {
     on_changes(t, s, pkt_no, ts);
-    on_kind(t, s, r, pkt_no, ts);
+    /* Short of memory the step is still taken in whole: counts stay right. */
+    enum tl_status rc = on_kind(t, s, r, pkt_no, ts) ? TL_OK : TL_ENOMEM;
     if (p == NULL)
-        return;
+        return rc;
     struct tl_track_side *me = &t->side[r], *peer = &t->side[!r];
     if (me->last_ts == 0 && peer->last_ts == 0)
         t->midstream = !(p->flags & TL_TH_SYN);
@@ -286,4 +293,5 @@ void tl_track_step(struct tl_track *t, const struct tl_tcpstate *st, const struc
     me->last_had_data = p->payload_len > 0;
     me->last_had_fin = (p->flags & TL_TH_FIN) != 0;
     me->last_pkt = pkt_no;
+    return rc;
 }

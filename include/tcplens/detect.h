@@ -157,9 +157,11 @@ void tl_track_init(struct tl_track *t);
 void tl_track_free(struct tl_track *t);
 
 /* Takes in one step of the state machines. st is the state after it, p the
- * segment (NULL for a timed step), r its sender. */
-void tl_track_step(struct tl_track *t, const struct tl_tcpstate *st, const struct tl_step *s,
-                   const struct tl_pkt *p, enum tl_role r, uint64_t pkt_no, int64_t ts);
+ * segment (NULL for a timed step), r its sender. TL_ENOMEM when a list of
+ * send times could not grow: the step is counted, its time not recorded. */
+TL_MUST_CHECK enum tl_status tl_track_step(struct tl_track *t, const struct tl_tcpstate *st,
+                                           const struct tl_step *s, const struct tl_pkt *p,
+                                           enum tl_role r, uint64_t pkt_no, int64_t ts);
 
 /* Everything a detector reads. now_us is the packet clock when the
  * connection is reported (later than its last segment if it lingered). */

@@ -30,6 +30,7 @@ struct tl_capture_info {
     uint64_t connections;      /* connections reported */
     uint64_t evicted_idle;     /* ended by --idle-timeout */
     uint64_t evicted_cap;      /* pushed out by --max-flows */
+    uint64_t evicted_hosts;    /* host aggregates pushed out by their cap (hosts.h) */
     size_t peak_flows;         /* most connections held at once */
     int worst_severity;        /* highest enum tl_sev seen, -1 for none */
     /* Live capture: the kernel's counters at the end (pcap_stats). */
@@ -83,11 +84,19 @@ struct tl_report_cfg {
 
 struct tl_report;
 
-/* Returns NULL when out of memory or when no temporary file can be made. */
+/* Returns NULL when out of memory (errno ENOMEM) or when no temporary file
+ * can be made (errno from tmpfile()). */
 TL_MUST_CHECK struct tl_report *tl_report_new(const struct tl_report_cfg *cfg);
 
 /* Records one finished connection. */
 TL_MUST_CHECK enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v);
+
+/* Tells r that every connection with an id below oldest has been handed
+ * to it, or is being handed now (the engine's oldest connection still held
+ * besides the one it reports next): r then keeps no place in its order for
+ * those it does not list. Without it, r holds one for every connection
+ * that ends before an older one. */
+void tl_report_oldest_held(struct tl_report *r, uint64_t oldest);
 
 /* Whether r lists v (--anomalies-only and --connection decide). */
 bool tl_report_lists(const struct tl_report *r, const struct tl_conn_view *v);

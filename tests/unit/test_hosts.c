@@ -73,7 +73,8 @@ static void mc_advance(struct mconn *m, int64_t now)
     struct tl_step s;
     int64_t when;
     while (tl_tcpstate_advance(&m->st, now, &s, &when))
-        tl_track_step(&m->tr, &m->st, &s, NULL, TL_ROLE_CLIENT, 0, when);
+        if (tl_track_step(&m->tr, &m->st, &s, NULL, TL_ROLE_CLIENT, 0, when) != TL_OK)
+            abort(); /* out of memory: nothing here is worth testing then */
 }
 
 /* One segment, dt µs after the previous one. */
@@ -111,7 +112,8 @@ static void seg(struct mconn *m, int dir, uint8_t flags, uint32_t seq, uint32_t 
     mc_advance(m, m->now);
     struct tl_step step;
     tl_tcpstate_update(&m->st, &p, (enum tl_role)dir, m->now, &step);
-    tl_track_step(&m->tr, &m->st, &step, &p, (enum tl_role)dir, no, m->now);
+    if (tl_track_step(&m->tr, &m->st, &step, &p, (enum tl_role)dir, no, m->now) != TL_OK)
+        abort();
 }
 
 /* Reports the connection to h at now (the engine's retire()). */

@@ -1,9 +1,11 @@
 /* Reporters: first-seen order whatever the end order, with and without the
- * overflow file, and the JSON document's shape (parsed back with jansson). */
+ * overflow file, the cap on what waits for an older connection, and the
+ * JSON document's shape (parsed back with jansson). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_int.h" /* the order window's cap, counters and heap */
 #include "tap.h"
 #include "tcplens/report.h"
 
@@ -124,6 +126,73 @@ static void test_document(struct tap *t)
     free(c2);
 }
 
+/* Connection 1 stays open while more than TL_REPORT_WAIT_MAX newer ones
+ * end: they are written without it, in order, and it comes last, counted. */
+static void test_window_cap(struct tap *t)
+{
+    FILE *out = tmpfile();
+    struct tl_report_cfg cfg = {.format = TL_REPORT_NDJSON, .out = out, .reorder = true};
+    struct tl_report *r = tl_report_new(&cfg);
+    if (r == NULL || out == NULL)
+        abort();
+    uint64_t last = TL_REPORT_WAIT_MAX + 10;
+    size_t most = 0;
+    for (uint64_t id = 2; id <= last; id++) {
+        struct tl_conn *c = make_conn(id);
+        tl_report_oldest_held(r, 1);
+        if (tl_report_conn(r, &(struct tl_conn_view){.conn = c}) != TL_OK)
+            abort();
+        most = r->nheap > most ? r->nheap : most;
+        free(c);
+    }
+    ok(t, most <= TL_REPORT_WAIT_MAX, "window: no more than TL_REPORT_WAIT_MAX wait");
+    struct tl_conn *c1 = make_conn(1);
+    tl_report_oldest_held(r, last + 1);
+    struct tl_capture_info cap = {0};
+    struct tl_run run = {.capture = &cap};
+    ok(t, tl_report_conn(r, &(struct tl_conn_view){.conn = c1}) == TL_OK &&
+              tl_report_finish(r, &run) == TL_OK,
+       "window: all taken and written");
+    is_int(t, (long long)r->sum.out_of_order, 1, "window: the late one is counted");
+    tl_report_free(r);
+    free(c1);
+    rewind(out);
+    uint64_t want = 2, lines = 0;
+    bool in_order = true;
+    char line[2048];
+    while (fgets(line, sizeof line, out) != NULL) {
+        uint64_t id = strncmp(line, "{\"id\":", 6) == 0 ? strtoull(line + 6, NULL, 10) : 0;
+        in_order = in_order && id == want;
+        want = want == last ? 1 : want + 1;
+        lines++;
+    }
+    fclose(out);
+    ok(t, in_order && lines == last, "window: 2 to the last in order, then 1");
+}
+
+/* Once the engine says every older connection has come, one a report does
+ * not list (--anomalies-only) takes no place in its order. */
+static void test_unlisted(struct tap *t)
+{
+    FILE *out = tmpfile();
+    struct tl_report_cfg cfg = {.format = TL_REPORT_NDJSON, .out = out, .reorder = true,
+                                .anomalies_only = true};
+    struct tl_report *r = tl_report_new(&cfg);
+    if (r == NULL || out == NULL)
+        abort();
+    bool taken = true;
+    for (uint64_t id = 2; id <= 1000; id++) {
+        struct tl_conn *c = make_conn(id);
+        tl_report_oldest_held(r, 1);
+        taken = taken && tl_report_conn(r, &(struct tl_conn_view){.conn = c}) == TL_OK;
+        free(c);
+    }
+    ok(t, taken, "unlisted: taken");
+    is_int(t, (long long)r->nheap, 0, "unlisted: none waits for connection 1");
+    tl_report_free(r);
+    fclose(out);
+}
+
 int main(void)
 {
     struct tap t = {0, 0};
@@ -131,5 +200,7 @@ int main(void)
     test_order(&t, 600, "overflow file: all 50 written");
     test_order(&t, 1, "everything overflows: all 50 written");
     test_document(&t);
+    test_window_cap(&t);
+    test_unlisted(&t);
     return tap_done(&t);
 }
