@@ -18,6 +18,7 @@
 enum {
     OPT_JSON = 256,
     OPT_NDJSON,
+    OPT_HTML,
     OPT_MAX_FLOWS,
     OPT_IDLE_TIMEOUT,
     OPT_LINGER,
@@ -28,10 +29,14 @@ enum {
     OPT_FAIL_ON,
     OPT_CLOSE_WAIT,
     OPT_CONNECTION,
+    OPT_LADDER,
+    OPT_COLOR,
     OPT_FIN_TIMEOUT,
     OPT_SHARD,
     OPT_DURATION,
     OPT_SNAPSHOT,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
 };
 
 static const char usage_text[] =
@@ -46,6 +51,9 @@ static const char usage_text[] =
     "  -c COUNT             stop after COUNT packets\n"
     "  -n                   accepted for tcpdump habits (names are never resolved)\n"
     "  FILTER EXPRESSION    trailing words form a BPF filter, as in tcpdump\n"
+    "  --progress, --no-progress\n"
+    "                       show (or not) a progress line on stderr while reading\n"
+    "                       files (default: when stderr is a terminal)\n"
     "\n"
     "Live capture:\n"
     "  -i IFACE             capture on IFACE ('any' for all); connections are\n"
@@ -63,6 +71,8 @@ static const char usage_text[] =
     "  --ndjson[=FILE]      write one JSON connection per line instead of the\n"
     "                       report document (to FILE, else the --json target,\n"
     "                       else stdout); live, lines are flushed as they come\n"
+    "  --html FILE|-        write a self-contained HTML report to FILE: summary,\n"
+    "                       chart, sortable list, a ladder diagram per connection\n"
     "  --timeline lifecycle|full\n"
     "                       per connection, list the lifecycle events and fold\n"
     "                       the data between them into counts (default), or\n"
@@ -77,6 +87,15 @@ static const char usage_text[] =
     "                       (the summary still counts every connection)\n"
     "  --connection ID      list only connection ID, with its anomalies and\n"
     "                       timeline (ids are first-seen order, as in the report)\n"
+    "  --ladder[=ascii|unicode]\n"
+    "                       draw each listed connection as a ladder: client and\n"
+    "                       server lifelines, each segment an arrow with its flags,\n"
+    "                       relative seq, ack and length, the states where they\n"
+    "                       change, anomalies marked on the packet that proves\n"
+    "                       them; ASCII (default) or box-drawing characters\n"
+    "  --color WHEN         colour the ladder: auto (default: when stdout is a\n"
+    "                       terminal, TERM is not dumb and NO_COLOR is unset),\n"
+    "                       always, never\n"
     "\n"
     "Detection:\n"
     "  --close-wait-threshold DUR\n"
@@ -150,10 +169,16 @@ static uint64_t parse_count(const char *s, const char *what, uint64_t max)
     return v;
 }
 
+/* The libraries' versions are those tcplens runs with, where they say
+ * (jansson_version_str() came with jansson 2.13). */
 static _Noreturn void print_version(void)
 {
-    printf("tcplens %s\n%s\njansson %s\n", PACKAGE_VERSION, pcap_lib_version(),
-           JANSSON_VERSION);
+#if JANSSON_VERSION_HEX >= 0x020d00
+    const char *jv = jansson_version_str();
+#else
+    const char *jv = JANSSON_VERSION;
+#endif
+    printf("tcplens %s\n%s\njansson %s\n", PACKAGE_VERSION, pcap_lib_version(), jv);
     exit(0);
 }
 
@@ -213,8 +238,20 @@ static void take_positional(struct tl_cli *cli, int argc, char **argv, int i)
         cli->filter = join_words(argv + i, argc - i);
 }
 
+static bool is_stdout(const char *path) { return path != NULL && strcmp(path, "-") == 0; }
+
+/* Two documents interleaved on stdout would be neither. */
+static void check_stdout(const struct tl_cli *cli)
+{
+    bool json_out = is_stdout(cli->json_path) || is_stdout(cli->ndjson_path) ||
+                    (cli->ndjson && cli->ndjson_path == NULL && cli->json_path == NULL);
+    if (is_stdout(cli->html_path) && json_out)
+        usage_error("%s", "--html - and the JSON report cannot both go to stdout");
+}
+
 static const struct option long_opts[] = {
     {"json", required_argument, NULL, OPT_JSON},
+    {"html", required_argument, NULL, OPT_HTML},
     {"ndjson", optional_argument, NULL, OPT_NDJSON},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"snapshot-interval", required_argument, NULL, OPT_SNAPSHOT},
@@ -228,8 +265,12 @@ static const struct option long_opts[] = {
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"close-wait-threshold", required_argument, NULL, OPT_CLOSE_WAIT},
     {"connection", required_argument, NULL, OPT_CONNECTION},
+    {"ladder", optional_argument, NULL, OPT_LADDER},
+    {"color", required_argument, NULL, OPT_COLOR},
     {"fin-timeout", required_argument, NULL, OPT_FIN_TIMEOUT},
     {"shard", required_argument, NULL, OPT_SHARD},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -255,15 +296,39 @@ static bool parse_live(struct tl_cli *cli, int opt, const char *arg)
     }
 }
 
+/* --ladder[=STYLE] and --color WHEN; false when opt is neither. */
+static bool parse_ladder(struct tl_cli *cli, int opt, const char *arg)
+{
+    if (opt == OPT_LADDER) {
+        cli->ladder = true;
+        if (arg != NULL && strcmp(arg, "unicode") != 0 && strcmp(arg, "ascii") != 0)
+            usage_error("bad --ladder '%s' (ascii or unicode)", arg);
+        cli->ladder_unicode = arg != NULL && strcmp(arg, "unicode") == 0;
+        return true;
+    }
+    if (opt != OPT_COLOR)
+        return false;
+    if (strcmp(arg, "auto") == 0)
+        cli->color = TL_COLOR_AUTO;
+    else if (strcmp(arg, "always") == 0)
+        cli->color = TL_COLOR_ALWAYS;
+    else if (strcmp(arg, "never") == 0)
+        cli->color = TL_COLOR_NEVER;
+    else
+        usage_error("bad --color '%s' (auto, always or never)", arg);
+    return true;
+}
+
 static void parse_one(struct tl_cli *cli, int opt, const char *arg)
 {
-    if (parse_live(cli, opt, arg))
+    if (parse_live(cli, opt, arg) || parse_ladder(cli, opt, arg))
         return;
     switch (opt) {
     case 'r': add_input(cli, arg); break;
     case 'c': cli->count = parse_count(arg, "packet count", UINT64_MAX); break;
     case 'n': break;
     case OPT_JSON: cli->json_path = arg; break;
+    case OPT_HTML: cli->html_path = arg; break;
     case OPT_NDJSON:
         cli->ndjson = true;
         cli->ndjson_path = arg;
@@ -308,6 +373,8 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
             usage_error("bad --connection '%s' (an id from the report, from 1)", arg);
         break;
     case OPT_SHARD: parse_shard(cli, arg); break;
+    case OPT_PROGRESS: cli->progress = 1; break;
+    case OPT_NO_PROGRESS: cli->progress = 0; break;
     case OPT_FIN_TIMEOUT:
         if (!tl_cli_parse_duration(arg, &cli->fin_timeout_us) || cli->fin_timeout_us <= 0)
             usage_error("bad --fin-timeout '%s' (e.g. 60s)", arg);
@@ -330,6 +397,7 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
     cli->linger_us = TL_DEFAULT_LINGER_US;
     cli->timeline_max = TL_DEFAULT_TIMELINE_MAX;
     cli->fail_on = -1;
+    cli->progress = -1;
     cli->close_wait_us = TL_DEFAULT_CLOSE_WAIT_US;
     cli->fin_timeout_us = TL_DEFAULT_FIN_TIMEOUT_US;
     /* Every input is an argv word, so argc bounds their number. */
@@ -343,6 +411,7 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
      * start with '-', and "--" ends the options anyway. */
     while ((opt = getopt_long(argc, argv, "r:c:nhVi:s:w:Z:", long_opts, NULL)) != -1)
         parse_one(cli, opt, optarg);
+    check_stdout(cli);
     if (cli->iface != NULL) {
         /* Live, an ended connection is reported after a short grace for its
          * last segments, not after Linux's 60 s of TIME_WAIT. */

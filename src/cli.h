@@ -10,11 +10,16 @@
 /* Live capture reports an ended connection after this grace (--linger). */
 #define TL_LIVE_LINGER_US (2 * TL_USEC_PER_SEC)
 
+/* --color: auto colours the ladder when stdout is a terminal, TERM is set
+ * and not "dumb", and NO_COLOR is unset or empty (https://no-color.org). */
+enum tl_cli_color { TL_COLOR_AUTO = 0, TL_COLOR_ALWAYS, TL_COLOR_NEVER };
+
 struct tl_cli {
     const char **inputs; /* capture files, "-" for stdin */
     size_t ninputs;
     char *filter;        /* BPF expression from the trailing words, or NULL */
     const char *json_path; /* --json FILE|-, NULL when not asked */
+    const char *html_path; /* --html FILE|-, NULL when not asked */
     bool ndjson;
     const char *ndjson_path; /* --ndjson=FILE: the stream goes there */
     const char *iface;   /* -i: live capture */
@@ -33,10 +38,14 @@ struct tl_cli {
     bool zeek_checksums;   /* --zeek-checksums */
     bool anomalies_only;   /* --anomalies-only */
     uint64_t connection;   /* --connection ID, 0 = all */
+    bool ladder;           /* --ladder */
+    bool ladder_unicode;   /* --ladder=unicode */
+    int color;             /* --color: enum tl_cli_color */
     int fail_on;           /* --fail-on: enum tl_sev, -1 when not asked */
     int64_t close_wait_us; /* --close-wait-threshold */
     int64_t fin_timeout_us; /* --fin-timeout */
     uint32_t shard_index, shard_count; /* --shard K/N: index K-1 of N; count 0 = off */
+    int progress;          /* --progress 1, --no-progress 0; -1: when stderr is a terminal */
 };
 
 /* Parses argv; on a usage error or --help/--version it prints and exits

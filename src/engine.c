@@ -214,6 +214,11 @@ void tl_engine_free(struct tl_engine *e)
 
 const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e) { return &e->cap; }
 
+size_t tl_engine_open_count(const struct tl_engine *e)
+{
+    return tl_flow_list_count(e->flows, TL_FLOW_LIVE) + tl_flow_list_count(e->flows, TL_FLOW_IDLE);
+}
+
 void tl_engine_set_live_stats(struct tl_engine *e, uint64_t received, uint64_t dropped,
                               uint64_t if_dropped)
 {

@@ -13,6 +13,7 @@
 
 struct rlist {
     struct tl_conn *stale, *fresh; /* least and most recently seen */
+    size_t n;
 };
 
 struct tl_flow_table {
@@ -198,6 +199,7 @@ static void rlist_unlink(struct tl_flow_table *t, struct tl_conn *c)
     else
         l->fresh = c->links.rprev;
     c->links.rprev = c->links.rnext = NULL;
+    l->n--;
 }
 
 static void rlist_append(struct tl_flow_table *t, struct tl_conn *c, enum tl_flow_list list)
@@ -211,6 +213,7 @@ static void rlist_append(struct tl_flow_table *t, struct tl_conn *c, enum tl_flo
     else
         l->stale = c;
     l->fresh = c;
+    l->n++;
 }
 
 bool tl_flow_full(const struct tl_flow_table *t)
@@ -313,6 +316,11 @@ struct tl_conn *tl_flow_first(const struct tl_flow_table *t) { return t->ofirst;
 struct tl_conn *tl_flow_next(const struct tl_conn *c) { return c->links.onext; }
 
 size_t tl_flow_count(const struct tl_flow_table *t) { return t->count; }
+
+size_t tl_flow_list_count(const struct tl_flow_table *t, enum tl_flow_list list)
+{
+    return t->rl[list].n;
+}
 
 void tl_conn_endpoint(const struct tl_conn *c, enum tl_role r, const struct tl_addr **ip,
                       uint16_t *port)

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "live.h"
+#include "progress.h"
 #include "tcplens/decode.h"
 #include "tcplens/engine.h"
 #include "tcplens/report.h"
@@ -15,16 +16,30 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL_ON = 1, EXIT_INPUT = 2 };
 
-#define MAX_REPORTS 4
+#define MAX_REPORTS 5
 
 struct outputs {
     struct tl_report *reports[MAX_REPORTS];
     size_t n;
-    FILE *files[2]; /* opened by us, closed by us */
+    FILE *files[3]; /* opened by us, closed by us */
     size_t nfiles;
-    char *bufs[2];  /* their stdio buffers (offline), freed after them */
+    char *bufs[3];  /* their stdio buffers (offline), freed after them */
+    const char *filter; /* the BPF filter, for the reports that show it */
     char *stdout_buf; /* stdout's (offline), freed once stdout is closed */
 };
+
+/* --color auto: escape codes only for a terminal that takes them, and
+ * never against the user's NO_COLOR (https://no-color.org); as with GNU
+ * grep, an unset TERM counts as "dumb". */
+static bool use_color(int mode, FILE *out)
+{
+    if (mode != TL_COLOR_AUTO)
+        return mode == TL_COLOR_ALWAYS;
+    const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+    if (no != NULL && no[0] != '\0')
+        return false;
+    return term != NULL && strcmp(term, "dumb") != 0 && isatty(fileno(out));
+}
 
 static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
                        const struct tl_cli *cli, bool anomalies_only)
@@ -36,7 +51,10 @@ static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
                                .reorder = !stream,
                                .anomalies_only = anomalies_only,
                                .only_id = cli->connection,
-                               .all_details = cli->timeline_full || cli->connection != 0};
+                               .all_details = cli->timeline_full || cli->connection != 0 ||
+                                              cli->ladder,
+                               .ladder = {cli->ladder, cli->ladder && use_color(cli->color, out),
+                                          cli->ladder_unicode}};
     struct tl_report *r = tl_report_new(&rc);
     if (r == NULL)
         return false;
@@ -75,7 +93,8 @@ static FILE *open_out(struct outputs *o, const char *path, bool big)
 
 /*
  * Where each report goes. --json FILE is the document (or, with a bare
- * --ndjson, the stream); --ndjson=FILE is the stream; stdout gets what
+ * --ndjson, the stream); --ndjson=FILE is the stream; --html FILE is the
+ * HTML page; stdout gets what
  * nothing else claimed: the text report, or live on a terminal a line per
  * connection that went wrong and the text report at the end, or live into
  * a pipe the NDJSON stream.
@@ -89,7 +108,8 @@ static int open_outputs(const struct tl_cli *cli, struct outputs *o)
         doc = NULL;
     }
     bool live = cli->iface != NULL, tty = isatty(STDOUT_FILENO);
-    if (live && stream == NULL && !tty && (doc == NULL || strcmp(doc, "-") != 0))
+    bool html_stdout = cli->html_path != NULL && strcmp(cli->html_path, "-") == 0;
+    if (live && stream == NULL && !tty && (doc == NULL || strcmp(doc, "-") != 0) && !html_stdout)
         stream = "-";
     if (!live)
         o->stdout_buf = buffer(stdout);
@@ -97,9 +117,14 @@ static int open_outputs(const struct tl_cli *cli, struct outputs *o)
     FILE *sf = stream != NULL ? open_out(o, stream, !live) : NULL;
     if ((doc != NULL && df == NULL) || (stream != NULL && sf == NULL))
         return EXIT_INPUT;
-    bool stdout_free = df != stdout && sf != stdout;
+    FILE *hf = cli->html_path != NULL ? open_out(o, cli->html_path, !live) : NULL;
+    if (cli->html_path != NULL && hf == NULL)
+        return EXIT_INPUT;
+    o->filter = cli->filter;
+    bool stdout_free = df != stdout && sf != stdout && hf != stdout;
     bool ok = (df == NULL || add_report(o, TL_REPORT_JSON, df, cli, cli->anomalies_only)) &&
-              (sf == NULL || add_report(o, TL_REPORT_NDJSON, sf, cli, cli->anomalies_only));
+              (sf == NULL || add_report(o, TL_REPORT_NDJSON, sf, cli, cli->anomalies_only)) &&
+              (hf == NULL || add_report(o, TL_REPORT_HTML, hf, cli, cli->anomalies_only));
     if (ok && stdout_free && live && tty)
         ok = add_report(o, TL_REPORT_LINES, stdout, cli, true);
     if (ok && stdout_free)
@@ -154,15 +179,36 @@ static int input_verdict(const struct tl_source *src, const struct tl_capture_in
     return rc;
 }
 
-static enum tl_status run(struct tl_source *src, struct tl_engine *e)
+/*
+ * The progress line: --progress or --no-progress, else when stderr is a
+ * terminal, unless NDJSON goes to the same terminal as it is made (its
+ * lines would be written over).
+ */
+static bool want_progress(const struct tl_cli *cli)
 {
+    if (cli->progress >= 0)
+        return cli->progress == 1;
+    if (!isatty(STDERR_FILENO))
+        return false;
+    const char *stream = cli->ndjson_path != NULL ? cli->ndjson_path
+                         : cli->json_path != NULL ? cli->json_path
+                                                  : "-";
+    return !(cli->ndjson && strcmp(stream, "-") == 0 && isatty(STDOUT_FILENO));
+}
+
+static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struct tl_engine *e)
+{
+    struct tl_progress pr;
+    tl_progress_start(&pr, want_progress(cli) ? stderr : NULL, src, e, cli->count);
     struct tl_frame f;
     enum tl_status st;
     while ((st = tl_source_next(src, &f)) == TL_OK) {
         st = tl_engine_feed(e, &f);
         if (st != TL_OK)
-            return st;
+            break;
+        tl_progress_tick(&pr);
     }
+    tl_progress_end(&pr);
     return st == TL_EOF ? tl_engine_finish(e) : st;
 }
 
@@ -172,7 +218,7 @@ static enum tl_status finish_reports(struct outputs *o, const struct tl_source *
     size_t n = tl_source_ninputs(src);
     for (size_t i = 0; i < n; i++)
         infos[i] = *tl_source_input(src, i);
-    struct tl_run r = {infos, n, tl_engine_capture(e), tl_engine_host_anomalies(e)};
+    struct tl_run r = {infos, n, tl_engine_capture(e), tl_engine_host_anomalies(e), o->filter};
     enum tl_status st = TL_OK;
     for (size_t i = 0; i < o->n && st == TL_OK; i++)
         st = tl_report_finish(o->reports[i], &r);
@@ -221,7 +267,7 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
         free(infos);
         return EXIT_INPUT;
     }
-    enum tl_status st = cli->iface != NULL ? run_live(cli, src, e) : run(src, e);
+    enum tl_status st = cli->iface != NULL ? run_live(cli, src, e) : run(cli, src, e);
     /* Whatever stopped the run, report everything read so far. */
     if (st != TL_OK && tl_engine_finish(e) != TL_OK)
         st = TL_ENOMEM;

@@ -28,6 +28,7 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
         r->cfg.wait_budget = TL_REPORT_WAIT_BUDGET;
     r->ops = cfg->format == TL_REPORT_TEXT    ? &tl_report_text_ops
              : cfg->format == TL_REPORT_LINES ? &tl_report_lines_ops
+             : cfg->format == TL_REPORT_HTML  ? &tl_report_html_ops
                                               : &tl_report_json_ops;
     /* Streams need no document around their lines: they go straight out. */
     if (cfg->format != TL_REPORT_NDJSON && cfg->format != TL_REPORT_LINES) {
@@ -272,7 +273,9 @@ enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v)
     char *text = NULL;
     if (show) {
         r->sum.listed++;
-        text = r->ops->format_conn(v, r->cfg.all_details, &len);
+        text = r->cfg.format == TL_REPORT_TEXT
+                   ? tl_report_text_format_conn(v, &r->cfg, &len)
+                   : r->ops->format_conn(v, r->cfg.all_details, &len);
         if (text == NULL)
             return TL_ENOMEM;
     }

@@ -135,6 +135,12 @@ bool tl_report_text_summary(const struct report_summary *sum,
 extern const struct report_ops tl_report_json_ops;
 extern const struct report_ops tl_report_text_ops;
 extern const struct report_ops tl_report_lines_ops;
+extern const struct report_ops tl_report_html_ops;
+
+/* The text report's format_conn with the whole configuration, which the
+ * ladder (--ladder, --color) needs; report.c calls it for text reports. */
+char *tl_report_text_format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
+                                 size_t *len);
 
 /* The JSON report's connection object built with jansson (a new reference,
  * NULL when out of memory): the reference the streaming writer behind

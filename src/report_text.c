@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "report_int.h"
+#include "report_ladder.h"
 
 #define WRAP_COLS 100 /* explanation and suggestion lines, indentation included */
 #define NOTE_INDENT 25
@@ -207,6 +208,16 @@ static void evidence(struct buf *b, const struct tl_anomaly *a)
     free(e.s);
 }
 
+/* An anomaly's paragraphs: explanation, suggestion, evidence. */
+static void anomaly_notes(struct buf *b, const struct tl_anomaly *a)
+{
+    if (a->explanation[0] != '\0')
+        wrap(b, "explanation", a->explanation);
+    if (a->suggestion[0] != '\0')
+        wrap(b, "suggestion", a->suggestion);
+    evidence(b, a);
+}
+
 /* "  error    close_wait_stuck  server  12:16:06.256319 (+5.198137 s)  packets 28 31" */
 static void anomaly_lines(struct buf *b, const struct tl_anomaly *a, int64_t t0)
 {
@@ -218,15 +229,17 @@ static void anomaly_lines(struct buf *b, const struct tl_anomaly *a, int64_t t0)
             a->ts >= t0 ? "+" : "", d);
     for (uint8_t i = 0; i < a->npkts && i < TL_ANOM_MAX_PKTS; i++)
         bprintf(b, "%s%" PRIu64, i == 0 ? "  packets " : " ", a->pkts[i]);
-    if (a->explanation[0] != '\0')
-        wrap(b, "explanation", a->explanation);
-    if (a->suggestion[0] != '\0')
-        wrap(b, "suggestion", a->suggestion);
-    evidence(b, a);
+    anomaly_notes(b, a);
 }
 
-/* The detail block: heading, anomalies worst first, timeline. */
-static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst)
+static void ladder_line(void *ctx, const char *s) { bprintf(ctx, "\n\t%s", s); }
+
+static void ladder_notes(void *ctx, const struct tl_anomaly *a) { anomaly_notes(ctx, a); }
+
+/* The detail block: heading, anomalies worst first, timeline; or, with
+ * --ladder, heading and ladder (report_ladder.c), anomalies keyed under it. */
+static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst,
+                         const struct tl_ladder_cfg *ladder)
 {
     const struct tl_conn *c = v->conn;
     char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8];
@@ -239,6 +252,12 @@ static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst)
                 tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
     if (v->zeek != NULL)
         bprintf(b, ", zeek %s %s", tl_zeek_conn_state(v->zeek), tl_zeek_history(v->zeek));
+    if (ladder->on) {
+        struct tl_ladder_sink out = {b, ladder_line, ladder_notes};
+        if (tl_report_ladder(v, ladder, &out) != TL_OK)
+            b->failed = true;
+        return;
+    }
     for (int s = TL_SEV_NLEVELS - 1; s >= 0; s--)
         for (size_t i = 0; i < v->anomalies->n; i++)
             if (v->anomalies->a[i].severity == s)
@@ -285,13 +304,15 @@ static void table_row(struct buf *b, const struct tl_conn_view *v)
     anomaly_ids(b, v->anomalies);
 }
 
-static char *format_conn(const struct tl_conn_view *v, bool all_details, size_t *len)
+/* A ladder is the connection's detail, so --ladder details every one. */
+char *tl_report_text_format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
+                                 size_t *len)
 {
     struct buf b = {NULL, 0, 0, false};
     table_row(&b, v);
     int worst = v->anomalies != NULL ? tl_anomaly_worst(v->anomalies) : -1;
-    if (worst >= TL_SEV_WARNING || all_details)
-        detail_block(&b, v, worst < 0 ? 0 : worst);
+    if (worst >= TL_SEV_WARNING || cfg->all_details || cfg->ladder.on)
+        detail_block(&b, v, worst < 0 ? 0 : worst, &cfg->ladder);
     if (b.failed) {
         free(b.s);
         return NULL;
@@ -533,6 +554,12 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
               write_counts(r, out) && tl_report_text_summary(&r->sum, run->capture, out);
     enum tl_status st = ok ? write_host_anomalies(run, out) : TL_EIO;
     return st == TL_OK ? write_connections(r, spool, out) : st;
+}
+
+static char *format_conn(const struct tl_conn_view *v, bool all_details, size_t *len)
+{
+    struct tl_report_cfg cfg = {.all_details = all_details};
+    return tl_report_text_format_conn(v, &cfg, len);
 }
 
 const struct report_ops tl_report_text_ops = {format_conn, write_doc};

@@ -11,6 +11,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "source_int.h"
 
@@ -27,9 +28,20 @@ void tl_source_set_error(struct input *in, enum tl_status st, const char *msg)
     snprintf(in->info.error, sizeof in->info.error, "%s", msg);
 }
 
+/* Bytes of an open input consumed so far: its stream's offset, or where
+ * the stream has none (a pipe), the bytes of the records read (exact for
+ * pcap; pcapng blocks carry a little more). */
+static uint64_t input_offset(const struct input *in)
+{
+    FILE *fp = pcap_file(in->pcap);
+    long off = fp != NULL ? ftell(fp) : -1;
+    return off >= 0 ? (uint64_t)off : in->record_bytes;
+}
+
 /* Closes an input's capture (and with it its file), then its buffer. */
 static void close_input(struct input *in)
 {
+    in->offset = input_offset(in);
     pcap_close(in->pcap);
     in->pcap = NULL;
     free(in->iobuf);
@@ -111,6 +123,17 @@ static void open_one(struct tl_source *src, struct input *in, const struct tl_so
     }
     if (cfg->filter != NULL && cfg->filter[0] != '\0')
         set_filter(in, cfg->filter);
+    if (in->pcap == NULL)
+        return;
+    in->opened = true;
+    /* The pcap file header: 24 bytes. */
+    in->record_bytes = 24;
+    FILE *fp = pcap_file(in->pcap);
+    struct stat sb;
+    if (fp != NULL && fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode)) {
+        in->sized = true;
+        in->size = (uint64_t)sb.st_size;
+    }
 }
 
 /* The filter is an error of the call only when no input could take it (a
@@ -167,6 +190,8 @@ static void fill(struct input *in)
     int rc = pcap_next_ex(in->pcap, &in->hdr, &in->data);
     if (rc == 1) {
         in->pending = true;
+        /* A pcap record header and the frame. */
+        in->record_bytes += 16 + in->hdr->caplen;
         return;
     }
     /* A live handle in non-blocking mode: nothing has arrived yet. */
@@ -232,6 +257,27 @@ enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f)
     f->input = (unsigned)(best - src->in);
     f->pkt_no = src->frames;
     return TL_OK;
+}
+
+void tl_source_progress(const struct tl_source *src, struct tl_read_progress *p)
+{
+    memset(p, 0, sizeof *p);
+    p->frames = src->frames;
+    bool sized = true;
+    for (size_t i = 0; i < src->n; i++) {
+        const struct input *in = &src->in[i];
+        if (!in->opened)
+            continue;
+        uint64_t off = in->pcap != NULL ? input_offset(in) : in->offset;
+        /* stdin may start partway into its file: never count past the end. */
+        if (in->sized && off > in->size)
+            off = in->size;
+        p->bytes += off;
+        p->total += in->size;
+        sized = sized && in->sized;
+    }
+    if (!sized)
+        p->total = 0;
 }
 
 size_t tl_source_ninputs(const struct tl_source *src) { return src->n; }

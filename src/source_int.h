@@ -15,6 +15,12 @@ struct input {
     const uint8_t *data;
     char *iobuf;                /* the file's stdio buffer; freed after pcap_close */
     struct tl_input_info info;
+    /* For tl_source_progress(): */
+    bool opened;                /* it was opened for reading */
+    bool sized;                 /* a regular file: size is known */
+    uint64_t size;
+    uint64_t offset;            /* bytes consumed, once closed */
+    uint64_t record_bytes;      /* bytes of the records read: where there is no offset (a pipe) */
 };
 
 struct tl_source {

@@ -56,6 +56,10 @@ TL_MUST_CHECK enum tl_status tl_engine_finish(struct tl_engine *e);
 
 const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e);
 
+/* Connections held that have not ended (the ended ones linger for late
+ * packets and are not counted). */
+size_t tl_engine_open_count(const struct tl_engine *e);
+
 /* Records a live source's kernel counters for the report. */
 void tl_engine_set_live_stats(struct tl_engine *e, uint64_t received, uint64_t dropped,
                               uint64_t if_dropped);

@@ -146,6 +146,9 @@ struct tl_conn *tl_flow_next(const struct tl_conn *c);
 
 size_t tl_flow_count(const struct tl_flow_table *t);
 
+/* Connections on one recency list. */
+size_t tl_flow_list_count(const struct tl_flow_table *t, enum tl_flow_list list);
+
 /* Role of the sender of a packet on c, given tl_flow_key_make's from_a. */
 static inline enum tl_role tl_conn_role(const struct tl_conn *c, bool from_a)
 {

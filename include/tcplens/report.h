@@ -1,7 +1,7 @@
 /*
  * Reporters: the human text report, the JSON report document (DESIGN.md
- * section 4) and NDJSON (one connection object per line). They only read
- * the model. Connections arrive when they end, in any order; a reporter
+ * section 4), NDJSON (one connection object per line) and the HTML page
+ * with ladder diagrams. They only read the model. Connections arrive when they end, in any order; a reporter
  * writes them in first-seen (id) order, spooling finished text to a
  * temporary file so that memory does not grow with the capture.
  */
@@ -57,6 +57,7 @@ struct tl_run {
     size_t ninputs;
     const struct tl_capture_info *capture;
     const struct tl_host_anomaly_list *host_anomalies; /* may be NULL */
+    const char *filter; /* the BPF filter the inputs were read with, or NULL */
 };
 
 enum tl_report_format {
@@ -64,6 +65,15 @@ enum tl_report_format {
     TL_REPORT_JSON,     /* the JSON document, written at the end */
     TL_REPORT_NDJSON,   /* one JSON object per connection, as each is reported */
     TL_REPORT_LINES,    /* one text line per connection, as each is reported (live) */
+    TL_REPORT_HTML,     /* the self-contained HTML page, written at the end */
+};
+
+/* The text report's ladder diagrams (--ladder, --color). The caller
+ * decides colour: escape codes are written whenever color is set. */
+struct tl_ladder_cfg {
+    bool on;      /* each listed connection's detail is drawn as a ladder */
+    bool color;   /* ANSI colours */
+    bool unicode; /* box-drawing lines and arrowheads instead of ASCII */
 };
 
 struct tl_report_cfg {
@@ -80,6 +90,7 @@ struct tl_report_cfg {
     uint64_t only_id;   /* list only this connection (--connection), 0 = all */
     bool all_details;   /* text: details (anomalies, timeline) for every listed
                          * connection (--timeline full, --connection) */
+    struct tl_ladder_cfg ladder; /* text only */
 };
 
 struct tl_report;

@@ -68,6 +68,17 @@ TL_MUST_CHECK enum tl_status tl_source_open_files(struct tl_source **out,
  */
 TL_MUST_CHECK enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f);
 
+/* How far the reading of capture files has got, for a progress display. */
+struct tl_read_progress {
+    uint64_t bytes;  /* bytes of the inputs consumed so far */
+    uint64_t total;  /* the inputs' total size; 0 when unknown (one is a pipe) */
+    uint64_t frames; /* frames read, filtered or not */
+};
+
+/* Fills p. A few calls a second cost nothing (one lseek(2) per open
+ * input); not meant for every frame. */
+void tl_source_progress(const struct tl_source *src, struct tl_read_progress *p);
+
 size_t tl_source_ninputs(const struct tl_source *src);
 const struct tl_input_info *tl_source_input(const struct tl_source *src, size_t i);
 

@@ -36,9 +36,10 @@ static bool write_capture(char *path, const uint8_t *data, size_t size)
 static void analyse(const char *path, FILE *sink)
 {
     static const enum tl_report_format formats[] = {TL_REPORT_TEXT, TL_REPORT_JSON,
-                                                    TL_REPORT_NDJSON};
-    struct tl_report *reports[3] = {NULL, NULL, NULL};
-    for (size_t i = 0; i < 3; i++) {
+                                                    TL_REPORT_HTML, TL_REPORT_NDJSON};
+    enum { NREPORTS = sizeof formats / sizeof formats[0] };
+    struct tl_report *reports[NREPORTS] = {NULL};
+    for (size_t i = 0; i < NREPORTS; i++) {
         struct tl_report_cfg rc = {.format = formats[i],
                                    .out = sink,
                                    .reorder = true,
@@ -51,8 +52,8 @@ static void analyse(const char *path, FILE *sink)
                                .max_flows = 16,
                                .timeline = {true, 24},
                                .reports = reports,
-                               .nreports = 3};
-    struct tl_engine *e = reports[2] != NULL ? tl_engine_new(&ec) : NULL;
+                               .nreports = NREPORTS};
+    struct tl_engine *e = reports[NREPORTS - 1] != NULL ? tl_engine_new(&ec) : NULL;
     struct tl_source_cfg sc = {.accept_linktype = tl_decode_linktype_supported};
     struct tl_diag d = {{0}, 0};
     struct tl_source *src = NULL;
@@ -70,14 +71,14 @@ static void analyse(const char *path, FILE *sink)
                              .ninputs = 1,
                              .capture = tl_engine_capture(e),
                              .host_anomalies = tl_engine_host_anomalies(e)};
-        for (size_t i = 0; i < 3; i++)
+        for (size_t i = 0; i < NREPORTS; i++)
             if (tl_report_finish(reports[i], &run) != TL_OK)
                 st = TL_EIO;
         (void)st;
     }
     tl_source_free(src);
     tl_engine_free(e);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < NREPORTS; i++)
         tl_report_free(reports[i]);
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pkt.h"
@@ -543,6 +544,58 @@ static void test_stdin(struct tap *t, struct tmp *tp)
     tl_source_free(src);
 }
 
+/* tl_source_progress(): bytes read of the total, over merged inputs. */
+static void test_progress(struct tap *t, struct tmp *tp)
+{
+    const char *a = tmp_path(tp, "pa.pcap"), *b = tmp_path(tp, "pb.pcap");
+    const char *gone = tmp_path(tp, "missing.pcap");
+    bool made = write_pcap(a, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, file_a, 4) &&
+                write_pcap(b, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, file_b, 4);
+    long size = file_size(a) + file_size(b);
+    const char *paths[] = {a, gone, b};
+    struct tl_source_cfg cfg = {NULL, 0, NULL};
+    struct tl_source *src = made ? open_src(paths, 3, &cfg) : NULL;
+    ok(t, src != NULL, "progress: two captures and a missing file opened");
+    if (src == NULL)
+        return;
+    struct tl_read_progress p;
+    tl_source_progress(src, &p);
+    /* Opening read each file's 24-byte header; the missing file counts for nothing. */
+    is_int(t, p.total, size, "progress: total is the size of the files that opened");
+    is_int(t, p.bytes, 48, "progress: at the start, the two file headers read");
+    is_int(t, p.frames, 0, "progress: no frame read yet");
+    struct tl_frame f;
+    uint64_t before = p.bytes;
+    bool grows = true;
+    for (int i = 0; i < 3 && tl_source_next(src, &f) == TL_OK; i++) {
+        tl_source_progress(src, &p);
+        grows = grows && p.bytes >= before && p.bytes <= p.total;
+        before = p.bytes;
+    }
+    ok(t, grows && p.frames == 3, "progress: grows with each frame, within the total");
+    char buf[256];
+    read_all(src, buf, sizeof buf);
+    tl_source_progress(src, &p);
+    ok(t, p.bytes == p.total && p.frames == 8, "progress: at the end, every byte and frame");
+    tl_source_free(src);
+
+    /* A pipe has no size: no total; the bytes are counted from the records. */
+    const char *fifo = tmp_path(tp, "fifo");
+    char cmd[2400];
+    snprintf(cmd, sizeof cmd, "cat '%s' > '%s'", a, fifo);
+    FILE *writer = mkfifo(fifo, 0600) == 0 ? popen(cmd, "r") : NULL;
+    src = writer != NULL ? open_src(&fifo, 1, &cfg) : NULL;
+    if (src != NULL) {
+        read_all(src, buf, sizeof buf);
+        tl_source_progress(src, &p);
+    }
+    ok(t, src != NULL && p.total == 0 && p.bytes == (uint64_t)file_size(a) && p.frames == 4,
+       "progress: a pipe: no total, the bytes of the pcap records read");
+    tl_source_free(src);
+    if (writer != NULL)
+        pclose(writer);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep the TAP lines if a sanitizer aborts */
@@ -562,6 +615,7 @@ int main(void)
     test_formats(&t, &tp);
     test_extreme_times(&t, &tp);
     test_stdin(&t, &tp);
+    test_progress(&t, &tp);
     tmp_cleanup(&tp);
     return tap_done(&t);
 }
