@@ -42,24 +42,15 @@ static char shorten(double *v)
 /* Decimals that leave three significant digits of a scaled value. */
 static int decimals(double v) { return v >= 99.95 ? 0 : v >= 9.995 ? 1 : 2; }
 
-/* "812 B", "41.3 MB", "1.50 GB". */
-static void fmt_bytes(char *buf, size_t size, double v)
+/* With unit "B": "812 B", "41.3 MB", "1.50 GB"; with "": "812", "1.52k". */
+static void fmt_scaled(char *buf, size_t size, double v, const char *unit)
 {
     char p = shorten(&v);
+    const char *gap = unit[0] != '\0' ? " " : "";
     if (p == '\0')
-        snprintf(buf, size, "%.0f B", v);
+        snprintf(buf, size, "%.0f%s%s", v, gap, unit);
     else
-        snprintf(buf, size, "%.*f %cB", decimals(v), v, p);
-}
-
-/* "812", "1.52k", "41.3M". */
-static void fmt_count(char *buf, size_t size, double v)
-{
-    char p = shorten(&v);
-    if (p == '\0')
-        snprintf(buf, size, "%.0f", v);
-    else
-        snprintf(buf, size, "%.*f%c", decimals(v), v, p);
+        snprintf(buf, size, "%.*f%s%c%s", decimals(v), v, gap, p, unit);
 }
 
 /* "0:42", "12:05", "1:02:03". */
@@ -108,13 +99,13 @@ size_t tl_progress_format(char *buf, size_t size, const struct tl_progress_sampl
     double t = s->elapsed > 1e-3 ? s->elapsed : 1e-3;
     char a[32], b[32], field[96];
     size_t len = append(buf, size, 0, "tcplens: ");
-    fmt_bytes(a, sizeof a, (double)s->bytes);
+    fmt_scaled(a, sizeof a, (double)s->bytes, "B");
     if (s->total > 0) {
-        fmt_bytes(b, sizeof b, (double)s->total);
+        fmt_scaled(b, sizeof b, (double)s->total, "B");
         snprintf(field, sizeof field, "%s of %s", a, b);
     } else {
         /* No total to compare with: how fast it comes instead. */
-        fmt_bytes(b, sizeof b, (double)s->bytes / t);
+        fmt_scaled(b, sizeof b, (double)s->bytes / t, "B");
         snprintf(field, sizeof field, "%s, %s/s", a, b);
     }
     len = append(buf, size, len, field);
@@ -128,7 +119,7 @@ size_t tl_progress_format(char *buf, size_t size, const struct tl_progress_sampl
         snprintf(field, sizeof field, ", ETA %s", a);
         len = append(buf, size, len, field);
     }
-    fmt_count(a, sizeof a, (double)s->frames / t);
+    fmt_scaled(a, sizeof a, (double)s->frames / t, "");
     snprintf(field, sizeof field, ", %s packets/s, %zu connection%s open", a, s->open,
              s->open == 1 ? "" : "s");
     len = append(buf, size, len, field);
