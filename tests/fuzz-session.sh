@@ -15,10 +15,10 @@ for h in decode pipeline; do
     [ -x "$builddir/tests/fuzz/fuzz_$h" ] || skip "tests/fuzz/fuzz_$h not built (configure --enable-fuzzers)"
 done
 
-# Executions per harness: the decoder runs ~250k inputs/s, the pipeline
-# (temp file, engine, three reports) ~500/s on one core of CI's machine.
-runs_decode=${TL_FUZZ_RUNS_DECODE:-4000000}
-runs_pipeline=${TL_FUZZ_RUNS_PIPELINE:-25000}
+# Executions per harness (about a minute each): the decoder runs ~300k inputs/s, the pipeline
+# (temp file, engine, four reports) ~850/s on one core of CI's machine.
+runs_decode=${TL_FUZZ_RUNS_DECODE:-20000000}
+runs_pipeline=${TL_FUZZ_RUNS_PIPELINE:-60000}
 max_time=${TL_FUZZ_MAX_TIME:-150}
 artifacts=${TL_FUZZ_ARTIFACTS:-$builddir/fuzz-artifacts}
 
