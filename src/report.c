@@ -273,9 +273,7 @@ enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v)
     char *text = NULL;
     if (show) {
         r->sum.listed++;
-        text = r->cfg.format == TL_REPORT_TEXT
-                   ? tl_report_text_format_conn(v, &r->cfg, &len)
-                   : r->ops->format_conn(v, r->cfg.all_details, &len);
+        text = r->ops->format_conn(v, &r->cfg, &len);
         if (text == NULL)
             return TL_ENOMEM;
     }

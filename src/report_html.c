@@ -252,9 +252,10 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
 
 #define CONN_STACK_BYTES 8192
 
-static char *format_conn(const struct tl_conn_view *v, bool all_details, size_t *len)
+static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
+                         size_t *len)
 {
-    (void)all_details; /* the page holds every listed connection's details */
+    (void)cfg; /* the page holds every listed connection's details */
     char stack[CONN_STACK_BYTES];
     struct tl_jw w;
     tl_jw_init(&w, stack, sizeof stack);

@@ -84,10 +84,11 @@ struct report_summary {
 struct tl_report;
 
 struct report_ops {
-    /* Formats one connection as a malloc'd string (no trailing newline). */
-    /* all_details: the text's detail block for every listed connection,
-     * not only for those with a warning or an error. */
-    char *(*format_conn)(const struct tl_conn_view *v, bool all_details, size_t *len);
+    /* Formats one connection as a malloc'd string (no trailing newline),
+     * as the report's configuration asks (the text's all_details and
+     * ladder, the JSON timeline). */
+    char *(*format_conn)(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
+                         size_t *len);
     /* Writes the whole document; spool holds the connections in order,
      * each followed by '\n'. */
     enum tl_status (*write_doc)(const struct tl_report *r, const struct tl_run *run,
@@ -136,11 +137,6 @@ extern const struct report_ops tl_report_json_ops;
 extern const struct report_ops tl_report_text_ops;
 extern const struct report_ops tl_report_lines_ops;
 extern const struct report_ops tl_report_html_ops;
-
-/* The text report's format_conn with the whole configuration, which the
- * ladder (--ladder, --color) needs; report.c calls it for text reports. */
-char *tl_report_text_format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
-                                 size_t *len);
 
 /* The JSON report's connection object built with jansson (a new reference,
  * NULL when out of memory): the reference the streaming writer behind

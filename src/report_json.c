@@ -547,4 +547,10 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     return st;
 }
 
-const struct report_ops tl_report_json_ops = {tl_report_json_format_conn, write_doc};
+static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
+                         size_t *len)
+{
+    return tl_report_json_format_conn(v, cfg->all_details, len);
+}
+
+const struct report_ops tl_report_json_ops = {format_conn, write_doc};

@@ -23,9 +23,10 @@ static const char *time_of_day(int64_t ts, char *buf, size_t size)
 
 /* "12:00:01.250000 #7 10.0.0.1:5000 -> 10.0.0.2:80 rst 0.2s CLOSED/CLOSED
  *  warning rst_instead_of_fin" */
-static char *format_conn(const struct tl_conn_view *v, bool all_details, size_t *len)
+static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
+                         size_t *len)
 {
-    (void)all_details;
+    (void)cfg;
     const struct tl_conn *c = v->conn;
     char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8], when[40];
     tl_report_endpoints(c, cl, sv, sizeof cl);

@@ -305,8 +305,8 @@ static void table_row(struct buf *b, const struct tl_conn_view *v)
 }
 
 /* A ladder is the connection's detail, so --ladder details every one. */
-char *tl_report_text_format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
-                                 size_t *len)
+static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
+                         size_t *len)
 {
     struct buf b = {NULL, 0, 0, false};
     table_row(&b, v);
@@ -554,12 +554,6 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
               write_counts(r, out) && tl_report_text_summary(&r->sum, run->capture, out);
     enum tl_status st = ok ? write_host_anomalies(run, out) : TL_EIO;
     return st == TL_OK ? write_connections(r, spool, out) : st;
-}
-
-static char *format_conn(const struct tl_conn_view *v, bool all_details, size_t *len)
-{
-    struct tl_report_cfg cfg = {.all_details = all_details};
-    return tl_report_text_format_conn(v, &cfg, len);
 }
 
 const struct report_ops tl_report_text_ops = {format_conn, write_doc};

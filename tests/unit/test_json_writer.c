@@ -398,7 +398,7 @@ static const char *compare(const char *text, size_t len, json_t *ref)
 static const char *check_view(const struct tl_conn_view *v)
 {
     size_t len = 0;
-    char *text = tl_report_json_ops.format_conn(v, false, &len);
+    char *text = tl_report_json_format_conn(v, false, &len);
     json_t *ref = tl_report_conn_json(v);
     const char *why = compare(text, len, ref);
     if (why != NULL)
@@ -529,7 +529,7 @@ static void test_compare_fails(struct tap *t)
     struct synth s;
     synth_init(&s, false);
     size_t len = 0;
-    char *text = tl_report_json_ops.format_conn(&s.v, false, &len);
+    char *text = tl_report_json_format_conn(&s.v, false, &len);
     json_t *ref = tl_report_conn_json(&s.v);
     ok(t, compare(text, len, ref) == NULL, "self-check: the pair agrees");
     json_t *changed = json_deep_copy(ref);
@@ -568,9 +568,10 @@ static void test_compare_fails(struct tap *t)
 
 /* The reporter's format hook, swapped in: each connection's "line" is the
  * verdict of the comparison, which the report writes out in id order. */
-static char *verdict_conn(const struct tl_conn_view *v, bool all_details, size_t *len)
+static char *verdict_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
+                          size_t *len)
 {
-    (void)all_details;
+    (void)cfg;
     const char *why = check_view(v);
     char buf[160];
     int n = snprintf(buf, sizeof buf, "%s %llu%s%s", why ? "bad" : "good",
