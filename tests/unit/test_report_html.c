@@ -71,13 +71,14 @@ static void test_script_json(struct tap *t)
 }
 
 /* A connection: SYN, SYN-ACK, folded data, RST; one anomaly at the RST. */
+/* conn last: struct tl_conn ends in a flexible array (room for the engine). */
 struct fixture {
-    struct tl_conn conn;
     struct tl_tcpstate tcp;
     struct tl_event ev[5];
     struct tl_timeline tl;
     struct tl_anomaly an;
     struct tl_anomaly_list al;
+    struct tl_conn conn;
 };
 
 static void make_fixture(struct fixture *f, uint64_t id)

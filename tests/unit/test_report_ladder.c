@@ -58,10 +58,11 @@ static size_t index_of(const struct got *g, const char *what)
     return (size_t)-1;
 }
 
+/* c last: struct tl_conn ends in a flexible array (room for the engine). */
 struct fake {
-    struct tl_conn c;
     struct tl_timeline tl;
     struct tl_anomaly_list an;
+    struct tl_conn c;
 };
 
 static void fake_init(struct fake *f)
