@@ -63,7 +63,7 @@ output:
   --build-dir DIR      where binaries, inputs and results go
                        [env BENCH_BUILD; default bench/build]
   --out FILE           also write the markdown report to FILE
-env: TCPLENS      the tcplens binary [default: bench/../tcplens]
+env: TCPLENS      the tcplens binary [default: build/tcplens, else ./tcplens]
      CC           C compiler [cc]
      BENCH_TIMER  "bash" forces the fallback timer (no /usr/bin/time)
 EOF
@@ -74,7 +74,11 @@ note() { printf 'run.sh: %s\n' "$*" >&2; }
 
 # ---- options ---------------------------------------------------------------
 
-tcplens=${TCPLENS:-$bench_dir/../tcplens}
+tcplens=${TCPLENS:-}
+if [[ -z $tcplens ]]; then   # the README's build directory, else an in-place build
+    tcplens=$bench_dir/../build/tcplens
+    [[ -x $tcplens ]] || tcplens=$bench_dir/../tcplens
+fi
 build=${BENCH_BUILD:-$bench_dir/build}
 input_opt=${BENCH_INPUT:-}
 rounds=${ROUNDS:-5}
@@ -169,7 +173,7 @@ check_tcplens() {
     ((use_tcplens)) || return 0
     [[ -x $tcplens && ! -d $tcplens ]] ||
         die "tcplens is not built: no executable at $tcplens
-  build it first (./autogen.sh && ./configure && make in the top directory),
+  build it first (the README's first command),
   point TCPLENS=/path/to/tcplens at one, or pass --no-tcplens"
     tcplens=$(cd "$(dirname "$tcplens")" && pwd)/$(basename "$tcplens")
 }

@@ -24,6 +24,13 @@ step() { # name command...
 }
 
 tools/install-deps.sh || exit 1
+# The builds below are out of tree, which configure refuses while the source
+# tree itself is configured (an in-place ./configure && make): clean it first.
+if [ -f "$top/config.status" ]; then
+    echo "== the source tree was configured in place: make distclean there first"
+    make -C "$top" distclean > "$logdir/distclean-top.log" 2>&1 ||
+        rm -f "$top/config.status"
+fi
 step autogen ./autogen.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 build() { # dir configure-args...
