@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR
 # Kernel ground truth for tcplens's inferred TCP states.
 #
-# Runs ~20 socket scenarios (tests/netns/kernel-lib.sh, scenario.py) each in
+# Runs ~35 socket scenarios (tests/netns/kernel-lib.sh, scenario.py) each in
 # its own network namespace on lo, recording a pcap, `ss -tan` every few ms
 # and the sock:inet_sock_set_state tracepoint; derives every endpoint
 # socket's kernel state sequence (tests/netns/kernel_states.py) and checks
@@ -42,6 +42,9 @@ skip() {
 }
 
 [ -x "$tcplens" ] || skip "tcplens not built ($tcplens)"
+# Slow (two and a half minutes of real sockets): tools/test-all.sh runs it
+# in its first build only; tests/kernel-saved.sh covers the rest offline.
+[ "${TL_SLOW_TESTS:-run}" = run ] || skip "slow test, run once in another build (TL_SLOW_TESTS=skip)"
 command -v python3 >/dev/null 2>&1 || skip "python3 missing"
 # shellcheck source=netns/lib.sh
 . "$netns/lib.sh"
@@ -76,7 +79,8 @@ read -r -a want <<<"${TL_KERNEL_SCENARIOS:-$(tk_scenarios | tr '\n' ' ')}"
 needs() {
     case $1 in
     syn_dropped | final_ack_dropped | keepalive_timeout | synack_lost) echo nft ;;
-    simultaneous_close) echo tc ;;
+    syn_blackhole_default | syn_dropped_then_answered | challenge_ack) echo nft ;;
+    simultaneous_close | half_open_scan) echo tc ;;
     esac
 }
 run=() skipped=()

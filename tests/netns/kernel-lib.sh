@@ -33,6 +33,10 @@ TK_SS_MS=${TK_SS_MS:-5}
 # client port is passed as --client-port), timeout=N (scenario budget, s)
 # ports=N (N client ports instead of 40: more short connections than 40
 # TIME_WAITs; the range then overlaps later scenarios', each has its netns)
+# raw (the fixed client port is a raw-socket sender with no TCP socket:
+# meta raw_ports), iface=any (tcpdump -i any instead of -i lo),
+# retag=vlan (after the capture, retag-vlan.py rewrites NAME.pcap: 802.1Q
+# VLAN 10 client->server, 20 server->client; the original is NAME.orig.pcap)
 TK_TABLE=(
     "client_first|normal|||"
     "server_first|server_first|||"
@@ -61,6 +65,13 @@ TK_TABLE=(
     "lossy|lossy|||"
     "scan|scan|||"
     "tw_pressure|tw_pressure|||ports=400"
+    "syn_blackhole_default|syn_blackhole_default||--wait 33|timeout=45"
+    "syn_dropped_then_answered|syn_dropped_then_answered|||"
+    "accept_overflow_default|accept_overflow_default||--wait 8.5|timeout=15"
+    "half_open_scan|half_open_scan|||fixedport raw"
+    "challenge_ack|challenge_ack|||fixedport"
+    "captured_twice|captured_twice|||iface=any"
+    "vlan_split|normal|||retag=vlan"
 )
 
 # sysctls recorded in every NAME.meta (their values inside the namespace)
@@ -104,17 +115,20 @@ tk_run_one() {
     local ns="tlk$$-$idx" sport=$((10000 + 100 * TK_BLOCK + idx))
     local clo=$((30000 + 1000 * TK_BLOCK + 40 * idx)) chi
     chi=$((clo + 39))
-    local timeout=10 o midstream=0 fixed=0
+    local timeout=10 o midstream=0 fixed=0 raw=0 iface=lo retag=''
     for o in $opts; do
         case $o in
         midstream) midstream=1 ;;
         fixedport) fixed=1 ;;
+        raw) raw=1 ;;
+        iface=*) iface=${o#iface=} ;;
+        retag=*) retag=${o#retag=} ;;
         timeout=*) timeout=${o#timeout=} ;;
         ports=*) chi=$((clo + ${o#ports=} - 1)) ;;
         esac
     done
     TK_META=$out/$name.meta
-    rm -f -- "$out/$name".{pcap,ss.txt,trace.txt,scenario.log,meta}
+    rm -f -- "$out/$name".{pcap,orig.pcap,ss.txt,trace.txt,scenario.log,meta}
     tk_meta scenario "$name"
     tk_meta script "$scn"
     tk_meta index "$idx"
@@ -123,6 +137,9 @@ tk_run_one() {
     tk_meta kernel "$(uname -r)"
     tk_meta ss_interval_ms "$TK_SS_MS"
     tk_meta trace "$TK_TRACE"
+    tk_meta capture_iface "$iface"
+    (( raw )) && tk_meta raw_ports $((clo + 20))
+    [[ -n $retag ]] && tk_meta retag "$retag"
     [[ $TK_TRACE == 1 ]] || tk_meta trace_why "$TK_TRACE_WHY"
     local fail=''
     step() { # description command...
@@ -147,13 +164,13 @@ tk_run_one() {
     tk_meta args "${args[*]}"
     TL_SS_T0=1 TL_SS_SAME=1 step "ss poll" tl_ss_poll_start "$ns" "$out/$name.ss.txt" "$TK_SS_MS"
     if (( ! midstream )); then
-        step "capture start" tl_capture_start "$ns" "$out/$name.pcap" &&
+        step "capture start" tl_capture_start "$ns" "$out/$name.pcap" -i "$iface" &&
             tk_meta t_capture_start "$EPOCHREALTIME"
     fi
     step "scenario start" tl_scenario_start "$name" "$ns" "$scn" "${args[@]}"
     if (( midstream )); then
         step "scenario gate" tl_scenario_wait_gate "$name" capture $((timeout + 5)) &&
-            step "capture start" tl_capture_start "$ns" "$out/$name.pcap" &&
+            step "capture start" tl_capture_start "$ns" "$out/$name.pcap" -i "$iface" &&
             tk_meta t_capture_start "$EPOCHREALTIME" &&
             step "open gate" tl_scenario_open_gate "$name" capture
     fi
@@ -172,6 +189,11 @@ tk_run_one() {
         cat "$out/$name.capture.err" >&2; rm -f -- "$out/$name.capture.err"
     fi
     tk_meta t_capture_stop "$EPOCHREALTIME"
+    if [[ -n $retag && -f $out/$name.pcap && -z $fail ]]; then
+        mv -- "$out/$name.pcap" "$out/$name.orig.pcap" &&
+            "$TL_PYTHON" "$TL_LIB_DIR/retag-$retag.py" "$out/$name.orig.pcap" "$out/$name.pcap" ||
+            fail="retag $retag"
+    fi
     if [[ -n ${TL_SCN_PID[$name]:-} ]]; then
         tl_scenario_finish "$name" 2>/dev/null || fail=${fail:-scenario exit status (FAIL lines in $name.scenario.log)}
     fi

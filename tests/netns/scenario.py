@@ -2,7 +2,8 @@
 """Real-socket TCP scenarios for tcplens kernel tests (stdlib only).
 
 Run inside a private network namespace (see lib.sh / make-samples.sh); uses
-127.0.0.1 / ::1 only.  Every scenario is bounded: all sockets have timeouts
+127.0.0.1 / ::1 only (captured_twice: 192.0.2.1/.2 on a veth pair it creates
+inside the namespace).  Every scenario is bounded: all sockets have timeouts
 and an overall SIGALRM (--timeout, default 20 s) aborts the process.
 
 When a scenario is done it prints "READY-TO-STOP" and then, if --hold FILE is
@@ -89,6 +90,29 @@ Scenarios for the data-phase and host-level anomalies (docs/anomalies.md):
                      33 are closed (RST)
   tw_pressure        150 short connections to one port, 0.5 ms apart, the
                      client closing first: TIME_WAIT piles up on the client
+
+Default-sysctl and capture-shape scenarios (docs/kernel-scenarios.md):
+  syn_blackhole_default  nft input drops SYNs to a listening port, all
+                     sysctls at their defaults; --wait s (33) of capture with a
+                     UDP datagram a second to port 9 (bound sink), the client
+                     still connecting when the scenario ends
+  syn_dropped_then_answered  nft input drops the first three SYNs (quota); the
+                     fourth is answered, then request/response, client-first
+                     close
+  accept_overflow_default  listen(5), never accept(); seven clients: six fill
+                     the accept queue, the seventh's SYNs are dropped; --wait s
+                     (8.5) after the seventh connect()
+  half_open_scan     raw-socket SYN scan (no TCP socket on the scanner side) of
+                     ports 50..69 of the run's block from --client-port; 3
+                     listen; answers toward the scanner pass a slow HTB class
+                     so the request sockets live long enough for ss
+  challenge_ack      SO_LINGER 0 close whose RST nft drops; reconnect from the
+                     same port: the old ESTABLISHED server answers the SYN with
+                     a challenge ACK, the client's RST kills it, the SYN is
+                     re-sent and answered; client-first close
+  captured_twice     normal over a veth pair with both ends in the namespace
+                     (policy routing); with tcpdump -i any every frame is
+                     captured twice (sent on one end, received on the other)
 """
 
 import argparse
@@ -275,7 +299,7 @@ def peer_port(conn):
 
 # ------------------------------------------------------------------ scenarios
 
-def sc_normal(a):
+def sc_normal(a, client_host=None):
     host, port = a.host, a.port
     ls = listener(host, port)
 
@@ -295,6 +319,8 @@ def sc_normal(a):
     srv = Server(ls, server)
     srv.start()
     c = client_socket(host)
+    if client_host:
+        c.bind((client_host, 0))
     c.connect((host, port))
     event("client: connected from %s" % local(c))
     time.sleep(STEP)
@@ -1297,6 +1323,357 @@ def sc_tw_pressure(a):
     settle()
 
 
+# ------------------------------------------- default-sysctl and wire scenarios
+
+TICK_PORT = 9          # UDP sink: the driver's end-of-capture datagram goes here
+
+
+def udp_sink(host):
+    """Bind the UDP port the ticks (and the driver's end-of-capture datagram)
+    go to, so they draw no ICMP port unreachable."""
+    s = socket.socket(family_of(host), socket.SOCK_DGRAM)
+    s.bind((host, TICK_PORT))
+    _keep.append(s)
+    return s
+
+
+def sc_syn_blackhole_default(a):
+    """SYNs to a listening port silently dropped, every sysctl at its default;
+    a UDP datagram a second shows the capture going on (--wait s)."""
+    host, port = a.host, a.port
+    log_sysctls("net.ipv4.tcp_syn_retries", "net.ipv4.tcp_syn_linear_timeouts")
+    ls = listener(host, port)
+    _keep.append(ls)
+    nft_table("chain input { type filter hook input priority 0; policy accept;\n"
+              "  tcp dport %d tcp flags & (syn | ack) == syn counter drop\n}" % port)
+    udp_sink(host)
+    tick = socket.socket(family_of(host), socket.SOCK_DGRAM)
+    res = {}
+
+    def client():
+        c = client_socket(host)
+        c.settimeout(None)            # the kernel's own SYN retry limit decides
+        _keep.append(c)
+        res["t0"] = time.time()
+        try:
+            c.connect((host, port))
+            res["err"] = "connected?!"
+        except OSError as e:
+            res["err"] = repr(e)
+        res["t1"] = time.time()
+        event("client: connect() -> %s after %.3f s" % (res["err"], res["t1"] - res["t0"]))
+
+    threading.Thread(target=client, daemon=True).start()
+    t0 = time.time()
+    event("client: connect() started; a UDP datagram to port %d every second" % TICK_PORT)
+    n, end = 0, t0 + a.wait
+    while time.time() < end:
+        if time.time() >= t0 + n:
+            tick.sendto(b"tick %d" % n, (host, TICK_PORT))
+            n += 1
+        time.sleep(max(0.0, min(t0 + n, end) - time.time()))
+    event("%d ticks sent; nft counters: %s" % (n, nft_counters()))
+    if "t1" in res:
+        event("client gave up %.3f s after connect()" % (res["t1"] - res["t0"]))
+        if "connected" in res["err"]:
+            fail("connect() succeeded through the SYN drop")
+    else:
+        event("client: still connecting (SYN_SENT) %.3f s after connect()"
+              % (time.time() - res.get("t0", t0)))
+
+
+def sc_syn_dropped_then_answered(a):
+    """The first three SYNs of one connect() are dropped (nft input, after
+    tcpdump saw them), the fourth is answered: one connection, then a normal
+    client-first close."""
+    host, port = a.host, a.port
+    log_sysctls("net.ipv4.tcp_syn_retries", "net.ipv4.tcp_syn_linear_timeouts")
+    ls = listener(host, port)
+    # an IPv4 SYN here is 60 bytes: 60, 120, 180 < 200 match, 240 does not
+    nft_table('quota three { until 200 bytes }\n'
+              'chain input { type filter hook input priority 0; policy accept;\n'
+              '  tcp dport %d tcp flags & (syn | ack) == syn quota name "three" '
+              'counter drop\n}' % port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        expect_eof(conn, "server")
+        time.sleep(2 * STEP)
+        conn.close()
+        event("server: close() -> FIN (LAST_ACK)")
+
+    ls.settimeout(SOCK_TIMEOUT + 5)
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.settimeout(SOCK_TIMEOUT + 5)
+    t0 = time.time()
+    c.connect((host, port))
+    dt = time.time() - t0
+    event("client: connected from %s %.3f s after connect()" % (local(c), dt))
+    if dt < 2.5:
+        fail("connected after %.3f s: the first three SYNs were not all dropped" % dt)
+    event("nft counters: %s" % nft_counters())
+    nft_drop_table()
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    c.close()
+    event("client: close() -> FIN (active close, will be TIME_WAIT)")
+    srv.finish()
+    ls.close()
+    settle()
+
+
+def sc_accept_overflow_default(a):
+    """listen(5), seven clients, never accept(); default sysctls."""
+    host, port = a.host, a.port
+    log_sysctls("net.ipv4.tcp_syncookies", "net.ipv4.tcp_synack_retries",
+                "net.core.somaxconn", "net.ipv4.tcp_abort_on_overflow")
+    ls = listener(host, port, backlog=5)   # accept queue holds backlog+1 = 6
+    _keep.append(ls)
+    event("server: listen(5) and never accept()")
+    socks = []
+    for i in range(7):
+        s = socket.socket(family_of(host), socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex((host, port))
+        _keep.append(s)
+        socks.append(s)
+        time.sleep(0.05)
+        try:
+            s.getpeername()
+            event("client %d: connected from %s" % (i + 1, local(s)))
+        except OSError:
+            event("client %d: %s still connecting (SYN_SENT)" % (i + 1, local(s)))
+    time.sleep(a.wait)
+    n = 0
+    for s in socks:
+        try:
+            s.getpeername()
+            n += 1
+        except OSError:
+            pass
+    event("%d of 7 clients connected after %.1f s" % (n, a.wait))
+    if n != 6:
+        fail("expected 6 connected clients (accept queue backlog+1), got %d" % n)
+
+
+SYN_FLAG, RST_FLAG, ACK_FLAG = 0x02, 0x04, 0x10
+
+
+def _csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def _syn_probe(src, dst, sport, dport, seq):
+    """An nmap-like SYN: window 1024, MSS 1460, correct checksum."""
+    opts = struct.pack("!BBH", 2, 4, 1460)
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, (5 + len(opts) // 4) << 4,
+                      SYN_FLAG, 1024, 0, 0) + opts
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(hdr))
+    c = _csum(pseudo + hdr)
+    return hdr[:16] + struct.pack("!H", c) + hdr[18:]
+
+
+
+def sc_half_open_scan(a):
+    """A half-open SYN scan from a raw socket (no TCP socket on the scanner's
+    side) of 20 ports, 50..69 of the run's block; 3 listen.  Answers to the
+    scanner's port go through a slow HTB class (a slow link toward the
+    scanner), so the listeners' request sockets live long enough for ss."""
+    host = a.host
+    if family_of(host) != socket.AF_INET:
+        raise RuntimeError("half_open_scan: IPv4 only")
+    sport = a.client_port
+    ports = [a.port // 100 * 100 + 50 + i for i in range(20)]
+    open_ports = {ports[6], ports[12], ports[17]}   # late in the order: long-lived
+    for p in sorted(open_ports):
+        _keep.append(listener(host, p, backlog=8))
+    run_tool(["tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb",
+              "default", "1"])
+    try:
+        run_tool(["tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:1",
+                  "htb", "rate", "10gbit"])
+        # 4 kbit/s: an answer (54-58 bytes on lo) leaves every ~110 ms, so the
+        # request sockets live 0.6-1.8 s: ss sees them even on a loaded machine
+        run_tool(["tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:2",
+                  "htb", "rate", "4kbit", "burst", "10", "cburst", "10"])
+        run_tool(["tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip",
+                  "prio", "1", "u32", "match", "ip", "protocol", "6", "0xff",
+                  "match", "ip", "dport", str(sport), "0xffff", "flowid", "1:2"])
+        event("tc: HTB class 1:2 at 4kbit, burst 10 bytes, for TCP to port %d" % sport)
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+        _keep.append(raw)
+        isn = 0x5CA90000
+        for i, p in enumerate(ports):
+            raw.sendto(_syn_probe(host, host, sport, p, isn + i), (host, 0))
+            time.sleep(0.002)
+        event("scanner: %d SYNs sent from raw socket, port %d" % (len(ports), sport))
+        synack, rst, kernel_rst = set(), set(), set()
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and (len(synack) + len(rst) < len(ports) or
+                                               len(kernel_rst) < len(synack)):
+            r, _, _ = select.select([raw], [], [], 0.05)
+            if not r:
+                continue
+            pkt = raw.recv(2048)
+            ihl = (pkt[0] & 0x0F) * 4
+            sp, dp = struct.unpack("!HH", pkt[ihl:ihl + 4])
+            fl = pkt[ihl + 13]
+            if dp == sport and sp in ports:
+                if fl & SYN_FLAG and fl & ACK_FLAG:
+                    synack.add(sp)
+                elif fl & RST_FLAG:
+                    rst.add(sp)
+            elif sp == sport and dp in ports and fl & RST_FLAG:
+                kernel_rst.add(dp)
+        event("scanner: %d open (SYN-ACK: %s), %d closed (RST); the scanner's kernel "
+              "reset %d SYN-ACKs" % (len(synack), sorted(synack), len(rst), len(kernel_rst)))
+        if synack != open_ports or len(rst) != 17 or kernel_rst != open_ports:
+            fail("scan: expected SYN-ACKs and kernel RSTs from %s, 17 RSTs"
+                 % sorted(open_ports))
+    finally:
+        try:
+            run_tool(["tc", "qdisc", "del", "dev", "lo", "root"])
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+            event("tc qdisc del: %s" % e)
+    settle()
+
+
+def sc_challenge_ack(a):
+    """The client aborts (SO_LINGER 0) while nft drops its RST, reconnects
+    from the same port: challenge ACK, RST, SYN retry, new connection."""
+    host, port, cport = a.host, a.port, a.client_port
+    log_sysctls("net.ipv4.tcp_challenge_ack_limit", "net.ipv4.tcp_invalid_ratelimit")
+    ls = listener(host, port)
+    reset = threading.Event()
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: conn 1 accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        try:
+            data = conn.recv(4096)
+            fail("server: conn 1 expected ECONNRESET, got %r" % (data,))
+        except ConnectionResetError:
+            reset.set()
+            event("server: conn 1 recv() -> ECONNRESET (the RST answering the "
+                  "challenge ACK)")
+        conn.close()
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: conn 2 accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        expect_eof(conn, "server conn 2")
+        time.sleep(2 * STEP)
+        conn.close()
+        event("server: conn 2 close() -> FIN (LAST_ACK)")
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host, cport)
+    c.connect((host, port))
+    event("client: conn 1 connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    # the abort's RST is dropped in OUTPUT, before tcpdump on lo: the server
+    # never learns, and keeps its ESTABLISHED socket
+    nft_table("chain output { type filter hook output priority 0; policy accept;\n"
+              "  tcp sport %d tcp dport %d tcp flags & rst == rst counter drop\n}"
+              % (cport, port))
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    event("client: conn 1 SO_LINGER{1,0} close(); its RST is dropped")
+    event("nft counters: %s" % nft_counters())
+    nft_drop_table()
+    time.sleep(2 * STEP)
+    c = client_socket(host, cport)
+    t0 = time.time()
+    c.connect((host, port))
+    dt = time.time() - t0
+    event("client: conn 2 connected from %s %.3f s after connect()" % (local(c), dt))
+    # the SYN met the old ESTABLISHED socket: challenge ACK, the client's RST
+    # killed it, and the SYN went again (Linux re-arms the SYN timer at
+    # TCP_TIMEOUT_MIN after an unacceptable ACK in SYN_SENT, not after 1 s)
+    if not reset.wait(1.0):
+        fail("conn 1's server socket was not reset before conn 2 connected")
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    c.close()
+    event("client: conn 2 close() -> FIN (active close, will be TIME_WAIT)")
+    srv.finish()
+    ls.close()
+    settle()
+
+
+VETH = ("tlva", "tlvb")
+VETH_ADDR = ("192.0.2.1", "192.0.2.2")      # client, server (TEST-NET-1)
+
+
+def veth_loop():
+    """A veth pair with both ends in this namespace, client address on one end,
+    server address on the other, and policy routing so traffic between them
+    leaves by one end and comes in by the other (not through lo): a capture
+    on `any` sees every frame twice (sent on one end, received on the other)."""
+    (va, vb), (ca, sa) = VETH, VETH_ADDR
+    ip = ["ip"]
+    # no IPv6 on the pair: its link-up MLD reports would be noise in the capture
+    run_tool(["sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1"])
+    run_tool(ip + ["link", "add", va, "type", "veth", "peer", "name", vb])
+    for dev, addr in ((va, ca), (vb, sa)):
+        run_tool(ip + ["addr", "add", addr + "/32", "dev", dev])
+        run_tool(ip + ["link", "set", dev, "up"])
+        subprocess.run(["ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off"],
+                       capture_output=True, timeout=10)
+    for k in ("all", "default", va, vb):
+        run_tool(["sysctl", "-q", "-w", "net.ipv4.conf.%s.accept_local=1" % k,
+                  "net.ipv4.conf.%s.rp_filter=0" % k])
+    mac = {}
+    for dev in (va, vb):
+        with open("/sys/class/net/%s/address" % dev) as f:
+            mac[dev] = f.read().strip()
+    run_tool(ip + ["neigh", "replace", sa, "lladdr", mac[vb], "dev", va, "nud", "permanent"])
+    run_tool(ip + ["neigh", "replace", ca, "lladdr", mac[va], "dev", vb, "nud", "permanent"])
+    run_tool(ip + ["route", "add", sa, "dev", va, "src", ca, "table", "100"])
+    run_tool(ip + ["route", "add", ca, "dev", vb, "src", sa, "table", "101"])
+    run_tool(ip + ["rule", "add", "pref", "100", "iif", va, "lookup", "local"])
+    run_tool(ip + ["rule", "add", "pref", "101", "iif", vb, "lookup", "local"])
+    run_tool(ip + ["rule", "add", "pref", "200", "from", ca, "to", sa, "lookup", "100"])
+    run_tool(ip + ["rule", "add", "pref", "201", "from", sa, "to", ca, "lookup", "101"])
+    run_tool(ip + ["rule", "add", "pref", "300", "lookup", "local"])
+    run_tool(ip + ["rule", "del", "pref", "0"])
+    event("veth %s (%s) <-> %s (%s), routed through the pair" % (va, ca, vb, sa))
+
+
+def sc_captured_twice(a):
+    """client_first between two addresses of a veth pair whose ends are both
+    in this namespace; the driver captures on `any`, so every frame is in the
+    capture twice."""
+    veth_loop()
+    sc_normal(a, client_host=VETH_ADDR[0])
+
+
 SCENARIOS = {
     "normal": (sc_normal, "127.0.0.1"),
     "ipv6": (sc_normal, "::1"),
@@ -1325,6 +1702,12 @@ SCENARIOS = {
     "lossy": (sc_lossy, "127.0.0.1"),
     "scan": (sc_scan, "127.0.0.1"),
     "tw_pressure": (sc_tw_pressure, "127.0.0.1"),
+    "syn_blackhole_default": (sc_syn_blackhole_default, "127.0.0.1"),
+    "syn_dropped_then_answered": (sc_syn_dropped_then_answered, "127.0.0.1"),
+    "accept_overflow_default": (sc_accept_overflow_default, "127.0.0.1"),
+    "half_open_scan": (sc_half_open_scan, "127.0.0.1"),
+    "challenge_ack": (sc_challenge_ack, "127.0.0.1"),
+    "captured_twice": (sc_captured_twice, VETH_ADDR[1]),
 }
 
 # default --wait per scenario (seconds)
@@ -1336,6 +1719,8 @@ WAIT_DEFAULT = {
     "zero_window": 1.5,
     "keepalive": 2.5,
     "synack_lost": 1.5,
+    "syn_blackhole_default": 33.0,
+    "accept_overflow_default": 8.5,
 }
 
 
@@ -1372,7 +1757,8 @@ def main():
     p.add_argument("--host", help="address (default 127.0.0.1, ::1 for ipv6)")
     p.add_argument("--port", type=int, default=8080, help="server port (default 8080)")
     p.add_argument("--client-port", type=int, default=40000,
-                   help="fixed client port for port_reuse* (default 40000)")
+                   help="fixed client port for port_reuse*, challenge_ack, and the "
+                   "scanner's port in half_open_scan (default 40000)")
     p.add_argument("--gap", type=float, default=0.3,
                    help="pause between the two port_reuse connections (s)")
     p.add_argument("--hold-open", type=float, default=1.0,
@@ -1390,8 +1776,8 @@ def main():
         a.host = default_host
     if a.wait is None:
         a.wait = WAIT_DEFAULT.get(a.scenario, 1.0)
-    if a.host not in ("127.0.0.1", "::1"):
-        p.error("only 127.0.0.1 and ::1 are allowed")
+    if a.host not in ("127.0.0.1", "::1", default_host):
+        p.error("only 127.0.0.1, ::1 and the scenario's own address are allowed")
 
     signal.signal(signal.SIGUSR1, _release)
     signal.signal(signal.SIGTERM, _release)
