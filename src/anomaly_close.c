@@ -205,33 +205,33 @@ static bool fin_from_close_wait(const struct tl_track_side *s)
 }
 
 static void final_ack_explain(struct tl_anomaly *a, int r, const struct tl_track_side *s,
-                              const struct sends *fin, int64_t in_last_ack)
+                              const struct sends *fin, int64_t in_last_ack, const char *st)
 {
     char d[32];
     tl_det_dur(d, sizeof d, in_last_ack);
     if (s->final_ack_pkt != 0)
         tl_anomaly_explain(a,
-                           "The %s, in LAST_ACK after its FIN (packet %llu), got no ACK for "
+                           "The %s, in %s after its FIN (packet %llu), got no ACK for "
                            "it and sent the FIN %u times in all; the %s's ACK (packet %llu) "
                            "closed it %s after the first FIN. The first final ACK was lost "
                            "(or the FIN was, past the capture point), so the %s's socket "
-                           "lingered in LAST_ACK one retransmission timeout or more.",
-                           role(r), ull(fin->pkt[0]), (unsigned)fin->n, role(!r),
-                           ull(s->final_ack_pkt), d, role(r));
+                           "lingered in %s one retransmission timeout or more.",
+                           role(r), st, ull(fin->pkt[0]), (unsigned)fin->n, role(!r),
+                           ull(s->final_ack_pkt), d, role(r), st);
     else
         tl_anomaly_explain(a,
-                           "The %s, in LAST_ACK after its FIN (packet %llu), sent the FIN %u "
-                           "time%s and no ACK ever came: the capture ends with it in LAST_ACK "
+                           "The %s, in %s after its FIN (packet %llu), sent the FIN %u "
+                           "time%s and no ACK ever came: the capture ends with it in %s "
                            "%s after the first FIN. The %s is gone (host down, socket reset) "
                            "or its ACKs are dropped; Linux retries the FIN with backoff "
                            "(tcp_orphan_retries) and then drops the socket.",
-                           role(r), ull(fin->pkt[0]), (unsigned)fin->n, fin->n == 1 ? "" : "s",
-                           d, role(!r));
+                           role(r), st, ull(fin->pkt[0]), (unsigned)fin->n,
+                           fin->n == 1 ? "" : "s", st, d, role(!r));
 }
 
 /* Adds one anomaly for LAST_ACK side r, whose FINs are fin. */
 static void final_ack_add(const struct tl_detect_ctx *c, int r, const struct sends *fin,
-                          bool retx, struct tl_anomaly_list *out)
+                          bool retx, const char *st, struct tl_anomaly_list *out)
 {
     const struct tl_track_side *s = &c->track->side[r];
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_MISSING_FINAL_ACK, (enum tl_anom_ep)r,
@@ -247,7 +247,8 @@ static void final_ack_add(const struct tl_detect_ctx *c, int r, const struct sen
     tl_anomaly_bool(a, "final_ack_seen", s->final_ack_pkt != 0);
     tl_anomaly_real(a, "seconds_in_last_ack", tl_det_secs(end - fin->ts[0]));
     tl_anomaly_str(a, "ack_expected_from", role(!r));
-    final_ack_explain(a, r, s, fin, end - fin->ts[0]);
+    tl_anomaly_str(a, "state", st);
+    final_ack_explain(a, r, s, fin, end - fin->ts[0], st);
     tl_anomaly_suggest(a,
                        "One lost final ACK is harmless: it costs the %s one retransmission "
                        "timeout. If it repeats, look for loss towards the %s, or a stateful "
@@ -260,15 +261,19 @@ void tl_det_missing_final_ack(const struct tl_detect_ctx *c, struct tl_anomaly_l
 {
     for (int r = 0; r < 2; r++) {
         const struct tl_track_side *s = &c->track->side[r];
-        if (!fin_from_close_wait(s))
+        /* The FIN of the passive close (LAST_ACK), or of crossing FINs
+         * (CLOSING): both wait for the last ACK of the connection. */
+        bool closing = !fin_from_close_wait(s) && s->closing_pkt != 0 && s->fin.n > 0;
+        if (!fin_from_close_wait(s) && !closing)
             continue;
         struct sends fin;
         tl_det_distinct(&s->fin, &fin);
         bool retx = fin.n >= 2 && fin.k >= 2;
-        bool silent = c->tcp->ep[r].state == TL_EP_LAST_ACK &&
+        uint8_t waits = closing ? TL_EP_CLOSING : TL_EP_LAST_ACK;
+        bool silent = c->tcp->ep[r].state == waits &&
                       c->now_us - fin.ts[fin.k - 1] >= FINAL_ACK_WAIT_US;
         if (retx || silent)
-            final_ack_add(c, r, &fin, retx, out);
+            final_ack_add(c, r, &fin, retx, tl_ep_state_name((enum tl_ep_state)waits), out);
     }
 }
 

@@ -139,16 +139,24 @@ void tl_det_refused(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
     tl_anomaly_pkt(a, tl_times_pkt(&cl->syn, last));
     tl_anomaly_pkt(a, sv->rst_pkt);
     tl_anomaly_int(a, "syns", cl->syn.n);
+    tl_anomaly_int(a, "tries", sv->rsts);
     tl_anomaly_real(a, "rst_delay", tl_det_secs(delay));
-    char srv[80], d[32];
+    char srv[80], d[32], tries[160] = "";
     where(c->conn, TL_ROLE_SERVER, srv, sizeof srv);
+    /* Windows retries a refused connect() with the very same SYN (twice by
+     * default) before it reports WSAECONNREFUSED. */
+    if (sv->rsts > 1)
+        snprintf(tries, sizeof tries,
+                 " The client sent the same SYN %u times, each refused: one connect() "
+                 "retried, as Windows does before it reports the refusal.",
+                 (unsigned)sv->rsts);
     tl_anomaly_explain(a,
                        "The client's SYN (packet %llu) to %s was answered by an RST %s later "
                        "(packet %llu): no socket listens on that address and port, so the "
                        "server's kernel refused the connection (or a firewall rejected it with "
-                       "tcp-reset). connect() failed at once with ECONNREFUSED.",
+                       "tcp-reset). connect() failed at once with ECONNREFUSED.%s",
                        (unsigned long long)tl_times_pkt(&cl->syn, last), srv, tl_det_dur(d, sizeof d, delay),
-                       (unsigned long long)sv->rst_pkt);
+                       (unsigned long long)sv->rst_pkt, tries);
     tl_anomaly_suggest(a,
                        "Check that the service runs and listens on %s (ss -ltnp: a listener "
                        "bound to another address, e.g. 127.0.0.1 or ::1 only, refuses this "
@@ -175,7 +183,8 @@ void tl_det_handshake_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_l
      * "answered": false, not a timeout. A client that sent anything but
      * SYNs got an answer the capture missed (one direction captured). */
     if (!gave_up(t) || syn->n == 0 || t->side[TL_ROLE_SERVER].last_ts != 0 ||
-        c->conn->packets[TL_ROLE_CLIENT] != t->side[TL_ROLE_CLIENT].syn.n)
+        c->conn->packets[TL_ROLE_CLIENT] - c->conn->duplicates[TL_ROLE_CLIENT] !=
+            t->side[TL_ROLE_CLIENT].syn.n)
         return;
     struct tl_anomaly *a =
         tl_anomaly_add(out, TL_AN_HANDSHAKE_TIMEOUT, TL_AEP_CLIENT, t->syn_timeout_ts);

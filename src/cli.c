@@ -33,6 +33,7 @@ enum {
     OPT_COLOR,
     OPT_FIN_TIMEOUT,
     OPT_SHARD,
+    OPT_VLAN_KEY,
     OPT_DURATION,
     OPT_SNAPSHOT,
     OPT_PROGRESS,
@@ -113,6 +114,8 @@ static const char usage_text[] =
     "                       300s; 0 = never)\n"
     "  --linger DUR         keep an ended connection this long for late packets\n"
     "                       (default 60s, Linux's TIME_WAIT; live, 2s)\n"
+    "  --vlan-key MODE      VLAN ids in the connection key: auto (default; joins\n"
+    "                       directions a tap tags apart), on, off\n"
     "  --shard K/N          keep only the connections whose 4-tuple hashes to\n"
     "                       shard K of N: N runs over the same files give\n"
     "                       disjoint results (ids count within the shard)\n"
@@ -269,6 +272,7 @@ static const struct option long_opts[] = {
     {"color", required_argument, NULL, OPT_COLOR},
     {"fin-timeout", required_argument, NULL, OPT_FIN_TIMEOUT},
     {"shard", required_argument, NULL, OPT_SHARD},
+    {"vlan-key", required_argument, NULL, OPT_VLAN_KEY},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, 'h'},
@@ -373,6 +377,16 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
             usage_error("bad --connection '%s' (an id from the report, from 1)", arg);
         break;
     case OPT_SHARD: parse_shard(cli, arg); break;
+    case OPT_VLAN_KEY:
+        if (strcmp(arg, "auto") == 0)
+            cli->vlan_key = TL_VLAN_KEY_AUTO;
+        else if (strcmp(arg, "on") == 0)
+            cli->vlan_key = TL_VLAN_KEY_ON;
+        else if (strcmp(arg, "off") == 0)
+            cli->vlan_key = TL_VLAN_KEY_OFF;
+        else
+            usage_error("bad --vlan-key '%s' (auto, on or off)", arg);
+        break;
     case OPT_PROGRESS: cli->progress = 1; break;
     case OPT_NO_PROGRESS: cli->progress = 0; break;
     case OPT_FIN_TIMEOUT:

@@ -45,6 +45,7 @@ struct tl_cli {
     int64_t close_wait_us; /* --close-wait-threshold */
     int64_t fin_timeout_us; /* --fin-timeout */
     uint32_t shard_index, shard_count; /* --shard K/N: index K-1 of N; count 0 = off */
+    int vlan_key;          /* --vlan-key: enum tl_vlan_key */
     int progress;          /* --progress 1, --no-progress 0; -1: when stderr is a terminal */
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tcplens/decode.h"
+#include "tcplens/dedup.h"
 #include "tcplens/detect.h"
 #include "tcplens/flow.h"
 #include "tcplens/hosts.h"
@@ -24,6 +25,7 @@
 /* A connection's state machines. */
 struct conn_ext {
     struct tl_tcpstate tcp;
+    struct tl_dedup dedup;
     struct tl_zeek zeek;
     struct tl_timeline tl;
     struct tl_track track;
@@ -56,6 +58,7 @@ struct tl_engine {
     struct tl_anomaly_list an;
     uint8_t *scratch; /* pack_conn()'s, scratch_size bytes */
     size_t scratch_size;
+    size_t vlan_apart; /* connections held under a TL_FLOW_VLAN_APART key */
 };
 
 static struct conn_slot *slot(struct tl_conn *c) { return (struct conn_slot *)c->ext; }
@@ -228,6 +231,18 @@ void tl_engine_set_live_stats(struct tl_engine *e, uint64_t received, uint64_t d
     e->cap.live_if_dropped = if_dropped;
 }
 
+/* Later evidence refuted an endpoint's last change (tl_step.revise): the
+ * timeline says what really happened. A handshake ACK the server is proven
+ * to have dropped is marked so. */
+static void revise_history(struct tl_conn *c, const struct tl_step *s)
+{
+    struct tl_event *change = tl_timeline_revise(&ext(c)->tl, (enum tl_role)s->revise_role,
+                                                 s->revise_from, s->revise_to);
+    if (change != NULL && s->revise_to == TL_EP_SYN_RECV &&
+        (change->kind == TL_K_HANDSHAKE_ACK || change->kind == TL_K_ACK))
+        change->kind = TL_K_HS_ACK_DROPPED;
+}
+
 /* Records one step in the timeline. */
 static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const struct tl_step *s,
                                const struct tl_pkt *p, const struct tl_frame *f,
@@ -242,6 +257,8 @@ static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const str
                           .dir = (uint8_t)r,
                           .flags = p->flags,
                           .kind = s->kind};
+    if (s->revise)
+        revise_history(c, s);
     tl_timeline_states(&ev, conn_state(c), s);
     enum tl_status tr =
         tl_track_step(&ext(c)->track, conn_state(c), s, p, r, f->pkt_no, f->ts_us);
@@ -261,14 +278,15 @@ static enum tl_status log_timed(struct tl_engine *e, struct tl_conn *c, const st
     return tr != TL_OK ? tr : st;
 }
 
-/* Lets the packet clock act on c: TIME_WAIT ends 60 s after it began, a
- * client that stopped retrying its SYN has given up. */
-static enum tl_status advance(struct tl_engine *e, struct tl_conn *c, int64_t now)
+/* Lets the packet clock act on c: TIME_WAIT ends 60 s after it began; with
+ * final (c will see no more packets), a client or server that stopped
+ * retrying its SYN or SYN-ACK has given up. */
+static enum tl_status advance(struct tl_engine *e, struct tl_conn *c, int64_t now, bool final)
 {
     struct tl_step s;
     int64_t when;
     enum tl_status st = TL_OK;
-    while (st == TL_OK && tl_tcpstate_advance(conn_state(c), now, &s, &when)) {
+    while (st == TL_OK && tl_tcpstate_advance(conn_state(c), now, final, &s, &when)) {
         st = log_timed(e, c, &s, when);
         if (s.ended)
             tl_flow_move(e->flows, c, TL_FLOW_ENDED);
@@ -316,18 +334,28 @@ static enum tl_status detect(struct tl_engine *e, struct tl_conn *c, struct tl_a
     return tl_detect(&dc, an);
 }
 
+/* Takes c out of the flow table (its state is freed already). */
+static void remove_conn(struct tl_engine *e, struct tl_conn *c)
+{
+    if (c->key.vlan & TL_FLOW_VLAN_APART)
+        e->vlan_apart--;
+    tl_flow_remove(e->flows, c);
+}
+
 /* Hands c to every reporter and frees it. Its end is forced (idle timeout,
  * eviction) or, with TL_END_OPEN, what its state machines say. */
 static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end forced)
 {
     if (unpack_conn(e, c) != TL_OK) {
         drop_state(e, c);
-        tl_flow_remove(e->flows, c);
+        remove_conn(e, c);
         return TL_ENOMEM;
     }
-    enum tl_status st = advance(e, c, conn_now(e, c));
+    enum tl_status st = advance(e, c, conn_now(e, c), true);
     /* After the clock has had its say (a SYN given up ends it as a timeout). */
     c->end = (uint8_t)(forced != TL_END_OPEN ? forced : final_end(c));
+    c->client_seq_lo = conn_state(c)->ep[TL_ROLE_CLIENT].isn;
+    c->client_seq_hi = conn_state(c)->ep[TL_ROLE_CLIENT].snd_nxt;
     enum tl_status fs = tl_timeline_flush(&ext(c)->tl, &e->cfg.timeline);
     if (st == TL_OK)
         st = fs;
@@ -353,7 +381,7 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     }
     e->cap.connections++;
     drop_state(e, c);
-    tl_flow_remove(e->flows, c);
+    remove_conn(e, c);
     return st;
 }
 
@@ -440,17 +468,20 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
     struct tl_conn *c = tl_flow_insert(e->flows, k, h);
     if (c == NULL)
         return TL_ENOMEM;
+    if (k->vlan & TL_FLOW_VLAN_APART)
+        e->vlan_apart++;
     slot(c)->x = ext_alloc(e);
     if (slot(c)->x != NULL)
         memset(slot(c)->x, 0, sizeof(struct conn_ext));
     if (slot(c)->x == NULL) {
-        tl_flow_remove(e->flows, c);
+        remove_conn(e, c);
         return TL_ENOMEM;
     }
     assign_roles(c, p, from_a);
     c->first_ts = f->ts_us;
     c->first_pkt = f->pkt_no;
     tl_tcpstate_init(conn_state(c));
+    tl_dedup_init(&ext(c)->dedup);
     tl_zeek_init_cfg(&ext(c)->zeek, &e->cfg.zeek);
     tl_timeline_init(&ext(c)->tl);
     tl_track_init(&ext(c)->track);
@@ -463,22 +494,126 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
 
 /* A new connection takes c's 4-tuple over: c ends here. What the new one
  * should know about it is left in *prev. */
-static enum tl_status take_over(struct tl_engine *e, struct tl_conn *c, const struct tl_frame *f,
-                                struct tl_reuse *prev)
+/* The key of the connection superseded on k's 4-tuple. */
+static struct tl_flow_key superseded_key(const struct tl_flow_key *k)
+{
+    struct tl_flow_key s = *k;
+    s.vlan |= TL_FLOW_SUPERSEDED;
+    return s;
+}
+
+/* The connection a newer one on key k superseded, unpacked, or NULL. */
+static struct tl_conn *superseded(struct tl_engine *e, const struct tl_flow_key *k)
+{
+    struct tl_flow_key s = superseded_key(k);
+    struct tl_conn *old = tl_flow_lookup(e->flows, &s, tl_flow_hash(e->flows, &s));
+    return old != NULL && unpack_conn(e, old) == TL_OK ? old : NULL;
+}
+
+/*
+ * Keeps c, which a new connection supersedes while c's server still holds
+ * it, under the superseded key of its 4-tuple: the server answers the new
+ * SYN with a challenge ACK of c's and ends c on the client's RST (RFC 5961
+ * 4), segments that belong to c (on_segment routes them). An older one
+ * held there is retired first.
+ */
+static enum tl_status hold_superseded(struct tl_engine *e, struct tl_conn *c)
+{
+    struct tl_flow_key s = superseded_key(&c->key);
+    struct tl_conn *older = tl_flow_lookup(e->flows, &s, tl_flow_hash(e->flows, &s));
+    enum tl_status st = older != NULL ? retire(e, older, TL_END_OPEN) : TL_OK;
+    tl_flow_rekey(e->flows, c, &s);
+    c->overlaps = true;
+    return st;
+}
+
+/* A new connection takes c's 4-tuple over: c ends here, or is held while
+ * its server may still answer (*held). What the new one should know about
+ * it is left in *prev. */
+static enum tl_status take_over(struct tl_engine *e, struct tl_conn *c, enum tl_role by,
+                                const struct tl_frame *f, struct tl_reuse *prev, bool *held)
 {
     struct tl_step s;
-    enum tl_status st = advance(e, c, f->ts_us);
+    enum tl_status st = advance(e, c, f->ts_us, true);
     const struct tl_tcpstate *tcp = conn_state(c);
     prev->reused = true;
     prev->prev_id = c->id;
     prev->gap_us = f->ts_us - c->last_ts;
     prev->prev_time_wait = tcp->ep[0].state == TL_EP_TIME_WAIT ||
                                  tcp->ep[1].state == TL_EP_TIME_WAIT;
-    if (st == TL_OK && tl_tcpstate_reused(conn_state(c), f->ts_us, &s))
+    *held = tl_tcpstate_may_challenge(tcp, by);
+    if (st == TL_OK && tl_tcpstate_reused(conn_state(c), by, f->ts_us, &s))
         st = log_timed(e, c, &s, f->ts_us);
-    enum tl_status rs = retire(e, c, TL_END_OPEN);
+    enum tl_status rs = *held ? hold_superseded(e, c) : retire(e, c, TL_END_OPEN);
     return st != TL_OK ? st : rs;
 }
+
+/* The capture's own copy of a segment just seen (a SPAN port mirroring both
+ * directions of a link, -i any seeing both ends of a veth, a merge of two
+ * capture points): counted, listed in a full timeline, not an event for
+ * the state machines or the detectors. */
+static enum tl_status log_duplicate(struct tl_engine *e, struct tl_conn *c, const struct tl_pkt *p,
+                                    const struct tl_frame *f, enum tl_role r)
+{
+    e->cap.duplicates++;
+    c->duplicates[r]++;
+    struct tl_step s = {.kind = TL_K_DUPLICATE};
+    s.rel_seq = p->seq - conn_state(c)->ep[r].isn;
+    s.rel_ack = (p->flags & TL_TH_ACK) && conn_state(c)->ep[!r].seen
+                    ? p->ack - conn_state(c)->ep[!r].isn
+                    : 0;
+    struct tl_event ev = {.ts = f->ts_us,
+                          .pkt = f->pkt_no,
+                          .seq = s.rel_seq,
+                          .ack = s.rel_ack,
+                          .len = p->payload_len,
+                          .win = p->win,
+                          .dir = (uint8_t)r,
+                          .flags = p->flags,
+                          .kind = s.kind};
+    tl_timeline_states(&ev, conn_state(c), &s);
+    return tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, false);
+}
+
+/* Can a segment sent by from_a with VLAN id vlan belong to c? Under
+ * --vlan-key auto, a direction not seen yet may come on any VLAN (a tap
+ * that tags each direction apart); a direction already seen keeps its own. */
+static bool vlan_fits(const struct tl_conn *c, bool from_a, uint32_t vlan)
+{
+    enum tl_role r = tl_conn_role(c, from_a);
+    return !(c->vlan_seen & (1u << r)) || c->vlan[r] == vlan;
+}
+
+/*
+ * The connection a segment belongs to, or NULL; *k and *h are then the key
+ * (and its hash) a new one would take. With --vlan-key on the VLAN id is
+ * part of the key; off, it is not; auto, it is not unless a flow with the
+ * same 4-tuple already uses the direction on another VLAN (two tenants'
+ * identical addresses): that one is kept apart under the key of its VLAN.
+ */
+static struct tl_conn *find_conn(struct tl_engine *e, const struct tl_pkt *p, bool from_a,
+                                 struct tl_flow_key *k, uint32_t *h)
+{
+    if (e->cfg.vlan_key != TL_VLAN_KEY_ON)
+        k->vlan = 0;
+    *h = tl_flow_hash(e->flows, k);
+    struct tl_conn *c = tl_flow_lookup(e->flows, k, *h);
+    if (e->cfg.vlan_key != TL_VLAN_KEY_AUTO || (c != NULL && vlan_fits(c, from_a, p->vlan)) ||
+        (c == NULL && e->vlan_apart == 0))
+        return c;
+    struct tl_flow_key apart = *k;
+    apart.vlan = p->vlan | TL_FLOW_VLAN_APART;
+    uint32_t ha = tl_flow_hash(e->flows, &apart);
+    struct tl_conn *own = tl_flow_lookup(e->flows, &apart, ha);
+    if (own != NULL || c != NULL) {
+        *k = apart;
+        *h = ha;
+    }
+    return own;
+}
+
+static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct tl_pkt *p,
+                           const struct tl_frame *f, bool from_a, bool challenge);
 
 static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
                                  const struct tl_frame *f)
@@ -490,14 +625,24 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
         e->cap.shard_other_packets++;
         return TL_OK;
     }
-    uint32_t h = tl_flow_hash(e->flows, &k);
-    struct tl_conn *c = tl_flow_lookup(e->flows, &k, h);
+    uint32_t h;
+    struct tl_conn *c = find_conn(e, p, from_a, &k, &h);
     enum tl_status st = c != NULL ? unpack_conn(e, c) : TL_OK;
     if (st != TL_OK)
         return st;
+    /* The server's challenge ACK and the RST answering it belong to the
+     * connection the server still held. */
+    if (c != NULL && c->supersedes &&
+        tl_tcpstate_challenge(conn_state(c), p, tl_conn_role(c, from_a))) {
+        struct tl_conn *old = superseded(e, &c->key);
+        if (old != NULL)
+            return feed(e, old, p, f, from_a, true);
+        c->supersedes = false;
+    }
     struct tl_reuse prev = {false, false, 0, 0};
+    bool held = false;
     if (c != NULL && tl_tcpstate_starts_new(conn_state(c), p, tl_conn_role(c, from_a))) {
-        st = take_over(e, c, f, &prev);
+        st = take_over(e, c, tl_conn_role(c, from_a), f, &prev, &held);
         c = NULL;
     }
     if (c == NULL && st == TL_OK)
@@ -506,19 +651,44 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
         return st;
     if (prev.reused)
         ext(c)->track.reuse = prev;
+    c->supersedes = held;
+    c->overlaps = c->overlaps || held;
+    return feed(e, c, p, f, from_a, false);
+}
+
+/* One segment of c. challenge: the server's challenge ACK of c, a
+ * connection a newer one superseded, or the RST answering it. */
+static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct tl_pkt *p,
+                           const struct tl_frame *f, bool from_a, bool challenge)
+{
+    enum tl_status st;
     enum tl_role r = tl_conn_role(c, from_a);
+    if (!(c->vlan_seen & (1u << r))) {
+        c->vlan[r] = p->vlan;
+        c->vlan_seen |= (uint8_t)(1u << r);
+    }
     c->last_ts = f->ts_us;
     c->seen_us = e->clock_us;
     c->last_pkt = f->pkt_no;
     c->packets[r]++;
-    c->bytes[r] += p->payload_len;
     tl_zeek_update(&ext(c)->zeek, p, from_a, f->ts_us);
-    st = advance(e, c, f->ts_us);
+    if (tl_dedup_seen(&ext(c)->dedup, r, p, f->ts_us)) {
+        tl_flow_touch(e->flows, c);
+        return log_duplicate(e, c, p, f, r);
+    }
+    c->bytes[r] += p->payload_len;
+    st = advance(e, c, f->ts_us, false);
     struct tl_step step;
     tl_tcpstate_update(conn_state(c), p, r, f->ts_us, &step);
+    if (challenge && !(p->flags & TL_TH_RST)) {
+        step.kind = TL_K_CHALLENGE_ACK;
+        step.lifecycle = true;
+    }
     enum tl_status ls = log_step(e, c, &step, p, f, r);
     if (step.ended)
         tl_flow_move(e->flows, c, TL_FLOW_ENDED);
+    else if (tl_flow_ended(c) && !tl_tcpstate_ended(conn_state(c)))
+        tl_flow_move(e->flows, c, TL_FLOW_LIVE); /* a refuted end: it goes on */
     else
         tl_flow_touch(e->flows, c);
     if (tl_flow_ended(c))

@@ -290,13 +290,28 @@ struct tl_conn *tl_flow_stalest_any(const struct tl_flow_table *t)
     return y->seen_us <= x->seen_us ? y : x;
 }
 
-void tl_flow_remove(struct tl_flow_table *t, struct tl_conn *c)
+/* Takes c out of its hash chain. */
+static void hash_unlink(struct tl_flow_table *t, struct tl_conn *c)
 {
     struct tl_conn **pp = &t->buckets[c->links.hash & t->mask];
     while (*pp != NULL && *pp != c)
         pp = &(*pp)->links.hnext;
     if (*pp == c)
         *pp = c->links.hnext;
+}
+
+void tl_flow_rekey(struct tl_flow_table *t, struct tl_conn *c, const struct tl_flow_key *k)
+{
+    hash_unlink(t, c);
+    c->key = *k;
+    c->links.hash = tl_flow_hash(t, k);
+    c->links.hnext = t->buckets[c->links.hash & t->mask];
+    t->buckets[c->links.hash & t->mask] = c;
+}
+
+void tl_flow_remove(struct tl_flow_table *t, struct tl_conn *c)
+{
+    hash_unlink(t, c);
     rlist_unlink(t, c);
     if (c->links.oprev != NULL)
         c->links.oprev->links.onext = c->links.onext;

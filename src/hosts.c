@@ -61,6 +61,7 @@ struct pending {
 struct listen {
     uint32_t completed, ack_drops, syn_drops;
     uint32_t ack_drops_again; /* connections whose ACK was dropped twice or more */
+    uint32_t syn_drops_again; /* connections whose SYN went unanswered 3 times or more */
     int64_t first_drop; /* INT64_MAX until a drop is seen */
     uint32_t npend;
     bool pend_evicted;
@@ -369,6 +370,13 @@ static bool syn_dropped(const struct tl_track *t)
     return tl_times_ts(ss, 0) > tl_times_ts(cs, 1);
 }
 
+/* Its first three SYNs all went unanswered: not a lossy path. */
+static bool syn_dropped_again(const struct tl_track *t)
+{
+    const struct tl_times *cs = &t->side[TL_ROLE_CLIENT].syn, *ss = &t->side[TL_ROLE_SERVER].syn;
+    return cs->n >= 3 && (ss->n == 0 || tl_times_ts(ss, 0) > tl_times_ts(cs, 2));
+}
+
 static int64_t waited(const struct pending *p)
 {
     return p->accepted == INT64_MAX ? INT64_MAX : p->accepted - p->done;
@@ -417,6 +425,7 @@ static void feed_listen(struct tl_hosts *h, const struct tl_conn *c, const struc
         note_drop(l, t->hs_ack_ts, c->id);
     } else if (syn_drop) {
         l->syn_drops++;
+        l->syn_drops_again += syn_dropped_again(t);
         note_drop(l, tl_times_ts(&t->side[TL_ROLE_CLIENT].syn, 0), c->id);
     } else {
         l->completed++;
@@ -561,18 +570,25 @@ static uint32_t queued_at(const struct listen *l, int64_t ts, struct tl_host_ano
 static void listen_text(struct tl_anomaly *a, const struct tl_host_anomaly *ha,
                         const struct listen *l, uint32_t n)
 {
-    char queued[64];
+    char queued[160], acks[160] = "", syns[96] = "";
     if (n > 0)
-        snprintf(queued, sizeof queued, "with %u completed connection(s) waiting", n);
+        snprintf(queued, sizeof queued, "%u completed connection(s) waiting: backlog %u + 1",
+                 n, n - 1);
     else
         snprintf(queued, sizeof queued, "its queue full before the capture began");
+    if (l->ack_drops > 0)
+        snprintf(acks, sizeof acks,
+                 " dropped the handshake ACK of %u connection(s) (SYN-ACK resent; the "
+                 "client believed it was connected)%s",
+                 l->ack_drops, l->syn_drops > 0 ? ", and" : "");
+    if (l->syn_drops > 0)
+        snprintf(syns, sizeof syns, "%s the SYNs of %u", l->ack_drops > 0 ? "" : " dropped",
+                 l->syn_drops);
     tl_anomaly_explain(a,
-                       "The listener %s:%u stopped taking connections in (%s): the kernel "
-                       "dropped the handshake ACK of %u connection(s), resending its SYN-ACK "
-                       "while the client believed it was connected, and the SYNs of %u. "
-                       "Linux does this when the accept queue (backlog + 1, capped by "
-                       "net.core.somaxconn) is full: accept() is not called fast enough.",
-                       ha->host, ha->port, queued, l->ack_drops, l->syn_drops);
+                       "The listener %s:%u stopped taking connections in (%s): the kernel%s%s. "
+                       "Linux drops them when the accept queue (backlog + 1) is full: "
+                       "accept() is not called fast enough.",
+                       ha->host, ha->port, queued, acks, syns);
     tl_anomaly_suggest(a,
                        "Check the accept loop (blocked or busy thread, too few workers); "
                        "raise the listen() backlog and net.core.somaxconn (4096 by default "
@@ -590,10 +606,12 @@ static void eval_listen(struct tl_hosts *h, const struct agg *g,
     /* A handshake ACK dropped again and again is the tell (a full queue
      * drops every retry; a lossy path rarely loses two); one lost ACK or a
      * few lost SYNs could be the path, so they need completed connections
-     * waiting for accept() at the time. Queued connections from before the
+     * waiting for accept() at the time (one SYN unanswered three times in a
+     * row, with connections waiting, is enough: a full queue's silence). Queued connections from before the
      * capture are invisible: then n is 0 and only the repeated drops count. */
     bool fire = l->ack_drops_again >= 1 || l->ack_drops >= 2 ||
-                (n >= 1 && ((l->ack_drops >= 1 && l->syn_drops >= 1) || l->syn_drops >= 3));
+                (n >= 1 && ((l->ack_drops >= 1 && l->syn_drops >= 1) || l->syn_drops >= 3 ||
+                            l->syn_drops_again >= 1));
     if (!fire)
         return;
     struct tl_host_anomaly *ha =

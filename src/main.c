@@ -249,6 +249,7 @@ static enum tl_status run_live(const struct tl_cli *cli, struct tl_source *src,
 static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outputs *o)
 {
     struct tl_engine_cfg ec = {.idle_timeout_us = cli->idle_timeout_us,
+                               .vlan_key = (uint8_t)cli->vlan_key,
                                .linger_us = cli->linger_us,
                                .max_flows = cli->max_flows,
                                .timeline = {cli->timeline_full, cli->timeline_max},

@@ -211,7 +211,7 @@ static void w_conn_head(struct tl_jw *w, const struct tl_conn_view *v)
 {
     const struct tl_conn *c = v->conn;
     tl_jw_int(w, c->roles_from);
-    tl_jw_uint(w, c->key.vlan);
+    tl_jw_uint(w, tl_conn_vlan(c));
     tl_jw_int(w, c->first_ts);
     tl_jw_int(w, c->last_ts);
     for (int r = 0; r < 2; r++)

@@ -160,8 +160,9 @@ struct tl_conn_ends {
 void tl_report_conn_ends(const struct tl_conn *c, struct tl_conn_ends *e);
 
 /* Room tl_report_wireshark_filter() needs: two IPv6 addresses of 45
- * characters, a VLAN and two 21-character times come to about 460. */
-#define TL_REPORT_FILTER_MAX 512
+ * characters, two VLANs, two 21-character times and a sequence range come
+ * to about 700. */
+#define TL_REPORT_FILTER_MAX 1024
 
 /* A Wireshark display filter for exactly this connection, in buf (at
  * least TL_REPORT_FILTER_MAX bytes; "" if smaller). */

@@ -271,12 +271,17 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
               put(o, "client", endpoint_json(c, TL_ROLE_CLIENT)) &&
               put(o, "server", endpoint_json(c, TL_ROLE_SERVER)) &&
               put(o, "roles_from", json_string(tl_roles_from_name(c->roles_from))) &&
-              (c->key.vlan == 0 || put(o, "vlan", json_integer(c->key.vlan))) &&
+              ((tl_conn_vlan(c) == 0 && !tl_conn_vlan_split(c)) ||
+               put(o, "vlan", json_integer(tl_conn_vlan(c)))) &&
+              (!tl_conn_vlan_split(c) ||
+               put(o, "vlan_server", json_integer(c->vlan[TL_ROLE_SERVER]))) &&
               put(o, "first_ts", ts_json(c->first_ts)) &&
               put(o, "last_ts", ts_json(c->last_ts)) &&
               put(o, "duration", ts_json(c->last_ts - c->first_ts)) &&
               put(o, "packets", pair_json(c->packets[0], c->packets[1])) &&
               put(o, "bytes", pair_json(c->bytes[0], c->bytes[1])) &&
+              (c->duplicates[0] + c->duplicates[1] == 0 ||
+               put(o, "duplicates", pair_json(c->duplicates[0], c->duplicates[1]))) &&
               (v->tcp == NULL ||
                put(o, "states_at_end", states_json(v->tcp->ep[TL_ROLE_CLIENT].state,
                                                    v->tcp->ep[TL_ROLE_SERVER].state))) &&
@@ -349,6 +354,7 @@ static json_t *capture_json(const struct tl_capture_info *cap)
               put(o, "last_ts", ts_json(cap->last_ts)) &&
               put(o, "packets", json_integer((json_int_t)cap->packets)) &&
               put(o, "tcp_packets", json_integer((json_int_t)cap->tcp_packets)) &&
+              put(o, "duplicates", json_integer((json_int_t)cap->duplicates)) &&
               put(o, "skipped", skipped_json(cap, &reasons));
     /* reasons is ours until put() takes it, even when "skipped" failed. */
     if (ok) {

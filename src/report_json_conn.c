@@ -69,6 +69,31 @@ static char *cat_dir(char *d, bool v6, const char *a, unsigned ap, const char *b
     return d;
 }
 
+/* "(A && tcp.seq_raw in [lo, hi])", across 2^32 too. */
+static char *cat_range(char *d, const char *field, uint32_t lo, uint32_t hi)
+{
+    d = cat_uint(cat(cat(cat(d, " && ("), field), " >= "), lo);
+    d = cat(cat(cat(d, lo <= hi ? " && " : " || "), field), " <= ");
+    d = cat_uint(d, hi);
+    *d++ = ')';
+    return d;
+}
+
+/* Two connections of one 4-tuple at once (one superseded the other): each
+ * is the client's segments in its sequence space and the server's that
+ * acknowledge into it. */
+static char *cat_seq_space(char *d, const struct tl_conn *c, bool v6, const char *a, unsigned cp,
+                           const char *b, unsigned sp)
+{
+    d = cat(cat(d, v6 ? " && ((ipv6.src==" : " && ((ip.src=="), a);
+    d = cat_uint(cat(d, " && tcp.srcport=="), cp);
+    d = cat_range(d, "tcp.seq_raw", c->client_seq_lo, c->client_seq_hi);
+    d = cat(cat(d, v6 ? ") || (ipv6.src==" : ") || (ip.src=="), b);
+    d = cat_uint(cat(d, " && tcp.srcport=="), sp);
+    d = cat_range(d, "tcp.ack_raw", c->client_seq_lo, c->client_seq_hi);
+    return cat(d, "))");
+}
+
 /*
  * A Wireshark display filter that selects exactly this connection: both
  * directions of its 4-tuple (written per direction, so a connection with
@@ -93,10 +118,17 @@ const char *tl_report_wireshark_filter(const struct tl_conn *c, const struct tl_
     d = cat_dir(d, v6, a, cp, b, sp);
     d = cat_dir(cat(d, " || "), v6, b, sp, a, cp);
     *d++ = ')';
-    if (c->key.vlan != 0)
-        d = cat_uint(cat(d, " && vlan.id=="), c->key.vlan & 0xfffu);
+    if (tl_conn_vlan_split(c)) {
+        d = cat_uint(cat(d, " && (vlan.id=="), c->vlan[TL_ROLE_CLIENT] & 0xfffu);
+        d = cat_uint(cat(d, " || vlan.id=="), c->vlan[TL_ROLE_SERVER] & 0xfffu);
+        *d++ = ')';
+    } else if (tl_conn_vlan(c) != 0) {
+        d = cat_uint(cat(d, " && vlan.id=="), tl_conn_vlan(c) & 0xfffu);
+    }
     d = cat_time(cat(d, " && frame.time_epoch >= "), t0);
     d = cat_time(cat(d, " && frame.time_epoch <= "), t1);
+    if (c->overlaps)
+        d = cat_seq_space(d, c, v6, a, cp, b, sp);
     *d = '\0';
     return buf;
 }
@@ -308,9 +340,13 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
     w_endpoint(w, "server", &ends, TL_ROLE_SERVER);
     tl_jw_key(w, "roles_from");
     tl_jw_str(w, tl_roles_from_name(c->roles_from));
-    if (c->key.vlan != 0) {
+    if (tl_conn_vlan(c) != 0 || tl_conn_vlan_split(c)) {
         tl_jw_key(w, "vlan");
-        tl_jw_int(w, c->key.vlan);
+        tl_jw_int(w, tl_conn_vlan(c));
+    }
+    if (tl_conn_vlan_split(c)) {
+        tl_jw_key(w, "vlan_server");
+        tl_jw_int(w, c->vlan[TL_ROLE_SERVER]);
     }
     tl_jw_key(w, "first_ts");
     tl_jw_usec(w, c->first_ts);
@@ -320,6 +356,8 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
     tl_jw_usec(w, c->last_ts - c->first_ts);
     w_pair(w, "packets", c->packets[0], c->packets[1]);
     w_pair(w, "bytes", c->bytes[0], c->bytes[1]);
+    if (c->duplicates[0] + c->duplicates[1] > 0)
+        w_pair(w, "duplicates", c->duplicates[0], c->duplicates[1]);
     w_conn_tail(w, v, &ends);
     tl_jw_obj_end(w);
 }

@@ -267,6 +267,7 @@ static const char *timer_text(uint8_t kind)
     switch (kind) {
     case TL_K_TIME_WAIT_END: return "(TIME_WAIT over after 60 s)";
     case TL_K_SYN_TIMEOUT: return "(client stops retrying its SYN)";
+    case TL_K_SYNACK_TIMEOUT: return "(server stops retrying its SYN-ACK)";
     case TL_K_REUSED: return "(a new connection takes the 4-tuple)";
     default: return tl_evkind_name((enum tl_evkind)kind);
     }

@@ -364,6 +364,10 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
     }
     if (ok && sep[0] == ',')
         ok = fputc(')', out) != EOF;
+    if (ok && cap->duplicates > 0)
+        ok = fprintf(out, "\nduplicates  %" PRIu64 " TCP frames were the capture's own copies of"
+                          " a segment just seen (not events)",
+                     cap->duplicates) >= 0;
     if (ok && cap->shard_count > 1)
         ok = fprintf(out, "\nshard    %" PRIu32 " of %" PRIu32 ": %" PRIu64
                           " TCP packets belong to the other shards' connections",

@@ -32,6 +32,8 @@ static const char *const kind_names[] = {
     "zero_window_probe", "window_open", "fin",          "fin_retransmit",
     "fin_ack",       "rst",            "rst_ignored",   "ack_dropped",
     "unexpected",    "time_wait_end",  "syn_timeout",   "reused",
+    "duplicate",     "handshake_ack_dropped", "challenge_ack", "challenge_rst",
+    "in_flight",     "synack_timeout",
 };
 _Static_assert(sizeof kind_names / sizeof kind_names[0] == TL_K_NKINDS,
                "every event kind has a name");
@@ -52,6 +54,7 @@ struct ctx {
     const struct tl_pkt *p;
     int64_t ts;
     struct tl_step *out;
+    int sender; /* role that sent p; -1 for timers */
 };
 
 /* The choke point: every state change of every endpoint passes here. */
@@ -66,6 +69,22 @@ static void set_state(struct ctx *x, enum tl_role r, enum tl_ep_state to)
     e->state = (uint8_t)to;
     if (to == TL_EP_TIME_WAIT)
         e->tw_since = x->ts;
+    /* Closed by what it received (an RST, the final ACK): it may have sent
+     * more before that reached it. */
+    if (to == TL_EP_CLOSED && x->sender >= 0 && x->sender != (int)r)
+        e->closed_rx_ts = x->ts;
+}
+
+/* A revision: later evidence shows endpoint r never made its last change;
+ * it is back in state to, and the engine rewrites its timeline. */
+static void revise(struct ctx *x, enum tl_role r, enum tl_ep_state to)
+{
+    struct tl_ep *e = &x->st->ep[r];
+    x->out->revise = true;
+    x->out->revise_role = (uint8_t)r;
+    x->out->revise_from = e->state;
+    x->out->revise_to = (uint8_t)to;
+    e->state = (uint8_t)to;
 }
 
 /* A SYN-ACK seen again after its ACK (same ISN, nothing sent since): the
@@ -80,6 +99,42 @@ static bool synack_again(struct ctx *x, enum tl_role r)
     x->st->ack_dropped = true;
     x->out->kind = TL_K_ACK_DROPPED;
     return true;
+}
+
+static void fire(struct ctx *x, enum tl_role r, enum tl_ev ev);
+
+/*
+ * Endpoint r, still in SYN_SENT or LISTEN as far as the capture shows,
+ * sends a segment with ACK (not a SYN): the SYN-ACK it sent or received was
+ * not captured (asymmetric routing, a one-sided capture, a capture started
+ * late). Only a synchronized endpoint sends that, so both have passed the
+ * handshake: the server through SYN_RECV (its unseen SYN-ACK), the client's
+ * ACK reached it (or the server could not speak), and the client took the
+ * SYN-ACK in. RFC 9293 3.10.7.3: SYN_SENT goes to ESTABLISHED on an
+ * acceptable SYN-ACK; 3.10.7.4: SYN_RECEIVED on an acceptable ACK.
+ */
+static bool unseen_synack(struct ctx *x, enum tl_role r)
+{
+    const struct tl_ep *peer = &x->st->ep[!r];
+    if (!(x->p->flags & TL_TH_ACK))
+        return false;
+    /* A listener's ACK must cover the SYN it answers. */
+    if (x->st->ep[r].state == TL_EP_LISTEN && peer->syn_sent &&
+        !tl_seq_gt(x->p->ack, peer->isn))
+        return false;
+    for (int i = 0; i < 2; i++) {
+        enum tl_role q = (enum tl_role)i;
+        struct tl_ep *e = &x->st->ep[q];
+        if (e->state == TL_EP_LISTEN) {
+            e->unseen_syn = true;
+            set_state(x, q, TL_EP_SYN_RECV);
+            set_state(x, q, TL_EP_ESTABLISHED);
+        } else if (e->state == TL_EP_SYN_SENT) {
+            e->took_syn = true;
+            set_state(x, q, TL_EP_ESTABLISHED);
+        }
+    }
+    return x->st->ep[r].state == TL_EP_ESTABLISHED;
 }
 
 /* Looks event ev up for endpoint r and acts. */
@@ -97,9 +152,21 @@ static void fire(struct ctx *x, enum tl_role r, enum tl_ev ev)
     case TL_ACT_GO:
     case TL_ACT_TIME_WAIT: set_state(x, r, t.next); return;
     case TL_ACT_REVERT_SYNRECV:
-        if (!synack_again(x, r))
+        /* Not a step back: the server never left SYN_RECV (RFC 9293 has no
+         * ESTABLISHED -> SYN_RECV arc). */
+        if (synack_again(x, r)) {
+            revise(x, r, t.next);
+            return;
+        }
+        /* The same SYN-ACK after the server sent data: a retransmission
+         * the capture saw late (reordered); it changes nothing. */
+        if (x->out->kind == TL_K_SYNACK_RETX)
+            return;
+        break;
+    case TL_ACT_UNSEEN_SYNACK:
+        if (!unseen_synack(x, r))
             break;
-        set_state(x, r, t.next);
+        fire(x, r, ev); /* the segment itself, from the state it proves */
         return;
     case TL_ACT_UNEXPECTED: break;
     }
@@ -119,6 +186,7 @@ static void deliver_earlier(struct ctx *x, enum tl_role q)
     }
     if (s->fin_sent && !e->took_fin) {
         e->took_fin = true;
+        e->took_fin_inferred = true;
         fire(x, q, TL_EV_TOOK_FIN);
     }
 }
@@ -137,7 +205,11 @@ static void on_ack(struct ctx *x, enum tl_role r)
         if (before == TL_EP_SYN_SENT && me->state == TL_EP_ESTABLISHED &&
             x->out->kind == TL_K_ACK)
             x->out->kind = TL_K_HANDSHAKE_ACK;
+        if (before == TL_EP_SYN_SENT && me->nsyn > 0 && x->st->rtt_us == 0)
+            x->st->rtt_us = x->ts - me->syn_last;
     }
+    if (peer->fin_sent && me->took_fin_inferred && tl_seq_gt(ack, peer->fin_seq))
+        me->took_fin_inferred = false; /* proven now */
     if (peer->fin_sent && !me->took_fin && tl_seq_gt(ack, peer->fin_seq)) {
         me->took_fin = true;
         fire(x, r, TL_EV_TOOK_FIN);
@@ -215,7 +287,9 @@ static enum tl_evkind classify_seg(const struct tl_ep *me, const struct tl_ep *p
             return TL_K_GAP;
         return TL_K_DATA;
     }
-    if (p->win == 0 && (!me->seen || me->win != 0))
+    /* Both FINs out: a window of 0 (Windows' ACK from TIME_WAIT) is no
+     * reader falling behind. */
+    if (p->win == 0 && (!me->seen || me->win != 0) && !(me->fin_sent && peer->fin_sent))
         return TL_K_ZERO_WINDOW;
     if (me->seen && me->win == 0 && p->win != 0)
         return TL_K_WINDOW_OPEN;
@@ -272,6 +346,67 @@ static enum tl_ev sender_event(uint8_t f)
     return (f & TL_TH_FIN) ? TL_EV_FIN : TL_EV_SEG;
 }
 
+/*
+ * The same SYN again after the RST that answered it: the client never
+ * closed. Windows retries a refused connect() with the very SYN it sent
+ * (twice, by default), so the RST did not end the attempt; the SYN's
+ * sequence number says so. The client is SYN_SENT again, as it always was.
+ */
+static void retry_after_reset(struct ctx *x, enum tl_role r)
+{
+    struct tl_tcpstate *st = x->st;
+    if (!st->rst_seen || st->ep[r].took_syn || st->ep[r].fin_sent)
+        return;
+    revise(x, r, TL_EP_SYN_SENT);
+    st->rst_seen = false;
+}
+
+/*
+ * The peer's FIN again: its earlier copy, which in-order delivery said q
+ * had taken in (deliver_earlier: the peer's later ACK reached q), was lost
+ * or never acknowledged. That q took the FIN is no longer known; q is in
+ * the state it was in without it (RFC 9293: TIME_WAIT and CLOSING need the
+ * peer's FIN; CLOSE_WAIT too).
+ */
+static void fin_not_taken(struct ctx *x, enum tl_role q)
+{
+    struct tl_ep *e = &x->st->ep[q];
+    e->took_fin_inferred = false;
+    enum tl_ep_state to;
+    switch ((enum tl_ep_state)e->state) {
+    case TL_EP_TIME_WAIT: to = TL_EP_FIN_WAIT_2; break;
+    case TL_EP_CLOSING: to = TL_EP_FIN_WAIT_1; break;
+    case TL_EP_CLOSE_WAIT: to = TL_EP_ESTABLISHED; break;
+    default: return; /* it went on (LAST_ACK): it did take the FIN */
+    }
+    e->took_fin = false;
+    revise(x, q, to);
+}
+
+/* Time for a segment to cross the path and its answer to come back, as
+ * the handshake showed it (SYN to the client's ACK), at least 10 ms;
+ * 200 ms when the handshake was not seen. */
+static int64_t round_trip(const struct tl_tcpstate *st)
+{
+    if (st->rtt_us <= 0)
+        return 200000;
+    return st->rtt_us > 5000 ? 2 * st->rtt_us : 10000;
+}
+
+/*
+ * A segment from an endpoint closed by what it received (the peer's RST,
+ * or the final ACK), within a round trip of that: it sent the segment
+ * before the RST or ACK reached it; the capture point, nearer the peer,
+ * saw them cross. Not a segment of a closed endpoint (unexpected).
+ */
+static bool in_flight(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
+                      int64_t ts)
+{
+    const struct tl_ep *me = &st->ep[r];
+    return me->state == TL_EP_CLOSED && me->closed_rx_ts != 0 &&
+           !(p->flags & (TL_TH_RST | TL_TH_SYN)) && ts - me->closed_rx_ts <= round_trip(st);
+}
+
 static bool lifecycle_kind(enum tl_evkind k)
 {
     return k != TL_K_DATA && k != TL_K_ACK && k != TL_K_KEEPALIVE_ACK;
@@ -279,11 +414,68 @@ static bool lifecycle_kind(enum tl_evkind k)
 
 void tl_tcpstate_init(struct tl_tcpstate *st) { memset(st, 0, sizeof *st); }
 
+/*
+ * RFC 5961 4: a SYN that reaches a connection the server still holds (the
+ * client lost it: rebooted, or its RST never arrived) is answered by a bare
+ * ACK of the old connection, a challenge ACK, which does not acknowledge
+ * the new SYN. The client in SYN_SENT answers that unacceptable ACK with an
+ * RST whose sequence number is the ACK's (RFC 9293 3.10.7.3) and stays in
+ * SYN_SENT; the RST ends the server's old connection, then the client's
+ * retried SYN finds the listener. Neither segment belongs to this attempt's
+ * sequence spaces, nor changes its states.
+ */
+static bool challenge_ack(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r)
+{
+    const struct tl_ep *me = &st->ep[r], *peer = &st->ep[!r];
+    return (p->flags & (TL_TH_SYN | TL_TH_RST | TL_TH_FIN | TL_TH_ACK)) == TL_TH_ACK &&
+           p->payload_len == 0 && peer->state == TL_EP_SYN_SENT && peer->syn_sent &&
+           !me->syn_sent && p->ack != peer->isn + 1u;
+}
+
+static bool challenge_rst(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r)
+{
+    const struct tl_ep *me = &st->ep[r], *peer = &st->ep[!r];
+    return (p->flags & TL_TH_RST) && st->challenged && me->state == TL_EP_SYN_SENT &&
+           !peer->syn_sent && p->seq == st->challenge_ack;
+}
+
+bool tl_tcpstate_challenge(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r)
+{
+    if (challenge_ack(st, p, r)) {
+        st->challenged = true;
+        st->challenge_ack = p->ack;
+        return true;
+    }
+    return challenge_rst(st, p, r);
+}
+
+bool tl_tcpstate_may_challenge(const struct tl_tcpstate *st, enum tl_role by)
+{
+    uint8_t s = st->ep[!by].state;
+    return !tl_tcpstate_ended(st) && s >= TL_EP_ESTABLISHED && s <= TL_EP_LAST_ACK;
+}
+
+/* Fills *out for a challenge ACK or the RST that answers it; false for any
+ * other segment. */
+static bool challenge(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
+                      struct tl_step *out)
+{
+    if (!tl_tcpstate_challenge(st, p, r))
+        return false;
+    out->kind = (p->flags & TL_TH_RST) ? TL_K_CHALLENGE_RST : TL_K_CHALLENGE_ACK;
+    out->lifecycle = true;
+    out->rel_seq = 0;
+    out->rel_ack = 0;
+    return true;
+}
+
 void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
                         int64_t ts_us, struct tl_step *out)
 {
     memset(out, 0, sizeof *out);
-    struct ctx x = {st, p, ts_us, out};
+    if (challenge(st, p, r, out))
+        return;
+    struct ctx x = {st, p, ts_us, out, (int)r};
     struct tl_ep *me = &st->ep[r], *peer = &st->ep[!r];
     bool was_ended = tl_tcpstate_ended(st);
     bool rst_ok = (p->flags & TL_TH_RST) && rst_acceptable(st, p, r);
@@ -293,11 +485,20 @@ void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_
     if ((p->flags & TL_TH_ACK) && !(p->flags & TL_TH_RST))
         on_ack(&x, r);
     track(st, p, me);
-    if ((p->flags & (TL_TH_SYN | TL_TH_ACK | TL_TH_RST)) == TL_TH_SYN) {
+    if ((p->flags & (TL_TH_SYN | TL_TH_RST)) == TL_TH_SYN) {
         me->nsyn++;
         me->syn_prev = me->syn_last;
         me->syn_last = ts_us;
     }
+    if (out->kind == TL_K_SYN_RETX && me->state == TL_EP_CLOSED)
+        retry_after_reset(&x, r);
+    if (in_flight(st, p, r, ts_us)) {
+        out->kind = TL_K_IN_FLIGHT;
+        out->lifecycle = true;
+        return;
+    }
+    if (out->kind == TL_K_FIN_RETX && peer->took_fin_inferred)
+        fin_not_taken(&x, !r);
     /* A SYN to an endpoint never seen: something must listen there. */
     if ((p->flags & (TL_TH_SYN | TL_TH_ACK | TL_TH_RST)) == TL_TH_SYN && !peer->seen &&
         peer->state == TL_EP_UNKNOWN)
@@ -314,43 +515,63 @@ void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_
     out->ended = !was_ended && tl_tcpstate_ended(st);
 }
 
-/* A lone SYN tells no gap: assume the longest common initial timeout, 3 s
- * (RFC 1122's, still used by some stacks; Linux uses 1 s). */
+/* A lone SYN tells no gap: the longest initial retransmission timeout in
+ * use, 3 s (RFC 1122's, still Windows' for SYNs; Linux and RFC 6298 use
+ * 1 s), is when its first retry was due at the latest. */
 #define LONE_SYN_RTO_US (3 * TL_USEC_PER_SEC)
 
 /*
- * When a client in SYN_SENT has certainly given up: its next retry would
- * have come one retransmission timeout after the last SYN, and that timeout
- * is at most twice the last gap (Linux doubles it, or keeps it during
- * tcp_syn_linear_timeouts; it gives up at or before that moment). 2 % and
- * 10 ms more cover a retry delayed by timer slack.
+ * The latest moment endpoint e's next SYN (or SYN-ACK) retry was due. Every
+ * stack waits one retransmission timeout, then doubles it or (Linux's first
+ * tcp_syn_linear_timeouts retries) keeps it: the next gap is at most twice
+ * the last one. A quarter of the gap and 50 ms more absorb timer slack and
+ * coarse clocks (Windows' 3 s timer fires after 2.9 s, then 6.0 s). A retry
+ * still absent then proves the endpoint stopped trying: it gave up (retries
+ * exhausted, or the application closed the socket).
  */
-static int64_t syn_deadline(const struct tl_ep *e)
+static int64_t retry_deadline(const struct tl_ep *e)
 {
-    int64_t gap = e->nsyn >= 2 ? e->syn_last - e->syn_prev : LONE_SYN_RTO_US;
-    if (gap <= 0)
-        gap = LONE_SYN_RTO_US;
-    return e->syn_last + 2 * gap + gap / 50 + 10000;
+    if (e->nsyn < 2 || e->syn_last - e->syn_prev <= 0)
+        return e->syn_last + LONE_SYN_RTO_US + LONE_SYN_RTO_US / 4 + 50000;
+    int64_t gap = e->syn_last - e->syn_prev;
+    return e->syn_last + 2 * gap + gap / 4 + 50000;
+}
+
+/* The timer of endpoint r and its kind, if one runs; final: give-ups too. */
+static bool timer_of(const struct tl_tcpstate *st, int r, bool final, int64_t *t,
+                     enum tl_evkind *k)
+{
+    const struct tl_ep *e = &st->ep[r], *peer = &st->ep[!r];
+    if (e->state == TL_EP_TIME_WAIT) {
+        *t = e->tw_since + TL_TIME_WAIT_US;
+        *k = TL_K_TIME_WAIT_END;
+        return true;
+    }
+    if (!final || e->nsyn == 0)
+        return false;
+    /* A client nobody answered, a server whose SYN-ACK nobody completed. */
+    if (e->state == TL_EP_SYN_SENT && !peer->seen) {
+        *k = TL_K_SYN_TIMEOUT;
+    } else if (e->state == TL_EP_SYN_RECV && r == TL_ROLE_SERVER && !e->unseen_syn &&
+               (!peer->took_syn || st->ack_dropped)) {
+        *k = TL_K_SYNACK_TIMEOUT;
+    } else {
+        return false;
+    }
+    *t = retry_deadline(e);
+    return true;
 }
 
 /* The earliest timed event due by now_us: endpoint and kind, or -1. */
-static int due_timer(const struct tl_tcpstate *st, int64_t now_us, int64_t *when,
+static int due_timer(const struct tl_tcpstate *st, int64_t now_us, bool final, int64_t *when,
                      enum tl_evkind *kind)
 {
     int best = -1;
     for (int r = 0; r < 2; r++) {
-        const struct tl_ep *e = &st->ep[r];
         int64_t t;
         enum tl_evkind k;
-        if (e->state == TL_EP_TIME_WAIT) {
-            t = e->tw_since + TL_TIME_WAIT_US;
-            k = TL_K_TIME_WAIT_END;
-        } else if (e->state == TL_EP_SYN_SENT && e->nsyn > 0 && !st->ep[!r].seen) {
-            t = syn_deadline(e);
-            k = TL_K_SYN_TIMEOUT;
-        } else {
+        if (!timer_of(st, r, final, &t, &k))
             continue;
-        }
         if (now_us >= t && (best < 0 || t < *when)) {
             best = r;
             *when = t;
@@ -360,40 +581,44 @@ static int due_timer(const struct tl_tcpstate *st, int64_t now_us, int64_t *when
     return best;
 }
 
-bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, struct tl_step *out,
-                         int64_t *when_us)
+bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final,
+                         struct tl_step *out, int64_t *when_us)
 {
     enum tl_evkind kind = TL_K_TIME_WAIT_END;
     bool was_ended = tl_tcpstate_ended(st);
-    int r = due_timer(st, now_us, when_us, &kind);
+    int r = due_timer(st, now_us, final, when_us, &kind);
     if (r < 0)
         return false;
     memset(out, 0, sizeof *out);
-    struct ctx x = {st, NULL, *when_us, out};
+    struct ctx x = {st, NULL, *when_us, out, -1};
     out->kind = (uint8_t)kind;
     out->lifecycle = true;
     if (kind == TL_K_SYN_TIMEOUT)
         st->syn_gave_up = true;
+    if (kind == TL_K_SYNACK_TIMEOUT)
+        st->synack_gave_up = true;
     fire(&x, (enum tl_role)r, TL_EV_TIMEOUT);
     out->ended = !was_ended && tl_tcpstate_ended(st);
     return true;
 }
 
-bool tl_tcpstate_reused(struct tl_tcpstate *st, int64_t ts_us, struct tl_step *out)
+bool tl_tcpstate_reused(struct tl_tcpstate *st, enum tl_role by, int64_t ts_us,
+                        struct tl_step *out)
 {
     memset(out, 0, sizeof *out);
-    struct ctx x = {st, NULL, ts_us, out};
+    struct ctx x = {st, NULL, ts_us, out, -1};
     out->kind = TL_K_REUSED;
     out->lifecycle = true;
     for (int r = 0; r < 2; r++)
-        if (st->ep[r].state == TL_EP_TIME_WAIT)
+        if (st->ep[r].state == TL_EP_TIME_WAIT || r == (int)by)
             fire(&x, (enum tl_role)r, TL_EV_REUSED);
     return out->nchanges > 0;
 }
 
 bool tl_tcpstate_ended(const struct tl_tcpstate *st)
 {
-    return st->rst_seen || st->syn_gave_up || (st->ep[0].fin_acked && st->ep[1].fin_acked);
+    return st->rst_seen || st->syn_gave_up || st->synack_gave_up ||
+           (st->ep[0].fin_acked && st->ep[1].fin_acked);
 }
 
 enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st)
@@ -403,7 +628,7 @@ enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st)
         return TL_END_FIN;
     if (st->rst_seen)
         return TL_END_RST;
-    return st->syn_gave_up ? TL_END_TIMEOUT : TL_END_OPEN;
+    return st->syn_gave_up || st->synack_gave_up ? TL_END_TIMEOUT : TL_END_OPEN;
 }
 
 bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p,
@@ -413,17 +638,18 @@ bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p
         return false;
     const struct tl_ep *me = &st->ep[r], *peer = &st->ep[!r];
     bool same_isn = me->syn_sent && p->seq == me->isn;
-    /* After the end, a SYN is a new attempt even with the old ISN: Windows
-     * retries a refused connect() with the very same SYN, and each try is
-     * refused on its own. A repeated SYN-ACK still belongs to the old one. */
-    if (tl_tcpstate_ended(st))
-        return !same_isn || !(p->flags & TL_TH_ACK);
-    /* A retransmitted SYN carries the ISN we already have. */
+    /* One connect() is one connection: its SYN retried, however late, also
+     * after an RST answered it (Windows retries a refused connect() with the
+     * very same SYN), and a SYN-ACK that acknowledges its ISN, belong to it. */
     if (same_isn)
         return false;
-    /* A fresh SYN (no ACK) with a new ISN after a handshake that never
-     * completed: the client gave up on the first attempt and tries again
-     * from the same port. */
-    bool handshake_done = me->syn_sent && peer->syn_sent;
-    return !(p->flags & TL_TH_ACK) && me->syn_sent && !handshake_done && !me->fin_sent;
+    if (p->flags & TL_TH_ACK) {
+        bool answers = peer->syn_sent && p->ack == peer->isn + 1u;
+        return !answers && tl_tcpstate_ended(st);
+    }
+    /* A SYN with another ISN from the same port: a new socket. The old one
+     * has ended, or was abandoned (a new connect() after a failed one; a
+     * client that lost its connection while the server still holds it, which
+     * answers with a challenge ACK, RFC 5961 4). */
+    return me->syn_sent || me->seen || tl_tcpstate_ended(st);
 }

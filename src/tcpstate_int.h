@@ -34,6 +34,8 @@ enum tl_act {
     TL_ACT_MIDSTREAM,    /* first sight of an endpoint whose handshake was missed */
     TL_ACT_REVERT_SYNRECV, /* SYN-ACK again after its ACK: the ACK was dropped */
     TL_ACT_TIME_WAIT,    /* move to TIME_WAIT and start its clock */
+    TL_ACT_UNSEEN_SYNACK, /* an ACK from SYN_SENT or LISTEN: the handshake
+                           * passed through a SYN-ACK the capture missed */
 };
 
 struct tl_trans {

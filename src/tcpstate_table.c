@@ -13,6 +13,9 @@
  *      FIN_WAIT_2 --took FIN---> TIME_WAIT  --60 s--------> CLOSED
  *        LAST_ACK --FIN acked--> CLOSED
  *        SYN_SENT --retries given up--> CLOSED;  TIME_WAIT --reused--> CLOSED
+ *        SYN_RECV --SYN-ACK retries given up--> CLOSED
+ *  SYN_SENT/LISTEN --sends an ACK: a SYN-ACK the capture missed--> ESTABLISHED
+ *         any     --its port opens a new connection (same port, new ISN)--> CLOSED
  *         any     --RST sent or acceptable RST received--> CLOSED
  */
 #include "tcpstate_int.h"
@@ -32,23 +35,30 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_SYN_ACKED] = STAY,
         [TL_EV_FIN_ACKED] = STAY,
         [TL_EV_GOT_RST] = T(CLOSED, GO),
+        [TL_EV_REUSED] = STAY,
     },
     [TL_EP_LISTEN] = {
         [TL_EV_SYN] = T(SYN_SENT, GO), /* simultaneous open */
         [TL_EV_SYNACK] = T(SYN_RECV, GO),
+        [TL_EV_SEG] = T(ESTABLISHED, UNSEEN_SYNACK), /* its SYN-ACK was missed */
+        [TL_EV_FIN] = T(ESTABLISHED, UNSEEN_SYNACK),
         [TL_EV_RST] = T(CLOSED, GO),   /* nothing listens: refused */
         [TL_EV_TOOK_SYN] = STAY,
         [TL_EV_GOT_RST] = STAY,        /* a listener ignores RSTs */
         [TL_EV_SYN_ACKED] = STAY,
+        [TL_EV_REUSED] = STAY,
     },
     [TL_EP_SYN_SENT] = {
         [TL_EV_SYN] = STAY,             /* retransmission */
         [TL_EV_SYNACK] = T(SYN_RECV, GO), /* simultaneous open */
+        [TL_EV_SEG] = T(ESTABLISHED, UNSEEN_SYNACK), /* the SYN-ACK was missed */
+        [TL_EV_FIN] = T(ESTABLISHED, UNSEEN_SYNACK),
         [TL_EV_RST] = T(CLOSED, GO),
         [TL_EV_TOOK_SYN] = T(ESTABLISHED, GO),
         [TL_EV_SYN_ACKED] = STAY,       /* proven by its own ACK, not here */
         [TL_EV_GOT_RST] = T(CLOSED, GO),
         [TL_EV_TIMEOUT] = T(CLOSED, GO), /* tcp_syn_retries exhausted */
+        [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
     },
     [TL_EP_SYN_RECV] = {
         [TL_EV_SYNACK] = STAY,          /* retransmission */
@@ -59,6 +69,8 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_TOOK_FIN] = T(CLOSE_WAIT, GO),
         [TL_EV_SYN_ACKED] = T(ESTABLISHED, GO),
         [TL_EV_GOT_RST] = T(CLOSED, GO),
+        [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
+        [TL_EV_TIMEOUT] = T(CLOSED, GO), /* tcp_synack_retries exhausted */
     },
     [TL_EP_ESTABLISHED] = {
         [TL_EV_SYNACK] = T(SYN_RECV, REVERT_SYNRECV),
@@ -69,6 +81,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_TOOK_FIN] = T(CLOSE_WAIT, GO),
         [TL_EV_SYN_ACKED] = STAY,
         [TL_EV_GOT_RST] = T(CLOSED, GO),
+        [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
     },
     [TL_EP_FIN_WAIT_1] = {
         [TL_EV_SEG] = STAY,
@@ -79,6 +92,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_SYN_ACKED] = STAY,
         [TL_EV_FIN_ACKED] = T(FIN_WAIT_2, GO),
         [TL_EV_GOT_RST] = T(CLOSED, GO),
+        [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
     },
     [TL_EP_FIN_WAIT_2] = {
         [TL_EV_SEG] = STAY,
@@ -88,6 +102,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_TOOK_FIN] = T(TIME_WAIT, TIME_WAIT),
         [TL_EV_SYN_ACKED] = STAY,
         [TL_EV_GOT_RST] = T(CLOSED, GO),
+        [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
     },
     [TL_EP_CLOSE_WAIT] = {
         [TL_EV_SEG] = STAY, /* half-close: it may still send */
@@ -97,6 +112,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_TOOK_FIN] = STAY,
         [TL_EV_SYN_ACKED] = STAY,
         [TL_EV_GOT_RST] = T(CLOSED, GO),
+        [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
     },
     [TL_EP_CLOSING] = {
         [TL_EV_SEG] = STAY,
@@ -105,6 +121,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_TOOK_FIN] = STAY,
         [TL_EV_FIN_ACKED] = T(TIME_WAIT, TIME_WAIT),
         [TL_EV_GOT_RST] = T(CLOSED, GO),
+        [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
     },
     [TL_EP_LAST_ACK] = {
         [TL_EV_SEG] = STAY,
@@ -113,6 +130,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_TOOK_FIN] = STAY,
         [TL_EV_FIN_ACKED] = T(CLOSED, GO),
         [TL_EV_GOT_RST] = T(CLOSED, GO),
+        [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
     },
     [TL_EP_TIME_WAIT] = {
         [TL_EV_SEG] = STAY,     /* re-ACKs a retransmitted FIN */
@@ -132,6 +150,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_FIN_ACKED] = STAY,
         [TL_EV_SYN_ACKED] = STAY,
         [TL_EV_TOOK_SYN] = STAY,
+        [TL_EV_REUSED] = STAY,
     },
 };
 

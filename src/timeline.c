@@ -101,3 +101,42 @@ enum tl_status tl_timeline_add(struct tl_timeline *t, const struct tl_timeline_c
     enum tl_status st2 = append(t, cfg, e);
     return st != TL_OK ? st : st2;
 }
+
+/* The state of role r after e, and a setter. */
+static uint8_t *state_of(struct tl_event *e, enum tl_role r)
+{
+    return r == TL_ROLE_CLIENT ? &e->client : &e->server;
+}
+
+/* The change at e now ends in s: the states passed through on the way
+ * stop before s (LISTEN via SYN_RECV to ESTABLISHED, revised to SYN_RECV),
+ * or are dropped when s was not among them (FIN_WAIT_1 via CLOSING to
+ * TIME_WAIT, revised to FIN_WAIT_2). */
+static void drop_via(struct tl_event *e, enum tl_role r, uint8_t s)
+{
+    uint8_t *v = e->via[r];
+    if (v[0] == s || v[1] != s)
+        v[0] = 0;
+    v[1] = 0;
+}
+
+struct tl_event *tl_timeline_revise(struct tl_timeline *t, enum tl_role r, uint8_t from,
+                                    uint8_t to)
+{
+    struct tl_event *change = NULL;
+    if (t->has_pending && *state_of(&t->pending, r) == from)
+        *state_of(&t->pending, r) = to;
+    for (uint32_t i = t->n; i-- > 0;) {
+        struct tl_event *e = &t->ev[i];
+        if (*state_of(e, r) != from)
+            break;
+        *state_of(e, r) = to;
+        change = e;
+        /* Passed through on the way: it went from `to` straight on. */
+        if (e->via[r][0] != 0) {
+            drop_via(e, r, to);
+            break;
+        }
+    }
+    return change;
+}

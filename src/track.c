@@ -72,9 +72,10 @@ static void on_changes(struct tl_track *t, const struct tl_step *s, uint64_t pkt
             d->close_wait_until = ts;
         if (c->from == TL_EP_FIN_WAIT_2 && d->fin_wait2_until == 0)
             d->fin_wait2_until = ts;
-        /* The final ACK, not an RST, ends LAST_ACK here. */
-        if (c->from == TL_EP_LAST_ACK && c->to == TL_EP_CLOSED && s->kind != TL_K_RST &&
-            pkt != 0 && d->final_ack_pkt == 0) {
+        /* The final ACK, not an RST, ends LAST_ACK (or CLOSING) here. */
+        bool last = (c->from == TL_EP_LAST_ACK && c->to == TL_EP_CLOSED) ||
+                    (c->from == TL_EP_CLOSING && c->to == TL_EP_TIME_WAIT);
+        if (last && s->kind != TL_K_RST && pkt != 0 && d->final_ack_pkt == 0) {
             d->final_ack_pkt = pkt;
             d->final_ack_ts = ts;
         }
@@ -97,6 +98,33 @@ static void on_changes(struct tl_track *t, const struct tl_step *s, uint64_t pkt
             break;
         default: break;
         }
+    }
+}
+
+/* An endpoint's last change was refuted (tl_step.revise): what was
+ * recorded of the state it never entered goes. */
+static void on_revision(struct tl_track *t, const struct tl_step *s)
+{
+    if (!s->revise)
+        return;
+    struct tl_track_side *d = &t->side[s->revise_role & 1];
+    if (s->revise_from == TL_EP_TIME_WAIT && s->revise_to == TL_EP_FIN_WAIT_2) {
+        d->fin_wait2_since = d->time_wait_since;
+        d->fin_wait2_pkt = d->time_wait_pkt;
+    }
+    if (s->revise_from == TL_EP_TIME_WAIT) {
+        d->time_wait_since = 0;
+        d->time_wait_pkt = 0;
+        d->closing_pkt = 0;
+        d->closing_ts = 0;
+    }
+    if (s->revise_from == TL_EP_CLOSING) {
+        d->closing_pkt = 0;
+        d->closing_ts = 0;
+    }
+    if (s->revise_from == TL_EP_CLOSE_WAIT) {
+        d->close_wait_since = 0;
+        d->close_wait_pkt = 0;
     }
 }
 
@@ -159,9 +187,12 @@ static bool on_kind(struct tl_track *t, const struct tl_step *s, enum tl_role r,
     return ok;
 }
 
-static void on_window(struct tl_track_side *me, const struct tl_pkt *p, uint64_t pkt, int64_t ts)
+static void on_window(struct tl_track_side *me, const struct tl_ep *ep, const struct tl_ep *peer,
+                      const struct tl_pkt *p, uint64_t pkt, int64_t ts)
 {
-    if (p->flags & (TL_TH_SYN | TL_TH_RST))
+    /* Windows' ACK from TIME_WAIT, an RST: a window of 0 there says the
+     * socket is done, not that a reader fell behind. */
+    if ((p->flags & (TL_TH_SYN | TL_TH_RST)) || (ep->fin_sent && peer->fin_sent))
         return;
     if (p->win == 0 && me->zw_since == 0) {
         if (me->zero_windows++ == 0) {
@@ -180,7 +211,7 @@ static void on_rst(struct tl_track *t, const struct tl_tcpstate *st, const struc
                    enum tl_role r, uint64_t pkt, int64_t ts)
 {
     struct tl_track_side *me = &t->side[r];
-    if (me->rst_pkt != 0)
+    if (me->rsts++ > 0)
         return;
     me->rst_pkt = pkt;
     me->rst_ts = ts;
@@ -258,6 +289,7 @@ enum tl_status tl_track_step(struct tl_track *t, const struct tl_tcpstate *st,
                              const struct tl_step *s, const struct tl_pkt *p, enum tl_role r,
                              uint64_t pkt_no, int64_t ts)
 {
+    on_revision(t, s);
     on_changes(t, s, pkt_no, ts);
     /* Short of memory the step is still taken in whole: counts stay right. */
     enum tl_status rc = on_kind(t, s, r, pkt_no, ts) ? TL_OK : TL_ENOMEM;
@@ -268,7 +300,7 @@ enum tl_status tl_track_step(struct tl_track *t, const struct tl_tcpstate *st,
         t->midstream = !(p->flags & TL_TH_SYN);
     if (p->flags & TL_TH_RST)
         on_rst(t, st, s, r, pkt_no, ts);
-    on_window(me, p, pkt_no, ts);
+    on_window(me, &st->ep[r], &st->ep[!r], p, pkt_no, ts);
     if (p->payload_len > 0) {
         me->data_segs++;
         if (s->kind == TL_K_RETX)

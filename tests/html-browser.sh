@@ -13,6 +13,7 @@ builddir=${BUILDDIR:-.}
 tcplens=${TCPLENS:-./tcplens}
 skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
 [ -x "$tcplens" ] || skip "tcplens not built ($tcplens)"
+[ "${TL_SLOW_TESTS:-run}" = run ] || skip "slow test, run once in another build (TL_SLOW_TESTS=skip)"
 
 chromium=${CHROMIUM:-}
 for c in chromium chromium-browser google-chrome; do

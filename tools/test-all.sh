@@ -41,12 +41,13 @@ build() { # dir configure-args...
 
 if step build-werror build "$top/_build/werror" --enable-werror; then
     step check-werror make -C "$top/_build/werror" -j"$jobs" check
-    step distcheck make -C "$top/_build/werror" -j"$jobs" distcheck \
+    TL_SLOW_TESTS=skip step distcheck make -C "$top/_build/werror" -j"$jobs" distcheck \
         DISTCHECK_CONFIGURE_FLAGS=--enable-werror
 fi
 if step build-sanitizers build "$top/_build/san" --enable-werror --enable-sanitizers; then
+    # The live kernel scenarios and the browser run once, in the build above.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-        step check-sanitizers make -C "$top/_build/san" -j"$jobs" check
+        TL_SLOW_TESTS=skip step check-sanitizers make -C "$top/_build/san" -j"$jobs" check
 fi
 # clang with libFuzzer: the corpus replay and a bounded fuzz session only;
 # the rest of the suite has run in the two builds above.

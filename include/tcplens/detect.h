@@ -100,6 +100,7 @@ struct tl_track_side {
     int64_t time_wait_since;
     uint64_t time_wait_pkt;
     uint64_t closing_pkt;     /* it went through CLOSING */
+    uint32_t rsts;            /* RSTs it sent */
     uint64_t rst_pkt;         /* its first RST */
     int64_t rst_ts;
     uint8_t rst_from;         /* its state when it sent the RST */
@@ -118,7 +119,8 @@ struct tl_track_side {
     int64_t fin_wait2_until;  /* when it left FIN_WAIT_2 (0: still there) */
     int64_t closing_ts;       /* when it entered CLOSING */
     int64_t data_in_close_wait_ts; /* its first payload after taking the peer's FIN */
-    uint64_t final_ack_pkt;   /* the peer's ACK that took it from LAST_ACK to CLOSED */
+    uint64_t final_ack_pkt;   /* the peer's ACK that took it from LAST_ACK to CLOSED
+                                 (or CLOSING to TIME_WAIT) */
     int64_t final_ack_ts;
     /* For the data-phase detectors (anomaly_data.c) and host aggregation (hosts.c). */
     int64_t first_data_ts;    /* its first payload segment (0: none) */

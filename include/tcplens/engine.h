@@ -20,8 +20,16 @@
 #define TL_DEFAULT_LINGER_US (60 * TL_USEC_PER_SEC)        /* Linux TIME_WAIT */
 #define TL_DEFAULT_MAX_FLOWS 1000000u
 
+/* Whether the VLAN id is part of a connection's key (--vlan-key). */
+enum tl_vlan_key {
+    TL_VLAN_KEY_AUTO = 0, /* joins the halves of a flow a tap tags apart */
+    TL_VLAN_KEY_ON,       /* every VLAN its own connections */
+    TL_VLAN_KEY_OFF,      /* VLAN ids ignored */
+};
+
 struct tl_engine_cfg {
     int64_t idle_timeout_us; /* a live connection idle this long ends as "timeout" */
+    uint8_t vlan_key;        /* enum tl_vlan_key */
     int64_t linger_us;       /* an ended connection is kept this long for late packets */
     uint32_t max_flows;      /* cap on connections held at once, 0 = none */
     struct tl_timeline_cfg timeline;

@@ -19,8 +19,16 @@
 struct tl_flow_key {
     struct tl_addr a, b;
     uint16_t pa, pb;
-    uint32_t vlan;
+    uint32_t vlan; /* the VLAN id(s), 0 where the engine leaves them out, with
+                    * TL_FLOW_VLAN_APART set for a flow kept apart by its VLAN
+                    * under --vlan-key auto */
 };
+
+#define TL_FLOW_VLAN_APART (UINT32_C(1) << 31)
+/* Marks the key of a connection a new one on its 4-tuple superseded while
+ * its server may still answer (a challenge ACK): the engine keeps it there
+ * until it ends. */
+#define TL_FLOW_SUPERSEDED (UINT32_C(1) << 30)
 
 enum tl_role { TL_ROLE_CLIENT = 0, TL_ROLE_SERVER = 1 };
 
@@ -70,7 +78,18 @@ struct tl_conn {
                                * order even where the capture's clock steps back */
     uint64_t first_pkt, last_pkt;
     uint64_t packets[2];      /* by role */
-    uint64_t bytes[2];        /* TCP payload bytes on the wire, by role */
+    uint64_t bytes[2];        /* TCP payload bytes on the wire, by role,
+                               * the capture's duplicate copies left out */
+    uint32_t vlan[2];         /* the VLAN id each role's segments carried */
+    uint8_t vlan_seen;        /* bit r: role r's VLAN id is known */
+    bool supersedes;          /* an older connection on its 4-tuple is held
+                               * under the TL_FLOW_SUPERSEDED key */
+    bool overlaps;            /* another connection on its 4-tuple lived at
+                               * the same time (a superseded one): tell
+                               * them apart by the client's sequence space */
+    uint32_t client_seq_lo, client_seq_hi; /* the client's ISN and SND.NXT */
+    uint64_t duplicates[2];   /* frames that were copies of one just seen
+                               * (counted in packets, not events) */
     struct tl_conn_links links;
     /* Room for the layers above (cfg.ext_size bytes), e.g. the state engine. */
     _Alignas(16) unsigned char ext[];
@@ -137,6 +156,10 @@ struct tl_conn *tl_flow_stalest(const struct tl_flow_table *t, enum tl_flow_list
 /* Least recently seen connection of any list (for --max-flows eviction). */
 struct tl_conn *tl_flow_stalest_any(const struct tl_flow_table *t);
 
+/* Files c under another key (which must be free); its place in the
+ * recency and first-seen lists stays. */
+void tl_flow_rekey(struct tl_flow_table *t, struct tl_conn *c, const struct tl_flow_key *k);
+
 /* Unlinks c and recycles it; c must not be used afterwards. */
 void tl_flow_remove(struct tl_flow_table *t, struct tl_conn *c);
 
@@ -153,6 +176,20 @@ size_t tl_flow_list_count(const struct tl_flow_table *t, enum tl_flow_list list)
 static inline enum tl_role tl_conn_role(const struct tl_conn *c, bool from_a)
 {
     return from_a == c->client_is_a ? TL_ROLE_CLIENT : TL_ROLE_SERVER;
+}
+
+/* The connection's VLAN id: its client's segments', else its server's
+ * (0: untagged). */
+static inline uint32_t tl_conn_vlan(const struct tl_conn *c)
+{
+    return (c->vlan_seen & 1u) ? c->vlan[TL_ROLE_CLIENT] : c->vlan[TL_ROLE_SERVER];
+}
+
+/* True when the server's segments carried another VLAN id than the
+ * client's (a tap that tags each direction apart). */
+static inline bool tl_conn_vlan_split(const struct tl_conn *c)
+{
+    return c->vlan_seen == 3u && c->vlan[TL_ROLE_CLIENT] != c->vlan[TL_ROLE_SERVER];
 }
 
 /* The client's or server's address and port. */

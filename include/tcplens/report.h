@@ -26,6 +26,7 @@ struct tl_capture_info {
     int64_t first_ts, last_ts; /* µs; both 0 when no packet was read */
     uint64_t packets;          /* frames read */
     uint64_t tcp_packets;      /* frames decoded as TCP */
+    uint64_t duplicates;       /* TCP frames that were the capture's own copies */
     uint64_t skipped[TL_DEC_NRESULTS]; /* by reason; [TL_DEC_OK] unused */
     uint64_t connections;      /* connections reported */
     uint64_t evicted_idle;     /* ended by --idle-timeout */

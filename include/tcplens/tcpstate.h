@@ -62,6 +62,13 @@ enum tl_evkind {
     TL_K_TIME_WAIT_END, /* 60 s after TIME_WAIT began */
     TL_K_SYN_TIMEOUT,   /* the client stopped retrying its SYN: it gave up */
     TL_K_REUSED,        /* a new connection took the 4-tuple over */
+    TL_K_DUPLICATE,     /* the capture's own copy of a segment just seen */
+    TL_K_HS_ACK_DROPPED, /* a handshake ACK the server proved it dropped (revised) */
+    TL_K_CHALLENGE_ACK, /* a bare ACK answering a SYN: RFC 5961's challenge */
+    TL_K_CHALLENGE_RST, /* the SYN_SENT client's RST answering it */
+    TL_K_IN_FLIGHT,     /* sent before the RST or final ACK that closed its
+                         * sender reached it (they crossed) */
+    TL_K_SYNACK_TIMEOUT, /* the server stopped retrying its SYN-ACK: it gave up */
     TL_K_NKINDS
 };
 
@@ -79,6 +86,7 @@ struct tl_ep {
     bool fin_acked;      /* the peer's ACK covered our FIN */
     bool took_syn;       /* our ACK covered the peer's SYN */
     bool took_fin;       /* our ACK covered the peer's FIN */
+    bool took_fin_inferred; /* ... assumed by in-order delivery, not yet seen */
     bool has_wscale;
     uint8_t wscale;
     uint32_t isn;        /* SYN's sequence number, else the first seen */
@@ -88,8 +96,10 @@ struct tl_ep {
     bool acked_any;
     uint32_t win;        /* last window we advertised, scaled */
     int64_t tw_since;    /* when TIME_WAIT began, µs */
-    uint32_t nsyn;       /* SYNs (without ACK) sent */
+    uint32_t nsyn;       /* SYNs (SYN-ACKs for a server) sent */
     int64_t syn_last, syn_prev; /* when the last two were sent, µs */
+    bool unseen_syn;     /* its SYN or SYN-ACK is inferred, not captured */
+    int64_t closed_rx_ts; /* when what it received closed it (0: not so) */
 };
 
 struct tl_tcpstate {
@@ -98,6 +108,10 @@ struct tl_tcpstate {
     bool rst_seen;      /* someone sent an RST */
     bool syn_gave_up;   /* the client stopped retrying its SYN */
     bool ack_dropped;   /* the server dropped a handshake ACK (accept queue) */
+    bool synack_gave_up; /* the server stopped retrying its SYN-ACK */
+    bool challenged;    /* a SYN was answered by a challenge ACK (RFC 5961) */
+    uint32_t challenge_ack; /* its acknowledgement number */
+    int64_t rtt_us;     /* SYN to the client's handshake ACK (0: not seen) */
 };
 
 /* One state change, as recorded by the choke point. */
@@ -116,6 +130,11 @@ struct tl_step {
     uint8_t nchanges;
     struct tl_change changes[TL_MAX_CHANGES];
     uint32_t rel_seq, rel_ack; /* relative to the sender's and receiver's ISN */
+    /* A revision: later evidence shows endpoint revise_role never made its
+     * last change, from revise_to into revise_from. Its state is revise_to
+     * again, and the timeline rewrites that change (tl_timeline_revise). */
+    bool revise;
+    uint8_t revise_role, revise_from, revise_to;
 };
 
 void tl_tcpstate_init(struct tl_tcpstate *st);
@@ -124,18 +143,36 @@ void tl_tcpstate_init(struct tl_tcpstate *st);
 void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
                         int64_t ts_us, struct tl_step *out);
 
-/* Lets time pass to now_us (the packet clock): TIME_WAIT ends after 60 s,
- * and a client whose SYN retries stopped has given up (docs/state-machine.md).
- * Returns true and fills *out (and *when_us) when a state changed; call it
- * until it returns false. */
-bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, struct tl_step *out,
-                         int64_t *when_us);
+/* Lets time pass to now_us (the packet clock): TIME_WAIT ends after 60 s.
+ * With final (nothing more of this connection will be seen: the capture
+ * ended there, or a new connection took its 4-tuple), give-ups too: a
+ * client whose SYN retries, or a server whose SYN-ACK retries, stopped
+ * although the capture went on past the next retry's latest due time
+ * (docs/state-machine.md). A give-up is never concluded before: any later
+ * packet of the attempt would refute it. Returns true and fills *out (and
+ * *when_us) when a state changed; call it until it returns false. */
+bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final,
+                         struct tl_step *out, int64_t *when_us);
 
 /* A new connection took the 4-tuple over at ts_us: an endpoint still in
  * TIME_WAIT was consumed by it (Linux reuses a TIME_WAIT socket for a new
- * SYN with a higher sequence number). Returns true and fills *out if a
- * state changed. */
-bool tl_tcpstate_reused(struct tl_tcpstate *st, int64_t ts_us, struct tl_step *out);
+ * SYN with a higher sequence number), and endpoint by, which sent the new
+ * SYN from the same port, had closed its old socket (a client in SYN_SENT
+ * abandoned its attempt, or one that lost its connection starts anew).
+ * Returns true and fills *out if a state changed. */
+bool tl_tcpstate_reused(struct tl_tcpstate *st, enum tl_role by, int64_t ts_us,
+                        struct tl_step *out);
+
+/* True when p, sent by role r, is a challenge ACK (RFC 5961 4) answering
+ * this attempt's SYN from an older connection the server still holds, or
+ * the client's RST answering that ACK; notes the former. Neither belongs to
+ * the attempt (tl_tcpstate_update records them without a state change). */
+bool tl_tcpstate_challenge(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r);
+
+/* True when the peer of endpoint by, whose port opens a new connection,
+ * still holds this one synchronized and so may answer the new SYN with a
+ * challenge ACK (and end on the RST that answers it). */
+bool tl_tcpstate_may_challenge(const struct tl_tcpstate *st, enum tl_role by);
 
 /* True once the connection has ended (RST, or both FINs acknowledged). */
 bool tl_tcpstate_ended(const struct tl_tcpstate *st);

@@ -73,6 +73,15 @@ TL_MUST_CHECK enum tl_status tl_timeline_add(struct tl_timeline *t,
 TL_MUST_CHECK enum tl_status tl_timeline_flush(struct tl_timeline *t,
                                                const struct tl_timeline_cfg *cfg);
 
+/*
+ * Rewrites history: role r never made its last change, from state `to`
+ * into state `from` (later evidence refuted it). Every entry since that
+ * change, the summary in progress included, shows r in `to` instead.
+ * Returns the entry of the change (NULL if the cap had dropped it).
+ */
+struct tl_event *tl_timeline_revise(struct tl_timeline *t, enum tl_role r, uint8_t from,
+                                    uint8_t to);
+
 void tl_timeline_free(struct tl_timeline *t);
 
 #endif

@@ -168,8 +168,13 @@ static void test_refused_retry(struct tap *t)
         seg(&g, i * 500 + 1, S2C, TL_TH_RST | TL_TH_ACK, 0, 778, 0);
     }
     json_t *c = rig_close(&g, &cap);
-    is_int(t, json_array_size(c), 3, "refused: each refused try is its own connection");
-    is_str(t, str(c, 2, "end"), "rst", "refused: ended by RST");
+    is_int(t, json_array_size(c), 1, "refused: the tries of one connect() are one connection");
+    is_str(t, str(c, 0, "end"), "rst", "refused: ended by RST");
+    is_int(t, num(c, 0, "packets", "client"), 3, "refused: three SYNs on it");
+    json_t *an = json_array_get(json_object_get(json_array_get(c, 0), "anomalies"), 0);
+    is_str(t, json_string_value(json_object_get(an, "type")), "refused", "refused: anomaly");
+    is_int(t, json_integer_value(json_object_get(json_object_get(an, "evidence"), "tries")), 3,
+           "refused: evidence counts the tries");
     json_decref(c);
 }
 

@@ -72,7 +72,7 @@ static void mc_advance(struct mconn *m, int64_t now)
 {
     struct tl_step s;
     int64_t when;
-    while (tl_tcpstate_advance(&m->st, now, &s, &when))
+    while (tl_tcpstate_advance(&m->st, now, true, &s, &when))
         if (tl_track_step(&m->tr, &m->st, &s, NULL, TL_ROLE_CLIENT, 0, when) != TL_OK)
             abort(); /* out of memory: nothing here is worth testing then */
 }

@@ -97,9 +97,9 @@ static void client_closes_first(struct tap *t)
     ok(t, s.step.ended && tl_tcpstate_end(&s.st) == TL_END_FIN, "client closes: ended by FIN");
     struct tl_step st;
     int64_t when;
-    ok(t, !tl_tcpstate_advance(&s.st, s.now + 59 * TL_USEC_PER_SEC, &st, &when),
+    ok(t, !tl_tcpstate_advance(&s.st, s.now + 59 * TL_USEC_PER_SEC, false, &st, &when),
        "TIME_WAIT still there after 59 s");
-    ok(t, tl_tcpstate_advance(&s.st, s.now + 61 * TL_USEC_PER_SEC, &st, &when) &&
+    ok(t, tl_tcpstate_advance(&s.st, s.now + 61 * TL_USEC_PER_SEC, false, &st, &when) &&
               s.st.ep[C2S].state == TL_EP_CLOSED && when == s.now + 60 * TL_USEC_PER_SEC &&
               st.kind == TL_K_TIME_WAIT_END,
        "TIME_WAIT ends 60 s after it began");
@@ -143,6 +143,55 @@ static void crossing_fins(struct tap *t, bool server_acks_first)
     expect(&s, TL_EP_TIME_WAIT, TL_EP_TIME_WAIT, TL_K_FIN_ACK);
 }
 
+/* The server's FIN comes again, never acknowledged: the client had not
+ * taken it in, whatever in-order delivery suggested. */
+static void crossing_fin_lost(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "crossing FINs, the server's FIN unacknowledged");
+    handshake(&s, 100, 5000);
+    uint32_t c = 111, v = 5011;
+    seg(&s, C2S, F | A, c, v, 0, 512);
+    seg(&s, S2C, F | A, v, c, 0, 512); /* does not ack the client's FIN */
+    seg(&s, S2C, A, v + 1, c + 1, 0, 512);
+    expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSING, TL_K_FIN_ACK);
+    s.now += 200000;
+    seg(&s, S2C, F | A, v, c + 1, 0, 512); /* again: no ACK reached it */
+    expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSING, TL_K_FIN_RETX);
+    ok(t, s.step.revise && s.step.revise_from == TL_EP_TIME_WAIT &&
+              s.step.revise_to == TL_EP_FIN_WAIT_2 && s.step.nchanges == 0,
+       "lost FIN: TIME_WAIT revised to FIN_WAIT_2, no step back");
+    seg(&s, S2C, F | A, v, c + 1, 0, 512);
+    expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSING, TL_K_FIN_RETX);
+    seg(&s, C2S, A, c + 1, v + 1, 0, 512); /* at last */
+    expect(&s, TL_EP_TIME_WAIT, TL_EP_TIME_WAIT, TL_K_FIN_ACK);
+}
+
+/* Segments the peer sent before an RST reached it, and Windows' final
+ * ACK with a window of 0. */
+static void in_flight_and_final_zero_window(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "data crossing an RST");
+    handshake(&s, 100, 5000);
+    seg(&s, C2S, R | A, 111, 5011, 0, 0);
+    expect(&s, TL_EP_CLOSED, TL_EP_CLOSED, TL_K_RST);
+    seg(&s, S2C, A | P, 5011, 111, 100, 512);
+    expect(&s, TL_EP_CLOSED, TL_EP_CLOSED, TL_K_IN_FLIGHT);
+    s.now += 2000000;
+    seg(&s, S2C, A | P, 5111, 111, 100, 512);
+    expect(&s, TL_EP_CLOSED, TL_EP_CLOSED, TL_K_UNEXPECTED);
+
+    start(&s, t, "final ACK with window 0");
+    handshake(&s, 100, 5000);
+    seg(&s, C2S, F | A, 111, 5011, 0, 512);
+    seg(&s, S2C, F | A, 5011, 112, 0, 512);
+    seg(&s, C2S, A, 112, 5012, 0, 0);
+    expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSED, TL_K_FIN_ACK);
+    seg(&s, C2S, A, 112, 5012, 0, 0); /* once more: still no zero window */
+    ok(t, s.step.kind != TL_K_ZERO_WINDOW, "a window of 0 after both FINs is no zero window");
+}
+
 static void refused_and_rst(struct tap *t)
 {
     struct script s;
@@ -176,6 +225,9 @@ static void accept_queue_drop(struct tap *t)
     expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_HANDSHAKE_ACK);
     seg(&s, S2C, S | A, 80, 51, 0, 65535); /* again: the ACK never got in */
     expect(&s, TL_EP_ESTABLISHED, TL_EP_SYN_RECV, TL_K_ACK_DROPPED);
+    ok(t, s.step.nchanges == 0 && s.step.revise && s.step.revise_role == TL_ROLE_SERVER &&
+              s.step.revise_from == TL_EP_ESTABLISHED && s.step.revise_to == TL_EP_SYN_RECV,
+       "accept queue: a revision, not a step back to SYN_RECV");
     seg(&s, C2S, A, 51, 81, 0, 512); /* the client answers; proves nothing */
     expect(&s, TL_EP_ESTABLISHED, TL_EP_SYN_RECV, TL_K_ACK);
     seg(&s, C2S, A | P, 51, 81, 20, 512);
@@ -247,13 +299,101 @@ static void syn_given_up(struct tap *t)
     expect(&s, TL_EP_SYN_SENT, TL_EP_LISTEN, TL_K_SYN_RETX);
     struct tl_step st;
     int64_t when = 0;
-    ok(t, !tl_tcpstate_advance(&s.st, 3 * sec + 4 * sec, &st, &when),
-       "SYNs: not given up while the next retry may still come (3 s + 2 x 2 s)");
-    ok(t, tl_tcpstate_advance(&s.st, 3 * sec + 5 * sec, &st, &when) &&
-              s.st.ep[C2S].state == TL_EP_CLOSED && st.kind == TL_K_SYN_TIMEOUT &&
-              when == 3 * sec + 4 * sec + 2 * sec / 50 + 10000,
-       "SYNs: given up once no retry came in twice the last gap");
+    /* Last gap 2 s: the next retry was due by 3 + 2 x 2 + 0.5 + 0.05 s. */
+    int64_t due = 3 * sec + 4 * sec + sec / 2 + 50000;
+    ok(t, !tl_tcpstate_advance(&s.st, 20 * sec, false, &st, &when),
+       "SYNs: no give-up is concluded while packets may still come");
+    ok(t, !tl_tcpstate_advance(&s.st, due - 1, true, &st, &when),
+       "SYNs: not given up while the next retry may still come");
+    ok(t, tl_tcpstate_advance(&s.st, due, true, &st, &when) &&
+              s.st.ep[C2S].state == TL_EP_CLOSED && st.kind == TL_K_SYN_TIMEOUT && when == due,
+       "SYNs: given up once no retry came in twice the last gap (and slack)");
     ok(t, tl_tcpstate_end(&s.st) == TL_END_TIMEOUT && st.ended, "SYNs: ended by timeout");
+
+    /* Windows' 3 s timer: SYNs 2.9 s then 6.0 s apart. */
+    start(&s, t, "SYNs 2.9 s and 6 s apart");
+    s.now = 0;
+    seg(&s, C2S, S, 77, 0, 0, 65535);
+    s.now = 2900000;
+    seg(&s, C2S, S, 77, 0, 0, 65535);
+    ok(t, !tl_tcpstate_advance(&s.st, 8900000, true, &st, &when),
+       "SYNs: a retry 6.0 s after a 2.9 s gap was still due");
+    s.now = 8900000;
+    seg(&s, C2S, S, 77, 0, 0, 65535);
+    s.now = 12500000;
+    seg(&s, S2C, S | A, 500, 78, 0, 65535);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_SYN_RECV, TL_K_SYNACK);
+
+    /* A lone SYN: its first retry was due 3 s later at the latest. */
+    start(&s, t, "lone SYN");
+    s.now = sec;
+    seg(&s, C2S, S, 77, 0, 0, 65535);
+    ok(t, !tl_tcpstate_advance(&s.st, sec + 3 * sec, true, &st, &when),
+       "lone SYN: not given up 3 s later");
+    ok(t, tl_tcpstate_advance(&s.st, sec + 4 * sec, true, &st, &when) &&
+              st.kind == TL_K_SYN_TIMEOUT,
+       "lone SYN: given up when the capture went on 4 s");
+
+    /* The server's SYN-ACK retries stop, nobody completes: it gave up. */
+    start(&s, t, "SYN-ACKs unanswered");
+    s.now = 0;
+    seg(&s, C2S, S, 77, 0, 0, 65535);
+    s.now = 1000;
+    seg(&s, S2C, S | A, 500, 78, 0, 65535);
+    s.now = 1001000;
+    seg(&s, S2C, S | A, 500, 78, 0, 65535);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_SYN_RECV, TL_K_SYNACK_RETX);
+    ok(t, tl_tcpstate_advance(&s.st, 10 * sec, true, &st, &when) &&
+              st.kind == TL_K_SYNACK_TIMEOUT && s.st.ep[S2C].state == TL_EP_CLOSED,
+       "SYN-ACKs: the server gave up its half-open connection");
+}
+
+/* Evidence beats the missing packet: the SYN-ACK was not captured. */
+static void unseen_synack(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "no SYN-ACK captured");
+    seg(&s, C2S, S, 100, 0, 0, 65535);
+    seg(&s, C2S, A, 101, 5001, 0, 512);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_ACK);
+    struct tl_event e;
+    memset(&e, 0, sizeof e);
+    tl_timeline_states(&e, &s.st, &s.step);
+    ok(t, e.via[TL_ROLE_SERVER][0] == TL_EP_SYN_RECV && e.via[TL_ROLE_CLIENT][0] == 0,
+       "no SYN-ACK: the server passed through SYN_RECV unseen");
+    seg(&s, C2S, A | P, 101, 5001, 100, 512);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_DATA);
+
+    start(&s, t, "server speaks first, SYN-ACK missed");
+    seg(&s, C2S, S, 100, 0, 0, 65535);
+    seg(&s, S2C, A | P, 5001, 101, 100, 512);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_DATA);
+}
+
+/* A refused connect() retried with the same SYN (Windows): one attempt. */
+static void refused_retry(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "refused, retried");
+    seg(&s, C2S, S, 100, 0, 0, 65535);
+    seg(&s, S2C, R | A, 0, 101, 0, 0);
+    expect(&s, TL_EP_CLOSED, TL_EP_CLOSED, TL_K_RST);
+    struct tl_pkt p;
+    memset(&p, 0, sizeof p);
+    p.flags = S;
+    p.seq = 100;
+    ok(t, !tl_tcpstate_starts_new(&s.st, &p, TL_ROLE_CLIENT),
+       "refused: the same SYN again is the same attempt");
+    s.now += 500000;
+    seg(&s, C2S, S, 100, 0, 0, 65535);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_CLOSED, TL_K_SYN_RETX);
+    ok(t, s.step.revise && s.step.revise_role == TL_ROLE_CLIENT &&
+              s.step.revise_from == TL_EP_CLOSED && s.step.revise_to == TL_EP_SYN_SENT &&
+              s.step.nchanges == 0 && !tl_tcpstate_ended(&s.st),
+       "refused: the RST did not close the client; history is revised, no step back");
+    seg(&s, S2C, R | A, 0, 101, 0, 0);
+    expect(&s, TL_EP_CLOSED, TL_EP_CLOSED, TL_K_RST);
+    ok(t, tl_tcpstate_end(&s.st) == TL_END_RST, "refused: ended by the last RST");
 }
 
 static void reuse_and_via(struct tap *t)
@@ -271,7 +411,7 @@ static void reuse_and_via(struct tap *t)
        "FIN+ACK: the server passed through CLOSE_WAIT to LAST_ACK");
     seg(&s, C2S, A, 22, 32, 0, 512);
     expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSED, TL_K_FIN_ACK);
-    ok(t, tl_tcpstate_reused(&s.st, s.now + 1000, &s.step) &&
+    ok(t, tl_tcpstate_reused(&s.st, TL_ROLE_SERVER, s.now + 1000, &s.step) &&
               s.st.ep[C2S].state == TL_EP_CLOSED && s.step.kind == TL_K_REUSED,
        "reuse: a new SYN on the 4-tuple takes TIME_WAIT over");
 }
@@ -302,6 +442,8 @@ int main(void)
     server_closes_with_fin_ack(&t);
     crossing_fins(&t, true);
     crossing_fins(&t, false);
+    crossing_fin_lost(&t);
+    in_flight_and_final_zero_window(&t);
     refused_and_rst(&t);
     accept_queue_drop(&t);
     half_close_and_reaped_fin_wait2(&t);
@@ -309,6 +451,8 @@ int main(void)
     midstream_and_probes(&t);
     new_connection_rules(&t);
     syn_given_up(&t);
+    unseen_synack(&t);
+    refused_retry(&t);
     reuse_and_via(&t);
     for (int k = 0; k < TL_K_NKINDS; k++)
         ok(&t, strcmp(tl_evkind_name((enum tl_evkind)k), "") != 0, "every kind has a name");
