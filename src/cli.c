@@ -34,6 +34,8 @@ enum {
     OPT_FIN_TIMEOUT,
     OPT_SHARD,
     OPT_VLAN_KEY,
+    OPT_SCAN_PORTS,
+    OPT_SCAN_HOSTS,
     OPT_DURATION,
     OPT_SNAPSHOT,
     OPT_PROGRESS,
@@ -104,6 +106,9 @@ static const char usage_text[] =
     "                       CLOSE_WAIT without a FIN (default 5s)\n"
     "  --fin-timeout DUR    the hosts' net.ipv4.tcp_fin_timeout: a FIN_WAIT_2\n"
     "                       endpoint idle this long was reaped (default 60s)\n"
+    "  --scan-ports N       syn_scan: ports of one host a source tries within\n"
+    "                       5 minutes, most failing (default 15, as Zeek's)\n"
+    "  --scan-hosts N       syn_scan: hosts one source tries on one port (25)\n"
     "  --fail-on SEVERITY   exit 1 when an anomaly of this severity or worse\n"
     "                       was found (info, warning, error)\n"
     "\n"
@@ -111,7 +116,8 @@ static const char usage_text[] =
     "  --max-flows N        hold at most N connections at once (default 1000000;\n"
     "                       0 = no limit); the least recently seen is evicted\n"
     "  --idle-timeout DUR   end a connection idle this long as 'timeout' (default\n"
-    "                       300s; 0 = never)\n"
+    "                       300s; 0 = never); a synchronized one waits up to\n"
+    "                       2h15m more for a keepalive that continues it\n"
     "  --linger DUR         keep an ended connection this long for late packets\n"
     "                       (default 60s, Linux's TIME_WAIT; live, 2s)\n"
     "  --vlan-key MODE      VLAN ids in the connection key: auto (default; joins\n"
@@ -273,6 +279,8 @@ static const struct option long_opts[] = {
     {"fin-timeout", required_argument, NULL, OPT_FIN_TIMEOUT},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"vlan-key", required_argument, NULL, OPT_VLAN_KEY},
+    {"scan-ports", required_argument, NULL, OPT_SCAN_PORTS},
+    {"scan-hosts", required_argument, NULL, OPT_SCAN_HOSTS},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, 'h'},
@@ -377,6 +385,16 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
             usage_error("bad --connection '%s' (an id from the report, from 1)", arg);
         break;
     case OPT_SHARD: parse_shard(cli, arg); break;
+    case OPT_SCAN_PORTS:
+        cli->scan_ports = (uint32_t)parse_count(arg, "--scan-ports", 65535);
+        if (cli->scan_ports == 0)
+            usage_error("bad --scan-ports '%s' (1 to 65535)", arg);
+        break;
+    case OPT_SCAN_HOSTS:
+        cli->scan_hosts = (uint32_t)parse_count(arg, "--scan-hosts", 100000);
+        if (cli->scan_hosts == 0)
+            usage_error("bad --scan-hosts '%s' (1 to 100000)", arg);
+        break;
     case OPT_VLAN_KEY:
         if (strcmp(arg, "auto") == 0)
             cli->vlan_key = TL_VLAN_KEY_AUTO;

@@ -190,7 +190,7 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
                              .max_flows = cfg->max_flows,
                              .seed = UINT64_C(0x5eed7c91e75)};
     e->flows = tl_flow_table_new(&fc);
-    e->hosts = tl_hosts_new(NULL);
+    e->hosts = tl_hosts_new(&cfg->hosts);
     if (e->flows == NULL || e->hosts == NULL) {
         tl_flow_table_free(e->flows);
         tl_hosts_free(e->hosts);
@@ -219,7 +219,8 @@ const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e) { ret
 
 size_t tl_engine_open_count(const struct tl_engine *e)
 {
-    return tl_flow_list_count(e->flows, TL_FLOW_LIVE) + tl_flow_list_count(e->flows, TL_FLOW_IDLE);
+    return tl_flow_list_count(e->flows, TL_FLOW_LIVE) + tl_flow_list_count(e->flows, TL_FLOW_IDLE) +
+           tl_flow_list_count(e->flows, TL_FLOW_DORMANT);
 }
 
 void tl_engine_set_live_stats(struct tl_engine *e, uint64_t received, uint64_t dropped,
@@ -394,6 +395,25 @@ static struct tl_conn *stalest_live(const struct tl_engine *e)
     return c != NULL ? c : tl_flow_stalest(e->flows, TL_FLOW_LIVE);
 }
 
+/* Linux sends the first keepalive probe after tcp_keepalive_time, 2 h by
+ * default; a quarter of an hour more for probes and slack. */
+#define TL_KEEPALIVE_HORIZON_US ((7200 + 900) * TL_USEC_PER_SEC)
+
+/* How long an idle synchronized connection is kept for its continuation. */
+static int64_t dormancy(const struct tl_engine *e)
+{
+    return e->cfg.idle_timeout_us > TL_KEEPALIVE_HORIZON_US ? e->cfg.idle_timeout_us
+                                                            : TL_KEEPALIVE_HORIZON_US;
+}
+
+/* c was idle past --idle-timeout and nothing continued it: it ends as a
+ * timeout. */
+static enum tl_status retire_idle(struct tl_engine *e, struct tl_conn *c)
+{
+    e->cap.evicted_idle++;
+    return retire(e, c, TL_END_TIMEOUT);
+}
+
 /* Retires what the engine's clock (the latest packet time) says is over:
  * ended connections after their linger, live ones after the idle timeout.
  * Packs live connections that have been quiet for TL_PACK_IDLE_US: most of
@@ -411,11 +431,20 @@ static enum tl_status expire(struct tl_engine *e)
         pack_conn(e, c);
         tl_flow_move(e->flows, c, TL_FLOW_IDLE);
     }
+    /* Idle is not the end of a synchronized connection: Linux keeps it, and
+     * its keepalive (2 h later by default) continues it. It waits, packed,
+     * until then; a half-open one ends here. */
     while (st == TL_OK && e->cfg.idle_timeout_us > 0 && (c = stalest_live(e)) != NULL &&
            e->clock_us - c->seen_us > e->cfg.idle_timeout_us) {
-        e->cap.evicted_idle++;
-        st = retire(e, c, TL_END_TIMEOUT);
+        if (c->synced && e->clock_us - c->seen_us <= dormancy(e)) {
+            tl_flow_move(e->flows, c, TL_FLOW_DORMANT);
+            continue;
+        }
+        st = retire_idle(e, c);
     }
+    while (st == TL_OK && (c = tl_flow_stalest(e->flows, TL_FLOW_DORMANT)) != NULL &&
+           e->clock_us - c->seen_us > dormancy(e))
+        st = retire_idle(e, c);
     return st;
 }
 
@@ -426,6 +455,9 @@ static enum tl_status make_room(struct tl_engine *e)
     struct tl_conn *c = tl_flow_stalest(e->flows, TL_FLOW_ENDED);
     if (c != NULL)
         return retire(e, c, TL_END_OPEN);
+    c = tl_flow_stalest(e->flows, TL_FLOW_DORMANT);
+    if (c != NULL)
+        return retire_idle(e, c);
     c = stalest_live(e);
     if (c == NULL)
         return TL_ENOMEM;
@@ -639,6 +671,15 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
             return feed(e, old, p, f, from_a, true);
         c->supersedes = false;
     }
+    /* A dormant connection comes back only with a segment in its sequence
+     * space; anything else is another connection on the 4-tuple. */
+    if (c != NULL && c->links.list == TL_FLOW_DORMANT &&
+        !tl_tcpstate_continues(conn_state(c), p, tl_conn_role(c, from_a))) {
+        st = retire_idle(e, c);
+        c = NULL;
+        if (st != TL_OK)
+            return st;
+    }
     struct tl_reuse prev = {false, false, 0, 0};
     bool held = false;
     if (c != NULL && tl_tcpstate_starts_new(conn_state(c), p, tl_conn_role(c, from_a))) {
@@ -685,6 +726,7 @@ static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct 
         step.lifecycle = true;
     }
     enum tl_status ls = log_step(e, c, &step, p, f, r);
+    c->synced = tl_tcpstate_synced(conn_state(c));
     if (step.ended)
         tl_flow_move(e->flows, c, TL_FLOW_ENDED);
     else if (tl_flow_ended(c) && !tl_tcpstate_ended(conn_state(c)))
@@ -753,7 +795,8 @@ enum tl_status tl_engine_finish(struct tl_engine *e)
     struct tl_conn *c;
     /* First-seen order, so that streamed output needs no reordering here. */
     while ((c = tl_flow_first(e->flows)) != NULL) {
-        enum tl_status s = retire(e, c, TL_END_OPEN);
+        enum tl_status s = c->links.list == TL_FLOW_DORMANT ? retire_idle(e, c)
+                                                            : retire(e, c, TL_END_OPEN);
         if (st == TL_OK)
             st = s;
     }

@@ -260,7 +260,9 @@ struct tl_conn *tl_flow_insert(struct tl_flow_table *t, const struct tl_flow_key
 
 void tl_flow_touch(struct tl_flow_table *t, struct tl_conn *c)
 {
-    enum tl_flow_list list = c->links.list == TL_FLOW_IDLE ? TL_FLOW_LIVE : c->links.list;
+    enum tl_flow_list list = c->links.list == TL_FLOW_IDLE || c->links.list == TL_FLOW_DORMANT
+                                 ? TL_FLOW_LIVE
+                                 : c->links.list;
     if (list == c->links.list && t->rl[list].fresh == c)
         return;
     rlist_unlink(t, c);
@@ -280,7 +282,9 @@ struct tl_conn *tl_flow_stalest(const struct tl_flow_table *t, enum tl_flow_list
 
 struct tl_conn *tl_flow_stalest_any(const struct tl_flow_table *t)
 {
-    struct tl_conn *x = t->rl[TL_FLOW_IDLE].stale, *y = t->rl[TL_FLOW_ENDED].stale;
+    struct tl_conn *x = t->rl[TL_FLOW_DORMANT].stale, *y = t->rl[TL_FLOW_ENDED].stale;
+    if (x == NULL)
+        x = t->rl[TL_FLOW_IDLE].stale;
     if (x == NULL)
         x = t->rl[TL_FLOW_LIVE].stale;
     if (x == NULL)

@@ -23,88 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_SCAN = 0, K_LISTEN, K_PAIR };
-
-struct key {
-    uint8_t kind;
-    struct tl_addr a; /* SCAN: source; LISTEN: listener; PAIR: client */
-    struct tl_addr b; /* PAIR: server; zero otherwise */
-    uint16_t port;    /* LISTEN, PAIR: the server's port */
-};
-
-/* The lowest connection ids (ascending) and how many there were. */
-struct ids {
-    uint32_t n;
-    uint64_t total;
-    uint64_t id[TL_HOST_MAX_CONNS];
-};
-
-#define BITS 1024u
-
-struct scan {
-    uint32_t attempts, refused, unanswered, open, half_open;
-    int64_t first, last;
-    uint64_t targets[BITS / 64], ports[BITS / 64], hosts[BITS / 64];
-    struct ids ids;
-};
-
-/* Completed connections kept per listener, to count those still waiting
- * for accept() when the first drop happened. */
-#define PENDING 64u
-
-struct pending {
-    int64_t done;     /* the handshake ACK the server took */
-    int64_t accepted; /* the server's first data or FIN; INT64_MAX: never seen */
-    uint64_t id;
-};
-
-struct listen {
-    uint32_t completed, ack_drops, syn_drops;
-    uint32_t ack_drops_again; /* connections whose ACK was dropped twice or more */
-    uint32_t syn_drops_again; /* connections whose SYN went unanswered 3 times or more */
-    int64_t first_drop; /* INT64_MAX until a drop is seen */
-    uint32_t npend;
-    bool pend_evicted;
-    struct pending pend[PENDING];
-    struct ids ids; /* connections that saw a drop */
-};
-
-/* Linux keeps TIME_WAIT for 60 s: TIME_WAITs begun within 60 s coexist. */
-#define TW_WINDOW_US (60 * TL_USEC_PER_SEC)
-
-struct pair {
-    uint32_t win_n, best_n;
-    int64_t win_first, win_last, best_first, best_last;
-    struct ids ids;
-};
-
-struct agg {
-    struct agg *hnext, *older, *newer;
-    uint32_t hash;
-    struct key k;
-    union {
-        struct scan s;
-        struct listen l;
-        struct pair p;
-    } u;
-};
-
-struct tl_hosts {
-    struct tl_hosts_cfg cfg;
-    /* Dropped aggregates by kind, for the next one of the kind: the
-     * table turns over one or two aggregates per connection once full. */
-    struct agg *spare[K_PAIR + 1];
-    struct agg **buckets;
-    uint32_t mask, count;
-    struct agg *oldest, *newest;
-    struct tl_host_anomaly_list found; /* from evicted aggregates */
-    uint64_t evicted, dropped;
-    bool failed;
-};
+#include "hosts_int.h"
 
 /* ------------------------------------------------------------ helpers */
 
-static uint64_t mix(uint64_t x)
+uint64_t tl_hosts_mix(uint64_t x)
 {
     x ^= x >> 33;
     x *= UINT64_C(0xff51afd7ed558ccd);
@@ -113,18 +36,18 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 33);
 }
 
-static uint64_t addr_hash(const struct tl_addr *a, uint64_t h)
+uint64_t tl_hosts_addr_hash(const struct tl_addr *a, uint64_t h)
 {
     uint64_t w[2];
     memcpy(w, a->b, sizeof w);
-    return mix(h ^ mix(w[0] ^ a->family) ^ mix(w[1] + 0x9e3779b97f4a7c15u));
+    return tl_hosts_mix(h ^ tl_hosts_mix(w[0] ^ a->family) ^ tl_hosts_mix(w[1] + 0x9e3779b97f4a7c15u));
 }
 
 static uint32_t key_hash(const struct key *k)
 {
-    uint64_t h = addr_hash(&k->a, k->kind);
-    h = addr_hash(&k->b, h);
-    return (uint32_t)mix(h ^ k->port);
+    uint64_t h = tl_hosts_addr_hash(&k->a, k->kind);
+    h = tl_hosts_addr_hash(&k->b, h);
+    return (uint32_t)tl_hosts_mix(h ^ k->port);
 }
 
 static bool key_eq(const struct key *x, const struct key *y)
@@ -150,10 +73,10 @@ static double ln01(double x)
     return 2.0 * sum - k * 0.69314718055994531;
 }
 
-static void bit_set(uint64_t *set, uint64_t h) { set[(h % BITS) / 64] |= UINT64_C(1) << (h % 64); }
+void tl_hosts_bit_set(uint64_t *set, uint64_t h) { set[(h % BITS) / 64] |= UINT64_C(1) << (h % 64); }
 
 /* Linear counting: n ~ -m ln(zero bits / m). Saturates near m ln m. */
-static int64_t bit_count(const uint64_t *set)
+int64_t tl_hosts_bit_count(const uint64_t *set)
 {
     uint32_t ones = 0;
     for (uint32_t i = 0; i < BITS / 64; i++)
@@ -163,7 +86,7 @@ static int64_t bit_count(const uint64_t *set)
 }
 
 /* Keeps the TL_HOST_MAX_CONNS lowest ids, ascending. */
-static void ids_add(struct ids *s, uint64_t id)
+void tl_hosts_ids_add(struct ids *s, uint64_t id)
 {
     s->total++;
     uint32_t i = s->n;
@@ -181,19 +104,19 @@ static void ids_add(struct ids *s, uint64_t id)
     s->id[i] = id;
 }
 
-static void ids_merge(struct tl_host_anomaly *ha, const struct ids *s)
+void tl_hosts_ids_merge(struct tl_host_anomaly *ha, const struct ids *s)
 {
     struct ids all = {0};
     for (uint32_t i = 0; i < ha->nconns; i++)
-        ids_add(&all, ha->conns[i]);
+        tl_hosts_ids_add(&all, ha->conns[i]);
     for (uint32_t i = 0; i < s->n; i++)
-        ids_add(&all, s->id[i]);
+        tl_hosts_ids_add(&all, s->id[i]);
     ha->nconns = all.n;
     memcpy(ha->conns, all.id, sizeof all.id);
     ha->total_conns += s->total;
 }
 
-static double secs(int64_t us) { return (double)us / (double)TL_USEC_PER_SEC; }
+double tl_hosts_secs(int64_t us) { return (double)us / (double)TL_USEC_PER_SEC; }
 
 /* ------------------------------------------------------------- table */
 
@@ -207,8 +130,9 @@ struct tl_hosts *tl_hosts_new(const struct tl_hosts_cfg *cfg)
     struct tl_hosts_cfg *c = &h->cfg;
     c->max_hosts = c->max_hosts ? c->max_hosts : TL_HOSTS_DEFAULT_MAX;
     c->max_anomalies = c->max_anomalies ? c->max_anomalies : TL_HOSTS_DEFAULT_MAX_ANOMALIES;
-    c->scan_min_targets = c->scan_min_targets ? c->scan_min_targets : TL_HOSTS_SCAN_MIN_TARGETS;
-    c->scan_min_failed = c->scan_min_failed > 0 ? c->scan_min_failed : TL_HOSTS_SCAN_MIN_FAILED;
+    c->scan_ports = c->scan_ports ? c->scan_ports : TL_HOSTS_SCAN_PORTS;
+    c->scan_hosts = c->scan_hosts ? c->scan_hosts : TL_HOSTS_SCAN_HOSTS;
+    c->scan_window_us = c->scan_window_us > 0 ? c->scan_window_us : TL_HOSTS_SCAN_WINDOW_US;
     c->tw_min_conns = c->tw_min_conns ? c->tw_min_conns : TL_HOSTS_TW_MIN_CONNS;
     c->tw_min_fill = c->tw_min_fill > 0 ? c->tw_min_fill : TL_HOSTS_TW_MIN_FILL;
     c->tw_port_range = c->tw_port_range ? c->tw_port_range : TL_HOSTS_PORT_RANGE;
@@ -257,6 +181,8 @@ static void drop_agg(struct tl_hosts *h, struct agg *g)
     *pp = g->hnext;
     lru_unlink(h, g);
     h->count--;
+    if (g->k.kind == K_SCAN)
+        tl_hosts_scan_release(&g->u.s);
     g->hnext = h->spare[g->k.kind];
     h->spare[g->k.kind] = g;
 }
@@ -265,7 +191,7 @@ static void evaluate(struct tl_hosts *h, const struct agg *g, struct tl_host_ano
 
 /* The aggregate for k, made (and the oldest evicted) if needed; NULL when
  * out of memory. */
-static struct agg *get(struct tl_hosts *h, const struct key *k)
+struct agg *tl_hosts_get(struct tl_hosts *h, const struct key *k)
 {
     uint32_t hash = key_hash(k);
     for (struct agg *g = h->buckets[hash & h->mask]; g != NULL; g = g->hnext) {
@@ -308,44 +234,12 @@ static struct agg *get(struct tl_hosts *h, const struct key *k)
 
 /* ------------------------------------------------------------ feeding */
 
-static void endpoints(const struct tl_conn *c, const struct tl_addr **cip,
+void tl_hosts_endpoints(const struct tl_conn *c, const struct tl_addr **cip,
                       const struct tl_addr **sip, uint16_t *sport)
 {
     uint16_t cport;
     tl_conn_endpoint(c, TL_ROLE_CLIENT, cip, &cport);
     tl_conn_endpoint(c, TL_ROLE_SERVER, sip, sport);
-}
-
-static void feed_scan(struct tl_hosts *h, const struct tl_conn *c, const struct tl_tcpstate *st,
-                      const struct tl_track *t)
-{
-    const struct tl_addr *cip, *sip;
-    uint16_t sport;
-    endpoints(c, &cip, &sip, &sport);
-    struct key k = {.kind = K_SCAN, .a = *cip};
-    struct agg *g = get(h, &k);
-    if (g == NULL)
-        return;
-    struct scan *s = &g->u.s;
-    const struct tl_track_side *srv = &t->side[TL_ROLE_SERVER];
-    if (s->attempts++ == 0 || c->first_ts < s->first)
-        s->first = c->first_ts;
-    if (c->first_ts > s->last)
-        s->last = c->first_ts;
-    if (srv->syn.n > 0) {
-        s->open++;
-        /* answered, then reset by the client before its ACK: nmap -sS */
-        if (t->hs_ack_pkt == 0 && t->side[TL_ROLE_CLIENT].rst_pkt != 0)
-            s->half_open++;
-    } else if (srv->rst_pkt != 0) {
-        s->refused++;
-    } else if (!st->ep[TL_ROLE_SERVER].seen) {
-        s->unanswered++;
-    }
-    bit_set(s->targets, addr_hash(sip, sport));
-    bit_set(s->ports, mix(sport + UINT64_C(1)));
-    bit_set(s->hosts, addr_hash(sip, 0));
-    ids_add(&s->ids, c->id);
 }
 
 /* When the server proved its application had accepted the connection: its
@@ -403,7 +297,7 @@ static void note_drop(struct listen *l, int64_t ts, uint64_t id)
 {
     if (l->ack_drops + l->syn_drops == 1 || ts < l->first_drop)
         l->first_drop = ts;
-    ids_add(&l->ids, id);
+    tl_hosts_ids_add(&l->ids, id);
 }
 
 static void feed_listen(struct tl_hosts *h, const struct tl_conn *c, const struct tl_track *t)
@@ -413,9 +307,9 @@ static void feed_listen(struct tl_hosts *h, const struct tl_conn *c, const struc
         return;
     const struct tl_addr *cip, *sip;
     struct key k = {.kind = K_LISTEN};
-    endpoints(c, &cip, &sip, &k.port);
+    tl_hosts_endpoints(c, &cip, &sip, &k.port);
     k.a = *sip;
-    struct agg *g = get(h, &k);
+    struct agg *g = tl_hosts_get(h, &k);
     if (g == NULL)
         return;
     struct listen *l = &g->u.l;
@@ -440,10 +334,10 @@ static void feed_pair(struct tl_hosts *h, const struct tl_conn *c, const struct 
         return;
     const struct tl_addr *cip, *sip;
     struct key k = {.kind = K_PAIR};
-    endpoints(c, &cip, &sip, &k.port);
+    tl_hosts_endpoints(c, &cip, &sip, &k.port);
     k.a = *cip;
     k.b = *sip;
-    struct agg *g = get(h, &k);
+    struct agg *g = tl_hosts_get(h, &k);
     if (g == NULL)
         return;
     struct pair *p = &g->u.p;
@@ -462,7 +356,7 @@ static void feed_pair(struct tl_hosts *h, const struct tl_conn *c, const struct 
         p->win_first = tw;
     if (tw > p->win_last)
         p->win_last = tw;
-    ids_add(&p->ids, c->id);
+    tl_hosts_ids_add(&p->ids, c->id);
 }
 
 void tl_hosts_conn(struct tl_hosts *h, const struct tl_conn *c, const struct tl_tcpstate *st,
@@ -470,7 +364,7 @@ void tl_hosts_conn(struct tl_hosts *h, const struct tl_conn *c, const struct tl_
 {
     /* The SYN tells the client apart and shows the attempt. */
     if (c->roles_from == TL_ROLES_SYN) {
-        feed_scan(h, c, st, t);
+        tl_hosts_feed_scan(h, c, st, t);
         feed_listen(h, c, t);
     }
     feed_pair(h, c, t);
@@ -480,7 +374,7 @@ void tl_hosts_conn(struct tl_hosts *h, const struct tl_conn *c, const struct tl_
 
 /* A new host anomaly in l, or NULL (out of memory, or over max_anomalies:
  * counted). */
-static struct tl_host_anomaly *push(struct tl_hosts *h, struct tl_host_anomaly_list *l,
+struct tl_host_anomaly *tl_hosts_push(struct tl_hosts *h, struct tl_host_anomaly_list *l,
                                     enum tl_anomaly_type type, enum tl_anom_ep ep, int64_t ts)
 {
     if (l->n >= h->cfg.max_anomalies) {
@@ -506,54 +400,6 @@ static struct tl_host_anomaly *push(struct tl_hosts *h, struct tl_host_anomaly_l
     return ha;
 }
 
-static void eval_scan(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out)
-{
-    const struct scan *s = &g->u.s;
-    if (s->attempts < h->cfg.scan_min_targets) /* targets <= attempts: no scan */
-        return;
-    int64_t targets = bit_count(s->targets), ports = bit_count(s->ports);
-    int64_t hosts = bit_count(s->hosts);
-    uint32_t failed = s->refused + s->unanswered;
-    if (targets > s->attempts)
-        targets = s->attempts;
-    if (targets < h->cfg.scan_min_targets ||
-        (double)failed < h->cfg.scan_min_failed * (double)s->attempts)
-        return;
-    struct tl_host_anomaly *ha = push(h, out, TL_AN_SYN_SCAN, TL_AEP_CLIENT, s->first);
-    if (ha == NULL)
-        return;
-    struct tl_anomaly *a = &ha->a;
-    tl_addr_str(&g->k.a, ha->host, sizeof ha->host);
-    ids_merge(ha, &s->ids);
-    double span = secs(s->last - s->first);
-    ports = ports < targets ? ports : targets;
-    hosts = hosts < targets ? hosts : targets;
-    tl_anomaly_int(a, "attempts", s->attempts);
-    tl_anomaly_int(a, "distinct_targets", targets);
-    tl_anomaly_int(a, "distinct_ports", ports);
-    tl_anomaly_int(a, "distinct_hosts", hosts);
-    tl_anomaly_int(a, "refused", s->refused);
-    tl_anomaly_int(a, "unanswered", s->unanswered);
-    tl_anomaly_int(a, "answered", s->open);
-    tl_anomaly_int(a, "half_open", s->half_open);
-    tl_anomaly_real(a, "duration_s", span);
-    tl_anomaly_real(a, "rate", span > 0 ? (double)(s->attempts - 1) / span : 0.0);
-    tl_anomaly_explain(a,
-                       "%s sent SYNs to %lld different targets (%lld port(s) on %lld host(s)) "
-                       "in %.1f s: %u attempts, %u refused with RST (nothing listening), %u "
-                       "unanswered (filtered, or no host), %u answered. Trying many ports or "
-                       "hosts and mostly failing is what a port scanner or a worm does; a "
-                       "client walking a wrong address list looks the same.",
-                       ha->host, (long long)targets, (long long)ports, (long long)hosts, span,
-                       s->attempts, s->refused, s->unanswered, s->open);
-    tl_anomaly_suggest(a,
-                       "Find the process behind %s (ss -tnp on that host, firewall and "
-                       "conntrack logs). If the scan is not authorised, block the source and "
-                       "check its host for compromise; rate-limit new connections per source "
-                       "(nft meter, limit rate).",
-                       ha->host);
-}
-
 /* Completed connections still waiting for accept() at ts; their ids join
  * ha's list when ha is given. */
 static uint32_t queued_at(const struct listen *l, int64_t ts, struct tl_host_anomaly *ha)
@@ -561,9 +407,9 @@ static uint32_t queued_at(const struct listen *l, int64_t ts, struct tl_host_ano
     struct ids s = {0};
     for (uint32_t i = 0; i < l->npend; i++)
         if (l->pend[i].done <= ts && l->pend[i].accepted > ts)
-            ids_add(&s, l->pend[i].id);
+            tl_hosts_ids_add(&s, l->pend[i].id);
     if (ha != NULL)
-        ids_merge(ha, &s);
+        tl_hosts_ids_merge(ha, &s);
     return (uint32_t)s.total;
 }
 
@@ -615,13 +461,13 @@ static void eval_listen(struct tl_hosts *h, const struct agg *g,
     if (!fire)
         return;
     struct tl_host_anomaly *ha =
-        push(h, out, TL_AN_ACCEPT_QUEUE_OVERFLOW, TL_AEP_SERVER, l->first_drop);
+        tl_hosts_push(h, out, TL_AN_ACCEPT_QUEUE_OVERFLOW, TL_AEP_SERVER, l->first_drop);
     if (ha == NULL)
         return;
     struct tl_anomaly *a = &ha->a;
     tl_addr_str(&g->k.a, ha->host, sizeof ha->host);
     ha->port = g->k.port;
-    ids_merge(ha, &l->ids);
+    tl_hosts_ids_merge(ha, &l->ids);
     queued_at(l, l->first_drop, ha);
     tl_anomaly_int(a, "queue_estimate", n);
     if (n >= 1)
@@ -666,20 +512,20 @@ static void eval_pair(struct tl_hosts *h, const struct agg *g, struct tl_host_an
         first = p->best_first;
         last = p->best_last;
     }
-    double span = secs(last - first), range = (double)h->cfg.tw_port_range;
+    double span = tl_hosts_secs(last - first), range = (double)h->cfg.tw_port_range;
     if (n < h->cfg.tw_min_conns || span <= 0)
         return;
     double rate = (double)(n - 1) / span;
     if (rate * 60.0 < h->cfg.tw_min_fill * range)
         return;
-    struct tl_host_anomaly *ha = push(h, out, TL_AN_TIME_WAIT_PRESSURE, TL_AEP_CLIENT, first);
+    struct tl_host_anomaly *ha = tl_hosts_push(h, out, TL_AN_TIME_WAIT_PRESSURE, TL_AEP_CLIENT, first);
     if (ha == NULL)
         return;
     struct tl_anomaly *a = &ha->a;
     tl_addr_str(&g->k.a, ha->host, sizeof ha->host);
     tl_addr_str(&g->k.b, ha->peer, sizeof ha->peer);
     ha->peer_port = g->k.port;
-    ids_merge(ha, &p->ids);
+    tl_hosts_ids_merge(ha, &p->ids);
     if (rate * 60.0 >= range)
         a->severity = TL_SEV_ERROR;
     tl_anomaly_int(a, "time_wait", n);
@@ -695,7 +541,7 @@ static void eval_pair(struct tl_hosts *h, const struct agg *g, struct tl_host_an
 static void evaluate(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out)
 {
     switch ((enum kind)g->k.kind) {
-    case K_SCAN: eval_scan(h, g, out); break;
+    case K_SCAN: tl_hosts_eval_scan(h, g, out); break;
     case K_LISTEN: eval_listen(h, g, out); break;
     case K_PAIR: eval_pair(h, g, out); break;
     }

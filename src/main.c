@@ -250,6 +250,8 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
 {
     struct tl_engine_cfg ec = {.idle_timeout_us = cli->idle_timeout_us,
                                .vlan_key = (uint8_t)cli->vlan_key,
+                               .hosts = {.scan_ports = cli->scan_ports,
+                                         .scan_hosts = cli->scan_hosts},
                                .linger_us = cli->linger_us,
                                .max_flows = cli->max_flows,
                                .timeline = {cli->timeline_full, cli->timeline_max},

@@ -306,6 +306,10 @@ enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run)
         if (a->severity > *w)
             *w = (int8_t)a->severity;
     }
+    /* A host table that could not grow would rank wrongly: say so. */
+    for (int k = 0; k < TL_HOSTS_NTALLIES; k++)
+        if (r->sum.hosts[k].failed)
+            return TL_ENOMEM;
     st = r->ops->write_doc(r, run, r->spool);
     if (st == TL_OK && fflush(r->cfg.out) != 0)
         st = TL_EIO;
@@ -324,6 +328,7 @@ void tl_report_free(struct tl_report *r)
     if (r->overflow != NULL)
         fclose(r->overflow);
     free(r->overflow_buf);
+    tl_report_summary_free(&r->sum);
     free(r);
 }
 

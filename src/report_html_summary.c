@@ -269,15 +269,12 @@ static void write_top(struct page *p, const struct report_top *t, const char *la
         esc(p, tl_addr_str(&top[i]->addr, ip, sizeof ip));
         put(p, "\">");
         esc(p, ip);
-        put(p, "</button></td><td>%" PRIu64, top[i]->n);
-        /* Space-Saving: the true count lies in [n - err, n]. */
-        if (top[i]->err > 0)
-            put(p, " (at least %" PRIu64 ")", top[i]->n - top[i]->err);
-        put(p, "</td></tr>\n");
+        put(p, "</button></td><td>%" PRIu64 "</td></tr>\n", top[i]->n);
     }
-    if (t->overflowed)
-        put(p, "<tr><td colspan=\"2\" class=\"note\">more than %d hosts: the counts "
-               "are upper bounds</td></tr>\n", TL_REPORT_TOP_HOSTS);
+    if (t->untallied > 0)
+        put(p, "<tr><td colspan=\"2\" class=\"note\">more hosts than the %u ranked: %" PRIu64
+               " more were not ranked; a host first seen after that may rank higher than "
+               "shown</td></tr>\n", TL_REPORT_TOP_HOSTS, t->untallied);
 }
 
 static void write_lifetimes(struct page *p, const struct report_summary *sum,
@@ -370,7 +367,9 @@ static void host_anomaly(struct page *p, const struct tl_host_anomaly *h, bool o
     if (h->peer[0] != '\0') {
         put(p, " to <code>");
         esc(p, h->peer);
-        put(p, ":%u</code>", (unsigned)h->peer_port);
+        if (h->peer_port != 0)
+            put(p, ":%u", (unsigned)h->peer_port);
+        put(p, "</code>");
     }
     put(p, " at %s UTC</summary>\n", tl_report_utc(a->ts, t, sizeof t));
     write_text(p, "x", "What happened", a->explanation);

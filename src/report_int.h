@@ -31,28 +31,30 @@ struct pending {
 #define TL_REPORT_WAIT_MAX ((size_t)1 << 16)
 
 /*
- * The hosts that hold the most of something (TIME_WAIT at end, …), in
- * bounded memory: the Space-Saving algorithm (Metwally, Agrawal and El
- * Abbadi, 2005). Up to TL_REPORT_TOP_HOSTS hosts are counted exactly; past
- * that, a new host takes the place of the least counted one and inherits
- * its count as a possible overestimate (err). Any host with more than
- * 1/TL_REPORT_TOP_HOSTS of the total is sure to be in the table, and a
- * count n with error err means the true count lies in [n - err, n].
+ * The hosts that hold the most of something (TIME_WAIT at end, …): an
+ * exact count per host in an open-addressing hash table that grows up to
+ * TL_REPORT_TOP_HOSTS hosts. Past that, a host not yet in it is not
+ * counted (untallied says how many connections that left out, and the
+ * reports say so in words); the counts shown are never estimates. Ties
+ * rank in first-seen order.
  */
-#define TL_REPORT_TOP_HOSTS 128
+#define TL_REPORT_TOP_HOSTS 65536u
 #define TL_REPORT_TOP_SHOWN 5
 
 struct report_host {
     struct tl_addr addr;
     uint32_t hash; /* of addr: compared first */
-    uint64_t n, err;
+    uint32_t seq;  /* first-seen rank, for ties */
+    uint64_t n;    /* 0: a free slot */
 };
 
 struct report_top {
-    struct report_host e[TL_REPORT_TOP_HOSTS];
-    uint32_t used;
-    bool overflowed; /* a host was replaced: counts are upper bounds */
+    struct report_host *e; /* cap slots, NULL until the first host */
+    uint32_t cap, used;
+    uint64_t untallied; /* counts left out: the table was full */
+    bool failed;        /* it could not grow (out of memory): untallied too */
 };
+
 
 enum report_host_tally {
     TL_HOSTS_TIME_WAIT = 0, /* endpoints in TIME_WAIT at the end */
@@ -80,6 +82,9 @@ struct report_summary {
     uint64_t life[TL_LIFE_N];
     uint64_t short_lived;              /* handshake to close within 1 s */
 };
+
+/* Frees a summary's host tables. */
+void tl_report_summary_free(struct report_summary *sum);
 
 struct tl_report;
 

@@ -36,27 +36,62 @@ static bool same_addr(const struct report_host *e, const struct tl_addr *a, uint
            memcmp(e->addr.b, a->b, sizeof a->b) == 0;
 }
 
-/* Space-Saving: count a, or let it replace the least counted host. Ties
- * go to the lowest slot, so the result depends only on the input order. */
+/* Makes room for one more host: the table doubles (at half full) up to
+ * TL_REPORT_TOP_HOSTS hosts. False when it cannot. */
+static bool top_grow(struct report_top *t)
+{
+    if ((t->used + 1) * 2 <= t->cap)
+        return true;
+    if (t->used >= TL_REPORT_TOP_HOSTS || t->failed)
+        return false;
+    uint32_t cap = t->cap ? t->cap * 2 : 64;
+    struct report_host *e = calloc(cap, sizeof *e);
+    if (e == NULL) {
+        t->failed = true;
+        return false;
+    }
+    for (uint32_t i = 0; i < t->cap; i++) {
+        if (t->e[i].n == 0)
+            continue;
+        uint32_t k = t->e[i].hash & (cap - 1);
+        while (e[k].n != 0)
+            k = (k + 1) & (cap - 1);
+        e[k] = t->e[i];
+    }
+    free(t->e);
+    t->e = e;
+    t->cap = cap;
+    return true;
+}
+
+/* Counts a: exact for every host the table holds; a host that finds the
+ * table full is left out and counted as such. */
 static void top_add(struct report_top *t, const struct tl_addr *a)
 {
     uint32_t h = addr_hash(a);
-    size_t min = 0;
-    for (size_t i = 0; i < t->used; i++) {
-        if (same_addr(&t->e[i], a, h)) {
-            t->e[i].n++;
+    for (uint32_t k = t->cap ? h & (t->cap - 1) : 0; t->cap != 0 && t->e[k].n != 0;
+         k = (k + 1) & (t->cap - 1)) {
+        if (same_addr(&t->e[k], a, h)) {
+            t->e[k].n++;
             return;
         }
-        if (t->e[i].n < t->e[min].n)
-            min = i;
     }
-    if (t->used < TL_REPORT_TOP_HOSTS) {
-        t->e[t->used++] = (struct report_host){*a, h, 1, 0};
+    if (!top_grow(t)) {
+        t->untallied++;
         return;
     }
-    struct report_host *e = &t->e[min];
-    *e = (struct report_host){*a, h, e->n + 1, e->n};
-    t->overflowed = true;
+    uint32_t k = h & (t->cap - 1);
+    while (t->e[k].n != 0)
+        k = (k + 1) & (t->cap - 1);
+    t->e[k] = (struct report_host){*a, h, t->used++, 1};
+}
+
+void tl_report_summary_free(struct report_summary *sum)
+{
+    for (int k = 0; k < TL_HOSTS_NTALLIES; k++) {
+        free(sum->hosts[k].e);
+        memset(&sum->hosts[k], 0, sizeof sum->hosts[k]);
+    }
 }
 
 static void role_addr(const struct tl_conn *c, enum tl_role r, const struct tl_addr **a)
@@ -138,17 +173,27 @@ static int host_order(const void *pa, const void *pb)
     const struct report_host *b = *(const struct report_host *const *)pb;
     if (a->n != b->n)
         return a->n > b->n ? -1 : 1;
-    return tl_addr_cmp(&a->addr, &b->addr);
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* The top hosts: one pass keeps the best max in order (insertion into a
+ * short list), whatever the table's size. */
 size_t tl_report_top_hosts(const struct report_top *t, const struct report_host **out,
                            size_t max)
 {
-    const struct report_host *all[TL_REPORT_TOP_HOSTS];
-    for (size_t i = 0; i < t->used; i++)
-        all[i] = &t->e[i];
-    qsort(all, t->used, sizeof all[0], host_order);
-    size_t n = t->used < max ? t->used : max;
-    memcpy(out, all, n * sizeof all[0]);
+    size_t n = 0;
+    for (uint32_t i = 0; i < t->cap; i++) {
+        const struct report_host *e = &t->e[i];
+        if (e->n == 0)
+            continue;
+        size_t k = n < max ? n++ : max;
+        while (k > 0 && host_order(&e, &out[k - 1]) < 0) {
+            if (k < max)
+                out[k] = out[k - 1];
+            k--;
+        }
+        if (k < max)
+            out[k] = e;
+    }
     return n;
 }

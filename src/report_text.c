@@ -516,7 +516,9 @@ static void host_anomaly(struct buf *b, const struct tl_host_anomaly *h)
     if (h->port != 0)
         bprintf(b, ":%u", (unsigned)h->port);
     if (h->peer[0] != '\0')
-        bprintf(b, " -> %s:%u", h->peer, (unsigned)h->peer_port);
+        bprintf(b, " -> %s", h->peer);
+    if (h->peer[0] != '\0' && h->peer_port != 0)
+        bprintf(b, ":%u", (unsigned)h->peer_port);
     bprintf(b, "  %s  connections", clock_str(a->ts, clk, sizeof clk));
     for (uint32_t i = 0; i < h->nconns && i < TL_HOST_MAX_CONNS; i++)
         bprintf(b, " %" PRIu64, h->conns[i]);

@@ -78,16 +78,14 @@ static bool write_top(const struct report_top *t, const char *label, int addr_w,
     bool ok = true;
     for (size_t i = 0; ok && i < n; i++) {
         char ip[TL_ADDR_STRLEN];
-        ok = fprintf(out, "%-*s %-*s %8" PRIu64, LABEL_W, i == 0 ? label : "", addr_w,
+        ok = fprintf(out, "%-*s %-*s %8" PRIu64 "\n", LABEL_W, i == 0 ? label : "", addr_w,
                      tl_addr_str(&top[i]->addr, ip, sizeof ip), top[i]->n) >= 0;
-        /* Space-Saving: the true count lies in [n - err, n]. */
-        if (ok && top[i]->err > 0)
-            ok = fprintf(out, " (at least %" PRIu64 ")", top[i]->n - top[i]->err) >= 0;
-        ok = ok && fputc('\n', out) != EOF;
     }
-    if (ok && t->overflowed)
-        ok = fprintf(out, "%-*s (more than %d hosts: the counts are upper bounds)\n", LABEL_W,
-                     "", TL_REPORT_TOP_HOSTS) >= 0;
+    if (ok && t->untallied > 0)
+        ok = fprintf(out,
+                     "%-*s (more hosts than the %u ranked: %" PRIu64 " more were not ranked;\n"
+                     "%-*s  a host first seen after that may rank higher than shown)\n",
+                     LABEL_W, "", TL_REPORT_TOP_HOSTS, t->untallied, LABEL_W, "") >= 0;
     return ok;
 }
 

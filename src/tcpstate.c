@@ -653,3 +653,27 @@ bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p
      * answers with a challenge ACK, RFC 5961 4). */
     return me->syn_sent || me->seen || tl_tcpstate_ended(st);
 }
+
+/* States of an endpoint that has a synchronized connection. */
+static bool synchronized(uint8_t s) { return s >= TL_EP_ESTABLISHED && s <= TL_EP_LAST_ACK; }
+
+bool tl_tcpstate_synced(const struct tl_tcpstate *st)
+{
+    return !tl_tcpstate_ended(st) && synchronized(st->ep[0].state) &&
+           synchronized(st->ep[1].state);
+}
+
+/* A megabyte either side: far more than a window, far less than 2^31. */
+#define CONTINUES_SPAN (UINT32_C(1) << 20)
+
+static bool near(uint32_t a, uint32_t b) { return a - b + CONTINUES_SPAN <= 2 * CONTINUES_SPAN; }
+
+bool tl_tcpstate_continues(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r)
+{
+    const struct tl_ep *me = &st->ep[r], *peer = &st->ep[!r];
+    if (p->flags & TL_TH_SYN)
+        return false;
+    if (me->seen && near(p->seq, me->snd_nxt))
+        return true;
+    return (p->flags & TL_TH_ACK) && peer->seen && near(p->ack, peer->snd_nxt);
+}

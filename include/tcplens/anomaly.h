@@ -71,7 +71,7 @@ struct tl_evfield {
 };
 
 #define TL_ANOM_MAX_PKTS 16
-#define TL_ANOM_MAX_FIELDS 10
+#define TL_ANOM_MAX_FIELDS 16
 #define TL_ANOM_MAX_SERIES 16
 
 struct tl_anomaly {

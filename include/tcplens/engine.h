@@ -30,6 +30,7 @@ enum tl_vlan_key {
 struct tl_engine_cfg {
     int64_t idle_timeout_us; /* a live connection idle this long ends as "timeout" */
     uint8_t vlan_key;        /* enum tl_vlan_key */
+    struct tl_hosts_cfg hosts; /* host-level detection; zeros: defaults */
     int64_t linger_us;       /* an ended connection is kept this long for late packets */
     uint32_t max_flows;      /* cap on connections held at once, 0 = none */
     struct tl_timeline_cfg timeline;

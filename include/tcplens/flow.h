@@ -54,7 +54,14 @@ enum tl_end {
 /* Lists in least-recently-seen order. IDLE holds live connections the
  * engine set aside (packed) after a quiet while; together IDLE then LIVE
  * are the live connections from least to most recently seen. */
-enum tl_flow_list { TL_FLOW_LIVE = 0, TL_FLOW_ENDED = 1, TL_FLOW_IDLE = 2, TL_FLOW_NLISTS };
+enum tl_flow_list {
+    TL_FLOW_LIVE = 0,
+    TL_FLOW_ENDED = 1,
+    TL_FLOW_IDLE = 2,
+    TL_FLOW_DORMANT = 3, /* synchronized, idle past --idle-timeout: kept
+                          * packed for a keepalive that continues it */
+    TL_FLOW_NLISTS
+};
 
 struct tl_conn_links { /* owned by the flow table; do not touch */
     struct tl_conn *hnext;
@@ -84,6 +91,8 @@ struct tl_conn {
     uint8_t vlan_seen;        /* bit r: role r's VLAN id is known */
     bool supersedes;          /* an older connection on its 4-tuple is held
                                * under the TL_FLOW_SUPERSEDED key */
+    bool synced;              /* both endpoints synchronized, not ended: an
+                               * idle one may come back (a keepalive) */
     bool overlaps;            /* another connection on its 4-tuple lived at
                                * the same time (a superseded one): tell
                                * them apart by the client's sequence space */

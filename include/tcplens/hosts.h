@@ -31,8 +31,12 @@
 
 #define TL_HOSTS_DEFAULT_MAX 8192u
 #define TL_HOSTS_DEFAULT_MAX_ANOMALIES 1000u
-#define TL_HOSTS_SCAN_MIN_TARGETS 20u   /* distinct (address, port) targets */
-#define TL_HOSTS_SCAN_MIN_FAILED 0.6    /* share refused or unanswered */
+/* Zeek's scan policy (policy/misc/scan.zeek): a source that tries this
+ * many ports of one host, or one port on this many hosts, within the
+ * window, most attempts failing, is scanning. */
+#define TL_HOSTS_SCAN_PORTS 15u
+#define TL_HOSTS_SCAN_HOSTS 25u
+#define TL_HOSTS_SCAN_WINDOW_US (300 * TL_USEC_PER_SEC)
 #define TL_HOSTS_TW_MIN_CONNS 100u      /* client TIME_WAITs in the busiest 60 s */
 #define TL_HOSTS_TW_MIN_FILL 0.5        /* projected TIME_WAITs / port range */
 #define TL_HOSTS_PORT_RANGE 28232u      /* net.ipv4.ip_local_port_range 32768-60999 */
@@ -41,8 +45,9 @@
 struct tl_hosts_cfg {
     uint32_t max_hosts;        /* aggregates kept at once */
     uint32_t max_anomalies;    /* host anomalies kept; more are counted, dropped */
-    uint32_t scan_min_targets;
-    double scan_min_failed;
+    uint32_t scan_ports;       /* --scan-ports */
+    uint32_t scan_hosts;       /* --scan-hosts */
+    int64_t scan_window_us;
     uint32_t tw_min_conns;
     double tw_min_fill;
     uint32_t tw_port_range;

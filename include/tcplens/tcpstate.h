@@ -174,6 +174,17 @@ bool tl_tcpstate_challenge(struct tl_tcpstate *st, const struct tl_pkt *p, enum 
  * challenge ACK (and end on the RST that answers it). */
 bool tl_tcpstate_may_challenge(const struct tl_tcpstate *st, enum tl_role by);
 
+/* True when both endpoints are synchronized (ESTABLISHED to LAST_ACK) and
+ * the connection has not ended: Linux keeps such a connection however long
+ * it idles. */
+bool tl_tcpstate_synced(const struct tl_tcpstate *st);
+
+/* True when p, sent by role r, continues the connection's sequence spaces
+ * (within a megabyte of what its sender sent, or acknowledging near what
+ * its peer sent): a keepalive or data after a long silence, not a new
+ * connection on the same 4-tuple. */
+bool tl_tcpstate_continues(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r);
+
 /* True once the connection has ended (RST, or both FINs acknowledged). */
 bool tl_tcpstate_ended(const struct tl_tcpstate *st);
 

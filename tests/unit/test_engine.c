@@ -201,12 +201,67 @@ static void test_idle_timeout(struct tap *t)
     struct tl_capture_info cap;
     rig_open(&g, 0, 300 * TL_USEC_PER_SEC);
     seg(&g, 0, C2S, TL_TH_ACK, 1, 1, 10);
-    seg(&g, 301000, C2S, TL_TH_ACK, 11, 1, 10);
+    seg(&g, 1, S2C, TL_TH_ACK, 1, 11, 0);
+    /* A keepalive an hour later continues the sequence spaces: the same
+     * connection, with a gap (Linux keeps an idle one for ever). */
+    seg(&g, 3600000, C2S, TL_TH_ACK, 10, 1, 0);
+    seg(&g, 3600001, S2C, TL_TH_ACK, 1, 11, 0);
+    /* Then silence past the timeout, and a segment far from both spaces:
+     * another connection on the 4-tuple. */
+    seg(&g, 3600000 + 301000, C2S, TL_TH_ACK, 900000000, 700000000, 10);
     json_t *c = rig_close(&g, &cap);
-    is_int(t, json_array_size(c), 2, "idle: a segment after the timeout starts anew");
+    is_int(t, json_array_size(c), 2, "idle: a keepalive after an hour continues it");
+    is_int(t, num(c, 0, "packets", "client"), 2, "idle: the keepalive is on the first");
     is_str(t, str(c, 0, "end"), "timeout", "idle: first ended by timeout");
-    is_str(t, str(c, 1, "end"), "open", "idle: second open at the end");
+    is_str(t, str(c, 1, "end"), "open", "idle: the stranger is another, open at the end");
+    is_str(t, str(c, 1, "roles_from"), "port", "idle: ... found mid-stream");
     is_int(t, cap.evicted_idle, 1, "idle: counted");
+    json_decref(c);
+
+    /* A half-open connection is not kept: it ends at the timeout. */
+    rig_open(&g, 0, 300 * TL_USEC_PER_SEC);
+    seg(&g, 0, C2S, TL_TH_SYN, 42, 0, 0);
+    seg(&g, 301000, C2S, TL_TH_ACK, 43, 1, 0);
+    c = rig_close(&g, &cap);
+    is_int(t, json_array_size(c), 2, "idle: a half-open connection ends at the timeout");
+    json_decref(c);
+}
+
+/* The capture's own copies (a SPAN port, -i any) are counted, not events;
+ * a segment sent again after the peer spoke, or 300 ms later, is a real
+ * retransmission. */
+static void test_duplicates(struct tap *t)
+{
+    struct rig g;
+    struct tl_capture_info cap;
+    rig_open(&g, 0, TL_DEFAULT_IDLE_TIMEOUT_US);
+    int64_t t0 = 1700000000 * TL_USEC_PER_SEC;
+    seg_at(&g, t0, C2S, TL_TH_SYN, 1000, 0, 0);
+    seg_at(&g, t0 + 20, C2S, TL_TH_SYN, 1000, 0, 0); /* copy */
+    seg_at(&g, t0 + 100, S2C, TL_TH_SYN | TL_TH_ACK, 5000, 1001, 0);
+    seg_at(&g, t0 + 200, C2S, TL_TH_ACK, 1001, 5001, 0);
+    seg_at(&g, t0 + 300, C2S, TL_TH_ACK | TL_TH_PSH, 1001, 5001, 100);
+    seg_at(&g, t0 + 310, C2S, TL_TH_ACK | TL_TH_PSH, 1001, 5001, 100); /* copy */
+    seg_at(&g, t0 + 400, S2C, TL_TH_ACK, 5001, 1001, 0); /* a duplicate ACK */
+    seg_at(&g, t0 + 450, C2S, TL_TH_ACK | TL_TH_PSH, 1001, 5001, 100); /* sent again */
+    json_t *c = rig_close(&g, &cap);
+    is_int(t, json_array_size(c), 1, "duplicates: one connection");
+    is_int(t, cap.duplicates, 2, "duplicates: two copies in the capture");
+    is_int(t, num(c, 0, "duplicates", "client"), 2, "duplicates: both the client's");
+    is_int(t, num(c, 0, "packets", "client"), 6, "duplicates: frames still counted");
+    is_int(t, num(c, 0, "bytes", "client"), 200, "duplicates: a copy's bytes are not");
+    json_t *an = json_object_get(json_array_get(c, 0), "anomalies");
+    int64_t retx = -1, synretx = 0;
+    for (size_t i = 0; i < json_array_size(an); i++) {
+        json_t *a = json_array_get(an, i);
+        const char *ty = json_string_value(json_object_get(a, "type"));
+        if (strcmp(ty, "retransmission") == 0)
+            retx = json_integer_value(
+                json_object_get(json_object_get(a, "evidence"), "retransmissions"));
+        synretx += strcmp(ty, "syn_backoff") == 0;
+    }
+    is_int(t, retx, 1, "duplicates: only the one after the peer's ACK is a retransmission");
+    is_int(t, synretx, 0, "duplicates: the SYN's copy is no SYN retry");
     json_decref(c);
 }
 
@@ -456,6 +511,7 @@ int main(void)
     test_refused_retry(&t);
     test_syn_retransmit(&t);
     test_idle_timeout(&t);
+    test_duplicates(&t);
     test_max_flows(&t);
     test_max_flows_prefers_ended(&t);
     test_roles(&t);

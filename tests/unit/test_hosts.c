@@ -296,6 +296,42 @@ static void test_syn_sweep(struct tap *t)
     tl_hosts_free(h);
 }
 
+/* n attempts from src, port i on host dst(i), dt apart; outcome o. */
+static bool scans(uint32_t n, bool sweep, int64_t dt, char o, const struct tl_hosts_cfg *cfg)
+{
+    struct world w = {0, 0};
+    struct tl_hosts *h = tl_hosts_new(cfg);
+    struct tl_host_anomaly_list out = {0};
+    for (uint32_t i = 0; i < n; i++)
+        attempt(h, &w, V4(10, 0, 0, 77), (uint16_t)(50000 + i),
+                sweep ? V4(10, 2, 0, 1 + i) : V4(10, 0, 0, 2), (uint16_t)(sweep ? 445 : 1 + i),
+                T0 + (int64_t)i * dt, o);
+    bool found = tl_hosts_finish(h, &out) == TL_OK && find(&out, TL_AN_SYN_SCAN) != NULL;
+    tl_host_anomaly_list_free(&out);
+    tl_hosts_free(h);
+    return found;
+}
+
+/* Zeek's thresholds, exact: 15 ports of one host or one port on 25 hosts,
+ * within 5 minutes, most attempts failing (refused, unanswered, half-open). */
+static void test_scan_thresholds(struct tap *t)
+{
+    ok(t, !scans(14, false, MS, 'r', NULL), "thresholds: 14 ports refused: no scan");
+    ok(t, scans(15, false, MS, 'r', NULL), "thresholds: 15 ports refused: a scan");
+    ok(t, scans(15, false, MS, 'o', NULL), "thresholds: 15 ports half-open: a scan");
+    ok(t, !scans(15, false, MS, 'a', NULL), "thresholds: 15 ports answered: no scan");
+    ok(t, !scans(24, true, MS, 'u', NULL), "thresholds: 24 hosts unanswered: no scan");
+    ok(t, scans(25, true, MS, 'u', NULL), "thresholds: 25 hosts unanswered: a scan");
+    ok(t, !scans(15, false, 30 * SEC, 'r', NULL),
+       "thresholds: 15 ports over 7 minutes: no window holds 15");
+    ok(t, scans(15, false, 20 * SEC, 'r', NULL), "thresholds: 15 ports in 280 s: a scan");
+    struct tl_hosts_cfg cfg = {.scan_ports = 5, .scan_hosts = 3};
+    ok(t, scans(5, false, MS, 'r', &cfg) && !scans(4, false, MS, 'r', &cfg),
+       "thresholds: --scan-ports 5");
+    ok(t, scans(3, true, MS, 'u', &cfg) && !scans(2, true, MS, 'u', &cfg),
+       "thresholds: --scan-hosts 3");
+}
+
 /* backlog_full as the kernel shows it (docs/kernel-scenarios.md), on
  * listener 10.0.0.2:8080 with listen(1): B1 and B2 fill the queue (never
  * accepted); A's handshake ACK, 200 ms late, is dropped and the server
@@ -562,6 +598,7 @@ int main(void)
 {
     struct tap t = {0, 0};
     test_syn_scan(&t);
+    test_scan_thresholds(&t);
     test_syn_sweep(&t);
     test_accept_queue(&t);
     test_accept_queue_not(&t);
