@@ -205,6 +205,16 @@ if ok(len(one) == 1, "one direction: one connection", len(one)):
 for pc, conns in (("zero_window", zw), ("keepalive", ka), ("lossy", lossy)):
     quiet(conns, "unexpected_segment", pc + ".pcap")
 
+# -- idle is not the end: the keepalive capture with an idle timeout shorter
+# than its silences is still one connection, ending as the kernel says.
+for cap, truth in (("keepalive.pcap", {"client": "TIME_WAIT", "server": "CLOSED"}),
+                   ("keepalive_timeout.pcap", {"client": "CLOSED", "server": "CLOSED"})):
+    rep = report(cap, "--idle-timeout", "500ms")
+    cs = rep["connections"]
+    ok(len(cs) == 1 and cs[0]["states_at_end"] == truth and cs[0]["roles_from"] == "syn",
+       "%s --idle-timeout 500ms: one connection, the kernel's states" % cap,
+       [(c["id"], c["roles_from"], c["end"], c["states_at_end"]) for c in cs])
+
 # -- accept_queue_overflow on the kernel's own overflow: listen(5), seven
 # clients, accept() never called, default sysctls. Six connections complete
 # (backlog + 1), the seventh's SYNs are dropped again and again.
