@@ -352,6 +352,11 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
         remove_conn(e, c);
         return TL_ENOMEM;
     }
+    struct tl_step rev;
+    while (tl_tcpstate_settle(conn_state(c), conn_now(e, c), &rev)) {
+        revise_history(c, &rev);
+        tl_track_revise(&ext(c)->track, &rev);
+    }
     enum tl_status st = advance(e, c, conn_now(e, c), true);
     /* After the clock has had its say (a SYN given up ends it as a timeout). */
     c->end = (uint8_t)(forced != TL_END_OPEN ? forced : final_end(c));

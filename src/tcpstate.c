@@ -677,3 +677,18 @@ bool tl_tcpstate_continues(const struct tl_tcpstate *st, const struct tl_pkt *p,
         return true;
     return (p->flags & TL_TH_ACK) && peer->seen && near(p->ack, peer->snd_nxt);
 }
+
+bool tl_tcpstate_settle(struct tl_tcpstate *st, int64_t ts_us, struct tl_step *out)
+{
+    for (int r = 0; r < 2; r++) {
+        const struct tl_ep *e = &st->ep[r];
+        if (!e->took_fin_inferred ||
+            (e->state != TL_EP_TIME_WAIT && e->state != TL_EP_CLOSING))
+            continue;
+        memset(out, 0, sizeof *out);
+        struct ctx x = {st, NULL, ts_us, out, -1};
+        fin_not_taken(&x, (enum tl_role)r);
+        return out->revise;
+    }
+    return false;
+}

@@ -101,9 +101,7 @@ static void on_changes(struct tl_track *t, const struct tl_step *s, uint64_t pkt
     }
 }
 
-/* An endpoint's last change was refuted (tl_step.revise): what was
- * recorded of the state it never entered goes. */
-static void on_revision(struct tl_track *t, const struct tl_step *s)
+void tl_track_revise(struct tl_track *t, const struct tl_step *s)
 {
     if (!s->revise)
         return;
@@ -289,7 +287,7 @@ enum tl_status tl_track_step(struct tl_track *t, const struct tl_tcpstate *st,
                              const struct tl_step *s, const struct tl_pkt *p, enum tl_role r,
                              uint64_t pkt_no, int64_t ts)
 {
-    on_revision(t, s);
+    tl_track_revise(t, s);
     on_changes(t, s, pkt_no, ts);
     /* Short of memory the step is still taken in whole: counts stay right. */
     enum tl_status rc = on_kind(t, s, r, pkt_no, ts) ? TL_OK : TL_ENOMEM;

@@ -155,6 +155,10 @@ struct tl_track {
 
 void tl_track_init(struct tl_track *t);
 
+/* An endpoint's last change was refuted (tl_step.revise): what was
+ * recorded of the state it never entered goes. */
+void tl_track_revise(struct tl_track *t, const struct tl_step *s);
+
 /* Releases what the lists allocated; the tracker is empty afterwards. */
 void tl_track_free(struct tl_track *t);
 

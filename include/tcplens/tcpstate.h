@@ -185,6 +185,13 @@ bool tl_tcpstate_synced(const struct tl_tcpstate *st);
  * connection on the same 4-tuple. */
 bool tl_tcpstate_continues(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r);
 
+/* At the end of what the capture shows of the connection: an endpoint
+ * that only in-order delivery said took the peer's FIN in (crossing FINs,
+ * its own ACK of that FIN never seen) is not shown in TIME_WAIT or CLOSING
+ * on that alone. Returns true and fills *out with the revision when one is
+ * needed; call it until it returns false. */
+bool tl_tcpstate_settle(struct tl_tcpstate *st, int64_t ts_us, struct tl_step *out);
+
 /* True once the connection has ended (RST, or both FINs acknowledged). */
 bool tl_tcpstate_ended(const struct tl_tcpstate *st);
 

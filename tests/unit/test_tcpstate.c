@@ -165,6 +165,22 @@ static void crossing_fin_lost(struct tap *t)
     expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSING, TL_K_FIN_RETX);
     seg(&s, C2S, A, c + 1, v + 1, 0, 512); /* at last */
     expect(&s, TL_EP_TIME_WAIT, TL_EP_TIME_WAIT, TL_K_FIN_ACK);
+    struct tl_step st;
+    ok(t, !tl_tcpstate_settle(&s.st, s.now, &st), "lost FIN: proven at last, nothing to settle");
+
+    /* The capture ends before the client's ACK of the server's FIN: its
+     * TIME_WAIT rested on in-order delivery alone. */
+    start(&s, t, "crossing FINs, the capture ends first");
+    handshake(&s, 100, 5000);
+    seg(&s, C2S, F | A, c, v, 0, 512);
+    seg(&s, S2C, F | A, v, c, 0, 512);
+    seg(&s, S2C, A, v + 1, c + 1, 0, 512);
+    expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSING, TL_K_FIN_ACK);
+    ok(t, tl_tcpstate_settle(&s.st, s.now, &st) && st.revise &&
+              st.revise_from == TL_EP_TIME_WAIT && st.revise_to == TL_EP_FIN_WAIT_2 &&
+              s.st.ep[C2S].state == TL_EP_FIN_WAIT_2 &&
+              !tl_tcpstate_settle(&s.st, s.now, &st),
+       "capture ends: the client's TIME_WAIT, never proven, settles to FIN_WAIT_2");
 }
 
 /* Segments the peer sent before an RST reached it, and Windows' final
