@@ -657,10 +657,15 @@ bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p
 /* States of an endpoint that has a synchronized connection. */
 static bool synchronized(uint8_t s) { return s >= TL_EP_ESTABLISHED && s <= TL_EP_LAST_ACK; }
 
+/* Not in a handshake, and synchronized as far as the capture shows it (a
+ * one-sided capture may never show the other endpoint). */
+static bool past_handshake(uint8_t s) { return synchronized(s) || s == TL_EP_UNKNOWN; }
+
 bool tl_tcpstate_synced(const struct tl_tcpstate *st)
 {
-    return !tl_tcpstate_ended(st) && synchronized(st->ep[0].state) &&
-           synchronized(st->ep[1].state);
+    return !tl_tcpstate_ended(st) && past_handshake(st->ep[0].state) &&
+           past_handshake(st->ep[1].state) &&
+           (synchronized(st->ep[0].state) || synchronized(st->ep[1].state));
 }
 
 /* A megabyte either side: far more than a window, far less than 2^31. */

@@ -174,9 +174,10 @@ bool tl_tcpstate_challenge(struct tl_tcpstate *st, const struct tl_pkt *p, enum 
  * challenge ACK (and end on the RST that answers it). */
 bool tl_tcpstate_may_challenge(const struct tl_tcpstate *st, enum tl_role by);
 
-/* True when both endpoints are synchronized (ESTABLISHED to LAST_ACK) and
- * the connection has not ended: Linux keeps such a connection however long
- * it idles. */
+/* True when the endpoints are synchronized (ESTABLISHED to LAST_ACK; one
+ * of them may be UNKNOWN, never seen in a one-sided capture) and the
+ * connection has not ended: Linux keeps such a connection however long it
+ * idles. */
 bool tl_tcpstate_synced(const struct tl_tcpstate *st);
 
 /* True when p, sent by role r, continues the connection's sequence spaces
