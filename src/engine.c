@@ -17,159 +17,7 @@
 #include "tcplens/timeline.h"
 #include "tcplens/zeek.h"
 
-#include "pack.h"
-
-/* A live connection quiet this long is packed until its next packet. */
-#define TL_PACK_IDLE_US TL_USEC_PER_SEC
-
-/* A connection's state machines. */
-struct conn_ext {
-    struct tl_tcpstate tcp;
-    struct tl_dedup dedup;
-    struct tl_zeek zeek;
-    struct tl_timeline tl;
-    struct tl_track track;
-};
-
-/*
- * What the flow table keeps in each connection's ext area: the state
- * machines while the connection is active. Once it has ended, while it
- * lingers for late packets (a minute, by default), or after a second
- * without a packet, they are kept packed (pack.h: the non-zero words only,
- * timeline included), which is a third of the size; the next packet
- * unpacks them, and so does the report.
- */
-struct conn_slot {
-    struct conn_ext *x; /* NULL while packed */
-    uint8_t *packed;
-};
-
-struct tl_engine {
-    struct tl_engine_cfg cfg;
-    struct tl_flow_table *flows;
-    struct tl_capture_info cap;
-    struct tl_hosts *hosts;               /* host-level detection */
-    struct tl_host_anomaly_list host_an; /* its findings, after finish */
-    int64_t clock_us; /* latest packet time seen: expiry never runs backwards */
-    /* Reused from one connection to the next instead of malloc and free
-     * each time: one state (a connection's or a packed one's while it is
-     * reported) and the anomaly list. */
-    struct conn_ext *spare;
-    struct tl_anomaly_list an;
-    uint8_t *scratch; /* pack_conn()'s, scratch_size bytes */
-    size_t scratch_size;
-    size_t vlan_apart; /* connections held under a TL_FLOW_VLAN_APART key */
-};
-
-static struct conn_slot *slot(struct tl_conn *c) { return (struct conn_slot *)c->ext; }
-
-/* The state machines; only while unpacked. */
-static struct conn_ext *ext(struct tl_conn *c) { return slot(c)->x; }
-
-static struct conn_ext *ext_alloc(struct tl_engine *e)
-{
-    struct conn_ext *x = e->spare;
-    e->spare = NULL;
-    return x != NULL ? x : malloc(sizeof *x);
-}
-
-static void ext_release(struct tl_engine *e, struct conn_ext *x)
-{
-    if (e->spare == NULL)
-        e->spare = x;
-    else
-        free(x);
-}
-
-/* Packs a connection's state. Short of memory, it stays as it is. */
-static void pack_conn(struct tl_engine *e, struct tl_conn *c)
-{
-    struct conn_slot *s = slot(c);
-    struct conn_ext *x = s->x;
-    if (x == NULL)
-        return;
-    /* Packed once into the scratch buffer, then copied at its size. */
-    size_t evbytes = (size_t)x->tl.n * sizeof *x->tl.ev;
-    size_t bound = tl_pack_bound(sizeof *x) + tl_pack_bound(evbytes);
-    if (bound > e->scratch_size) {
-        uint8_t *b = realloc(e->scratch, bound);
-        if (b == NULL)
-            return;
-        e->scratch = b;
-        e->scratch_size = bound;
-    }
-    size_t size = tl_pack(e->scratch, x, sizeof *x);
-    if (evbytes)
-        size += tl_pack(e->scratch + size, x->tl.ev, evbytes);
-    uint8_t *p = malloc(size);
-    if (p == NULL)
-        return;
-    memcpy(p, e->scratch, size);
-    free(x->tl.ev);
-    ext_release(e, x);
-    s->x = NULL;
-    s->packed = p;
-}
-
-/* Restores the state of x's connection from its packed copy p into x,
- * with a timeline array of its own. */
-static enum tl_status unpack_into(struct conn_ext *x, const uint8_t *p)
-{
-    size_t off = tl_unpack(x, sizeof *x, p);
-    size_t evbytes = (size_t)x->tl.n * sizeof *x->tl.ev;
-    x->tl.ev = NULL;
-    x->tl.cap = 0;
-    if (evbytes == 0)
-        return TL_OK;
-    x->tl.ev = malloc(evbytes);
-    if (x->tl.ev == NULL)
-        return TL_ENOMEM;
-    tl_unpack(x->tl.ev, evbytes, p + off);
-    x->tl.cap = x->tl.n;
-    return TL_OK;
-}
-
-/* Makes c's state machines usable again (a late packet, the report). */
-static enum tl_status unpack_conn(struct tl_engine *e, struct tl_conn *c)
-{
-    struct conn_slot *s = slot(c);
-    if (s->x != NULL)
-        return TL_OK;
-    struct conn_ext *x = ext_alloc(e);
-    if (x == NULL)
-        return TL_ENOMEM;
-    if (unpack_into(x, s->packed) != TL_OK) {
-        ext_release(e, x);
-        return TL_ENOMEM;
-    }
-    free(s->packed);
-    s->packed = NULL;
-    s->x = x;
-    return TL_OK;
-}
-
-/* Frees c's state, packed or not (the flow table frees c itself). */
-static void drop_state(struct tl_engine *e, struct tl_conn *c)
-{
-    struct conn_slot *s = slot(c);
-    if (s->x == NULL && s->packed != NULL) {
-        /* Only the send lists the tracker allocated are left to free. The
-         * copy is on the stack: this runs when memory has run out too, and
-         * the lists would leak if it needed any. */
-        struct conn_ext x;
-        tl_unpack(&x, sizeof x, s->packed);
-        tl_track_free(&x.track);
-    } else if (s->x != NULL) {
-        tl_timeline_free(&s->x->tl);
-        tl_track_free(&s->x->track);
-        ext_release(e, s->x);
-    }
-    free(s->packed);
-    s->x = NULL;
-    s->packed = NULL;
-}
-
-static struct tl_tcpstate *conn_state(struct tl_conn *c) { return &ext(c)->tcp; }
+#include "engine_int.h"
 
 struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
 {
@@ -205,7 +53,7 @@ void tl_engine_free(struct tl_engine *e)
     if (e == NULL)
         return;
     for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c))
-        drop_state(e, c);
+        tl_engine_drop_state(e, c);
     free(e->spare);
     free(e->scratch);
     tl_anomaly_list_free(&e->an);
@@ -347,8 +195,8 @@ static void remove_conn(struct tl_engine *e, struct tl_conn *c)
  * eviction) or, with TL_END_OPEN, what its state machines say. */
 static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end forced)
 {
-    if (unpack_conn(e, c) != TL_OK) {
-        drop_state(e, c);
+    if (tl_engine_unpack(e, c) != TL_OK) {
+        tl_engine_drop_state(e, c);
         remove_conn(e, c);
         return TL_ENOMEM;
     }
@@ -386,7 +234,7 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
             st = s;
     }
     e->cap.connections++;
-    drop_state(e, c);
+    tl_engine_drop_state(e, c);
     remove_conn(e, c);
     return st;
 }
@@ -433,7 +281,7 @@ static enum tl_status expire(struct tl_engine *e)
         st = retire(e, c, TL_END_OPEN);
     while ((c = tl_flow_stalest(e->flows, TL_FLOW_LIVE)) != NULL &&
            e->clock_us - c->seen_us > TL_PACK_IDLE_US) {
-        pack_conn(e, c);
+        tl_engine_pack(e, c);
         tl_flow_move(e->flows, c, TL_FLOW_IDLE);
     }
     /* Idle is not the end of a synchronized connection: Linux keeps it, and
@@ -507,7 +355,7 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
         return TL_ENOMEM;
     if (k->vlan & TL_FLOW_VLAN_APART)
         e->vlan_apart++;
-    slot(c)->x = ext_alloc(e);
+    slot(c)->x = tl_engine_ext_alloc(e);
     if (slot(c)->x != NULL)
         memset(slot(c)->x, 0, sizeof(struct conn_ext));
     if (slot(c)->x == NULL) {
@@ -544,7 +392,7 @@ static struct tl_conn *superseded(struct tl_engine *e, const struct tl_flow_key 
 {
     struct tl_flow_key s = superseded_key(k);
     struct tl_conn *old = tl_flow_lookup(e->flows, &s, tl_flow_hash(e->flows, &s));
-    return old != NULL && unpack_conn(e, old) == TL_OK ? old : NULL;
+    return old != NULL && tl_engine_unpack(e, old) == TL_OK ? old : NULL;
 }
 
 /*
@@ -664,7 +512,7 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     }
     uint32_t h;
     struct tl_conn *c = find_conn(e, p, from_a, &k, &h);
-    enum tl_status st = c != NULL ? unpack_conn(e, c) : TL_OK;
+    enum tl_status st = c != NULL ? tl_engine_unpack(e, c) : TL_OK;
     if (st != TL_OK)
         return st;
     /* The server's challenge ACK and the RST answering it belong to the
@@ -739,7 +587,7 @@ static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct 
     else
         tl_flow_touch(e->flows, c);
     if (tl_flow_ended(c))
-        pack_conn(e, c);
+        tl_engine_pack(e, c);
     return st != TL_OK ? st : ls;
 }
 
@@ -779,7 +627,7 @@ void tl_engine_each(const struct tl_engine *e,
         struct conn_ext *x = ext(c), *tmp = NULL;
         if (x == NULL) { /* packed: a copy for the look (skipped short of memory) */
             tmp = malloc(sizeof *tmp);
-            if (tmp == NULL || unpack_into(tmp, slot(c)->packed) != TL_OK) {
+            if (tmp == NULL || tl_engine_unpack_into(tmp, slot(c)->packed) != TL_OK) {
                 free(tmp);
                 continue;
             }
