@@ -17,16 +17,18 @@ struct rig {
     FILE *out;
     uint64_t pkt_no;
     uint16_t cport; /* client port of the 4-tuple in use */
+    uint16_t vlan[2]; /* 802.1Q id by direction, 0: untagged */
 };
 
 static void rig_open_with(struct rig *g, uint32_t max_flows, int64_t idle_us,
-                          bool full_timeline)
+                          bool full_timeline, uint8_t vlan_key)
 {
     memset(g, 0, sizeof *g);
     g->out = tmpfile();
     struct tl_report_cfg rc = {.format = TL_REPORT_NDJSON, .out = g->out, .reorder = true};
     g->r = tl_report_new(&rc);
     struct tl_engine_cfg ec = {.idle_timeout_us = idle_us,
+                               .vlan_key = vlan_key,
                                .linger_us = TL_DEFAULT_LINGER_US,
                                .max_flows = max_flows,
                                .timeline = {.full = full_timeline,
@@ -41,7 +43,7 @@ static void rig_open_with(struct rig *g, uint32_t max_flows, int64_t idle_us,
 
 static void rig_open(struct rig *g, uint32_t max_flows, int64_t idle_us)
 {
-    rig_open_with(g, max_flows, idle_us, false);
+    rig_open_with(g, max_flows, idle_us, false, TL_VLAN_KEY_AUTO);
 }
 
 /* One segment at ts_us, on 10.0.0.1:cport <-> 10.0.0.2:80. */
@@ -51,7 +53,12 @@ static void seg_at(struct rig *g, int64_t ts_us, int dir, uint8_t flags, uint32_
     uint8_t buf[PKT_MAX];
     struct pkt p;
     pkt_init(&p, buf, sizeof buf);
-    pkt_eth(&p, PKT_ETH_IPV4);
+    if (g->vlan[dir] != 0) {
+        pkt_eth(&p, PKT_ETH_VLAN);
+        pkt_vlan(&p, g->vlan[dir], PKT_ETH_IPV4);
+    } else {
+        pkt_eth(&p, PKT_ETH_IPV4);
+    }
     uint32_t a = PKT_V4(10, 0, 0, 1), b = PKT_V4(10, 0, 0, 2);
     pkt_ipv4(&p, dir == C2S ? a : b, dir == C2S ? b : a, PKT_PROTO_TCP, 0);
     struct pkt_tcp t = {.sport = dir == C2S ? g->cport : 80,
@@ -265,6 +272,69 @@ static void test_duplicates(struct tap *t)
     json_decref(c);
 }
 
+/* A handshake and a little data on the rig's 4-tuple from ms on. */
+static void exchange(struct rig *g, int64_t ms, uint32_t isn)
+{
+    seg(g, ms, C2S, TL_TH_SYN, isn, 0, 0);
+    seg(g, ms + 1, S2C, TL_TH_SYN | TL_TH_ACK, 9000, isn + 1, 0);
+    seg(g, ms + 2, C2S, TL_TH_ACK, isn + 1, 9001, 0);
+    seg(g, ms + 3, C2S, TL_TH_ACK | TL_TH_PSH, isn + 1, 9001, 10);
+    seg(g, ms + 4, S2C, TL_TH_ACK, 9001, isn + 11, 0);
+}
+
+/* Connections of a run whose directions carry vlan c2s and s2c. */
+static size_t vlan_run(uint8_t key, uint16_t c2s, uint16_t s2c, bool tenants, json_t **out)
+{
+    struct rig g;
+    struct tl_capture_info cap;
+    rig_open_with(&g, 0, TL_DEFAULT_IDLE_TIMEOUT_US, false, key);
+    g.vlan[C2S] = c2s;
+    g.vlan[S2C] = s2c;
+    exchange(&g, 0, 1000);
+    if (tenants) { /* a second tenant: the same addresses on VLAN 30 */
+        g.vlan[C2S] = g.vlan[S2C] = 30;
+        exchange(&g, 10, 555000);
+    }
+    *out = rig_close(&g, &cap);
+    return json_array_size(*out);
+}
+
+/* --vlan-key: a tap that tags each direction with its own VLAN gives one
+ * connection (auto, off); tenants that reuse addresses stay apart (auto,
+ * on). */
+static void test_vlan_key(struct tap *t)
+{
+    json_t *c;
+    is_int(t, vlan_run(TL_VLAN_KEY_AUTO, 10, 20, false, &c), 1, "vlan auto: halves joined");
+    is_int(t, num(c, 0, "vlan", NULL), 10, "vlan auto: the client's VLAN");
+    is_int(t, num(c, 0, "vlan_server", NULL), 20, "vlan auto: and the server's");
+    is_str(t, json_string_value(json_object_get(
+               json_object_get(json_array_get(c, 0), "states_at_end"), "server")),
+           "ESTABLISHED", "vlan auto: the handshake completes across the two VLANs");
+    ok(t, strstr(str(c, 0, "wireshark_filter"), "(vlan.id==10 || vlan.id==20)") != NULL,
+       "vlan auto: the filter takes both VLANs");
+    json_decref(c);
+    is_int(t, vlan_run(TL_VLAN_KEY_ON, 10, 20, false, &c), 2, "vlan on: halves apart");
+    json_decref(c);
+    is_int(t, vlan_run(TL_VLAN_KEY_AUTO, 10, 10, true, &c), 2, "vlan auto: tenants apart");
+    is_int(t, num(c, 1, "vlan", NULL), 30, "vlan auto: the second tenant's VLAN");
+    ok(t, json_object_get(json_array_get(c, 1), "vlan_server") == NULL,
+       "vlan auto: one VLAN each way, no vlan_server");
+    json_decref(c);
+    is_int(t, vlan_run(TL_VLAN_KEY_OFF, 10, 20, false, &c), 1, "vlan off: halves joined");
+    json_decref(c);
+    /* Off, the tenants share one key: the second's SYN (another ISN)
+     * takes the 4-tuple over, as port reuse. */
+    is_int(t, vlan_run(TL_VLAN_KEY_OFF, 10, 10, true, &c), 2, "vlan off: tenants in a row");
+    json_t *an = json_object_get(json_array_get(c, 1), "anomalies");
+    bool reuse = false;
+    for (size_t i = 0; i < json_array_size(an); i++)
+        reuse = reuse || strcmp(json_string_value(json_object_get(json_array_get(an, i), "type")),
+                                "port_reuse") == 0;
+    ok(t, reuse, "vlan off: the second is port_reuse");
+    json_decref(c);
+}
+
 static void test_max_flows(struct tap *t)
 {
     struct rig g;
@@ -392,7 +462,7 @@ static json_t *lossy_run(uint32_t cisn, uint32_t sisn)
 {
     struct rig g;
     struct tl_capture_info cap;
-    rig_open_with(&g, 0, TL_DEFAULT_IDLE_TIMEOUT_US, true);
+    rig_open_with(&g, 0, TL_DEFAULT_IDLE_TIMEOUT_US, true, TL_VLAN_KEY_AUTO);
     lossy_exchange(&g, cisn, sisn);
     return rig_close(&g, &cap);
 }
@@ -512,6 +582,7 @@ int main(void)
     test_syn_retransmit(&t);
     test_idle_timeout(&t);
     test_duplicates(&t);
+    test_vlan_key(&t);
     test_max_flows(&t);
     test_max_flows_prefers_ended(&t);
     test_roles(&t);
