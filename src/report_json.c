@@ -1,5 +1,5 @@
 /*
- * JSON report (DESIGN.md section 4, schema_version 1) and NDJSON. A
+ * JSON report (docs/design.md section 4, schema_version 1) and NDJSON. A
  * connection is one compact object on one line in both: NDJSON writes the
  * lines as they are, the document lists them under "connections".
  *
@@ -112,7 +112,7 @@ static bool put_via(json_t *o, const struct tl_event *e)
     return put(o, "via", via);
 }
 
-/* Adds the states after the event, as DESIGN.md puts them: flat. */
+/* Adds the states after the event, as docs/design.md puts them: flat. */
 static bool put_states(json_t *o, const struct tl_event *e)
 {
     return put(o, "client", json_string(tl_ep_state_name(e->client))) &&
@@ -225,7 +225,7 @@ static json_t *anomaly_json(const struct tl_anomaly *a)
     return o;
 }
 
-/* DESIGN.md section 4's host_anomalies entry; port and peer only where the
+/* docs/design.md section 4's host_anomalies entry; port and peer only where the
  * type has them, connections_total when the id list was capped. */
 static json_t *host_anomaly_json(const struct tl_host_anomaly *h)
 {
@@ -324,7 +324,7 @@ static json_t *inputs_json(const struct tl_run *run)
     return a;
 }
 
-/* skipped: the three classes of DESIGN.md, then every non-zero reason. */
+/* skipped: the three classes of docs/design.md, then every non-zero reason. */
 static json_t *skipped_json(const struct tl_capture_info *cap, json_t **reasons)
 {
     uint64_t cls[4] = {0};

@@ -1,5 +1,5 @@
 /*
- * One connection as one line of JSON (DESIGN.md section 4): NDJSON writes
+ * One connection as one line of JSON (docs/design.md section 4): NDJSON writes
  * the lines as they are, the JSON document lists them under "connections".
  * Written straight into text by the streaming writer (json_writer.h), since
  * this runs once per connection.

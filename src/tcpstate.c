@@ -144,7 +144,7 @@ static void fire(struct ctx *x, enum tl_role r, enum tl_ev ev)
     switch ((enum tl_act)t.act) {
     case TL_ACT_NONE: return;
     case TL_ACT_MIDSTREAM:
-        /* Only ACK traffic proves a synchronized state (DESIGN.md 2). */
+        /* Only ACK traffic proves a synchronized state (docs/design.md section 2). */
         if (!(x->p->flags & TL_TH_ACK))
             break;
         set_state(x, r, t.next);

@@ -1,5 +1,5 @@
 /*
- * Reporters: the human text report, the JSON report document (DESIGN.md
+ * Reporters: the human text report, the JSON report document (docs/design.md
  * section 4), NDJSON (one connection object per line) and the HTML page
  * with ladder diagrams. They only read the model. Connections arrive when they end, in any order; a reporter
  * writes them in first-seen (id) order, spooling finished text to a
