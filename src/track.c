@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tcplens/seq.h"
+#include "detect_int.h"
 
 void tl_track_init(struct tl_track *t) { memset(t, 0, sizeof *t); }
 
@@ -258,9 +259,11 @@ static void on_data(struct tl_track *t, const struct tl_tcpstate *st, const stru
     }
     peer->ka_unanswered = 0; /* anything from us answers the peer's probes */
     /* The same segment again within 1 ms, nothing in between: a copy made by
-     * the capture (several interfaces, a SPAN port), not a retransmission. */
+     * the capture (several interfaces, a SPAN port) that dedup.c did not
+     * catch (a NAT between two capture points rewrote its IP ID), not a
+     * retransmission: no stack resends that fast unasked. */
     if (s->kind == TL_K_RETX && me->last_ts >= peer->last_ts && p->seq == me->last_seq &&
-        p->payload_len == me->last_len && ts - me->last_ts < 1000) {
+        p->payload_len == me->last_len && ts - me->last_ts < TL_DUP_US) {
         me->dup_copies++;
         me->retx_bytes -= p->payload_len; /* counts what was really sent again */
     }
