@@ -332,6 +332,56 @@ void tl_report_free(struct tl_report *r)
     free(r);
 }
 
+/* The civil date of a day counted from 1970-01-01 (proleptic Gregorian;
+ * H. Hinnant's civil_from_days). */
+static void civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* n as exactly w digits, backwards from the end of d; returns d + w. */
+static char *digits(char *d, uint64_t n, int w)
+{
+    for (int i = w - 1; i >= 0; i--, n /= 10)
+        d[i] = (char)('0' + n % 10);
+    return d + w;
+}
+
+/* "YYYY-MM-DD HH:MM:SS.uuuuuu" for years 1000 to 9999, without gmtime and
+ * strftime (once per connection and timeline line); false otherwise. */
+static bool utc_fast(int64_t sec, int64_t usec, char *buf, size_t size)
+{
+    int64_t days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
+    int64_t rem = sec - days * 86400, y;
+    unsigned m, d;
+    civil(days, &y, &m, &d);
+    if (y < 1000 || y > 9999 || size < 27) /* libc writes other years unpadded */
+        return false;
+    char *p = digits(buf, (uint64_t)y, 4);
+    *p++ = '-';
+    p = digits(p, m, 2);
+    *p++ = '-';
+    p = digits(p, d, 2);
+    *p++ = ' ';
+    p = digits(p, (uint64_t)rem / 3600, 2);
+    *p++ = ':';
+    p = digits(p, (uint64_t)rem / 60 % 60, 2);
+    *p++ = ':';
+    p = digits(p, (uint64_t)rem % 60, 2);
+    *p++ = '.';
+    p = digits(p, (uint64_t)usec, 6);
+    *p = '\0';
+    return true;
+}
+
 const char *tl_report_utc(int64_t ts_us, char *buf, size_t size)
 {
     int64_t sec = ts_us / TL_USEC_PER_SEC, usec = ts_us % TL_USEC_PER_SEC;
@@ -339,6 +389,8 @@ const char *tl_report_utc(int64_t ts_us, char *buf, size_t size)
         usec += TL_USEC_PER_SEC;
         sec--;
     }
+    if (utc_fast(sec, usec, buf, size))
+        return buf;
     time_t t = (time_t)sec;
     struct tm tm;
     char day[32];

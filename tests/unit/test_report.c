@@ -1,9 +1,13 @@
 /* Reporters: first-seen order whatever the end order, with and without the
  * overflow file, the cap on what waits for an older connection, and the
  * JSON document's shape (parsed back with jansson). */
+#include <arpa/inet.h>
+#include <inttypes.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "report_int.h" /* the order window's cap, counters and heap */
 #include "tap.h"
@@ -193,6 +197,79 @@ static void test_unlisted(struct tap *t)
     fclose(out);
 }
 
+/* What libc says of ts_us: gmtime_r and strftime. */
+static void utc_libc(int64_t ts_us, char *buf, size_t size)
+{
+    int64_t sec = ts_us / TL_USEC_PER_SEC, usec = ts_us % TL_USEC_PER_SEC;
+    if (usec < 0) {
+        usec += TL_USEC_PER_SEC;
+        sec--;
+    }
+    time_t tt = (time_t)sec;
+    struct tm tm;
+    char day[32];
+    if (gmtime_r(&tt, &tm) == NULL || strftime(day, sizeof day, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(day, sizeof day, "@%" PRId64, sec);
+    snprintf(buf, size, "%s.%06d", day, (int)usec);
+}
+
+/* tl_report_utc's own calendar against libc's, from year 0 to 9999 and
+ * beyond (where it defers to libc): edges, then a million pseudo-random
+ * times. */
+static void test_utc(struct tap *t)
+{
+    static const int64_t edges[] = {
+        0, -1, 1, 86399999999, -86400000000, 951782400000000 /* 2000-02-29 */,
+        4107542400000000 /* 2100-03-01 */, -62167219200000000 /* 0000-01-01 */,
+        -62167219200000001, 253402300799999999 /* 9999-12-31 23:59:59.999999 */,
+        253402300800000000, 1795263359231769, -2208988800000000 /* 1900 */,
+        -11644473600000000 /* 1601 */, INT64_C(2303999999999999999) /* ~73,000 years */,
+        -INT64_C(2303999999999999999)};
+    uint64_t x = 88172645463325252u;
+    int64_t lo = -62167219200000000 - 86400000000, span = 253402300800000000 - lo + 86400000000;
+    int bad = 0;
+    char a[64], b[64];
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0] + 1000000; i++) {
+        int64_t ts;
+        if (i < sizeof edges / sizeof edges[0]) {
+            ts = edges[i];
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            ts = lo + (int64_t)(x % (uint64_t)span);
+        }
+        tl_report_utc(ts, a, sizeof a);
+        utc_libc(ts, b, sizeof b);
+        if (strcmp(a, b) != 0 && bad++ < 5)
+            printf("# %" PRId64 ": %s, libc %s\n", ts, a, b);
+    }
+    ok(t, bad == 0, "UTC dates and times as libc writes them, years 0 to 9999 and beyond");
+}
+
+/* tl_addr_str's own IPv4 against inet_ntop: every value of each octet,
+ * then pseudo-random addresses. */
+static void test_addr(struct tap *t)
+{
+    uint64_t x = 0x2545f4914f6cdd1dULL;
+    int bad = 0;
+    for (uint32_t i = 0; i < 300000; i++) {
+        struct tl_addr a = {.family = TL_AF_INET};
+        uint32_t v;
+        if (i < 1024) {
+            v = (i % 256) << (8 * (i / 256));
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            v = (uint32_t)x;
+        }
+        memcpy(a.b, &v, 4);
+        char mine[TL_ADDR_STRLEN], libc[INET_ADDRSTRLEN];
+        tl_addr_str(&a, mine, sizeof mine);
+        inet_ntop(AF_INET, a.b, libc, sizeof libc);
+        if (strcmp(mine, libc) != 0 && bad++ < 5)
+            printf("# %s, inet_ntop %s\n", mine, libc);
+    }
+    ok(t, bad == 0, "IPv4 addresses written as inet_ntop writes them");
+}
+
 int main(void)
 {
     struct tap t = {0, 0};
@@ -202,5 +279,7 @@ int main(void)
     test_document(&t);
     test_window_cap(&t);
     test_unlisted(&t);
+    test_utc(&t);
+    test_addr(&t);
     return tap_done(&t);
 }
