@@ -161,21 +161,21 @@ static void count_anomalies(struct tl_engine *e, const struct tl_anomaly_list *a
         e->cap.worst_severity = worst;
 }
 
-/* Runs the detectors on c, with their texts only if a report lists it. */
+/* Runs the detectors on c, with their texts only if a report prints them. */
 static enum tl_status detect(struct tl_engine *e, struct tl_conn *c, struct tl_anomaly_list *an)
 {
     struct tl_detect_ctx dc = {c, conn_state(c), &ext(c)->tl, &ext(c)->track, &e->cfg.detect,
                                conn_now(e, c)};
     bool texts = false;
     for (size_t i = 0; i < e->cfg.nreports && !texts; i++)
-        texts = tl_report_lists_any(e->cfg.reports[i], c);
+        texts = tl_report_texts_any(e->cfg.reports[i], c);
     an->no_text = !texts;
     enum tl_status st = tl_detect(&dc, an);
     if (st != TL_OK || texts)
         return st;
     struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, an};
     for (size_t i = 0; i < e->cfg.nreports && !texts; i++)
-        texts = tl_report_lists(e->cfg.reports[i], &v);
+        texts = tl_report_texts(e->cfg.reports[i], &v);
     if (!texts)
         return TL_OK;
     an->n = 0;

@@ -304,14 +304,23 @@ static void table_row(struct buf *b, const struct tl_conn_view *v)
     anomaly_ids(b, v->anomalies);
 }
 
-/* A ladder is the connection's detail, so --ladder details every one. */
+/* Only a detail block prints explanations: the table names anomalies by
+ * their id. A ladder is the connection's detail, so --ladder details every
+ * one. */
+static bool shows_texts(const struct tl_conn_view *v, const struct tl_report_cfg *cfg)
+{
+    if (cfg->all_details || cfg->ladder.on)
+        return true;
+    return v != NULL && v->anomalies != NULL && tl_anomaly_worst(v->anomalies) >= TL_SEV_WARNING;
+}
+
 static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
                          size_t *len)
 {
     struct buf b = {NULL, 0, 0, false};
     table_row(&b, v);
     int worst = v->anomalies != NULL ? tl_anomaly_worst(v->anomalies) : -1;
-    if (worst >= TL_SEV_WARNING || cfg->all_details || cfg->ladder.on)
+    if (shows_texts(v, cfg))
         detail_block(&b, v, worst < 0 ? 0 : worst, &cfg->ladder);
     if (b.failed) {
         free(b.s);
@@ -562,4 +571,4 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     return st == TL_OK ? write_connections(r, spool, out) : st;
 }
 
-const struct report_ops tl_report_text_ops = {format_conn, write_doc};
+const struct report_ops tl_report_text_ops = {format_conn, write_doc, shows_texts};
