@@ -420,10 +420,31 @@ const char *tl_report_endpoint(const struct tl_addr *a, uint16_t port, char *buf
 {
     char ip[TL_ADDR_STRLEN];
     tl_addr_str(a, ip, sizeof ip);
-    if (a->family == TL_AF_INET6)
-        snprintf(buf, size, "[%s]:%u", ip, (unsigned)port);
-    else
-        snprintf(buf, size, "%s:%u", ip, (unsigned)port);
+    bool v6 = a->family == TL_AF_INET6;
+    size_t n = strlen(ip);
+    /* "[ip]:port" or "ip:port" by hand: once or twice per connection. */
+    if (size < n + 9) {
+        snprintf(buf, size, v6 ? "[%s]:%u" : "%s:%u", ip, (unsigned)port);
+        return buf;
+    }
+    char *p = buf;
+    if (v6)
+        *p++ = '[';
+    memcpy(p, ip, n);
+    p += n;
+    if (v6)
+        *p++ = ']';
+    *p++ = ':';
+    char d[5];
+    int k = 0;
+    unsigned v = port;
+    do {
+        d[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (k > 0)
+        *p++ = d[--k];
+    *p = '\0';
     return buf;
 }
 

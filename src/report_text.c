@@ -57,6 +57,69 @@ static TL_PRINTF(2, 3) void bprintf(struct buf *b, const char *fmt, ...)
     }
 }
 
+/* Room for n more bytes (and a NUL); false once out of memory. */
+static bool breserve(struct buf *b, size_t n)
+{
+    if (b->failed)
+        return false;
+    if (b->len + n < b->cap)
+        return true;
+    size_t cap = (b->cap + n) * 2;
+    char *s = realloc(b->s, cap);
+    if (s == NULL) {
+        b->failed = true;
+        return false;
+    }
+    b->s = s;
+    b->cap = cap;
+    return true;
+}
+
+/* s, padded with spaces to width (left-aligned, or right-aligned with
+ * right): printf's %-Ns and %Ns without its machinery, which costs more
+ * than the rest of a table row. */
+static void bpad(struct buf *b, const char *s, size_t width, bool right)
+{
+    size_t n = strlen(s), pad = n < width ? width - n : 0;
+    if (!breserve(b, n + pad))
+        return;
+    if (right) {
+        memset(b->s + b->len, ' ', pad);
+        b->len += pad;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    if (!right) {
+        memset(b->s + b->len, ' ', pad);
+        b->len += pad;
+    }
+    b->s[b->len] = '\0';
+}
+
+/* v in decimal at out (21 bytes at least); returns the end. */
+static char *u64_at(char *out, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0)
+        *out++ = tmp[--n];
+    *out = '\0';
+    return out;
+}
+
+/* "a/b" for a pair of counters. */
+static const char *pair_str(uint64_t a, uint64_t b, char *out)
+{
+    char *p = u64_at(out, a);
+    *p++ = '/';
+    u64_at(p, b);
+    return out;
+}
+
 /* "12:15:59.231769" (UTC, no date: the table has it). */
 static const char *clock_str(int64_t ts, char *out, size_t size)
 {
@@ -71,19 +134,27 @@ static const char *clock_str(int64_t ts, char *out, size_t size)
     return out;
 }
 
-/* "  12.000345" for a span in µs (sign kept for clocks that step back). */
-static void span_str(int64_t d, char *out, size_t size)
+/* "12.000345" for a span in µs (sign kept for clocks that step back);
+ * out holds 29 bytes at least. */
+static void span_str(int64_t d, char *out)
 {
-    const char *sign = d < 0 ? "-" : "";
     uint64_t u = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
-    snprintf(out, size, "%s%" PRIu64 ".%06" PRIu64, sign, u / 1000000u, u % 1000000u);
+    char *p = out;
+    if (d < 0)
+        *p++ = '-';
+    p = u64_at(p, u / 1000000u);
+    *p++ = '.';
+    uint64_t f = u % 1000000u;
+    for (int i = 5; i >= 0; i--, f /= 10)
+        p[i] = (char)('0' + f % 10);
+    p[6] = '\0';
 }
 
 
 static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
 {
     char clk[24], flags[9], d[32];
-    span_str(e->ts - t0, d, sizeof d);
+    span_str(e->ts - t0, d);
     bprintf(b, "\n\t  %s %11s  ", clock_str(e->ts, clk, sizeof clk), d);
     if (e->kind == TL_TL_SUMMARY)
         bprintf(b, "%-47s", "");
@@ -222,7 +293,7 @@ static void anomaly_notes(struct buf *b, const struct tl_anomaly *a)
 static void anomaly_lines(struct buf *b, const struct tl_anomaly *a, int64_t t0)
 {
     char clk[24], d[32];
-    span_str(a->ts - t0, d, sizeof d);
+    span_str(a->ts - t0, d);
     bprintf(b, "\n\t  %-8s %-26s %-10s %s (%s%s s)", tl_sev_name((enum tl_sev)a->severity),
             tl_anomaly_id((enum tl_anomaly_type)a->type),
             tl_anom_ep_name((enum tl_anom_ep)a->endpoint), clock_str(a->ts, clk, sizeof clk),
@@ -274,33 +345,64 @@ static void anomaly_ids(struct buf *b, const struct tl_anomaly_list *l)
         bool dup = false;
         for (size_t j = 0; j < i && !dup; j++)
             dup = l->a[j].type == l->a[i].type;
-        if (!dup)
-            bprintf(b, "%s%s", any ? "," : "", tl_anomaly_id((enum tl_anomaly_type)l->a[i].type));
+        if (!dup) {
+            if (any)
+                bpad(b, ",", 0, false);
+            bpad(b, tl_anomaly_id((enum tl_anomaly_type)l->a[i].type), 0, false);
+        }
         any = true;
     }
     if (!any)
-        bprintf(b, "-");
+        bpad(b, "-", 0, false);
 }
 
+/* Two names joined by sep, in out (size bytes; cut short to fit). */
+static const char *joined(const char *a, char sep, const char *z, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *s = a; *s != '\0' && n + 1 < size; s++)
+        out[n++] = *s;
+    if (n + 1 < size)
+        out[n++] = sep;
+    for (const char *s = z; *s != '\0' && n + 1 < size; s++)
+        out[n++] = *s;
+    out[n] = '\0';
+    return out;
+}
+
+/* A column: s padded to width, then sep. */
+static void bcol(struct buf *b, const char *s, size_t width, bool right, const char *sep)
+{
+    bpad(b, s, width, right);
+    bpad(b, sep, 0, false);
+}
+
+/* "    1  127.0.0.1:49468  127.0.0.1:8080  syn  2026-… 0.251547  6/5 …":
+ * the row of the table, with the widths of its header. */
 static void table_row(struct buf *b, const struct tl_conn_view *v)
 {
     const struct tl_conn *c = v->conn;
     char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8], start[40], pk[48], by[48], d[32];
-    char states[32] = "-", zeek[TL_ZEEK_HISTORY_MAX + 16] = "-";
+    char id[24], states[32] = "-", zeek[TL_ZEEK_HISTORY_MAX + 16] = "-";
     tl_report_endpoints(c, cl, sv, sizeof cl);
-    snprintf(pk, sizeof pk, "%" PRIu64 "/%" PRIu64, c->packets[0], c->packets[1]);
-    snprintf(by, sizeof by, "%" PRIu64 "/%" PRIu64, c->bytes[0], c->bytes[1]);
-    span_str(c->last_ts - c->first_ts, d, sizeof d);
+    span_str(c->last_ts - c->first_ts, d);
     if (v->tcp != NULL)
-        snprintf(states, sizeof states, "%s/%s",
-                 tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state),
-                 tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
+        joined(tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state), '/',
+               tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state), states, sizeof states);
     if (v->zeek != NULL)
-        snprintf(zeek, sizeof zeek, "%s %s", tl_zeek_conn_state(v->zeek),
-                 tl_zeek_history(v->zeek));
-    bprintf(b, "%5" PRIu64 "  %-22s %-22s %-6s %s %11s  %-11s %-15s %-7s %-23s %-16s ", c->id, cl,
-            sv, tl_roles_from_name(c->roles_from), tl_report_utc(c->first_ts, start, sizeof start),
-            d, pk, by, tl_end_name(c->end), states, zeek);
+        joined(tl_zeek_conn_state(v->zeek), ' ', tl_zeek_history(v->zeek), zeek, sizeof zeek);
+    u64_at(id, c->id);
+    bcol(b, id, 5, true, "  ");
+    bcol(b, cl, 22, false, " ");
+    bcol(b, sv, 22, false, " ");
+    bcol(b, tl_roles_from_name(c->roles_from), 6, false, " ");
+    bcol(b, tl_report_utc(c->first_ts, start, sizeof start), 0, false, " ");
+    bcol(b, d, 11, true, "  ");
+    bcol(b, pair_str(c->packets[0], c->packets[1], pk), 11, false, " ");
+    bcol(b, pair_str(c->bytes[0], c->bytes[1], by), 15, false, " ");
+    bcol(b, tl_end_name(c->end), 7, false, " ");
+    bcol(b, states, 23, false, " ");
+    bcol(b, zeek, 16, false, " ");
     anomaly_ids(b, v->anomalies);
 }
 
@@ -348,7 +450,7 @@ static bool write_inputs(const struct tl_run *run, FILE *out)
 static bool write_capture(const struct tl_capture_info *cap, FILE *out)
 {
     char a[40], b[40], d[32];
-    span_str(cap->last_ts - cap->first_ts, d, sizeof d);
+    span_str(cap->last_ts - cap->first_ts, d);
     bool ok = true;
     if (cap->packets > 0)
         ok = fprintf(out, "capture  %s → %s UTC (%s s)\n", tl_report_utc(cap->first_ts, a, sizeof a),
