@@ -268,6 +268,43 @@ static void test_addr(struct tap *t)
             printf("# %s, inet_ntop %s\n", mine, libc);
     }
     ok(t, bad == 0, "IPv4 addresses written as inet_ntop writes them");
+
+    /* IPv6: every pattern of zero and non-zero words (the "::" rules),
+     * each word 0, 1, 0xffff or random, IPv4-mapped and -compatible forms
+     * among them, then random addresses. */
+    bad = 0;
+    for (uint32_t i = 0; i < 400000; i++) {
+        struct tl_addr a = {.family = TL_AF_INET6};
+        for (int k = 0; k < 8; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            unsigned wv;
+            if (i < 256 * 8) {
+                unsigned pick = (i >> k) & 1u ? (unsigned)(x % 4) : 0;
+                wv = pick == 0 ? 0 : pick == 1 ? 1 : pick == 2 ? 0xffff : (unsigned)(x >> 16) & 0xffff;
+                if (((i >> k) & 1u) == 0)
+                    wv = 0;
+            } else {
+                wv = (unsigned)(x >> 20) & 0xffff;
+                if ((x >> 40) % 3 == 0)
+                    wv = 0;
+                if ((x >> 44) % 7 == 0)
+                    wv &= 0x00ff;
+            }
+            a.b[2 * k] = (uint8_t)(wv >> 8);
+            a.b[2 * k + 1] = (uint8_t)wv;
+        }
+        if (i % 1000 == 1) { /* ::ffff:a.b.c.d and ::a.b.c.d */
+            memset(a.b, 0, 12);
+            if (i % 2000 == 1)
+                a.b[10] = a.b[11] = 0xff;
+        }
+        char mine[TL_ADDR_STRLEN], libc[INET6_ADDRSTRLEN];
+        tl_addr_str(&a, mine, sizeof mine);
+        inet_ntop(AF_INET6, a.b, libc, sizeof libc);
+        if (strcmp(mine, libc) != 0 && bad++ < 5)
+            printf("# %s, inet_ntop %s\n", mine, libc);
+    }
+    ok(t, bad == 0, "IPv6 addresses written as inet_ntop writes them");
 }
 
 int main(void)
