@@ -134,44 +134,81 @@ static enum tl_dec decode_null(struct tl_cur *c, bool network_order, enum tl_l3 
     }
 }
 
-enum tl_dec tl_decode_l2(struct tl_cur *c, int linktype, struct tl_pkt *out, enum tl_l3 *l3)
+static enum tl_dec decode_null_host(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3)
 {
-    switch (linktype) {
-    case TL_DLT_EN10MB: return decode_ether(c, out, l3);
-    case TL_DLT_LINUX_SLL: return decode_sll(c, out, l3);
-    case TL_DLT_LINUX_SLL2: return decode_sll2(c, out, l3);
-    case TL_DLT_NULL: return decode_null(c, false, l3);
-    case TL_DLT_LOOP: return decode_null(c, true, l3);
-    case TL_DLT_RAW:
-    case TL_DLT_RAW_BSD:
-    case 101: /* LINKTYPE_RAW, should a reader hand it over unmapped */
-        *l3 = TL_L3_BY_VERSION;
-        return TL_DEC_OK;
-    case TL_DLT_IPV4: *l3 = TL_L3_IPV4; return TL_DEC_OK;
-    case TL_DLT_IPV6: *l3 = TL_L3_IPV6; return TL_DEC_OK;
-    default: return TL_DEC_UNSUPPORTED_LINKTYPE;
-    }
+    (void)out;
+    return decode_null(c, false, l3);
 }
 
-struct linktype_name {
+static enum tl_dec decode_loop(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3)
+{
+    (void)out;
+    return decode_null(c, true, l3);
+}
+
+/* No link header: the IP version tells (raw IP), or the link type does. */
+static enum tl_dec decode_raw(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3)
+{
+    (void)c;
+    (void)out;
+    *l3 = TL_L3_BY_VERSION;
+    return TL_DEC_OK;
+}
+
+static enum tl_dec decode_ipv4(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3)
+{
+    (void)c;
+    (void)out;
+    *l3 = TL_L3_IPV4;
+    return TL_DEC_OK;
+}
+
+static enum tl_dec decode_ipv6(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3)
+{
+    (void)c;
+    (void)out;
+    *l3 = TL_L3_IPV6;
+    return TL_DEC_OK;
+}
+
+/* Every link type tcplens reads, in one table (as tcpdump's printers):
+ * its DLT number, its name (pcap_datalink_val_to_name()'s), its decoder.
+ * The commonest first: it is looked up for every frame. */
+static const struct linktype {
     int dlt;
     const char *name;
+    enum tl_dec (*decode)(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3);
+} linktypes[] = {
+    {TL_DLT_EN10MB, "EN10MB", decode_ether},
+    {TL_DLT_LINUX_SLL2, "LINUX_SLL2", decode_sll2},
+    {TL_DLT_LINUX_SLL, "LINUX_SLL", decode_sll},
+    {TL_DLT_RAW, "RAW", decode_raw},
+    {TL_DLT_NULL, "NULL", decode_null_host},
+    {TL_DLT_LOOP, "LOOP", decode_loop},
+    {TL_DLT_IPV4, "IPV4", decode_ipv4},
+    {TL_DLT_IPV6, "IPV6", decode_ipv6},
+    {TL_DLT_RAW_BSD, "RAW", decode_raw},
+    {TL_LINKTYPE_RAW, "RAW", decode_raw},
 };
 
-static const struct linktype_name linktype_names[] = {
-    {TL_DLT_NULL, "NULL"},           {TL_DLT_EN10MB, "EN10MB"},
-    {TL_DLT_RAW, "RAW"},             {TL_DLT_RAW_BSD, "RAW"},
-    {101, "RAW"},                    {TL_DLT_LOOP, "LOOP"},
-    {TL_DLT_LINUX_SLL, "LINUX_SLL"}, {TL_DLT_IPV4, "IPV4"},
-    {TL_DLT_IPV6, "IPV6"},           {TL_DLT_LINUX_SLL2, "LINUX_SLL2"},
-};
+static const struct linktype *linktype_of(int dlt)
+{
+    for (size_t i = 0; i < sizeof linktypes / sizeof linktypes[0]; i++)
+        if (linktypes[i].dlt == dlt)
+            return &linktypes[i];
+    return NULL;
+}
+
+enum tl_dec tl_decode_l2(struct tl_cur *c, int linktype, struct tl_pkt *out, enum tl_l3 *l3)
+{
+    const struct linktype *t = linktype_of(linktype);
+    return t != NULL ? t->decode(c, out, l3) : TL_DEC_UNSUPPORTED_LINKTYPE;
+}
 
 const char *tl_decode_linktype_name(int linktype)
 {
-    for (size_t i = 0; i < sizeof linktype_names / sizeof linktype_names[0]; i++)
-        if (linktype_names[i].dlt == linktype)
-            return linktype_names[i].name;
-    return NULL;
+    const struct linktype *t = linktype_of(linktype);
+    return t != NULL ? t->name : NULL;
 }
 
 bool tl_decode_linktype_supported(int linktype)

@@ -15,6 +15,7 @@ enum {
     TL_DLT_EN10MB = 1,
     TL_DLT_RAW = 12,       /* LINKTYPE_RAW (101) maps here on Linux */
     TL_DLT_RAW_BSD = 14,   /* OpenBSD's DLT_RAW */
+    TL_LINKTYPE_RAW = 101, /* the file format's number, should a reader hand it over */
     TL_DLT_LOOP = 108,
     TL_DLT_LINUX_SLL = 113,
     TL_DLT_IPV4 = 228,
