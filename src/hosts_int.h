@@ -65,7 +65,7 @@ struct listen {
 };
 
 /* Linux keeps TIME_WAIT for 60 s: TIME_WAITs begun within 60 s coexist. */
-#define TW_WINDOW_US (60 * TL_USEC_PER_SEC)
+#define TW_WINDOW_US TL_TIME_WAIT_US
 
 struct pair {
     uint32_t win_n, best_n;

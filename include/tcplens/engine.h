@@ -17,7 +17,7 @@
 #include "tcplens/zeek.h"
 
 #define TL_DEFAULT_IDLE_TIMEOUT_US (300 * TL_USEC_PER_SEC) /* as Zeek's */
-#define TL_DEFAULT_LINGER_US (60 * TL_USEC_PER_SEC)        /* Linux TIME_WAIT */
+#define TL_DEFAULT_LINGER_US TL_TIME_WAIT_US /* Linux TIME_WAIT */
 #define TL_DEFAULT_MAX_FLOWS 1000000u
 
 /* Whether the VLAN id is part of a connection's key (--vlan-key). */
