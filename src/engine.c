@@ -81,21 +81,21 @@ void tl_engine_set_live_stats(struct tl_engine *e, uint64_t received, uint64_t d
 }
 
 /* Later evidence refuted an endpoint's last change (tl_step.revise): the
- * timeline says what really happened. A handshake ACK the server is proven
- * to have dropped is marked so. */
+ * timeline says what really happened, and what the entry of that change
+ * was where the step knows it (a handshake ACK the server dropped). */
 static void revise_history(struct tl_conn *c, const struct tl_step *s)
 {
     struct tl_event *change = tl_timeline_revise(&ext(c)->tl, (enum tl_role)s->revise_role,
                                                  s->revise_from, s->revise_to);
-    if (change != NULL && s->revise_to == TL_EP_SYN_RECV &&
-        (change->kind == TL_K_HANDSHAKE_ACK || change->kind == TL_K_ACK))
-        change->kind = TL_K_HS_ACK_DROPPED;
+    if (change != NULL && s->revise_kind != 0 && change->dir != TL_TL_NONE &&
+        change->kind != TL_TL_SUMMARY)
+        change->kind = s->revise_kind;
 }
 
-/* Records one step in the timeline. */
-static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const struct tl_step *s,
-                               const struct tl_pkt *p, const struct tl_frame *f,
-                               enum tl_role r)
+/* The timeline entry of packet f (segment p, sent by role r) after step s. */
+static struct tl_event packet_event(struct tl_conn *c, const struct tl_step *s,
+                                    const struct tl_pkt *p, const struct tl_frame *f,
+                                    enum tl_role r)
 {
     struct tl_event ev = {.ts = f->ts_us,
                           .pkt = f->pkt_no,
@@ -106,9 +106,18 @@ static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const str
                           .dir = (uint8_t)r,
                           .flags = p->flags,
                           .kind = s->kind};
+    tl_timeline_states(&ev, conn_state(c), s);
+    return ev;
+}
+
+/* Records one step in the timeline. */
+static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const struct tl_step *s,
+                               const struct tl_pkt *p, const struct tl_frame *f,
+                               enum tl_role r)
+{
     if (s->revise)
         revise_history(c, s);
-    tl_timeline_states(&ev, conn_state(c), s);
+    struct tl_event ev = packet_event(c, s, p, f, r);
     enum tl_status tr =
         tl_track_step(&ext(c)->track, conn_state(c), s, p, r, f->pkt_no, f->ts_us);
     enum tl_status st = tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, s->lifecycle);
@@ -208,8 +217,6 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     enum tl_status st = advance(e, c, conn_now(e, c), true);
     /* After the clock has had its say (a SYN given up ends it as a timeout). */
     c->end = (uint8_t)(forced != TL_END_OPEN ? forced : final_end(c));
-    c->client_seq_lo = conn_state(c)->ep[TL_ROLE_CLIENT].isn;
-    c->client_seq_hi = conn_state(c)->ep[TL_ROLE_CLIENT].snd_nxt;
     enum tl_status fs = tl_timeline_flush(&ext(c)->tl, &e->cfg.timeline);
     if (st == TL_OK)
         st = fs;
@@ -442,21 +449,9 @@ static enum tl_status log_duplicate(struct tl_engine *e, struct tl_conn *c, cons
 {
     e->cap.duplicates++;
     c->duplicates[r]++;
-    struct tl_step s = {.kind = TL_K_DUPLICATE};
-    s.rel_seq = p->seq - conn_state(c)->ep[r].isn;
-    s.rel_ack = (p->flags & TL_TH_ACK) && conn_state(c)->ep[!r].seen
-                    ? p->ack - conn_state(c)->ep[!r].isn
-                    : 0;
-    struct tl_event ev = {.ts = f->ts_us,
-                          .pkt = f->pkt_no,
-                          .seq = s.rel_seq,
-                          .ack = s.rel_ack,
-                          .len = p->payload_len,
-                          .win = p->win,
-                          .dir = (uint8_t)r,
-                          .flags = p->flags,
-                          .kind = s.kind};
-    tl_timeline_states(&ev, conn_state(c), &s);
+    struct tl_step s;
+    tl_tcpstate_duplicate(conn_state(c), p, r, &s);
+    struct tl_event ev = packet_event(c, &s, p, f, r);
     return tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, false);
 }
 

@@ -104,10 +104,9 @@ static uint32_t slot_of(struct set *sets, bool by_port, const struct tl_addr *ho
 }
 
 /* Puts an attempt at ts into set x, whose members are m64[] (host hashes)
- * or m16[] (ports), cap of them:
- * true when member v is new. The window starts over when the attempts
+ * or m16[] (ports), cap of them. The window starts over when the attempts
  * would span more than window_us. */
-static bool set_add(struct set *x, uint64_t *m64, uint16_t *m16, uint32_t cap, uint64_t v,
+static void set_add(struct set *x, uint64_t *m64, uint16_t *m16, uint32_t cap, uint64_t v,
                     int64_t ts, int64_t window_us, bool fail)
 {
     int64_t lo = x->used && ts < x->lo ? ts : x->lo, hi = x->used && ts > x->hi ? ts : x->hi;
@@ -122,16 +121,14 @@ static bool set_add(struct set *x, uint64_t *m64, uint16_t *m16, uint32_t cap, u
     x->failed += fail;
     for (uint32_t i = 0; i < x->n && i < cap; i++)
         if (m64 != NULL ? m64[i] == v : m16[i] == (uint16_t)v)
-            return false;
+            return;
     if (x->n < cap) {
         if (m64 != NULL)
             m64[x->n] = v;
         else
             m16[x->n] = (uint16_t)v;
         x->n++;
-        return true;
     }
-    return false;
 }
 
 /* Most attempts failed, and the threshold is reached. */

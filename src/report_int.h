@@ -173,10 +173,10 @@ void tl_report_conn_ends(const struct tl_conn *c, struct tl_conn_ends *e);
  * to about 700. */
 #define TL_REPORT_FILTER_MAX 1024
 
-/* A Wireshark display filter for exactly this connection, in buf (at
+/* A Wireshark display filter for exactly v's connection, in buf (at
  * least TL_REPORT_FILTER_MAX bytes; "" if smaller). */
-const char *tl_report_wireshark_filter(const struct tl_conn *c, const struct tl_conn_ends *e,
-                                       char *buf, size_t size);
+const char *tl_report_wireshark_filter(const struct tl_conn_view *v,
+                                       const struct tl_conn_ends *e, char *buf, size_t size);
 
 /* Formats µs on the pcap clock as "2026-11-21 12:00:00.000123" (UTC). */
 const char *tl_report_utc(int64_t ts_us, char *buf, size_t size);

@@ -55,12 +55,12 @@ static json_t *pair_json(uint64_t client, uint64_t server)
     return o;
 }
 
-static json_t *wireshark_filter(const struct tl_conn *c)
+static json_t *wireshark_filter(const struct tl_conn_view *v)
 {
     struct tl_conn_ends e;
     char buf[TL_REPORT_FILTER_MAX];
-    tl_report_conn_ends(c, &e);
-    return json_string(tl_report_wireshark_filter(c, &e, buf, sizeof buf));
+    tl_report_conn_ends(v->conn, &e);
+    return json_string(tl_report_wireshark_filter(v, &e, buf, sizeof buf));
 }
 
 static json_t *zeek_json(const struct tl_zeek *z)
@@ -287,7 +287,7 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
                                                    v->tcp->ep[TL_ROLE_SERVER].state))) &&
               put(o, "end", json_string(tl_end_name(c->end))) &&
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
-              put(o, "wireshark_filter", wireshark_filter(c)) &&
+              put(o, "wireshark_filter", wireshark_filter(v)) &&
               (v->anomalies == NULL || put(o, "anomalies", array_of(v->anomalies->a, v->anomalies->n, anomaly_at))) &&
               (v->timeline == NULL || put(o, "timeline", array_of(v->timeline->ev, v->timeline->n, event_at))) &&
               (v->timeline == NULL || v->timeline->dropped == 0 ||

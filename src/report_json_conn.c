@@ -82,15 +82,15 @@ static char *cat_range(char *d, const char *field, uint32_t lo, uint32_t hi)
 /* Two connections of one 4-tuple at once (one superseded the other): each
  * is the client's segments in its sequence space and the server's that
  * acknowledge into it. */
-static char *cat_seq_space(char *d, const struct tl_conn *c, bool v6, const char *a, unsigned cp,
-                           const char *b, unsigned sp)
+static char *cat_seq_space(char *d, const struct tl_ep *client, bool v6, const char *a,
+                           unsigned cp, const char *b, unsigned sp)
 {
     d = cat(cat(d, v6 ? " && ((ipv6.src==" : " && ((ip.src=="), a);
     d = cat_uint(cat(d, " && tcp.srcport=="), cp);
-    d = cat_range(d, "tcp.seq_raw", c->client_seq_lo, c->client_seq_hi);
+    d = cat_range(d, "tcp.seq_raw", client->isn, client->snd_nxt);
     d = cat(cat(d, v6 ? ") || (ipv6.src==" : ") || (ip.src=="), b);
     d = cat_uint(cat(d, " && tcp.srcport=="), sp);
-    d = cat_range(d, "tcp.ack_raw", c->client_seq_lo, c->client_seq_hi);
+    d = cat_range(d, "tcp.ack_raw", client->isn, client->snd_nxt);
     return cat(d, "))");
 }
 
@@ -100,9 +100,10 @@ static char *cat_seq_space(char *d, const struct tl_conn *c, bool v6, const char
  * the ports swapped never matches), its VLAN, and its time span, which
  * tells apart connections that reused the 4-tuple.
  */
-const char *tl_report_wireshark_filter(const struct tl_conn *c, const struct tl_conn_ends *e,
-                                       char *buf, size_t size)
+const char *tl_report_wireshark_filter(const struct tl_conn_view *v,
+                                       const struct tl_conn_ends *e, char *buf, size_t size)
 {
+    const struct tl_conn *c = v->conn;
     /* The span is widened by 1 µs each way: Wireshark compares the epoch
      * time as a float. */
     int64_t t0 = c->first_ts - 1, t1 = c->last_ts + 1;
@@ -127,8 +128,8 @@ const char *tl_report_wireshark_filter(const struct tl_conn *c, const struct tl_
     }
     d = cat_time(cat(d, " && frame.time_epoch >= "), t0);
     d = cat_time(cat(d, " && frame.time_epoch <= "), t1);
-    if (c->overlaps)
-        d = cat_seq_space(d, c, v6, a, cp, b, sp);
+    if (c->overlaps && v->tcp != NULL)
+        d = cat_seq_space(d, &v->tcp->ep[TL_ROLE_CLIENT], v6, a, cp, b, sp);
     *d = '\0';
     return buf;
 }
@@ -307,7 +308,7 @@ static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
         w_strs(w, "zeek", "conn_state", tl_zeek_conn_state(v->zeek), "history",
                tl_zeek_history(v->zeek));
     tl_jw_key(w, "wireshark_filter");
-    tl_jw_str(w, tl_report_wireshark_filter(c, ends, filter, sizeof filter));
+    tl_jw_str(w, tl_report_wireshark_filter(v, ends, filter, sizeof filter));
     if (v->anomalies != NULL) {
         tl_jw_key(w, "anomalies");
         tl_jw_arr_begin(w);

@@ -156,6 +156,7 @@ static void fire(struct ctx *x, enum tl_role r, enum tl_ev ev)
          * ESTABLISHED -> SYN_RECV arc). */
         if (synack_again(x, r)) {
             revise(x, r, t.next);
+            x->out->revise_kind = TL_K_HS_ACK_DROPPED; /* that ACK never got in */
             return;
         }
         /* The same SYN-ACK after the server sent data: a retransmission
@@ -414,6 +415,23 @@ static bool lifecycle_kind(enum tl_evkind k)
 
 void tl_tcpstate_init(struct tl_tcpstate *st) { memset(st, 0, sizeof *st); }
 
+/* p's sequence and acknowledgement numbers relative to the ISNs. */
+static void rel_numbers(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
+                        struct tl_step *out)
+{
+    const struct tl_ep *me = &st->ep[r], *peer = &st->ep[!r];
+    out->rel_seq = p->seq - (me->seen ? me->isn : p->seq);
+    out->rel_ack = (p->flags & TL_TH_ACK) && peer->seen ? p->ack - peer->isn : 0;
+}
+
+void tl_tcpstate_duplicate(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
+                           struct tl_step *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = TL_K_DUPLICATE;
+    rel_numbers(st, p, r, out);
+}
+
 /*
  * RFC 5961 4: a SYN that reaches a connection the server still holds (the
  * client lost it: rebooted, or its RST never arrived) is answered by a bare
@@ -480,8 +498,7 @@ void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_
     bool was_ended = tl_tcpstate_ended(st);
     bool rst_ok = (p->flags & TL_TH_RST) && rst_acceptable(st, p, r);
     out->kind = (uint8_t)classify(me, peer, p);
-    out->rel_seq = p->seq - (me->seen ? me->isn : p->seq);
-    out->rel_ack = (p->flags & TL_TH_ACK) && peer->seen ? p->ack - peer->isn : 0;
+    rel_numbers(st, p, r, out);
     if ((p->flags & TL_TH_ACK) && !(p->flags & TL_TH_RST))
         on_ack(&x, r);
     track(st, p, me);

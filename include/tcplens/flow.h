@@ -96,7 +96,6 @@ struct tl_conn {
     bool overlaps;            /* another connection on its 4-tuple lived at
                                * the same time (a superseded one): tell
                                * them apart by the client's sequence space */
-    uint32_t client_seq_lo, client_seq_hi; /* the client's ISN and SND.NXT */
     uint64_t duplicates[2];   /* frames that were copies of one just seen
                                * (counted in packets, not events) */
     struct tl_conn_links links;

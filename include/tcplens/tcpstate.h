@@ -135,6 +135,8 @@ struct tl_step {
      * again, and the timeline rewrites that change (tl_timeline_revise). */
     bool revise;
     uint8_t revise_role, revise_from, revise_to;
+    uint8_t revise_kind; /* what the entry of the refuted change was, if
+                          * that is known now (enum tl_evkind); 0: as it was */
 };
 
 void tl_tcpstate_init(struct tl_tcpstate *st);
@@ -142,6 +144,11 @@ void tl_tcpstate_init(struct tl_tcpstate *st);
 /* Takes in one segment sent by role r at ts_us; fills *out. */
 void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
                         int64_t ts_us, struct tl_step *out);
+
+/* What p, sent by role r, is when it is the capture's own copy of a
+ * segment just seen (dedup.h): no event, no change; fills *out. */
+void tl_tcpstate_duplicate(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
+                           struct tl_step *out);
 
 /* Lets time pass to now_us (the packet clock): TIME_WAIT ends after 60 s.
  * With final (nothing more of this connection will be seen: the capture
