@@ -19,12 +19,21 @@ void tl_jw_init(struct tl_jw *w, char *storage, size_t size)
     w->cap = storage != NULL ? size : 0;
     w->owned = false;
     w->failed = false;
+    w->indent = 0;
+    w->depth = 0;
 }
 
 void tl_jw_reset(struct tl_jw *w)
 {
     w->len = 0;
     w->failed = false;
+    w->depth = 0;
+}
+
+void tl_jw_pretty(struct tl_jw *w, unsigned indent)
+{
+    w->indent = (uint8_t)(indent < 32 ? indent : 32);
+    w->depth = 0;
 }
 
 void tl_jw_free(struct tl_jw *w)
@@ -80,24 +89,55 @@ static inline void put1(struct tl_jw *w, char c)
 }
 
 /* Before a key or a value: a comma unless the text is empty or has just
- * opened an object or an array, or a key is waiting for its value. */
+ * opened an object or an array, or a key is waiting for its value. In
+ * pretty mode pretty_sep() has written it already. */
 static inline bool needs_comma(const struct tl_jw *w)
 {
-    if (w->len == 0)
+    if (w->len == 0 || w->indent != 0)
         return false;
     char last = w->buf[w->len - 1];
     return last != '{' && last != '[' && last != ':';
 }
 
+/* A new line indented to depth d. */
+static void newline(struct tl_jw *w, uint32_t d)
+{
+    size_t n = (size_t)d * w->indent;
+    if (room(w, n + 1)) {
+        w->buf[w->len++] = '\n';
+        memset(w->buf + w->len, ' ', n);
+        w->len += n;
+    }
+}
+
+/* Pretty mode, before a key or a value: nothing after a key (its ": "
+ * ends in a space, which nothing else does) or at the start, else a comma
+ * unless a structure has just opened, and the element's own line. */
+static void pretty_sep(struct tl_jw *w)
+{
+    if (w->len == 0 || w->failed)
+        return;
+    char last = w->buf[w->len - 1];
+    if (last == ' ')
+        return;
+    if (last != '{' && last != '[')
+        put1(w, ',');
+    newline(w, w->depth);
+}
+
 static inline void sep(struct tl_jw *w)
 {
-    if (!w->failed && needs_comma(w))
+    if (w->indent != 0)
+        pretty_sep(w);
+    else if (!w->failed && needs_comma(w))
         put1(w, ',');
 }
 
 /* A scalar's text after the comma it needs: one capacity check. */
 static inline void put_value(struct tl_jw *w, const char *p, size_t n)
 {
+    if (w->indent != 0)
+        pretty_sep(w);
     if (!room(w, n + 1))
         return;
     char *d = w->buf + w->len;
@@ -121,21 +161,33 @@ char *tl_jw_dup(const struct tl_jw *w, size_t *len)
     return s;
 }
 
-void tl_jw_obj_begin(struct tl_jw *w)
+/* Closes an object or an array: in pretty mode on a line of its own,
+ * unless it is empty. */
+static void close_with(struct tl_jw *w, char open, char close)
 {
-    sep(w);
-    put1(w, '{');
+    if (w->indent != 0 && w->depth > 0) {
+        w->depth--;
+        if (w->len > 0 && w->buf[w->len - 1] != open)
+            newline(w, w->depth);
+    }
+    put1(w, close);
 }
 
-void tl_jw_obj_end(struct tl_jw *w) { put1(w, '}'); }
-
-void tl_jw_arr_begin(struct tl_jw *w)
+static void open_with(struct tl_jw *w, char open)
 {
     sep(w);
-    put1(w, '[');
+    put1(w, open);
+    if (w->indent != 0)
+        w->depth++;
 }
 
-void tl_jw_arr_end(struct tl_jw *w) { put1(w, ']'); }
+void tl_jw_obj_begin(struct tl_jw *w) { open_with(w, '{'); }
+
+void tl_jw_obj_end(struct tl_jw *w) { close_with(w, '{', '}'); }
+
+void tl_jw_arr_begin(struct tl_jw *w) { open_with(w, '['); }
+
+void tl_jw_arr_end(struct tl_jw *w) { close_with(w, '[', ']'); }
 
 /*
  * Length of the valid UTF-8 sequence at p (n bytes left), 0 when there is
@@ -251,6 +303,17 @@ static void str_rest(struct tl_jw *w, const unsigned char *p, const unsigned cha
     }
 }
 
+/* A quoted string, nothing around it (pretty mode's path). */
+static void string_body(struct tl_jw *w, const char *s, size_t n)
+{
+    put1(w, '"');
+    const unsigned char *u = (const unsigned char *)s;
+    size_t k = room(w, n) ? copy_plain(w->buf + w->len, u, n) : 0;
+    w->len += k;
+    str_rest(w, u + k, u + n);
+    put1(w, '"');
+}
+
 /*
  * A quoted string, then ':' for a key. Almost every string needs no
  * escape: it is copied in the same pass that checks it, after a single
@@ -258,6 +321,13 @@ static void str_rest(struct tl_jw *w, const unsigned char *p, const unsigned cha
  */
 static void string(struct tl_jw *w, const char *s, size_t n, bool key)
 {
+    if (w->indent != 0) {
+        pretty_sep(w);
+        string_body(w, s, n);
+        if (key)
+            put(w, ": ", 2);
+        return;
+    }
     if (!room(w, n + 4))
         return;
     char *d = w->buf + w->len;

@@ -27,6 +27,8 @@ struct tl_jw {
     size_t len, cap;
     bool owned;  /* buf was allocated by the writer (else the caller's storage) */
     bool failed; /* the buffer could not grow: the text is incomplete */
+    uint8_t indent; /* 0: compact; else spaces per level (tl_jw_pretty) */
+    uint32_t depth; /* objects and arrays open, in pretty mode */
 };
 
 /* Starts an empty writer on the caller's storage (size bytes, e.g. on the
@@ -40,6 +42,19 @@ void tl_jw_reset(struct tl_jw *w);
 void tl_jw_free(struct tl_jw *w);
 
 static inline bool tl_jw_failed(const struct tl_jw *w) { return w->failed; }
+
+/*
+ * Indented text from here on, as jansson's json_dumps(JSON_INDENT(indent))
+ * writes it: every key or element on a line of its own, indented by its
+ * depth, ": " after a key, an empty object or array as {} or []. For the
+ * report document's head, written once; connections stay compact. Call
+ * it on an empty writer.
+ */
+void tl_jw_pretty(struct tl_jw *w, unsigned indent);
+
+/* The depth of structure still open (pretty mode): the report document
+ * writes its head, leaves it open, and appends the connections itself. */
+static inline uint32_t tl_jw_depth(const struct tl_jw *w) { return w->depth; }
 
 /*
  * Returns a copy of the text as a new malloc'd, NUL-terminated string (the

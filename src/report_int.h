@@ -147,15 +147,18 @@ extern const struct report_ops tl_report_text_ops;
 extern const struct report_ops tl_report_lines_ops;
 extern const struct report_ops tl_report_html_ops;
 
-/* The JSON report's connection object built with jansson (a new reference,
- * NULL when out of memory): the reference the streaming writer behind
- * tl_report_json_ops.format_conn is tested against. */
-struct json_t;
-struct json_t *tl_report_conn_json(const struct tl_conn_view *v);
-
 /* src/report_json_conn.c: the connection as one line of JSON (the ops'
  * format_conn of both JSON formats), and what the jansson form shares. */
 char *tl_report_json_format_conn(const struct tl_conn_view *v, bool all_details, size_t *len);
+
+/* "evidence": {…} of an anomaly, in the writer's current mode. */
+struct tl_jw;
+void tl_report_json_evidence(struct tl_jw *w, const struct tl_anomaly *a);
+
+/* src/report_json_doc.c: the JSON document, head and connections (the
+ * spool), with the one streaming writer. */
+TL_MUST_CHECK enum tl_status tl_report_json_doc(const struct tl_report *r,
+                                                const struct tl_run *run, FILE *spool);
 
 /* "client>server" or "server>client". */
 const char *tl_report_dir_name(uint8_t dir);

@@ -4,7 +4,6 @@
  * Written straight into text by the streaming writer (json_writer.h), since
  * this runs once per connection.
  */
-#include <jansson.h> /* json_int_t: the casts of the jansson form */
 #include <string.h>
 
 #include "json_writer.h"
@@ -135,23 +134,22 @@ const char *tl_report_wireshark_filter(const struct tl_conn_view *v,
 }
 
 /*
- * The same object as tl_report_conn_json(), key for key and in the same
- * order, written straight into text by the streaming writer: this runs once
- * per connection, and building then dumping a jansson tree cost many times
- * the reading of the capture. Integers go through the same json_int_t casts
- * as there (report_json.c), so both paths hold the same values; times are fixed-point
- * decimals (tl_jw_usec), which read back as the same doubles as ts_json().
- * tests/unit/test_json_writer.c checks both paths against each other on
- * every connection of every capture in the tree.
+ * Written straight into text by the streaming writer: this runs once per
+ * connection, and building then dumping a jansson tree cost many times the
+ * reading of the capture. Times are fixed-point decimals (tl_jw_usec),
+ * which read back as the same doubles as (double)us / 1e6.
+ * tests/unit/test_json_writer.c holds every line to the jansson object
+ * tests/unit/json_ref.c builds for the same connection, key for key and in
+ * the same order, on every connection of every capture in the tree.
  */
 static void w_pair(struct tl_jw *w, const char *key, uint64_t client, uint64_t server)
 {
     tl_jw_key(w, key);
     tl_jw_obj_begin(w);
     tl_jw_key(w, "client");
-    tl_jw_int(w, (json_int_t)client);
+    tl_jw_int(w, (int64_t)client);
     tl_jw_key(w, "server");
-    tl_jw_int(w, (json_int_t)server);
+    tl_jw_int(w, (int64_t)server);
     tl_jw_obj_end(w);
 }
 
@@ -212,13 +210,13 @@ static void w_event(struct tl_jw *w, const struct tl_event *e)
     tl_jw_usec(w, e->ts);
     if (e->kind == TL_TL_SUMMARY || e->dir != TL_TL_NONE) {
         tl_jw_key(w, "packet");
-        tl_jw_int(w, (json_int_t)e->pkt);
+        tl_jw_int(w, (int64_t)e->pkt);
     }
     if (e->kind == TL_TL_SUMMARY) {
         tl_jw_key(w, "last_ts");
         tl_jw_usec(w, e->sum_last_ts);
         tl_jw_key(w, "last_packet");
-        tl_jw_int(w, (json_int_t)e->sum_last_pkt);
+        tl_jw_int(w, (int64_t)e->sum_last_pkt);
         w_pair(w, "packets", e->sum_packets[0], e->sum_packets[1]);
         w_pair(w, "bytes", e->sum_bytes[0], e->sum_bytes[1]);
     } else if (e->dir != TL_TL_NONE) {
@@ -245,7 +243,7 @@ static void w_event(struct tl_jw *w, const struct tl_event *e)
 
 /* evidence_json(): each type as its jansson value; what jansson cannot
  * hold (an unknown kind, a NULL string) is null. */
-static void w_evidence(struct tl_jw *w, const struct tl_anomaly *a)
+void tl_report_json_evidence(struct tl_jw *w, const struct tl_anomaly *a)
 {
     tl_jw_key(w, "evidence");
     tl_jw_obj_begin(w);
@@ -253,7 +251,7 @@ static void w_evidence(struct tl_jw *w, const struct tl_anomaly *a)
         const struct tl_evfield *f = &a->fields[i];
         tl_jw_key(w, f->key);
         switch (f->kind) {
-        case TL_EVK_INT: tl_jw_int(w, (json_int_t)f->v.i); break;
+        case TL_EVK_INT: tl_jw_int(w, (int64_t)f->v.i); break;
         case TL_EVK_REAL: tl_jw_real(w, f->v.r); break;
         case TL_EVK_BOOL: tl_jw_bool(w, f->v.b); break;
         case TL_EVK_STR: tl_jw_str(w, f->v.s); break;
@@ -283,9 +281,9 @@ static void w_anomaly(struct tl_jw *w, const struct tl_anomaly *a)
     tl_jw_key(w, "packets");
     tl_jw_arr_begin(w);
     for (uint8_t i = 0; i < a->npkts; i++)
-        tl_jw_int(w, (json_int_t)a->pkts[i]);
+        tl_jw_int(w, (int64_t)a->pkts[i]);
     tl_jw_arr_end(w);
-    w_evidence(w, a);
+    tl_report_json_evidence(w, a);
     tl_jw_key(w, "explanation");
     tl_jw_str(w, a->explanation);
     tl_jw_key(w, "suggestion");
@@ -293,7 +291,7 @@ static void w_anomaly(struct tl_jw *w, const struct tl_anomaly *a)
     tl_jw_obj_end(w);
 }
 
-/* Everything after "bytes", in tl_report_conn_json()'s order. */
+/* Everything after "bytes", in docs/design.md's order. */
 static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
                         const struct tl_conn_ends *ends)
 {
@@ -324,7 +322,7 @@ static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
         tl_jw_arr_end(w);
         if (v->timeline->dropped != 0) {
             tl_jw_key(w, "timeline_dropped");
-            tl_jw_int(w, (json_int_t)v->timeline->dropped);
+            tl_jw_int(w, (int64_t)v->timeline->dropped);
         }
     }
 }
@@ -336,7 +334,7 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
     tl_report_conn_ends(c, &ends);
     tl_jw_obj_begin(w);
     tl_jw_key(w, "id");
-    tl_jw_int(w, (json_int_t)c->id);
+    tl_jw_int(w, (int64_t)c->id);
     w_endpoint(w, "client", &ends, TL_ROLE_CLIENT);
     w_endpoint(w, "server", &ends, TL_ROLE_SERVER);
     tl_jw_key(w, "roles_from");

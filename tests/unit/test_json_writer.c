@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json_ref.h"
 #include "json_writer.h"
 #include "report_int.h"
 #include "tap.h"
@@ -499,6 +500,101 @@ static void synth_init(struct synth *s, bool v6)
     s->v = (struct tl_conn_view){c, &s->tcp, &s->zeek, &s->tl, &s->anl};
 }
 
+/* ---- pretty mode (the document's head) ---- */
+
+/* A random value of at most depth levels, written to w and built as the
+ * jansson value it must print as. Keys are unique within an object, as
+ * jansson's objects need them. */
+static json_t *random_value(struct tl_jw *w, uint64_t *seed, int depth)
+{
+    static const char *const strs[] = {"", "plain", "tab\tquote\"", "caf\xc3\xa9", " end "};
+    unsigned kind = (unsigned)(next_rand(seed) % (depth > 0 ? 8 : 5));
+    switch (kind) {
+    case 0: {
+        int64_t v = (int64_t)(next_rand(seed) % 2000001) - 1000000;
+        tl_jw_int(w, v);
+        return json_integer((json_int_t)v);
+    }
+    case 1: {
+        double v = (double)(int64_t)(next_rand(seed) % 20000001) / 1000.0;
+        tl_jw_real(w, v);
+        return json_real(v);
+    }
+    case 2: {
+        const char *v = strs[next_rand(seed) % 5];
+        tl_jw_str(w, v);
+        return json_string(v);
+    }
+    case 3: {
+        bool v = next_rand(seed) & 1;
+        tl_jw_bool(w, v);
+        return json_boolean(v);
+    }
+    case 4: tl_jw_null(w); return json_null();
+    case 5: case 6: {
+        json_t *o = json_object();
+        unsigned n = (unsigned)(next_rand(seed) % 5);
+        tl_jw_obj_begin(w);
+        for (unsigned i = 0; i < n; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "k%u", i);
+            tl_jw_key(w, key);
+            json_object_set_new(o, key, random_value(w, seed, depth - 1));
+        }
+        tl_jw_obj_end(w);
+        return o;
+    }
+    default: {
+        json_t *a = json_array();
+        unsigned n = (unsigned)(next_rand(seed) % 5);
+        tl_jw_arr_begin(w);
+        for (unsigned i = 0; i < n; i++)
+            json_array_append_new(a, random_value(w, seed, depth - 1));
+        tl_jw_arr_end(w);
+        return a;
+    }
+    }
+}
+
+static void test_pretty(struct tap *t)
+{
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    int same = 0, rounds = 2000;
+    for (int i = 0; i < rounds; i++) {
+        struct tl_jw w;
+        tl_jw_init(&w, NULL, 0);
+        tl_jw_pretty(&w, 2);
+        json_t *v = random_value(&w, &seed, 4);
+        char *want = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER |
+                                       JSON_REAL_PRECISION(16));
+        json_decref(v);
+        char *got = text_of(&w);
+        if (want != NULL && strcmp(got, want) == 0)
+            same++;
+        else if (same == i)
+            printf("# first difference:\n# got  %s\n# want %s\n", got, want);
+        free(want);
+        free(got);
+        tl_jw_free(&w);
+    }
+    is_int(t, same, rounds, "pretty mode writes what JSON_INDENT(2) dumps, on random values");
+    struct tl_jw w;
+    tl_jw_init(&w, NULL, 0);
+    tl_jw_pretty(&w, 2);
+    tl_jw_obj_begin(&w);
+    tl_jw_key(&w, "a");
+    tl_jw_arr_begin(&w);
+    ok(t, tl_jw_depth(&w) == 2, "the depth counts the structures open");
+    tl_jw_arr_end(&w);
+    tl_jw_key(&w, "b");
+    tl_jw_obj_begin(&w);
+    tl_jw_obj_end(&w);
+    tl_jw_obj_end(&w);
+    ok(t, text_is(&w, "{\n  \"a\": [],\n  \"b\": {}\n}") && tl_jw_depth(&w) == 0,
+       "empty structures stay on their key's line");
+    tl_jw_free(&w);
+}
+
 static void test_synthetic(struct tap *t)
 {
     struct synth s;
@@ -744,6 +840,7 @@ int main(void)
     test_usec(&t);
     test_reals(&t);
     test_structure(&t);
+    test_pretty(&t);
     test_synthetic(&t);
     test_compare_fails(&t);
     test_captures(&t);

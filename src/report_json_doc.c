@@ -1,0 +1,223 @@
+/*
+ * The JSON report document (docs/design.md section 4, schema_version 1):
+ * its head (tool, inputs, capture, summary, host anomalies) indented as
+ * jansson's JSON_INDENT(2) writes it, then the connections, one compact
+ * line each, from the spool. One streaming writer writes it all; the
+ * unit test holds it to jansson's output.
+ */
+#include "tcplens/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_writer.h"
+#include "report_int.h"
+
+#define SCHEMA_VERSION 1
+
+/* Times in the head are reals, as jansson prints (double)us / 1e6. */
+static void w_ts(struct tl_jw *w, const char *key, int64_t us)
+{
+    tl_jw_key(w, key);
+    tl_jw_real(w, (double)us / 1e6);
+}
+
+static void w_uint(struct tl_jw *w, const char *key, uint64_t v)
+{
+    tl_jw_key(w, key);
+    tl_jw_uint(w, v);
+}
+
+static void w_str(struct tl_jw *w, const char *key, const char *s)
+{
+    tl_jw_key(w, key);
+    tl_jw_str(w, s);
+}
+
+static void w_inputs(struct tl_jw *w, const struct tl_run *run)
+{
+    tl_jw_key(w, "inputs");
+    tl_jw_arr_begin(w);
+    for (size_t i = 0; i < run->ninputs; i++) {
+        const struct tl_input_info *in = &run->inputs[i];
+        tl_jw_obj_begin(w);
+        w_str(w, "source", in->name);
+        if (in->linktype_name != NULL)
+            w_str(w, "linktype", in->linktype_name);
+        w_uint(w, "packets", in->packets);
+        if (in->status != TL_OK)
+            w_str(w, "error", in->error);
+        tl_jw_obj_end(w);
+    }
+    tl_jw_arr_end(w);
+}
+
+/* skipped: the three classes of docs/design.md; skipped_reasons: every
+ * non-zero reason. */
+static void w_skipped(struct tl_jw *w, const struct tl_capture_info *cap)
+{
+    uint64_t cls[4] = {0};
+    for (int i = 1; i < TL_DEC_NRESULTS; i++)
+        cls[tl_dec_class((enum tl_dec)i)] += cap->skipped[i];
+    tl_jw_key(w, "skipped");
+    tl_jw_obj_begin(w);
+    w_uint(w, "non_tcp", cls[TL_DEC_CLASS_NON_TCP]);
+    w_uint(w, "malformed", cls[TL_DEC_CLASS_MALFORMED]);
+    w_uint(w, "truncated", cls[TL_DEC_CLASS_TRUNCATED]);
+    tl_jw_obj_end(w);
+    tl_jw_key(w, "skipped_reasons");
+    tl_jw_obj_begin(w);
+    for (int i = 1; i < TL_DEC_NRESULTS; i++)
+        if (cap->skipped[i] != 0)
+            w_uint(w, tl_dec_name((enum tl_dec)i), cap->skipped[i]);
+    tl_jw_obj_end(w);
+}
+
+static void w_capture(struct tl_jw *w, const struct tl_capture_info *cap)
+{
+    tl_jw_key(w, "capture");
+    tl_jw_obj_begin(w);
+    w_ts(w, "first_ts", cap->first_ts);
+    w_ts(w, "last_ts", cap->last_ts);
+    w_uint(w, "packets", cap->packets);
+    w_uint(w, "tcp_packets", cap->tcp_packets);
+    w_uint(w, "duplicates", cap->duplicates);
+    w_skipped(w, cap);
+    tl_jw_key(w, "evicted");
+    tl_jw_obj_begin(w);
+    w_uint(w, "idle", cap->evicted_idle);
+    w_uint(w, "max_flows", cap->evicted_cap);
+    if (cap->evicted_hosts != 0)
+        w_uint(w, "hosts", cap->evicted_hosts);
+    tl_jw_obj_end(w);
+    w_uint(w, "peak_connections", cap->peak_flows);
+    if (cap->live) {
+        tl_jw_key(w, "live");
+        tl_jw_obj_begin(w);
+        w_uint(w, "received", cap->live_received);
+        w_uint(w, "dropped", cap->live_dropped);
+        w_uint(w, "if_dropped", cap->live_if_dropped);
+        tl_jw_obj_end(w);
+    }
+    if (cap->shard_count > 1) {
+        tl_jw_key(w, "shard");
+        tl_jw_obj_begin(w);
+        w_uint(w, "index", (uint64_t)cap->shard_index + 1);
+        w_uint(w, "count", cap->shard_count);
+        w_uint(w, "other_packets", cap->shard_other_packets);
+        tl_jw_obj_end(w);
+    }
+    tl_jw_obj_end(w);
+}
+
+/* {"TIME_WAIT": 3, …}: only states that occur, in the order of the enum. */
+static void w_state_counts(struct tl_jw *w, const char *key, const uint64_t *n)
+{
+    tl_jw_key(w, key);
+    tl_jw_obj_begin(w);
+    for (int s = 0; s < TL_EP_NSTATES; s++)
+        if (n[s] != 0)
+            w_uint(w, tl_ep_state_name((enum tl_ep_state)s), n[s]);
+    tl_jw_obj_end(w);
+}
+
+static void w_summary(struct tl_jw *w, const struct report_summary *sum)
+{
+    tl_jw_key(w, "summary");
+    tl_jw_obj_begin(w);
+    w_uint(w, "connections", sum->connections);
+    w_uint(w, "connections_listed", sum->listed);
+    if (sum->out_of_order != 0)
+        w_uint(w, "connections_out_of_order", sum->out_of_order);
+    tl_jw_key(w, "states_at_end");
+    tl_jw_obj_begin(w);
+    w_state_counts(w, "client", sum->states[TL_ROLE_CLIENT]);
+    w_state_counts(w, "server", sum->states[TL_ROLE_SERVER]);
+    tl_jw_obj_end(w);
+    tl_jw_key(w, "anomalies");
+    tl_jw_obj_begin(w);
+    for (int t = 0; t < TL_AN_NTYPES; t++)
+        if (sum->anomalies[t] != 0)
+            w_uint(w, tl_anomaly_id((enum tl_anomaly_type)t), sum->anomalies[t]);
+    tl_jw_obj_end(w);
+    tl_jw_key(w, "ends");
+    tl_jw_obj_begin(w);
+    for (int e = 0; e <= TL_END_EVICTED; e++)
+        if (sum->ends[e] != 0)
+            w_uint(w, tl_end_name((enum tl_end)e), sum->ends[e]);
+    tl_jw_obj_end(w);
+    tl_jw_obj_end(w);
+}
+
+/* docs/design.md section 4's host_anomalies entry; port and peer only where
+ * the type has them, connections_total when the id list was capped. */
+static void w_host_anomaly(struct tl_jw *w, const struct tl_host_anomaly *h)
+{
+    const struct tl_anomaly *a = &h->a;
+    tl_jw_obj_begin(w);
+    w_str(w, "type", tl_anomaly_id((enum tl_anomaly_type)a->type));
+    w_str(w, "severity", tl_sev_name((enum tl_sev)a->severity));
+    w_str(w, "host", h->host);
+    if (h->port != 0)
+        w_uint(w, "port", h->port);
+    if (h->peer[0] != '\0') {
+        w_str(w, "peer", h->peer);
+        w_uint(w, "peer_port", h->peer_port);
+    }
+    w_ts(w, "ts", a->ts);
+    tl_jw_key(w, "connections");
+    tl_jw_arr_begin(w);
+    for (uint32_t i = 0; i < h->nconns; i++)
+        tl_jw_uint(w, h->conns[i]);
+    tl_jw_arr_end(w);
+    if (h->total_conns > h->nconns)
+        w_uint(w, "connections_total", h->total_conns);
+    tl_report_json_evidence(w, a);
+    w_str(w, "explanation", a->explanation);
+    w_str(w, "suggestion", a->suggestion);
+    tl_jw_obj_end(w);
+}
+
+/* The document up to its connections, left open after host_anomalies. */
+static void w_head(struct tl_jw *w, const struct tl_report *r, const struct tl_run *run)
+{
+    const struct tl_host_anomaly_list *ha = run->host_anomalies;
+    tl_jw_obj_begin(w);
+    w_str(w, "tool", "tcplens");
+    w_str(w, "version", PACKAGE_VERSION);
+    w_uint(w, "schema_version", SCHEMA_VERSION);
+    w_inputs(w, run);
+    w_capture(w, run->capture);
+    w_summary(w, &r->sum);
+    tl_jw_key(w, "host_anomalies");
+    tl_jw_arr_begin(w);
+    for (size_t i = 0; ha != NULL && i < ha->n; i++)
+        w_host_anomaly(w, &ha->a[i]);
+    tl_jw_arr_end(w);
+}
+
+enum tl_status tl_report_json_doc(const struct tl_report *r, const struct tl_run *run,
+                                  FILE *spool)
+{
+    struct tl_jw w;
+    tl_jw_init(&w, NULL, 0);
+    tl_jw_pretty(&w, 2);
+    w_head(&w, r, run);
+    if (tl_jw_failed(&w)) {
+        tl_jw_free(&w);
+        return TL_ENOMEM;
+    }
+    bool ok = fwrite(w.buf, 1, w.len, r->cfg.out) == w.len;
+    tl_jw_free(&w);
+    ok = ok && fseek(spool, 0, SEEK_END) == 0;
+    bool empty = ok && ftell(spool) == 0;
+    ok = ok && fseek(spool, 0, SEEK_SET) == 0;
+    if (ok && empty)
+        return fputs(",\n  \"connections\": []\n}\n", r->cfg.out) >= 0 ? TL_OK : TL_EIO;
+    if (!ok || fputs(",\n  \"connections\": [\n", r->cfg.out) < 0)
+        return TL_EIO;
+    enum tl_status st = tl_report_copy_spool(spool, r->cfg.out, "    ", ",\n");
+    if (st == TL_OK && fputs("  ]\n}\n", r->cfg.out) < 0)
+        st = TL_EIO;
+    return st;
+}

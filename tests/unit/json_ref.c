@@ -1,0 +1,255 @@
+/*
+ * The JSON report's connection object built with jansson, key by key in
+ * the order docs/design.md gives: the independent reference the streaming
+ * writer (src/report_json_conn.c) is held to by test_json_writer.c. It
+ * lives with the tests because the program itself never builds a tree.
+ */
+#include "json_ref.h"
+
+#include <jansson.h>
+
+/* Adds key → value to obj, taking the value's reference; false on failure
+ * (including a NULL value from a failed constructor). */
+static bool put(json_t *obj, const char *key, json_t *value)
+{
+    return value != NULL && json_object_set_new(obj, key, value) == 0;
+}
+
+static json_t *ts_json(int64_t us) { return json_real((double)us / 1e6); }
+
+static json_t *endpoint_json(const struct tl_conn *c, enum tl_role r)
+{
+    const struct tl_addr *a;
+    uint16_t port;
+    char ip[TL_ADDR_STRLEN];
+    tl_conn_endpoint(c, r, &a, &port);
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "ip", json_string(tl_addr_str(a, ip, sizeof ip))) ||
+        !put(o, "port", json_integer(port))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *pair_json(uint64_t client, uint64_t server)
+{
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "client", json_integer((json_int_t)client)) ||
+        !put(o, "server", json_integer((json_int_t)server))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *wireshark_filter(const struct tl_conn_view *v)
+{
+    struct tl_conn_ends e;
+    char buf[TL_REPORT_FILTER_MAX];
+    tl_report_conn_ends(v->conn, &e);
+    return json_string(tl_report_wireshark_filter(v, &e, buf, sizeof buf));
+}
+
+static json_t *zeek_json(const struct tl_zeek *z)
+{
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "conn_state", json_string(tl_zeek_conn_state(z))) ||
+        !put(o, "history", json_string(tl_zeek_history(z)))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *states_json(uint8_t client, uint8_t server)
+{
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "client", json_string(tl_ep_state_name(client))) ||
+        !put(o, "server", json_string(tl_ep_state_name(server)))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* "via": {"server": ["CLOSE_WAIT"]}, only when an endpoint passed through
+ * a state within the event. */
+static bool put_via(json_t *o, const struct tl_event *e)
+{
+    if (e->via[0][0] == 0 && e->via[1][0] == 0)
+        return true;
+    static const char *const role[2] = {"client", "server"};
+    json_t *via = json_object();
+    bool ok = via != NULL;
+    for (int r = 0; ok && r < 2; r++) {
+        if (e->via[r][0] == 0)
+            continue;
+        json_t *a = json_array();
+        for (int i = 0; a != NULL && i < 2 && e->via[r][i] != 0; i++)
+            if (json_array_append_new(a, json_string(tl_ep_state_name(e->via[r][i]))) != 0) {
+                json_decref(a);
+                a = NULL;
+            }
+        ok = put(via, role[r], a);
+    }
+    if (!ok) {
+        json_decref(via);
+        return false;
+    }
+    return put(o, "via", via);
+}
+
+/* Adds the states after the event, as docs/design.md puts them: flat. */
+static bool put_states(json_t *o, const struct tl_event *e)
+{
+    return put(o, "client", json_string(tl_ep_state_name(e->client))) &&
+           put(o, "server", json_string(tl_ep_state_name(e->server))) && put_via(o, e);
+}
+
+static bool packet_fields(json_t *o, const struct tl_event *e)
+{
+    char flags[9];
+    return put(o, "packet", json_integer((json_int_t)e->pkt)) &&
+           put(o, "dir", json_string(tl_report_dir_name(e->dir))) &&
+           put(o, "flags", json_string(tl_tcp_flags_str(e->flags, flags, sizeof flags))) &&
+           put(o, "seq", json_integer(e->seq)) && put(o, "ack", json_integer(e->ack)) &&
+           put(o, "len", json_integer(e->len)) && put(o, "win", json_integer(e->win));
+}
+
+static bool summary_fields(json_t *o, const struct tl_event *e)
+{
+    return put(o, "packet", json_integer((json_int_t)e->pkt)) &&
+           put(o, "last_ts", ts_json(e->sum_last_ts)) &&
+           put(o, "last_packet", json_integer((json_int_t)e->sum_last_pkt)) &&
+           put(o, "packets", pair_json(e->sum_packets[0], e->sum_packets[1])) &&
+           put(o, "bytes", pair_json(e->sum_bytes[0], e->sum_bytes[1]));
+}
+
+static json_t *event_json(const struct tl_event *e)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "ts", ts_json(e->ts));
+    if (ok && e->kind == TL_TL_SUMMARY)
+        ok = summary_fields(o, e);
+    else if (ok && e->dir != TL_TL_NONE)
+        ok = packet_fields(o, e);
+    ok = ok && put_states(o, e) &&
+         put(o, "event", json_string(e->kind == TL_TL_SUMMARY
+                                         ? "segments"
+                                         : tl_evkind_name((enum tl_evkind)e->kind)));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* [item(base, 0), …, item(base, n - 1)]; NULL when any item fails. */
+static json_t *array_of(const void *base, size_t n, json_t *(*item)(const void *base, size_t i))
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++)
+        if (json_array_append_new(arr, item(base, i)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
+}
+
+static json_t *id_at(const void *base, size_t i)
+{
+    return json_integer((json_int_t)((const uint64_t *)base)[i]);
+}
+
+static json_t *event_at(const void *base, size_t i)
+{
+    return event_json(&((const struct tl_event *)base)[i]);
+}
+
+static json_t *evidence_json(const struct tl_anomaly *a)
+{
+    json_t *o = json_object();
+    for (uint8_t i = 0; o != NULL && i < a->nfields; i++) {
+        const struct tl_evfield *f = &a->fields[i];
+        json_t *v = NULL;
+        switch ((enum tl_evk)f->kind) {
+        case TL_EVK_INT: v = json_integer((json_int_t)f->v.i); break;
+        case TL_EVK_REAL: v = json_real(f->v.r); break;
+        case TL_EVK_BOOL: v = json_boolean(f->v.b); break;
+        case TL_EVK_STR: v = json_string(f->v.s); break;
+        case TL_EVK_SERIES:
+            v = json_array();
+            for (uint8_t k = 0; v != NULL && k < a->nseries; k++)
+                if (json_array_append_new(v, json_real(a->series[k])) != 0) {
+                    json_decref(v);
+                    v = NULL;
+                }
+            break;
+        }
+        if (!put(o, f->key, v)) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static json_t *anomaly_json(const struct tl_anomaly *a)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL &&
+              put(o, "type", json_string(tl_anomaly_id((enum tl_anomaly_type)a->type))) &&
+              put(o, "severity", json_string(tl_sev_name((enum tl_sev)a->severity))) &&
+              put(o, "endpoint", json_string(tl_anom_ep_name((enum tl_anom_ep)a->endpoint))) &&
+              put(o, "ts", ts_json(a->ts)) && put(o, "packets", array_of(a->pkts, a->npkts, id_at)) &&
+              put(o, "evidence", evidence_json(a)) &&
+              put(o, "explanation", json_string(a->explanation)) &&
+              put(o, "suggestion", json_string(a->suggestion));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *anomaly_at(const void *base, size_t i)
+{
+    return anomaly_json(&((const struct tl_anomaly *)base)[i]);
+}
+
+json_t *tl_report_conn_json(const struct tl_conn_view *v)
+{
+    const struct tl_conn *c = v->conn;
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "id", json_integer((json_int_t)c->id)) &&
+              put(o, "client", endpoint_json(c, TL_ROLE_CLIENT)) &&
+              put(o, "server", endpoint_json(c, TL_ROLE_SERVER)) &&
+              put(o, "roles_from", json_string(tl_roles_from_name(c->roles_from))) &&
+              ((tl_conn_vlan(c) == 0 && !tl_conn_vlan_split(c)) ||
+               put(o, "vlan", json_integer(tl_conn_vlan(c)))) &&
+              (!tl_conn_vlan_split(c) ||
+               put(o, "vlan_server", json_integer(c->vlan[TL_ROLE_SERVER]))) &&
+              put(o, "first_ts", ts_json(c->first_ts)) &&
+              put(o, "last_ts", ts_json(c->last_ts)) &&
+              put(o, "duration", ts_json(c->last_ts - c->first_ts)) &&
+              put(o, "packets", pair_json(c->packets[0], c->packets[1])) &&
+              put(o, "bytes", pair_json(c->bytes[0], c->bytes[1])) &&
+              (c->duplicates[0] + c->duplicates[1] == 0 ||
+               put(o, "duplicates", pair_json(c->duplicates[0], c->duplicates[1]))) &&
+              (v->tcp == NULL ||
+               put(o, "states_at_end", states_json(v->tcp->ep[TL_ROLE_CLIENT].state,
+                                                   v->tcp->ep[TL_ROLE_SERVER].state))) &&
+              put(o, "end", json_string(tl_end_name(c->end))) &&
+              (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
+              put(o, "wireshark_filter", wireshark_filter(v)) &&
+              (v->anomalies == NULL || put(o, "anomalies", array_of(v->anomalies->a, v->anomalies->n, anomaly_at))) &&
+              (v->timeline == NULL || put(o, "timeline", array_of(v->timeline->ev, v->timeline->n, event_at))) &&
+              (v->timeline == NULL || v->timeline->dropped == 0 ||
+               put(o, "timeline_dropped", json_integer((json_int_t)v->timeline->dropped)));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
