@@ -2,6 +2,9 @@
  * Capture files through libpcap (pcap and pcapng; "-" is stdin), several
  * merged in timestamp order as rotated tcpdump captures need. libpcap is
  * asked for microsecond timestamps, so nanosecond files are scaled for us.
+ * libpcap opens every file and checks its header; the records of a classic
+ * pcap file are then read in blocks (source_read.c) until one needs
+ * libpcap's own handling.
  */
 #include "tcplens/source.h"
 
@@ -33,6 +36,8 @@ void tl_source_set_error(struct input *in, enum tl_status st, const char *msg)
  * pcap; pcapng blocks carry a little more). */
 static uint64_t input_offset(const struct input *in)
 {
+    if (in->fast != NULL)
+        return tl_fast_offset(in);
     FILE *fp = pcap_file(in->pcap);
     long off = fp != NULL ? ftell(fp) : -1;
     return off >= 0 ? (uint64_t)off : in->record_bytes;
@@ -42,6 +47,7 @@ static uint64_t input_offset(const struct input *in)
 static void close_input(struct input *in)
 {
     in->offset = input_offset(in);
+    tl_fast_close(in);
     pcap_close(in->pcap);
     in->pcap = NULL;
     free(in->iobuf);
@@ -126,6 +132,8 @@ static void open_one(struct tl_source *src, struct input *in, const struct tl_so
     if (in->pcap == NULL)
         return;
     in->opened = true;
+    if (!cfg->libpcap_reads && strcmp(in->info.name, "-") != 0)
+        tl_fast_open(in);
     /* The pcap file header: 24 bytes. */
     in->record_bytes = 24;
     FILE *fp = pcap_file(in->pcap);
@@ -182,10 +190,37 @@ enum tl_status tl_source_open_files(struct tl_source **out, const char *const *p
     return TL_OK;
 }
 
+/* Reads in's next record with the block reader; false when libpcap is to
+ * read it (or the input is done, and closed). */
+static bool fill_fast(struct input *in)
+{
+    int rc = tl_fast_next(in, &in->hdr, &in->data);
+    if (rc == 1) {
+        in->pending = true;
+        in->record_bytes += 16 + in->hdr->caplen;
+        return true;
+    }
+    if (rc == 0) {
+        close_input(in);
+        return true;
+    }
+    if (!tl_fast_handover(in)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "read error after packet %llu: cannot seek: %s",
+                 (unsigned long long)in->info.packets, strerror(errno));
+        tl_source_set_error(in, TL_EIO, msg);
+        close_input(in);
+        return true;
+    }
+    return false;
+}
+
 /* Makes sure in has a pending frame, if it has any left. */
 static void fill(struct input *in)
 {
     if (in->pending || in->pcap == NULL)
+        return;
+    if (in->fast != NULL && fill_fast(in))
         return;
     int rc = pcap_next_ex(in->pcap, &in->hdr, &in->data);
     if (rc == 1) {
@@ -243,6 +278,7 @@ enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f)
         best->pending = false;
         best->info.packets++;
         src->frames++;
+        src->block_frames += best->fast != NULL;
         if (!best->has_filter || pcap_offline_filter(&best->prog, best->hdr, best->data))
             break;
     }
@@ -279,6 +315,8 @@ void tl_source_progress(const struct tl_source *src, struct tl_read_progress *p)
     if (!sized)
         p->total = 0;
 }
+
+uint64_t tl_source_block_frames(const struct tl_source *src) { return src->block_frames; }
 
 size_t tl_source_ninputs(const struct tl_source *src) { return src->n; }
 

@@ -6,8 +6,11 @@
 
 #include "tcplens/source.h"
 
+struct fast;
+
 struct input {
     pcap_t *pcap;
+    struct fast *fast;          /* source_read.c reads the records, or NULL */
     struct bpf_program prog;    /* the filter, when has_filter */
     bool has_filter;
     bool pending;               /* hdr/data hold a frame not yet handed out */
@@ -31,11 +34,24 @@ struct tl_source {
     uint64_t max_packets;
     uint64_t handed_out;        /* frames that passed the filter */
     uint64_t frames;            /* frames read, filtered or not: the packet numbers */
+    uint64_t block_frames;      /* of those, read by source_read.c */
     bool (*accept_linktype)(int linktype);
 };
 
 /* Records a one-line error in an input's info (without libpcap's leading
  * "name: "). */
 void tl_source_set_error(struct input *in, enum tl_status st, const char *msg);
+
+/* source_read.c: classic pcap records read in blocks, not through libpcap.
+ * tl_fast_open() takes over an input libpcap has just opened when its file
+ * is one this reader handles exactly as libpcap does (false: it is not).
+ * tl_fast_next() gives 1 with a frame, 0 at the end of the file, -1 at a
+ * record that libpcap must read: tl_fast_handover() then leaves libpcap's
+ * stream at that record (false if it cannot). */
+bool tl_fast_open(struct input *in);
+int tl_fast_next(struct input *in, struct pcap_pkthdr **hdr, const uint8_t **data);
+uint64_t tl_fast_offset(const struct input *in);
+TL_MUST_CHECK bool tl_fast_handover(struct input *in);
+void tl_fast_close(struct input *in);
 
 #endif

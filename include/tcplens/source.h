@@ -47,6 +47,9 @@ struct tl_source_cfg {
      * refused is not read (its info says so). NULL accepts every type. The
      * source does not decode, so the caller decides. */
     bool (*accept_linktype)(int linktype);
+    /* Every record through libpcap's pcap_next_ex(), also where the block
+     * reader (src/source_read.c) would read it: tests compare the two. */
+    bool libpcap_reads;
 };
 
 /*
@@ -78,6 +81,10 @@ struct tl_read_progress {
 /* Fills p. A few calls a second cost nothing (one lseek(2) per open
  * input); not meant for every frame. */
 void tl_source_progress(const struct tl_source *src, struct tl_read_progress *p);
+
+/* Frames the block reader (src/source_read.c) read, of tl_read_progress's
+ * frames: the others came through libpcap. */
+uint64_t tl_source_block_frames(const struct tl_source *src);
 
 size_t tl_source_ninputs(const struct tl_source *src);
 const struct tl_input_info *tl_source_input(const struct tl_source *src, size_t i);

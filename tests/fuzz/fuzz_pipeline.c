@@ -1,13 +1,16 @@
 /*
  * Fuzz harness over the whole pipeline: the input is a capture file's
- * bytes, read through libpcap as tcplens reads any file, then the flow
- * table, the engine, the detectors and every reporter (text with every
- * detail, JSON, NDJSON), output discarded. A small --max-flows and
+ * bytes, read as tcplens reads any file (the block reader of
+ * src/source_read.c, libpcap where it hands over), then the flow table,
+ * the engine, the detectors and every reporter (text with every detail,
+ * JSON, NDJSON), output discarded. The file is also read through libpcap
+ * alone, and the frames must be the same (abort() where they are not). A small --max-flows and
  * timeline cap make the eviction and truncation paths run too. Built with
  * libFuzzer (configure --enable-fuzzers) or linked with replay.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "tcplens/engine.h"
@@ -82,14 +85,48 @@ static void analyse(const char *path, FILE *sink)
         tl_report_free(reports[i]);
 }
 
+static struct tl_source *open_source(const char *path, bool libpcap)
+{
+    struct tl_source_cfg sc = {.accept_linktype = tl_decode_linktype_supported,
+                               .libpcap_reads = libpcap};
+    struct tl_diag d = {{0}, 0};
+    struct tl_source *src = NULL;
+    const char *paths[] = {path};
+    return tl_source_open_files(&src, paths, 1, &sc, &d) == TL_OK ? src : NULL;
+}
+
+/* The block reader and libpcap give the same frames and the same end. */
+static void compare_readers(const char *path)
+{
+    struct tl_source *a = open_source(path, true), *b = open_source(path, false);
+    if ((a == NULL) != (b == NULL))
+        abort();
+    struct tl_frame fa, fb;
+    enum tl_status sa = TL_OK, sb = TL_OK;
+    while (a != NULL && sa == TL_OK) {
+        sa = tl_source_next(a, &fa);
+        sb = tl_source_next(b, &fb);
+        if (sa != sb || (sa == TL_OK && (fa.ts_us != fb.ts_us || fa.caplen != fb.caplen ||
+                                         fa.wirelen != fb.wirelen ||
+                                         memcmp(fa.data, fb.data, fa.caplen) != 0)))
+            abort();
+    }
+    if (a != NULL && strcmp(tl_source_input(a, 0)->error, tl_source_input(b, 0)->error) != 0)
+        abort();
+    tl_source_free(a);
+    tl_source_free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *dir = getenv("TMPDIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/tcplens-fuzz-XXXXXX", dir != NULL ? dir : "/tmp");
     FILE *sink = fopen("/dev/null", "w");
-    if (sink != NULL && write_capture(path, data, size))
+    if (sink != NULL && write_capture(path, data, size)) {
         analyse(path, sink);
+        compare_readers(path);
+    }
     unlink(path);
     if (sink != NULL)
         fclose(sink);

@@ -184,7 +184,7 @@ static void test_merge(struct tap *t, struct tmp *tp)
               write_pcap(b, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, file_b, 4),
        "merge: two captures written");
     const char *paths[] = {a, b};
-    struct tl_source_cfg cfg = {NULL, 0, NULL};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
     struct tl_source *src = open_src(paths, 2, &cfg);
     ok(t, src != NULL && tl_source_ninputs(src) == 2, "merge: opened, 2 inputs");
     if (src == NULL)
@@ -237,7 +237,7 @@ static void test_filter(struct tap *t, struct tmp *tp)
     const char *path = tmp_path(tp, "ports.pcap");
     ok(t, write_pcap(path, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, recs, 4),
        "filter: capture written");
-    struct tl_source_cfg cfg = {"tcp port 80", 0, NULL};
+    struct tl_source_cfg cfg = {"tcp port 80", 0, NULL, false};
     struct tl_source *src = open_src(&path, 1, &cfg);
     char buf[256];
     is_int(t, src ? read_all(src, buf, sizeof buf) : -1, 2, "filter 'tcp port 80': 2 frames");
@@ -267,7 +267,7 @@ static void test_filter_linktype(struct tap *t, struct tmp *tp)
               write_pcap(raw, DLT_RAW, PCAP_TSTAMP_PRECISION_MICRO, recs, 2),
        "filter by link type: captures written");
     const char *paths[] = {raw, eth};
-    struct tl_source_cfg cfg = {"ether src 02:00:00:00:00:01", 0, NULL};
+    struct tl_source_cfg cfg = {"ether src 02:00:00:00:00:01", 0, NULL, false};
     struct tl_diag d = {{0}, 0};
     struct tl_source *src = NULL;
     enum tl_status st = tl_source_open_files(&src, paths, 2, &cfg, &d);
@@ -297,7 +297,7 @@ static void test_bad_inputs(struct tap *t, struct tmp *tp)
               write_bytes(text, "this is not a capture file at all\n", 34),
        "bad inputs: files written");
     const char *paths[] = {missing, empty, text, good};
-    struct tl_source_cfg cfg = {NULL, 0, NULL};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
     struct tl_source *src = open_src(paths, 4, &cfg);
     ok(t, src != NULL, "missing, empty and text inputs: the call still succeeds");
     if (src == NULL)
@@ -330,7 +330,7 @@ static void cut_case(struct tap *t, struct tmp *tp, const char *name, long into_
     bool made = write_pcap(path, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, recs, 3);
     long rec = (file_size(path) - 24) / 3; /* equal records */
     made = made && cut_file(path, 24 + 2 * rec + into_third);
-    struct tl_source_cfg cfg = {NULL, 0, NULL};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
     struct tl_source *src = made ? open_src(&path, 1, &cfg) : NULL;
     char buf[256], label[128];
     int n = src ? read_all(src, buf, sizeof buf) : -1;
@@ -363,7 +363,7 @@ static void test_nano(struct tap *t, struct tmp *tp)
     const char *path = tmp_path(tp, "nano.pcap");
     ok(t, write_pcap(path, DLT_EN10MB, PCAP_TSTAMP_PRECISION_NANO, recs, 3),
        "nanosecond capture written");
-    struct tl_source_cfg cfg = {NULL, 0, NULL};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
     struct tl_source *src = open_src(&path, 1, &cfg);
     struct tl_frame f;
     int64_t ts[3] = {0, 0, 0};
@@ -385,7 +385,7 @@ static void test_linktype(struct tap *t, struct tmp *tp)
               write_pcap(raw, DLT_RAW, PCAP_TSTAMP_PRECISION_MICRO, recs, 2),
        "link types: captures written");
     const char *paths[] = {eth, raw};
-    struct tl_source_cfg cfg = {NULL, 0, only_raw};
+    struct tl_source_cfg cfg = {NULL, 0, only_raw, false};
     struct tl_source *src = open_src(paths, 2, &cfg);
     if (src == NULL) {
         ok(t, false, "link types: opened");
@@ -468,7 +468,7 @@ static void test_formats(struct tap *t, struct tmp *tp)
               write_bytes(be, buf, make_pcap_be(buf, recs, 2)),
        "pcapng and big-endian pcap written");
     const char *paths[] = {ng, be};
-    struct tl_source_cfg cfg = {NULL, 0, NULL};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
     struct tl_source *src = open_src(paths, 2, &cfg);
     struct tl_frame f;
     char got[256];
@@ -510,7 +510,7 @@ static void test_extreme_times(struct tap *t, struct tmp *tp)
                                 {INT32_MAX * TL_USEC_PER_SEC + 999999, INT32_MIN * TL_USEC_PER_SEC}};
     const char *paths[2] = {ng, pc};
     for (int i = 0; i < 2; i++) {
-        struct tl_source_cfg cfg = {NULL, 0, NULL};
+        struct tl_source_cfg cfg = {NULL, 0, NULL, false};
         struct tl_source *src = open_src(&paths[i], 1, &cfg);
         struct tl_frame f;
         int64_t got[2] = {-1, -1};
@@ -536,7 +536,7 @@ static void test_stdin(struct tap *t, struct tmp *tp)
         return;
     }
     const char *dash = "-";
-    struct tl_source_cfg cfg = {NULL, 0, NULL};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
     struct tl_source *src = open_src(&dash, 1, &cfg);
     char buf[256];
     is_int(t, src ? read_all(src, buf, sizeof buf) : -1, 2, "\"-\" reads a capture on stdin");
@@ -553,7 +553,7 @@ static void test_progress(struct tap *t, struct tmp *tp)
                 write_pcap(b, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, file_b, 4);
     long size = file_size(a) + file_size(b);
     const char *paths[] = {a, gone, b};
-    struct tl_source_cfg cfg = {NULL, 0, NULL};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
     struct tl_source *src = made ? open_src(paths, 3, &cfg) : NULL;
     ok(t, src != NULL, "progress: two captures and a missing file opened");
     if (src == NULL)
