@@ -5,8 +5,9 @@
  * connection: every line the writer writes must parse with jansson and
  * equal tl_report_conn_json()'s object, keys in the same order. That runs
  * on synthetic connections with extreme values and on every connection of
- * every capture under samples/ and tests/ (and the Zeek conformance traces
- * when they are there), with the lifecycle and the full timeline.
+ * every capture under samples/ and tests/ (fuzz corpus files included), and
+ * ../shared's real captures and Zeek conformance traces when they are there,
+ * with the lifecycle and the full timeline.
  */
 #include <dirent.h>
 #include <float.h>
@@ -766,7 +767,8 @@ static bool is_capture(const char *name)
            (n > 7 && strcmp(name + n - 7, ".pcapng") == 0);
 }
 
-/* Every capture file under dir, depth first, in name order. */
+/* Every capture file under dir, depth first, in name order: by its name,
+ * or any file in a fuzz corpus of whole captures (named by their hash). */
 static void find_captures(const char *dir, struct paths *out)
 {
     struct dirent **names;
@@ -781,7 +783,8 @@ static void find_captures(const char *dir, struct paths *out)
             stat(path, &st) == 0) {
             if (S_ISDIR(st.st_mode)) {
                 find_captures(path, out);
-            } else if (S_ISREG(st.st_mode) && is_capture(nm)) {
+            } else if (S_ISREG(st.st_mode) &&
+                       (is_capture(nm) || strstr(dir, "fuzz/corpus/pipeline") != NULL)) {
                 if (out->n == out->cap) {
                     out->cap = out->cap ? out->cap * 2 : 64;
                     out->p = realloc(out->p, out->cap * sizeof *out->p);
@@ -811,13 +814,16 @@ static void test_captures(struct tap *t)
     snprintf(dir, sizeof dir, "%s/tests", srcdir);
     find_captures(dir, &ps);
     size_t ours = ps.n;
+    /* Real captures from other projects' suites, where the tree has them. */
+    snprintf(dir, sizeof dir, "%s/../shared/real-captures", srcdir);
+    find_captures(dir, &ps);
     /* The Zeek conformance traces, where the source tree has them. */
     if (corpus != NULL)
         snprintf(dir, sizeof dir, "%s/zeek/traces", corpus);
     else
         snprintf(dir, sizeof dir, "%s/../shared/conformance/zeek/traces", srcdir);
     find_captures(dir, &ps);
-    printf("# %zu captures in the tree, %zu conformance traces\n", ours, ps.n - ours);
+    printf("# %zu captures in the tree, %zu real captures and conformance traces\n", ours, ps.n - ours);
     ok(t, ours >= 10, "captures found under samples/ and tests/ (SRCDIR)");
     uint64_t total = 0;
     for (size_t i = 0; i < ps.n; i++) {
