@@ -13,6 +13,7 @@
 #include "tcplens/detect.h"
 #include "tcplens/flow.h"
 #include "tcplens/hosts.h"
+#include "tcplens/order.h"
 #include "tcplens/tcpstate.h"
 #include "tcplens/timeline.h"
 #include "tcplens/zeek.h"
@@ -39,9 +40,11 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
                              .seed = UINT64_C(0x5eed7c91e75)};
     e->flows = tl_flow_table_new(&fc);
     e->hosts = tl_hosts_new(&cfg->hosts);
-    if (e->flows == NULL || e->hosts == NULL) {
+    e->order = tl_order_new(cfg->reports, cfg->nreports);
+    if (e->flows == NULL || e->hosts == NULL || e->order == NULL) {
         tl_flow_table_free(e->flows);
         tl_hosts_free(e->hosts);
+        tl_order_free(e->order);
         free(e);
         return NULL;
     }
@@ -60,6 +63,7 @@ void tl_engine_free(struct tl_engine *e)
     tl_flow_table_free(e->flows);
     tl_hosts_free(e->hosts);
     tl_host_anomaly_list_free(&e->host_an);
+    tl_order_free(e->order);
     free(e);
 }
 
@@ -228,18 +232,16 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     count_anomalies(e, an);
     tl_hosts_conn(e->hosts, c, conn_state(c), &ext(c)->track);
     struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, an};
-    /* Every id below the oldest still held has been reported: reporters
-     * need no place in their order for those they do not list. With none
-     * held, c's successor is the lowest that may still come. */
+    /* Every id below the oldest still held has been reported: the order
+     * needs no place for those nobody lists. With none held, c's
+     * successor is the lowest that may still come. */
     struct tl_conn *oldest = tl_flow_first(e->flows);
     if (oldest == c)
         oldest = tl_flow_next(c);
-    for (size_t i = 0; i < e->cfg.nreports; i++) {
-        tl_report_oldest_held(e->cfg.reports[i], oldest != NULL ? oldest->id : c->id + 1);
-        enum tl_status s = tl_report_conn(e->cfg.reports[i], &v);
-        if (st == TL_OK)
-            st = s;
-    }
+    tl_order_oldest_held(e->order, oldest != NULL ? oldest->id : c->id + 1);
+    enum tl_status os = tl_order_conn(e->order, &v);
+    if (st == TL_OK)
+        st = os;
     e->cap.connections++;
     tl_engine_drop_state(e, c);
     remove_conn(e, c);
@@ -648,6 +650,9 @@ enum tl_status tl_engine_finish(struct tl_engine *e)
         if (st == TL_OK)
             st = s;
     }
+    enum tl_status os = tl_order_flush(e->order);
+    if (st == TL_OK)
+        st = os;
     tl_host_anomaly_list_free(&e->host_an);
     enum tl_status hs = tl_hosts_finish(e->hosts, &e->host_an);
     e->cap.evicted_hosts = tl_hosts_evicted(e->hosts);

@@ -8,6 +8,7 @@
 #include "tcplens/engine.h"
 #include "tcplens/flow.h"
 #include "tcplens/hosts.h"
+#include "tcplens/order.h"
 #include "tcplens/tcpstate.h"
 #include "tcplens/timeline.h"
 #include "tcplens/zeek.h"
@@ -42,6 +43,7 @@ struct tl_engine {
     struct tl_flow_table *flows;
     struct tl_capture_info cap;
     struct tl_hosts *hosts;               /* host-level detection */
+    struct tl_order *order;               /* in front of cfg.reports */
     struct tl_host_anomaly_list host_an; /* its findings, after finish */
     int64_t clock_us; /* latest packet time seen: expiry never runs backwards */
     /* Reused from one connection to the next instead of malloc and free

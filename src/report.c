@@ -1,10 +1,9 @@
 /*
- * Reporter core. Connections end in any order (a long one can outlive
- * thousands of short ones) but are written in first-seen (id) order: a
- * connection that ends early waits in a min-heap keyed by id until every
- * lower id has been written. Written text goes to a temporary spool file,
- * because a document's summary comes before its connections and is only
- * known at the end; memory then holds only the out-of-order window.
+ * Reporter core: what every format shares. A reporter tallies every
+ * connection and formats those it lists (tl_report_take) when they end;
+ * the ordering stage (order.h) hands the texts back in first-seen order
+ * (tl_report_put). A document's connections go to a temporary spool file,
+ * because its summary comes before them and is only known at the end.
  */
 #include "tcplens/report.h"
 
@@ -15,6 +14,7 @@
 #include <time.h>
 
 #include "report_int.h"
+#include "tcplens/order.h"
 
 struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
 {
@@ -22,7 +22,6 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
     if (r == NULL)
         return NULL;
     r->cfg = *cfg;
-    r->next_id = 1;
     tl_report_summary_init(&r->sum);
     if (r->cfg.wait_budget == 0)
         r->cfg.wait_budget = TL_REPORT_WAIT_BUDGET;
@@ -43,9 +42,6 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
     return r;
 }
 
-/* Spilled text goes out and comes back in runs: fewer, larger read(2)s. */
-#define OVERFLOW_BUFFER (1024 * 1024)
-
 static FILE *sink(const struct tl_report *r) { return r->spool ? r->spool : r->cfg.out; }
 
 static enum tl_status emit(struct tl_report *r, const char *text, size_t len)
@@ -61,166 +57,18 @@ static enum tl_status emit(struct tl_report *r, const char *text, size_t len)
     return TL_OK;
 }
 
-static void heap_swap(struct pending *a, struct pending *b)
-{
-    struct pending t = *a;
-    *a = *b;
-    *b = t;
-}
+bool tl_report_reorders(const struct tl_report *r) { return r->cfg.reorder; }
 
-static void heap_up(struct pending *h, size_t i)
-{
-    while (i > 0 && h[(i - 1) / 2].id > h[i].id) {
-        heap_swap(&h[(i - 1) / 2], &h[i]);
-        i = (i - 1) / 2;
-    }
-}
-
-static void heap_down(struct pending *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        if (l < n && h[l].id < h[m].id)
-            m = l;
-        if (l + 1 < n && h[l + 1].id < h[m].id)
-            m = l + 1;
-        if (m == i)
-            return;
-        heap_swap(&h[i], &h[m]);
-        i = m;
-    }
-}
-
-/* Puts the overflow stream at off, ready to write or to read. */
-static bool overflow_at(struct tl_report *r, uint64_t off, bool write)
-{
-    if (r->overflow_pos == off && r->overflow_writing == write)
-        return true;
-    if (fseeko(r->overflow, (off_t)off, SEEK_SET) != 0)
-        return false;
-    r->overflow_pos = off;
-    r->overflow_writing = write;
-    return true;
-}
-
-/* Moves text to the overflow file; the entry then refers to it. */
-static enum tl_status spill(struct tl_report *r, struct pending *p)
-{
-    if (r->overflow == NULL) {
-        if ((r->overflow = tmpfile()) == NULL)
-            return TL_EIO;
-        r->overflow_buf = malloc(OVERFLOW_BUFFER);
-        if (r->overflow_buf != NULL)
-            setvbuf(r->overflow, r->overflow_buf, _IOFBF, OVERFLOW_BUFFER);
-        r->overflow_pos = 0;
-        r->overflow_writing = true;
-    }
-    if (!overflow_at(r, r->overflow_end, true) ||
-        fwrite(p->text, 1, p->len, r->overflow) != p->len)
-        return TL_EIO;
-    r->overflow_pos += p->len;
-    p->off = r->overflow_end;
-    r->overflow_end += p->len;
-    free(p->text);
-    p->text = NULL;
-    return TL_OK;
-}
-
-/* Brings spilled text back into memory. */
-static enum tl_status unspill(struct tl_report *r, struct pending *p)
-{
-    p->text = malloc(p->len + 1);
-    if (p->text == NULL)
-        return TL_ENOMEM;
-    if (!overflow_at(r, p->off, false) || fread(p->text, 1, p->len, r->overflow) != p->len)
-        return TL_EIO;
-    r->overflow_pos += p->len;
-    return TL_OK;
-}
+size_t tl_report_wait_budget(const struct tl_report *r) { return r->cfg.wait_budget; }
 
 /* Writes one listed connection, counting it when a newer one went first. */
-static enum tl_status write_conn(struct tl_report *r, uint64_t id, const char *text, size_t len)
+enum tl_status tl_report_put(struct tl_report *r, uint64_t id, const char *text, size_t len)
 {
     if (r->cfg.reorder && id < r->top_written)
         r->sum.out_of_order++;
     else if (id > r->top_written)
         r->top_written = id;
     return emit(r, text, len);
-}
-
-/* Takes the lowest waiting connection off the heap and, if write, writes it. */
-static enum tl_status pop_one(struct tl_report *r, bool write)
-{
-    struct pending p = r->heap[0];
-    enum tl_status st = TL_OK;
-    r->heap[0] = r->heap[--r->nheap];
-    heap_down(r->heap, r->nheap, 0);
-    if (p.skip)
-        ;
-    else if (p.text != NULL)
-        r->waiting_bytes -= p.len;
-    else if (write)
-        st = unspill(r, &p);
-    if (write && st == TL_OK && !p.skip)
-        st = write_conn(r, p.id, p.text, p.len);
-    if (p.id >= r->next_id)
-        r->next_id = p.id + 1;
-    free(p.text);
-    return st;
-}
-
-static enum tl_status drain(struct tl_report *r, bool force);
-
-/* Takes text, whatever it returns: once text is in the heap, a failure to
- * write an older entry (pop_one()) must not make the caller free it too. */
-static enum tl_status heap_push(struct tl_report *r, uint64_t id, char *text, size_t len,
-                                bool skip)
-{
-    if (r->nheap == r->capheap) {
-        size_t cap = r->capheap ? r->capheap * 2 : 64;
-        struct pending *h = realloc(r->heap, cap * sizeof *h);
-        if (h == NULL) {
-            free(text);
-            return TL_ENOMEM;
-        }
-        r->heap = h;
-        r->capheap = cap;
-    }
-    struct pending p = {id, text, 0, len, skip};
-    if (!skip && r->waiting_bytes + len > r->cfg.wait_budget) {
-        enum tl_status st = spill(r, &p);
-        if (st != TL_OK) {
-            free(p.text); /* still the text: spill() frees it once written */
-            return st;
-        }
-    } else {
-        r->waiting_bytes += len;
-    }
-    r->heap[r->nheap] = p;
-    heap_up(r->heap, r->nheap++);
-    /* Memory is bounded by the cap, not by how long an older one stays open. */
-    return r->nheap > TL_REPORT_WAIT_MAX ? drain(r, true) : TL_OK;
-}
-
-/* Whether every connection older than the lowest waiting one has come. */
-static bool turn_of_top(const struct tl_report *r)
-{
-    return r->heap[0].id <= r->next_id || r->heap[0].id < r->oldest_held;
-}
-
-/* Writes waiting connections whose turn has come (all of them if force). */
-static enum tl_status drain(struct tl_report *r, bool force)
-{
-    enum tl_status st = TL_OK;
-    while (r->nheap > 0 && (force || turn_of_top(r))) {
-        enum tl_status s = pop_one(r, st == TL_OK);
-        if (st == TL_OK)
-            st = s;
-    }
-    /* Nothing waits any more: the overflow file can start over. */
-    if (r->nheap == 0)
-        r->overflow_end = 0;
-    return st;
 }
 
 static void tally(struct report_summary *sum, const struct tl_conn_view *v)
@@ -261,42 +109,41 @@ bool tl_report_lists(const struct tl_report *r, const struct tl_conn_view *v)
     return v->anomalies != NULL && tl_anomaly_worst(v->anomalies) >= TL_SEV_WARNING;
 }
 
+enum tl_status tl_report_take(struct tl_report *r, const struct tl_conn_view *v, char **text,
+                              size_t *len)
+{
+    tally(&r->sum, v);
+    *text = NULL;
+    *len = 0;
+    if (!tl_report_lists(r, v))
+        return TL_OK;
+    r->sum.listed++;
+    *text = r->ops->format_conn(v, &r->cfg, len);
+    return *text != NULL ? TL_OK : TL_ENOMEM;
+}
+
+/* A reporter used on its own gets an ordering stage of its own. */
+static struct tl_order *own_order(struct tl_report *r)
+{
+    if (r->own == NULL)
+        r->own = tl_order_new(&r, 1);
+    return r->own;
+}
+
 void tl_report_oldest_held(struct tl_report *r, uint64_t oldest)
 {
-    if (oldest > r->oldest_held)
-        r->oldest_held = oldest;
+    if (own_order(r) != NULL)
+        tl_order_oldest_held(r->own, oldest);
 }
 
 enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v)
 {
-    const struct tl_conn *c = v->conn;
-    tally(&r->sum, v);
-    bool show = tl_report_lists(r, v);
-    /* Not listed, and every older one accounted for: nothing to wait for. */
-    if (!show && r->oldest_held != 0 && c->id != r->next_id)
-        return drain(r, false);
-    size_t len = 0;
-    char *text = NULL;
-    if (show) {
-        r->sum.listed++;
-        text = r->ops->format_conn(v, &r->cfg, &len);
-        if (text == NULL)
-            return TL_ENOMEM;
-    }
-    bool in_turn = c->id == r->next_id || (r->nheap == 0 && c->id < r->oldest_held);
-    if (!r->cfg.reorder || in_turn) {
-        enum tl_status s = show ? write_conn(r, c->id, text, len) : TL_OK;
-        free(text);
-        if (c->id >= r->next_id)
-            r->next_id = c->id + 1;
-        return s != TL_OK ? s : drain(r, false);
-    }
-    return heap_push(r, c->id, text, len, !show);
+    return own_order(r) != NULL ? tl_order_conn(r->own, v) : TL_ENOMEM;
 }
 
 enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run)
 {
-    enum tl_status st = drain(r, true);
+    enum tl_status st = r->own != NULL ? tl_order_flush(r->own) : TL_OK;
     if (st != TL_OK)
         return st;
     if (r->spool != NULL) {
@@ -326,14 +173,9 @@ void tl_report_free(struct tl_report *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->nheap; i++)
-        free(r->heap[i].text);
-    free(r->heap);
+    tl_order_free(r->own);
     if (r->spool != NULL)
         fclose(r->spool);
-    if (r->overflow != NULL)
-        fclose(r->overflow);
-    free(r->overflow_buf);
     tl_report_summary_free(&r->sum);
     free(r);
 }

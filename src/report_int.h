@@ -6,29 +6,10 @@
 
 #include "tcplens/report.h"
 
-/* A connection that ended before an older one: its text is in memory, or
- * (text NULL) at offset off of the overflow file. */
-struct pending {
-    uint64_t id;
-    char *text;
-    uint64_t off;
-    size_t len;
-    bool skip; /* filtered out: only holds its place in the order */
-};
-
 /* Default for tl_report_cfg.wait_budget: past it, waiting text goes to the
- * overflow file, so memory stays flat even when one connection stays open
- * for the whole capture. */
+ * ordering stage's overflow file (order.h), so memory stays flat even when
+ * one connection stays open for the whole capture. */
 #define TL_REPORT_WAIT_BUDGET ((size_t)32 << 20)
-
-/* Connections kept waiting for older ones at most. Each costs a struct
- * pending even when its text is in the overflow file, so without a cap one
- * connection open through a flood of short ones would make memory (and the
- * overflow file) grow with every one of them. Past it, every waiting
- * connection is written at once, in order: those still open that they
- * waited for come later, out of first-seen order, and are counted
- * (out_of_order below; summary.connections_out_of_order in JSON). */
-#define TL_REPORT_WAIT_MAX ((size_t)1 << 16)
 
 /*
  * The hosts that hold the most of something (TIME_WAIT at end, …): an
@@ -108,19 +89,8 @@ struct tl_report {
     struct tl_report_cfg cfg;
     const struct report_ops *ops;
     FILE *spool;           /* connections in order; NULL when streaming */
-    struct pending *heap;  /* ended out of order, waiting for lower ids */
-    size_t nheap, capheap;
-    size_t waiting_bytes;  /* text of heap entries held in memory */
-    FILE *overflow;        /* heap text beyond the budget; NULL until needed */
-    char *overflow_buf;    /* its stdio buffer, freed after it is closed */
-    uint64_t overflow_end;
-    /* Where the overflow file's stream stands, and whether it last wrote:
-     * a seek (which empties stdio's buffer) only when the next read or
-     * write is elsewhere, or switches direction as C requires. */
-    uint64_t overflow_pos;
-    bool overflow_writing;
-    uint64_t next_id;      /* lowest id not yet written */
-    uint64_t oldest_held;  /* every lower id has come (tl_report_oldest_held); 0: unknown */
+    struct tl_order *own;  /* its ordering stage when used on its own
+                            * (tl_report_conn), else NULL */
     uint64_t top_written;  /* highest id written */
     struct report_summary sum;
 };

@@ -1,9 +1,9 @@
 /*
  * Reporters: the human text report, the JSON report document (docs/design.md
  * section 4), NDJSON (one connection object per line) and the HTML page
- * with ladder diagrams. They only read the model. Connections arrive when they end, in any order; a reporter
- * writes them in first-seen (id) order, spooling finished text to a
- * temporary file so that memory does not grow with the capture.
+ * with ladder diagrams. They only read the model. Connections arrive when
+ * they end, in any order; the ordering stage (order.h) hands them to the
+ * reporters in first-seen (id) order.
  */
 #ifndef TCPLENS_REPORT_H
 #define TCPLENS_REPORT_H
@@ -100,15 +100,27 @@ struct tl_report;
  * can be made (errno from tmpfile()). */
 TL_MUST_CHECK struct tl_report *tl_report_new(const struct tl_report_cfg *cfg);
 
-/* Records one finished connection. */
+/* Records one finished connection, for a reporter used on its own: it
+ * gets an ordering stage of its own (order.h; the engine puts one stage in
+ * front of all its reporters instead). */
 TL_MUST_CHECK enum tl_status tl_report_conn(struct tl_report *r, const struct tl_conn_view *v);
 
-/* Tells r that every connection with an id below oldest has been handed
- * to it, or is being handed now (the engine's oldest connection still held
- * besides the one it reports next): r then keeps no place in its order for
- * those it does not list. Without it, r holds one for every connection
- * that ends before an older one. */
+/* For a reporter used on its own: every connection with an id below
+ * oldest has been handed to it, or is being handed now (tl_order_oldest_held). */
 void tl_report_oldest_held(struct tl_report *r, uint64_t oldest);
+
+/* The ordering stage's side (order.h). tl_report_take() tallies v and, when
+ * r lists it, formats it: *text is then a malloc'd string (no newline) the
+ * caller frees, else NULL. tl_report_put() writes the text of connection
+ * id when its turn has come (or it waited past the cap). */
+TL_MUST_CHECK enum tl_status tl_report_take(struct tl_report *r, const struct tl_conn_view *v,
+                                            char **text, size_t *len);
+TL_MUST_CHECK enum tl_status tl_report_put(struct tl_report *r, uint64_t id, const char *text,
+                                           size_t len);
+/* Whether r writes in first-seen order (else as connections end). */
+bool tl_report_reorders(const struct tl_report *r);
+/* Bytes of formatted text r lets wait in memory for older connections. */
+size_t tl_report_wait_budget(const struct tl_report *r);
 
 /* Whether r lists v (--anomalies-only and --connection decide). */
 bool tl_report_lists(const struct tl_report *r, const struct tl_conn_view *v);

@@ -11,6 +11,7 @@
 
 #include "report_int.h" /* the order window's cap, counters and heap */
 #include "tap.h"
+#include "tcplens/order.h"
 #include "tcplens/report.h"
 
 static struct tl_conn *make_conn(uint64_t id)
@@ -130,33 +131,36 @@ static void test_document(struct tap *t)
     free(c2);
 }
 
-/* Connection 1 stays open while more than TL_REPORT_WAIT_MAX newer ones
+/* Connection 1 stays open while more than TL_ORDER_WAIT_MAX newer ones
  * end: they are written without it, in order, and it comes last, counted. */
 static void test_window_cap(struct tap *t)
 {
     FILE *out = tmpfile();
     struct tl_report_cfg cfg = {.format = TL_REPORT_NDJSON, .out = out, .reorder = true};
     struct tl_report *r = tl_report_new(&cfg);
-    if (r == NULL || out == NULL)
+    struct tl_order *o = r != NULL ? tl_order_new(&r, 1) : NULL;
+    if (o == NULL || out == NULL)
         abort();
-    uint64_t last = TL_REPORT_WAIT_MAX + 10;
+    uint64_t last = TL_ORDER_WAIT_MAX + 10;
     size_t most = 0;
     for (uint64_t id = 2; id <= last; id++) {
         struct tl_conn *c = make_conn(id);
-        tl_report_oldest_held(r, 1);
-        if (tl_report_conn(r, &(struct tl_conn_view){.conn = c}) != TL_OK)
+        tl_order_oldest_held(o, 1);
+        if (tl_order_conn(o, &(struct tl_conn_view){.conn = c}) != TL_OK)
             abort();
-        most = r->nheap > most ? r->nheap : most;
+        most = tl_order_waiting(o) > most ? tl_order_waiting(o) : most;
         free(c);
     }
-    ok(t, most <= TL_REPORT_WAIT_MAX, "window: no more than TL_REPORT_WAIT_MAX wait");
+    ok(t, most <= TL_ORDER_WAIT_MAX && most > 1000,
+       "window: no more than TL_ORDER_WAIT_MAX wait (and they did wait)");
     struct tl_conn *c1 = make_conn(1);
-    tl_report_oldest_held(r, last + 1);
+    tl_order_oldest_held(o, last + 1);
     struct tl_capture_info cap = {0};
     struct tl_run run = {.capture = &cap};
-    ok(t, tl_report_conn(r, &(struct tl_conn_view){.conn = c1}) == TL_OK &&
-              tl_report_finish(r, &run) == TL_OK,
+    ok(t, tl_order_conn(o, &(struct tl_conn_view){.conn = c1}) == TL_OK &&
+              tl_order_flush(o) == TL_OK && tl_report_finish(r, &run) == TL_OK,
        "window: all taken and written");
+    tl_order_free(o);
     is_int(t, (long long)r->sum.out_of_order, 1, "window: the late one is counted");
     tl_report_free(r);
     free(c1);
@@ -182,19 +186,69 @@ static void test_unlisted(struct tap *t)
     struct tl_report_cfg cfg = {.format = TL_REPORT_NDJSON, .out = out, .reorder = true,
                                 .anomalies_only = true};
     struct tl_report *r = tl_report_new(&cfg);
-    if (r == NULL || out == NULL)
+    struct tl_order *o = r != NULL ? tl_order_new(&r, 1) : NULL;
+    if (o == NULL || out == NULL)
         abort();
     bool taken = true;
     for (uint64_t id = 2; id <= 1000; id++) {
         struct tl_conn *c = make_conn(id);
-        tl_report_oldest_held(r, 1);
-        taken = taken && tl_report_conn(r, &(struct tl_conn_view){.conn = c}) == TL_OK;
+        tl_order_oldest_held(o, 1);
+        taken = taken && tl_order_conn(o, &(struct tl_conn_view){.conn = c}) == TL_OK;
         free(c);
     }
     ok(t, taken, "unlisted: taken");
-    is_int(t, (long long)r->nheap, 0, "unlisted: none waits for connection 1");
+    is_int(t, (long long)tl_order_waiting(o), 0, "unlisted: none waits for connection 1");
+    tl_order_free(o);
     tl_report_free(r);
     fclose(out);
+}
+
+/* Reads the ids of an NDJSON stream, in the order written. */
+static size_t read_ids(FILE *f, uint64_t *ids, size_t max)
+{
+    char line[2048];
+    size_t n = 0;
+    rewind(f);
+    while (n < max && fgets(line, sizeof line, f) != NULL)
+        ids[n++] = strncmp(line, "{\"id\":", 6) == 0 ? strtoull(line + 6, NULL, 10) : 0;
+    return n;
+}
+
+/* One stage in front of a reporter that reorders and one that streams as
+ * connections end (live): the first gets 1, 2, 3 in order, the second as
+ * they came, and the texts waited in one place. */
+static void test_shared_stage(struct tap *t)
+{
+    FILE *doc = tmpfile(), *live = tmpfile();
+    struct tl_report_cfg a = {.format = TL_REPORT_NDJSON, .out = doc, .reorder = true};
+    struct tl_report_cfg b = {.format = TL_REPORT_NDJSON, .out = live, .reorder = false};
+    struct tl_report *rs[2] = {tl_report_new(&a), tl_report_new(&b)};
+    struct tl_order *o = rs[0] && rs[1] ? tl_order_new(rs, 2) : NULL;
+    if (o == NULL || doc == NULL || live == NULL)
+        abort();
+    static const uint64_t arrive[] = {3, 2, 1};
+    size_t waited = 0;
+    for (size_t i = 0; i < 3; i++) {
+        struct tl_conn *c = make_conn(arrive[i]);
+        if (tl_order_conn(o, &(struct tl_conn_view){.conn = c}) != TL_OK)
+            abort();
+        waited = tl_order_waiting(o) > waited ? tl_order_waiting(o) : waited;
+        free(c);
+    }
+    ok(t, tl_order_flush(o) == TL_OK, "shared: flushed");
+    fflush(doc);
+    fflush(live);
+    uint64_t ids[8];
+    size_t n = read_ids(doc, ids, 8);
+    ok(t, n == 3 && ids[0] == 1 && ids[1] == 2 && ids[2] == 3, "shared: the document's in order");
+    n = read_ids(live, ids, 8);
+    ok(t, n == 3 && ids[0] == 3 && ids[1] == 2 && ids[2] == 1, "shared: the stream's as they came");
+    is_int(t, (long long)waited, 2, "shared: 3 and 2 waited for 1, once for both reporters");
+    tl_order_free(o);
+    tl_report_free(rs[0]);
+    tl_report_free(rs[1]);
+    fclose(doc);
+    fclose(live);
 }
 
 /* What libc says of ts_us: gmtime_r and strftime. */
@@ -316,6 +370,7 @@ int main(void)
     test_document(&t);
     test_window_cap(&t);
     test_unlisted(&t);
+    test_shared_stage(&t);
     test_utc(&t);
     test_addr(&t);
     return tap_done(&t);

@@ -1,0 +1,313 @@
+/*
+ * The ordering stage (order.h): a min-heap of the connections that ended
+ * before an older one, keyed by id, each entry holding every reporter's
+ * text in one block; past the memory budget the blocks go to one overflow
+ * file and come back when their turn comes.
+ */
+#include "tcplens/order.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Spilled text goes out and comes back in runs: fewer, larger read(2)s. */
+#define OVERFLOW_BUFFER (1024 * 1024)
+
+/* A connection that ended before an older one: the reporters' texts one
+ * after the other (lens[i] bytes each, 0 for a reporter that does not
+ * list it) in blob, or (blob NULL) at offset off of the overflow file. */
+struct pending {
+    uint64_t id;
+    char *blob;
+    uint64_t off;
+    size_t len;
+    uint32_t lens[TL_ORDER_MAX_REPORTS];
+    uint8_t listed; /* bit i: reporter i lists it (its text may be empty) */
+    bool skip;      /* nobody lists it: it only holds its place in the order */
+};
+
+struct tl_order {
+    struct tl_report *r[TL_ORDER_MAX_REPORTS];
+    size_t n;
+    size_t budget;         /* bytes of waiting text kept in memory */
+    struct pending *heap;
+    size_t nheap, capheap;
+    size_t waiting_bytes;  /* text of heap entries held in memory */
+    FILE *overflow;        /* heap text beyond the budget; NULL until needed */
+    char *overflow_buf;    /* its stdio buffer, freed after it is closed */
+    uint64_t overflow_end;
+    /* Where the overflow file's stream stands, and whether it last wrote:
+     * a seek (which empties stdio's buffer) only when the next read or
+     * write is elsewhere, or switches direction as C requires. */
+    uint64_t overflow_pos;
+    bool overflow_writing;
+    bool reorders;         /* some reporter writes in id order */
+    uint64_t next_id;      /* lowest id not yet written */
+    uint64_t oldest_held;  /* every lower id has come (tl_order_oldest_held); 0: unknown */
+};
+
+struct tl_order *tl_order_new(struct tl_report *const *reports, size_t n)
+{
+    if (n > TL_ORDER_MAX_REPORTS)
+        return NULL;
+    struct tl_order *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return NULL;
+    o->n = n;
+    o->next_id = 1;
+    o->budget = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        o->r[i] = reports[i];
+        size_t b = tl_report_wait_budget(reports[i]);
+        if (b < o->budget)
+            o->budget = b;
+        o->reorders = o->reorders || tl_report_reorders(reports[i]);
+    }
+    return o;
+}
+
+void tl_order_free(struct tl_order *o)
+{
+    if (o == NULL)
+        return;
+    for (size_t i = 0; i < o->nheap; i++)
+        free(o->heap[i].blob);
+    free(o->heap);
+    if (o->overflow != NULL)
+        fclose(o->overflow);
+    free(o->overflow_buf);
+    free(o);
+}
+
+static void heap_swap(struct pending *a, struct pending *b)
+{
+    struct pending t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void heap_up(struct pending *h, size_t i)
+{
+    while (i > 0 && h[(i - 1) / 2].id > h[i].id) {
+        heap_swap(&h[(i - 1) / 2], &h[i]);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_down(struct pending *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && h[l].id < h[m].id)
+            m = l;
+        if (l + 1 < n && h[l + 1].id < h[m].id)
+            m = l + 1;
+        if (m == i)
+            return;
+        heap_swap(&h[i], &h[m]);
+        i = m;
+    }
+}
+
+/* Puts the overflow stream at off, ready to write or to read. */
+static bool overflow_at(struct tl_order *o, uint64_t off, bool write)
+{
+    if (o->overflow_pos == off && o->overflow_writing == write)
+        return true;
+    if (fseeko(o->overflow, (off_t)off, SEEK_SET) != 0)
+        return false;
+    o->overflow_pos = off;
+    o->overflow_writing = write;
+    return true;
+}
+
+/* Moves an entry's text to the overflow file; the entry then refers to it. */
+static enum tl_status spill(struct tl_order *o, struct pending *p)
+{
+    if (o->overflow == NULL) {
+        if ((o->overflow = tmpfile()) == NULL)
+            return TL_EIO;
+        o->overflow_buf = malloc(OVERFLOW_BUFFER);
+        if (o->overflow_buf != NULL)
+            setvbuf(o->overflow, o->overflow_buf, _IOFBF, OVERFLOW_BUFFER);
+        o->overflow_pos = 0;
+        o->overflow_writing = true;
+    }
+    if (!overflow_at(o, o->overflow_end, true) ||
+        fwrite(p->blob, 1, p->len, o->overflow) != p->len)
+        return TL_EIO;
+    o->overflow_pos += p->len;
+    p->off = o->overflow_end;
+    o->overflow_end += p->len;
+    free(p->blob);
+    p->blob = NULL;
+    return TL_OK;
+}
+
+/* Brings spilled text back into memory. */
+static enum tl_status unspill(struct tl_order *o, struct pending *p)
+{
+    p->blob = malloc(p->len + 1);
+    if (p->blob == NULL)
+        return TL_ENOMEM;
+    if (!overflow_at(o, p->off, false) || fread(p->blob, 1, p->len, o->overflow) != p->len)
+        return TL_EIO;
+    o->overflow_pos += p->len;
+    return TL_OK;
+}
+
+/* Hands each reporter that lists p its text. */
+static enum tl_status write_entry(struct tl_order *o, const struct pending *p)
+{
+    enum tl_status st = TL_OK;
+    size_t at = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        if (p->listed & (1u << i)) {
+            enum tl_status s = tl_report_put(o->r[i], p->id, p->blob + at, p->lens[i]);
+            if (st == TL_OK)
+                st = s;
+        }
+        at += p->lens[i];
+    }
+    return st;
+}
+
+/* Takes the lowest waiting connection off the heap and, if write, writes it. */
+static enum tl_status pop_one(struct tl_order *o, bool write)
+{
+    struct pending p = o->heap[0];
+    enum tl_status st = TL_OK;
+    o->heap[0] = o->heap[--o->nheap];
+    heap_down(o->heap, o->nheap, 0);
+    if (p.skip)
+        ;
+    else if (p.blob != NULL)
+        o->waiting_bytes -= p.len;
+    else if (write)
+        st = unspill(o, &p);
+    if (write && st == TL_OK && !p.skip)
+        st = write_entry(o, &p);
+    if (p.id >= o->next_id)
+        o->next_id = p.id + 1;
+    free(p.blob);
+    return st;
+}
+
+/* Whether every connection older than the lowest waiting one has come. */
+static bool turn_of_top(const struct tl_order *o)
+{
+    return o->heap[0].id <= o->next_id || o->heap[0].id < o->oldest_held;
+}
+
+/* Writes waiting connections whose turn has come (all of them if force). */
+static enum tl_status drain(struct tl_order *o, bool force)
+{
+    enum tl_status st = TL_OK;
+    while (o->nheap > 0 && (force || turn_of_top(o))) {
+        enum tl_status s = pop_one(o, st == TL_OK);
+        if (st == TL_OK)
+            st = s;
+    }
+    /* Nothing waits any more: the overflow file can start over. */
+    if (o->nheap == 0)
+        o->overflow_end = 0;
+    return st;
+}
+
+/* Takes p, whatever it returns: once its text is in the heap, a failure to
+ * write an older entry (pop_one()) must not make the caller free it too. */
+static enum tl_status heap_push(struct tl_order *o, struct pending *p)
+{
+    if (o->nheap == o->capheap) {
+        size_t cap = o->capheap ? o->capheap * 2 : 64;
+        struct pending *h = realloc(o->heap, cap * sizeof *h);
+        if (h == NULL) {
+            free(p->blob);
+            return TL_ENOMEM;
+        }
+        o->heap = h;
+        o->capheap = cap;
+    }
+    if (!p->skip && o->waiting_bytes + p->len > o->budget) {
+        enum tl_status st = spill(o, p);
+        if (st != TL_OK) {
+            free(p->blob); /* still the text: spill() frees it once written */
+            return st;
+        }
+    } else {
+        o->waiting_bytes += p->len;
+    }
+    o->heap[o->nheap] = *p;
+    heap_up(o->heap, o->nheap++);
+    /* Memory is bounded by the cap, not by how long an older one stays open. */
+    return o->nheap > TL_ORDER_WAIT_MAX ? drain(o, true) : TL_OK;
+}
+
+/*
+ * Every reporter tallies v and formats it if it lists it. A reporter that
+ * writes as connections end (live streams) gets its text at once; the
+ * texts of the others, one after the other, make p's blob (p->skip when
+ * none of them lists v).
+ */
+static enum tl_status take_all(struct tl_order *o, const struct tl_conn_view *v,
+                               struct pending *p)
+{
+    char *text[TL_ORDER_MAX_REPORTS] = {NULL};
+    enum tl_status st = TL_OK;
+    for (size_t i = 0; i < o->n && st == TL_OK; i++) {
+        size_t len = 0;
+        st = tl_report_take(o->r[i], v, &text[i], &len);
+        if (st != TL_OK || text[i] == NULL)
+            continue;
+        if (!tl_report_reorders(o->r[i])) {
+            st = tl_report_put(o->r[i], p->id, text[i], len);
+            continue;
+        }
+        p->listed |= (uint8_t)(1u << i);
+        p->lens[i] = (uint32_t)len;
+        p->len += len;
+    }
+    p->skip = p->listed == 0;
+    if (st == TL_OK && !p->skip && (p->blob = malloc(p->len + 1)) == NULL)
+        st = TL_ENOMEM;
+    for (size_t i = 0, at = 0; i < o->n; i++) {
+        if (p->blob != NULL && p->lens[i] != 0)
+            memcpy(p->blob + at, text[i], p->lens[i]);
+        at += p->lens[i];
+        free(text[i]);
+    }
+    return st;
+}
+
+enum tl_status tl_order_conn(struct tl_order *o, const struct tl_conn_view *v)
+{
+    uint64_t id = v->conn->id;
+    struct pending p = {.id = id};
+    enum tl_status st = take_all(o, v, &p);
+    if (st != TL_OK) {
+        free(p.blob);
+        return st;
+    }
+    bool in_turn = !o->reorders || id == o->next_id || (o->nheap == 0 && id < o->oldest_held);
+    if (in_turn) {
+        st = write_entry(o, &p);
+        free(p.blob);
+        if (id >= o->next_id)
+            o->next_id = id + 1;
+        return st != TL_OK ? st : drain(o, false);
+    }
+    /* Not listed, and every older one accounted for: nothing to wait for. */
+    if (p.skip && o->oldest_held != 0)
+        return drain(o, false);
+    return heap_push(o, &p);
+}
+
+void tl_order_oldest_held(struct tl_order *o, uint64_t oldest)
+{
+    if (oldest > o->oldest_held)
+        o->oldest_held = oldest;
+}
+
+enum tl_status tl_order_flush(struct tl_order *o) { return drain(o, true); }
+
+size_t tl_order_waiting(const struct tl_order *o) { return o->nheap; }
