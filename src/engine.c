@@ -655,11 +655,17 @@ enum tl_status tl_engine_finish(struct tl_engine *e)
         st = os;
     tl_host_anomaly_list_free(&e->host_an);
     enum tl_status hs = tl_hosts_finish(e->hosts, &e->host_an);
+    tl_order_tally_hosts(e->order, &e->host_an);
     e->cap.evicted_hosts = tl_hosts_evicted(e->hosts);
     for (size_t i = 0; i < e->host_an.n; i++)
         if ((int)e->host_an.a[i].a.severity > e->cap.worst_severity)
             e->cap.worst_severity = e->host_an.a[i].a.severity;
     return st != TL_OK ? st : hs;
+}
+
+const struct report_summary *tl_engine_summary(const struct tl_engine *e)
+{
+    return tl_order_summary(e->order);
 }
 
 const struct tl_host_anomaly_list *tl_engine_host_anomalies(const struct tl_engine *e)

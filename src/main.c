@@ -218,7 +218,8 @@ static enum tl_status finish_reports(struct outputs *o, const struct tl_source *
     size_t n = tl_source_ninputs(src);
     for (size_t i = 0; i < n; i++)
         infos[i] = *tl_source_input(src, i);
-    struct tl_run r = {infos, n, tl_engine_capture(e), tl_engine_host_anomalies(e), o->filter};
+    struct tl_run r = {infos,     n, tl_engine_capture(e), tl_engine_host_anomalies(e),
+                       o->filter, tl_engine_summary(e)};
     enum tl_status st = TL_OK;
     for (size_t i = 0; i < o->n && st == TL_OK; i++)
         st = tl_report_finish(o->reports[i], &r);

@@ -6,6 +6,8 @@
  */
 #include "tcplens/order.h"
 
+#include "report_int.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,10 @@ struct tl_order {
     bool reorders;         /* some reporter writes in id order */
     uint64_t next_id;      /* lowest id not yet written */
     uint64_t oldest_held;  /* every lower id has come (tl_order_oldest_held); 0: unknown */
+    /* Tallied once for every reporter: each connection as it comes, the
+     * host anomalies at the end. */
+    struct report_summary sum;
+    bool hosts_tallied;
 };
 
 struct tl_order *tl_order_new(struct tl_report *const *reports, size_t n)
@@ -55,6 +61,7 @@ struct tl_order *tl_order_new(struct tl_report *const *reports, size_t n)
         return NULL;
     o->n = n;
     o->next_id = 1;
+    tl_report_summary_init(&o->sum);
     o->budget = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
         o->r[i] = reports[i];
@@ -76,6 +83,7 @@ void tl_order_free(struct tl_order *o)
     if (o->overflow != NULL)
         fclose(o->overflow);
     free(o->overflow_buf);
+    tl_report_summary_free(&o->sum);
     free(o);
 }
 
@@ -283,6 +291,7 @@ enum tl_status tl_order_conn(struct tl_order *o, const struct tl_conn_view *v)
 {
     uint64_t id = v->conn->id;
     struct pending p = {.id = id};
+    tl_report_summary_add(&o->sum, v);
     enum tl_status st = take_all(o, v, &p);
     if (st != TL_OK) {
         free(p.blob);
@@ -311,3 +320,12 @@ void tl_order_oldest_held(struct tl_order *o, uint64_t oldest)
 enum tl_status tl_order_flush(struct tl_order *o) { return drain(o, true); }
 
 size_t tl_order_waiting(const struct tl_order *o) { return o->nheap; }
+
+const struct report_summary *tl_order_summary(const struct tl_order *o) { return &o->sum; }
+
+void tl_order_tally_hosts(struct tl_order *o, const struct tl_host_anomaly_list *h)
+{
+    if (!o->hosts_tallied)
+        tl_report_summary_hosts(&o->sum, h);
+    o->hosts_tallied = true;
+}

@@ -22,7 +22,6 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
     if (r == NULL)
         return NULL;
     r->cfg = *cfg;
-    tl_report_summary_init(&r->sum);
     if (r->cfg.wait_budget == 0)
         r->cfg.wait_budget = TL_REPORT_WAIT_BUDGET;
     r->ops = cfg->format == TL_REPORT_TEXT    ? &tl_report_text_ops
@@ -65,27 +64,10 @@ size_t tl_report_wait_budget(const struct tl_report *r) { return r->cfg.wait_bud
 enum tl_status tl_report_put(struct tl_report *r, uint64_t id, const char *text, size_t len)
 {
     if (r->cfg.reorder && id < r->top_written)
-        r->sum.out_of_order++;
+        r->out_of_order++;
     else if (id > r->top_written)
         r->top_written = id;
     return emit(r, text, len);
-}
-
-static void tally(struct report_summary *sum, const struct tl_conn_view *v)
-{
-    const struct tl_conn *c = v->conn;
-    sum->connections++;
-    if (c->end <= TL_END_EVICTED)
-        sum->ends[c->end]++;
-    if (v->tcp != NULL)
-        for (int r = 0; r < 2; r++)
-            sum->states[r][v->tcp->ep[r].state % TL_EP_NSTATES]++;
-    for (size_t i = 0; v->anomalies != NULL && i < v->anomalies->n; i++) {
-        const struct tl_anomaly *a = &v->anomalies->a[i];
-        sum->anomalies[a->type % TL_AN_NTYPES]++;
-        sum->by_sev[a->severity % TL_SEV_NLEVELS]++;
-    }
-    tl_report_summary_add(sum, v);
 }
 
 bool tl_report_texts_any(const struct tl_report *r, const struct tl_conn *c)
@@ -112,12 +94,11 @@ bool tl_report_lists(const struct tl_report *r, const struct tl_conn_view *v)
 enum tl_status tl_report_take(struct tl_report *r, const struct tl_conn_view *v, char **text,
                               size_t *len)
 {
-    tally(&r->sum, v);
     *text = NULL;
     *len = 0;
     if (!tl_report_lists(r, v))
         return TL_OK;
-    r->sum.listed++;
+    r->listed++;
     *text = r->ops->format_conn(v, &r->cfg, len);
     return *text != NULL ? TL_OK : TL_ENOMEM;
 }
@@ -151,19 +132,23 @@ enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run)
             return TL_EIO;
         rewind(r->spool);
     }
-    for (size_t i = 0; run->host_anomalies != NULL && i < run->host_anomalies->n; i++) {
-        const struct tl_anomaly *a = &run->host_anomalies->a[i].a;
-        r->sum.anomalies[a->type % TL_AN_NTYPES]++;
-        r->sum.by_sev[a->severity % TL_SEV_NLEVELS]++;
-        int8_t *w = &r->sum.type_worst[a->type % TL_AN_NTYPES];
-        if (a->severity > *w)
-            *w = (int8_t)a->severity;
+    /* The tallies of the stage that fed it; a reporter used on its own
+     * has its own stage's, to which the host anomalies are added here. */
+    struct report_summary none;
+    tl_report_summary_init(&none);
+    const struct report_summary *sum = run->summary;
+    if (sum == NULL && r->own != NULL) {
+        tl_order_tally_hosts(r->own, run->host_anomalies);
+        sum = tl_order_summary(r->own);
     }
+    r->sum = sum != NULL ? sum : &none;
     /* A host table that could not grow would rank wrongly: say so. */
     for (int k = 0; k < TL_HOSTS_NTALLIES; k++)
-        if (r->sum.hosts[k].failed)
-            return TL_ENOMEM;
-    st = r->ops->write_doc(r, run, r->spool);
+        if (r->sum->hosts[k].failed)
+            st = TL_ENOMEM;
+    if (st == TL_OK)
+        st = r->ops->write_doc(r, run, r->spool);
+    r->sum = NULL;
     if (st == TL_OK && fflush(r->cfg.out) != 0)
         st = TL_EIO;
     return st;
@@ -176,7 +161,6 @@ void tl_report_free(struct tl_report *r)
     tl_order_free(r->own);
     if (r->spool != NULL)
         fclose(r->spool);
-    tl_report_summary_free(&r->sum);
     free(r);
 }
 

@@ -305,9 +305,9 @@ static enum tl_status write_meta(const struct tl_report *r, const struct tl_run 
     tl_jw_key(&w, "last_ts");
     tl_jw_int(&w, run->capture->last_ts);
     tl_jw_key(&w, "connections");
-    tl_jw_uint(&w, r->sum.connections);
+    tl_jw_uint(&w, r->sum->connections);
     tl_jw_key(&w, "listed");
-    tl_jw_uint(&w, r->sum.listed);
+    tl_jw_uint(&w, r->listed);
     tl_jw_key(&w, "anomalies_only");
     tl_jw_bool(&w, r->cfg.anomalies_only);
     tl_jw_obj_end(&w);

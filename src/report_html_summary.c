@@ -151,7 +151,7 @@ static void write_skipped(struct page *p, const struct tl_capture_info *cap)
 static void write_capture(struct page *p, const struct tl_report *r,
                           const struct tl_capture_info *cap)
 {
-    const struct report_summary *sum = &r->sum;
+    const struct report_summary *sum = r->sum;
     char a[40], b[40];
     put(p, "<div class=\"panel\">\n<h2>Capture</h2>\n<table class=\"kv\">\n");
     if (cap->packets > 0) {
@@ -167,7 +167,7 @@ static void write_capture(struct page *p, const struct tl_report *r,
     put(p, "%" PRIu64 " (at most %zu held at once, open or lingering after their end)",
         sum->connections, cap->peak_flows);
     if (r->cfg.anomalies_only)
-        put(p, "; %" PRIu64 " listed: with a warning or an error", sum->listed);
+        put(p, "; %" PRIu64 " listed: with a warning or an error", r->listed);
     put(p, "</td></tr>\n");
     if (cap->evicted_idle || cap->evicted_cap || cap->evicted_hosts) {
         kv(p, "evicted");
@@ -190,10 +190,10 @@ static void write_capture(struct page *p, const struct tl_report *r,
                "shards' connections</td></tr>\n",
             cap->shard_index + 1, cap->shard_count, cap->shard_other_packets);
     }
-    if (sum->out_of_order > 0) {
+    if (r->out_of_order > 0) {
         kv(p, "order");
         put(p, "%" PRIu64 " written after newer ones (too many waited for an older one)"
-               "</td></tr>\n", sum->out_of_order);
+               "</td></tr>\n", r->out_of_order);
     }
     put(p, "</table>\n</div>\n");
 }
@@ -412,12 +412,12 @@ bool tl_report_html_summary(const struct tl_report *r, const struct tl_run *run,
     struct page p = {out, true};
     const struct tl_capture_info *cap = run->capture;
     write_header(&p, run);
-    write_cards(&p, &r->sum, cap);
+    write_cards(&p, r->sum, cap);
     put(&p, "<div class=\"grid\">\n");
     write_capture(&p, r, cap);
-    write_states(&p, &r->sum);
-    write_anomalies(&p, &r->sum);
-    write_hosts(&p, &r->sum, cap);
+    write_states(&p, r->sum);
+    write_anomalies(&p, r->sum);
+    write_hosts(&p, r->sum, cap);
     put(&p, "</div>\n<div class=\"panel wide\">\n<h2>Connections over time</h2>\n"
             "<div id=\"chart\"></div>\n</div>\n");
     write_host_anomalies(&p, run);

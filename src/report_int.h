@@ -54,8 +54,6 @@ struct report_summary {
     uint64_t states[2][TL_EP_NSTATES]; /* states at end, by role */
     uint64_t anomalies[TL_AN_NTYPES];
     uint64_t by_sev[TL_SEV_NLEVELS];
-    uint64_t listed;                   /* connections written (after filters) */
-    uint64_t out_of_order;             /* written after a newer one (TL_REPORT_WAIT_MAX) */
     /* Filled in by tl_report_summary_add(). */
     int8_t type_worst[TL_AN_NTYPES];   /* worst severity seen per type, -1 none */
     struct report_top hosts[TL_HOSTS_NTALLIES];
@@ -92,15 +90,21 @@ struct tl_report {
     struct tl_order *own;  /* its ordering stage when used on its own
                             * (tl_report_conn), else NULL */
     uint64_t top_written;  /* highest id written */
-    struct report_summary sum;
+    uint64_t listed;       /* connections it lists (after its filters) */
+    uint64_t out_of_order; /* written after a newer one (TL_ORDER_WAIT_MAX) */
+    /* The tallies of every connection, shared by every reporter of one
+     * stage (tl_run.summary): set for the length of tl_report_finish(). */
+    const struct report_summary *sum;
 };
 
 /* Prepares the tallies that need more than zeroes. */
 void tl_report_summary_init(struct report_summary *sum);
 
-/* Adds one connection to the host tallies, lifetimes and worst severities
- * (the counts above "Filled in" are tallied by report.c). */
+/* Adds one connection: ends, states, anomalies, host tallies, lifetimes. */
 void tl_report_summary_add(struct report_summary *sum, const struct tl_conn_view *v);
+
+/* Adds the host-level anomalies (once, at the end). */
+void tl_report_summary_hosts(struct report_summary *sum, const struct tl_host_anomaly_list *h);
 
 /* The entries of a host tally in report order (count down, then address);
  * returns how many were written to out (at most max). */

@@ -121,14 +121,15 @@ static void w_state_counts(struct tl_jw *w, const char *key, const uint64_t *n)
     tl_jw_obj_end(w);
 }
 
-static void w_summary(struct tl_jw *w, const struct report_summary *sum)
+static void w_summary(struct tl_jw *w, const struct tl_report *r)
 {
+    const struct report_summary *sum = r->sum;
     tl_jw_key(w, "summary");
     tl_jw_obj_begin(w);
     w_uint(w, "connections", sum->connections);
-    w_uint(w, "connections_listed", sum->listed);
-    if (sum->out_of_order != 0)
-        w_uint(w, "connections_out_of_order", sum->out_of_order);
+    w_uint(w, "connections_listed", r->listed);
+    if (r->out_of_order != 0)
+        w_uint(w, "connections_out_of_order", r->out_of_order);
     tl_jw_key(w, "states_at_end");
     tl_jw_obj_begin(w);
     w_state_counts(w, "client", sum->states[TL_ROLE_CLIENT]);
@@ -188,7 +189,7 @@ static void w_head(struct tl_jw *w, const struct tl_report *r, const struct tl_r
     w_uint(w, "schema_version", SCHEMA_VERSION);
     w_inputs(w, run);
     w_capture(w, run->capture);
-    w_summary(w, &r->sum);
+    w_summary(w, r);
     tl_jw_key(w, "host_anomalies");
     tl_jw_arr_begin(w);
     for (size_t i = 0; ha != NULL && i < ha->n; i++)

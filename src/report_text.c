@@ -494,7 +494,7 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
 
 static bool write_counts(const struct tl_report *r, FILE *out)
 {
-    const struct report_summary *sum = &r->sum;
+    const struct report_summary *sum = r->sum;
     bool ok = fprintf(out, "connections %" PRIu64, sum->connections) >= 0;
     const char *sep = ": ";
     for (int e = 0; ok && e <= TL_END_EVICTED; e++) {
@@ -505,10 +505,10 @@ static bool write_counts(const struct tl_report *r, FILE *out)
     }
     if (ok && r->cfg.anomalies_only)
         ok = fprintf(out, "\nlisted   %" PRIu64 " with a warning or an error (--anomalies-only)",
-                     sum->listed) >= 0;
-    if (ok && sum->out_of_order > 0)
+                     r->listed) >= 0;
+    if (ok && r->out_of_order > 0)
         ok = fprintf(out, "\norder    %" PRIu64 " written after newer ones (too many waited for "
-                          "an older one)", sum->out_of_order) >= 0;
+                          "an older one)", r->out_of_order) >= 0;
     return ok && fputc('\n', out) != EOF;
 }
 
@@ -595,7 +595,7 @@ static enum tl_status write_connections(const struct tl_report *r, FILE *spool, 
 {
     struct blocks bl = {NULL, 0, 0};
     enum tl_status st = TL_OK;
-    if (r->sum.listed > 0 &&
+    if (r->listed > 0 &&
         fprintf(out, "\n%5s  %-22s %-22s %-6s %-26s %11s  %-11s %-15s %-7s %-23s %-16s %s\n", "id",
                 "client", "server", "roles", "start (UTC)", "duration", "pkts c/s", "bytes c/s",
                 "end", "at end client/server", "zeek", "anomalies") < 0)
@@ -608,7 +608,7 @@ static enum tl_status write_connections(const struct tl_report *r, FILE *spool, 
         fprintf(out, "\n%zu connection%s %s, worst first\n", bl.n, bl.n == 1 ? "" : "s",
                 r->cfg.all_details ? "in detail" : "with a warning or an error") < 0)
         st = TL_EIO;
-    else if (st == TL_OK && bl.n == 0 && r->sum.connections > 0 &&
+    else if (st == TL_OK && bl.n == 0 && r->sum->connections > 0 &&
              fputs("\nno connection has a warning or an error\n", out) < 0)
         st = TL_EIO;
     for (size_t i = 0; st == TL_OK && i < bl.n; i++)
@@ -668,7 +668,7 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
 {
     FILE *out = r->cfg.out;
     bool ok = write_inputs(run, out) && write_capture(run->capture, out) &&
-              write_counts(r, out) && tl_report_text_summary(&r->sum, run->capture, out);
+              write_counts(r, out) && tl_report_text_summary(r->sum, run->capture, out);
     enum tl_status st = ok ? write_host_anomalies(run, out) : TL_EIO;
     return st == TL_OK ? write_connections(r, spool, out) : st;
 }

@@ -74,6 +74,10 @@ void tl_engine_set_live_stats(struct tl_engine *e, uint64_t received, uint64_t d
                               uint64_t if_dropped);
 
 /* What the host-level detectors found (after tl_engine_finish). */
+/* The tallies of every connection reported and, after tl_engine_finish(),
+ * of the host anomalies: the reporters' summary (tl_run.summary). */
+const struct report_summary *tl_engine_summary(const struct tl_engine *e);
+
 const struct tl_host_anomaly_list *tl_engine_host_anomalies(const struct tl_engine *e);
 
 void tl_engine_free(struct tl_engine *e);

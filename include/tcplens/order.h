@@ -43,6 +43,12 @@ void tl_order_oldest_held(struct tl_order *o, uint64_t oldest);
 /* Writes everything still waiting, in id order (the end of the run). */
 TL_MUST_CHECK enum tl_status tl_order_flush(struct tl_order *o);
 
+/* The tallies of every connection it took (tl_run.summary). */
+const struct report_summary *tl_order_summary(const struct tl_order *o);
+
+/* Adds the host-level anomalies to those tallies, once. */
+void tl_order_tally_hosts(struct tl_order *o, const struct tl_host_anomaly_list *h);
+
 /* Connections waiting for an older one. */
 size_t tl_order_waiting(const struct tl_order *o);
 

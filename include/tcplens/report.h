@@ -52,6 +52,8 @@ struct tl_conn_view {
     const struct tl_anomaly_list *anomalies; /* may be NULL */
 };
 
+struct report_summary;
+
 /* Everything a report document needs besides the connections. */
 struct tl_run {
     const struct tl_input_info *inputs;
@@ -59,6 +61,10 @@ struct tl_run {
     const struct tl_capture_info *capture;
     const struct tl_host_anomaly_list *host_anomalies; /* may be NULL */
     const char *filter; /* the BPF filter the inputs were read with, or NULL */
+    /* The tallies of every connection, host anomalies included, from the
+     * ordering stage that fed the reporters (tl_engine_summary()); NULL
+     * for a reporter used on its own, which has its own stage's. */
+    const struct report_summary *summary;
 };
 
 enum tl_report_format {

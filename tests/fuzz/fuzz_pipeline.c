@@ -71,6 +71,7 @@ static void analyse(const char *path, FILE *sink)
         if (tl_engine_finish(e) != TL_OK)
             st = TL_ENOMEM;
         struct tl_run run = {.inputs = tl_source_input(src, 0),
+                             .summary = tl_engine_summary(e),
                              .ninputs = 1,
                              .capture = tl_engine_capture(e),
                              .host_anomalies = tl_engine_host_anomalies(e)};

@@ -89,7 +89,7 @@ static json_t *rig_close(struct rig *g, struct tl_capture_info *cap)
     if (tl_engine_finish(g->e) != TL_OK)
         abort();
     *cap = *tl_engine_capture(g->e);
-    struct tl_run run = {.capture = cap};
+    struct tl_run run = {.capture = cap, .summary = tl_engine_summary(g->e)};
     if (tl_report_finish(g->r, &run) != TL_OK)
         abort();
     tl_engine_free(g->e);

@@ -723,6 +723,7 @@ static bool run_capture(const char *path, const struct mode *m, FILE *out)
     good = good && tl_engine_finish(e) == TL_OK;
     if (good) {
         struct tl_run run = {.capture = tl_engine_capture(e),
+                             .summary = tl_engine_summary(e),
                              .host_anomalies = tl_engine_host_anomalies(e)};
         good = tl_report_finish(r, &run) == TL_OK;
     }

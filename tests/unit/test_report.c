@@ -161,7 +161,7 @@ static void test_window_cap(struct tap *t)
               tl_order_flush(o) == TL_OK && tl_report_finish(r, &run) == TL_OK,
        "window: all taken and written");
     tl_order_free(o);
-    is_int(t, (long long)r->sum.out_of_order, 1, "window: the late one is counted");
+    is_int(t, (long long)r->out_of_order, 1, "window: the late one is counted");
     tl_report_free(r);
     free(c1);
     rewind(out);
