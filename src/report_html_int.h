@@ -67,7 +67,20 @@ struct tl_run;
  * frame of the chart the script draws; opens <main>. false on an I/O error. */
 bool tl_report_html_summary(const struct tl_report *r, const struct tl_run *run, FILE *out);
 
-/* The page's style sheet and script (report_html_assets.c). */
+/*
+ * The page's style sheet and script, written into the page as they are:
+ * src/html/report.css and src/html/report.js, embedded at build time by
+ * src/html/embed.awk (which refuses "</" in them: it could end the element
+ * early). The script is plain JavaScript with no library: it parses the
+ * "tl-meta" and "tl-data" JSON blocks, draws the chart of connections over
+ * time, the sortable, filterable, paged list of connections, and, for
+ * each connection opened, its ladder diagram (an SVG with one arrow per
+ * packet in its timeline, the folded segments as a band, both endpoints'
+ * states after each entry, and numbered marks at the packets that prove
+ * each anomaly) and its anomalies. Data reaches the page only as text
+ * nodes and attribute values (createElement, append, setAttribute), never
+ * through markup parsing.
+ */
 extern const char tl_html_css[];
 extern const char tl_html_js[];
 

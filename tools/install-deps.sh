@@ -2,11 +2,12 @@
 # Installs what building and testing tcplens needs on Debian 12 (as root).
 # Does nothing when everything is there already. clang and its runtime
 # (libFuzzer, whose package is only recommended) are for the fuzz session;
-# chromium, its driver and Selenium for tests/html-browser.sh.
+# chromium, its driver and Selenium for tests/html-browser.sh; clang-format
+# for tools/check-format.sh.
 set -eu
 pkgs="gcc make autoconf automake pkg-config libpcap-dev libjansson-dev
       tcpdump iproute2 nftables ethtool python3 tshark python3-jsonschema
-      clang libclang-rt-14-dev valgrind
+      clang libclang-rt-14-dev clang-format valgrind
       chromium chromium-driver python3-selenium"
 missing=""
 for p in $pkgs; do

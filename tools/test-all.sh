@@ -1,5 +1,6 @@
 #!/bin/bash
-# The whole test suite, as CI runs it: dependencies, a build with warnings
+# The whole test suite, as CI runs it: dependencies, the format of the C
+# sources (tools/check-format.sh), a build with warnings
 # as errors (make check, make distcheck), a build with AddressSanitizer
 # and UndefinedBehaviorSanitizer (make check), then a clang build with
 # libFuzzer (corpus replay and a bounded fuzz session). Ends with one line
@@ -24,6 +25,17 @@ step() { # name command...
 }
 
 tools/install-deps.sh || exit 1
+# The C sources as .clang-format lays them out, before anything is built.
+# Without clang-format the check is skipped, except in CI (.ci/run sets CI).
+echo "== format"
+tools/check-format.sh > "$logdir/format.log" 2>&1
+case $? in
+0) ;;
+77) echo "   skipped: clang-format is not installed (tools/install-deps.sh installs it)" ;;
+*) echo "!! format failed (tools/check-format.sh --fix formats the files):"
+   tail -n 40 "$logdir/format.log"
+   status=1 ;;
+esac
 # The builds below are out of tree, which configure refuses while the source
 # tree itself is configured (an in-place ./configure && make): clean it first.
 if [ -f "$top/config.status" ]; then
