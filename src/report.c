@@ -134,7 +134,7 @@ enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run)
     }
     /* The tallies of the stage that fed it; a reporter used on its own
      * has its own stage's, to which the host anomalies are added here. */
-    struct report_summary none;
+    struct report_summary none = {0};
     tl_report_summary_init(&none);
     const struct report_summary *sum = run->summary;
     if (sum == NULL && r->own != NULL) {
