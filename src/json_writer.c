@@ -245,8 +245,28 @@ static void escape(struct tl_jw *w, unsigned char c)
         put(w, seq, sizeof seq);
 }
 
-/* True for a byte copied as it is: printable ASCII but '"' and '\\'. */
-static inline bool plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+/* 1 for a byte copied as it is: printable ASCII but '"' and '\\'. A table:
+ * the bytes of short strings (keys, state names) are tested one by one. */
+static const uint8_t plain_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static inline bool plain(unsigned char c) { return plain_byte[c] != 0; }
 
 /*
  * True when one of the eight bytes in x is not plain, tested all at once
@@ -361,7 +381,7 @@ void tl_jw_str(struct tl_jw *w, const char *s)
         string(w, s, strlen(s), false);
 }
 
-void tl_jw_key(struct tl_jw *w, const char *key) { string(w, key, strlen(key), true); }
+void tl_jw_keyn(struct tl_jw *w, const char *key, size_t n) { string(w, key, n, true); }
 
 /* Writes v's decimal digits so that they end just before end; returns
  * where they start. */

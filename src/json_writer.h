@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "tcplens/types.h"
 
@@ -70,8 +71,10 @@ void tl_jw_obj_end(struct tl_jw *w);
 void tl_jw_arr_begin(struct tl_jw *w);
 void tl_jw_arr_end(struct tl_jw *w);
 
-/* "key": — escaped like any string. The value comes next. */
-void tl_jw_key(struct tl_jw *w, const char *key);
+/* "key": — escaped like any string. The value comes next. Inline, so that
+ * the length of a literal key is known when the program is compiled. */
+void tl_jw_keyn(struct tl_jw *w, const char *key, size_t n);
+static inline void tl_jw_key(struct tl_jw *w, const char *key) { tl_jw_keyn(w, key, strlen(key)); }
 
 /*
  * A string, NUL-terminated (tl_jw_str) or of n bytes. Escaped as jansson
