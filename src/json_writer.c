@@ -387,10 +387,22 @@ void tl_jw_keyn(struct tl_jw *w, const char *key, size_t n) { string(w, key, n, 
  * where they start. */
 static char *digits(char *end, uint64_t v)
 {
-    do {
-        *--end = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
+    /* Two digits a division: sequence numbers and packet numbers are long. */
+    static const char pairs[201] =
+        "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+        "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+    while (v >= 100) {
+        unsigned p = (unsigned)(v % 100) * 2;
+        v /= 100;
+        *--end = pairs[p + 1];
+        *--end = pairs[p];
+    }
+    if (v >= 10) {
+        *--end = pairs[v * 2 + 1];
+        *--end = pairs[v * 2];
+    } else {
+        *--end = (char)('0' + v);
+    }
     return end;
 }
 
