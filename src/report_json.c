@@ -207,7 +207,7 @@ static json_t *evidence_json(const struct tl_anomaly *a)
     return o;
 }
 
-static json_t *anomaly_json(const struct tl_anomaly *a)
+static json_t *anomaly_json(const struct tl_anomaly *a, const struct tl_anomaly_text *t)
 {
     json_t *o = json_object();
     bool ok = o != NULL &&
@@ -216,8 +216,8 @@ static json_t *anomaly_json(const struct tl_anomaly *a)
               put(o, "endpoint", json_string(tl_anom_ep_name((enum tl_anom_ep)a->endpoint))) &&
               put(o, "ts", ts_json(a->ts)) && put(o, "packets", array_of(a->pkts, a->npkts, id_at)) &&
               put(o, "evidence", evidence_json(a)) &&
-              put(o, "explanation", json_string(a->explanation)) &&
-              put(o, "suggestion", json_string(a->suggestion));
+              put(o, "explanation", json_string(t->explanation)) &&
+              put(o, "suggestion", json_string(t->suggestion));
     if (!ok) {
         json_decref(o);
         return NULL;
@@ -225,11 +225,28 @@ static json_t *anomaly_json(const struct tl_anomaly *a)
     return o;
 }
 
+/* A connection's anomalies, each with its texts. */
+static json_t *anomalies_json(const struct tl_conn_view *v)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < v->anomalies->n; i++) {
+        struct tl_anomaly_text t;
+        tl_anomaly_render_conn(&v->anomalies->a[i], v->conn, &t);
+        if (json_array_append_new(arr, anomaly_json(&v->anomalies->a[i], &t)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
 /* docs/design.md section 4's host_anomalies entry; port and peer only where the
  * type has them, connections_total when the id list was capped. */
 static json_t *host_anomaly_json(const struct tl_host_anomaly *h)
 {
     const struct tl_anomaly *a = &h->a;
+    struct tl_anomaly_text t;
+    tl_host_anomaly_render(h, &t);
     json_t *o = json_object();
     bool ok = o != NULL &&
               put(o, "type", json_string(tl_anomaly_id((enum tl_anomaly_type)a->type))) &&
@@ -243,18 +260,13 @@ static json_t *host_anomaly_json(const struct tl_host_anomaly *h)
               (h->total_conns <= h->nconns ||
                put(o, "connections_total", json_integer((json_int_t)h->total_conns))) &&
               put(o, "evidence", evidence_json(a)) &&
-              put(o, "explanation", json_string(a->explanation)) &&
-              put(o, "suggestion", json_string(a->suggestion));
+              put(o, "explanation", json_string(t.explanation)) &&
+              put(o, "suggestion", json_string(t.suggestion));
     if (!ok) {
         json_decref(o);
         return NULL;
     }
     return o;
-}
-
-static json_t *anomaly_at(const void *base, size_t i)
-{
-    return anomaly_json(&((const struct tl_anomaly *)base)[i]);
 }
 
 static json_t *host_anomaly_at(const void *base, size_t i)
@@ -288,7 +300,7 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
               put(o, "end", json_string(tl_end_name(c->end))) &&
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
               put(o, "wireshark_filter", wireshark_filter(v)) &&
-              (v->anomalies == NULL || put(o, "anomalies", array_of(v->anomalies->a, v->anomalies->n, anomaly_at))) &&
+              (v->anomalies == NULL || put(o, "anomalies", anomalies_json(v))) &&
               (v->timeline == NULL || put(o, "timeline", array_of(v->timeline->ev, v->timeline->n, event_at))) &&
               (v->timeline == NULL || v->timeline->dropped == 0 ||
                put(o, "timeline_dropped", json_integer((json_int_t)v->timeline->dropped)));
@@ -559,4 +571,4 @@ static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cf
     return tl_report_json_format_conn(v, cfg->all_details, len);
 }
 
-const struct report_ops tl_report_json_ops = {format_conn, write_doc, NULL};
+const struct report_ops tl_report_json_ops = {format_conn, write_doc};

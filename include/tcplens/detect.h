@@ -3,7 +3,9 @@
  * small tracker (a few counters and packet numbers per side, updated in
  * O(1) per segment); when the connection ends, the detectors of the
  * registry (anomaly.h) read the tracker, the state machines and the
- * timeline, and list the anomalies with their evidence.
+ * timeline, and list the anomalies with their evidence, once per
+ * connection. They word nothing: the registry's renderers do, for the
+ * reporters that print the texts.
  */
 #ifndef TCPLENS_DETECT_H
 #define TCPLENS_DETECT_H
@@ -180,8 +182,8 @@ struct tl_detect_ctx {
     int64_t now_us;
 };
 
-/* Runs every connection-level detector. Returns TL_ENOMEM when the list
- * could not grow. */
+/* Runs every connection-level detector once, appending to out in a fixed
+ * order. Returns TL_ENOMEM when the list could not grow. */
 TL_MUST_CHECK enum tl_status tl_detect(const struct tl_detect_ctx *ctx,
                                        struct tl_anomaly_list *out);
 
