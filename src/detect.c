@@ -21,7 +21,8 @@ static const uint8_t run_order[] = {
     TL_AN_MISSING_FINAL_ACK, TL_AN_RST_INSTEAD_OF_FIN, TL_AN_RST_AFTER_CLOSE, TL_AN_TIME_WAIT,
 };
 
-/* Every connection-level type runs. */
+/* Every connection-level type runs (tests/unit/test_engine.c checks that
+ * each runs once). */
 #define TL_COUNT_CONN(name, id, sev, host, detect, render) +((host) ? 0 : 1)
 enum { N_CONN_TYPES = 0 TL_ANOMALIES(TL_COUNT_CONN) };
 #undef TL_COUNT_CONN
@@ -57,8 +58,18 @@ const char *tl_det_dur(char *buf, size_t n, int64_t us)
     return buf;
 }
 
+size_t tl_detect_order(enum tl_anomaly_type *types, size_t max)
+{
+    size_t n = sizeof run_order / sizeof run_order[0];
+    for (size_t i = 0; i < n && i < max; i++)
+        types[i] = (enum tl_anomaly_type)run_order[i];
+    return n;
+}
+
 enum tl_status tl_detect(const struct tl_detect_ctx *ctx, struct tl_anomaly_list *out)
 {
+    if (ctx->runs != NULL)
+        ++*ctx->runs;
     for (size_t i = 0; i < sizeof run_order / sizeof run_order[0]; i++) {
         tl_detector_fn fn = tl_anomaly_detector((enum tl_anomaly_type)run_order[i]);
         if (fn != NULL)

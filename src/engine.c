@@ -65,6 +65,8 @@ void tl_engine_free(struct tl_engine *e)
 
 const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e) { return &e->cap; }
 
+uint64_t tl_engine_detector_runs(const struct tl_engine *e) { return e->detector_runs; }
+
 size_t tl_engine_open_count(const struct tl_engine *e)
 {
     return tl_flow_list_count(e->flows, TL_FLOW_LIVE) + tl_flow_list_count(e->flows, TL_FLOW_IDLE) +
@@ -179,7 +181,8 @@ static enum tl_status detect(struct tl_engine *e, struct tl_conn *c, struct tl_a
                                .timeline = &ext(c)->tl,
                                .track = &ext(c)->track,
                                .cfg = &e->cfg.detect,
-                               .now_us = conn_now(e, c)};
+                               .now_us = conn_now(e, c),
+                               .runs = &e->detector_runs};
     return tl_detect(&dc, an);
 }
 

@@ -180,11 +180,17 @@ struct tl_detect_ctx {
     const struct tl_track *track;
     const struct tl_detect_cfg *cfg;
     int64_t now_us;
+    uint64_t *runs; /* counts tl_detect() calls when not NULL */
 };
 
-/* Runs every connection-level detector once, appending to out in a fixed
- * order. Returns TL_ENOMEM when the list could not grow. */
+/* Runs every connection-level detector once, appending to out in the
+ * order of tl_detect_order(). Returns TL_ENOMEM when the list could not
+ * grow. */
 TL_MUST_CHECK enum tl_status tl_detect(const struct tl_detect_ctx *ctx,
                                        struct tl_anomaly_list *out);
+
+/* The connection-level types in the order their detectors run: up to max
+ * of them into types; returns how many there are. */
+size_t tl_detect_order(enum tl_anomaly_type *types, size_t max);
 
 #endif
