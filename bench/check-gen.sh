@@ -27,8 +27,9 @@ die() { printf 'check-gen.sh: %s\n' "$*" >&2; exit 2; }
 [[ -r $registry ]] || die "cannot read $registry"
 command -v python3 >/dev/null || die "python3 is needed to read the JSON report"
 
-# X(NAME, "id", severity, host-level): the ids whose last field is false.
-mapfile -t ids < <(sed -n 's/^ *X([A-Z0-9_]*, *"\([a-z0-9_]*\)", *[A-Z_]*, *false).*/\1/p' \
+# X(NAME, "id", severity, host-level, detector, renderer): the ids whose
+# host-level field is false.
+mapfile -t ids < <(sed -n 's/^ *X([A-Z0-9_]*, *"\([a-z0-9_]*\)", *[A-Z_]*, *false[,)].*/\1/p' \
     "$registry")
 ((${#ids[@]} > 0)) || die "no connection-level anomaly found in $registry"
 

@@ -1,4 +1,5 @@
-/* The anomaly registry's tables and the small builders detectors use. */
+/* The anomaly registry's table, the small builders detectors use and the
+ * readers renderers use. */
 #include "tcplens/anomaly.h"
 
 #include <stdarg.h>
@@ -6,13 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anomaly_int.h"
+
 struct reg {
     const char *id;
     enum tl_sev sev;
     bool host;
+    tl_detector_fn detect;
+    tl_render_fn render;
 };
 
-#define TL_ANOM_REG(name, id, sev, host) [TL_AN_##name] = {id, sev, host},
+#define TL_ANOM_REG(name, id, sev, host, detect, render) \
+    [TL_AN_##name] = {id, sev, host, detect, render},
 static const struct reg registry[TL_AN_NTYPES] = {TL_ANOMALIES(TL_ANOM_REG)};
 #undef TL_ANOM_REG
 
@@ -29,6 +35,11 @@ enum tl_sev tl_anomaly_default_sev(enum tl_anomaly_type t)
 bool tl_anomaly_is_host(enum tl_anomaly_type t)
 {
     return (unsigned)t < TL_AN_NTYPES && registry[t].host;
+}
+
+tl_detector_fn tl_anomaly_detector(enum tl_anomaly_type t)
+{
+    return (unsigned)t < TL_AN_NTYPES ? registry[t].detect : NULL;
 }
 
 static const char *const sev_names[TL_SEV_NLEVELS] = {"info", "warning", "error"};
@@ -77,7 +88,6 @@ struct tl_anomaly *tl_anomaly_add(struct tl_anomaly_list *l, enum tl_anomaly_typ
     struct tl_anomaly *a = &l->a[l->n++];
     memset(a, 0, sizeof *a);
     a->type = (uint8_t)t;
-    a->no_text = l->no_text;
     a->severity = (uint8_t)tl_anomaly_default_sev(t);
     a->endpoint = (uint8_t)ep;
     a->ts = ts;
@@ -129,36 +139,97 @@ void tl_anomaly_str(struct tl_anomaly *a, const char *key, const char *literal)
         f->v.s = literal;
 }
 
-void tl_anomaly_series(struct tl_anomaly *a, const char *key, const double *v, size_t n)
+void tl_anomaly_keep_series(struct tl_anomaly *a, const double *v, size_t n)
 {
-    struct tl_evfield *f = field(a, key, TL_EVK_SERIES);
-    if (f == NULL)
-        return;
     a->nseries = (uint8_t)(n < TL_ANOM_MAX_SERIES ? n : TL_ANOM_MAX_SERIES);
     memcpy(a->series, v, a->nseries * sizeof *v);
 }
 
-/* Writes one of a's texts, unless the list it is in wants none. */
-static TL_PRINTF(4, 0) void set_text(const struct tl_anomaly *a, char *dst, size_t size, const char *fmt,
-                     va_list ap)
+void tl_anomaly_series(struct tl_anomaly *a, const char *key, const double *v, size_t n)
 {
-    if (!a->no_text)
-        vsnprintf(dst, size, fmt, ap);
+    if (field(a, key, TL_EVK_SERIES) != NULL)
+        tl_anomaly_keep_series(a, v, n);
 }
 
-void tl_anomaly_explain(struct tl_anomaly *a, const char *fmt, ...)
+/* a's field key of that kind, or NULL. */
+static const struct tl_evfield *find(const struct tl_anomaly *a, const char *key,
+                                     enum tl_evk kind)
+{
+    for (uint8_t i = 0; i < a->nfields && i < TL_ANOM_MAX_FIELDS; i++)
+        if (a->fields[i].kind == kind && strcmp(a->fields[i].key, key) == 0)
+            return &a->fields[i];
+    return NULL;
+}
+
+bool tl_anomaly_has(const struct tl_anomaly *a, const char *key)
+{
+    for (uint8_t i = 0; i < a->nfields && i < TL_ANOM_MAX_FIELDS; i++)
+        if (strcmp(a->fields[i].key, key) == 0)
+            return true;
+    return false;
+}
+
+int64_t tl_anomaly_get_int(const struct tl_anomaly *a, const char *key)
+{
+    const struct tl_evfield *f = find(a, key, TL_EVK_INT);
+    return f != NULL ? f->v.i : 0;
+}
+
+double tl_anomaly_get_real(const struct tl_anomaly *a, const char *key)
+{
+    const struct tl_evfield *f = find(a, key, TL_EVK_REAL);
+    return f != NULL ? f->v.r : 0.0;
+}
+
+bool tl_anomaly_get_bool(const struct tl_anomaly *a, const char *key)
+{
+    const struct tl_evfield *f = find(a, key, TL_EVK_BOOL);
+    return f != NULL && f->v.b;
+}
+
+const char *tl_anomaly_get_str(const struct tl_anomaly *a, const char *key)
+{
+    const struct tl_evfield *f = find(a, key, TL_EVK_STR);
+    return f != NULL && f->v.s != NULL ? f->v.s : "";
+}
+
+int64_t tl_anomaly_get_us(const struct tl_anomaly *a, const char *key)
+{
+    /* us / 1e6 rounded, times 1e6, is within a fraction of a µs of us for
+     * any duration below 2^50 µs (35 years): rounding gives us back. */
+    double us = tl_anomaly_get_real(a, key) * (double)TL_USEC_PER_SEC;
+    return (int64_t)(us >= 0 ? us + 0.5 : us - 0.5);
+}
+
+void tl_anomaly_render(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                       struct tl_anomaly_text *out)
+{
+    static const struct tl_anomaly_about none = {NULL, NULL};
+    memset(out, 0, sizeof *out);
+    if (a->type < TL_AN_NTYPES)
+        registry[a->type].render(a, about != NULL ? about : &none, out);
+}
+
+void tl_anomaly_render_conn(const struct tl_anomaly *a, const struct tl_conn *c,
+                            struct tl_anomaly_text *out)
+{
+    struct tl_anomaly_about about = {c, NULL};
+    tl_anomaly_render(a, &about, out);
+}
+
+void tl_text_explain(struct tl_anomaly_text *out, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    set_text(a, a->explanation, sizeof a->explanation, fmt, ap);
+    vsnprintf(out->explanation, sizeof out->explanation, fmt, ap);
     va_end(ap);
 }
 
-void tl_anomaly_suggest(struct tl_anomaly *a, const char *fmt, ...)
+void tl_text_suggest(struct tl_anomaly_text *out, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    set_text(a, a->suggestion, sizeof a->suggestion, fmt, ap);
+    vsnprintf(out->suggestion, sizeof out->suggestion, fmt, ap);
     va_end(ap);
 }
 

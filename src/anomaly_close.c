@@ -2,7 +2,8 @@
  * Detectors of the close: rst_instead_of_fin, rst_after_close,
  * missing_final_ack, close_wait_stuck, fin_wait2_timeout, time_wait,
  * simultaneous_close, half_close. Each reads the tracker (detect.h) and
- * tells, with the connection's own numbers, what the kernels did and why
+ * records the evidence; its renderer (tl_text_*) tells from that evidence,
+ * with the connection's own numbers, what the kernels did and why
  * (docs/anomalies.md).
  *
  * One RST ends a connection; which detector claims it depends on where its
@@ -112,6 +113,9 @@ static bool is_abort(const struct tl_track *t, int r)
     }
 }
 
+/* rst_instead_of_fin: the packets its text names, and whether a FIN came. */
+enum { RIOF_RST_PKT, RIOF_ANSWERS_PKT, RIOF_HAD_FIN };
+
 void tl_det_rst_instead_of_fin(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
     int r = ending_rst(c);
@@ -128,30 +132,45 @@ void tl_det_rst_instead_of_fin(const struct tl_detect_ctx *c, struct tl_anomaly_
     tl_anomaly_str(a, "state_before", state(s->rst_from));
     tl_anomaly_str(a, "peer_state_before", state(s->rst_peer_state));
     tl_anomaly_bool(a, "unread_data_likely", s->rst_answers_data);
+    a->aux[RIOF_RST_PKT] = (int64_t)s->rst_pkt;
+    a->aux[RIOF_ANSWERS_PKT] = (int64_t)s->rst_answers_pkt;
+    a->aux[RIOF_HAD_FIN] = s->fin.n > 0;
+}
+
+void tl_text_rst_instead_of_fin(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                                struct tl_anomaly_text *out)
+{
+    (void)about;
+    int r = a->endpoint == TL_AEP_SERVER;
+    const char *from = tl_anomaly_get_str(a, "state_before");
     char why[200];
-    if (s->rst_answers_data)
+    if (tl_anomaly_get_bool(a, "unread_data_likely"))
         snprintf(why, sizeof why,
                  "It followed the %s's data (packet %llu): Linux sends RST instead of FIN "
                  "when close() finds unread data in the receive buffer (SO_LINGER {1, 0} "
                  "does it too).",
-                 role(!r), ull(s->rst_answers_pkt));
+                 role(!r), ull((uint64_t)a->aux[RIOF_ANSWERS_PKT]));
     else
         snprintf(why, sizeof why,
                  "No unread data was in sight: SO_LINGER {1, 0} before close(), an "
                  "application abort, or a middlebox resetting the flow are the usual causes.");
-    tl_anomaly_explain(a,
-                       "The %s ended the connection with an RST (packet %llu) while %s, "
-                       "without %s: its kernel aborted the connection. %s The %s's next "
-                       "recv() or send() fails with ECONNRESET; data in flight is lost.",
-                       role(r), ull(s->rst_pkt), state(s->rst_from),
-                       s->fin.n > 0 ? "completing the FIN handshake" : "a FIN", why, role(!r));
-    tl_anomaly_suggest(a,
-                       "In the %s's application: read the peer's data to EOF (or "
-                       "shutdown(SHUT_WR) and drain) before close(); look for SO_LINGER with "
-                       "l_linger 0 and for crashes. If neither application did it, capture on "
-                       "both hosts to find a middlebox's RST (its TTL and IP ID differ).",
-                       role(r));
+    tl_text_explain(out,
+                    "The %s ended the connection with an RST (packet %llu) while %s, "
+                    "without %s: its kernel aborted the connection. %s The %s's next "
+                    "recv() or send() fails with ECONNRESET; data in flight is lost.",
+                    role(r), ull((uint64_t)a->aux[RIOF_RST_PKT]), from,
+                    a->aux[RIOF_HAD_FIN] ? "completing the FIN handshake" : "a FIN", why,
+                    role(!r));
+    tl_text_suggest(out,
+                    "In the %s's application: read the peer's data to EOF (or "
+                    "shutdown(SHUT_WR) and drain) before close(); look for SO_LINGER with "
+                    "l_linger 0 and for crashes. If neither application did it, capture on "
+                    "both hosts to find a middlebox's RST (its TTL and IP ID differ).",
+                    role(r));
 }
+
+/* rst_after_close: the packets its text names. */
+enum { RAC_FIN_PKT, RAC_RST_PKT };
 
 void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
@@ -175,26 +194,37 @@ void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_lis
     tl_anomaly_str(a, "state_before", state(s->rst_from));
     tl_anomaly_str(a, "writer", role(!r));
     tl_anomaly_int(a, "data_packet", (int64_t)data);
-    char d[32], how[80] = "no FIN seen";
-    if (fin) {
+    if (fin)
         tl_anomaly_real(a, "seconds_since_fin", tl_det_secs(s->rst_ts - tl_times_ts(&s->fin, 0)));
-        snprintf(how, sizeof how, "its FIN, packet %llu, %s earlier", ull(tl_times_pkt(&s->fin, 0)),
-                 tl_det_dur(d, sizeof d, s->rst_ts - tl_times_ts(&s->fin, 0)));
-    }
-    tl_anomaly_explain(a,
-                       "The %s had already closed (%s; it was %s) when the %s sent more data "
-                       "(packet %llu); the %s's kernel answered with an RST (packet %llu): "
-                       "Linux resets data arriving after the application called close(), as "
-                       "nothing can read it. The %s's socket is reset: its next send() fails "
-                       "with EPIPE (SIGPIPE unless ignored).",
-                       role(r), how, state(s->rst_from), role(!r), ull(data), role(r),
-                       ull(s->rst_pkt), role(!r));
-    tl_anomaly_suggest(a,
-                       "Make the protocol say who closes when: the %s should stop writing once "
-                       "recv() returns 0 (EOF) and handle EPIPE (ignore SIGPIPE or use "
-                       "MSG_NOSIGNAL); if the %s still expects data it must shutdown(SHUT_WR) "
-                       "and read to EOF instead of close().",
-                       role(!r), role(r));
+    a->aux[RAC_FIN_PKT] = fin ? (int64_t)tl_times_pkt(&s->fin, 0) : 0;
+    a->aux[RAC_RST_PKT] = (int64_t)s->rst_pkt;
+}
+
+void tl_text_rst_after_close(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                             struct tl_anomaly_text *out)
+{
+    (void)about;
+    int r = a->endpoint == TL_AEP_SERVER;
+    char d[32], how[80] = "no FIN seen";
+    if (tl_anomaly_has(a, "seconds_since_fin"))
+        snprintf(how, sizeof how, "its FIN, packet %llu, %s earlier",
+                 ull((uint64_t)a->aux[RAC_FIN_PKT]),
+                 tl_det_dur(d, sizeof d, tl_anomaly_get_us(a, "seconds_since_fin")));
+    tl_text_explain(out,
+                    "The %s had already closed (%s; it was %s) when the %s sent more data "
+                    "(packet %llu); the %s's kernel answered with an RST (packet %llu): "
+                    "Linux resets data arriving after the application called close(), as "
+                    "nothing can read it. The %s's socket is reset: its next send() fails "
+                    "with EPIPE (SIGPIPE unless ignored).",
+                    role(r), how, tl_anomaly_get_str(a, "state_before"), role(!r),
+                    ull((uint64_t)tl_anomaly_get_int(a, "data_packet")), role(r),
+                    ull((uint64_t)a->aux[RAC_RST_PKT]), role(!r));
+    tl_text_suggest(out,
+                    "Make the protocol say who closes when: the %s should stop writing once "
+                    "recv() returns 0 (EOF) and handle EPIPE (ignore SIGPIPE or use "
+                    "MSG_NOSIGNAL); if the %s still expects data it must shutdown(SHUT_WR) "
+                    "and read to EOF instead of close().",
+                    role(!r), role(r));
 }
 
 
@@ -204,29 +234,41 @@ static bool fin_from_close_wait(const struct tl_track_side *s)
     return s->close_wait_since != 0 && s->fin.n > 0 && s->close_wait_until == tl_times_ts(&s->fin, 0);
 }
 
-static void final_ack_explain(struct tl_anomaly *a, int r, const struct tl_track_side *s,
-                              const struct sends *fin, int64_t in_last_ack, const char *st)
+/* missing_final_ack: its first FIN and the final ACK (0: none). */
+enum { MFA_FIN_PKT, MFA_ACK_PKT };
+
+void tl_text_missing_final_ack(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                               struct tl_anomaly_text *out)
 {
+    (void)about;
+    int r = a->endpoint == TL_AEP_SERVER;
+    const char *st = tl_anomaly_get_str(a, "state");
+    unsigned fins = (unsigned)tl_anomaly_get_int(a, "fins");
+    uint64_t fin0 = (uint64_t)a->aux[MFA_FIN_PKT], ack = (uint64_t)a->aux[MFA_ACK_PKT];
     char d[32];
-    tl_det_dur(d, sizeof d, in_last_ack);
-    if (s->final_ack_pkt != 0)
-        tl_anomaly_explain(a,
-                           "The %s, in %s after its FIN (packet %llu), got no ACK for "
-                           "it and sent the FIN %u times in all; the %s's ACK (packet %llu) "
-                           "closed it %s after the first FIN. The first final ACK was lost "
-                           "(or the FIN was, past the capture point), so the %s's socket "
-                           "lingered in %s one retransmission timeout or more.",
-                           role(r), st, ull(fin->pkt[0]), (unsigned)fin->n, role(!r),
-                           ull(s->final_ack_pkt), d, role(r), st);
+    tl_det_dur(d, sizeof d, tl_anomaly_get_us(a, "seconds_in_last_ack"));
+    if (ack != 0)
+        tl_text_explain(out,
+                        "The %s, in %s after its FIN (packet %llu), got no ACK for "
+                        "it and sent the FIN %u times in all; the %s's ACK (packet %llu) "
+                        "closed it %s after the first FIN. The first final ACK was lost "
+                        "(or the FIN was, past the capture point), so the %s's socket "
+                        "lingered in %s one retransmission timeout or more.",
+                        role(r), st, ull(fin0), fins, role(!r), ull(ack), d, role(r), st);
     else
-        tl_anomaly_explain(a,
-                           "The %s, in %s after its FIN (packet %llu), sent the FIN %u "
-                           "time%s and no ACK ever came: the capture ends with it in %s "
-                           "%s after the first FIN. The %s is gone (host down, socket reset) "
-                           "or its ACKs are dropped; Linux retries the FIN with backoff "
-                           "(tcp_orphan_retries) and then drops the socket.",
-                           role(r), st, ull(fin->pkt[0]), (unsigned)fin->n,
-                           fin->n == 1 ? "" : "s", st, d, role(!r));
+        tl_text_explain(out,
+                        "The %s, in %s after its FIN (packet %llu), sent the FIN %u "
+                        "time%s and no ACK ever came: the capture ends with it in %s "
+                        "%s after the first FIN. The %s is gone (host down, socket reset) "
+                        "or its ACKs are dropped; Linux retries the FIN with backoff "
+                        "(tcp_orphan_retries) and then drops the socket.",
+                        role(r), st, ull(fin0), fins, fins == 1 ? "" : "s", st, d, role(!r));
+    tl_text_suggest(out,
+                    "One lost final ACK is harmless: it costs the %s one retransmission "
+                    "timeout. If it repeats, look for loss towards the %s, or a stateful "
+                    "firewall or NAT that forgets the flow once it saw both FINs (conntrack "
+                    "close timeouts), and check the %s host stayed up.",
+                    role(r), role(r), role(!r));
 }
 
 /* Adds one anomaly for LAST_ACK side r, whose FINs are fin. */
@@ -248,13 +290,8 @@ static void final_ack_add(const struct tl_detect_ctx *c, int r, const struct sen
     tl_anomaly_real(a, "seconds_in_last_ack", tl_det_secs(end - fin->ts[0]));
     tl_anomaly_str(a, "ack_expected_from", role(!r));
     tl_anomaly_str(a, "state", st);
-    final_ack_explain(a, r, s, fin, end - fin->ts[0], st);
-    tl_anomaly_suggest(a,
-                       "One lost final ACK is harmless: it costs the %s one retransmission "
-                       "timeout. If it repeats, look for loss towards the %s, or a stateful "
-                       "firewall or NAT that forgets the flow once it saw both FINs (conntrack "
-                       "close timeouts), and check the %s host stayed up.",
-                       role(r), role(r), role(!r));
+    a->aux[MFA_FIN_PKT] = (int64_t)fin->pkt[0];
+    a->aux[MFA_ACK_PKT] = (int64_t)s->final_ack_pkt;
 }
 
 void tl_det_missing_final_ack(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
@@ -277,16 +314,45 @@ void tl_det_missing_final_ack(const struct tl_detect_ctx *c, struct tl_anomaly_l
     }
 }
 
+/* close_wait_stuck: where CLOSE_WAIT began, whether the endpoint's own FIN
+ * ended it and which packet that was, and the bytes sent meanwhile. */
+enum { CWS_PKT, CWS_VIA_FIN, CWS_FIN_PKT, CWS_BYTES };
+
 /* How CLOSE_WAIT ended, for the explanation. */
-static const char *cw_end(const struct tl_track_side *s, char *buf, size_t n)
+static const char *cw_end(const struct tl_anomaly *a, char *buf, size_t n)
 {
-    if (s->close_wait_until == 0)
+    if (tl_anomaly_get_bool(a, "still_open"))
         snprintf(buf, n, "until the capture ended");
-    else if (fin_from_close_wait(s))
-        snprintf(buf, n, "until its FIN (packet %llu)", ull(tl_times_pkt(&s->fin, 0)));
+    else if (a->aux[CWS_VIA_FIN])
+        snprintf(buf, n, "until its FIN (packet %llu)", ull((uint64_t)a->aux[CWS_FIN_PKT]));
     else
         snprintf(buf, n, "until an RST ended the connection");
     return buf;
+}
+
+void tl_text_close_wait_stuck(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                              struct tl_anomaly_text *out)
+{
+    (void)about;
+    int r = a->endpoint == TL_AEP_SERVER;
+    char d[32], e[64], data[160] = "";
+    if (tl_anomaly_get_bool(a, "sent_data"))
+        snprintf(data, sizeof data,
+                 " It kept sending data meanwhile (%u segments, %llu bytes): the process "
+                 "is alive and uses the socket but does not close it.",
+                 (unsigned)tl_anomaly_get_int(a, "data_segments"),
+                 ull((uint64_t)a->aux[CWS_BYTES]));
+    tl_text_explain(out,
+                    "The %s took the %s's FIN in (packet %llu: CLOSE_WAIT, its read() "
+                    "returns 0) and sent no FIN of its own for %s, %s: the application "
+                    "did not call close().%s The kernel never times CLOSE_WAIT out.",
+                    role(r), role(!r), ull((uint64_t)a->aux[CWS_PKT]),
+                    tl_det_dur(d, sizeof d, tl_anomaly_get_us(a, "seconds")),
+                    cw_end(a, e, sizeof e), data);
+    tl_text_suggest(out, "Find the owner: ss -tanp state close-wait, then ls -l "
+                         "/proc/PID/fd; fix the code path that drops a connection after "
+                         "read() returns 0 without close() (error paths, pools that never "
+                         "check idle connections). No sysctl clears CLOSE_WAIT.");
 }
 
 void tl_det_close_wait_stuck(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
@@ -313,24 +379,17 @@ void tl_det_close_wait_stuck(const struct tl_detect_ctx *c, struct tl_anomaly_li
         tl_anomaly_bool(a, "still_open", s->close_wait_until == 0);
         tl_anomaly_bool(a, "sent_data", s->data_in_close_wait > 0);
         tl_anomaly_int(a, "data_segments", s->data_in_close_wait);
-        char d[32], e[64], data[160] = "";
-        if (s->data_in_close_wait > 0)
-            snprintf(data, sizeof data,
-                     " It kept sending data meanwhile (%u segments, %llu bytes): the process "
-                     "is alive and uses the socket but does not close it.",
-                     (unsigned)s->data_in_close_wait, ull(s->data_in_close_wait_bytes));
-        tl_anomaly_explain(a,
-                           "The %s took the %s's FIN in (packet %llu: CLOSE_WAIT, its read() "
-                           "returns 0) and sent no FIN of its own for %s, %s: the application "
-                           "did not call close().%s The kernel never times CLOSE_WAIT out.",
-                           role(r), role(!r), ull(s->close_wait_pkt), tl_det_dur(d, sizeof d, held),
-                           cw_end(s, e, sizeof e), data);
-        tl_anomaly_suggest(a, "Find the owner: ss -tanp state close-wait, then ls -l "
-                              "/proc/PID/fd; fix the code path that drops a connection after "
-                              "read() returns 0 without close() (error paths, pools that never "
-                              "check idle connections). No sysctl clears CLOSE_WAIT.");
+        a->aux[CWS_PKT] = (int64_t)s->close_wait_pkt;
+        a->aux[CWS_VIA_FIN] = fin_from_close_wait(s);
+        a->aux[CWS_FIN_PKT] = (int64_t)tl_times_pkt(&s->fin, 0);
+        a->aux[CWS_BYTES] = (int64_t)s->data_in_close_wait_bytes;
     }
 }
+
+/* fin_wait2_timeout: tcp_fin_timeout, the packet FIN_WAIT_2 began at and,
+ * in form A, the peer's segment the RST answered, whether it carried
+ * data, and the RST. */
+enum { FW2_TIMEOUT_US, FW2_PKT, FW2_ANSWERS_PKT, FW2_ANSWERS_DATA, FW2_RST_PKT };
 
 /* Form A of fin_wait2_timeout: the FIN_WAIT_2 endpoint answered the peer's
  * later data or FIN with an RST. */
@@ -349,9 +408,20 @@ static void fin_wait2_rst(const struct tl_detect_ctx *c, int r, struct tl_anomal
     tl_anomaly_bool(a, "answered_with_rst", true);
     tl_anomaly_bool(a, "past_fin_timeout", held >= c->cfg->fin_timeout_us);
     tl_anomaly_str(a, "peer_state", state(s->rst_peer_state));
+    a->aux[FW2_TIMEOUT_US] = c->cfg->fin_timeout_us;
+    a->aux[FW2_PKT] = (int64_t)s->fin_wait2_pkt;
+    a->aux[FW2_ANSWERS_PKT] = (int64_t)s->rst_answers_pkt;
+    a->aux[FW2_ANSWERS_DATA] = s->rst_answers_data;
+    a->aux[FW2_RST_PKT] = (int64_t)s->rst_pkt;
+}
+
+static void fin_wait2_rst_text(const struct tl_anomaly *a, struct tl_anomaly_text *out)
+{
+    int r = a->endpoint == TL_AEP_SERVER;
+    const char *peer = tl_anomaly_get_str(a, "peer_state");
     char d[32], ft[32], why[256];
-    tl_det_dur(ft, sizeof ft, c->cfg->fin_timeout_us);
-    if (held >= c->cfg->fin_timeout_us)
+    tl_det_dur(ft, sizeof ft, a->aux[FW2_TIMEOUT_US]);
+    if (tl_anomaly_get_bool(a, "past_fin_timeout"))
         snprintf(why, sizeof why,
                  "Linux reaps an orphaned FIN_WAIT_2 socket (one its application closed) "
                  "after tcp_fin_timeout (%s by default), and this one had waited longer.",
@@ -362,19 +432,21 @@ static void fin_wait2_rst(const struct tl_detect_ctx *c, int r, struct tl_anomal
                  "arriving after close(), and is reaped after tcp_fin_timeout (%s by "
                  "default, unless lowered or set by TCP_LINGER2).",
                  ft);
-    tl_anomaly_explain(a,
-                       "The %s sat in FIN_WAIT_2 for %s (from packet %llu) waiting for the "
-                       "%s's FIN; when the %s sent %s (packet %llu), the %s's host answered "
-                       "RST (packet %llu): the socket was gone. %s",
-                       role(r), tl_det_dur(d, sizeof d, held), ull(s->fin_wait2_pkt), role(!r),
-                       role(!r), s->rst_answers_data ? "data" : "its FIN",
-                       ull(s->rst_answers_pkt), role(r), ull(s->rst_pkt), why);
-    tl_anomaly_suggest(a,
-                       "The %s closed late or never (it sat in %s): find why it does not "
-                       "close() after read() returns 0. Lowering net.ipv4.tcp_fin_timeout "
-                       "only frees orphans sooner. A %s that still expects data must "
-                       "shutdown(SHUT_WR), not close().",
-                       role(!r), state(s->rst_peer_state), role(r));
+    tl_text_explain(out,
+                    "The %s sat in FIN_WAIT_2 for %s (from packet %llu) waiting for the "
+                    "%s's FIN; when the %s sent %s (packet %llu), the %s's host answered "
+                    "RST (packet %llu): the socket was gone. %s",
+                    role(r), tl_det_dur(d, sizeof d, tl_anomaly_get_us(a, "seconds_in_fin_wait_2")),
+                    ull((uint64_t)a->aux[FW2_PKT]), role(!r), role(!r),
+                    a->aux[FW2_ANSWERS_DATA] ? "data" : "its FIN",
+                    ull((uint64_t)a->aux[FW2_ANSWERS_PKT]), role(r),
+                    ull((uint64_t)a->aux[FW2_RST_PKT]), why);
+    tl_text_suggest(out,
+                    "The %s closed late or never (it sat in %s): find why it does not "
+                    "close() after read() returns 0. Lowering net.ipv4.tcp_fin_timeout "
+                    "only frees orphans sooner. A %s that still expects data must "
+                    "shutdown(SHUT_WR), not close().",
+                    role(!r), peer, role(r));
 }
 
 /* Form B: still in FIN_WAIT_2, idle past tcp_fin_timeout. */
@@ -392,21 +464,40 @@ static void fin_wait2_idle(const struct tl_detect_ctx *c, int r, struct tl_anoma
     tl_anomaly_bool(a, "answered_with_rst", false);
     tl_anomaly_bool(a, "past_fin_timeout", true);
     tl_anomaly_str(a, "peer_state", state(peer));
+    a->aux[FW2_TIMEOUT_US] = c->cfg->fin_timeout_us;
+    a->aux[FW2_PKT] = (int64_t)s->fin_wait2_pkt;
+}
+
+static void fin_wait2_idle_text(const struct tl_anomaly *a, struct tl_anomaly_text *out)
+{
+    int r = a->endpoint == TL_AEP_SERVER;
+    const char *peer = tl_anomaly_get_str(a, "peer_state");
     char d[32], ft[32];
-    tl_anomaly_explain(a,
-                       "The %s has been in FIN_WAIT_2 for %s (since packet %llu), past "
-                       "tcp_fin_timeout (%s): the %s (%s) never sent its FIN. If the %s's "
-                       "application closed the socket, Linux has reaped the orphan and will "
-                       "answer anything from the %s with RST; a socket only shut down for "
-                       "writing waits on.",
-                       role(r), tl_det_dur(d, sizeof d, held), ull(s->fin_wait2_pkt),
-                       tl_det_dur(ft, sizeof ft, c->cfg->fin_timeout_us), role(!r), state(peer),
-                       role(r), role(!r));
-    tl_anomaly_suggest(a,
-                       "The %s does not close its end: find why (ss -tanp state close-wait "
-                       "on that host). Lowering net.ipv4.tcp_fin_timeout only frees orphans "
-                       "sooner; it does not fix the peer.",
-                       role(!r));
+    tl_text_explain(out,
+                    "The %s has been in FIN_WAIT_2 for %s (since packet %llu), past "
+                    "tcp_fin_timeout (%s): the %s (%s) never sent its FIN. If the %s's "
+                    "application closed the socket, Linux has reaped the orphan and will "
+                    "answer anything from the %s with RST; a socket only shut down for "
+                    "writing waits on.",
+                    role(r), tl_det_dur(d, sizeof d, tl_anomaly_get_us(a, "seconds_in_fin_wait_2")),
+                    ull((uint64_t)a->aux[FW2_PKT]),
+                    tl_det_dur(ft, sizeof ft, a->aux[FW2_TIMEOUT_US]), role(!r), peer,
+                    role(r), role(!r));
+    tl_text_suggest(out,
+                    "The %s does not close its end: find why (ss -tanp state close-wait "
+                    "on that host). Lowering net.ipv4.tcp_fin_timeout only frees orphans "
+                    "sooner; it does not fix the peer.",
+                    role(!r));
+}
+
+void tl_text_fin_wait2_timeout(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                               struct tl_anomaly_text *out)
+{
+    (void)about;
+    if (tl_anomaly_get_bool(a, "answered_with_rst"))
+        fin_wait2_rst_text(a, out);
+    else
+        fin_wait2_idle_text(a, out);
 }
 
 void tl_det_fin_wait2_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
@@ -437,6 +528,9 @@ static const char *tw_end(const struct tl_detect_ctx *c, int r)
     return "rst";
 }
 
+/* time_wait: the packet that put the endpoint in TIME_WAIT. */
+enum { TW_PKT };
+
 void tl_det_time_wait(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
     for (int r = 0; r < 2; r++) {
@@ -453,23 +547,34 @@ void tl_det_time_wait(const struct tl_detect_ctx *c, struct tl_anomaly_list *out
         tl_anomaly_bool(a, "via_closing", crossed);
         tl_anomaly_str(a, "ended_by", tw_end(c, r));
         tl_anomaly_real(a, "duration", tl_det_secs(TL_TIME_WAIT_US));
-        tl_anomaly_explain(a,
+        a->aux[TW_PKT] = (int64_t)s->time_wait_pkt;
+    }
+}
+
+void tl_text_time_wait(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                       struct tl_anomaly_text *out)
+{
+    (void)about;
+    tl_text_explain(out,
                            "The %s %s, so from packet %llu its kernel keeps the 4-tuple in "
                            "TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN, fixed in Linux) to absorb "
                            "late segments and re-acknowledge a retransmitted FIN. Normal; it "
                            "matters only when one host opens thousands of short connections "
                            "to the same destination.",
-                           role(r),
-                           crossed ? "closed at the same time as its peer (the FINs crossed)"
-                                   : "closed first (the active close)",
-                           ull(s->time_wait_pkt));
-        tl_anomaly_suggest(a, "Nothing to fix for one connection. Under TIME_WAIT pressure: "
-                              "reuse connections (keep-alive, pooling), keep "
-                              "net.ipv4.tcp_tw_reuse at 2 (default) or 1, widen "
-                              "ip_local_port_range. Never tcp_tw_recycle: removed in Linux "
-                              "4.12, it broke clients behind NAT.");
-    }
+                           role(a->endpoint == TL_AEP_SERVER),
+                           tl_anomaly_get_bool(a, "via_closing")
+                               ? "closed at the same time as its peer (the FINs crossed)"
+                               : "closed first (the active close)",
+                           ull((uint64_t)a->aux[TW_PKT]));
+    tl_text_suggest(out, "Nothing to fix for one connection. Under TIME_WAIT pressure: "
+                         "reuse connections (keep-alive, pooling), keep "
+                         "net.ipv4.tcp_tw_reuse at 2 (default) or 1, widen "
+                         "ip_local_port_range. Never tcp_tw_recycle: removed in Linux "
+                         "4.12, it broke clients behind NAT.");
 }
+
+/* simultaneous_close: the client's FIN and the server's. */
+enum { SC_CLIENT_FIN, SC_SERVER_FIN };
 
 void tl_det_simultaneous_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
@@ -493,17 +598,29 @@ void tl_det_simultaneous_close(const struct tl_detect_ctx *c, struct tl_anomaly_
         gap = -gap;
     tl_anomaly_real(a, "fin_gap", tl_det_secs(gap));
     tl_anomaly_bool(a, "both_closing", cl->closing_pkt != 0 && sv->closing_pkt != 0);
-    char d[32];
-    tl_anomaly_explain(a,
-                       "Both endpoints sent their FIN before receiving the other's (client "
-                       "packet %llu, server packet %llu, %s apart): each received the peer's "
-                       "FIN in FIN_WAIT_1, went to CLOSING, then to TIME_WAIT once its own FIN "
-                       "was acknowledged. Both hosts therefore hold TIME_WAIT. Harmless.",
-                       ull(tl_times_pkt(&cl->fin, 0)), ull(tl_times_pkt(&sv->fin, 0)), tl_det_dur(d, sizeof d, gap));
-    tl_anomaly_suggest(a, "Nothing to fix. If it happens on every connection, both sides close "
-                          "on their own timers; letting one side (usually the client) close "
-                          "first keeps TIME_WAIT off the other.");
+    a->aux[SC_CLIENT_FIN] = (int64_t)tl_times_pkt(&cl->fin, 0);
+    a->aux[SC_SERVER_FIN] = (int64_t)tl_times_pkt(&sv->fin, 0);
 }
+
+void tl_text_simultaneous_close(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                                struct tl_anomaly_text *out)
+{
+    (void)about;
+    char d[32];
+    tl_text_explain(out,
+                    "Both endpoints sent their FIN before receiving the other's (client "
+                    "packet %llu, server packet %llu, %s apart): each received the peer's "
+                    "FIN in FIN_WAIT_1, went to CLOSING, then to TIME_WAIT once its own FIN "
+                    "was acknowledged. Both hosts therefore hold TIME_WAIT. Harmless.",
+                    ull((uint64_t)a->aux[SC_CLIENT_FIN]), ull((uint64_t)a->aux[SC_SERVER_FIN]),
+                    tl_det_dur(d, sizeof d, tl_anomaly_get_us(a, "fin_gap")));
+    tl_text_suggest(out, "Nothing to fix. If it happens on every connection, both sides close "
+                         "on their own timers; letting one side (usually the client) close "
+                         "first keeps TIME_WAIT off the other.");
+}
+
+/* half_close: the FIN that half-closed, and the first data after it. */
+enum { HC_FIN_PKT, HC_DATA_PKT };
 
 void tl_det_half_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
@@ -522,17 +639,27 @@ void tl_det_half_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *ou
         tl_anomaly_str(a, "data_from", role(r));
         tl_anomaly_int(a, "segments", s->data_in_close_wait);
         tl_anomaly_int(a, "bytes", (int64_t)s->data_in_close_wait_bytes);
-        tl_anomaly_explain(a,
+        a->aux[HC_FIN_PKT] = (int64_t)tl_times_pkt(&h->fin, 0);
+        a->aux[HC_DATA_PKT] = (int64_t)s->data_in_close_wait_pkt;
+    }
+}
+
+void tl_text_half_close(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                        struct tl_anomaly_text *out)
+{
+    (void)about;
+    int r = a->endpoint != TL_AEP_SERVER; /* the side that kept sending */
+    unsigned segs = (unsigned)tl_anomaly_get_int(a, "segments");
+    tl_text_explain(out,
                            "The %s finished sending (FIN, packet %llu) but kept receiving: the "
                            "%s sent %u more segment%s (%llu bytes, from packet %llu) after "
                            "taking that FIN in. This is a TCP half-close, shutdown(SHUT_WR): "
                            "the %s stays FIN_WAIT_2 and readable, the %s CLOSE_WAIT and "
                            "writable.",
-                           role(!r), ull(tl_times_pkt(&h->fin, 0)), role(r), (unsigned)s->data_in_close_wait,
-                           s->data_in_close_wait == 1 ? "" : "s", ull(s->data_in_close_wait_bytes),
-                           ull(s->data_in_close_wait_pkt), role(!r), role(r));
-        tl_anomaly_suggest(a, "Nothing to fix. Had the FIN's sender closed its socket instead, "
-                              "this data would have met an RST; proxies and load balancers "
-                              "must pass the half-close on rather than close both directions.");
-    }
+                           role(!r), ull((uint64_t)a->aux[HC_FIN_PKT]), role(r), segs,
+                           segs == 1 ? "" : "s", ull((uint64_t)tl_anomaly_get_int(a, "bytes")),
+                           ull((uint64_t)a->aux[HC_DATA_PKT]), role(!r), role(r));
+    tl_text_suggest(out, "Nothing to fix. Had the FIN's sender closed its socket instead, "
+                         "this data would have met an RST; proxies and load balancers "
+                         "must pass the half-close on rather than close both directions.");
 }

@@ -3,8 +3,9 @@
  * retransmissions, stalls (the same data retransmitted until the end), and
  * segments the state machine had no rule for. Each looks at one side at a
  * time, (me, peer) as Zeek does, and reads only the tracker (src/track.c),
- * the state machines and the connection. Thresholds, and why they are what
- * they are, are in docs/anomalies.md.
+ * the state machines and the connection; it records evidence, which its
+ * renderer (tl_text_*) words. Thresholds, and why they are what they are,
+ * are in docs/anomalies.md.
  */
 #include "tcplens/detect.h"
 
@@ -36,6 +37,12 @@
 
 static const char *role_name(enum tl_role r) { return r == TL_ROLE_CLIENT ? "client" : "server"; }
 
+/* The side an anomaly concerns. */
+static enum tl_role side_of(const struct tl_anomaly *a)
+{
+    return a->endpoint == TL_AEP_SERVER ? TL_ROLE_SERVER : TL_ROLE_CLIENT;
+}
+
 static uint32_t recorded(const struct tl_times *tm) { return tm->k; }
 
 static void list_pkts(struct tl_anomaly *a, const struct tl_times *tm, uint32_t max)
@@ -53,24 +60,29 @@ static double mean_gap(const struct tl_times *tm)
 
 /* ---------------------------------------------------------- zero_window */
 
-static void zw_text(struct tl_anomaly *a, enum tl_role r, const struct tl_track_side *me,
-                    uint32_t probes, double longest, bool open)
+void tl_text_zero_window(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                         struct tl_anomaly_text *out)
 {
+    (void)about;
+    enum tl_role r = side_of(a);
     const char *who = role_name(r), *peer = role_name(!r);
-    tl_anomaly_explain(a,
-                       "The %s advertised a zero receive window %u time(s), the longest for "
-                       "%.3f s: its receive buffer was full because its application did not "
-                       "read. The %s's kernel had to stop sending and probed the window %u "
-                       "time(s) while its application's writes queued up. %s",
-                       who, me->zero_windows, longest, peer, probes,
-                       open ? "The window reopened once the application read again."
-                            : "The window was still closed at the end.");
-    tl_anomaly_suggest(a,
-                       "Find why the %s application stops reading: a blocked thread or event "
-                       "loop, a slow disk or downstream service (ss -tm shows its Recv-Q). "
-                       "A bigger buffer (tcp_rmem; SO_RCVBUF disables autotuning) only delays "
-                       "a reader slower than its sender.",
-                       who);
+    bool open = tl_anomaly_get_bool(a, "reopened");
+    tl_text_explain(out,
+                    "The %s advertised a zero receive window %u time(s), the longest for "
+                    "%.3f s: its receive buffer was full because its application did not "
+                    "read. The %s's kernel had to stop sending and probed the window %u "
+                    "time(s) while its application's writes queued up. %s",
+                    who, (unsigned)tl_anomaly_get_int(a, "times"),
+                    tl_anomaly_get_real(a, "longest_s"), peer,
+                    (unsigned)tl_anomaly_get_int(a, "probes"),
+                    open ? "The window reopened once the application read again."
+                         : "The window was still closed at the end.");
+    tl_text_suggest(out,
+                    "Find why the %s application stops reading: a blocked thread or event "
+                    "loop, a slow disk or downstream service (ss -tm shows its Recv-Q). "
+                    "A bigger buffer (tcp_rmem; SO_RCVBUF disables autotuning) only delays "
+                    "a reader slower than its sender.",
+                    who);
 }
 
 static void zero_window_side(const struct tl_detect_ctx *c, enum tl_role r,
@@ -99,7 +111,6 @@ static void zero_window_side(const struct tl_detect_ctx *c, enum tl_role r,
     tl_anomaly_bool(a, "reopened", open);
     if (!open)
         tl_anomaly_real(a, "closed_at_end_s", tl_det_secs(still));
-    zw_text(a, r, me, peer->zwp.n, tl_det_secs(longest), open);
 }
 
 void tl_det_zero_window(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
@@ -139,30 +150,41 @@ static void keepalive_side(const struct tl_detect_ctx *c, enum tl_role r,
         return;
     list_pkts(a, &me->ka, LIST_PKTS);
     ka_fields(a, me);
-    const char *who = role_name(r), *peer = role_name(!r);
-    if (me->ka_unanswered >= KA_UNANSWERED_WARN) {
+    if (me->ka_unanswered >= KA_UNANSWERED_WARN)
         a->severity = TL_SEV_WARNING;
-        tl_anomaly_explain(a,
-                           "The %s's kernel sent %u keepalive probe(s) on an idle connection; "
-                           "the last %u went unanswered until the end. The %s may be gone "
-                           "(host down, path lost, state dropped by a firewall or NAT): after "
-                           "tcp_keepalive_probes unanswered probes the kernel resets the "
-                           "connection and the application gets ETIMEDOUT.",
-                           who, me->ka.n, me->ka_unanswered, peer);
-        tl_anomaly_suggest(a, "Check that the %s host is up and reachable, and whether a "
-                              "firewall or NAT on the path expires idle flows.",
+}
+
+void tl_text_keepalive(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                       struct tl_anomaly_text *out)
+{
+    (void)about;
+    enum tl_role r = side_of(a);
+    const char *who = role_name(r), *peer = role_name(!r);
+    unsigned probes = (unsigned)tl_anomaly_get_int(a, "probes");
+    unsigned unanswered = (unsigned)tl_anomaly_get_int(a, "unanswered");
+    if (unanswered >= KA_UNANSWERED_WARN) {
+        tl_text_explain(out,
+                        "The %s's kernel sent %u keepalive probe(s) on an idle connection; "
+                        "the last %u went unanswered until the end. The %s may be gone "
+                        "(host down, path lost, state dropped by a firewall or NAT): after "
+                        "tcp_keepalive_probes unanswered probes the kernel resets the "
+                        "connection and the application gets ETIMEDOUT.",
+                        who, probes, unanswered, peer);
+        tl_text_suggest(out, "Check that the %s host is up and reachable, and whether a "
+                             "firewall or NAT on the path expires idle flows.",
                            peer);
         return;
     }
-    tl_anomaly_explain(a,
-                       "The connection was idle for %.1f s, so the %s's kernel (SO_KEEPALIVE) "
-                       "sent %u keepalive probe(s): an empty ACK one byte behind its next "
-                       "sequence number, which the %s must answer. It answered %u. Linux waits "
-                       "tcp_keepalive_time (7200 s by default) or TCP_KEEPIDLE before probing.",
-                       tl_det_secs(me->ka_idle_us), who, me->ka.n, peer, me->ka_answered);
-    tl_anomaly_suggest(a, "Nothing to fix. To notice dead peers sooner, or to keep NAT and "
-                          "firewall state alive, set TCP_KEEPIDLE, TCP_KEEPINTVL and "
-                          "TCP_KEEPCNT below the middlebox's idle timeout.");
+    tl_text_explain(out,
+                    "The connection was idle for %.1f s, so the %s's kernel (SO_KEEPALIVE) "
+                    "sent %u keepalive probe(s): an empty ACK one byte behind its next "
+                    "sequence number, which the %s must answer. It answered %u. Linux waits "
+                    "tcp_keepalive_time (7200 s by default) or TCP_KEEPIDLE before probing.",
+                    tl_anomaly_get_real(a, "idle_s"), who, probes, peer,
+                    (unsigned)tl_anomaly_get_int(a, "answered"));
+    tl_text_suggest(out, "Nothing to fix. To notice dead peers sooner, or to keep NAT and "
+                         "firewall state alive, set TCP_KEEPIDLE, TCP_KEEPINTVL and "
+                         "TCP_KEEPCNT below the middlebox's idle timeout.");
 }
 
 void tl_det_keepalive(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
@@ -188,19 +210,28 @@ static void keepalive_timeout_side(const struct tl_detect_ctx *c, enum tl_role r
     if (peer->last_ts != 0 && peer->last_ts < me->rst_ts)
         silent = me->rst_ts - peer->last_ts;
     tl_anomaly_real(a, "peer_silent_s", tl_det_secs(silent));
+}
+
+void tl_text_keepalive_timeout(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                               struct tl_anomaly_text *out)
+{
+    (void)about;
+    enum tl_role r = side_of(a);
     const char *who = role_name(r), *other = role_name(!r);
-    tl_anomaly_explain(a,
-                       "The connection was idle; the %s's kernel sent %u keepalive probe(s) "
-                       "and the last %u got no answer, so it gave up: it sent an RST and the "
-                       "application's next call failed with ETIMEDOUT. The %s had said nothing "
-                       "for %.1f s: it is gone (host down or rebooted, cable or path lost) or "
-                       "a firewall or NAT dropped the idle flow.",
-                       who, me->ka.n, me->ka_unanswered, other, tl_det_secs(silent));
-    tl_anomaly_suggest(a,
-                       "Check the %s host and the path (firewall and NAT idle timeouts, "
-                       "conntrack). If a middlebox expires idle flows, set TCP_KEEPIDLE below "
-                       "its timeout. Make the application reconnect on ETIMEDOUT.",
-                       other);
+    tl_text_explain(out,
+                    "The connection was idle; the %s's kernel sent %u keepalive probe(s) "
+                    "and the last %u got no answer, so it gave up: it sent an RST and the "
+                    "application's next call failed with ETIMEDOUT. The %s had said nothing "
+                    "for %.1f s: it is gone (host down or rebooted, cable or path lost) or "
+                    "a firewall or NAT dropped the idle flow.",
+                    who, (unsigned)tl_anomaly_get_int(a, "probes"),
+                    (unsigned)tl_anomaly_get_int(a, "unanswered"), other,
+                    tl_anomaly_get_real(a, "peer_silent_s"));
+    tl_text_suggest(out,
+                    "Check the %s host and the path (firewall and NAT idle timeouts, "
+                    "conntrack). If a middlebox expires idle flows, set TCP_KEEPIDLE below "
+                    "its timeout. Make the application reconnect on ETIMEDOUT.",
+                    other);
 }
 
 void tl_det_keepalive_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
@@ -259,33 +290,38 @@ static bool stalled(const struct tl_detect_ctx *c, enum tl_role r, struct stall 
     return me->stall.n >= STALL_MIN || sl->rst_by != NULL || sl->gave_up;
 }
 
-static void stall_text(struct tl_anomaly *a, enum tl_role r, const struct tl_track_side *me,
-                       const struct stall *sl)
+void tl_text_stalled_retransmission(const struct tl_anomaly *a,
+                                    const struct tl_anomaly_about *about,
+                                    struct tl_anomaly_text *out)
 {
+    (void)about;
+    enum tl_role r = side_of(a);
     const char *who = role_name(r), *peer = role_name(!r);
-    tl_anomaly_explain(
-        a,
+    bool peer_silent = tl_anomaly_get_bool(a, "peer_silent");
+    tl_text_explain(
+        out,
         "The %s's kernel sent the same data %u more times, the gaps growing (timeout backoff), "
         "and no ACK for it ever came: %s %s Its application's send() calls kept succeeding: "
         "they only fill the send buffer.",
-        who, me->stall.n,
-        sl->peer_silent ? "the peer sent nothing at all meanwhile, so it is unreachable "
-                          "(host down, cable pulled, path blackholed)."
-                        : "the peer kept sending, so it is alive but this data never "
-                          "reaches it (one-way loss, e.g. an MTU blackhole).",
-        sl->gave_up ? "The kernel then gave up (tcp_retries2 or TCP_USER_TIMEOUT): ETIMEDOUT."
-                    : "");
-    if (sl->peer_silent)
-        tl_anomaly_suggest(a,
-                           "Check that the %s host is up and reachable (firewall drops, "
-                           "routing). To fail in seconds instead of ~15 min (tcp_retries2 = "
-                           "15), set TCP_USER_TIMEOUT on the socket, and use application "
-                           "timeouts.",
-                           peer);
+        who, (unsigned)tl_anomaly_get_int(a, "retransmissions"),
+        peer_silent ? "the peer sent nothing at all meanwhile, so it is unreachable "
+                      "(host down, cable pulled, path blackholed)."
+                    : "the peer kept sending, so it is alive but this data never "
+                      "reaches it (one-way loss, e.g. an MTU blackhole).",
+        tl_anomaly_get_bool(a, "gave_up")
+            ? "The kernel then gave up (tcp_retries2 or TCP_USER_TIMEOUT): ETIMEDOUT."
+            : "");
+    if (peer_silent)
+        tl_text_suggest(out,
+                        "Check that the %s host is up and reachable (firewall drops, "
+                        "routing). To fail in seconds instead of ~15 min (tcp_retries2 = "
+                        "15), set TCP_USER_TIMEOUT on the socket, and use application "
+                        "timeouts.",
+                        peer);
     else
-        tl_anomaly_suggest(a, "Test the path MTU (tracepath, ping -M do -s 1472); let ICMP "
-                              "'fragmentation needed' / 'packet too big' through, clamp the "
-                              "MSS on tunnels, or set net.ipv4.tcp_mtu_probing = 1.");
+        tl_text_suggest(out, "Test the path MTU (tracepath, ping -M do -s 1472); let ICMP "
+                             "'fragmentation needed' / 'packet too big' through, clamp the "
+                             "MSS on tunnels, or set net.ipv4.tcp_mtu_probing = 1.");
 }
 
 static void stalled_side(const struct tl_detect_ctx *c, enum tl_role r,
@@ -314,7 +350,6 @@ static void stalled_side(const struct tl_detect_ctx *c, enum tl_role r,
     tl_anomaly_str(a, "ended_by", sl.rst_by != NULL ? "rst" : "capture_end");
     if (sl.rst_by != NULL)
         tl_anomaly_str(a, "rst_from", sl.rst_by == me ? role_name(r) : role_name(!r));
-    stall_text(a, r, me, &sl);
 }
 
 void tl_det_stalled_retransmission(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
@@ -334,45 +369,62 @@ struct retx {
     double pct;        /* retransmissions per data segment, % */
 };
 
-static void retx_text(struct tl_anomaly *a, enum tl_role r, const struct tl_track_side *me,
-                      const struct retx *x)
+/* A side's retransmissions, as the evidence tells them: sent is what the
+ * kernel really sent again, all adds the capture's copies. */
+static struct retx retx_of(const struct tl_anomaly *a, uint32_t *sent, uint32_t *all)
 {
+    struct retx x = {.copies = (uint32_t)tl_anomaly_get_int(a, "capture_copies"),
+                     .spurious = (uint32_t)tl_anomaly_get_int(a, "spurious"),
+                     .in_stall = (uint32_t)tl_anomaly_get_int(a, "in_stall")};
+    *sent = (uint32_t)tl_anomaly_get_int(a, "retransmissions");
+    *all = *sent + x.copies;
+    x.lossy = *sent - x.in_stall - x.spurious;
+    x.pct = 100.0 * (double)*sent / (double)tl_anomaly_get_int(a, "data_segments");
+    return x;
+}
+
+void tl_text_retransmission(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                            struct tl_anomaly_text *out)
+{
+    (void)about;
+    enum tl_role r = side_of(a);
     const char *who = role_name(r), *peer = role_name(!r);
-    if (x->copies >= me->retx) {
-        tl_anomaly_explain(a,
-                           "%u segment(s) of the %s appear twice or more within 1 ms with "
-                           "nothing in between: copies made by the capture (several "
-                           "interfaces, a bridge and its ports, a SPAN session), not "
-                           "retransmissions by the kernel.",
-                           me->retx, who);
-        tl_anomaly_suggest(a, "Capture on one interface only (not 'any' on a bridged host), "
-                              "or remove the duplicates first (editcap -d).");
-    } else if (x->lossy == 0 && x->in_stall == 0) {
-        tl_anomaly_explain(a,
-                           "The %s sent %u data segment(s) again (%.1f %% of its data "
-                           "segments), but the %s reported each as a duplicate (D-SACK)%s: "
-                           "nothing was lost, a timer fired early, typically a tail loss "
-                           "probe while the ACK was delayed.",
-                           who, me->retx, x->pct, peer,
-                           x->copies > 0 ? " or the capture copied it" : "");
-        tl_anomaly_suggest(a, "Nothing to fix: premature retransmissions of this kind are "
-                              "part of normal Linux loss detection.");
+    uint32_t sent, all;
+    struct retx x = retx_of(a, &sent, &all);
+    if (sent == 0) {
+        tl_text_explain(out,
+                        "%u segment(s) of the %s appear twice or more within 1 ms with "
+                        "nothing in between: copies made by the capture (several "
+                        "interfaces, a bridge and its ports, a SPAN session), not "
+                        "retransmissions by the kernel.",
+                        all, who);
+        tl_text_suggest(out, "Capture on one interface only (not 'any' on a bridged host), "
+                             "or remove the duplicates first (editcap -d).");
+    } else if (x.lossy == 0 && x.in_stall == 0) {
+        tl_text_explain(out,
+                        "The %s sent %u data segment(s) again (%.1f %% of its data "
+                        "segments), but the %s reported each as a duplicate (D-SACK)%s: "
+                        "nothing was lost, a timer fired early, typically a tail loss "
+                        "probe while the ACK was delayed.",
+                        who, all, x.pct, peer, x.copies > 0 ? " or the capture copied it" : "");
+        tl_text_suggest(out, "Nothing to fix: premature retransmissions of this kind are "
+                             "part of normal Linux loss detection.");
     } else {
-        tl_anomaly_explain(a,
-                           "The %s's kernel retransmitted %u data segment(s), %llu bytes, %.1f "
-                           "%% of its data segments (%u were needless: D-SACK): segments or "
-                           "their ACKs were lost, so the kernel resent them after duplicate "
-                           "ACKs or SACKs (fast retransmit) or a timeout, and slowed down.",
-                           who, me->retx - x->copies, (unsigned long long)me->retx_bytes, x->pct,
-                           x->spurious);
+        tl_text_explain(out,
+                        "The %s's kernel retransmitted %u data segment(s), %llu bytes, %.1f "
+                        "%% of its data segments (%u were needless: D-SACK): segments or "
+                        "their ACKs were lost, so the kernel resent them after duplicate "
+                        "ACKs or SACKs (fast retransmit) or a timeout, and slowed down.",
+                        who, sent, (unsigned long long)tl_anomaly_get_int(a, "bytes"), x.pct,
+                        x.spurious);
         if (a->severity == TL_SEV_INFO)
-            tl_anomaly_suggest(a, "Occasional loss is normal; watch the rate (nstat "
-                                  "TcpRetransSegs against TcpOutSegs).");
+            tl_text_suggest(out, "Occasional loss is normal; watch the rate (nstat "
+                                 "TcpRetransSegs against TcpOutSegs).");
         else
-            tl_anomaly_suggest(a,
-                               "Look for loss on the path: interface errors and drops (ip -s "
-                               "link, ethtool -S), full queues (tc -s qdisc), congested or "
-                               "policed links. Above ~1 %% loss, TCP throughput drops sharply.");
+            tl_text_suggest(out,
+                            "Look for loss on the path: interface errors and drops (ip -s "
+                            "link, ethtool -S), full queues (tc -s qdisc), congested or "
+                            "policed links. Above ~1 %% loss, TCP throughput drops sharply.");
     }
 }
 
@@ -412,7 +464,6 @@ static void retransmission_side(const struct tl_detect_ctx *c, enum tl_role r,
         tl_anomaly_int(a, "in_stall", x.in_stall);
     if (x.copies > 0)
         tl_anomaly_int(a, "capture_copies", x.copies);
-    retx_text(a, r, me, &x);
 }
 
 void tl_det_retransmission(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
@@ -433,19 +484,30 @@ static int64_t pkt_ts(const struct tl_detect_ctx *c, uint64_t pkt)
     return c->conn->first_ts;
 }
 
+/* unexpected_segment: the first one's flags (TL_TH_*), and why it may fit
+ * no rule (enum why). */
+enum { UNEXP_FLAGS, UNEXP_WHY };
+
 /* Why a segment may fit no rule, in the likeliest order. */
-static const char *unexpected_why(const struct tl_detect_ctx *c, enum tl_role r,
-                                  const struct tl_track_side *me, bool *benign)
+enum why { WHY_AFTER_RST, WHY_ONE_WAY, WHY_UNKNOWN };
+
+static enum why unexpected_why(const struct tl_detect_ctx *c, enum tl_role r,
+                               const struct tl_track_side *me)
 {
-    *benign = true;
     /* After an RST, segments already in flight still arrive. */
     if (c->tcp->rst_seen && (me->unexpected_state == TL_EP_CLOSED ||
                              me->unexpected_peer_state == TL_EP_CLOSED))
+        return WHY_AFTER_RST;
+    return !c->tcp->ep[!r].seen ? WHY_ONE_WAY : WHY_UNKNOWN;
+}
+
+static const char *why_text(int64_t why)
+{
+    if (why == WHY_AFTER_RST)
         return "It was most likely in flight when the connection was reset.";
-    if (!c->tcp->ep[!r].seen)
+    if (why == WHY_ONE_WAY)
         return "Nothing from its peer is in the capture: it saw one direction only "
                "(asymmetric routing, a one-way filter), so half of each exchange is missing.";
-    *benign = false;
     return "Likely causes: packets missing from or reordered in the capture, a capture "
            "merged from several points, or a middlebox injecting segments.";
 }
@@ -460,29 +522,37 @@ static void unexpected_side(const struct tl_detect_ctx *c, enum tl_role r,
                                           pkt_ts(c, me->unexpected_pkt));
     if (a == NULL)
         return;
-    const char *state = tl_ep_state_name((enum tl_ep_state)me->unexpected_state);
-    const char *pstate = tl_ep_state_name((enum tl_ep_state)me->unexpected_peer_state);
-    bool benign;
-    const char *why = unexpected_why(c, r, me, &benign);
-    if (benign)
+    enum why why = unexpected_why(c, r, me);
+    if (why != WHY_UNKNOWN)
         a->severity = TL_SEV_INFO;
     tl_anomaly_pkt(a, me->unexpected_pkt);
     tl_anomaly_int(a, "count", me->unexpected);
     tl_anomaly_int(a, "first_packet", (int64_t)me->unexpected_pkt);
-    tl_anomaly_str(a, "state", state);
-    tl_anomaly_str(a, "peer_state", pstate);
+    tl_anomaly_str(a, "state", tl_ep_state_name((enum tl_ep_state)me->unexpected_state));
+    tl_anomaly_str(a, "peer_state", tl_ep_state_name((enum tl_ep_state)me->unexpected_peer_state));
+    a->aux[UNEXP_FLAGS] = me->unexpected_flags;
+    a->aux[UNEXP_WHY] = why;
+}
+
+void tl_text_unexpected_segment(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                                struct tl_anomaly_text *out)
+{
+    (void)about;
+    enum tl_role r = side_of(a);
     char flags[9];
-    tl_tcp_flags_str(me->unexpected_flags, flags, sizeof flags);
-    tl_anomaly_explain(a,
-                       "%u segment(s) from the %s fit no rule of the TCP state machine; the "
-                       "first (packet %llu, flags %s) came while the %s was %s and the %s %s. "
-                       "%s",
-                       me->unexpected, role_name(r), (unsigned long long)me->unexpected_pkt,
-                       flags[0] != '\0' ? flags : "none", role_name(r), state, role_name(!r),
-                       pstate, why);
-    tl_anomaly_suggest(a, "Look at the packet in Wireshark (wireshark_filter). If tcpdump "
-                          "reported packets dropped by the kernel, capture again with a "
-                          "bigger buffer (-B) and capture at one point only.");
+    tl_tcp_flags_str((uint8_t)a->aux[UNEXP_FLAGS], flags, sizeof flags);
+    tl_text_explain(out,
+                    "%u segment(s) from the %s fit no rule of the TCP state machine; the "
+                    "first (packet %llu, flags %s) came while the %s was %s and the %s %s. "
+                    "%s",
+                    (unsigned)tl_anomaly_get_int(a, "count"), role_name(r),
+                    (unsigned long long)tl_anomaly_get_int(a, "first_packet"),
+                    flags[0] != '\0' ? flags : "none", role_name(r),
+                    tl_anomaly_get_str(a, "state"), role_name(!r),
+                    tl_anomaly_get_str(a, "peer_state"), why_text(a->aux[UNEXP_WHY]));
+    tl_text_suggest(out, "Look at the packet in Wireshark (wireshark_filter). If tcpdump "
+                         "reported packets dropped by the kernel, capture again with a "
+                         "bigger buffer (-B) and capture at one point only.");
 }
 
 void tl_det_unexpected_segment(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)

@@ -1,7 +1,8 @@
 /*
  * Detectors of the handshake and of a connection's identity: refused,
  * handshake_timeout, syn_backoff, synack_retransmit, midstream, port_reuse.
- * Each reads the tracker (detect.h) and tells, with the connection's own
+ * Each reads the tracker (detect.h) and records the evidence; its renderer
+ * (tl_text_*, after it) tells from that evidence, with the connection's own
  * numbers, what the kernels did and why (docs/anomalies.md).
  *
  * Linux facts they lean on: the first SYN is retransmitted after 1 s
@@ -14,17 +15,22 @@
 #include "tcplens/detect.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "detect_int.h"
 
 
-/* "127.0.0.1:80" or "[::1]:80" for role r. */
-static const char *where(const struct tl_conn *c, enum tl_role r, char *buf, size_t n)
+/* "127.0.0.1:80" or "[::1]:80", the server of c ("the server" without c). */
+static const char *server_of(const struct tl_conn *c, char *buf, size_t n)
 {
     const struct tl_addr *ip;
     uint16_t port;
     char a[TL_ADDR_STRLEN];
-    tl_conn_endpoint(c, r, &ip, &port);
+    if (c == NULL) {
+        snprintf(buf, n, "the server");
+        return buf;
+    }
+    tl_conn_endpoint(c, TL_ROLE_SERVER, &ip, &port);
     tl_addr_str(ip, a, sizeof a);
     snprintf(buf, n, ip->family == TL_AF_INET6 ? "[%s]:%u" : "%s:%u", a, (unsigned)port);
     return buf;
@@ -121,6 +127,9 @@ static void add_sends(struct tl_anomaly *a, const struct sends *o)
         tl_anomaly_pkt(a, o->pkt[i]);
 }
 
+/* refused: the packets its text names (its packet list skips a 0). */
+enum { REFUSED_SYN_PKT, REFUSED_RST_PKT };
+
 void tl_det_refused(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
     const struct tl_track_side *cl = &c->track->side[TL_ROLE_CLIENT];
@@ -141,28 +150,37 @@ void tl_det_refused(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
     tl_anomaly_int(a, "syns", cl->syn.n);
     tl_anomaly_int(a, "tries", sv->rsts);
     tl_anomaly_real(a, "rst_delay", tl_det_secs(delay));
+    a->aux[REFUSED_SYN_PKT] = (int64_t)tl_times_pkt(&cl->syn, last);
+    a->aux[REFUSED_RST_PKT] = (int64_t)sv->rst_pkt;
+}
+
+void tl_text_refused(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                     struct tl_anomaly_text *out)
+{
+    unsigned rsts = (unsigned)tl_anomaly_get_int(a, "tries");
     char srv[80], d[32], tries[160] = "";
-    where(c->conn, TL_ROLE_SERVER, srv, sizeof srv);
+    server_of(about->conn, srv, sizeof srv);
     /* Windows retries a refused connect() with the very same SYN (twice by
      * default) before it reports WSAECONNREFUSED. */
-    if (sv->rsts > 1)
+    if (rsts > 1)
         snprintf(tries, sizeof tries,
                  " The client sent the same SYN %u times, each refused: one connect() "
                  "retried, as Windows does before it reports the refusal.",
-                 (unsigned)sv->rsts);
-    tl_anomaly_explain(a,
-                       "The client's SYN (packet %llu) to %s was answered by an RST %s later "
-                       "(packet %llu): no socket listens on that address and port, so the "
-                       "server's kernel refused the connection (or a firewall rejected it with "
-                       "tcp-reset). connect() failed at once with ECONNREFUSED.%s",
-                       (unsigned long long)tl_times_pkt(&cl->syn, last), srv, tl_det_dur(d, sizeof d, delay),
-                       (unsigned long long)sv->rst_pkt, tries);
-    tl_anomaly_suggest(a,
-                       "Check that the service runs and listens on %s (ss -ltnp: a listener "
-                       "bound to another address, e.g. 127.0.0.1 or ::1 only, refuses this "
-                       "one), that the client uses the right port, and look for firewall "
-                       "REJECT --reject-with tcp-reset rules.",
-                       srv);
+                 rsts);
+    tl_text_explain(out,
+                    "The client's SYN (packet %llu) to %s was answered by an RST %s later "
+                    "(packet %llu): no socket listens on that address and port, so the "
+                    "server's kernel refused the connection (or a firewall rejected it with "
+                    "tcp-reset). connect() failed at once with ECONNREFUSED.%s",
+                    (unsigned long long)a->aux[REFUSED_SYN_PKT], srv,
+                    tl_det_dur(d, sizeof d, tl_anomaly_get_us(a, "rst_delay")),
+                    (unsigned long long)a->aux[REFUSED_RST_PKT], tries);
+    tl_text_suggest(out,
+                    "Check that the service runs and listens on %s (ss -ltnp: a listener "
+                    "bound to another address, e.g. 127.0.0.1 or ::1 only, refuses this "
+                    "one), that the client uses the right port, and look for firewall "
+                    "REJECT --reject-with tcp-reset rules.",
+                    srv);
 }
 
 /* The client gave up its SYNs (tcpstate's syn_timeout) and sent nothing
@@ -194,25 +212,33 @@ void tl_det_handshake_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_l
     int64_t total = t->syn_timeout_ts - syn->ts[0];
     tl_anomaly_int(a, "syns", syn->n);
     tl_anomaly_real(a, "duration", tl_det_secs(total));
+    /* Its text tells the rhythm of the SYNs; the evidence has no gaps. */
     double g[TL_TRACK_TIMES];
-    size_t ng = gaps_of(syn, g);
+    tl_anomaly_keep_series(a, g, gaps_of(syn, g));
+}
+
+void tl_text_handshake_timeout(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                               struct tl_anomaly_text *out)
+{
+    unsigned syns = (unsigned)tl_anomaly_get_int(a, "syns");
+    size_t ng = a->nseries;
     char srv[80], d[32], rh[200] = "";
-    where(c->conn, TL_ROLE_SERVER, srv, sizeof srv);
+    server_of(about->conn, srv, sizeof srv);
     if (ng > 0)
-        rhythm(rh, sizeof rh, g, ng);
-    tl_anomaly_explain(a,
-                       "The client sent %u SYN%s%s%s%s, got no answer at all and gave up %s "
-                       "after the first: connect() failed with ETIMEDOUT. Not even an RST came "
-                       "back: the SYNs were dropped silently (host down or unreachable, "
-                       "firewall DROP, full listen queue).",
-                       (unsigned)syn->n, syn->n == 1 ? "" : "s", ng > 0 ? " (" : "", rh,
-                       ng > 0 ? ")" : "", tl_det_dur(d, sizeof d, total));
-    tl_anomaly_suggest(a,
-                       "Check that %s is up and routed, and that no firewall (nft/iptables "
-                       "DROP, security groups) eats SYNs to it; on the server: ss -ltn and "
-                       "nstat -az TcpExtListenDrops. How long the client waits is "
-                       "net.ipv4.tcp_syn_retries, or the application's connect timeout.",
-                       srv);
+        rhythm(rh, sizeof rh, a->series, ng);
+    tl_text_explain(out,
+                    "The client sent %u SYN%s%s%s%s, got no answer at all and gave up %s "
+                    "after the first: connect() failed with ETIMEDOUT. Not even an RST came "
+                    "back: the SYNs were dropped silently (host down or unreachable, "
+                    "firewall DROP, full listen queue).",
+                    syns, syns == 1 ? "" : "s", ng > 0 ? " (" : "", rh, ng > 0 ? ")" : "",
+                    tl_det_dur(d, sizeof d, tl_anomaly_get_us(a, "duration")));
+    tl_text_suggest(out,
+                    "Check that %s is up and routed, and that no firewall (nft/iptables "
+                    "DROP, security groups) eats SYNs to it; on the server: ss -ltn and "
+                    "nstat -az TcpExtListenDrops. How long the client waits is "
+                    "net.ipv4.tcp_syn_retries, or the application's connect timeout.",
+                    srv);
 }
 
 /* The server's answer to the SYNs: SYN-ACK, RST, or nothing. */
@@ -223,6 +249,9 @@ static const char *syn_answer(const struct tl_track *t)
         return "SYN-ACK";
     return sv->rst_pkt != 0 ? "RST" : NULL;
 }
+
+/* syn_backoff: whether the answer was an RST (else a SYN-ACK). */
+enum { BACKOFF_ANSWER_RST };
 
 void tl_det_syn_backoff(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
@@ -245,69 +274,87 @@ void tl_det_syn_backoff(const struct tl_detect_ctx *c, struct tl_anomaly_list *o
     tl_anomaly_str(a, "pattern", gap_pattern(g, ng, &lte));
     tl_anomaly_bool(a, "answered", ans != NULL);
     tl_anomaly_bool(a, "gave_up", gave_up(t));
-    char rh[200], d[32];
-    rhythm(rh, sizeof rh, g, ng);
     if (ans != NULL) {
         const struct tl_track_side *sv = &t->side[TL_ROLE_SERVER];
         int64_t wait = (ans[0] == 'S' ? tl_times_ts(&sv->syn, 0) : sv->rst_ts) - syn->ts[0];
         tl_anomaly_pkt(a, ans[0] == 'S' ? tl_times_pkt(&sv->syn, 0) : sv->rst_pkt);
         tl_anomaly_real(a, "wait", tl_det_secs(wait));
-        tl_anomaly_explain(a,
-                           "The client sent its SYN %u times (%s) before the server answered "
-                           "with %s, %s after the first SYN: the earlier SYNs or their "
-                           "answers were lost, and connect() took that long instead of one "
-                           "round trip.",
-                           (unsigned)syn->n, rh, ans, tl_det_dur(d, sizeof d, wait));
-    } else {
-        tl_anomaly_explain(a,
-                           "The client sent its SYN %u times (%s) and no answer came%s. The "
-                           "SYNs were dropped on the way or by the server (host down, "
-                           "firewall DROP, SYN or accept queue full); each lost try costs a "
-                           "full retransmission timeout.",
-                           (unsigned)syn->n, rh,
-                           gave_up(t) ? "; it gave up (handshake_timeout)"
-                                                  : " before the capture ended");
+        a->aux[BACKOFF_ANSWER_RST] = ans[0] == 'R';
     }
-    tl_anomaly_suggest(a, "Look for what drops SYNs: firewall DROP rules on the path, and on "
-                          "the server nstat -az TcpExtListenOverflows TcpExtListenDrops "
-                          "TcpExtTCPReqQFullDrop and ss -ltn (Recv-Q at Send-Q = accept queue "
-                          "full). Client connect timeouts under 1 s cannot survive one drop.");
 }
 
-/* The explanation of synack_retransmit, by what the client did. */
-static void synack_explain(struct tl_anomaly *a, const struct tl_track *t,
-                           const struct sends *sa, const char *gt)
+void tl_text_syn_backoff(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                         struct tl_anomaly_text *out)
 {
-    uint32_t csyn = t->side[TL_ROLE_CLIENT].syn.n;
-    if (t->synack_after_ack > 0) {
-        tl_anomaly_explain(a,
-                           "The server sent its SYN-ACK %u times (gaps %s) although the "
-                           "client's handshake ACK (packet %llu) came before the repeats: the "
-                           "server's kernel dropped that ACK, as Linux does when the "
-                           "listener's accept queue is full. The client believes it is "
-                           "connected (ESTABLISHED); the server holds only a SYN_RECV request.",
-                           (unsigned)sa->n, gt, (unsigned long long)t->hs_ack_pkt);
-        tl_anomaly_suggest(a, "The application does not accept() fast enough: check the "
-                              "listener with ss -ltn (Recv-Q at Send-Q) and nstat -az "
-                              "TcpExtListenOverflows; accept faster, or raise the listen() "
-                              "backlog together with net.core.somaxconn, which caps it.");
+    (void)about;
+    unsigned syns = (unsigned)tl_anomaly_get_int(a, "syns");
+    char rh[200], d[32];
+    rhythm(rh, sizeof rh, a->series, a->nseries);
+    if (tl_anomaly_get_bool(a, "answered")) {
+        const char *ans = a->aux[BACKOFF_ANSWER_RST] ? "RST" : "SYN-ACK";
+        tl_text_explain(out,
+                        "The client sent its SYN %u times (%s) before the server answered "
+                        "with %s, %s after the first SYN: the earlier SYNs or their "
+                        "answers were lost, and connect() took that long instead of one "
+                        "round trip.",
+                        syns, rh, ans, tl_det_dur(d, sizeof d, tl_anomaly_get_us(a, "wait")));
+    } else {
+        tl_text_explain(out,
+                        "The client sent its SYN %u times (%s) and no answer came%s. The "
+                        "SYNs were dropped on the way or by the server (host down, "
+                        "firewall DROP, SYN or accept queue full); each lost try costs a "
+                        "full retransmission timeout.",
+                        syns, rh,
+                        tl_anomaly_get_bool(a, "gave_up") ? "; it gave up (handshake_timeout)"
+                                                          : " before the capture ended");
+    }
+    tl_text_suggest(out, "Look for what drops SYNs: firewall DROP rules on the path, and on "
+                         "the server nstat -az TcpExtListenOverflows TcpExtListenDrops "
+                         "TcpExtTCPReqQFullDrop and ss -ltn (Recv-Q at Send-Q = accept queue "
+                         "full). Client connect timeouts under 1 s cannot survive one drop.");
+}
+
+/* synack_retransmit: the client's handshake ACK. */
+enum { SYNACK_ACK_PKT };
+
+/* The texts of synack_retransmit, by what the client did. */
+void tl_text_synack_retransmit(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                               struct tl_anomaly_text *out)
+{
+    (void)about;
+    unsigned n = (unsigned)tl_anomaly_get_int(a, "count");
+    int64_t csyn = tl_anomaly_get_int(a, "client_syns");
+    char gt[96];
+    gaps_text(gt, sizeof gt, a->series, a->nseries);
+    if (tl_anomaly_get_bool(a, "client_ack_seen")) {
+        tl_text_explain(out,
+                        "The server sent its SYN-ACK %u times (gaps %s) although the "
+                        "client's handshake ACK (packet %llu) came before the repeats: the "
+                        "server's kernel dropped that ACK, as Linux does when the "
+                        "listener's accept queue is full. The client believes it is "
+                        "connected (ESTABLISHED); the server holds only a SYN_RECV request.",
+                        n, gt, (unsigned long long)a->aux[SYNACK_ACK_PKT]);
+        tl_text_suggest(out, "The application does not accept() fast enough: check the "
+                             "listener with ss -ltn (Recv-Q at Send-Q) and nstat -az "
+                             "TcpExtListenOverflows; accept faster, or raise the listen() "
+                             "backlog together with net.core.somaxconn, which caps it.");
     } else {
         /* A client that got no SYN-ACK retries its SYN too (same 1 s timer);
          * one that did is ESTABLISHED and only its ACK can have been lost. */
-        tl_anomaly_explain(a,
-                           "The server sent its SYN-ACK %u times (gaps %s) without seeing the "
-                           "client's ACK in between: its kernel retransmits after 1 s, "
-                           "doubling, up to net.ipv4.tcp_synack_retries times. %s",
-                           (unsigned)sa->n, gt,
-                           csyn > 1 ? "The client retried its SYN too: the SYN-ACKs were lost "
-                                      "on the way to it."
-                                    : "The client did not retry its SYN, so it had the SYN-ACK: "
-                                      "its ACK was lost on the way to the server, and the "
-                                      "connection started that much later.");
-        tl_anomaly_suggest(a, "Look for packet loss between the hosts (interface errors, "
-                              "nstat -az TcpExtTCPSynRetrans on the server, a firewall that "
-                              "drops the client's ACK). Each loss delays the connection by "
-                              "at least 1 s.");
+        tl_text_explain(out,
+                        "The server sent its SYN-ACK %u times (gaps %s) without seeing the "
+                        "client's ACK in between: its kernel retransmits after 1 s, "
+                        "doubling, up to net.ipv4.tcp_synack_retries times. %s",
+                        n, gt,
+                        csyn > 1 ? "The client retried its SYN too: the SYN-ACKs were lost "
+                                   "on the way to it."
+                                 : "The client did not retry its SYN, so it had the SYN-ACK: "
+                                   "its ACK was lost on the way to the server, and the "
+                                   "connection started that much later.");
+        tl_text_suggest(out, "Look for packet loss between the hosts (interface errors, "
+                             "nstat -az TcpExtTCPSynRetrans on the server, a firewall that "
+                             "drops the client's ACK). Each loss delays the connection by "
+                             "at least 1 s.");
     }
 }
 
@@ -332,8 +379,7 @@ void tl_det_synack_retransmit(const struct tl_detect_ctx *c, struct tl_anomaly_l
     tl_anomaly_bool(a, "client_ack_seen", t->synack_after_ack > 0);
     tl_anomaly_int(a, "client_syns", t->side[TL_ROLE_CLIENT].syn.n);
     tl_anomaly_series(a, "gaps", g, ng);
-    char gt[96];
-    synack_explain(a, t, sa, gaps_text(gt, sizeof gt, g, ng));
+    a->aux[SYNACK_ACK_PKT] = (int64_t)t->hs_ack_pkt;
 }
 
 void tl_det_midstream(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
@@ -347,20 +393,26 @@ void tl_det_midstream(const struct tl_detect_ctx *c, struct tl_anomaly_list *out
     tl_anomaly_pkt(a, cn->first_pkt);
     tl_anomaly_str(a, "roles_from", tl_roles_from_name((enum tl_roles_from)cn->roles_from));
     tl_anomaly_int(a, "first_packet", (int64_t)cn->first_pkt);
+}
+
+void tl_text_midstream(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                       struct tl_anomaly_text *out)
+{
+    bool by_port = strcmp(tl_anomaly_get_str(a, "roles_from"),
+                          tl_roles_from_name(TL_ROLES_PORT)) == 0;
     char srv[80];
-    where(cn, TL_ROLE_SERVER, srv, sizeof srv);
-    tl_anomaly_explain(a,
-                       "The capture began after this connection's handshake: its first "
-                       "captured packet (%llu) is not a SYN. States start from what the "
-                       "traffic proves, the options the handshake negotiated (MSS, window "
-                       "scale, SACK) are unknown, so windows are shown unscaled, and %s was "
-                       "taken as the server%s.",
-                       (unsigned long long)cn->first_pkt, srv,
-                       cn->roles_from == TL_ROLES_PORT ? " by the port heuristic (lower port)"
-                                                       : "");
-    tl_anomaly_suggest(a, "Nothing is wrong with the connection. To see its handshake, start "
-                          "the capture before it opens (for pooled or long-lived connections, "
-                          "restart the client while capturing).");
+    server_of(about->conn, srv, sizeof srv);
+    tl_text_explain(out,
+                    "The capture began after this connection's handshake: its first "
+                    "captured packet (%llu) is not a SYN. States start from what the "
+                    "traffic proves, the options the handshake negotiated (MSS, window "
+                    "scale, SACK) are unknown, so windows are shown unscaled, and %s was "
+                    "taken as the server%s.",
+                    (unsigned long long)tl_anomaly_get_int(a, "first_packet"), srv,
+                    by_port ? " by the port heuristic (lower port)" : "");
+    tl_text_suggest(out, "Nothing is wrong with the connection. To see its handshake, start "
+                         "the capture before it opens (for pooled or long-lived connections, "
+                         "restart the client while capturing).");
 }
 
 void tl_det_port_reuse(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
@@ -377,21 +429,28 @@ void tl_det_port_reuse(const struct tl_detect_ctx *c, struct tl_anomaly_list *ou
     tl_anomaly_int(a, "previous_id", (int64_t)t->reuse.prev_id);
     tl_anomaly_real(a, "gap", tl_det_secs(t->reuse.gap_us));
     tl_anomaly_bool(a, "previous_in_time_wait", t->reuse.prev_time_wait);
+}
+
+void tl_text_port_reuse(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                        struct tl_anomaly_text *out)
+{
+    (void)about;
     char d[32];
-    tl_anomaly_explain(a,
-                       "This connection reuses the 4-tuple of connection %llu, %s after its "
-                       "last packet%s",
-                       (unsigned long long)t->reuse.prev_id, tl_det_dur(d, sizeof d, t->reuse.gap_us),
-                       t->reuse.prev_time_wait
-                           ? ", while an endpoint of it was still in TIME_WAIT (60 s on Linux):"
-                             " the kernel let the new SYN take that TIME_WAIT over (a server "
-                             "does so for a SYN with newer sequence number and timestamp; a "
-                             "client reuses its own with net.ipv4.tcp_tw_reuse)."
-                           : "; no endpoint of it was in TIME_WAIT any more (it ended by RST, "
-                             "or TIME_WAIT had run out).");
-    tl_anomaly_suggest(a, "Normal for clients that bind a fixed source port or cycle a small "
-                          "port range. If reused tuples ever meet RSTs or silence, keep TCP "
-                          "timestamps on, net.ipv4.tcp_tw_reuse at 2 (default) or 1, and widen "
-                          "ip_local_port_range. Never tcp_tw_recycle: removed in Linux 4.12, "
-                          "it broke clients behind NAT.");
+    tl_text_explain(out,
+                    "This connection reuses the 4-tuple of connection %llu, %s after its "
+                    "last packet%s",
+                    (unsigned long long)tl_anomaly_get_int(a, "previous_id"),
+                    tl_det_dur(d, sizeof d, tl_anomaly_get_us(a, "gap")),
+                    tl_anomaly_get_bool(a, "previous_in_time_wait")
+                        ? ", while an endpoint of it was still in TIME_WAIT (60 s on Linux):"
+                          " the kernel let the new SYN take that TIME_WAIT over (a server "
+                          "does so for a SYN with newer sequence number and timestamp; a "
+                          "client reuses its own with net.ipv4.tcp_tw_reuse)."
+                        : "; no endpoint of it was in TIME_WAIT any more (it ended by RST, "
+                          "or TIME_WAIT had run out).");
+    tl_text_suggest(out, "Normal for clients that bind a fixed source port or cycle a small "
+                         "port range. If reused tuples ever meet RSTs or silence, keep TCP "
+                         "timestamps on, net.ipv4.tcp_tw_reuse at 2 (default) or 1, and widen "
+                         "ip_local_port_range. Never tcp_tw_recycle: removed in Linux 4.12, "
+                         "it broke clients behind NAT.");
 }

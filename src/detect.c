@@ -1,45 +1,33 @@
-/* Runs the connection-level detectors, one per registry type. */
+/* Runs the connection-level detectors of the registry, in a fixed order. */
 #include "tcplens/detect.h"
 
 #include <stdio.h>
 
 #include "detect_int.h"
 
-struct detector {
-    enum tl_anomaly_type type;
-    tl_detector_fn fn;
+/* The order detectors run in, which is the order of a connection's
+ * anomalies in every report: the order a reader meets them in a
+ * connection's life. (The registry's order is the summary's.) Each
+ * detector is the registry's (tl_anomaly_detector). */
+static const uint8_t run_order[] = {
+    /* who the connection is, its handshake */
+    TL_AN_MIDSTREAM, TL_AN_PORT_REUSE, TL_AN_REFUSED, TL_AN_SYN_BACKOFF,
+    TL_AN_HANDSHAKE_TIMEOUT, TL_AN_SYNACK_RETRANSMIT,
+    /* its data */
+    TL_AN_ZERO_WINDOW, TL_AN_KEEPALIVE, TL_AN_KEEPALIVE_TIMEOUT, TL_AN_RETRANSMISSION,
+    TL_AN_STALLED_RETRANSMISSION, TL_AN_UNEXPECTED_SEGMENT,
+    /* its close */
+    TL_AN_HALF_CLOSE, TL_AN_SIMULTANEOUS_CLOSE, TL_AN_CLOSE_WAIT_STUCK, TL_AN_FIN_WAIT2_TIMEOUT,
+    TL_AN_MISSING_FINAL_ACK, TL_AN_RST_INSTEAD_OF_FIN, TL_AN_RST_AFTER_CLOSE, TL_AN_TIME_WAIT,
 };
 
-/* In the order a reader meets them in a connection's life. */
-static const struct detector detectors[] = {
-    {TL_AN_MIDSTREAM, tl_det_midstream},
-    {TL_AN_PORT_REUSE, tl_det_port_reuse},
-    {TL_AN_REFUSED, tl_det_refused},
-    {TL_AN_SYN_BACKOFF, tl_det_syn_backoff},
-    {TL_AN_HANDSHAKE_TIMEOUT, tl_det_handshake_timeout},
-    {TL_AN_SYNACK_RETRANSMIT, tl_det_synack_retransmit},
-    {TL_AN_ZERO_WINDOW, tl_det_zero_window},
-    {TL_AN_KEEPALIVE, tl_det_keepalive},
-    {TL_AN_KEEPALIVE_TIMEOUT, tl_det_keepalive_timeout},
-    {TL_AN_RETRANSMISSION, tl_det_retransmission},
-    {TL_AN_STALLED_RETRANSMISSION, tl_det_stalled_retransmission},
-    {TL_AN_UNEXPECTED_SEGMENT, tl_det_unexpected_segment},
-    {TL_AN_HALF_CLOSE, tl_det_half_close},
-    {TL_AN_SIMULTANEOUS_CLOSE, tl_det_simultaneous_close},
-    {TL_AN_CLOSE_WAIT_STUCK, tl_det_close_wait_stuck},
-    {TL_AN_FIN_WAIT2_TIMEOUT, tl_det_fin_wait2_timeout},
-    {TL_AN_MISSING_FINAL_ACK, tl_det_missing_final_ack},
-    {TL_AN_RST_INSTEAD_OF_FIN, tl_det_rst_instead_of_fin},
-    {TL_AN_RST_AFTER_CLOSE, tl_det_rst_after_close},
-    {TL_AN_TIME_WAIT, tl_det_time_wait},
-};
-
-/* Every connection-level type has exactly one detector. */
-#define TL_COUNT_CONN(name, id, sev, host) +((host) ? 0 : 1)
+/* Every connection-level type runs (tests/unit/test_engine.c checks that
+ * each runs once). */
+#define TL_COUNT_CONN(name, id, sev, host, detect, render) +((host) ? 0 : 1)
 enum { N_CONN_TYPES = 0 TL_ANOMALIES(TL_COUNT_CONN) };
 #undef TL_COUNT_CONN
-_Static_assert(sizeof detectors / sizeof detectors[0] == N_CONN_TYPES,
-               "one detector per connection-level anomaly type");
+_Static_assert(sizeof run_order / sizeof run_order[0] == N_CONN_TYPES,
+               "every connection-level anomaly type in run_order");
 
 void tl_det_distinct(const struct tl_times *tm, struct sends *o)
 {
@@ -70,9 +58,22 @@ const char *tl_det_dur(char *buf, size_t n, int64_t us)
     return buf;
 }
 
+size_t tl_detect_order(enum tl_anomaly_type *types, size_t max)
+{
+    size_t n = sizeof run_order / sizeof run_order[0];
+    for (size_t i = 0; i < n && i < max; i++)
+        types[i] = (enum tl_anomaly_type)run_order[i];
+    return n;
+}
+
 enum tl_status tl_detect(const struct tl_detect_ctx *ctx, struct tl_anomaly_list *out)
 {
-    for (size_t i = 0; i < sizeof detectors / sizeof detectors[0]; i++)
-        detectors[i].fn(ctx, out);
+    if (ctx->runs != NULL)
+        ++*ctx->runs;
+    for (size_t i = 0; i < sizeof run_order / sizeof run_order[0]; i++) {
+        tl_detector_fn fn = tl_anomaly_detector((enum tl_anomaly_type)run_order[i]);
+        if (fn != NULL)
+            fn(ctx, out);
+    }
     return out->failed ? TL_ENOMEM : TL_OK;
 }

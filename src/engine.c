@@ -69,6 +69,8 @@ void tl_engine_free(struct tl_engine *e)
 
 const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e) { return &e->cap; }
 
+uint64_t tl_engine_detector_runs(const struct tl_engine *e) { return e->detector_runs; }
+
 size_t tl_engine_open_count(const struct tl_engine *e)
 {
     return tl_flow_list_count(e->flows, TL_FLOW_LIVE) + tl_flow_list_count(e->flows, TL_FLOW_IDLE) +
@@ -174,25 +176,17 @@ static void count_anomalies(struct tl_engine *e, const struct tl_anomaly_list *a
         e->cap.worst_severity = worst;
 }
 
-/* Runs the detectors on c, with their texts only if a report prints them. */
+/* Runs the detectors on c, once: they fill evidence only, and the reports
+ * that print texts render them from it. */
 static enum tl_status detect(struct tl_engine *e, struct tl_conn *c, struct tl_anomaly_list *an)
 {
-    struct tl_detect_ctx dc = {c, conn_state(c), &ext(c)->tl, &ext(c)->track, &e->cfg.detect,
-                               conn_now(e, c)};
-    bool texts = false;
-    for (size_t i = 0; i < e->cfg.nreports && !texts; i++)
-        texts = tl_report_texts_any(e->cfg.reports[i], c);
-    an->no_text = !texts;
-    enum tl_status st = tl_detect(&dc, an);
-    if (st != TL_OK || texts)
-        return st;
-    struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, an};
-    for (size_t i = 0; i < e->cfg.nreports && !texts; i++)
-        texts = tl_report_texts(e->cfg.reports[i], &v);
-    if (!texts)
-        return TL_OK;
-    an->n = 0;
-    an->no_text = false;
+    struct tl_detect_ctx dc = {.conn = c,
+                               .tcp = conn_state(c),
+                               .timeline = &ext(c)->tl,
+                               .track = &ext(c)->track,
+                               .cfg = &e->cfg.detect,
+                               .now_us = conn_now(e, c),
+                               .runs = &e->detector_runs};
     return tl_detect(&dc, an);
 }
 

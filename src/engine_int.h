@@ -54,6 +54,7 @@ struct tl_engine {
     uint8_t *scratch; /* pack_conn()'s, scratch_size bytes */
     size_t scratch_size;
     size_t vlan_apart; /* connections held under a TL_FLOW_VLAN_APART key */
+    uint64_t detector_runs; /* tl_detect() calls: one per connection reported */
 };
 
 static inline struct conn_slot *slot(struct tl_conn *c) { return (struct conn_slot *)c->ext; }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anomaly_int.h"
 #include "hosts_int.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -413,33 +414,38 @@ static uint32_t queued_at(const struct listen *l, int64_t ts, struct tl_host_ano
     return (uint32_t)s.total;
 }
 
-static void listen_text(struct tl_anomaly *a, const struct tl_host_anomaly *ha,
-                        const struct listen *l, uint32_t n)
+void tl_text_accept_queue_overflow(const struct tl_anomaly *a,
+                                   const struct tl_anomaly_about *about,
+                                   struct tl_anomaly_text *out)
 {
+    const struct tl_host_anomaly *ha = tl_hosts_about(about);
+    uint32_t n = (uint32_t)tl_anomaly_get_int(a, "queue_estimate");
+    uint32_t ack_drops = (uint32_t)tl_anomaly_get_int(a, "acks_dropped");
+    uint32_t syn_drops = (uint32_t)tl_anomaly_get_int(a, "syns_dropped");
     char queued[160], acks[160] = "", syns[96] = "";
     if (n > 0)
         snprintf(queued, sizeof queued, "%u completed connection(s) waiting: backlog %u + 1",
                  n, n - 1);
     else
         snprintf(queued, sizeof queued, "its queue full before the capture began");
-    if (l->ack_drops > 0)
+    if (ack_drops > 0)
         snprintf(acks, sizeof acks,
                  " dropped the handshake ACK of %u connection(s) (SYN-ACK resent; the "
                  "client believed it was connected)%s",
-                 l->ack_drops, l->syn_drops > 0 ? ", and" : "");
-    if (l->syn_drops > 0)
-        snprintf(syns, sizeof syns, "%s the SYNs of %u", l->ack_drops > 0 ? "" : " dropped",
-                 l->syn_drops);
-    tl_anomaly_explain(a,
-                       "The listener %s:%u stopped taking connections in (%s): the kernel%s%s. "
-                       "Linux drops them when the accept queue (backlog + 1) is full: "
-                       "accept() is not called fast enough.",
-                       ha->host, ha->port, queued, acks, syns);
-    tl_anomaly_suggest(a,
-                       "Check the accept loop (blocked or busy thread, too few workers); "
-                       "raise the listen() backlog and net.core.somaxconn (4096 by default "
-                       "since Linux 5.4). ss -ltn shows the queue (Recv-Q) and its size "
-                       "(Send-Q); nstat counts TcpExtListenOverflows.");
+                 ack_drops, syn_drops > 0 ? ", and" : "");
+    if (syn_drops > 0)
+        snprintf(syns, sizeof syns, "%s the SYNs of %u", ack_drops > 0 ? "" : " dropped",
+                 syn_drops);
+    tl_text_explain(out,
+                    "The listener %s:%u stopped taking connections in (%s): the kernel%s%s. "
+                    "Linux drops them when the accept queue (backlog + 1) is full: "
+                    "accept() is not called fast enough.",
+                    ha->host, ha->port, queued, acks, syns);
+    tl_text_suggest(out,
+                    "Check the accept loop (blocked or busy thread, too few workers); "
+                    "raise the listen() backlog and net.core.somaxconn (4096 by default "
+                    "since Linux 5.4). ss -ltn shows the queue (Recv-Q) and its size "
+                    "(Send-Q); nstat counts TcpExtListenOverflows.");
 }
 
 static void eval_listen(struct tl_hosts *h, const struct agg *g,
@@ -476,30 +482,33 @@ static void eval_listen(struct tl_hosts *h, const struct agg *g,
     tl_anomaly_int(a, "acks_dropped", l->ack_drops);
     tl_anomaly_int(a, "syns_dropped", l->syn_drops);
     tl_anomaly_int(a, "completed", l->completed);
-    listen_text(a, ha, l, n);
 }
 
-static void pair_text(struct tl_anomaly *a, const struct tl_host_anomaly *ha, uint32_t n,
-                      double span, double rate, double range)
+void tl_text_time_wait_pressure(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                                struct tl_anomaly_text *out)
 {
-    double held = rate * 60.0;
+    const struct tl_host_anomaly *ha = tl_hosts_about(about);
+    uint32_t n = (uint32_t)tl_anomaly_get_int(a, "time_wait");
+    double span = tl_anomaly_get_real(a, "window_s"), rate = tl_anomaly_get_real(a, "rate");
+    double held = tl_anomaly_get_real(a, "projected_time_wait");
+    double range = (double)tl_anomaly_get_int(a, "port_range");
     char then[80];
     if (held >= range)
         snprintf(then, sizeof then, "all taken after %.0f s; connect() then fails", range / rate);
     else
         snprintf(then, sizeof then, "when a burst takes the rest, connect() fails");
-    tl_anomaly_explain(a,
-                       "%s opened connections to %s:%u at %.0f per second (%u within %.1f s) "
-                       "and closed them first, so each left its local port in TIME_WAIT for "
-                       "60 s. At that rate TIME_WAIT needs %.0f ports for this destination, "
-                       "%.0f %% of the %.0f ephemeral ports (32768-60999 by default): %s "
-                       "with EADDRNOTAVAIL.",
-                       ha->host, ha->peer, ha->peer_port, rate, n, span, held,
-                       100.0 * held / range, range, then);
-    tl_anomaly_suggest(a, "Reuse connections (keep-alive, pooling); set net.ipv4.tcp_tw_reuse "
-                          "= 1 for outgoing connections; widen net.ipv4.ip_local_port_range; "
-                          "or let the server close first. Never tcp_tw_recycle: removed in "
-                          "Linux 4.12, it broke clients behind NAT.");
+    tl_text_explain(out,
+                    "%s opened connections to %s:%u at %.0f per second (%u within %.1f s) "
+                    "and closed them first, so each left its local port in TIME_WAIT for "
+                    "60 s. At that rate TIME_WAIT needs %.0f ports for this destination, "
+                    "%.0f %% of the %.0f ephemeral ports (32768-60999 by default): %s "
+                    "with EADDRNOTAVAIL.",
+                    ha->host, ha->peer, ha->peer_port, rate, n, span, held,
+                    100.0 * held / range, range, then);
+    tl_text_suggest(out, "Reuse connections (keep-alive, pooling); set net.ipv4.tcp_tw_reuse "
+                         "= 1 for outgoing connections; widen net.ipv4.ip_local_port_range; "
+                         "or let the server close first. Never tcp_tw_recycle: removed in "
+                         "Linux 4.12, it broke clients behind NAT.");
 }
 
 static void eval_pair(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out)
@@ -535,7 +544,6 @@ static void eval_pair(struct tl_hosts *h, const struct agg *g, struct tl_host_an
     tl_anomaly_int(a, "port_range", h->cfg.tw_port_range);
     if (rate * 60.0 >= range)
         tl_anomaly_real(a, "exhaustion_s", range / rate);
-    pair_text(a, ha, n, span, rate, range);
 }
 
 static void evaluate(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out)
@@ -591,6 +599,19 @@ enum tl_status tl_hosts_finish(struct tl_hosts *h, struct tl_host_anomaly_list *
     tl_host_anomaly_list_free(&h->found);
     h->failed = false;
     return st;
+}
+
+const struct tl_host_anomaly *tl_hosts_about(const struct tl_anomaly_about *about)
+{
+    /* Rendered without its host (a test's bare anomaly): names stay empty. */
+    static const struct tl_host_anomaly nobody;
+    return about->host != NULL ? about->host : &nobody;
+}
+
+void tl_host_anomaly_render(const struct tl_host_anomaly *ha, struct tl_anomaly_text *out)
+{
+    struct tl_anomaly_about about = {NULL, ha};
+    tl_anomaly_render(&ha->a, &about, out);
 }
 
 void tl_host_anomaly_list_free(struct tl_host_anomaly_list *l)

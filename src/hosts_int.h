@@ -105,6 +105,9 @@ void tl_hosts_ids_add(struct ids *s, uint64_t id);
 void tl_hosts_ids_merge(struct tl_host_anomaly *ha, const struct ids *s);
 double tl_hosts_secs(int64_t us);
 
+/* The host anomaly a renderer words (an empty one when about has none). */
+const struct tl_host_anomaly *tl_hosts_about(const struct tl_anomaly_about *about);
+
 /* The aggregate for k, made (and the oldest evicted) if needed; NULL when
  * out of memory. */
 struct agg *tl_hosts_get(struct tl_hosts *h, const struct key *k);

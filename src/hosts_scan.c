@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anomaly_int.h"
 #include "hosts_int.h"
 
 #define SCAN_SLOTS 8u
@@ -216,25 +217,40 @@ void tl_hosts_feed_scan(struct tl_hosts *h, const struct tl_conn *c,
     tl_hosts_ids_add(&s->ids, c->id);
 }
 
-static void scan_text(struct tl_anomaly *a, const struct tl_host_anomaly *ha,
-                      const struct scan *s, const struct scan_sets *x, double span)
+void tl_text_syn_scan(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                      struct tl_anomaly_text *out)
 {
-    const struct set *hit = &x->hit;
-    char what[96], victim[TL_ADDR_STRLEN];
-    if (x->hit_is_port)
-        snprintf(what, sizeof what, "port %u on %u hosts", (unsigned)hit->port, hit->n);
+    const struct tl_host_anomaly *ha = tl_hosts_about(about);
+    char what[96];
+    if (strcmp(tl_anomaly_get_str(a, "kind"), "hosts_on_port") == 0)
+        snprintf(what, sizeof what, "port %u on %u hosts",
+                 (unsigned)tl_anomaly_get_int(a, "port"),
+                 (unsigned)tl_anomaly_get_int(a, "hosts_on_port"));
     else
-        snprintf(what, sizeof what, "%u ports of %s", hit->n,
-                 tl_addr_str(&hit->host, victim, sizeof victim));
-    tl_anomaly_explain(a,
-                       "%s reached the threshold, %s within %.2f s, %u of those %u attempts failing. In all: "
-                       "%u attempts in %.1f s, %u refused (RST: nothing listening), %u "
-                       "unanswered (filtered, no host), %u answered (%u reset by the source "
-                       "before its ACK: a half-open scan). A port scanner or a worm does "
-                       "that; so does a client walking a wrong list.",
-                       ha->host, what, tl_hosts_secs(hit->hi - hit->lo), hit->failed,
-                       hit->attempts, s->attempts, span, s->refused, s->unanswered, s->open,
-                       s->half_open);
+        snprintf(what, sizeof what, "%u ports of %s",
+                 (unsigned)tl_anomaly_get_int(a, "ports_on_host"), ha->peer);
+    tl_text_explain(out,
+                    "%s reached the threshold, %s within %.2f s, %u of those %u attempts "
+                    "failing. In all: "
+                    "%u attempts in %.1f s, %u refused (RST: nothing listening), %u "
+                    "unanswered (filtered, no host), %u answered (%u reset by the source "
+                    "before its ACK: a half-open scan). A port scanner or a worm does "
+                    "that; so does a client walking a wrong list.",
+                    ha->host, what, tl_anomaly_get_real(a, "window_s"),
+                    (unsigned)tl_anomaly_get_int(a, "window_failed"),
+                    (unsigned)tl_anomaly_get_int(a, "window_attempts"),
+                    (unsigned)tl_anomaly_get_int(a, "attempts"),
+                    tl_anomaly_get_real(a, "duration_s"),
+                    (unsigned)tl_anomaly_get_int(a, "refused"),
+                    (unsigned)tl_anomaly_get_int(a, "unanswered"),
+                    (unsigned)tl_anomaly_get_int(a, "answered"),
+                    (unsigned)tl_anomaly_get_int(a, "half_open"));
+    tl_text_suggest(out,
+                    "Find the process behind %s (ss -tnp on that host, firewall and "
+                    "conntrack logs). If the scan is not authorised, block the source and "
+                    "check its host for compromise; rate-limit new connections per source "
+                    "(nft meter, limit rate).",
+                    ha->host);
 }
 
 void tl_hosts_eval_scan(struct tl_hosts *h, const struct agg *g,
@@ -277,11 +293,4 @@ void tl_hosts_eval_scan(struct tl_hosts *h, const struct agg *g,
     tl_anomaly_int(a, "window_failed", x->hit.failed);
     tl_anomaly_real(a, "window_s", tl_hosts_secs(x->hit.hi - x->hit.lo));
     tl_anomaly_int(a, "threshold", x->hit_is_port ? h->cfg.scan_hosts : h->cfg.scan_ports);
-    scan_text(a, ha, s, x, span);
-    tl_anomaly_suggest(a,
-                       "Find the process behind %s (ss -tnp on that host, firewall and "
-                       "conntrack logs). If the scan is not authorised, block the source and "
-                       "check its host for compromise; rate-limit new connections per source "
-                       "(nft meter, limit rate).",
-                       ha->host);
 }

@@ -70,17 +70,6 @@ enum tl_status tl_report_put(struct tl_report *r, uint64_t id, const char *text,
     return emit(r, text, len);
 }
 
-bool tl_report_texts_any(const struct tl_report *r, const struct tl_conn *c)
-{
-    return !r->cfg.anomalies_only && (r->cfg.only_id == 0 || c->id == r->cfg.only_id) &&
-           (r->ops->shows_texts == NULL || r->ops->shows_texts(NULL, &r->cfg));
-}
-
-bool tl_report_texts(const struct tl_report *r, const struct tl_conn_view *v)
-{
-    return tl_report_lists(r, v) && (r->ops->shows_texts == NULL || r->ops->shows_texts(v, &r->cfg));
-}
-
 /* --anomalies-only: info-level entries such as time_wait do not count. */
 bool tl_report_lists(const struct tl_report *r, const struct tl_conn_view *v)
 {

@@ -147,8 +147,11 @@ static void w_evidence(struct tl_jw *w, const struct tl_anomaly *a)
     tl_jw_obj_end(w);
 }
 
-static void w_anomaly(struct tl_jw *w, const struct tl_anomaly *a, int64_t t0)
+static void w_anomaly(struct tl_jw *w, const struct tl_anomaly *a, const struct tl_conn *c)
 {
+    int64_t t0 = c->first_ts;
+    struct tl_anomaly_text t;
+    tl_anomaly_render_conn(a, c, &t);
     tl_jw_arr_begin(w);
     tl_jw_int(w, a->type);
     tl_jw_int(w, a->severity);
@@ -159,8 +162,8 @@ static void w_anomaly(struct tl_jw *w, const struct tl_anomaly *a, int64_t t0)
         tl_jw_uint(w, a->pkts[i]);
     tl_jw_arr_end(w);
     w_evidence(w, a);
-    tl_jw_str(w, a->explanation);
-    tl_jw_str(w, a->suggestion);
+    tl_jw_str(w, t.explanation);
+    tl_jw_str(w, t.suggestion);
     tl_jw_arr_end(w);
 }
 
@@ -241,7 +244,7 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
     w_conn_head(w, v);
     tl_jw_arr_begin(w);
     for (size_t i = 0; v->anomalies != NULL && i < v->anomalies->n; i++)
-        w_anomaly(w, &v->anomalies->a[i], c->first_ts);
+        w_anomaly(w, &v->anomalies->a[i], c);
     tl_jw_arr_end(w);
     tl_jw_arr_begin(w);
     for (uint32_t i = 0; v->timeline != NULL && i < v->timeline->n; i++)
@@ -391,4 +394,4 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     return TL_OK;
 }
 
-const struct report_ops tl_report_html_ops = {format_conn, write_doc, NULL};
+const struct report_ops tl_report_html_ops = {format_conn, write_doc};

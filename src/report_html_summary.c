@@ -372,8 +372,10 @@ static void host_anomaly(struct page *p, const struct tl_host_anomaly *h, bool o
         put(p, "</code>");
     }
     put(p, " at %s UTC</summary>\n", tl_report_utc(a->ts, t, sizeof t));
-    write_text(p, "x", "What happened", a->explanation);
-    write_text(p, "g", "What to do", a->suggestion);
+    struct tl_anomaly_text txt;
+    tl_host_anomaly_render(h, &txt);
+    write_text(p, "x", "What happened", txt.explanation);
+    write_text(p, "g", "What to do", txt.suggestion);
     if (a->nfields > 0) {
         put(p, "<p class=\"ev\"><b>Evidence</b> ");
         for (uint8_t i = 0; i < a->nfields && i < TL_ANOM_MAX_FIELDS; i++) {

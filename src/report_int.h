@@ -77,10 +77,6 @@ struct report_ops {
      * each followed by '\n'. */
     enum tl_status (*write_doc)(const struct tl_report *r, const struct tl_run *run,
                                 FILE *spool);
-    /* Whether it prints the anomalies' explanations of listed connection v
-     * (v NULL: of every listed connection, whatever its anomalies). NULL:
-     * always, for every listed connection. */
-    bool (*shows_texts)(const struct tl_conn_view *v, const struct tl_report_cfg *cfg);
 };
 
 struct tl_report {

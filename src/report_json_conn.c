@@ -267,8 +267,10 @@ void tl_report_json_evidence(struct tl_jw *w, const struct tl_anomaly *a)
     tl_jw_obj_end(w);
 }
 
-static void w_anomaly(struct tl_jw *w, const struct tl_anomaly *a)
+static void w_anomaly(struct tl_jw *w, const struct tl_anomaly *a, const struct tl_conn *c)
 {
+    struct tl_anomaly_text t;
+    tl_anomaly_render_conn(a, c, &t);
     tl_jw_obj_begin(w);
     tl_jw_key(w, "type");
     tl_jw_str(w, tl_anomaly_id((enum tl_anomaly_type)a->type));
@@ -285,9 +287,9 @@ static void w_anomaly(struct tl_jw *w, const struct tl_anomaly *a)
     tl_jw_arr_end(w);
     tl_report_json_evidence(w, a);
     tl_jw_key(w, "explanation");
-    tl_jw_str(w, a->explanation);
+    tl_jw_str(w, t.explanation);
     tl_jw_key(w, "suggestion");
-    tl_jw_str(w, a->suggestion);
+    tl_jw_str(w, t.suggestion);
     tl_jw_obj_end(w);
 }
 
@@ -311,7 +313,7 @@ static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
         tl_jw_key(w, "anomalies");
         tl_jw_arr_begin(w);
         for (size_t i = 0; i < v->anomalies->n; i++)
-            w_anomaly(w, &v->anomalies->a[i]);
+            w_anomaly(w, &v->anomalies->a[i], v->conn);
         tl_jw_arr_end(w);
     }
     if (v->timeline != NULL) {

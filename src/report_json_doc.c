@@ -155,6 +155,8 @@ static void w_summary(struct tl_jw *w, const struct tl_report *r)
 static void w_host_anomaly(struct tl_jw *w, const struct tl_host_anomaly *h)
 {
     const struct tl_anomaly *a = &h->a;
+    struct tl_anomaly_text t;
+    tl_host_anomaly_render(h, &t);
     tl_jw_obj_begin(w);
     w_str(w, "type", tl_anomaly_id((enum tl_anomaly_type)a->type));
     w_str(w, "severity", tl_sev_name((enum tl_sev)a->severity));
@@ -174,8 +176,8 @@ static void w_host_anomaly(struct tl_jw *w, const struct tl_host_anomaly *h)
     if (h->total_conns > h->nconns)
         w_uint(w, "connections_total", h->total_conns);
     tl_report_json_evidence(w, a);
-    w_str(w, "explanation", a->explanation);
-    w_str(w, "suggestion", a->suggestion);
+    w_str(w, "explanation", t.explanation);
+    w_str(w, "suggestion", t.suggestion);
     tl_jw_obj_end(w);
 }
 

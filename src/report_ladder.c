@@ -650,7 +650,7 @@ static void key(const struct ladder *x)
             putf(&l, "%*s%-12s%s", KEY_NOTE_AT, "", "packets", p.s);
         }
         emit(x, &l);
-        x->out->notes(x->out->ctx, a);
+        x->out->notes(x->out->ctx, a, x->v->conn);
     }
 }
 

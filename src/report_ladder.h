@@ -14,8 +14,9 @@ struct tl_ladder_sink {
     /* Appends one line (no newline; escape codes only when colour is on). */
     void (*line)(void *ctx, const char *s);
     /* Appends the paragraphs under anomaly a's key line (explanation,
-     * suggestion, evidence), as the detail block writes them. */
-    void (*notes)(void *ctx, const struct tl_anomaly *a);
+     * suggestion, evidence), as the detail block writes them; c is the
+     * connection drawn. */
+    void (*notes)(void *ctx, const struct tl_anomaly *a, const struct tl_conn *c);
 };
 
 /*

@@ -280,18 +280,21 @@ static void evidence(struct buf *b, const struct tl_anomaly *a)
 }
 
 /* An anomaly's paragraphs: explanation, suggestion, evidence. */
-static void anomaly_notes(struct buf *b, const struct tl_anomaly *a)
+static void anomaly_notes(struct buf *b, const struct tl_anomaly *a, const struct tl_conn *c)
 {
-    if (a->explanation[0] != '\0')
-        wrap(b, "explanation", a->explanation);
-    if (a->suggestion[0] != '\0')
-        wrap(b, "suggestion", a->suggestion);
+    struct tl_anomaly_text t;
+    tl_anomaly_render_conn(a, c, &t);
+    if (t.explanation[0] != '\0')
+        wrap(b, "explanation", t.explanation);
+    if (t.suggestion[0] != '\0')
+        wrap(b, "suggestion", t.suggestion);
     evidence(b, a);
 }
 
 /* "  error    close_wait_stuck  server  12:16:06.256319 (+5.198137 s)  packets 28 31" */
-static void anomaly_lines(struct buf *b, const struct tl_anomaly *a, int64_t t0)
+static void anomaly_lines(struct buf *b, const struct tl_anomaly *a, const struct tl_conn *c)
 {
+    int64_t t0 = c->first_ts;
     char clk[24], d[32];
     span_str(a->ts - t0, d);
     bprintf(b, "\n\t  %-8s %-26s %-10s %s (%s%s s)", tl_sev_name((enum tl_sev)a->severity),
@@ -300,12 +303,15 @@ static void anomaly_lines(struct buf *b, const struct tl_anomaly *a, int64_t t0)
             a->ts >= t0 ? "+" : "", d);
     for (uint8_t i = 0; i < a->npkts && i < TL_ANOM_MAX_PKTS; i++)
         bprintf(b, "%s%" PRIu64, i == 0 ? "  packets " : " ", a->pkts[i]);
-    anomaly_notes(b, a);
+    anomaly_notes(b, a, c);
 }
 
 static void ladder_line(void *ctx, const char *s) { bprintf(ctx, "\n\t%s", s); }
 
-static void ladder_notes(void *ctx, const struct tl_anomaly *a) { anomaly_notes(ctx, a); }
+static void ladder_notes(void *ctx, const struct tl_anomaly *a, const struct tl_conn *c)
+{
+    anomaly_notes(ctx, a, c);
+}
 
 /* The detail block: heading, anomalies worst first, timeline; or, with
  * --ladder, heading and ladder (report_ladder.c), anomalies keyed under it. */
@@ -332,7 +338,7 @@ static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst,
     for (int s = TL_SEV_NLEVELS - 1; s >= 0; s--)
         for (size_t i = 0; i < v->anomalies->n; i++)
             if (v->anomalies->a[i].severity == s)
-                anomaly_lines(b, &v->anomalies->a[i], c->first_ts);
+                anomaly_lines(b, &v->anomalies->a[i], c);
     if (v->timeline != NULL)
         timeline_lines(b, v);
 }
@@ -409,11 +415,11 @@ static void table_row(struct buf *b, const struct tl_conn_view *v)
 /* Only a detail block prints explanations: the table names anomalies by
  * their id. A ladder is the connection's detail, so --ladder details every
  * one. */
-static bool shows_texts(const struct tl_conn_view *v, const struct tl_report_cfg *cfg)
+static bool detailed(const struct tl_conn_view *v, const struct tl_report_cfg *cfg)
 {
     if (cfg->all_details || cfg->ladder.on)
         return true;
-    return v != NULL && v->anomalies != NULL && tl_anomaly_worst(v->anomalies) >= TL_SEV_WARNING;
+    return v->anomalies != NULL && tl_anomaly_worst(v->anomalies) >= TL_SEV_WARNING;
 }
 
 static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
@@ -422,7 +428,7 @@ static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cf
     struct buf b = {NULL, 0, 0, false};
     table_row(&b, v);
     int worst = v->anomalies != NULL ? tl_anomaly_worst(v->anomalies) : -1;
-    if (shows_texts(v, cfg))
+    if (detailed(v, cfg))
         detail_block(&b, v, worst < 0 ? 0 : worst, &cfg->ladder);
     if (b.failed) {
         free(b.s);
@@ -635,8 +641,10 @@ static void host_anomaly(struct buf *b, const struct tl_host_anomaly *h)
         bprintf(b, " %" PRIu64, h->conns[i]);
     if (h->total_conns > h->nconns)
         bprintf(b, " … (%" PRIu64 " in all)", h->total_conns);
-    wrap(b, "explanation", a->explanation);
-    wrap(b, "suggestion", a->suggestion);
+    struct tl_anomaly_text t;
+    tl_host_anomaly_render(h, &t);
+    wrap(b, "explanation", t.explanation);
+    wrap(b, "suggestion", t.suggestion);
     evidence(b, a);
 }
 
@@ -673,4 +681,4 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     return st == TL_OK ? write_connections(r, spool, out) : st;
 }
 
-const struct report_ops tl_report_text_ops = {format_conn, write_doc, shows_texts};
+const struct report_ops tl_report_text_ops = {format_conn, write_doc};

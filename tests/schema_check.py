@@ -239,7 +239,7 @@ def registry(header):
     m = re.search(r"#define\s+TL_ANOMALIES\(X\)(.*?)(?:\n\s*\n|\n#)", text, re.S)
     body = m.group(1) if m else ""
     return [(i, h == "true") for i, h in
-            re.findall(r'X\(\s*\w+\s*,\s*"([^"]+)"\s*,\s*\w+\s*,\s*(true|false)\s*\)', body)]
+            re.findall(r'X\(\s*\w+\s*,\s*"([^"]+)"\s*,\s*\w+\s*,\s*(true|false)\s*[,)]', body)]
 
 
 def check_sources(tap, root, srcdir):

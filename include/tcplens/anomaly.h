@@ -1,9 +1,16 @@
 /*
  * Anomalies: what went wrong (or is worth knowing) about a connection, with
  * the evidence that proves it. Every type is defined once, in TL_ANOMALIES
- * below: its enum value, its stable id (used in JSON, never the number) and
- * its default severity. Each type has one detector (src/anomaly_*.c) that
- * reads what the engine tracked about the connection and appends anomalies.
+ * below: its enum value, its stable id (used in JSON, never the number), its
+ * default severity, its scope, its detector and its renderer.
+ *
+ * Detection and wording are apart: a detector (src/anomaly_*.c) reads what
+ * the engine tracked about a connection and appends anomalies with their
+ * evidence, once per connection; the renderer of the type turns one
+ * anomaly's evidence into its explanation and suggestion, called by the
+ * reporter that prints them (tl_anomaly_render). Texts cost more than
+ * detection, and most anomalies are only counted: nothing is worded that
+ * no report prints.
  */
 #ifndef TCPLENS_ANOMALY_H
 #define TCPLENS_ANOMALY_H
@@ -16,33 +23,62 @@
 
 enum tl_sev { TL_SEV_INFO = 0, TL_SEV_WARNING, TL_SEV_ERROR, TL_SEV_NLEVELS };
 
-/* The one registry: X(ENUM, "id", default severity, host-level). */
-#define TL_ANOMALIES(X)                                                     \
-    X(REFUSED, "refused", TL_SEV_ERROR, false)                              \
-    X(HANDSHAKE_TIMEOUT, "handshake_timeout", TL_SEV_ERROR, false)          \
-    X(SYN_BACKOFF, "syn_backoff", TL_SEV_WARNING, false)                    \
-    X(SYNACK_RETRANSMIT, "synack_retransmit", TL_SEV_WARNING, false)        \
-    X(RST_INSTEAD_OF_FIN, "rst_instead_of_fin", TL_SEV_WARNING, false)      \
-    X(RST_AFTER_CLOSE, "rst_after_close", TL_SEV_WARNING, false)            \
-    X(MISSING_FINAL_ACK, "missing_final_ack", TL_SEV_WARNING, false)        \
-    X(CLOSE_WAIT_STUCK, "close_wait_stuck", TL_SEV_ERROR, false)            \
-    X(FIN_WAIT2_TIMEOUT, "fin_wait2_timeout", TL_SEV_WARNING, false)        \
-    X(TIME_WAIT, "time_wait", TL_SEV_INFO, false)                           \
-    X(SIMULTANEOUS_CLOSE, "simultaneous_close", TL_SEV_INFO, false)         \
-    X(HALF_CLOSE, "half_close", TL_SEV_INFO, false)                         \
-    X(ZERO_WINDOW, "zero_window", TL_SEV_WARNING, false)                    \
-    X(KEEPALIVE, "keepalive", TL_SEV_INFO, false)                           \
-    X(KEEPALIVE_TIMEOUT, "keepalive_timeout", TL_SEV_ERROR, false)          \
-    X(RETRANSMISSION, "retransmission", TL_SEV_WARNING, false)              \
-    X(STALLED_RETRANSMISSION, "stalled_retransmission", TL_SEV_ERROR, false) \
-    X(PORT_REUSE, "port_reuse", TL_SEV_INFO, false)                         \
-    X(MIDSTREAM, "midstream", TL_SEV_INFO, false)                           \
-    X(UNEXPECTED_SEGMENT, "unexpected_segment", TL_SEV_WARNING, false)      \
-    X(SYN_SCAN, "syn_scan", TL_SEV_WARNING, true)                           \
-    X(ACCEPT_QUEUE_OVERFLOW, "accept_queue_overflow", TL_SEV_ERROR, true)   \
-    X(TIME_WAIT_PRESSURE, "time_wait_pressure", TL_SEV_WARNING, true)
+/*
+ * The one registry: X(ENUM, "id", default severity, host-level, detector,
+ * renderer). The detector (connection-level types; NULL for host-level
+ * ones, which hosts*.c find across connections) fills evidence only; the
+ * renderer writes the explanation and suggestion from that evidence when a
+ * report prints them. Both are declared in src/anomaly_int.h.
+ */
+#define TL_ANOMALIES(X)                                                             \
+    X(REFUSED, "refused", TL_SEV_ERROR, false,                                      \
+      tl_det_refused, tl_text_refused)                                              \
+    X(HANDSHAKE_TIMEOUT, "handshake_timeout", TL_SEV_ERROR, false,                  \
+      tl_det_handshake_timeout, tl_text_handshake_timeout)                          \
+    X(SYN_BACKOFF, "syn_backoff", TL_SEV_WARNING, false,                            \
+      tl_det_syn_backoff, tl_text_syn_backoff)                                      \
+    X(SYNACK_RETRANSMIT, "synack_retransmit", TL_SEV_WARNING, false,                \
+      tl_det_synack_retransmit, tl_text_synack_retransmit)                          \
+    X(RST_INSTEAD_OF_FIN, "rst_instead_of_fin", TL_SEV_WARNING, false,              \
+      tl_det_rst_instead_of_fin, tl_text_rst_instead_of_fin)                        \
+    X(RST_AFTER_CLOSE, "rst_after_close", TL_SEV_WARNING, false,                    \
+      tl_det_rst_after_close, tl_text_rst_after_close)                              \
+    X(MISSING_FINAL_ACK, "missing_final_ack", TL_SEV_WARNING, false,                \
+      tl_det_missing_final_ack, tl_text_missing_final_ack)                          \
+    X(CLOSE_WAIT_STUCK, "close_wait_stuck", TL_SEV_ERROR, false,                    \
+      tl_det_close_wait_stuck, tl_text_close_wait_stuck)                            \
+    X(FIN_WAIT2_TIMEOUT, "fin_wait2_timeout", TL_SEV_WARNING, false,                \
+      tl_det_fin_wait2_timeout, tl_text_fin_wait2_timeout)                          \
+    X(TIME_WAIT, "time_wait", TL_SEV_INFO, false,                                   \
+      tl_det_time_wait, tl_text_time_wait)                                          \
+    X(SIMULTANEOUS_CLOSE, "simultaneous_close", TL_SEV_INFO, false,                 \
+      tl_det_simultaneous_close, tl_text_simultaneous_close)                        \
+    X(HALF_CLOSE, "half_close", TL_SEV_INFO, false,                                 \
+      tl_det_half_close, tl_text_half_close)                                        \
+    X(ZERO_WINDOW, "zero_window", TL_SEV_WARNING, false,                            \
+      tl_det_zero_window, tl_text_zero_window)                                      \
+    X(KEEPALIVE, "keepalive", TL_SEV_INFO, false,                                   \
+      tl_det_keepalive, tl_text_keepalive)                                          \
+    X(KEEPALIVE_TIMEOUT, "keepalive_timeout", TL_SEV_ERROR, false,                  \
+      tl_det_keepalive_timeout, tl_text_keepalive_timeout)                          \
+    X(RETRANSMISSION, "retransmission", TL_SEV_WARNING, false,                      \
+      tl_det_retransmission, tl_text_retransmission)                                \
+    X(STALLED_RETRANSMISSION, "stalled_retransmission", TL_SEV_ERROR, false,        \
+      tl_det_stalled_retransmission, tl_text_stalled_retransmission)                \
+    X(PORT_REUSE, "port_reuse", TL_SEV_INFO, false,                                 \
+      tl_det_port_reuse, tl_text_port_reuse)                                        \
+    X(MIDSTREAM, "midstream", TL_SEV_INFO, false,                                   \
+      tl_det_midstream, tl_text_midstream)                                          \
+    X(UNEXPECTED_SEGMENT, "unexpected_segment", TL_SEV_WARNING, false,              \
+      tl_det_unexpected_segment, tl_text_unexpected_segment)                        \
+    X(SYN_SCAN, "syn_scan", TL_SEV_WARNING, true,                                   \
+      NULL, tl_text_syn_scan)                                                       \
+    X(ACCEPT_QUEUE_OVERFLOW, "accept_queue_overflow", TL_SEV_ERROR, true,           \
+      NULL, tl_text_accept_queue_overflow)                                          \
+    X(TIME_WAIT_PRESSURE, "time_wait_pressure", TL_SEV_WARNING, true,               \
+      NULL, tl_text_time_wait_pressure)
 
-#define TL_ANOM_ENUM(name, id, sev, host) TL_AN_##name,
+#define TL_ANOM_ENUM(name, id, sev, host, detect, render) TL_AN_##name,
 enum tl_anomaly_type { TL_ANOMALIES(TL_ANOM_ENUM) TL_AN_NTYPES };
 #undef TL_ANOM_ENUM
 
@@ -73,29 +109,29 @@ struct tl_evfield {
 #define TL_ANOM_MAX_PKTS 16
 #define TL_ANOM_MAX_FIELDS 16
 #define TL_ANOM_MAX_SERIES 16
+#define TL_ANOM_MAX_AUX 6
 
 struct tl_anomaly {
     uint8_t type;     /* enum tl_anomaly_type */
     uint8_t severity; /* enum tl_sev */
     uint8_t endpoint; /* enum tl_anom_ep */
     uint8_t npkts, nfields, nseries;
-    bool no_text;     /* explanation and suggestion are left empty */
     int64_t ts;       /* when it was proven, µs */
     uint64_t pkts[TL_ANOM_MAX_PKTS];
     struct tl_evfield fields[TL_ANOM_MAX_FIELDS];
-    double series[TL_ANOM_MAX_SERIES]; /* e.g. the gaps between SYNs, s */
-    char explanation[400];  /* what the kernel did and why, plain words */
-    char suggestion[300];   /* what to check or change, right for current Linux */
+    /* e.g. the gaps between SYNs, s: printed as the type's SERIES field;
+     * a type with none may keep a series here for its renderer alone. */
+    double series[TL_ANOM_MAX_SERIES];
+    /* What the texts tell that the evidence does not carry (a packet
+     * number, a byte count), for the type's renderer alone: no report
+     * prints it. Each type names its slots next to its detector. */
+    int64_t aux[TL_ANOM_MAX_AUX];
 };
 
 struct tl_anomaly_list {
     struct tl_anomaly *a;
     size_t n, cap;
     bool failed; /* an add ran out of memory */
-    /* The texts cost more than the detection itself, and a connection
-     * that is only counted (--anomalies-only) needs none: with no_text,
-     * tl_anomaly_explain() and tl_anomaly_suggest() write nothing. */
-    bool no_text;
 };
 
 void tl_anomaly_list_free(struct tl_anomaly_list *l);
@@ -111,8 +147,62 @@ void tl_anomaly_bool(struct tl_anomaly *a, const char *key, bool v);
 void tl_anomaly_str(struct tl_anomaly *a, const char *key, const char *literal);
 /* Adds a series (e.g. "gaps") of up to TL_ANOM_MAX_SERIES values. */
 void tl_anomaly_series(struct tl_anomaly *a, const char *key, const double *v, size_t n);
-void tl_anomaly_explain(struct tl_anomaly *a, const char *fmt, ...) TL_PRINTF(2, 3);
-void tl_anomaly_suggest(struct tl_anomaly *a, const char *fmt, ...) TL_PRINTF(2, 3);
+/* Keeps a series for the renderer only (no field: not printed). */
+void tl_anomaly_keep_series(struct tl_anomaly *a, const double *v, size_t n);
+
+/* Evidence read back, for renderers: field key's value, or 0, 0.0, false,
+ * "" when a has no such field (or one of another kind). */
+bool tl_anomaly_has(const struct tl_anomaly *a, const char *key);
+int64_t tl_anomaly_get_int(const struct tl_anomaly *a, const char *key);
+double tl_anomaly_get_real(const struct tl_anomaly *a, const char *key);
+bool tl_anomaly_get_bool(const struct tl_anomaly *a, const char *key);
+const char *tl_anomaly_get_str(const struct tl_anomaly *a, const char *key);
+/* A real field of seconds made from µs (a duration), as those µs again:
+ * exact, as the seconds keep every digit of the µs. */
+int64_t tl_anomaly_get_us(const struct tl_anomaly *a, const char *key);
+
+/* An anomaly's texts: what the kernel did and why, in plain words, and
+ * what to check or change (right for current Linux). */
+struct tl_anomaly_text {
+    char explanation[400];
+    char suggestion[300];
+};
+
+struct tl_host_anomaly; /* hosts.h */
+
+/* What an anomaly is about, for the words of its texts (addresses): the
+ * connection of a connection-level anomaly, or the host anomaly a
+ * host-level one is the anomaly of. Either may be NULL. */
+struct tl_anomaly_about {
+    const struct tl_conn *conn;
+    const struct tl_host_anomaly *host;
+};
+
+/* The registry's functions. A detector appends the anomalies of its type
+ * that ctx proves to out (detect.h); a renderer writes one anomaly's
+ * texts into out, which it finds zeroed. */
+struct tl_detect_ctx;
+typedef void (*tl_detector_fn)(const struct tl_detect_ctx *ctx, struct tl_anomaly_list *out);
+typedef void (*tl_render_fn)(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                             struct tl_anomaly_text *out);
+
+/* Type t's detector; NULL for a host-level type (or an unknown one). */
+tl_detector_fn tl_anomaly_detector(enum tl_anomaly_type t);
+
+/* Writes the texts of a into out with its type's renderer (empty for an
+ * unknown type). Reporters call it when they print a; the texts depend
+ * only on a and about. */
+void tl_anomaly_render(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                       struct tl_anomaly_text *out);
+
+/* The same for an anomaly of connection c (NULL: addresses left out).
+ * Host-level anomalies: tl_host_anomaly_render() (hosts.h). */
+void tl_anomaly_render_conn(const struct tl_anomaly *a, const struct tl_conn *c,
+                            struct tl_anomaly_text *out);
+
+/* Formats into one of out's texts; a renderer's pen. */
+void tl_text_explain(struct tl_anomaly_text *out, const char *fmt, ...) TL_PRINTF(2, 3);
+void tl_text_suggest(struct tl_anomaly_text *out, const char *fmt, ...) TL_PRINTF(2, 3);
 
 /* Highest severity in a list, or -1 when empty. */
 int tl_anomaly_worst(const struct tl_anomaly_list *l);

@@ -3,7 +3,9 @@
  * small tracker (a few counters and packet numbers per side, updated in
  * O(1) per segment); when the connection ends, the detectors of the
  * registry (anomaly.h) read the tracker, the state machines and the
- * timeline, and list the anomalies with their evidence.
+ * timeline, and list the anomalies with their evidence, once per
+ * connection. They word nothing: the registry's renderers do, for the
+ * reporters that print the texts.
  */
 #ifndef TCPLENS_DETECT_H
 #define TCPLENS_DETECT_H
@@ -178,11 +180,17 @@ struct tl_detect_ctx {
     const struct tl_track *track;
     const struct tl_detect_cfg *cfg;
     int64_t now_us;
+    uint64_t *runs; /* counts tl_detect() calls when not NULL */
 };
 
-/* Runs every connection-level detector. Returns TL_ENOMEM when the list
- * could not grow. */
+/* Runs every connection-level detector once, appending to out in the
+ * order of tl_detect_order(). Returns TL_ENOMEM when the list could not
+ * grow. */
 TL_MUST_CHECK enum tl_status tl_detect(const struct tl_detect_ctx *ctx,
                                        struct tl_anomaly_list *out);
+
+/* The connection-level types in the order their detectors run: up to max
+ * of them into types; returns how many there are. */
+size_t tl_detect_order(enum tl_anomaly_type *types, size_t max);
 
 #endif

@@ -69,6 +69,10 @@ const struct tl_capture_info *tl_engine_capture(const struct tl_engine *e);
  * packets and are not counted). */
 size_t tl_engine_open_count(const struct tl_engine *e);
 
+/* How many times the connection-level detectors have run: once per
+ * connection reported, whatever the reports print. */
+uint64_t tl_engine_detector_runs(const struct tl_engine *e);
+
 /* Records a live source's kernel counters for the report. */
 void tl_engine_set_live_stats(struct tl_engine *e, uint64_t received, uint64_t dropped,
                               uint64_t if_dropped);

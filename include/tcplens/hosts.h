@@ -56,8 +56,8 @@ struct tl_hosts_cfg {
 #define TL_HOST_MAX_CONNS 32
 
 /* One host anomaly: the anomaly itself (type, severity, ts, packets unused,
- * evidence, explanation, suggestion; endpoint is the role the host plays)
- * and which host and connections it is about. */
+ * evidence; endpoint is the role the host plays) and which host and
+ * connections it is about, which its texts name. */
 struct tl_host_anomaly {
     struct tl_anomaly a;
     char host[TL_ADDR_STRLEN]; /* the source, the listener or the client address */
@@ -75,6 +75,10 @@ struct tl_host_anomaly_list {
 };
 
 void tl_host_anomaly_list_free(struct tl_host_anomaly_list *l);
+
+/* Writes ha's texts into out (tl_anomaly_render): reporters call it when
+ * they print ha. */
+void tl_host_anomaly_render(const struct tl_host_anomaly *ha, struct tl_anomaly_text *out);
 
 struct tl_hosts;
 

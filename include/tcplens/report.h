@@ -131,16 +131,6 @@ size_t tl_report_wait_budget(const struct tl_report *r);
 /* Whether r lists v (--anomalies-only and --connection decide). */
 bool tl_report_lists(const struct tl_report *r, const struct tl_conn_view *v);
 
-/* Whether r prints the explanations of connection c's anomalies whatever
- * they are. When no report does, the engine runs the detectors without
- * their texts, and again with them only for the connections whose texts
- * a report turns out to print (tl_report_texts: the text report prints
- * them only for connections with a warning or an error). */
-bool tl_report_texts_any(const struct tl_report *r, const struct tl_conn *c);
-
-/* Whether r prints the explanations of v's anomalies. */
-bool tl_report_texts(const struct tl_report *r, const struct tl_conn_view *v);
-
 /* Writes the document (or the rest of the stream) and flushes out. */
 TL_MUST_CHECK enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run);
 

@@ -195,7 +195,7 @@ static json_t *evidence_json(const struct tl_anomaly *a)
     return o;
 }
 
-static json_t *anomaly_json(const struct tl_anomaly *a)
+static json_t *anomaly_json(const struct tl_anomaly *a, const struct tl_anomaly_text *t)
 {
     json_t *o = json_object();
     bool ok = o != NULL &&
@@ -204,8 +204,8 @@ static json_t *anomaly_json(const struct tl_anomaly *a)
               put(o, "endpoint", json_string(tl_anom_ep_name((enum tl_anom_ep)a->endpoint))) &&
               put(o, "ts", ts_json(a->ts)) && put(o, "packets", array_of(a->pkts, a->npkts, id_at)) &&
               put(o, "evidence", evidence_json(a)) &&
-              put(o, "explanation", json_string(a->explanation)) &&
-              put(o, "suggestion", json_string(a->suggestion));
+              put(o, "explanation", json_string(t->explanation)) &&
+              put(o, "suggestion", json_string(t->suggestion));
     if (!ok) {
         json_decref(o);
         return NULL;
@@ -213,9 +213,19 @@ static json_t *anomaly_json(const struct tl_anomaly *a)
     return o;
 }
 
-static json_t *anomaly_at(const void *base, size_t i)
+/* A connection's anomalies, each with its texts. */
+static json_t *anomalies_json(const struct tl_conn_view *v)
 {
-    return anomaly_json(&((const struct tl_anomaly *)base)[i]);
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < v->anomalies->n; i++) {
+        struct tl_anomaly_text t;
+        tl_anomaly_render_conn(&v->anomalies->a[i], v->conn, &t);
+        if (json_array_append_new(arr, anomaly_json(&v->anomalies->a[i], &t)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
 }
 
 json_t *tl_report_conn_json(const struct tl_conn_view *v)
@@ -243,7 +253,7 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
               put(o, "end", json_string(tl_end_name(c->end))) &&
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
               put(o, "wireshark_filter", wireshark_filter(v)) &&
-              (v->anomalies == NULL || put(o, "anomalies", array_of(v->anomalies->a, v->anomalies->n, anomaly_at))) &&
+              (v->anomalies == NULL || put(o, "anomalies", anomalies_json(v))) &&
               (v->timeline == NULL || put(o, "timeline", array_of(v->timeline->ev, v->timeline->n, event_at))) &&
               (v->timeline == NULL || v->timeline->dropped == 0 ||
                put(o, "timeline_dropped", json_integer((json_int_t)v->timeline->dropped)));

@@ -20,13 +20,15 @@ struct rig {
     uint16_t vlan[2]; /* 802.1Q id by direction, 0: untagged */
 };
 
-static void rig_open_with(struct rig *g, uint32_t max_flows, int64_t idle_us,
-                          bool full_timeline, uint8_t vlan_key)
+/* An engine with one report, of configuration rc (its out is the rig's). */
+static void rig_open_report(struct rig *g, const struct tl_report_cfg *rc, uint32_t max_flows,
+                            int64_t idle_us, bool full_timeline, uint8_t vlan_key)
 {
     memset(g, 0, sizeof *g);
     g->out = tmpfile();
-    struct tl_report_cfg rc = {.format = TL_REPORT_NDJSON, .out = g->out, .reorder = true};
-    g->r = tl_report_new(&rc);
+    struct tl_report_cfg c = *rc;
+    c.out = g->out;
+    g->r = tl_report_new(&c);
     struct tl_engine_cfg ec = {.idle_timeout_us = idle_us,
                                .vlan_key = vlan_key,
                                .linger_us = TL_DEFAULT_LINGER_US,
@@ -39,6 +41,13 @@ static void rig_open_with(struct rig *g, uint32_t max_flows, int64_t idle_us,
     if (g->out == NULL || g->r == NULL || g->e == NULL)
         abort();
     g->cport = 40000;
+}
+
+static void rig_open_with(struct rig *g, uint32_t max_flows, int64_t idle_us,
+                          bool full_timeline, uint8_t vlan_key)
+{
+    struct tl_report_cfg rc = {.format = TL_REPORT_NDJSON, .reorder = true};
+    rig_open_report(g, &rc, max_flows, idle_us, full_timeline, vlan_key);
 }
 
 static void rig_open(struct rig *g, uint32_t max_flows, int64_t idle_us)
@@ -83,17 +92,26 @@ static void seg(struct rig *g, int64_t ms, int dir, uint8_t flags, uint32_t seq,
     seg_at(g, 1700000000 * TL_USEC_PER_SEC + ms * 1000, dir, flags, seq, ack, len);
 }
 
-/* Ends the run; returns the connections as a JSON array (caller frees). */
-static json_t *rig_close(struct rig *g, struct tl_capture_info *cap)
+/* Ends the run and the report; cap gets the capture's counters, and runs
+ * (unless NULL) how many times the detectors ran. */
+static void rig_finish(struct rig *g, struct tl_capture_info *cap, uint64_t *runs)
 {
     if (tl_engine_finish(g->e) != TL_OK)
         abort();
     *cap = *tl_engine_capture(g->e);
+    if (runs != NULL)
+        *runs = tl_engine_detector_runs(g->e);
     struct tl_run run = {.capture = cap, .summary = tl_engine_summary(g->e)};
     if (tl_report_finish(g->r, &run) != TL_OK)
         abort();
     tl_engine_free(g->e);
     tl_report_free(g->r);
+}
+
+/* Ends the run; returns the connections as a JSON array (caller frees). */
+static json_t *rig_close(struct rig *g, struct tl_capture_info *cap)
+{
+    rig_finish(g, cap, NULL);
     rewind(g->out);
     json_t *all = json_array();
     char *line = NULL;
@@ -183,6 +201,59 @@ static void test_refused_retry(struct tap *t)
     is_int(t, json_integer_value(json_object_get(json_object_get(an, "evidence"), "tries")), 3,
            "refused: evidence counts the tries");
     json_decref(c);
+}
+
+/*
+ * The detectors run once per connection, whatever the report prints: the
+ * text report words the anomalies of the refused connection (an error,
+ * so a detail block) and only counts those of the clean one; NDJSON words
+ * them all; --anomalies-only lists one of the two.
+ */
+static void test_detector_runs(struct tap *t)
+{
+    static const struct {
+        struct tl_report_cfg rc;
+        const char *what;
+    } runs[] = {
+        {{.format = TL_REPORT_TEXT, .reorder = true}, "detectors: once per connection (text)"},
+        {{.format = TL_REPORT_TEXT, .reorder = true, .anomalies_only = true},
+         "detectors: once per connection (text, anomalies only)"},
+        {{.format = TL_REPORT_TEXT, .reorder = true, .all_details = true},
+         "detectors: once per connection (text, every detail)"},
+        {{.format = TL_REPORT_NDJSON, .reorder = true}, "detectors: once per connection (NDJSON)"},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        struct rig g;
+        struct tl_capture_info cap;
+        uint64_t n;
+        rig_open_report(&g, &runs[i].rc, 0, TL_DEFAULT_IDLE_TIMEOUT_US, false, TL_VLAN_KEY_AUTO);
+        full_exchange(&g, 0, 1000, 5000);
+        g.cport = 40001;
+        seg(&g, 100, C2S, TL_TH_SYN, 777, 0, 0);
+        seg(&g, 101, S2C, TL_TH_RST | TL_TH_ACK, 0, 778, 0);
+        rig_finish(&g, &cap, &n);
+        fclose(g.out);
+        ok(t, cap.connections == 2 && n == cap.connections, runs[i].what);
+    }
+}
+
+/* tl_detect() runs every connection-level type's detector, once; host-level
+ * types have none (hosts.c finds them). */
+static void test_detect_order(struct tap *t)
+{
+    enum tl_anomaly_type order[TL_AN_NTYPES + 1];
+    size_t n = tl_detect_order(order, TL_AN_NTYPES + 1);
+    unsigned seen[TL_AN_NTYPES] = {0};
+    bool good = n <= TL_AN_NTYPES;
+    for (size_t i = 0; good && i < n; i++)
+        if ((unsigned)order[i] < TL_AN_NTYPES)
+            seen[order[i]]++;
+    for (int ty = 0; ty < TL_AN_NTYPES; ty++) {
+        bool host = tl_anomaly_is_host((enum tl_anomaly_type)ty);
+        bool has = tl_anomaly_detector((enum tl_anomaly_type)ty) != NULL;
+        good = good && seen[ty] == (host ? 0u : 1u) && has == !host;
+    }
+    ok(t, good, "detectors: each connection-level type once, in the run order");
 }
 
 static void test_syn_retransmit(struct tap *t)
@@ -579,6 +650,8 @@ int main(void)
     test_normal(&t);
     test_reuse(&t);
     test_refused_retry(&t);
+    test_detector_runs(&t);
+    test_detect_order(&t);
     test_syn_retransmit(&t);
     test_idle_timeout(&t);
     test_duplicates(&t);

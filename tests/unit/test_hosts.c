@@ -180,11 +180,15 @@ static const struct tl_host_anomaly *find(const struct tl_host_anomaly_list *l,
     return NULL;
 }
 
-/* Text fits its buffer (not cut by vsnprintf) and is not empty. */
+/* Its rendered texts fit their buffers (not cut by vsnprintf), are not
+ * empty, and name the host. */
 static bool text_ok(const struct tl_host_anomaly *ha)
 {
-    size_t e = strlen(ha->a.explanation), s = strlen(ha->a.suggestion);
-    return e > 0 && e + 1 < sizeof ha->a.explanation && s > 0 && s + 1 < sizeof ha->a.suggestion;
+    struct tl_anomaly_text t;
+    tl_host_anomaly_render(ha, &t);
+    size_t e = strlen(t.explanation), s = strlen(t.suggestion);
+    return e > 0 && e + 1 < sizeof t.explanation && s > 0 && s + 1 < sizeof t.suggestion &&
+           ha->host[0] != '\0' && strstr(t.explanation, ha->host) != NULL;
 }
 
 /* ------------------------------------------------------------ scenarios */

@@ -425,7 +425,7 @@ static void synth_anomalies(struct synth *s)
 {
     static const double gaps[] = {1.0, 3.0, 0.1, 1e-7, -0.0, 1e300};
     struct tl_anomaly *a = &s->an[0];
-    a->type = TL_AN_SYN_BACKOFF;
+    a->type = TL_AN_RST_INSTEAD_OF_FIN;
     a->severity = TL_SEV_WARNING;
     a->endpoint = TL_AEP_CLIENT;
     a->ts = -11;
@@ -439,8 +439,8 @@ static void synth_anomalies(struct synth *s)
     tl_anomaly_bool(a, "no", false);
     tl_anomaly_str(a, "odd \"key\"\\", "q\" b\\ c\x01\x1f t\t n\n \xc3\xa9\xe2\x82\xac /");
     tl_anomaly_series(a, "gaps", gaps, sizeof gaps / sizeof gaps[0]);
-    tl_anomaly_explain(a, "It said \"no\"\\\nthen\tstopped \xf0\x9f\x98\x80.");
-    tl_anomaly_suggest(a, "%s", "");
+    /* Its renderer puts state_before into the explanation. */
+    tl_anomaly_str(a, "state_before", "It said \"no\"\\\nthen\tstopped \xf0\x9f\x98\x80.");
     a = &s->an[1];
     a->type = TL_AN_TIME_WAIT;
     a->endpoint = TL_AEP_CONNECTION;
@@ -688,7 +688,7 @@ static enum tl_status verdict_doc(const struct tl_report *r, const struct tl_run
     return TL_OK;
 }
 
-static const struct report_ops verdict_ops = {verdict_conn, verdict_doc, NULL};
+static const struct report_ops verdict_ops = {verdict_conn, verdict_doc};
 
 struct mode {
     const char *name;

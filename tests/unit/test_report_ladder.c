@@ -27,8 +27,9 @@ static void got_line(void *ctx, const char *s)
         g->n++;
 }
 
-static void got_notes(void *ctx, const struct tl_anomaly *a)
+static void got_notes(void *ctx, const struct tl_anomaly *a, const struct tl_conn *c)
 {
+    (void)c;
     struct got *g = ctx;
     if (g->nnotes < MAX_LINES)
         g->notes[g->nnotes++] = a->type;
