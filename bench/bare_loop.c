@@ -23,8 +23,7 @@ struct tally {
     uint32_t mix;
 };
 
-static void touch(struct tally *t, const struct pcap_pkthdr *h,
-                  const u_char *data)
+static void touch(struct tally *t, const struct pcap_pkthdr *h, const u_char *data)
 {
     t->packets++;
     t->caplen_sum += h->caplen;
@@ -50,7 +49,7 @@ static int read_all(pcap_t *p, struct tally *t)
 int main(int argc, char **argv)
 {
     char errbuf[PCAP_ERRBUF_SIZE];
-    struct tally t = { 0, 0, 0 };
+    struct tally t = {0, 0, 0};
     pcap_t *p;
     int rc;
 
@@ -67,7 +66,7 @@ int main(int argc, char **argv)
     if (rc)
         fprintf(stderr, "bare_loop: %s: %s\n", argv[1], pcap_geterr(p));
     pcap_close(p);
-    printf("packets %" PRIu64 " caplen_bytes %" PRIu64 " checksum %08" PRIx32
-           "\n", t.packets, t.caplen_sum, t.mix);
+    printf("packets %" PRIu64 " caplen_bytes %" PRIu64 " checksum %08" PRIx32 "\n", t.packets,
+           t.caplen_sum, t.mix);
     return rc;
 }

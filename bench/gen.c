@@ -30,23 +30,32 @@
 
 #include "gen.h"
 
-#define EPOCH_BASE      1704067200u     /* 2024-01-01T00:00:00Z */
+#define EPOCH_BASE 1704067200u /* 2024-01-01T00:00:00Z */
 #define LINKTYPE_EN10MB 1u
-#define SNAP_HEADERS    96u             /* like tcpdump -s 96 */
-#define SNAP_FULL       262144u
-#define OUT_BUF_SIZE    (8u << 20)
+#define SNAP_HEADERS 96u /* like tcpdump -s 96 */
+#define SNAP_FULL 262144u
+#define OUT_BUF_SIZE (8u << 20)
 #define REUSE_RING_SIZE 4096u
-#define N_CLIENT_ADDRS  65534u
-#define N_EPHEMERAL     28232u          /* Linux 32768-60999 */
+#define N_CLIENT_ADDRS 65534u
+#define N_EPHEMERAL 28232u /* Linux 32768-60999 */
 
-struct hent { uint64_t t; uint32_t slot; };
-struct heap { struct hent *a; uint32_t n; };
+struct hent {
+    uint64_t t;
+    uint32_t slot;
+};
+struct heap {
+    struct hent *a;
+    uint32_t n;
+};
 
-struct reuse_ring { struct tuple a[REUSE_RING_SIZE]; uint32_t n; };
+struct reuse_ring {
+    struct tuple a[REUSE_RING_SIZE];
+    uint32_t n;
+};
 
 struct payload {
     uint8_t bytes[MAX_PAYLOAD];
-    uint32_t sum[MAX_PAYLOAD + 1];  /* checksum of bytes[0..L) for each L */
+    uint32_t sum[MAX_PAYLOAD + 1]; /* checksum of bytes[0..L) for each L */
 };
 
 struct out {
@@ -59,7 +68,7 @@ struct out {
 
 struct stats {
     uint64_t pkts, conns, v6, wraps, truncated, reuse_fallback;
-    uint64_t full_size;         /* frames of 1514 bytes on the wire */
+    uint64_t full_size; /* frames of 1514 bytes on the wire */
     uint64_t by_kind[K_NKINDS];
     uint64_t last_t;
 };
@@ -74,7 +83,7 @@ struct gen {
     struct reuse_ring ring;
     struct stats st;
     uint64_t tuple_seq;
-    uint64_t scheduled;         /* packets promised by started scripts */
+    uint64_t scheduled; /* packets promised by started scripts */
     bool oom;
 };
 
@@ -159,11 +168,11 @@ static void put_file_header(struct out *o, bool full)
 {
     uint8_t *p = out_reserve(o, 24);
 
-    le32(p, 0xa1b2c3d4u);       /* microsecond magic */
+    le32(p, 0xa1b2c3d4u); /* microsecond magic */
     le16(p + 4, 2);
     le16(p + 6, 4);
-    le32(p + 8, 0);             /* thiszone */
-    le32(p + 12, 0);            /* sigfigs */
+    le32(p + 8, 0);  /* thiszone */
+    le32(p + 12, 0); /* sigfigs */
     le32(p + 16, full ? SNAP_FULL : SNAP_HEADERS);
     le32(p + 20, LINKTYPE_EN10MB);
     o->len += 24;
@@ -185,7 +194,10 @@ static void payload_init(struct payload *pay)
 static size_t tcp_hdr_len(uint8_t opt)
 {
     static const uint8_t len[] = {
-        [OPT_NONE] = 20, [OPT_TS] = 32, [OPT_SYN_TS] = 40, [OPT_SYN_NOTS] = 32,
+        [OPT_NONE] = 20,
+        [OPT_TS] = 32,
+        [OPT_SYN_TS] = 40,
+        [OPT_SYN_NOTS] = 32,
     };
     return len[opt];
 }
@@ -202,31 +214,43 @@ static void put_ts(uint8_t *p, const struct seg *s)
  * captures: MSS, SACK_PERM, TS, NOP, WS on a SYN. */
 static void put_tcp_opts(uint8_t *p, const struct conn *c, const struct seg *s)
 {
-    static const uint8_t nop_nop[2] = { 1, 1 };
+    static const uint8_t nop_nop[2] = {1, 1};
 
     switch (s->opt) {
     case OPT_SYN_TS:
-        p[0] = 2; p[1] = 4; be16(p + 2, c->mss[s->dir]);
-        p[4] = 4; p[5] = 2;
+        p[0] = 2;
+        p[1] = 4;
+        be16(p + 2, c->mss[s->dir]);
+        p[4] = 4;
+        p[5] = 2;
         put_ts(p + 6, s);
-        p[16] = 1; p[17] = 3; p[18] = 3; p[19] = c->ws[s->dir];
+        p[16] = 1;
+        p[17] = 3;
+        p[18] = 3;
+        p[19] = c->ws[s->dir];
         break;
     case OPT_SYN_NOTS:
-        p[0] = 2; p[1] = 4; be16(p + 2, c->mss[s->dir]);
-        p[4] = 1; p[5] = 1; p[6] = 4; p[7] = 2;
-        p[8] = 1; p[9] = 3; p[10] = 3; p[11] = c->ws[s->dir];
+        p[0] = 2;
+        p[1] = 4;
+        be16(p + 2, c->mss[s->dir]);
+        p[4] = 1;
+        p[5] = 1;
+        p[6] = 4;
+        p[7] = 2;
+        p[8] = 1;
+        p[9] = 3;
+        p[10] = 3;
+        p[11] = c->ws[s->dir];
         break;
     case OPT_TS:
         memcpy(p, nop_nop, 2);
         put_ts(p + 2, s);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
-static void put_tcp(uint8_t *p, const struct conn *c, const struct seg *s,
-                    size_t thl)
+static void put_tcp(uint8_t *p, const struct conn *c, const struct seg *s, size_t thl)
 {
     be16(p, c->tup.port[s->dir]);
     be16(p + 2, c->tup.port[!s->dir]);
@@ -240,8 +264,7 @@ static void put_tcp(uint8_t *p, const struct conn *c, const struct seg *s,
     put_tcp_opts(p + 20, c, s);
 }
 
-static uint32_t pseudo_sum(const struct conn *c, const struct seg *s,
-                           size_t tcp_len)
+static uint32_t pseudo_sum(const struct conn *c, const struct seg *s, size_t tcp_len)
 {
     size_t alen = c->tup.v6 ? 16 : 4;
     uint32_t acc = sum16(c->tup.addr[s->dir], alen, 0);
@@ -250,14 +273,13 @@ static uint32_t pseudo_sum(const struct conn *c, const struct seg *s,
     return acc + 6 + (uint32_t)tcp_len;
 }
 
-static void put_ipv4(uint8_t *p, struct conn *c, const struct seg *s,
-                     size_t tot)
+static void put_ipv4(uint8_t *p, struct conn *c, const struct seg *s, size_t tot)
 {
     p[0] = 0x45;
     p[1] = 0;
     be16(p + 2, (uint32_t)tot);
     be16(p + 4, c->ip_id[s->dir]++);
-    be16(p + 6, 0x4000);        /* DF, as Linux sets with PMTU discovery */
+    be16(p + 6, 0x4000); /* DF, as Linux sets with PMTU discovery */
     p[8] = s->dir == CLI ? 64 : 57;
     p[9] = 6;
     be16(p + 10, 0);
@@ -266,8 +288,7 @@ static void put_ipv4(uint8_t *p, struct conn *c, const struct seg *s,
     be16(p + 10, csum_fold(sum16(p, 20, 0)));
 }
 
-static void put_ipv6(uint8_t *p, const struct conn *c, const struct seg *s,
-                     size_t plen)
+static void put_ipv6(uint8_t *p, const struct conn *c, const struct seg *s, size_t plen)
 {
     be32(p, 0x60000000u | c->flow_label[s->dir]);
     be16(p + 4, (uint32_t)plen);
@@ -280,8 +301,8 @@ static void put_ipv6(uint8_t *p, const struct conn *c, const struct seg *s,
 static void put_eth(uint8_t *p, const struct seg *s, bool v6)
 {
     static const uint8_t mac[2][6] = {
-        { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 },    /* the client host */
-        { 0x02, 0x00, 0x00, 0x00, 0x00, 0xfe },    /* its gateway */
+        {0x02, 0x00, 0x00, 0x00, 0x00, 0x01}, /* the client host */
+        {0x02, 0x00, 0x00, 0x00, 0x00, 0xfe}, /* its gateway */
     };
     memcpy(p, mac[!s->dir], 6);
     memcpy(p + 6, mac[s->dir], 6);
@@ -333,8 +354,8 @@ static void write_seg(struct gen *g, struct conn *c, const struct seg *s)
 static void fresh_tuple(struct gen *g, struct tuple *t, bool v6)
 {
     static const uint16_t srv_ports[] = {
-        443, 443, 443, 443, 443, 443, 443, 443, 443, 443, 443, 443,
-        80, 80, 80, 80, 8080, 5432, 6379, 22,
+        443, 443, 443, 443, 443, 443, 443,  443,  443,  443,
+        443, 443, 80,  80,  80,  80,  8080, 5432, 6379, 22,
     };
     uint64_t k = g->tuple_seq++;
     uint32_t cli = 1 + (uint32_t)(k % N_CLIENT_ADDRS);
@@ -345,15 +366,15 @@ static void fresh_tuple(struct gen *g, struct tuple *t, bool v6)
     t->port[CLI] = (uint16_t)(32768 + (k / N_CLIENT_ADDRS) % N_EPHEMERAL);
     t->port[SRV] = srv_ports[rng_below(&g->rng, sizeof srv_ports / sizeof srv_ports[0])];
     if (v6) {
-        static const uint8_t pfx[2][6] = { { 0x20, 0x01, 0x0d, 0xb8, 0, 0x0c },
-                                           { 0x20, 0x01, 0x0d, 0xb8, 0, 0x05 } };
+        static const uint8_t pfx[2][6] = {{0x20, 0x01, 0x0d, 0xb8, 0, 0x0c},
+                                          {0x20, 0x01, 0x0d, 0xb8, 0, 0x05}};
         memcpy(t->addr[CLI], pfx[CLI], 6);
         memcpy(t->addr[SRV], pfx[SRV], 6);
         be32(t->addr[CLI] + 12, cli);
         be32(t->addr[SRV] + 12, srv);
     } else {
-        be32(t->addr[CLI], 0x0a000000u | cli);         /* 10.0.0.0/16 */
-        be32(t->addr[SRV], 0xc0000200u | srv);         /* 192.0.2.0/24 */
+        be32(t->addr[CLI], 0x0a000000u | cli); /* 10.0.0.0/16 */
+        be32(t->addr[SRV], 0xc0000200u | srv); /* 192.0.2.0/24 */
     }
 }
 
@@ -427,7 +448,7 @@ static void choose_tuple(struct gen *g, struct conn *c)
     bool v6 = rng_pcm(&g->rng, g->cfg->ipv6_pcm);
 
     if (c->kind == K_REUSE && !ring_take(g, &c->tup)) {
-        g->st.reuse_fallback++;     /* nothing closed yet: a plain one */
+        g->st.reuse_fallback++; /* nothing closed yet: a plain one */
         c->kind = K_NORMAL;
     }
     if (c->kind != K_REUSE)
@@ -439,7 +460,7 @@ static void choose_tuple(struct gen *g, struct conn *c)
 static bool start_conn(struct gen *g, struct conn *c, uint64_t t0)
 {
     const struct cfg *cfg = g->cfg;
-    struct build b = { .c = c, .rng = &g->rng, .t = t0 };
+    struct build b = {.c = c, .rng = &g->rng, .t = t0};
 
     if (cfg->pkts ? g->scheduled >= cfg->pkts : g->st.conns >= cfg->conns)
         return false;
@@ -458,7 +479,7 @@ static bool start_conn(struct gen *g, struct conn *c, uint64_t t0)
         return false;
     }
     if (cfg->pkts && g->scheduled + c->nsegs > cfg->pkts) {
-        c->nsegs = (uint32_t)(cfg->pkts - g->scheduled);  /* capture ends */
+        c->nsegs = (uint32_t)(cfg->pkts - g->scheduled); /* capture ends */
         c->truncated = true;
         g->st.truncated++;
     }
@@ -528,7 +549,7 @@ static void start_slots(struct gen *g)
             break;
         if (g->slots[i].nsegs == 0)
             continue;
-        heap_push(&g->heap, (struct hent){ g->slots[i].segs[0].t, i });
+        heap_push(&g->heap, (struct hent){g->slots[i].segs[0].t, i});
     }
 }
 
@@ -589,25 +610,27 @@ static uint32_t default_special(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gen [-o FILE|-] [-c CONNECTIONS] [-n PACKETS] [-C CONCURRENCY]\n"
-               "           [-s header-only|full] [--seed N] [--ipv6-share PCT]\n"
-               "           [--ts-share PCT] [--special PCT] [--mix KIND=PCT,...] [-q]\n"
-               "  -c N        connections (default 1000); with -n it only sets the mean\n"
-               "              packets per connection to PACKETS/N\n"
-               "  -n N        exactly N packets (the last connections are cut off,\n"
-               "              as a capture that ends would cut them)\n"
-               "  -C N        connections in flight at once (default 1000)\n"
-               "  -s MODE     header-only: headers captured, payload only counted in\n"
-               "              the IP length (snaplen 96); full: 1514-byte frames\n"
-               "  --seed N    random seed (default 1); same seed, same bytes\n"
-               "  --ipv6-share PCT   share of IPv6 connections (default 10)\n"
-               "  --ts-share PCT     share of servers accepting TCP timestamps (default 50)\n"
-               "  --special PCT      total share of the special kinds (default %g)\n"
-               "  --mix K=PCT,...    share of one kind (applied after --special); kinds\n"
-               "                     and their default shares in %%:", default_special() / 1000.0);
+    fprintf(f,
+            "usage: gen [-o FILE|-] [-c CONNECTIONS] [-n PACKETS] [-C CONCURRENCY]\n"
+            "           [-s header-only|full] [--seed N] [--ipv6-share PCT]\n"
+            "           [--ts-share PCT] [--special PCT] [--mix KIND=PCT,...] [-q]\n"
+            "  -c N        connections (default 1000); with -n it only sets the mean\n"
+            "              packets per connection to PACKETS/N\n"
+            "  -n N        exactly N packets (the last connections are cut off,\n"
+            "              as a capture that ends would cut them)\n"
+            "  -C N        connections in flight at once (default 1000)\n"
+            "  -s MODE     header-only: headers captured, payload only counted in\n"
+            "              the IP length (snaplen 96); full: 1514-byte frames\n"
+            "  --seed N    random seed (default 1); same seed, same bytes\n"
+            "  --ipv6-share PCT   share of IPv6 connections (default 10)\n"
+            "  --ts-share PCT     share of servers accepting TCP timestamps (default 50)\n"
+            "  --special PCT      total share of the special kinds (default %g)\n"
+            "  --mix K=PCT,...    share of one kind (applied after --special); kinds\n"
+            "                     and their default shares in %%:",
+            default_special() / 1000.0);
     for (int k = 1; k < K_NKINDS; k++)
-        fprintf(f, "%s%s %g", k % 4 == 1 ? "\n                       " : ", ",
-                kind_info[k].name, kind_info[k].pcm / 1000.0);
+        fprintf(f, "%s%s %g", k % 4 == 1 ? "\n                       " : ", ", kind_info[k].name,
+                kind_info[k].pcm / 1000.0);
     fputs("\n  N accepts k, M, G suffixes (powers of 1000).\n", f);
 }
 
@@ -775,7 +798,7 @@ static void finish_cfg(struct cfg *cfg)
     if (cfg->conns && cfg->pkts)
         cfg->ppc_x256 = (uint32_t)(cfg->pkts * 256 / cfg->conns);
     if (cfg->pkts && cfg->conns)
-        cfg->conns = 0;         /* -n is the stop condition */
+        cfg->conns = 0; /* -n is the stop condition */
 }
 
 /* ---- setup and report -------------------------------------------------- */
@@ -792,8 +815,8 @@ static void report(const struct gen *g, double secs)
 {
     const struct stats *st = &g->st;
 
-    fprintf(stderr, "gen: %llu packets, %llu connections (",
-            (unsigned long long)st->pkts, (unsigned long long)st->conns);
+    fprintf(stderr, "gen: %llu packets, %llu connections (", (unsigned long long)st->pkts,
+            (unsigned long long)st->conns);
     for (int k = 0; k < K_NKINDS; k++)
         fprintf(stderr, "%s%s %llu", k ? ", " : "", kind_info[k].name,
                 (unsigned long long)st->by_kind[k]);
@@ -801,14 +824,16 @@ static void report(const struct gen *g, double secs)
             (unsigned long long)st->v6, (unsigned long long)st->wraps,
             (unsigned long long)st->truncated);
     if (st->reuse_fallback)
-        fprintf(stderr, "gen: %llu reuse draws found no closed 4-tuple yet and "
-                "became normal\n", (unsigned long long)st->reuse_fallback);
-    fprintf(stderr, "gen: %.1f MB, %.1f %% of frames full-size (1514 bytes on "
+        fprintf(stderr,
+                "gen: %llu reuse draws found no closed 4-tuple yet and "
+                "became normal\n",
+                (unsigned long long)st->reuse_fallback);
+    fprintf(stderr,
+            "gen: %.1f MB, %.1f %% of frames full-size (1514 bytes on "
             "the wire), capture spans %.1f s; took %.2f s, %.2f Mpackets/s\n",
             (double)g->out.bytes / 1e6,
             st->pkts ? 100.0 * (double)st->full_size / (double)st->pkts : 0.0,
-            (double)st->last_t / 1e6, secs,
-            secs > 0 ? (double)st->pkts / secs / 1e6 : 0.0);
+            (double)st->last_t / 1e6, secs, secs > 0 ? (double)st->pkts / secs / 1e6 : 0.0);
 }
 
 static FILE *open_output(const char *path)
@@ -817,8 +842,7 @@ static FILE *open_output(const char *path)
 
     if (!strcmp(path, "-")) {
         if (isatty(STDOUT_FILENO)) {
-            fputs("gen: refusing to write a pcap to a terminal; use -o\n",
-                  stderr);
+            fputs("gen: refusing to write a pcap to a terminal; use -o\n", stderr);
             return NULL;
         }
         return stdout;
@@ -850,8 +874,8 @@ static void gen_free(struct gen *g)
 
 int main(int argc, char **argv)
 {
-    struct cfg cfg = { .out_path = "-", .concurrency = 1000, .seed = 1,
-                       .ipv6_pcm = 10000, .ts_pcm = 50000 };
+    struct cfg cfg = {
+        .out_path = "-", .concurrency = 1000, .seed = 1, .ipv6_pcm = 10000, .ts_pcm = 50000};
     struct gen *g;
     int rc = parse_args(&cfg, argc, argv);
     double t0;

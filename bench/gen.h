@@ -12,10 +12,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum { CLI = 0, SRV = 1 };      /* endpoint index; also a segment's direction */
+enum { CLI = 0, SRV = 1 }; /* endpoint index; also a segment's direction */
 
 enum {
-    TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_PSH = 0x08, TH_ACK = 0x10,
+    TH_FIN = 0x01,
+    TH_SYN = 0x02,
+    TH_RST = 0x04,
+    TH_PSH = 0x08,
+    TH_ACK = 0x10,
 };
 
 enum opt_kind { OPT_NONE, OPT_TS, OPT_SYN_TS, OPT_SYN_NOTS };
@@ -23,17 +27,34 @@ enum opt_kind { OPT_NONE, OPT_TS, OPT_SYN_TS, OPT_SYN_NOTS };
 /* What a connection does; gen_tcp.c tells each one's story, README.md
  * lists which tcplens anomalies each one shows. */
 enum kind {
-    K_NORMAL, K_RST, K_REFUSED, K_SYN_TIMEOUT, K_RETRANS, K_REUSE,
-    K_CLOSE_WAIT, K_SYN_RETRY, K_SYNACK_RETRANS, K_RST_AFTER_CLOSE,
-    K_FIN_RETRANS, K_FIN_WAIT2, K_SIMUL_CLOSE, K_HALF_CLOSE, K_ZERO_WINDOW,
-    K_KEEPALIVE, K_KEEPALIVE_DEAD, K_STALL, K_MIDSTREAM, K_RST_REORDER,
-    K_CAPTURE_GAP, K_NKINDS
+    K_NORMAL,
+    K_RST,
+    K_REFUSED,
+    K_SYN_TIMEOUT,
+    K_RETRANS,
+    K_REUSE,
+    K_CLOSE_WAIT,
+    K_SYN_RETRY,
+    K_SYNACK_RETRANS,
+    K_RST_AFTER_CLOSE,
+    K_FIN_RETRANS,
+    K_FIN_WAIT2,
+    K_SIMUL_CLOSE,
+    K_HALF_CLOSE,
+    K_ZERO_WINDOW,
+    K_KEEPALIVE,
+    K_KEEPALIVE_DEAD,
+    K_STALL,
+    K_MIDSTREAM,
+    K_RST_REORDER,
+    K_CAPTURE_GAP,
+    K_NKINDS
 };
 
 struct kind_info {
-    const char *name;           /* as --mix and the statistics spell it */
-    uint32_t pcm;               /* default share, in 1/100000 */
-    bool reusable;              /* leaves its 4-tuple free for `reuse` */
+    const char *name; /* as --mix and the statistics spell it */
+    uint32_t pcm;     /* default share, in 1/100000 */
+    bool reusable;    /* leaves its 4-tuple free for `reuse` */
 };
 
 extern const struct kind_info kind_info[K_NKINDS];
@@ -41,36 +62,38 @@ extern const struct kind_info kind_info[K_NKINDS];
 /* Shares are kept in units of 1/100000 so "0.5%" is exact. */
 #define PCM_ONE 100000u
 
-#define MAX_PAYLOAD     1460u
-#define RTO_MIN_US      200000u         /* Linux TCP_RTO_MIN */
-#define MAX_SEGS_ROUND  16u             /* keeps a burst well inside one window */
+#define MAX_PAYLOAD 1460u
+#define RTO_MIN_US 200000u /* Linux TCP_RTO_MIN */
+#define MAX_SEGS_ROUND 16u /* keeps a burst well inside one window */
 
-struct rng { uint64_t s[4]; };
+struct rng {
+    uint64_t s[4];
+};
 
 struct cfg {
     const char *out_path;
-    uint64_t conns;             /* 0: not given */
-    uint64_t pkts;              /* 0: not given */
+    uint64_t conns; /* 0: not given */
+    uint64_t pkts;  /* 0: not given */
     uint32_t concurrency;
     bool full;
     bool quiet;
     uint64_t seed;
     uint32_t ipv6_pcm;
-    uint32_t ts_pcm;            /* share of servers that accept timestamps */
+    uint32_t ts_pcm; /* share of servers that accept timestamps */
     uint32_t kind_pcm[K_NKINDS];
-    uint32_t ppc_x256;          /* mean packets per connection, fixed point */
+    uint32_t ppc_x256; /* mean packets per connection, fixed point */
 };
 
 struct tuple {
-    uint8_t addr[2][16];        /* IPv4 uses the first four bytes */
+    uint8_t addr[2][16]; /* IPv4 uses the first four bytes */
     uint16_t port[2];
     bool v6;
 };
 
 struct seg {
-    uint64_t t;                 /* capture clock, microseconds */
+    uint64_t t; /* capture clock, microseconds */
     uint32_t seq, ack, tsval, tsecr;
-    uint16_t len;               /* TCP payload length on the wire */
+    uint16_t len; /* TCP payload length on the wire */
     uint16_t win;
     uint8_t flags, dir, opt;
 };
@@ -89,17 +112,17 @@ struct conn {
 
 /* Per-endpoint bookkeeping while a script is being built. */
 struct ep {
-    uint32_t nxt;               /* next sequence number this side sends */
-    uint32_t ts_base, ts_last;  /* TSval clock offset; last TSval sent */
-    uint16_t win;               /* scaled window advertised after the SYN */
-    uint16_t pay_mss;           /* payload of a full-sized segment */
+    uint32_t nxt;              /* next sequence number this side sends */
+    uint32_t ts_base, ts_last; /* TSval clock offset; last TSval sent */
+    uint16_t win;              /* scaled window advertised after the SYN */
+    uint16_t pay_mss;          /* payload of a full-sized segment */
 };
 
 struct build {
     struct conn *c;
     struct rng *rng;
     uint64_t t;
-    uint32_t rtt;               /* as seen from a tap next to the client */
+    uint32_t rtt; /* as seen from a tap next to the client */
     bool ts_on;
     bool oom;
     struct ep ep[2];
@@ -110,10 +133,7 @@ void script_conn(struct build *b, const struct cfg *cfg, enum kind k);
 
 /* ---- random numbers: one seeded xoshiro256** stream -------------------- */
 
-static inline uint64_t rotl64(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
+static inline uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 static inline uint64_t rng_next(struct rng *r)
 {
@@ -141,9 +161,6 @@ static inline uint32_t rng_range(struct rng *r, uint32_t lo, uint32_t hi)
     return lo + rng_below(r, hi - lo + 1);
 }
 
-static inline bool rng_pcm(struct rng *r, uint32_t pcm)
-{
-    return rng_below(r, PCM_ONE) < pcm;
-}
+static inline bool rng_pcm(struct rng *r, uint32_t pcm) { return rng_below(r, PCM_ONE) < pcm; }
 
 #endif

@@ -19,8 +19,7 @@
 
 /* ---- building blocks --------------------------------------------------- */
 
-static struct seg *push(struct build *b, int dir, uint8_t flags, uint32_t seq,
-                        uint16_t len)
+static struct seg *push(struct build *b, int dir, uint8_t flags, uint32_t seq, uint16_t len)
 {
     struct conn *c = b->c;
     struct ep *e = &b->ep[dir], *peer = &b->ep[!dir];
@@ -37,8 +36,7 @@ static struct seg *push(struct build *b, int dir, uint8_t flags, uint32_t seq,
         c->cap = cap;
     }
     s = &c->segs[c->nsegs++];
-    *s = (struct seg){ .t = b->t, .seq = seq, .len = len, .flags = flags,
-                       .dir = (uint8_t)dir };
+    *s = (struct seg){.t = b->t, .seq = seq, .len = len, .flags = flags, .dir = (uint8_t)dir};
     s->ack = (flags & TH_ACK) ? peer->nxt : 0;
     /* RFC 7323: a TSval clock ticking in milliseconds, as Linux's does. */
     s->tsval = e->ts_last = e->ts_base + (uint32_t)(b->t / 1000);
@@ -67,10 +65,7 @@ static struct seg *send_seg(struct build *b, int dir, uint8_t flags, uint16_t le
     return s;
 }
 
-static void tick(struct build *b, uint32_t lo, uint32_t hi)
-{
-    b->t += rng_range(b->rng, lo, hi);
-}
+static void tick(struct build *b, uint32_t lo, uint32_t hi) { b->t += rng_range(b->rng, lo, hi); }
 
 /* The tap sits next to the client: what the server sends in answer shows up
  * one round trip after the client's packet, the client's own answers after
@@ -106,10 +101,7 @@ static uint32_t draw_segments(const struct cfg *cfg, struct rng *r)
 
 /* ---- opening ----------------------------------------------------------- */
 
-static void syn(struct build *b)
-{
-    send_seg(b, CLI, TH_SYN, 0);
-}
+static void syn(struct build *b) { send_seg(b, CLI, TH_SYN, 0); }
 
 /* The client's SYN again, 1 s after the first and doubling (Linux's
  * TCP_TIMEOUT_INIT and backoff). */
@@ -145,7 +137,7 @@ static void request(struct build *b, bool lose)
     uint16_t len = (uint16_t)rng_range(b->rng, 40, 1200);
     uint32_t seq = b->ep[CLI].nxt;
 
-    tick(b, 20, 2000);          /* the client application writes */
+    tick(b, 20, 2000); /* the client application writes */
     send_seg(b, CLI, TH_PSH | TH_ACK, len);
     if (lose) {
         /* lost beyond the tap: the same bytes again after one RTO */
@@ -208,7 +200,7 @@ static void segments(struct build *b, uint32_t nseg, bool lose_tail, uint32_t cl
         uint32_t seq = b->ep[SRV].nxt;
 
         if (i > 1)
-            tick(b, 10, 40);    /* back to back at line rate */
+            tick(b, 10, 40); /* back to back at line rate */
         send_seg(b, SRV, last ? TH_PSH | TH_ACK : TH_ACK, len);
         if (last && lose_tail) {
             resend_tail(b, seq, len);
@@ -227,7 +219,7 @@ static void segments(struct build *b, uint32_t nseg, bool lose_tail, uint32_t cl
 static void response(struct build *b, uint32_t nseg, bool lose_tail)
 {
     answer_delay(b, SRV);
-    tick(b, 50, 5000);          /* server think time */
+    tick(b, 50, 5000); /* server think time */
     segments(b, nseg, lose_tail, 0);
 }
 
@@ -261,12 +253,12 @@ static void close_fin(struct build *b, int closer, bool four_way)
 {
     int peer = !closer;
 
-    tick(b, 100, 20000);        /* the closer's application calls close() */
+    tick(b, 100, 20000); /* the closer's application calls close() */
     send_seg(b, closer, TH_FIN | TH_ACK, 0);
     answer_delay(b, peer);
     if (four_way) {
         send_seg(b, peer, TH_ACK, 0);
-        tick(b, 100, 5000);     /* the peer reads EOF, then closes */
+        tick(b, 100, 5000); /* the peer reads EOF, then closes */
     }
     send_seg(b, peer, TH_FIN | TH_ACK, 0);
     answer_delay(b, closer);
@@ -306,7 +298,7 @@ static void conn_refused(struct build *b, const struct cfg *cfg)
     (void)cfg;
     send_seg(b, CLI, TH_SYN, 0);
     answer_delay(b, SRV);
-    push(b, SRV, TH_RST | TH_ACK, 0, 0);   /* RFC 9293 3.10.7.1: SEQ=0 */
+    push(b, SRV, TH_RST | TH_ACK, 0, 0); /* RFC 9293 3.10.7.1: SEQ=0 */
 }
 
 /* SYN retransmitted after 1, 2 and 4 s, never answered; the client gives up. */
@@ -377,7 +369,7 @@ static void conn_synack_retrans(struct build *b, const struct cfg *cfg)
         answer_delay(b, CLI);
         send_seg(b, CLI, TH_ACK, 0);
     }
-    response(b, 1, false);      /* the banner */
+    response(b, 1, false); /* the banner */
     rounds(b, cfg, -1);
     close_any(b);
 }
@@ -420,7 +412,7 @@ static void conn_fin_retrans(struct build *b, const struct cfg *cfg)
     send_seg(b, SRV, TH_FIN | TH_ACK, 0);
     answer_delay(b, CLI);
     send_seg(b, CLI, TH_ACK, 0);
-    tick(b, 100, 5000);         /* the client reads EOF, then closes */
+    tick(b, 100, 5000); /* the client reads EOF, then closes */
     send_seg(b, CLI, TH_FIN | TH_ACK, 0);
     for (uint32_t i = 0; i < n; i++, rto *= 2) {
         b->t += rto;
@@ -448,16 +440,15 @@ static void conn_fin_wait2(struct build *b, const struct cfg *cfg)
     rounds(b, cfg, -1);
     request(b, false);
     answer_delay(b, SRV);
-    tick(b, 20000, 40000);      /* the server's delayed ACK of the request */
+    tick(b, 20000, 40000); /* the server's delayed ACK of the request */
     send_seg(b, SRV, TH_ACK, 0);
-    b->t += rng_range(b->rng, 500000, 2000000);     /* the client's timeout */
+    b->t += rng_range(b->rng, 500000, 2000000); /* the client's timeout */
     send_seg(b, CLI, TH_FIN | TH_ACK, 0);
     answer_delay(b, SRV);
     send_seg(b, SRV, TH_ACK, 0);
     b->t += rng_range(b->rng, 1000000, 3000000);
     if (data)
-        send_seg(b, SRV, TH_PSH | TH_ACK,
-                 (uint16_t)rng_range(b->rng, 40, b->ep[SRV].pay_mss));
+        send_seg(b, SRV, TH_PSH | TH_ACK, (uint16_t)rng_range(b->rng, 40, b->ep[SRV].pay_mss));
     else
         send_seg(b, SRV, TH_FIN | TH_ACK, 0);
     reset_reply(b, CLI);
@@ -599,8 +590,7 @@ static void conn_midstream(struct build *b, const struct cfg *cfg)
     for (int d = CLI; d <= SRV; d++) {
         struct ep *e = &b->ep[d];
         e->nxt += 1 + rng_below(b->rng, 1u << 24);
-        e->ts_last = e->ts_base + (uint32_t)(b->t / 1000) -
-                     rng_range(b->rng, 1, 5000);
+        e->ts_last = e->ts_base + (uint32_t)(b->t / 1000) - rng_range(b->rng, 1, 5000);
     }
     rounds(b, cfg, -1);
     close_any(b);
@@ -627,7 +617,7 @@ static void conn_rst_reorder(struct build *b, const struct cfg *cfg)
     tick(b, 20, 500);
     s = send_seg(b, SRV, TH_PSH | TH_ACK, len);
     if (s)
-        s->tsval = tsval;       /* it was sent before the RST */
+        s->tsval = tsval; /* it was sent before the RST */
     reset_reply(b, CLI);
 }
 
@@ -650,27 +640,27 @@ typedef void script_fn(struct build *b, const struct cfg *cfg);
 /* Name, default share (12 % in all), and whether `reuse` may take the
  * 4-tuple over afterwards (the connection ended in the capture). */
 const struct kind_info kind_info[K_NKINDS] = {
-    [K_NORMAL] = { "normal", 0, true },
-    [K_RST] = { "rst", 1500, true },
-    [K_REFUSED] = { "refused", 1500, false },
-    [K_SYN_TIMEOUT] = { "syn_timeout", 500, false },
-    [K_RETRANS] = { "retrans", 1500, true },
-    [K_REUSE] = { "reuse", 1500, true },
-    [K_CLOSE_WAIT] = { "close_wait", 500, false },
-    [K_SYN_RETRY] = { "syn_retry", 500, true },
-    [K_SYNACK_RETRANS] = { "synack_retrans", 300, true },
-    [K_RST_AFTER_CLOSE] = { "rst_after_close", 500, true },
-    [K_FIN_RETRANS] = { "fin_retrans", 300, false },
-    [K_FIN_WAIT2] = { "fin_wait2", 300, true },
-    [K_SIMUL_CLOSE] = { "simul_close", 500, true },
-    [K_HALF_CLOSE] = { "half_close", 500, true },
-    [K_ZERO_WINDOW] = { "zero_window", 500, true },
-    [K_KEEPALIVE] = { "keepalive", 300, true },
-    [K_KEEPALIVE_DEAD] = { "keepalive_dead", 200, true },
-    [K_STALL] = { "stall", 200, false },
-    [K_MIDSTREAM] = { "midstream", 500, true },
-    [K_RST_REORDER] = { "rst_reorder", 200, true },
-    [K_CAPTURE_GAP] = { "capture_gap", 200, false },
+    [K_NORMAL] = {"normal", 0, true},
+    [K_RST] = {"rst", 1500, true},
+    [K_REFUSED] = {"refused", 1500, false},
+    [K_SYN_TIMEOUT] = {"syn_timeout", 500, false},
+    [K_RETRANS] = {"retrans", 1500, true},
+    [K_REUSE] = {"reuse", 1500, true},
+    [K_CLOSE_WAIT] = {"close_wait", 500, false},
+    [K_SYN_RETRY] = {"syn_retry", 500, true},
+    [K_SYNACK_RETRANS] = {"synack_retrans", 300, true},
+    [K_RST_AFTER_CLOSE] = {"rst_after_close", 500, true},
+    [K_FIN_RETRANS] = {"fin_retrans", 300, false},
+    [K_FIN_WAIT2] = {"fin_wait2", 300, true},
+    [K_SIMUL_CLOSE] = {"simul_close", 500, true},
+    [K_HALF_CLOSE] = {"half_close", 500, true},
+    [K_ZERO_WINDOW] = {"zero_window", 500, true},
+    [K_KEEPALIVE] = {"keepalive", 300, true},
+    [K_KEEPALIVE_DEAD] = {"keepalive_dead", 200, true},
+    [K_STALL] = {"stall", 200, false},
+    [K_MIDSTREAM] = {"midstream", 500, true},
+    [K_RST_REORDER] = {"rst_reorder", 200, true},
+    [K_CAPTURE_GAP] = {"capture_gap", 200, false},
 };
 
 static script_fn *const scripts[K_NKINDS] = {
@@ -697,7 +687,4 @@ static script_fn *const scripts[K_NKINDS] = {
     [K_CAPTURE_GAP] = conn_capture_gap,
 };
 
-void script_conn(struct build *b, const struct cfg *cfg, enum kind k)
-{
-    scripts[k](b, cfg);
-}
+void script_conn(struct build *b, const struct cfg *cfg, enum kind k) { scripts[k](b, cfg); }

@@ -152,8 +152,7 @@ void tl_anomaly_series(struct tl_anomaly *a, const char *key, const double *v, s
 }
 
 /* a's field key of that kind, or NULL. */
-static const struct tl_evfield *find(const struct tl_anomaly *a, const char *key,
-                                     enum tl_evk kind)
+static const struct tl_evfield *find(const struct tl_anomaly *a, const char *key, enum tl_evk kind)
 {
     for (uint8_t i = 0; i < a->nfields && i < TL_ANOM_MAX_FIELDS; i++)
         if (a->fields[i].kind == kind && strcmp(a->fields[i].key, key) == 0)

@@ -76,8 +76,7 @@ static bool after_close(const struct tl_track *t, int r)
 static uint64_t data_after_close(const struct tl_track *t, int r)
 {
     const struct tl_track_side *p = &t->side[!r];
-    return p->data_in_close_wait_pkt != 0 ? p->data_in_close_wait_pkt
-                                          : t->side[r].rst_answers_pkt;
+    return p->data_in_close_wait_pkt != 0 ? p->data_in_close_wait_pkt : t->side[r].rst_answers_pkt;
 }
 
 /* A FIN_WAIT_2 endpoint gone: its RST answered the peer's later data or
@@ -122,8 +121,8 @@ void tl_det_rst_instead_of_fin(const struct tl_detect_ctx *c, struct tl_anomaly_
     if (r < 0 || !is_abort(c->track, r))
         return;
     const struct tl_track_side *s = &c->track->side[r];
-    struct tl_anomaly *a =
-        tl_anomaly_add(out, TL_AN_RST_INSTEAD_OF_FIN, (enum tl_anom_ep)r, s->rst_ts);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_RST_INSTEAD_OF_FIN, (enum tl_anom_ep)r,
+                                          s->rst_ts);
     if (a == NULL)
         return;
     tl_anomaly_pkt(a, s->rst_answers_pkt);
@@ -159,8 +158,7 @@ void tl_text_rst_instead_of_fin(const struct tl_anomaly *a, const struct tl_anom
                     "without %s: its kernel aborted the connection. %s The %s's next "
                     "recv() or send() fails with ECONNRESET; data in flight is lost.",
                     role(r), ull((uint64_t)a->aux[RIOF_RST_PKT]), from,
-                    a->aux[RIOF_HAD_FIN] ? "completing the FIN handshake" : "a FIN", why,
-                    role(!r));
+                    a->aux[RIOF_HAD_FIN] ? "completing the FIN handshake" : "a FIN", why, role(!r));
     tl_text_suggest(out,
                     "In the %s's application: read the peer's data to EOF (or "
                     "shutdown(SHUT_WR) and drain) before close(); look for SO_LINGER with "
@@ -178,8 +176,8 @@ void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_lis
     if (r < 0 || !after_close(c->track, r))
         return;
     const struct tl_track_side *s = &c->track->side[r];
-    struct tl_anomaly *a =
-        tl_anomaly_add(out, TL_AN_RST_AFTER_CLOSE, (enum tl_anom_ep)r, s->rst_ts);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_RST_AFTER_CLOSE, (enum tl_anom_ep)r,
+                                          s->rst_ts);
     if (a == NULL)
         return;
     bool fin = s->fin.n > 0;
@@ -231,7 +229,8 @@ void tl_text_rst_after_close(const struct tl_anomaly *a, const struct tl_anomaly
 /* Did endpoint r send its FIN from CLOSE_WAIT (the passive close)? */
 static bool fin_from_close_wait(const struct tl_track_side *s)
 {
-    return s->close_wait_since != 0 && s->fin.n > 0 && s->close_wait_until == tl_times_ts(&s->fin, 0);
+    return s->close_wait_since != 0 && s->fin.n > 0 &&
+           s->close_wait_until == tl_times_ts(&s->fin, 0);
 }
 
 /* missing_final_ack: its first FIN and the final ACK (0: none). */
@@ -272,8 +271,8 @@ void tl_text_missing_final_ack(const struct tl_anomaly *a, const struct tl_anoma
 }
 
 /* Adds one anomaly for LAST_ACK side r, whose FINs are fin. */
-static void final_ack_add(const struct tl_detect_ctx *c, int r, const struct sends *fin,
-                          bool retx, const char *st, struct tl_anomaly_list *out)
+static void final_ack_add(const struct tl_detect_ctx *c, int r, const struct sends *fin, bool retx,
+                          const char *st, struct tl_anomaly_list *out)
 {
     const struct tl_track_side *s = &c->track->side[r];
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_MISSING_FINAL_ACK, (enum tl_anom_ep)r,
@@ -397,8 +396,8 @@ static void fin_wait2_rst(const struct tl_detect_ctx *c, int r, struct tl_anomal
 {
     const struct tl_track_side *s = &c->track->side[r];
     int64_t held = s->rst_ts - s->fin_wait2_since;
-    struct tl_anomaly *a =
-        tl_anomaly_add(out, TL_AN_FIN_WAIT2_TIMEOUT, (enum tl_anom_ep)r, s->rst_ts);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_FIN_WAIT2_TIMEOUT, (enum tl_anom_ep)r,
+                                          s->rst_ts);
     if (a == NULL)
         return;
     tl_anomaly_pkt(a, s->fin_wait2_pkt);
@@ -481,8 +480,8 @@ static void fin_wait2_idle_text(const struct tl_anomaly *a, struct tl_anomaly_te
                     "writing waits on.",
                     role(r), tl_det_dur(d, sizeof d, tl_anomaly_get_us(a, "seconds_in_fin_wait_2")),
                     ull((uint64_t)a->aux[FW2_PKT]),
-                    tl_det_dur(ft, sizeof ft, a->aux[FW2_TIMEOUT_US]), role(!r), peer,
-                    role(r), role(!r));
+                    tl_det_dur(ft, sizeof ft, a->aux[FW2_TIMEOUT_US]), role(!r), peer, role(r),
+                    role(!r));
     tl_text_suggest(out,
                     "The %s does not close its end: find why (ss -tanp state close-wait "
                     "on that host). Lowering net.ipv4.tcp_fin_timeout only frees orphans "
@@ -537,8 +536,8 @@ void tl_det_time_wait(const struct tl_detect_ctx *c, struct tl_anomaly_list *out
         const struct tl_track_side *s = &c->track->side[r];
         if (s->time_wait_since == 0)
             continue;
-        struct tl_anomaly *a =
-            tl_anomaly_add(out, TL_AN_TIME_WAIT, (enum tl_anom_ep)r, s->time_wait_since);
+        struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_TIME_WAIT, (enum tl_anom_ep)r,
+                                              s->time_wait_since);
         if (a == NULL)
             return;
         bool crossed = s->closing_pkt != 0;
@@ -556,16 +555,16 @@ void tl_text_time_wait(const struct tl_anomaly *a, const struct tl_anomaly_about
 {
     (void)about;
     tl_text_explain(out,
-                           "The %s %s, so from packet %llu its kernel keeps the 4-tuple in "
-                           "TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN, fixed in Linux) to absorb "
-                           "late segments and re-acknowledge a retransmitted FIN. Normal; it "
-                           "matters only when one host opens thousands of short connections "
-                           "to the same destination.",
-                           role(a->endpoint == TL_AEP_SERVER),
-                           tl_anomaly_get_bool(a, "via_closing")
-                               ? "closed at the same time as its peer (the FINs crossed)"
-                               : "closed first (the active close)",
-                           ull((uint64_t)a->aux[TW_PKT]));
+                    "The %s %s, so from packet %llu its kernel keeps the 4-tuple in "
+                    "TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN, fixed in Linux) to absorb "
+                    "late segments and re-acknowledge a retransmitted FIN. Normal; it "
+                    "matters only when one host opens thousands of short connections "
+                    "to the same destination.",
+                    role(a->endpoint == TL_AEP_SERVER),
+                    tl_anomaly_get_bool(a, "via_closing")
+                        ? "closed at the same time as its peer (the FINs crossed)"
+                        : "closed first (the active close)",
+                    ull((uint64_t)a->aux[TW_PKT]));
     tl_text_suggest(out, "Nothing to fix for one connection. Under TIME_WAIT pressure: "
                          "reuse connections (keep-alive, pooling), keep "
                          "net.ipv4.tcp_tw_reuse at 2 (default) or 1, widen "
@@ -582,9 +581,9 @@ void tl_det_simultaneous_close(const struct tl_detect_ctx *c, struct tl_anomaly_
     const struct tl_track_side *sv = &c->track->side[TL_ROLE_SERVER];
     if ((cl->closing_pkt == 0 && sv->closing_pkt == 0) || cl->fin.n == 0 || sv->fin.n == 0)
         return;
-    int64_t ts = cl->closing_pkt == 0                                  ? sv->closing_ts
+    int64_t ts = cl->closing_pkt == 0                                       ? sv->closing_ts
                  : sv->closing_pkt == 0 || cl->closing_ts <= sv->closing_ts ? cl->closing_ts
-                                                                        : sv->closing_ts;
+                                                                            : sv->closing_ts;
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_SIMULTANEOUS_CLOSE, TL_AEP_CONNECTION, ts);
     if (a == NULL)
         return;
@@ -630,7 +629,7 @@ void tl_det_half_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *ou
          * received: rst_after_close tells that story. */
         if (s->data_in_close_wait == 0 || h->fin.n == 0 || after_close(c->track, !r))
             continue;
-        struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_HALF_CLOSE, (enum tl_anom_ep)!r,
+        struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_HALF_CLOSE, (enum tl_anom_ep) !r,
                                               s->data_in_close_wait_ts);
         if (a == NULL)
             return;
@@ -651,14 +650,14 @@ void tl_text_half_close(const struct tl_anomaly *a, const struct tl_anomaly_abou
     int r = a->endpoint != TL_AEP_SERVER; /* the side that kept sending */
     unsigned segs = (unsigned)tl_anomaly_get_int(a, "segments");
     tl_text_explain(out,
-                           "The %s finished sending (FIN, packet %llu) but kept receiving: the "
-                           "%s sent %u more segment%s (%llu bytes, from packet %llu) after "
-                           "taking that FIN in. This is a TCP half-close, shutdown(SHUT_WR): "
-                           "the %s stays FIN_WAIT_2 and readable, the %s CLOSE_WAIT and "
-                           "writable.",
-                           role(!r), ull((uint64_t)a->aux[HC_FIN_PKT]), role(r), segs,
-                           segs == 1 ? "" : "s", ull((uint64_t)tl_anomaly_get_int(a, "bytes")),
-                           ull((uint64_t)a->aux[HC_DATA_PKT]), role(!r), role(r));
+                    "The %s finished sending (FIN, packet %llu) but kept receiving: the "
+                    "%s sent %u more segment%s (%llu bytes, from packet %llu) after "
+                    "taking that FIN in. This is a TCP half-close, shutdown(SHUT_WR): "
+                    "the %s stays FIN_WAIT_2 and readable, the %s CLOSE_WAIT and "
+                    "writable.",
+                    role(!r), ull((uint64_t)a->aux[HC_FIN_PKT]), role(r), segs,
+                    segs == 1 ? "" : "s", ull((uint64_t)tl_anomaly_get_int(a, "bytes")),
+                    ull((uint64_t)a->aux[HC_DATA_PKT]), role(!r), role(r));
     tl_text_suggest(out, "Nothing to fix. Had the FIN's sender closed its socket instead, "
                          "this data would have met an RST; proxies and load balancers "
                          "must pass the half-close on rather than close both directions.");

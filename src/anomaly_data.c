@@ -94,8 +94,8 @@ static void zero_window_side(const struct tl_detect_ctx *c, enum tl_role r,
     bool open = me->zw_since == 0;
     int64_t still = open ? 0 : c->conn->last_ts - me->zw_since;
     int64_t longest = still > me->zw_longest_us ? still : me->zw_longest_us;
-    struct tl_anomaly *a =
-        tl_anomaly_add(out, TL_AN_ZERO_WINDOW, (enum tl_anom_ep)r, me->zw_first_ts);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_ZERO_WINDOW, (enum tl_anom_ep)r,
+                                          me->zw_first_ts);
     if (a == NULL)
         return;
     if (!open && still >= ZW_STUCK_US)
@@ -145,7 +145,8 @@ static void keepalive_side(const struct tl_detect_ctx *c, enum tl_role r,
     const struct tl_track_side *me = &c->track->side[r];
     if (me->ka.n == 0 || ka_timed_out(me))
         return;
-    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_KEEPALIVE, (enum tl_anom_ep)r, tl_times_ts(&me->ka, 0));
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_KEEPALIVE, (enum tl_anom_ep)r,
+                                          tl_times_ts(&me->ka, 0));
     if (a == NULL)
         return;
     list_pkts(a, &me->ka, LIST_PKTS);
@@ -170,9 +171,10 @@ void tl_text_keepalive(const struct tl_anomaly *a, const struct tl_anomaly_about
                         "tcp_keepalive_probes unanswered probes the kernel resets the "
                         "connection and the application gets ETIMEDOUT.",
                         who, probes, unanswered, peer);
-        tl_text_suggest(out, "Check that the %s host is up and reachable, and whether a "
-                             "firewall or NAT on the path expires idle flows.",
-                           peer);
+        tl_text_suggest(out,
+                        "Check that the %s host is up and reachable, and whether a "
+                        "firewall or NAT on the path expires idle flows.",
+                        peer);
         return;
     }
     tl_text_explain(out,
@@ -199,8 +201,8 @@ static void keepalive_timeout_side(const struct tl_detect_ctx *c, enum tl_role r
     const struct tl_track_side *me = &c->track->side[r], *peer = &c->track->side[!r];
     if (!ka_timed_out(me))
         return;
-    struct tl_anomaly *a =
-        tl_anomaly_add(out, TL_AN_KEEPALIVE_TIMEOUT, (enum tl_anom_ep)r, me->rst_ts);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_KEEPALIVE_TIMEOUT, (enum tl_anom_ep)r,
+                                          me->rst_ts);
     if (a == NULL)
         return;
     list_pkts(a, &me->ka, LIST_PKTS);
@@ -247,8 +249,8 @@ struct stall {
     double gaps[TL_TRACK_TIMES];
     uint32_t ngaps;
     const struct tl_track_side *rst_by; /* the RST that ended it, or NULL */
-    bool gave_up;     /* no retransmission came when the next one was due */
-    bool peer_silent; /* the peer sent nothing between first and last */
+    bool gave_up;                       /* no retransmission came when the next one was due */
+    bool peer_silent;                   /* the peer sent nothing between first and last */
 };
 
 /* The RST (from either side) that came after the stall began, if any. */
@@ -279,9 +281,9 @@ static bool stalled(const struct tl_detect_ctx *c, enum tl_role r, struct stall 
     sl->ngaps = recorded(&me->stall) - 1;
     for (uint32_t i = 0; i < sl->ngaps; i++)
         sl->gaps[i] = tl_det_secs(tl_times_ts(&me->stall, i + 1) - tl_times_ts(&me->stall, i));
-    int64_t gap = me->stall.n == me->stall.k
-                      ? tl_times_ts(&me->stall, me->stall.n - 1) - tl_times_ts(&me->stall, me->stall.n - 2)
-                      : RTO_MAX_US;
+    int64_t gap = me->stall.n == me->stall.k ? tl_times_ts(&me->stall, me->stall.n - 1) -
+                                                   tl_times_ts(&me->stall, me->stall.n - 2)
+                                             : RTO_MAX_US;
     int64_t next = 2 * gap < RTO_MAX_US ? 2 * gap : RTO_MAX_US;
     sl->rst_by = stall_rst(c->track, r, sl->first);
     sl->end = sl->rst_by != NULL ? sl->rst_by->rst_ts : c->now_us;
@@ -324,15 +326,14 @@ void tl_text_stalled_retransmission(const struct tl_anomaly *a,
                              "MSS on tunnels, or set net.ipv4.tcp_mtu_probing = 1.");
 }
 
-static void stalled_side(const struct tl_detect_ctx *c, enum tl_role r,
-                         struct tl_anomaly_list *out)
+static void stalled_side(const struct tl_detect_ctx *c, enum tl_role r, struct tl_anomaly_list *out)
 {
     const struct tl_track_side *me = &c->track->side[r];
     struct stall sl;
     if (!stalled(c, r, &sl))
         return;
-    struct tl_anomaly *a =
-        tl_anomaly_add(out, TL_AN_STALLED_RETRANSMISSION, (enum tl_anom_ep)r, sl.first);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_STALLED_RETRANSMISSION, (enum tl_anom_ep)r,
+                                          sl.first);
     if (a == NULL)
         return;
     list_pkts(a, &me->stall, TL_ANOM_MAX_PKTS - 2);
@@ -421,10 +422,9 @@ void tl_text_retransmission(const struct tl_anomaly *a, const struct tl_anomaly_
             tl_text_suggest(out, "Occasional loss is normal; watch the rate (nstat "
                                  "TcpRetransSegs against TcpOutSegs).");
         else
-            tl_text_suggest(out,
-                            "Look for loss on the path: interface errors and drops (ip -s "
-                            "link, ethtool -S), full queues (tc -s qdisc), congested or "
-                            "policed links. Above ~1 %% loss, TCP throughput drops sharply.");
+            tl_text_suggest(out, "Look for loss on the path: interface errors and drops (ip -s "
+                                 "link, ethtool -S), full queues (tc -s qdisc), congested or "
+                                 "policed links. Above ~1 %% loss, TCP throughput drops sharply.");
     }
 }
 
@@ -447,8 +447,8 @@ static void retransmission_side(const struct tl_detect_ctx *c, enum tl_role r,
     x.lossy = sent - x.in_stall - x.spurious;
     double segs = me->data_segs > x.copies ? (double)(me->data_segs - x.copies) : 1.0;
     x.pct = 100.0 * (double)sent / segs;
-    struct tl_anomaly *a =
-        tl_anomaly_add(out, TL_AN_RETRANSMISSION, (enum tl_anom_ep)r, me->retx_first_ts);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_RETRANSMISSION, (enum tl_anom_ep)r,
+                                          me->retx_first_ts);
     if (a == NULL)
         return;
     bool lossy_enough = x.lossy >= RETX_WARN_MIN && (double)x.lossy / segs >= RETX_WARN_RATE;
@@ -495,8 +495,8 @@ static enum why unexpected_why(const struct tl_detect_ctx *c, enum tl_role r,
                                const struct tl_track_side *me)
 {
     /* After an RST, segments already in flight still arrive. */
-    if (c->tcp->rst_seen && (me->unexpected_state == TL_EP_CLOSED ||
-                             me->unexpected_peer_state == TL_EP_CLOSED))
+    if (c->tcp->rst_seen &&
+        (me->unexpected_state == TL_EP_CLOSED || me->unexpected_peer_state == TL_EP_CLOSED))
         return WHY_AFTER_RST;
     return !c->tcp->ep[!r].seen ? WHY_ONE_WAY : WHY_UNKNOWN;
 }
@@ -547,9 +547,9 @@ void tl_text_unexpected_segment(const struct tl_anomaly *a, const struct tl_anom
                     "%s",
                     (unsigned)tl_anomaly_get_int(a, "count"), role_name(r),
                     (unsigned long long)tl_anomaly_get_int(a, "first_packet"),
-                    flags[0] != '\0' ? flags : "none", role_name(r),
-                    tl_anomaly_get_str(a, "state"), role_name(!r),
-                    tl_anomaly_get_str(a, "peer_state"), why_text(a->aux[UNEXP_WHY]));
+                    flags[0] != '\0' ? flags : "none", role_name(r), tl_anomaly_get_str(a, "state"),
+                    role_name(!r), tl_anomaly_get_str(a, "peer_state"),
+                    why_text(a->aux[UNEXP_WHY]));
     tl_text_suggest(out, "Look at the packet in Wireshark (wireshark_filter). If tcpdump "
                          "reported packets dropped by the kernel, capture again with a "
                          "bigger buffer (-B) and capture at one point only.");

@@ -106,7 +106,8 @@ static const char *rhythm(char *buf, size_t n, const double *g, size_t ng)
     for (size_t i = 0; i < ng; i++)
         sum += g[i];
     if (pat[0] == 'l')
-        snprintf(buf, n, "%.2f s apart: linear, as recent kernels do for the first "
+        snprintf(buf, n,
+                 "%.2f s apart: linear, as recent kernels do for the first "
                  "net.ipv4.tcp_syn_linear_timeouts retries",
                  ng > 0 ? sum / (double)ng : 0.0);
     else if (pat[0] == 'e')
@@ -204,8 +205,8 @@ void tl_det_handshake_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_l
         c->conn->packets[TL_ROLE_CLIENT] - c->conn->duplicates[TL_ROLE_CLIENT] !=
             t->side[TL_ROLE_CLIENT].syn.n)
         return;
-    struct tl_anomaly *a =
-        tl_anomaly_add(out, TL_AN_HANDSHAKE_TIMEOUT, TL_AEP_CLIENT, t->syn_timeout_ts);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_HANDSHAKE_TIMEOUT, TL_AEP_CLIENT,
+                                          t->syn_timeout_ts);
     if (a == NULL)
         return;
     add_sends(a, syn);
@@ -366,8 +367,7 @@ void tl_det_synack_retransmit(const struct tl_detect_ctx *c, struct tl_anomaly_l
     const struct sends *sa = &sd;
     if (sa->n < 2 || sa->k < 2)
         return;
-    struct tl_anomaly *a =
-        tl_anomaly_add(out, TL_AN_SYNACK_RETRANSMIT, TL_AEP_SERVER, sa->ts[1]);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_SYNACK_RETRANSMIT, TL_AEP_SERVER, sa->ts[1]);
     if (a == NULL)
         return;
     add_sends(a, sa);
@@ -398,8 +398,8 @@ void tl_det_midstream(const struct tl_detect_ctx *c, struct tl_anomaly_list *out
 void tl_text_midstream(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
                        struct tl_anomaly_text *out)
 {
-    bool by_port = strcmp(tl_anomaly_get_str(a, "roles_from"),
-                          tl_roles_from_name(TL_ROLES_PORT)) == 0;
+    bool by_port = strcmp(tl_anomaly_get_str(a, "roles_from"), tl_roles_from_name(TL_ROLES_PORT)) ==
+                   0;
     char srv[80];
     server_of(about->conn, srv, sizeof srv);
     tl_text_explain(out,
@@ -421,8 +421,7 @@ void tl_det_port_reuse(const struct tl_detect_ctx *c, struct tl_anomaly_list *ou
     if (!t->reuse.reused)
         return;
     const struct tl_conn *cn = c->conn;
-    struct tl_anomaly *a =
-        tl_anomaly_add(out, TL_AN_PORT_REUSE, TL_AEP_CONNECTION, cn->first_ts);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_PORT_REUSE, TL_AEP_CONNECTION, cn->first_ts);
     if (a == NULL)
         return;
     tl_anomaly_pkt(a, cn->first_pkt);

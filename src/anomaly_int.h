@@ -70,7 +70,8 @@ void tl_det_retransmission(const struct tl_detect_ctx *c, struct tl_anomaly_list
 void tl_text_retransmission(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
                             struct tl_anomaly_text *out);
 void tl_det_stalled_retransmission(const struct tl_detect_ctx *c, struct tl_anomaly_list *out);
-void tl_text_stalled_retransmission(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+void tl_text_stalled_retransmission(const struct tl_anomaly *a,
+                                    const struct tl_anomaly_about *about,
                                     struct tl_anomaly_text *out);
 void tl_det_unexpected_segment(const struct tl_detect_ctx *c, struct tl_anomaly_list *out);
 void tl_text_unexpected_segment(const struct tl_anomaly *a, const struct tl_anomaly_about *about,

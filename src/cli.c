@@ -191,10 +191,7 @@ static _Noreturn void print_version(void)
     exit(0);
 }
 
-static void add_input(struct tl_cli *cli, const char *path)
-{
-    cli->inputs[cli->ninputs++] = path;
-}
+static void add_input(struct tl_cli *cli, const char *path) { cli->inputs[cli->ninputs++] = path; }
 
 static bool is_file(const char *path)
 {
@@ -460,7 +457,8 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
         usage_error("%s", "-w, -Z and --duration go with live capture (-i IFACE)");
     take_positional(cli, argc, argv, optind);
     if (cli->ninputs == 0)
-        usage_error("%s", "no capture file given (use -r FILE, or '-' for stdin; -i IFACE to capture)");
+        usage_error("%s",
+                    "no capture file given (use -r FILE, or '-' for stdin; -i IFACE to capture)");
 }
 
 void tl_cli_free(struct tl_cli *cli)

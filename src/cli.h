@@ -17,37 +17,37 @@ enum tl_cli_color { TL_COLOR_AUTO = 0, TL_COLOR_ALWAYS, TL_COLOR_NEVER };
 struct tl_cli {
     const char **inputs; /* capture files, "-" for stdin */
     size_t ninputs;
-    char *filter;        /* BPF expression from the trailing words, or NULL */
+    char *filter;          /* BPF expression from the trailing words, or NULL */
     const char *json_path; /* --json FILE|-, NULL when not asked */
     const char *html_path; /* --html FILE|-, NULL when not asked */
     bool ndjson;
     const char *ndjson_path; /* --ndjson=FILE: the stream goes there */
-    const char *iface;   /* -i: live capture */
-    int snaplen;         /* -s */
-    const char *write_path; /* -w */
-    const char *user;    /* -Z */
-    int64_t duration_us; /* --duration, 0 = until stopped */
-    int64_t snapshot_us; /* --snapshot-interval, 0 = only on SIGUSR1 and at exit */
-    uint64_t count;      /* -c, 0 = all */
+    const char *iface;       /* -i: live capture */
+    int snaplen;             /* -s */
+    const char *write_path;  /* -w */
+    const char *user;        /* -Z */
+    int64_t duration_us;     /* --duration, 0 = until stopped */
+    int64_t snapshot_us;     /* --snapshot-interval, 0 = only on SIGUSR1 and at exit */
+    uint64_t count;          /* -c, 0 = all */
     uint32_t max_flows;
     int64_t idle_timeout_us;
     int64_t linger_us;
-    bool linger_set;     /* --linger given */
-    bool timeline_full;    /* --timeline full */
-    uint32_t timeline_max; /* --timeline-max */
-    bool zeek_checksums;   /* --zeek-checksums */
-    bool anomalies_only;   /* --anomalies-only */
-    uint64_t connection;   /* --connection ID, 0 = all */
-    bool ladder;           /* --ladder */
-    bool ladder_unicode;   /* --ladder=unicode */
-    int color;             /* --color: enum tl_cli_color */
-    int fail_on;           /* --fail-on: enum tl_sev, -1 when not asked */
-    int64_t close_wait_us; /* --close-wait-threshold */
-    int64_t fin_timeout_us; /* --fin-timeout */
+    bool linger_set;                   /* --linger given */
+    bool timeline_full;                /* --timeline full */
+    uint32_t timeline_max;             /* --timeline-max */
+    bool zeek_checksums;               /* --zeek-checksums */
+    bool anomalies_only;               /* --anomalies-only */
+    uint64_t connection;               /* --connection ID, 0 = all */
+    bool ladder;                       /* --ladder */
+    bool ladder_unicode;               /* --ladder=unicode */
+    int color;                         /* --color: enum tl_cli_color */
+    int fail_on;                       /* --fail-on: enum tl_sev, -1 when not asked */
+    int64_t close_wait_us;             /* --close-wait-threshold */
+    int64_t fin_timeout_us;            /* --fin-timeout */
     uint32_t shard_index, shard_count; /* --shard K/N: index K-1 of N; count 0 = off */
-    int vlan_key;          /* --vlan-key: enum tl_vlan_key */
-    uint32_t scan_ports, scan_hosts; /* --scan-ports, --scan-hosts; 0: default */
-    int progress;          /* --progress 1, --no-progress 0; -1: when stderr is a terminal */
+    int vlan_key;                      /* --vlan-key: enum tl_vlan_key */
+    uint32_t scan_ports, scan_hosts;   /* --scan-ports, --scan-hosts; 0: default */
+    int progress; /* --progress 1, --no-progress 0; -1: when stderr is a terminal */
 };
 
 /* Parses argv; on a usage error or --help/--version it prints and exits

@@ -57,8 +57,7 @@ static enum tl_dec decode_pppoe(struct tl_cur *c, enum tl_l3 *l3)
     return TL_DEC_OK;
 }
 
-enum tl_dec tl_decode_ethertype(struct tl_cur *c, uint16_t type, struct tl_pkt *out,
-                                enum tl_l3 *l3)
+enum tl_dec tl_decode_ethertype(struct tl_cur *c, uint16_t type, struct tl_pkt *out, enum tl_l3 *l3)
 {
     for (int depth = 0; is_vlan(type); depth++) {
         /* A tag is 2 bytes of TCI and the next type. */
@@ -179,16 +178,11 @@ static const struct linktype {
     const char *name;
     enum tl_dec (*decode)(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3);
 } linktypes[] = {
-    {TL_DLT_EN10MB, "EN10MB", decode_ether},
-    {TL_DLT_LINUX_SLL2, "LINUX_SLL2", decode_sll2},
-    {TL_DLT_LINUX_SLL, "LINUX_SLL", decode_sll},
-    {TL_DLT_RAW, "RAW", decode_raw},
-    {TL_DLT_NULL, "NULL", decode_null_host},
-    {TL_DLT_LOOP, "LOOP", decode_loop},
-    {TL_DLT_IPV4, "IPV4", decode_ipv4},
-    {TL_DLT_IPV6, "IPV6", decode_ipv6},
-    {TL_DLT_RAW_BSD, "RAW", decode_raw},
-    {TL_LINKTYPE_RAW, "RAW", decode_raw},
+    {TL_DLT_EN10MB, "EN10MB", decode_ether},     {TL_DLT_LINUX_SLL2, "LINUX_SLL2", decode_sll2},
+    {TL_DLT_LINUX_SLL, "LINUX_SLL", decode_sll}, {TL_DLT_RAW, "RAW", decode_raw},
+    {TL_DLT_NULL, "NULL", decode_null_host},     {TL_DLT_LOOP, "LOOP", decode_loop},
+    {TL_DLT_IPV4, "IPV4", decode_ipv4},          {TL_DLT_IPV6, "IPV6", decode_ipv6},
+    {TL_DLT_RAW_BSD, "RAW", decode_raw},         {TL_LINKTYPE_RAW, "RAW", decode_raw},
 };
 
 static const struct linktype *linktype_of(int dlt)

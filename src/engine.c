@@ -118,14 +118,12 @@ static struct tl_event packet_event(struct tl_conn *c, const struct tl_step *s,
 
 /* Records one step in the timeline. */
 static enum tl_status log_step(struct tl_engine *e, struct tl_conn *c, const struct tl_step *s,
-                               const struct tl_pkt *p, const struct tl_frame *f,
-                               enum tl_role r)
+                               const struct tl_pkt *p, const struct tl_frame *f, enum tl_role r)
 {
     if (s->revise)
         revise_history(c, s);
     struct tl_event ev = packet_event(c, s, p, f, r);
-    enum tl_status tr =
-        tl_track_step(&ext(c)->track, conn_state(c), s, p, r, f->pkt_no, f->ts_us);
+    enum tl_status tr = tl_track_step(&ext(c)->track, conn_state(c), s, p, r, f->pkt_no, f->ts_us);
     enum tl_status st = tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, s->lifecycle);
     return tr != TL_OK ? tr : st;
 }
@@ -136,8 +134,8 @@ static enum tl_status log_timed(struct tl_engine *e, struct tl_conn *c, const st
 {
     struct tl_event ev = {.ts = when, .dir = TL_TL_NONE, .kind = s->kind};
     tl_timeline_states(&ev, conn_state(c), s);
-    enum tl_status tr =
-        tl_track_step(&ext(c)->track, conn_state(c), s, NULL, TL_ROLE_CLIENT, 0, when);
+    enum tl_status tr = tl_track_step(&ext(c)->track, conn_state(c), s, NULL, TL_ROLE_CLIENT, 0,
+                                      when);
     enum tl_status st = tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, true);
     return tr != TL_OK ? tr : st;
 }
@@ -344,9 +342,9 @@ static void assign_roles(struct tl_conn *c, const struct tl_pkt *p, bool from_a)
     c->client_is_a = sender_is_client == from_a;
 }
 
-static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *k,
-                                 uint32_t h, const struct tl_pkt *p, bool from_a,
-                                 const struct tl_frame *f, struct tl_conn **out)
+static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *k, uint32_t h,
+                                 const struct tl_pkt *p, bool from_a, const struct tl_frame *f,
+                                 struct tl_conn **out)
 {
     enum tl_status st = TL_OK;
     if (tl_flow_full(e->flows))
@@ -428,7 +426,7 @@ static enum tl_status take_over(struct tl_engine *e, struct tl_conn *c, enum tl_
     prev->prev_id = c->id;
     prev->gap_us = f->ts_us - c->last_ts;
     prev->prev_time_wait = tcp->ep[0].state == TL_EP_TIME_WAIT ||
-                                 tcp->ep[1].state == TL_EP_TIME_WAIT;
+                           tcp->ep[1].state == TL_EP_TIME_WAIT;
     *held = tl_tcpstate_may_challenge(tcp, by);
     if (st == TL_OK && tl_tcpstate_reused(conn_state(c), by, f->ts_us, &s))
         st = log_timed(e, c, &s, f->ts_us);
@@ -611,8 +609,8 @@ enum tl_status tl_engine_tick(struct tl_engine *e, int64_t now_us)
     return expire(e);
 }
 
-void tl_engine_each(const struct tl_engine *e,
-                    void (*fn)(void *ctx, const struct tl_conn_view *v), void *ctx)
+void tl_engine_each(const struct tl_engine *e, void (*fn)(void *ctx, const struct tl_conn_view *v),
+                    void *ctx)
 {
     for (struct tl_conn *c = tl_flow_first(e->flows); c != NULL; c = tl_flow_next(c)) {
         struct conn_ext *x = ext(c), *tmp = NULL;

@@ -42,10 +42,10 @@ struct tl_engine {
     struct tl_engine_cfg cfg;
     struct tl_flow_table *flows;
     struct tl_capture_info cap;
-    struct tl_hosts *hosts;               /* host-level detection */
-    struct tl_order *order;               /* in front of cfg.reports */
+    struct tl_hosts *hosts;              /* host-level detection */
+    struct tl_order *order;              /* in front of cfg.reports */
     struct tl_host_anomaly_list host_an; /* its findings, after finish */
-    int64_t clock_us; /* latest packet time seen: expiry never runs backwards */
+    int64_t clock_us;                    /* latest packet time seen: expiry never runs backwards */
     /* Reused from one connection to the next instead of malloc and free
      * each time: one state (a connection's or a packed one's while it is
      * reported) and the anomaly list. */
@@ -53,7 +53,7 @@ struct tl_engine {
     struct tl_anomaly_list an;
     uint8_t *scratch; /* pack_conn()'s, scratch_size bytes */
     size_t scratch_size;
-    size_t vlan_apart; /* connections held under a TL_FLOW_VLAN_APART key */
+    size_t vlan_apart;      /* connections held under a TL_FLOW_VLAN_APART key */
     uint64_t detector_runs; /* tl_detect() calls: one per connection reported */
 };
 

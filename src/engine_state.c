@@ -107,5 +107,3 @@ void tl_engine_drop_state(struct tl_engine *e, struct tl_conn *c)
     s->x = NULL;
     s->packed = NULL;
 }
-
-

@@ -232,8 +232,7 @@ static struct tl_conn *conn_alloc(struct tl_flow_table *t)
     return calloc(1, t->conn_size);
 }
 
-struct tl_conn *tl_flow_insert(struct tl_flow_table *t, const struct tl_flow_key *k,
-                               uint32_t hash)
+struct tl_conn *tl_flow_insert(struct tl_flow_table *t, const struct tl_flow_key *k, uint32_t hash)
 {
     if (tl_flow_full(t))
         return NULL;

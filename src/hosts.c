@@ -41,7 +41,8 @@ uint64_t tl_hosts_addr_hash(const struct tl_addr *a, uint64_t h)
 {
     uint64_t w[2];
     memcpy(w, a->b, sizeof w);
-    return tl_hosts_mix(h ^ tl_hosts_mix(w[0] ^ a->family) ^ tl_hosts_mix(w[1] + 0x9e3779b97f4a7c15u));
+    return tl_hosts_mix(h ^ tl_hosts_mix(w[0] ^ a->family) ^
+                        tl_hosts_mix(w[1] + 0x9e3779b97f4a7c15u));
 }
 
 static uint32_t key_hash(const struct key *k)
@@ -74,7 +75,10 @@ static double ln01(double x)
     return 2.0 * sum - k * 0.69314718055994531;
 }
 
-void tl_hosts_bit_set(uint64_t *set, uint64_t h) { set[(h % BITS) / 64] |= UINT64_C(1) << (h % 64); }
+void tl_hosts_bit_set(uint64_t *set, uint64_t h)
+{
+    set[(h % BITS) / 64] |= UINT64_C(1) << (h % 64);
+}
 
 /* Linear counting: n ~ -m ln(zero bits / m). Saturates near m ln m. */
 int64_t tl_hosts_bit_count(const uint64_t *set)
@@ -236,7 +240,7 @@ struct agg *tl_hosts_get(struct tl_hosts *h, const struct key *k)
 /* ------------------------------------------------------------ feeding */
 
 void tl_hosts_endpoints(const struct tl_conn *c, const struct tl_addr **cip,
-                      const struct tl_addr **sip, uint16_t *sport)
+                        const struct tl_addr **sip, uint16_t *sport)
 {
     uint16_t cport;
     tl_conn_endpoint(c, TL_ROLE_CLIENT, cip, &cport);
@@ -376,7 +380,7 @@ void tl_hosts_conn(struct tl_hosts *h, const struct tl_conn *c, const struct tl_
 /* A new host anomaly in l, or NULL (out of memory, or over max_anomalies:
  * counted). */
 struct tl_host_anomaly *tl_hosts_push(struct tl_hosts *h, struct tl_host_anomaly_list *l,
-                                    enum tl_anomaly_type type, enum tl_anom_ep ep, int64_t ts)
+                                      enum tl_anomaly_type type, enum tl_anom_ep ep, int64_t ts)
 {
     if (l->n >= h->cfg.max_anomalies) {
         h->dropped++;
@@ -414,8 +418,7 @@ static uint32_t queued_at(const struct listen *l, int64_t ts, struct tl_host_ano
     return (uint32_t)s.total;
 }
 
-void tl_text_accept_queue_overflow(const struct tl_anomaly *a,
-                                   const struct tl_anomaly_about *about,
+void tl_text_accept_queue_overflow(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
                                    struct tl_anomaly_text *out)
 {
     const struct tl_host_anomaly *ha = tl_hosts_about(about);
@@ -424,8 +427,8 @@ void tl_text_accept_queue_overflow(const struct tl_anomaly *a,
     uint32_t syn_drops = (uint32_t)tl_anomaly_get_int(a, "syns_dropped");
     char queued[160], acks[160] = "", syns[96] = "";
     if (n > 0)
-        snprintf(queued, sizeof queued, "%u completed connection(s) waiting: backlog %u + 1",
-                 n, n - 1);
+        snprintf(queued, sizeof queued, "%u completed connection(s) waiting: backlog %u + 1", n,
+                 n - 1);
     else
         snprintf(queued, sizeof queued, "its queue full before the capture began");
     if (ack_drops > 0)
@@ -441,15 +444,13 @@ void tl_text_accept_queue_overflow(const struct tl_anomaly *a,
                     "Linux drops them when the accept queue (backlog + 1) is full: "
                     "accept() is not called fast enough.",
                     ha->host, ha->port, queued, acks, syns);
-    tl_text_suggest(out,
-                    "Check the accept loop (blocked or busy thread, too few workers); "
-                    "raise the listen() backlog and net.core.somaxconn (4096 by default "
-                    "since Linux 5.4). ss -ltn shows the queue (Recv-Q) and its size "
-                    "(Send-Q); nstat counts TcpExtListenOverflows.");
+    tl_text_suggest(out, "Check the accept loop (blocked or busy thread, too few workers); "
+                         "raise the listen() backlog and net.core.somaxconn (4096 by default "
+                         "since Linux 5.4). ss -ltn shows the queue (Recv-Q) and its size "
+                         "(Send-Q); nstat counts TcpExtListenOverflows.");
 }
 
-static void eval_listen(struct tl_hosts *h, const struct agg *g,
-                        struct tl_host_anomaly_list *out)
+static void eval_listen(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out)
 {
     const struct listen *l = &g->u.l;
     if (l->ack_drops + l->syn_drops == 0)
@@ -466,8 +467,8 @@ static void eval_listen(struct tl_hosts *h, const struct agg *g,
                             l->syn_drops_again >= 1));
     if (!fire)
         return;
-    struct tl_host_anomaly *ha =
-        tl_hosts_push(h, out, TL_AN_ACCEPT_QUEUE_OVERFLOW, TL_AEP_SERVER, l->first_drop);
+    struct tl_host_anomaly *ha = tl_hosts_push(h, out, TL_AN_ACCEPT_QUEUE_OVERFLOW, TL_AEP_SERVER,
+                                               l->first_drop);
     if (ha == NULL)
         return;
     struct tl_anomaly *a = &ha->a;
@@ -503,8 +504,8 @@ void tl_text_time_wait_pressure(const struct tl_anomaly *a, const struct tl_anom
                     "60 s. At that rate TIME_WAIT needs %.0f ports for this destination, "
                     "%.0f %% of the %.0f ephemeral ports (32768-60999 by default): %s "
                     "with EADDRNOTAVAIL.",
-                    ha->host, ha->peer, ha->peer_port, rate, n, span, held,
-                    100.0 * held / range, range, then);
+                    ha->host, ha->peer, ha->peer_port, rate, n, span, held, 100.0 * held / range,
+                    range, then);
     tl_text_suggest(out, "Reuse connections (keep-alive, pooling); set net.ipv4.tcp_tw_reuse "
                          "= 1 for outgoing connections; widen net.ipv4.ip_local_port_range; "
                          "or let the server close first. Never tcp_tw_recycle: removed in "
@@ -527,7 +528,8 @@ static void eval_pair(struct tl_hosts *h, const struct agg *g, struct tl_host_an
     double rate = (double)(n - 1) / span;
     if (rate * 60.0 < h->cfg.tw_min_fill * range)
         return;
-    struct tl_host_anomaly *ha = tl_hosts_push(h, out, TL_AN_TIME_WAIT_PRESSURE, TL_AEP_CLIENT, first);
+    struct tl_host_anomaly *ha = tl_hosts_push(h, out, TL_AN_TIME_WAIT_PRESSURE, TL_AEP_CLIENT,
+                                               first);
     if (ha == NULL)
         return;
     struct tl_anomaly *a = &ha->a;

@@ -57,7 +57,7 @@ struct listen {
     uint32_t completed, ack_drops, syn_drops;
     uint32_t ack_drops_again; /* connections whose ACK was dropped twice or more */
     uint32_t syn_drops_again; /* connections whose SYN went unanswered 3 times or more */
-    int64_t first_drop; /* INT64_MAX until a drop is seen */
+    int64_t first_drop;       /* INT64_MAX until a drop is seen */
     uint32_t npend;
     bool pend_evicted;
     struct pending pend[PENDING];
@@ -114,18 +114,16 @@ struct agg *tl_hosts_get(struct tl_hosts *h, const struct key *k);
 
 /* A new host anomaly in l, or NULL (the cap, or out of memory). */
 struct tl_host_anomaly *tl_hosts_push(struct tl_hosts *h, struct tl_host_anomaly_list *l,
-                                      enum tl_anomaly_type type, enum tl_anom_ep ep,
-                                      int64_t ts);
+                                      enum tl_anomaly_type type, enum tl_anom_ep ep, int64_t ts);
 
 /* The client's address, the server's address and port of c. */
 void tl_hosts_endpoints(const struct tl_conn *c, const struct tl_addr **cip,
                         const struct tl_addr **sip, uint16_t *sport);
 
 /* hosts_scan.c: syn_scan. */
-void tl_hosts_feed_scan(struct tl_hosts *h, const struct tl_conn *c,
-                        const struct tl_tcpstate *st, const struct tl_track *t);
-void tl_hosts_eval_scan(struct tl_hosts *h, const struct agg *g,
-                        struct tl_host_anomaly_list *out);
+void tl_hosts_feed_scan(struct tl_hosts *h, const struct tl_conn *c, const struct tl_tcpstate *st,
+                        const struct tl_track *t);
+void tl_hosts_eval_scan(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out);
 /* Frees what a scan aggregate owns (before the aggregate is reused). */
 void tl_hosts_scan_release(struct scan *s);
 

@@ -31,17 +31,17 @@ struct set {
     struct tl_addr host; /* a victim: its address */
     uint16_t port;       /* a port set: the port */
     bool used;
-    int64_t lo, hi;      /* the window's first and last attempt */
+    int64_t lo, hi; /* the window's first and last attempt */
     uint32_t attempts, failed;
-    uint32_t n;          /* distinct members, exact up to the threshold */
+    uint32_t n; /* distinct members, exact up to the threshold */
 };
 
 struct scan_sets {
     struct set victim[SCAN_SLOTS], port[SCAN_SLOTS];
-    struct set hit;      /* the first set that crossed its threshold */
-    bool hit_is_port;    /* hit counts hosts on one port (a sweep) */
-    uint16_t *ports;     /* victim[i]'s ports: ports[i * scan_ports ...] */
-    uint64_t *hosts;     /* port[i]'s host hashes: hosts[i * scan_hosts ...] */
+    struct set hit;   /* the first set that crossed its threshold */
+    bool hit_is_port; /* hit counts hosts on one port (a sweep) */
+    uint16_t *ports;  /* victim[i]'s ports: ports[i * scan_ports ...] */
+    uint64_t *hosts;  /* port[i]'s host hashes: hosts[i * scan_hosts ...] */
 };
 
 void tl_hosts_scan_release(struct scan *s)
@@ -88,8 +88,7 @@ static struct scan_sets *sets_new(const struct tl_hosts_cfg *cfg)
 /* The slot of key (a victim's address, or a port) among n sets: its own,
  * a free one, or the one with the fewest members (the earliest on a tie),
  * which starts over. */
-static uint32_t slot_of(struct set *sets, bool by_port, const struct tl_addr *host,
-                        uint16_t port)
+static uint32_t slot_of(struct set *sets, bool by_port, const struct tl_addr *host, uint16_t port)
 {
     uint32_t best = 0;
     for (uint32_t i = 0; i < SCAN_SLOTS; i++) {
@@ -186,8 +185,8 @@ static void note_failure(struct tl_hosts *h, struct scan *s, const struct tl_add
              (enum outcome)s->first_fail_outcome);
 }
 
-void tl_hosts_feed_scan(struct tl_hosts *h, const struct tl_conn *c,
-                        const struct tl_tcpstate *st, const struct tl_track *t)
+void tl_hosts_feed_scan(struct tl_hosts *h, const struct tl_conn *c, const struct tl_tcpstate *st,
+                        const struct tl_track *t)
 {
     const struct tl_addr *cip, *sip;
     uint16_t sport;
@@ -223,8 +222,7 @@ void tl_text_syn_scan(const struct tl_anomaly *a, const struct tl_anomaly_about 
     const struct tl_host_anomaly *ha = tl_hosts_about(about);
     char what[96];
     if (strcmp(tl_anomaly_get_str(a, "kind"), "hosts_on_port") == 0)
-        snprintf(what, sizeof what, "port %u on %u hosts",
-                 (unsigned)tl_anomaly_get_int(a, "port"),
+        snprintf(what, sizeof what, "port %u on %u hosts", (unsigned)tl_anomaly_get_int(a, "port"),
                  (unsigned)tl_anomaly_get_int(a, "hosts_on_port"));
     else
         snprintf(what, sizeof what, "%u ports of %s",
@@ -253,8 +251,7 @@ void tl_text_syn_scan(const struct tl_anomaly *a, const struct tl_anomaly_about 
                     ha->host);
 }
 
-void tl_hosts_eval_scan(struct tl_hosts *h, const struct agg *g,
-                        struct tl_host_anomaly_list *out)
+void tl_hosts_eval_scan(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out)
 {
     const struct scan *s = &g->u.s;
     const struct scan_sets *x = s->sets;

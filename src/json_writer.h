@@ -24,10 +24,10 @@
 #include "tcplens/types.h"
 
 struct tl_jw {
-    char *buf;   /* the text so far, never NUL-terminated */
+    char *buf; /* the text so far, never NUL-terminated */
     size_t len, cap;
-    bool owned;  /* buf was allocated by the writer (else the caller's storage) */
-    bool failed; /* the buffer could not grow: the text is incomplete */
+    bool owned;     /* buf was allocated by the writer (else the caller's storage) */
+    bool failed;    /* the buffer could not grow: the text is incomplete */
     uint8_t indent; /* 0: compact; else spaces per level (tl_jw_pretty) */
     uint32_t depth; /* objects and arrays open, in pretty mode */
 };

@@ -23,9 +23,9 @@ struct outputs {
     size_t n;
     FILE *files[3]; /* opened by us, closed by us */
     size_t nfiles;
-    char *bufs[3];  /* their stdio buffers (offline), freed after them */
+    char *bufs[3];      /* their stdio buffers (offline), freed after them */
     const char *filter; /* the BPF filter, for the reports that show it */
-    char *stdout_buf; /* stdout's (offline), freed once stdout is closed */
+    char *stdout_buf;   /* stdout's (offline), freed once stdout is closed */
 };
 
 /* --color auto: escape codes only for a terminal that takes them, and
@@ -218,8 +218,12 @@ static enum tl_status finish_reports(struct outputs *o, const struct tl_source *
     size_t n = tl_source_ninputs(src);
     for (size_t i = 0; i < n; i++)
         infos[i] = *tl_source_input(src, i);
-    struct tl_run r = {infos,     n, tl_engine_capture(e), tl_engine_host_anomalies(e),
-                       o->filter, tl_engine_summary(e)};
+    struct tl_run r = {infos,
+                       n,
+                       tl_engine_capture(e),
+                       tl_engine_host_anomalies(e),
+                       o->filter,
+                       tl_engine_summary(e)};
     enum tl_status st = TL_OK;
     for (size_t i = 0; i < o->n && st == TL_OK; i++)
         st = tl_report_finish(o->reports[i], &r);
@@ -228,8 +232,7 @@ static enum tl_status finish_reports(struct outputs *o, const struct tl_source *
 
 /* Live: run until stopped, show the open connections, end them as "open",
  * and say what the kernel dropped. */
-static enum tl_status run_live(const struct tl_cli *cli, struct tl_source *src,
-                               struct tl_engine *e)
+static enum tl_status run_live(const struct tl_cli *cli, struct tl_source *src, struct tl_engine *e)
 {
     enum tl_status st = tl_live_run(cli, src, e);
     if (st != TL_OK)
@@ -237,7 +240,9 @@ static enum tl_status run_live(const struct tl_cli *cli, struct tl_source *src,
     struct tl_capture_stats cs;
     if (tl_source_stats(src, &cs)) {
         tl_engine_set_live_stats(e, cs.received, cs.dropped, cs.if_dropped);
-        fprintf(stderr, "tcplens: %llu packets received by filter, %llu dropped by kernel, %llu dropped by interface%s\n",
+        fprintf(stderr,
+                "tcplens: %llu packets received by filter, %llu dropped by kernel, %llu dropped by "
+                "interface%s\n",
                 (unsigned long long)cs.received, (unsigned long long)cs.dropped,
                 (unsigned long long)cs.if_dropped,
                 cs.dropped + cs.if_dropped > 0

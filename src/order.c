@@ -31,21 +31,21 @@ struct pending {
 struct tl_order {
     struct tl_report *r[TL_ORDER_MAX_REPORTS];
     size_t n;
-    size_t budget;         /* bytes of waiting text kept in memory */
+    size_t budget; /* bytes of waiting text kept in memory */
     struct pending *heap;
     size_t nheap, capheap;
-    size_t waiting_bytes;  /* text of heap entries held in memory */
-    FILE *overflow;        /* heap text beyond the budget; NULL until needed */
-    char *overflow_buf;    /* its stdio buffer, freed after it is closed */
+    size_t waiting_bytes; /* text of heap entries held in memory */
+    FILE *overflow;       /* heap text beyond the budget; NULL until needed */
+    char *overflow_buf;   /* its stdio buffer, freed after it is closed */
     uint64_t overflow_end;
     /* Where the overflow file's stream stands, and whether it last wrote:
      * a seek (which empties stdio's buffer) only when the next read or
      * write is elsewhere, or switches direction as C requires. */
     uint64_t overflow_pos;
     bool overflow_writing;
-    bool reorders;         /* some reporter writes in id order */
-    uint64_t next_id;      /* lowest id not yet written */
-    uint64_t oldest_held;  /* every lower id has come (tl_order_oldest_held); 0: unknown */
+    bool reorders;        /* some reporter writes in id order */
+    uint64_t next_id;     /* lowest id not yet written */
+    uint64_t oldest_held; /* every lower id has come (tl_order_oldest_held); 0: unknown */
     /* Tallied once for every reporter: each connection as it comes, the
      * host anomalies at the end. */
     struct report_summary sum;
@@ -141,8 +141,7 @@ static enum tl_status spill(struct tl_order *o, struct pending *p)
         o->overflow_pos = 0;
         o->overflow_writing = true;
     }
-    if (!overflow_at(o, o->overflow_end, true) ||
-        fwrite(p->blob, 1, p->len, o->overflow) != p->len)
+    if (!overflow_at(o, o->overflow_end, true) || fwrite(p->blob, 1, p->len, o->overflow) != p->len)
         return TL_EIO;
     o->overflow_pos += p->len;
     p->off = o->overflow_end;
@@ -257,8 +256,7 @@ static enum tl_status heap_push(struct tl_order *o, struct pending *p)
  * texts of the others, one after the other, make p's blob (p->skip when
  * none of them lists v).
  */
-static enum tl_status take_all(struct tl_order *o, const struct tl_conn_view *v,
-                               struct pending *p)
+static enum tl_status take_all(struct tl_order *o, const struct tl_conn_view *v, struct pending *p)
 {
     char *text[TL_ORDER_MAX_REPORTS] = {NULL};
     enum tl_status st = TL_OK;

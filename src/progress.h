@@ -43,7 +43,7 @@ struct tl_progress {
     uint32_t left;    /* frames until the next look */
     int64_t start_ns; /* CLOCK_MONOTONIC */
     int64_t last_look_ns, next_draw_ns;
-    bool shown;       /* a line is on the terminal */
+    bool shown; /* a line is on the terminal */
 };
 
 /* Starts the clock. out NULL turns the line off; src and e are borrowed

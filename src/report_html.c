@@ -61,7 +61,9 @@ static const char *html_ref(unsigned char c)
     case '>': return "&gt;";
     case '"': return "&quot;";
     case '\'': return "&#39;";
-    case '\t': case '\n': case '\r': return NULL;
+    case '\t':
+    case '\n':
+    case '\r': return NULL;
     default: return c < 0x20 || c == 0x7f ? "&#xFFFD;" : NULL;
     }
 }
@@ -95,7 +97,8 @@ static const char *script_esc(const char *json, size_t n, size_t i, size_t *used
     case '>': return "\\u003e";
     case '&': return "\\u0026";
     case '\xe2': /* U+2028 and U+2029 end a line in older JavaScript */
-        if (i + 2 < n && json[i + 1] == '\x80' && (json[i + 2] == '\xa8' || json[i + 2] == '\xa9')) {
+        if (i + 2 < n && json[i + 1] == '\x80' &&
+            (json[i + 2] == '\xa8' || json[i + 2] == '\xa9')) {
             *used = 3;
             return json[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
         }
@@ -255,8 +258,7 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
 
 #define CONN_STACK_BYTES 8192
 
-static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
-                         size_t *len)
+static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg, size_t *len)
 {
     (void)cfg; /* the page holds every listed connection's details */
     char stack[CONN_STACK_BYTES];
@@ -325,7 +327,7 @@ static enum tl_status write_meta(const struct tl_report *r, const struct tl_run 
     return ok ? TL_OK : TL_EIO;
 }
 
-#define CSP                                                                         \
+#define CSP                                                                       \
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; " \
     "img-src data:; base-uri 'none'; form-action 'none'"
 
@@ -347,8 +349,8 @@ static bool write_head(const struct tl_run *run, FILE *out)
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                  "<meta name=\"generator\" content=\"tcplens " PACKAGE_VERSION "\">\n",
                  out) >= 0 &&
-           write_title(run, out) && fputs("<style>\n", out) >= 0 &&
-           fputs(tl_html_css, out) >= 0 && fputs("</style>\n</head>\n<body>\n", out) >= 0;
+           write_title(run, out) && fputs("<style>\n", out) >= 0 && fputs(tl_html_css, out) >= 0 &&
+           fputs("</style>\n</head>\n<body>\n", out) >= 0;
 }
 
 /* The list's frame: the script fills the table body and the pager. */
@@ -373,12 +375,10 @@ static const char list_frame[] =
     "<code>tcplens --json</code>.</p></noscript>\n"
     "</section>\n</main>\n";
 
-static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run,
-                                FILE *spool)
+static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run, FILE *spool)
 {
     FILE *out = r->cfg.out;
-    if (!write_head(run, out) || !tl_report_html_summary(r, run, out) ||
-        fputs(list_frame, out) < 0)
+    if (!write_head(run, out) || !tl_report_html_summary(r, run, out) || fputs(list_frame, out) < 0)
         return TL_EIO;
     enum tl_status st = write_meta(r, run, out);
     if (st != TL_OK)

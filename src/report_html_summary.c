@@ -128,15 +128,12 @@ static void write_cards(struct page *p, const struct report_summary *sum,
     put(p, "</div>\n");
 }
 
-static void kv(struct page *p, const char *key)
-{
-    put(p, "<tr><th>%s</th><td>", key);
-}
+static void kv(struct page *p, const char *key) { put(p, "<tr><th>%s</th><td>", key); }
 
 static void write_skipped(struct page *p, const struct tl_capture_info *cap)
 {
-    put(p, "%" PRIu64 " read, %" PRIu64 " TCP, %" PRIu64 " skipped", cap->packets,
-        cap->tcp_packets, cap->packets - cap->tcp_packets);
+    put(p, "%" PRIu64 " read, %" PRIu64 " TCP, %" PRIu64 " skipped", cap->packets, cap->tcp_packets,
+        cap->packets - cap->tcp_packets);
     const char *sep = " (";
     for (int i = 1; i < TL_DEC_NRESULTS; i++) {
         if (cap->skipped[i] == 0)
@@ -171,13 +168,15 @@ static void write_capture(struct page *p, const struct tl_report *r,
     put(p, "</td></tr>\n");
     if (cap->evicted_idle || cap->evicted_cap || cap->evicted_hosts) {
         kv(p, "evicted");
-        put(p, "%" PRIu64 " idle, %" PRIu64 " by --max-flows, %" PRIu64 " host aggregates</td></tr>\n",
+        put(p,
+            "%" PRIu64 " idle, %" PRIu64 " by --max-flows, %" PRIu64 " host aggregates</td></tr>\n",
             cap->evicted_idle, cap->evicted_cap, cap->evicted_hosts);
     }
     if (cap->live) {
         kv(p, "live");
-        put(p, "%" PRIu64 " received, %" PRIu64 " dropped by the kernel, %" PRIu64
-               " by the interface%s</td></tr>\n",
+        put(p,
+            "%" PRIu64 " received, %" PRIu64 " dropped by the kernel, %" PRIu64
+            " by the interface%s</td></tr>\n",
             cap->live_received, cap->live_dropped, cap->live_if_dropped,
             cap->live_dropped + cap->live_if_dropped > 0
                 ? " <span class=\"warn-text\">states and anomalies of connections active "
@@ -186,14 +185,17 @@ static void write_capture(struct page *p, const struct tl_report *r,
     }
     if (cap->shard_count > 1) {
         kv(p, "shard");
-        put(p, "%" PRIu32 " of %" PRIu32 ": %" PRIu64 " TCP packets belong to the other "
-               "shards' connections</td></tr>\n",
+        put(p,
+            "%" PRIu32 " of %" PRIu32 ": %" PRIu64 " TCP packets belong to the other "
+            "shards' connections</td></tr>\n",
             cap->shard_index + 1, cap->shard_count, cap->shard_other_packets);
     }
     if (r->out_of_order > 0) {
         kv(p, "order");
-        put(p, "%" PRIu64 " written after newer ones (too many waited for an older one)"
-               "</td></tr>\n", r->out_of_order);
+        put(p,
+            "%" PRIu64 " written after newer ones (too many waited for an older one)"
+            "</td></tr>\n",
+            r->out_of_order);
     }
     put(p, "</table>\n</div>\n");
 }
@@ -208,8 +210,9 @@ static void write_states(struct page *p, const struct report_summary *sum)
         if (c == 0 && v == 0)
             continue;
         const char *name = tl_ep_state_name((enum tl_ep_state)s);
-        put(p, "<tr><th><button type=\"button\" class=\"link\" data-filter=\"%s\">%s</button>"
-               "</th><td>%" PRIu64 "</td><td>%" PRIu64 "</td></tr>\n",
+        put(p,
+            "<tr><th><button type=\"button\" class=\"link\" data-filter=\"%s\">%s</button>"
+            "</th><td>%" PRIu64 "</td><td>%" PRIu64 "</td></tr>\n",
             name, name, c, v);
     }
     put(p, "</tbody>\n</table>\n</div>\n");
@@ -244,8 +247,8 @@ static void write_anomalies(struct page *p, const struct report_summary *sum)
             if (tl_anomaly_is_host((enum tl_anomaly_type)t))
                 put(p, "<a href=\"#host-anomalies\">%s</a>", id);
             else
-                put(p, "<button type=\"button\" class=\"link\" data-filter=\"%s\">%s</button>",
-                    id, id);
+                put(p, "<button type=\"button\" class=\"link\" data-filter=\"%s\">%s</button>", id,
+                    id);
             put(p, "</td><td>%" PRIu64 "</td></tr>\n", sum->anomalies[t]);
         }
     put(p, "</tbody>\n</table>\n</div>\n");
@@ -272,9 +275,11 @@ static void write_top(struct page *p, const struct report_top *t, const char *la
         put(p, "</button></td><td>%" PRIu64 "</td></tr>\n", top[i]->n);
     }
     if (t->untallied > 0)
-        put(p, "<tr><td colspan=\"2\" class=\"note\">more hosts than the %u ranked: %" PRIu64
-               " more were not ranked; a host first seen after that may rank higher than "
-               "shown</td></tr>\n", TL_REPORT_TOP_HOSTS, t->untallied);
+        put(p,
+            "<tr><td colspan=\"2\" class=\"note\">more hosts than the %u ranked: %" PRIu64
+            " more were not ranked; a host first seen after that may rank higher than "
+            "shown</td></tr>\n",
+            TL_REPORT_TOP_HOSTS, t->untallied);
 }
 
 static void write_lifetimes(struct page *p, const struct report_summary *sum,
@@ -293,9 +298,10 @@ static void write_lifetimes(struct page *p, const struct report_summary *sum,
     int64_t span = cap->last_ts - cap->first_ts;
     put(p, "<p class=\"note\">%" PRIu64 " opened and closed within 1 s", sum->short_lived);
     if (span > 0 && sum->short_lived > 0)
-        put(p, " (%.2f per second of capture): each costs a handshake and leaves a "
-               "TIME_WAIT socket for 60 s on the side that closed first; keep-alive or a "
-               "connection pool would avoid them",
+        put(p,
+            " (%.2f per second of capture): each costs a handshake and leaves a "
+            "TIME_WAIT socket for 60 s on the side that closed first; keep-alive or a "
+            "connection pool would avoid them",
             (double)sum->short_lived * (double)TL_USEC_PER_SEC / (double)span);
     put(p, ".</p>\n");
 }
@@ -310,8 +316,10 @@ static void write_hosts(struct page *p, const struct report_summary *sum,
         any = any || sum->hosts[k].used != 0;
     }
     if (sum->resets_unknown != 0)
-        put(p, "<tr><td colspan=\"2\" class=\"note\">%" PRIu64 " more ended by a reset "
-               "whose sender the timeline does not show</td></tr>\n", sum->resets_unknown);
+        put(p,
+            "<tr><td colspan=\"2\" class=\"note\">%" PRIu64 " more ended by a reset "
+            "whose sender the timeline does not show</td></tr>\n",
+            sum->resets_unknown);
     else if (!any)
         put(p, "<tr><td class=\"note\">no host holds TIME_WAIT or CLOSE_WAIT at the end or "
                "sent a reset</td></tr>\n");
@@ -320,8 +328,7 @@ static void write_hosts(struct page *p, const struct report_summary *sum,
     put(p, "</div>\n");
 }
 
-static void evidence_value(struct page *p, const struct tl_anomaly *a,
-                           const struct tl_evfield *f)
+static void evidence_value(struct page *p, const struct tl_anomaly *a, const struct tl_evfield *f)
 {
     char s[64];
     switch ((enum tl_evk)f->kind) {
@@ -357,9 +364,10 @@ static void host_anomaly(struct page *p, const struct tl_host_anomaly *h, bool o
     const struct tl_anomaly *a = &h->a;
     const char *sev = tl_sev_name((enum tl_sev)a->severity);
     char t[40];
-    put(p, "<details class=\"anomaly sev-%s\"%s>\n<summary class=\"ahead\"><span class=\"badge "
-           "sev-%s\">%s</span> <b>%s</b> host <code>", sev, open ? " open" : "", sev, sev,
-        tl_anomaly_id((enum tl_anomaly_type)a->type));
+    put(p,
+        "<details class=\"anomaly sev-%s\"%s>\n<summary class=\"ahead\"><span class=\"badge "
+        "sev-%s\">%s</span> <b>%s</b> host <code>",
+        sev, open ? " open" : "", sev, sev, tl_anomaly_id((enum tl_anomaly_type)a->type));
     esc(p, h->host);
     if (h->port != 0)
         put(p, ":%u", (unsigned)h->port);

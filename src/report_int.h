@@ -55,11 +55,11 @@ struct report_summary {
     uint64_t anomalies[TL_AN_NTYPES];
     uint64_t by_sev[TL_SEV_NLEVELS];
     /* Filled in by tl_report_summary_add(). */
-    int8_t type_worst[TL_AN_NTYPES];   /* worst severity seen per type, -1 none */
+    int8_t type_worst[TL_AN_NTYPES]; /* worst severity seen per type, -1 none */
     struct report_top hosts[TL_HOSTS_NTALLIES];
-    uint64_t resets_unknown;           /* ended by RST, sender not in the timeline */
+    uint64_t resets_unknown; /* ended by RST, sender not in the timeline */
     uint64_t life[TL_LIFE_N];
-    uint64_t short_lived;              /* handshake to close within 1 s */
+    uint64_t short_lived; /* handshake to close within 1 s */
 };
 
 /* Frees a summary's host tables. */
@@ -75,8 +75,7 @@ struct report_ops {
                          size_t *len);
     /* Writes the whole document; spool holds the connections in order,
      * each followed by '\n'. */
-    enum tl_status (*write_doc)(const struct tl_report *r, const struct tl_run *run,
-                                FILE *spool);
+    enum tl_status (*write_doc)(const struct tl_report *r, const struct tl_run *run, FILE *spool);
 };
 
 struct tl_report {
@@ -104,13 +103,12 @@ void tl_report_summary_hosts(struct report_summary *sum, const struct tl_host_an
 
 /* The entries of a host tally in report order (count down, then address);
  * returns how many were written to out (at most max). */
-size_t tl_report_top_hosts(const struct report_top *t, const struct report_host **out,
-                           size_t max);
+size_t tl_report_top_hosts(const struct report_top *t, const struct report_host **out, size_t max);
 
 /* Writes the text report's summary section (states at end, anomalies,
  * hosts, lifetimes); false on an I/O error. */
-bool tl_report_text_summary(const struct report_summary *sum,
-                            const struct tl_capture_info *cap, FILE *out);
+bool tl_report_text_summary(const struct report_summary *sum, const struct tl_capture_info *cap,
+                            FILE *out);
 
 extern const struct report_ops tl_report_json_ops;
 extern const struct report_ops tl_report_text_ops;
@@ -127,8 +125,8 @@ void tl_report_json_evidence(struct tl_jw *w, const struct tl_anomaly *a);
 
 /* src/report_json_doc.c: the JSON document, head and connections (the
  * spool), with the one streaming writer. */
-TL_MUST_CHECK enum tl_status tl_report_json_doc(const struct tl_report *r,
-                                                const struct tl_run *run, FILE *spool);
+TL_MUST_CHECK enum tl_status tl_report_json_doc(const struct tl_report *r, const struct tl_run *run,
+                                                FILE *spool);
 
 /* "client>server" or "server>client". */
 const char *tl_report_dir_name(uint8_t dir);
@@ -148,8 +146,8 @@ void tl_report_conn_ends(const struct tl_conn *c, struct tl_conn_ends *e);
 
 /* A Wireshark display filter for exactly v's connection, in buf (at
  * least TL_REPORT_FILTER_MAX bytes; "" if smaller). */
-const char *tl_report_wireshark_filter(const struct tl_conn_view *v,
-                                       const struct tl_conn_ends *e, char *buf, size_t size);
+const char *tl_report_wireshark_filter(const struct tl_conn_view *v, const struct tl_conn_ends *e,
+                                       char *buf, size_t size);
 
 /* Formats µs on the pcap clock as "2026-11-21 12:00:00.000123" (UTC). */
 const char *tl_report_utc(int64_t ts_us, char *buf, size_t size);
@@ -158,8 +156,7 @@ const char *tl_report_utc(int64_t ts_us, char *buf, size_t size);
 void tl_report_endpoints(const struct tl_conn *c, char *cl, char *sv, size_t size);
 
 /* Formats an endpoint as "10.0.0.1:80" or "[::1]:80". */
-const char *tl_report_endpoint(const struct tl_addr *a, uint16_t port, char *buf,
-                               size_t size);
+const char *tl_report_endpoint(const struct tl_addr *a, uint16_t port, char *buf, size_t size);
 
 /* Copies the spool's lines to out, each after indent, with sep between
  * lines (sep holds the newline) and a newline after the last; TL_EIO on an

@@ -10,16 +10,14 @@
 
 #include "report_int.h"
 
-static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run,
-                                FILE *spool)
+static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run, FILE *spool)
 {
     if (spool == NULL) /* NDJSON: every line is out already */
         return TL_OK;
     return tl_report_json_doc(r, run, spool);
 }
 
-static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
-                         size_t *len)
+static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg, size_t *len)
 {
     return tl_report_json_format_conn(v, cfg->all_details, len);
 }

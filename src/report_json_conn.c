@@ -81,8 +81,8 @@ static char *cat_range(char *d, const char *field, uint32_t lo, uint32_t hi)
 /* Two connections of one 4-tuple at once (one superseded the other): each
  * is the client's segments in its sequence space and the server's that
  * acknowledge into it. */
-static char *cat_seq_space(char *d, const struct tl_ep *client, bool v6, const char *a,
-                           unsigned cp, const char *b, unsigned sp)
+static char *cat_seq_space(char *d, const struct tl_ep *client, bool v6, const char *a, unsigned cp,
+                           const char *b, unsigned sp)
 {
     d = cat(cat(d, v6 ? " && ((ipv6.src==" : " && ((ip.src=="), a);
     d = cat_uint(cat(d, " && tcp.srcport=="), cp);
@@ -99,8 +99,8 @@ static char *cat_seq_space(char *d, const struct tl_ep *client, bool v6, const c
  * the ports swapped never matches), its VLAN, and its time span, which
  * tells apart connections that reused the 4-tuple.
  */
-const char *tl_report_wireshark_filter(const struct tl_conn_view *v,
-                                       const struct tl_conn_ends *e, char *buf, size_t size)
+const char *tl_report_wireshark_filter(const struct tl_conn_view *v, const struct tl_conn_ends *e,
+                                       char *buf, size_t size)
 {
     const struct tl_conn *c = v->conn;
     /* The span is widened by 1 µs each way: Wireshark compares the epoch
@@ -154,8 +154,8 @@ static void w_pair(struct tl_jw *w, const char *key, uint64_t client, uint64_t s
 }
 
 /* {"<k1>": v1, "<k2>": v2}: states_json() and zeek_json(). */
-static void w_strs(struct tl_jw *w, const char *key, const char *k1, const char *v1,
-                   const char *k2, const char *v2)
+static void w_strs(struct tl_jw *w, const char *key, const char *k1, const char *v1, const char *k2,
+                   const char *v2)
 {
     tl_jw_key(w, key);
     tl_jw_obj_begin(w);
@@ -236,8 +236,7 @@ static void w_event(struct tl_jw *w, const struct tl_event *e)
     }
     w_states(w, e);
     tl_jw_key(w, "event");
-    tl_jw_str(w, e->kind == TL_TL_SUMMARY ? "segments"
-                                          : tl_evkind_name((enum tl_evkind)e->kind));
+    tl_jw_str(w, e->kind == TL_TL_SUMMARY ? "segments" : tl_evkind_name((enum tl_evkind)e->kind));
     tl_jw_obj_end(w);
 }
 

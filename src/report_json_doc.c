@@ -199,8 +199,7 @@ static void w_head(struct tl_jw *w, const struct tl_report *r, const struct tl_r
     tl_jw_arr_end(w);
 }
 
-enum tl_status tl_report_json_doc(const struct tl_report *r, const struct tl_run *run,
-                                  FILE *spool)
+enum tl_status tl_report_json_doc(const struct tl_report *r, const struct tl_run *run, FILE *spool)
 {
     struct tl_jw w;
     tl_jw_init(&w, NULL, 0);

@@ -32,12 +32,12 @@
 
 #include "report_int.h"
 
-#define LINE_CAP 2048 /* longest line; a piece that does not fit is left out */
-#define STATE_W 11    /* "ESTABLISHED" */
-#define ROW_TARGET 80 /* arrows widen until a row is this wide; notes follow */
-#define ROW_MAX 100   /* ... and narrow for notes, down to what labels need */
-#define LABEL_AT 4    /* where a label starts between the lifelines */
-#define TYPE_W 22     /* "stalled_retransmission" */
+#define LINE_CAP 2048  /* longest line; a piece that does not fit is left out */
+#define STATE_W 11     /* "ESTABLISHED" */
+#define ROW_TARGET 80  /* arrows widen until a row is this wide; notes follow */
+#define ROW_MAX 100    /* ... and narrow for notes, down to what labels need */
+#define LABEL_AT 4     /* where a label starts between the lifelines */
+#define TYPE_W 22      /* "stalled_retransmission" */
 #define KEY_NOTE_AT 13 /* the labels of an anomaly's notes (report_text.c) */
 
 /* SGR sequences (ECMA-48): written only when colour is on. */
@@ -56,7 +56,7 @@ struct glyphs {
 };
 
 static const struct glyphs ascii_glyphs = {"|", ":", "-", ">", "<", "...", "c>s", "s>c"};
-static const struct glyphs unicode_glyphs = {"\u2502", "\u2506", "\u2500", "\u25b6",
+static const struct glyphs unicode_glyphs = {"\u2502", "\u2506", "\u2500",   "\u25b6",
                                              "\u25c0", "\u2026", "c\u2192s", "s\u2192c"};
 
 /* An anomaly's place: on timeline entry row, or (between) on a row of its
@@ -79,7 +79,7 @@ struct ladder {
     int tw, pw, w; /* widths: time, packet, between the lifelines */
     struct mark *marks;
     size_t nmarks;
-    int mark_w; /* "[12]" */
+    int mark_w;  /* "[12]" */
     int prev[2]; /* states on the row before, -1 before the first */
 };
 
@@ -218,8 +218,8 @@ static void label(const struct tl_event *e, char *flags, size_t fsize, char *num
         snprintf(flags, fsize, "none");
     int n;
     if (e->flags & TL_TH_ACK)
-        n = snprintf(nums, nsize, " seq=%" PRIu32 " ack=%" PRIu32 " len=%" PRIu32, e->seq,
-                     e->ack, e->len);
+        n = snprintf(nums, nsize, " seq=%" PRIu32 " ack=%" PRIu32 " len=%" PRIu32, e->seq, e->ack,
+                     e->len);
     else
         n = snprintf(nums, nsize, " seq=%" PRIu32 " len=%" PRIu32, e->seq, e->len);
     if (e->win == 0 && !(e->flags & TL_TH_RST) && n > 0 && (size_t)n < nsize)
@@ -244,8 +244,7 @@ static void human_bytes(uint64_t n, char *out, size_t size)
 }
 
 /* "2 segments: 43 B c>s, 0 B s>c" */
-static void summary_text(const struct ladder *x, const struct tl_event *e, char *out,
-                         size_t size)
+static void summary_text(const struct ladder *x, const struct tl_event *e, char *out, size_t size)
 {
     uint64_t segs = (uint64_t)e->sum_packets[0] + e->sum_packets[1];
     int n = snprintf(out, size, "%" PRIu64 " segment%s:", segs, segs == 1 ? "" : "s");
@@ -303,8 +302,7 @@ static bool proves(const struct tl_anomaly *a, uint64_t lo, uint64_t hi)
 /* The entry of a packet of a's taken at a's time (or a summary that folded
  * one, around that time); else any entry at that time; else a row of its
  * own before the first later entry. */
-static void place(const struct tl_event *ev, size_t n, const struct tl_anomaly *a,
-                  struct mark *m)
+static void place(const struct tl_event *ev, size_t n, const struct tl_anomaly *a, struct mark *m)
 {
     m->ts = a->ts;
     m->between = false;
@@ -558,8 +556,7 @@ static void entry_row(struct ladder *x, const struct tl_event *e, size_t from, s
 static void between_row(struct ladder *x, size_t from, size_t to)
 {
     struct line l = {.len = 0};
-    bool cut = x->marks[from].row == x->n && x->v->timeline != NULL &&
-               x->v->timeline->dropped > 0;
+    bool cut = x->marks[from].row == x->n && x->v->timeline != NULL && x->v->timeline->dropped > 0;
     row_start(&l, x, x->marks[from].ts, "");
     pad_to(&l, life_col(x));
     put(&l, x->g->life);

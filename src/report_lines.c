@@ -23,8 +23,7 @@ static const char *time_of_day(int64_t ts, char *buf, size_t size)
 
 /* "12:00:01.250000 #7 10.0.0.1:5000 -> 10.0.0.2:80 rst 0.2s CLOSED/CLOSED
  *  warning rst_instead_of_fin" */
-static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
-                         size_t *len)
+static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg, size_t *len)
 {
     (void)cfg;
     const struct tl_conn *c = v->conn;
@@ -35,8 +34,8 @@ static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cf
         return NULL;
     int64_t d = c->last_ts - c->first_ts;
     int n = snprintf(s, LINE_MAX_LEN, "%s #%" PRIu64 " %s -> %s %s %" PRId64 ".%03" PRId64 "s",
-                     time_of_day(c->last_ts, when, sizeof when), c->id, cl, sv,
-                     tl_end_name(c->end), d / TL_USEC_PER_SEC, d % TL_USEC_PER_SEC / 1000);
+                     time_of_day(c->last_ts, when, sizeof when), c->id, cl, sv, tl_end_name(c->end),
+                     d / TL_USEC_PER_SEC, d % TL_USEC_PER_SEC / 1000);
     if (v->tcp != NULL && n > 0 && n < LINE_MAX_LEN)
         n += snprintf(s + n, LINE_MAX_LEN - (size_t)n, " %s/%s",
                       tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state),
@@ -53,8 +52,7 @@ static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cf
 }
 
 /* Lines were written as they came; nothing is left for the end. */
-static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run,
-                                FILE *spool)
+static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run, FILE *spool)
 {
     (void)r;
     (void)run;
@@ -67,10 +65,10 @@ const struct report_ops tl_report_lines_ops = {format_conn, write_doc};
 bool tl_report_snapshot_head(FILE *out, int64_t now_us, size_t nconns)
 {
     char when[40];
-    return fprintf(out, "snapshot %s UTC: %zu open connection%s\n%6s  %-11s %-11s %-24s %-24s %9s %9s\n",
-                   tl_report_utc(now_us, when, sizeof when), nconns, nconns == 1 ? "" : "s",
-                   "id", "client", "server", "client address", "server address", "age s",
-                   "idle s") >= 0;
+    return fprintf(out,
+                   "snapshot %s UTC: %zu open connection%s\n%6s  %-11s %-11s %-24s %-24s %9s %9s\n",
+                   tl_report_utc(now_us, when, sizeof when), nconns, nconns == 1 ? "" : "s", "id",
+                   "client", "server", "client address", "server address", "age s", "idle s") >= 0;
 }
 
 bool tl_report_snapshot_line(FILE *out, int64_t now_us, const struct tl_conn_view *v)

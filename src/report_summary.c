@@ -32,8 +32,7 @@ static uint32_t addr_hash(const struct tl_addr *a)
 
 static bool same_addr(const struct report_host *e, const struct tl_addr *a, uint32_t h)
 {
-    return e->hash == h && e->addr.family == a->family &&
-           memcmp(e->addr.b, a->b, sizeof a->b) == 0;
+    return e->hash == h && e->addr.family == a->family && memcmp(e->addr.b, a->b, sizeof a->b) == 0;
 }
 
 /* Makes room for one more host: the table doubles (at half full) up to
@@ -199,8 +198,7 @@ static int host_order(const void *pa, const void *pb)
 
 /* The top hosts: one pass keeps the best max in order (insertion into a
  * short list), whatever the table's size. */
-size_t tl_report_top_hosts(const struct report_top *t, const struct report_host **out,
-                           size_t max)
+size_t tl_report_top_hosts(const struct report_top *t, const struct report_host **out, size_t max)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < t->cap; i++) {

@@ -162,8 +162,8 @@ static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
         bprintf(b, "%-47s", "(no packet)");
     else
         bprintf(b, "%-6" PRIu64 " %s %-5s %10" PRIu32 " %10" PRIu32 " %6" PRIu32 "  ", e->pkt,
-                e->dir == TL_TL_C2S ? "c>s" : "s>c", tl_tcp_flags_str(e->flags, flags, sizeof flags),
-                e->seq, e->ack, e->len);
+                e->dir == TL_TL_C2S ? "c>s" : "s>c",
+                tl_tcp_flags_str(e->flags, flags, sizeof flags), e->seq, e->ack, e->len);
     bprintf(b, "%-11s %-11s ", tl_ep_state_name(e->client), tl_ep_state_name(e->server));
     if (e->kind != TL_TL_SUMMARY) {
         bprintf(b, "%s", tl_evkind_name((enum tl_evkind)e->kind));
@@ -185,8 +185,8 @@ static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
 
 static void timeline_lines(struct buf *b, const struct tl_conn_view *v)
 {
-    bprintf(b, "\n\t  %-15s %11s  %-6s %-3s %-5s %10s %10s %6s  %-11s %-11s %s", "time (UTC)",
-            "+s", "pkt", "dir", "flags", "seq", "ack", "len", "client", "server", "event");
+    bprintf(b, "\n\t  %-15s %11s  %-6s %-3s %-5s %10s %10s %6s  %-11s %-11s %s", "time (UTC)", "+s",
+            "pkt", "dir", "flags", "seq", "ack", "len", "client", "server", "event");
     for (uint32_t i = 0; i < v->timeline->n; i++)
         event_line(b, &v->timeline->ev[i], v->conn->first_ts);
     if (v->timeline->dropped > 0)
@@ -422,8 +422,7 @@ static bool detailed(const struct tl_conn_view *v, const struct tl_report_cfg *c
     return v->anomalies != NULL && tl_anomaly_worst(v->anomalies) >= TL_SEV_WARNING;
 }
 
-static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg,
-                         size_t *len)
+static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg, size_t *len)
 {
     struct buf b = {NULL, 0, 0, false};
     table_row(&b, v);
@@ -459,11 +458,13 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
     span_str(cap->last_ts - cap->first_ts, d);
     bool ok = true;
     if (cap->packets > 0)
-        ok = fprintf(out, "capture  %s → %s UTC (%s s)\n", tl_report_utc(cap->first_ts, a, sizeof a),
+        ok = fprintf(out, "capture  %s → %s UTC (%s s)\n",
+                     tl_report_utc(cap->first_ts, a, sizeof a),
                      tl_report_utc(cap->last_ts, b, sizeof b), d) >= 0;
     if (ok && cap->live)
-        ok = fprintf(out, "live     %" PRIu64 " received, %" PRIu64 " dropped by the kernel, %" PRIu64
-                          " by the interface%s\n",
+        ok = fprintf(out,
+                     "live     %" PRIu64 " received, %" PRIu64 " dropped by the kernel, %" PRIu64
+                     " by the interface%s\n",
                      cap->live_received, cap->live_dropped, cap->live_if_dropped,
                      cap->live_dropped + cap->live_if_dropped > 0
                          ? "\n         WARNING: packets were lost before tcplens saw them: states"
@@ -482,12 +483,14 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
     if (ok && sep[0] == ',')
         ok = fputc(')', out) != EOF;
     if (ok && cap->duplicates > 0)
-        ok = fprintf(out, "\nduplicates  %" PRIu64 " TCP frames were the capture's own copies of"
-                          " a segment just seen (not events)",
+        ok = fprintf(out,
+                     "\nduplicates  %" PRIu64 " TCP frames were the capture's own copies of"
+                     " a segment just seen (not events)",
                      cap->duplicates) >= 0;
     if (ok && cap->shard_count > 1)
-        ok = fprintf(out, "\nshard    %" PRIu32 " of %" PRIu32 ": %" PRIu64
-                          " TCP packets belong to the other shards' connections",
+        ok = fprintf(out,
+                     "\nshard    %" PRIu32 " of %" PRIu32 ": %" PRIu64
+                     " TCP packets belong to the other shards' connections",
                      cap->shard_index + 1, cap->shard_count, cap->shard_other_packets) >= 0;
     if (ok && (cap->evicted_idle || cap->evicted_cap || cap->evicted_hosts))
         ok = fprintf(out, "\nevicted  %" PRIu64 " idle, %" PRIu64 " by --max-flows",
@@ -513,8 +516,10 @@ static bool write_counts(const struct tl_report *r, FILE *out)
         ok = fprintf(out, "\nlisted   %" PRIu64 " with a warning or an error (--anomalies-only)",
                      r->listed) >= 0;
     if (ok && r->out_of_order > 0)
-        ok = fprintf(out, "\norder    %" PRIu64 " written after newer ones (too many waited for "
-                          "an older one)", r->out_of_order) >= 0;
+        ok = fprintf(out,
+                     "\norder    %" PRIu64 " written after newer ones (too many waited for "
+                     "an older one)",
+                     r->out_of_order) >= 0;
     return ok && fputc('\n', out) != EOF;
 }
 
@@ -671,12 +676,11 @@ static enum tl_status write_host_anomalies(const struct tl_run *run, FILE *out)
     return ok && fputc('\n', out) != EOF ? TL_OK : TL_EIO;
 }
 
-static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run,
-                                FILE *spool)
+static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run, FILE *spool)
 {
     FILE *out = r->cfg.out;
-    bool ok = write_inputs(run, out) && write_capture(run->capture, out) &&
-              write_counts(r, out) && tl_report_text_summary(r->sum, run->capture, out);
+    bool ok = write_inputs(run, out) && write_capture(run->capture, out) && write_counts(r, out) &&
+              tl_report_text_summary(r->sum, run->capture, out);
     enum tl_status st = ok ? write_host_anomalies(run, out) : TL_EIO;
     return st == TL_OK ? write_connections(r, spool, out) : st;
 }

@@ -51,8 +51,8 @@ static bool write_anomalies(const struct report_summary *sum, FILE *out)
     for (int s = TL_SEV_NLEVELS - 1; ok && s >= 0; s--) {
         if (sum->by_sev[s] == 0)
             continue;
-        ok = fprintf(out, "%s%" PRIu64 " %s", sep, sum->by_sev[s],
-                     tl_sev_name((enum tl_sev)s)) >= 0;
+        ok = fprintf(out, "%s%" PRIu64 " %s", sep, sum->by_sev[s], tl_sev_name((enum tl_sev)s)) >=
+             0;
         sep = ", ";
     }
     ok = ok && fputc('\n', out) != EOF;
@@ -117,16 +117,17 @@ static bool write_hosts(const struct report_summary *sum, FILE *out)
     for (int k = 0; ok && k < TL_HOSTS_NTALLIES; k++)
         ok = write_top(&sum->hosts[k], host_labels[k], w, out);
     if (ok && sum->resets_unknown != 0)
-        ok = fprintf(out, "%-*s %" PRIu64 " more ended by a reset whose sender the timeline "
-                          "does not show\n",
+        ok = fprintf(out,
+                     "%-*s %" PRIu64 " more ended by a reset whose sender the timeline "
+                     "does not show\n",
                      LABEL_W, sum->hosts[TL_HOSTS_RESETS].used ? "" : "resets sent",
                      sum->resets_unknown) >= 0;
     return ok;
 }
 
 /* "short-lived  3 opened and closed within 1 s, 0.86 per second" */
-static bool write_short_lived(const struct report_summary *sum,
-                              const struct tl_capture_info *cap, FILE *out)
+static bool write_short_lived(const struct report_summary *sum, const struct tl_capture_info *cap,
+                              FILE *out)
 {
     int64_t span = cap->last_ts - cap->first_ts;
     bool ok = fprintf(out, "short-lived  %" PRIu64 " opened and closed within 1 s",
@@ -143,16 +144,17 @@ static bool write_short_lived(const struct report_summary *sum,
     return ok;
 }
 
-static bool write_lifetimes(const struct report_summary *sum,
-                            const struct tl_capture_info *cap, FILE *out)
+static bool write_lifetimes(const struct report_summary *sum, const struct tl_capture_info *cap,
+                            FILE *out)
 {
     static const char *const names[TL_LIFE_N] = {"under 1 s", "1 to 10 s", "10 to 60 s",
                                                  "60 s or more"};
     uint64_t closed = 0;
     for (int b = 0; b < TL_LIFE_N; b++)
         closed += sum->life[b];
-    bool ok = fprintf(out, "\nlifetimes  %" PRIu64 " closed (fin or rst), first to last "
-                           "segment\n",
+    bool ok = fprintf(out,
+                      "\nlifetimes  %" PRIu64 " closed (fin or rst), first to last "
+                      "segment\n",
                       closed) >= 0;
     for (int b = 0; ok && closed > 0 && b < TL_LIFE_N; b++)
         ok = fprintf(out, "  %-13s %8" PRIu64 "\n", names[b], sum->life[b]) >= 0;
@@ -162,8 +164,8 @@ static bool write_lifetimes(const struct report_summary *sum,
     return ok && write_short_lived(sum, cap, out);
 }
 
-bool tl_report_text_summary(const struct report_summary *sum,
-                            const struct tl_capture_info *cap, FILE *out)
+bool tl_report_text_summary(const struct report_summary *sum, const struct tl_capture_info *cap,
+                            FILE *out)
 {
     if (sum->connections == 0)
         return true;

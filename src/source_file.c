@@ -68,8 +68,7 @@ static void set_filter(struct input *in, const char *filter)
         return;
     }
     char msg[sizeof in->info.error];
-    snprintf(msg, sizeof msg, "bad filter expression '%s': %s", filter,
-             pcap_geterr(in->pcap));
+    snprintf(msg, sizeof msg, "bad filter expression '%s': %s", filter, pcap_geterr(in->pcap));
     tl_source_set_error(in, TL_EINVAL, msg);
     close_input(in);
 }
@@ -161,9 +160,8 @@ static enum tl_status check_filter(const struct tl_source *src, struct tl_diag *
     return TL_EINVAL;
 }
 
-enum tl_status tl_source_open_files(struct tl_source **out, const char *const *paths,
-                                    size_t npaths, const struct tl_source_cfg *cfg,
-                                    struct tl_diag *d)
+enum tl_status tl_source_open_files(struct tl_source **out, const char *const *paths, size_t npaths,
+                                    const struct tl_source_cfg *cfg, struct tl_diag *d)
 {
     *out = NULL;
     struct tl_source *src = calloc(1, sizeof *src);

@@ -10,31 +10,31 @@ struct fast;
 
 struct input {
     pcap_t *pcap;
-    struct fast *fast;          /* source_read.c reads the records, or NULL */
-    struct bpf_program prog;    /* the filter, when has_filter */
+    struct fast *fast;       /* source_read.c reads the records, or NULL */
+    struct bpf_program prog; /* the filter, when has_filter */
     bool has_filter;
-    bool pending;               /* hdr/data hold a frame not yet handed out */
+    bool pending; /* hdr/data hold a frame not yet handed out */
     struct pcap_pkthdr *hdr;
     const uint8_t *data;
-    char *iobuf;                /* the file's stdio buffer; freed after pcap_close */
+    char *iobuf; /* the file's stdio buffer; freed after pcap_close */
     struct tl_input_info info;
     /* For tl_source_progress(): */
-    bool opened;                /* it was opened for reading */
-    bool sized;                 /* a regular file: size is known */
+    bool opened; /* it was opened for reading */
+    bool sized;  /* a regular file: size is known */
     uint64_t size;
-    uint64_t offset;            /* bytes consumed, once closed */
-    uint64_t record_bytes;      /* bytes of the records read: where there is no offset (a pipe) */
+    uint64_t offset;       /* bytes consumed, once closed */
+    uint64_t record_bytes; /* bytes of the records read: where there is no offset (a pipe) */
 };
 
 struct tl_source {
     struct input *in;
-    bool live;                  /* an interface: idle means "not yet", not the end */
-    pcap_dumper_t *dump;        /* -w: every frame read is written here */
+    bool live;           /* an interface: idle means "not yet", not the end */
+    pcap_dumper_t *dump; /* -w: every frame read is written here */
     size_t n;
     uint64_t max_packets;
-    uint64_t handed_out;        /* frames that passed the filter */
-    uint64_t frames;            /* frames read, filtered or not: the packet numbers */
-    uint64_t block_frames;      /* of those, read by source_read.c */
+    uint64_t handed_out;   /* frames that passed the filter */
+    uint64_t frames;       /* frames read, filtered or not: the packet numbers */
+    uint64_t block_frames; /* of those, read by source_read.c */
     bool (*accept_linktype)(int linktype);
 };
 

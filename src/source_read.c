@@ -29,11 +29,11 @@
 struct fast {
     int fd;
     uint8_t *buf;
-    size_t have, pos;   /* bytes in buf, and the next record's place in it */
-    uint64_t buf_off;   /* the file offset of buf[0] */
-    uint32_t snapshot;  /* libpcap's, which caps caplen */
-    bool nsec;          /* nanosecond fractions, scaled to µs as libpcap does */
-    bool eof;           /* pread returned 0: nothing more in the file */
+    size_t have, pos;  /* bytes in buf, and the next record's place in it */
+    uint64_t buf_off;  /* the file offset of buf[0] */
+    uint32_t snapshot; /* libpcap's, which caps caplen */
+    bool nsec;         /* nanosecond fractions, scaled to µs as libpcap does */
+    bool eof;          /* pread returned 0: nothing more in the file */
     struct pcap_pkthdr hdr;
 };
 
@@ -59,8 +59,7 @@ static bool header_fits(int fd, bool *nsec)
     if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h)
         return false;
     uint32_t magic = u32_at(h);
-    if ((magic != MAGIC_USEC && magic != MAGIC_NSEC) || u16_at(h + 4) != 2 ||
-        u16_at(h + 6) != 4)
+    if ((magic != MAGIC_USEC && magic != MAGIC_NSEC) || u16_at(h + 4) != 2 || u16_at(h + 6) != 4)
         return false;
     *nsec = magic == MAGIC_NSEC;
     return true;

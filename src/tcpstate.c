@@ -19,21 +19,43 @@
 #include "tcpstate_int.h"
 
 static const char *const state_names[] = {
-    "UNKNOWN",    "LISTEN",     "SYN_SENT",   "SYN_RECV", "ESTABLISHED", "FIN_WAIT_1",
-    "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",    "LAST_ACK", "TIME_WAIT",   "CLOSED",
+    "UNKNOWN",    "LISTEN",     "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT_1",
+    "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",  "LAST_ACK", "TIME_WAIT",   "CLOSED",
 };
 _Static_assert(sizeof state_names / sizeof state_names[0] == TL_EP_NSTATES,
                "every state has a name");
 
 static const char *const kind_names[] = {
-    "syn",           "syn_retransmit", "synack",        "synack_retransmit",
-    "handshake_ack", "data",           "ack",           "retransmission",
-    "gap",           "keepalive",      "keepalive_ack", "zero_window",
-    "zero_window_probe", "window_open", "fin",          "fin_retransmit",
-    "fin_ack",       "rst",            "rst_ignored",   "ack_dropped",
-    "unexpected",    "time_wait_end",  "syn_timeout",   "reused",
-    "duplicate",     "handshake_ack_dropped", "challenge_ack", "challenge_rst",
-    "in_flight",     "synack_timeout",
+    "syn",
+    "syn_retransmit",
+    "synack",
+    "synack_retransmit",
+    "handshake_ack",
+    "data",
+    "ack",
+    "retransmission",
+    "gap",
+    "keepalive",
+    "keepalive_ack",
+    "zero_window",
+    "zero_window_probe",
+    "window_open",
+    "fin",
+    "fin_retransmit",
+    "fin_ack",
+    "rst",
+    "rst_ignored",
+    "ack_dropped",
+    "unexpected",
+    "time_wait_end",
+    "syn_timeout",
+    "reused",
+    "duplicate",
+    "handshake_ack_dropped",
+    "challenge_ack",
+    "challenge_rst",
+    "in_flight",
+    "synack_timeout",
 };
 _Static_assert(sizeof kind_names / sizeof kind_names[0] == TL_K_NKINDS,
                "every event kind has a name");
@@ -64,8 +86,7 @@ static void set_state(struct ctx *x, enum tl_role r, enum tl_ep_state to)
     if (e->state == to)
         return;
     if (x->out->nchanges < TL_MAX_CHANGES)
-        x->out->changes[x->out->nchanges++] =
-            (struct tl_change){(uint8_t)r, e->state, (uint8_t)to};
+        x->out->changes[x->out->nchanges++] = (struct tl_change){(uint8_t)r, e->state, (uint8_t)to};
     e->state = (uint8_t)to;
     if (to == TL_EP_TIME_WAIT)
         e->tw_since = x->ts;
@@ -119,8 +140,7 @@ static bool unseen_synack(struct ctx *x, enum tl_role r)
     if (!(x->p->flags & TL_TH_ACK))
         return false;
     /* A listener's ACK must cover the SYN it answers. */
-    if (x->st->ep[r].state == TL_EP_LISTEN && peer->syn_sent &&
-        !tl_seq_gt(x->p->ack, peer->isn))
+    if (x->st->ep[r].state == TL_EP_LISTEN && peer->syn_sent && !tl_seq_gt(x->p->ack, peer->isn))
         return false;
     for (int i = 0; i < 2; i++) {
         enum tl_role q = (enum tl_role)i;
@@ -203,8 +223,7 @@ static void on_ack(struct ctx *x, enum tl_role r)
         uint8_t before = me->state;
         if (!syn) /* a SYN-ACK is its own event */
             fire(x, r, TL_EV_TOOK_SYN);
-        if (before == TL_EP_SYN_SENT && me->state == TL_EP_ESTABLISHED &&
-            x->out->kind == TL_K_ACK)
+        if (before == TL_EP_SYN_SENT && me->state == TL_EP_ESTABLISHED && x->out->kind == TL_K_ACK)
             x->out->kind = TL_K_HANDSHAKE_ACK;
         if (before == TL_EP_SYN_SENT && me->nsyn > 0 && x->st->rtt_us == 0)
             x->st->rtt_us = x->ts - me->syn_last;
@@ -310,8 +329,7 @@ static enum tl_evkind classify(const struct tl_ep *me, const struct tl_ep *peer,
         return again ? TL_K_SYN_RETX : TL_K_SYN;
     }
     if (f & TL_TH_FIN)
-        return me->fin_sent && p->seq + p->payload_len == me->fin_seq ? TL_K_FIN_RETX
-                                                                      : TL_K_FIN;
+        return me->fin_sent && p->seq + p->payload_len == me->fin_seq ? TL_K_FIN_RETX : TL_K_FIN;
     return classify_seg(me, peer, p);
 }
 
@@ -321,8 +339,7 @@ static enum tl_evkind classify(const struct tl_ep *me, const struct tl_ep *peer,
  * must fall in the receiver's window (RFC 5961 3.2; Linux answers one that
  * is in the window but not exact with a challenge ACK, which then shows).
  */
-static bool rst_acceptable(const struct tl_tcpstate *st, const struct tl_pkt *p,
-                           enum tl_role r)
+static bool rst_acceptable(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r)
 {
     const struct tl_ep *s = &st->ep[r], *q = &st->ep[!r];
     if (q->state == TL_EP_SYN_SENT)
@@ -555,8 +572,7 @@ static int64_t retry_deadline(const struct tl_ep *e)
 }
 
 /* The timer of endpoint r and its kind, if one runs; final: give-ups too. */
-static bool timer_of(const struct tl_tcpstate *st, int r, bool final, int64_t *t,
-                     enum tl_evkind *k)
+static bool timer_of(const struct tl_tcpstate *st, int r, bool final, int64_t *t, enum tl_evkind *k)
 {
     const struct tl_ep *e = &st->ep[r], *peer = &st->ep[!r];
     if (e->state == TL_EP_TIME_WAIT) {
@@ -598,8 +614,8 @@ static int due_timer(const struct tl_tcpstate *st, int64_t now_us, bool final, i
     return best;
 }
 
-bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final,
-                         struct tl_step *out, int64_t *when_us)
+bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final, struct tl_step *out,
+                         int64_t *when_us)
 {
     enum tl_evkind kind = TL_K_TIME_WAIT_END;
     bool was_ended = tl_tcpstate_ended(st);
@@ -619,8 +635,7 @@ bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final,
     return true;
 }
 
-bool tl_tcpstate_reused(struct tl_tcpstate *st, enum tl_role by, int64_t ts_us,
-                        struct tl_step *out)
+bool tl_tcpstate_reused(struct tl_tcpstate *st, enum tl_role by, int64_t ts_us, struct tl_step *out)
 {
     memset(out, 0, sizeof *out);
     struct ctx x = {st, NULL, ts_us, out, -1};
@@ -648,8 +663,7 @@ enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st)
     return st->syn_gave_up || st->synack_gave_up ? TL_END_TIMEOUT : TL_END_OPEN;
 }
 
-bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p,
-                            enum tl_role r)
+bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r)
 {
     if (!(p->flags & TL_TH_SYN) || (p->flags & TL_TH_RST))
         return false;
@@ -704,8 +718,7 @@ bool tl_tcpstate_settle(struct tl_tcpstate *st, int64_t ts_us, struct tl_step *o
 {
     for (int r = 0; r < 2; r++) {
         const struct tl_ep *e = &st->ep[r];
-        if (!e->took_fin_inferred ||
-            (e->state != TL_EP_TIME_WAIT && e->state != TL_EP_CLOSING))
+        if (!e->took_fin_inferred || (e->state != TL_EP_TIME_WAIT && e->state != TL_EP_CLOSING))
             continue;
         memset(out, 0, sizeof *out);
         struct ctx x = {st, NULL, ts_us, out, -1};

@@ -20,6 +20,8 @@
  */
 #include "tcpstate_int.h"
 
+/* The table keeps its layout by hand. */
+/* clang-format off */
 #define T(next, act) {TL_EP_##next, TL_ACT_##act}
 #define STAY {0, TL_ACT_NONE}
 
@@ -153,8 +155,9 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_REUSED] = STAY,
     },
 };
+/* clang-format on */
 
 const char *const tl_ev_name[TL_EV_NEVENTS] = {
-    "syn", "synack", "seg", "fin", "rst", "took_syn", "took_fin",
-    "syn_acked", "fin_acked", "got_rst", "timeout", "reused",
+    "syn",      "synack",    "seg",       "fin",     "rst",     "took_syn",
+    "took_fin", "syn_acked", "fin_acked", "got_rst", "timeout", "reused",
 };

@@ -16,8 +16,7 @@ void tl_timeline_free(struct tl_timeline *t)
     tl_timeline_init(t);
 }
 
-void tl_timeline_states(struct tl_event *e, const struct tl_tcpstate *st,
-                        const struct tl_step *s)
+void tl_timeline_states(struct tl_event *e, const struct tl_tcpstate *st, const struct tl_step *s)
 {
     e->client = st->ep[TL_ROLE_CLIENT].state;
     e->server = st->ep[TL_ROLE_SERVER].state;
@@ -120,8 +119,7 @@ static void drop_via(struct tl_event *e, enum tl_role r, uint8_t s)
     v[1] = 0;
 }
 
-struct tl_event *tl_timeline_revise(struct tl_timeline *t, enum tl_role r, uint8_t from,
-                                    uint8_t to)
+struct tl_event *tl_timeline_revise(struct tl_timeline *t, enum tl_role r, uint8_t from, uint8_t to)
 {
     struct tl_event *change = NULL;
     if (t->has_pending && *state_of(&t->pending, r) == from)

@@ -129,8 +129,7 @@ void tl_track_revise(struct tl_track *t, const struct tl_step *s)
 
 /* Retransmissions of the same data again and again, never acknowledged:
  * the start of a stall (a peer gone silent). */
-static bool note_retx(struct tl_track_side *me, const struct tl_step *s, uint64_t pkt,
-                      int64_t ts)
+static bool note_retx(struct tl_track_side *me, const struct tl_step *s, uint64_t pkt, int64_t ts)
 {
     if (me->retx == 0) {
         me->retx_first_pkt = pkt;

@@ -66,8 +66,8 @@ bool zk_check_history(struct tl_zeek *z, const struct tl_zeek_ep *ep, uint32_t m
     return false;
 }
 
-void zk_scaled_history(struct tl_zeek *z, const struct tl_zeek_ep *ep,
-                       struct tl_zeek_scaled *sc, char code)
+void zk_scaled_history(struct tl_zeek *z, const struct tl_zeek_ep *ep, struct tl_zeek_scaled *sc,
+                       char code)
 {
     if (++sc->count != sc->threshold)
         return;

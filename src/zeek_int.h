@@ -18,13 +18,13 @@
 #define ZK_SEC INT64_C(1000000)
 
 /* Zeek's defaults (scripts/base/init-bare.zeek), in µs. */
-#define ZK_ATTEMPT_DELAY (5 * ZK_SEC)     /* tcp_attempt_delay */
-#define ZK_SYN_TIMEOUT (5 * ZK_SEC)       /* tcp_SYN_timeout */
-#define ZK_CLOSE_DELAY (5 * ZK_SEC)       /* tcp_close_delay */
-#define ZK_LINGER (5 * ZK_SEC)            /* tcp_connection_linger */
-#define ZK_SESSION_TIMER (6 * ZK_SEC)     /* tcp_session_timer */
-#define ZK_HANDSHAKE_IDLE (60 * ZK_SEC)   /* udp_inactivity_timeout, set first */
-#define ZK_INACTIVITY (300 * ZK_SEC)      /* tcp_inactivity_timeout */
+#define ZK_ATTEMPT_DELAY (5 * ZK_SEC)   /* tcp_attempt_delay */
+#define ZK_SYN_TIMEOUT (5 * ZK_SEC)     /* tcp_SYN_timeout */
+#define ZK_CLOSE_DELAY (5 * ZK_SEC)     /* tcp_close_delay */
+#define ZK_LINGER (5 * ZK_SEC)          /* tcp_connection_linger */
+#define ZK_SESSION_TIMER (6 * ZK_SEC)   /* tcp_session_timer */
+#define ZK_HANDSHAKE_IDLE (60 * ZK_SEC) /* udp_inactivity_timeout, set first */
+#define ZK_INACTIVITY (300 * ZK_SEC)    /* tcp_inactivity_timeout */
 
 /* Zeek's TOO_LARGE_SEQ_DELTA: SYN/RST sequence jumps it does not trust. */
 #define ZK_TOO_LARGE_SEQ_DELTA 1048576
@@ -83,8 +83,8 @@ void zk_add_history(struct tl_zeek *z, char code);
  * returns true when it had been seen (Zeek's CheckHistory). */
 bool zk_check_history(struct tl_zeek *z, const struct tl_zeek_ep *ep, uint32_t mask, char code);
 /* Logarithmic letters (C, T, W, G): at 1, 10, 100, … occurrences. */
-void zk_scaled_history(struct tl_zeek *z, const struct tl_zeek_ep *ep,
-                       struct tl_zeek_scaled *sc, char code);
+void zk_scaled_history(struct tl_zeek *z, const struct tl_zeek_ep *ep, struct tl_zeek_scaled *sc,
+                       char code);
 
 /* zeek_tcp.c */
 void zk_process(struct tl_zeek *z, const struct zk_seg *s);

@@ -17,10 +17,9 @@
  * flips fewer connections; docs/zeek-conformance.md lists where that shows.
  */
 static const uint16_t likely_server_ports[] = {
-    21,   22,   25,   53,   79,   80,   81,   88,   135,  139,  143,  389,  443,
-    445,  465,  502,  563,  585,  587,  614,  631,  636,  989,  990,  992,  993,
-    995,  1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432,
-    6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
+    21,   22,   25,   53,   79,   80,   81,   88,   135,  139,  143,  389,  443,  445,  465,  502,
+    563,  585,  587,  614,  631,  636,  989,  990,  992,  993,  995,  1080, 1434, 1883, 2811, 3128,
+    3268, 3306, 3389, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
 };
 
 static int cmp_port(const void *a, const void *b)
@@ -117,8 +116,8 @@ bool zk_is_reuse(struct tl_zeek *z, const struct zk_seg *s)
     if (s->seq == (uint32_t)conn_orig->start_seq)
         return false; /* a retransmission */
     /* SYN and SYN-ACK seen in reverse order: Process flips it instead. */
-    if (!zk_ack(s) && conn_orig->state == TL_ZEEK_SYN_ACK_SENT &&
-        resp->state == TL_ZEEK_INACTIVE && s->seq == (uint32_t)resp->start_seq)
+    if (!zk_ack(s) && conn_orig->state == TL_ZEEK_SYN_ACK_SENT && resp->state == TL_ZEEK_INACTIVE &&
+        s->seq == (uint32_t)resp->start_seq)
         return false;
     return true;
 }
@@ -210,8 +209,8 @@ static uint64_t sum16(const uint8_t *b, size_t n, uint64_t sum)
 {
     size_t i = 0;
     for (; i + 4 <= n; i += 4)
-        sum += ((uint64_t)b[i] << 24) | ((uint64_t)b[i + 1] << 16) |
-               ((uint64_t)b[i + 2] << 8) | b[i + 3];
+        sum += ((uint64_t)b[i] << 24) | ((uint64_t)b[i + 1] << 16) | ((uint64_t)b[i + 2] << 8) |
+               b[i + 3];
     for (; i + 1 < n; i += 2)
         sum += (uint64_t)((b[i] << 8) | b[i + 1]);
     if (i < n)

@@ -17,8 +17,8 @@
 #include "zeek_int.h"
 
 /* Zeek's defaults (init-bare.zeek). */
-#define MAX_INITIAL_WINDOW 16384          /* tcp_max_initial_window */
-#define MAX_ABOVE_HOLE_NO_ACKS 16384      /* tcp_max_above_hole_without_any_acks */
+#define MAX_INITIAL_WINDOW 16384             /* tcp_max_initial_window */
+#define MAX_ABOVE_HOLE_NO_ACKS 16384         /* tcp_max_above_hole_without_any_acks */
 #define EXCESSIVE_NO_ACKS (10 * 1024 * 1024) /* tcp_excessive_data_without_further_acks */
 
 void zk_reasm_init(struct tl_zeek_reasm *r)

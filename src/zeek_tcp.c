@@ -137,8 +137,8 @@ static void add_ep_history(struct tl_zeek *z, const struct tl_zeek_ep *ep, char 
 
 /* A control letter (S/H, F, R): once per side, then again only when the
  * packet's sequence number differs from the last one with that flag. */
-static void control_letter(struct tl_zeek *z, const struct tl_zeek_ep *ep, uint32_t mask,
-                           char code, uint64_t seq, uint64_t *last)
+static void control_letter(struct tl_zeek *z, const struct tl_zeek_ep *ep, uint32_t mask, char code,
+                           uint64_t seq, uint64_t *last)
 {
     if (zk_check_history(z, ep, mask, code) && seq != *last)
         add_ep_history(z, ep, code);
@@ -252,8 +252,7 @@ static void inactive_syn(struct tl_zeek *z, struct tl_zeek_ep *ep, struct tl_zee
             z->attempt_at = s->t + ZK_ATTEMPT_DELAY;
         return;
     }
-    if (!zk_ack(s) && peer->state == TL_ZEEK_SYN_ACK_SENT &&
-        s->seq == (uint32_t)ep->start_seq) {
+    if (!zk_ack(s) && peer->state == TL_ZEEK_SYN_ACK_SENT && s->seq == (uint32_t)ep->start_seq) {
         /* SYN-ACK seen before its SYN (IsReuse's reversal): flip and
          * establish. */
         z->is_partial = false;
@@ -321,8 +320,7 @@ static void update_syn_sent(struct tl_zeek *z, struct tl_zeek_ep *ep, const stru
 static void update_established(struct tl_zeek *z, struct tl_zeek_ep *ep, struct tl_zeek_ep *peer,
                                const struct zk_seg *s, struct zk_step *st)
 {
-    if (zk_syn(s) && ep->state == TL_ZEEK_PARTIAL && peer->state == TL_ZEEK_INACTIVE &&
-        !zk_ack(s))
+    if (zk_syn(s) && ep->state == TL_ZEEK_PARTIAL && peer->state == TL_ZEEK_INACTIVE && !zk_ack(s))
         zk_set_state(z, ep, TL_ZEEK_SYN_SENT);
     if (zk_fin(s) && !zk_rst(s)) {
         zk_set_state(z, ep, TL_ZEEK_CLOSED);
@@ -373,8 +371,7 @@ static void connection_closed(struct tl_zeek *z, struct tl_zeek_ep *ep, struct t
     bool complete = ep->state == TL_ZEEK_RESET || peer->did_close ||
                     peer->state == TL_ZEEK_INACTIVE;
     if (complete) {
-        if (gen_event &&
-            (ep->prev_state != TL_ZEEK_INACTIVE || peer->state != TL_ZEEK_INACTIVE))
+        if (gen_event && (ep->prev_state != TL_ZEEK_INACTIVE || peer->state != TL_ZEEK_INACTIVE))
             z->is_active = false; /* ConnectionFinished */
         zk_cancel_timers(z);
         z->delete_at = z->last_us + ZK_CLOSE_DELAY;

@@ -43,9 +43,9 @@ void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t size);
 ssize_t __wrap_getline(char **line, size_t *cap, FILE *f);
 
-static uint64_t calls;    /* allocations asked for so far */
-static uint64_t fail_at;  /* 0: none fails */
-static int fail_onwards;  /* fail_at and every later one */
+static uint64_t calls;   /* allocations asked for so far */
+static uint64_t fail_at; /* 0: none fails */
+static int fail_onwards; /* fail_at and every later one */
 static const char *count_path;
 
 /* Counts one allocation; true if it is to fail. */
@@ -60,10 +60,7 @@ static int should_fail(void)
 
 void *__wrap_malloc(size_t size) { return should_fail() ? NULL : __real_malloc(size); }
 
-void *__wrap_calloc(size_t n, size_t size)
-{
-    return should_fail() ? NULL : __real_calloc(n, size);
-}
+void *__wrap_calloc(size_t n, size_t size) { return should_fail() ? NULL : __real_calloc(n, size); }
 
 /* A failed realloc leaves the block as it was, as the real one does. */
 void *__wrap_realloc(void *p, size_t size)

@@ -31,8 +31,8 @@
 #define SERVER_PORT 80u
 #define CLIENT_IP 0x0a000001u /* 10.0.0.1 */
 #define CLIENT_PORT 40000u
-#define EPOCH 1704067200      /* 2024-01-01 00:00:00 UTC */
-#define FRAME 54u             /* Ethernet + IPv4 + TCP, no options */
+#define EPOCH 1704067200 /* 2024-01-01 00:00:00 UTC */
+#define FRAME 54u        /* Ethernet + IPv4 + TCP, no options */
 #define DATA_LEN 100u
 
 enum { TH_FIN = 0x01, TH_SYN = 0x02, TH_PSH = 0x08, TH_ACK = 0x10 };
@@ -181,8 +181,12 @@ static void handshake(struct out *o, struct seg *c, struct seg *s, uint32_t si)
 
 static void syn_flood(struct out *o, uint32_t n, uint64_t seed)
 {
-    struct seg c = {.src = CLIENT_IP, .dst = SERVER_IP, .sport = CLIENT_PORT, .dport = 22,
-                    .seq = 1000}, s;
+    struct seg c = {.src = CLIENT_IP,
+                    .dst = SERVER_IP,
+                    .sport = CLIENT_PORT,
+                    .dport = 22,
+                    .seq = 1000},
+               s;
     handshake(o, &c, &s, 5000);
     c.flags = TH_PSH | TH_ACK;
     c.len = 1;
@@ -208,8 +212,12 @@ static void syn_flood(struct out *o, uint32_t n, uint64_t seed)
 
 static void retrans_flood(struct out *o, uint32_t n)
 {
-    struct seg c = {.src = CLIENT_IP, .dst = SERVER_IP, .sport = CLIENT_PORT,
-                    .dport = SERVER_PORT, .seq = 1000}, s;
+    struct seg c = {.src = CLIENT_IP,
+                    .dst = SERVER_IP,
+                    .sport = CLIENT_PORT,
+                    .dport = SERVER_PORT,
+                    .seq = 1000},
+               s;
     handshake(o, &c, &s, 5000);
     c.flags = TH_PSH | TH_ACK;
     c.len = DATA_LEN;

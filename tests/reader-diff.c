@@ -47,8 +47,7 @@ static bool same_info(const struct tl_input_info *a, const struct tl_input_info 
 
 /* Reads path both ways under filter; false at the first difference, which
  * *why describes. */
-static bool compare(const char *path, const char *filter, uint64_t *frames, char *why,
-                    size_t size)
+static bool compare(const char *path, const char *filter, uint64_t *frames, char *why, size_t size)
 {
     struct run lib, blk;
     bool ok_lib = open_run(&lib, path, filter, true), ok_blk = open_run(&blk, path, filter, false);
@@ -66,8 +65,10 @@ static bool compare(const char *path, const char *filter, uint64_t *frames, char
         n++;
     }
     if (same && ok_lib && !same_info(tl_source_input(lib.src, 0), tl_source_input(blk.src, 0))) {
-        const struct tl_input_info *a = tl_source_input(lib.src, 0), *b = tl_source_input(blk.src, 0);
-        snprintf(why, size, "input info differs: %llu/%llu frames, status %d/%d, '%.200s' / '%.200s'",
+        const struct tl_input_info *a = tl_source_input(lib.src, 0),
+                                   *b = tl_source_input(blk.src, 0);
+        snprintf(why, size,
+                 "input info differs: %llu/%llu frames, status %d/%d, '%.200s' / '%.200s'",
                  (unsigned long long)a->packets, (unsigned long long)b->packets, (int)a->status,
                  (int)b->status, a->error, b->error);
         same = false;

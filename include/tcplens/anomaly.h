@@ -30,53 +30,44 @@ enum tl_sev { TL_SEV_INFO = 0, TL_SEV_WARNING, TL_SEV_ERROR, TL_SEV_NLEVELS };
  * renderer writes the explanation and suggestion from that evidence when a
  * report prints them. Both are declared in src/anomaly_int.h.
  */
-#define TL_ANOMALIES(X)                                                             \
-    X(REFUSED, "refused", TL_SEV_ERROR, false,                                      \
-      tl_det_refused, tl_text_refused)                                              \
-    X(HANDSHAKE_TIMEOUT, "handshake_timeout", TL_SEV_ERROR, false,                  \
-      tl_det_handshake_timeout, tl_text_handshake_timeout)                          \
-    X(SYN_BACKOFF, "syn_backoff", TL_SEV_WARNING, false,                            \
-      tl_det_syn_backoff, tl_text_syn_backoff)                                      \
-    X(SYNACK_RETRANSMIT, "synack_retransmit", TL_SEV_WARNING, false,                \
-      tl_det_synack_retransmit, tl_text_synack_retransmit)                          \
-    X(RST_INSTEAD_OF_FIN, "rst_instead_of_fin", TL_SEV_WARNING, false,              \
-      tl_det_rst_instead_of_fin, tl_text_rst_instead_of_fin)                        \
-    X(RST_AFTER_CLOSE, "rst_after_close", TL_SEV_WARNING, false,                    \
-      tl_det_rst_after_close, tl_text_rst_after_close)                              \
-    X(MISSING_FINAL_ACK, "missing_final_ack", TL_SEV_WARNING, false,                \
-      tl_det_missing_final_ack, tl_text_missing_final_ack)                          \
-    X(CLOSE_WAIT_STUCK, "close_wait_stuck", TL_SEV_ERROR, false,                    \
-      tl_det_close_wait_stuck, tl_text_close_wait_stuck)                            \
-    X(FIN_WAIT2_TIMEOUT, "fin_wait2_timeout", TL_SEV_WARNING, false,                \
-      tl_det_fin_wait2_timeout, tl_text_fin_wait2_timeout)                          \
-    X(TIME_WAIT, "time_wait", TL_SEV_INFO, false,                                   \
-      tl_det_time_wait, tl_text_time_wait)                                          \
-    X(SIMULTANEOUS_CLOSE, "simultaneous_close", TL_SEV_INFO, false,                 \
-      tl_det_simultaneous_close, tl_text_simultaneous_close)                        \
-    X(HALF_CLOSE, "half_close", TL_SEV_INFO, false,                                 \
-      tl_det_half_close, tl_text_half_close)                                        \
-    X(ZERO_WINDOW, "zero_window", TL_SEV_WARNING, false,                            \
-      tl_det_zero_window, tl_text_zero_window)                                      \
-    X(KEEPALIVE, "keepalive", TL_SEV_INFO, false,                                   \
-      tl_det_keepalive, tl_text_keepalive)                                          \
-    X(KEEPALIVE_TIMEOUT, "keepalive_timeout", TL_SEV_ERROR, false,                  \
-      tl_det_keepalive_timeout, tl_text_keepalive_timeout)                          \
-    X(RETRANSMISSION, "retransmission", TL_SEV_WARNING, false,                      \
-      tl_det_retransmission, tl_text_retransmission)                                \
-    X(STALLED_RETRANSMISSION, "stalled_retransmission", TL_SEV_ERROR, false,        \
-      tl_det_stalled_retransmission, tl_text_stalled_retransmission)                \
-    X(PORT_REUSE, "port_reuse", TL_SEV_INFO, false,                                 \
-      tl_det_port_reuse, tl_text_port_reuse)                                        \
-    X(MIDSTREAM, "midstream", TL_SEV_INFO, false,                                   \
-      tl_det_midstream, tl_text_midstream)                                          \
-    X(UNEXPECTED_SEGMENT, "unexpected_segment", TL_SEV_WARNING, false,              \
-      tl_det_unexpected_segment, tl_text_unexpected_segment)                        \
-    X(SYN_SCAN, "syn_scan", TL_SEV_WARNING, true,                                   \
-      NULL, tl_text_syn_scan)                                                       \
-    X(ACCEPT_QUEUE_OVERFLOW, "accept_queue_overflow", TL_SEV_ERROR, true,           \
-      NULL, tl_text_accept_queue_overflow)                                          \
-    X(TIME_WAIT_PRESSURE, "time_wait_pressure", TL_SEV_WARNING, true,               \
-      NULL, tl_text_time_wait_pressure)
+#define TL_ANOMALIES(X)                                                                           \
+    X(REFUSED, "refused", TL_SEV_ERROR, false, tl_det_refused, tl_text_refused)                   \
+    X(HANDSHAKE_TIMEOUT, "handshake_timeout", TL_SEV_ERROR, false, tl_det_handshake_timeout,      \
+      tl_text_handshake_timeout)                                                                  \
+    X(SYN_BACKOFF, "syn_backoff", TL_SEV_WARNING, false, tl_det_syn_backoff, tl_text_syn_backoff) \
+    X(SYNACK_RETRANSMIT, "synack_retransmit", TL_SEV_WARNING, false, tl_det_synack_retransmit,    \
+      tl_text_synack_retransmit)                                                                  \
+    X(RST_INSTEAD_OF_FIN, "rst_instead_of_fin", TL_SEV_WARNING, false, tl_det_rst_instead_of_fin, \
+      tl_text_rst_instead_of_fin)                                                                 \
+    X(RST_AFTER_CLOSE, "rst_after_close", TL_SEV_WARNING, false, tl_det_rst_after_close,          \
+      tl_text_rst_after_close)                                                                    \
+    X(MISSING_FINAL_ACK, "missing_final_ack", TL_SEV_WARNING, false, tl_det_missing_final_ack,    \
+      tl_text_missing_final_ack)                                                                  \
+    X(CLOSE_WAIT_STUCK, "close_wait_stuck", TL_SEV_ERROR, false, tl_det_close_wait_stuck,         \
+      tl_text_close_wait_stuck)                                                                   \
+    X(FIN_WAIT2_TIMEOUT, "fin_wait2_timeout", TL_SEV_WARNING, false, tl_det_fin_wait2_timeout,    \
+      tl_text_fin_wait2_timeout)                                                                  \
+    X(TIME_WAIT, "time_wait", TL_SEV_INFO, false, tl_det_time_wait, tl_text_time_wait)            \
+    X(SIMULTANEOUS_CLOSE, "simultaneous_close", TL_SEV_INFO, false, tl_det_simultaneous_close,    \
+      tl_text_simultaneous_close)                                                                 \
+    X(HALF_CLOSE, "half_close", TL_SEV_INFO, false, tl_det_half_close, tl_text_half_close)        \
+    X(ZERO_WINDOW, "zero_window", TL_SEV_WARNING, false, tl_det_zero_window, tl_text_zero_window) \
+    X(KEEPALIVE, "keepalive", TL_SEV_INFO, false, tl_det_keepalive, tl_text_keepalive)            \
+    X(KEEPALIVE_TIMEOUT, "keepalive_timeout", TL_SEV_ERROR, false, tl_det_keepalive_timeout,      \
+      tl_text_keepalive_timeout)                                                                  \
+    X(RETRANSMISSION, "retransmission", TL_SEV_WARNING, false, tl_det_retransmission,             \
+      tl_text_retransmission)                                                                     \
+    X(STALLED_RETRANSMISSION, "stalled_retransmission", TL_SEV_ERROR, false,                      \
+      tl_det_stalled_retransmission, tl_text_stalled_retransmission)                              \
+    X(PORT_REUSE, "port_reuse", TL_SEV_INFO, false, tl_det_port_reuse, tl_text_port_reuse)        \
+    X(MIDSTREAM, "midstream", TL_SEV_INFO, false, tl_det_midstream, tl_text_midstream)            \
+    X(UNEXPECTED_SEGMENT, "unexpected_segment", TL_SEV_WARNING, false, tl_det_unexpected_segment, \
+      tl_text_unexpected_segment)                                                                 \
+    X(SYN_SCAN, "syn_scan", TL_SEV_WARNING, true, NULL, tl_text_syn_scan)                         \
+    X(ACCEPT_QUEUE_OVERFLOW, "accept_queue_overflow", TL_SEV_ERROR, true, NULL,                   \
+      tl_text_accept_queue_overflow)                                                              \
+    X(TIME_WAIT_PRESSURE, "time_wait_pressure", TL_SEV_WARNING, true, NULL,                       \
+      tl_text_time_wait_pressure)
 
 #define TL_ANOM_ENUM(name, id, sev, host, detect, render) TL_AN_##name,
 enum tl_anomaly_type { TL_ANOMALIES(TL_ANOM_ENUM) TL_AN_NTYPES };
@@ -116,7 +107,7 @@ struct tl_anomaly {
     uint8_t severity; /* enum tl_sev */
     uint8_t endpoint; /* enum tl_anom_ep */
     uint8_t npkts, nfields, nseries;
-    int64_t ts;       /* when it was proven, µs */
+    int64_t ts; /* when it was proven, µs */
     uint64_t pkts[TL_ANOM_MAX_PKTS];
     struct tl_evfield fields[TL_ANOM_MAX_FIELDS];
     /* e.g. the gaps between SYNs, s: printed as the type's SERIES field;

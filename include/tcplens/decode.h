@@ -71,9 +71,9 @@ enum tl_dec_class tl_dec_class(enum tl_dec r);
 
 /* Oddities that do not stop decoding (bit set in tl_pkt.quirks). */
 enum {
-    TL_QUIRK_TCPOPT_BAD = 1u << 0,   /* an option's length ran past the header */
-    TL_QUIRK_IP_LEN_ZERO = 1u << 1,  /* IPv4 total length 0 (segmentation offload) */
-    TL_QUIRK_L2_PADDING = 1u << 2,   /* frame longer than the IP datagram */
+    TL_QUIRK_TCPOPT_BAD = 1u << 0,  /* an option's length ran past the header */
+    TL_QUIRK_IP_LEN_ZERO = 1u << 1, /* IPv4 total length 0 (segmentation offload) */
+    TL_QUIRK_L2_PADDING = 1u << 2,  /* frame longer than the IP datagram */
 };
 
 #define TL_MAX_SACK_BLOCKS 4
@@ -90,19 +90,19 @@ struct tl_tcpopt {
 /* A decoded TCP segment. Pointers borrow the caller's buffer. */
 struct tl_pkt {
     struct tl_addr src, dst;
-    uint32_t vlan;        /* 802.1Q id, (outer << 12 | inner) for QinQ; 0 = none */
+    uint32_t vlan; /* 802.1Q id, (outer << 12 | inner) for QinQ; 0 = none */
     uint16_t sport, dport;
     uint32_t seq, ack;
-    uint16_t win;         /* raw, unscaled */
-    uint8_t flags;        /* TL_TH_* */
-    uint8_t quirks;       /* TL_QUIRK_* */
-    uint8_t ttl;          /* IPv4 TTL or IPv6 hop limit */
-    uint32_t payload_len; /* TCP payload on the wire (from IP lengths) */
+    uint16_t win;            /* raw, unscaled */
+    uint8_t flags;           /* TL_TH_* */
+    uint8_t quirks;          /* TL_QUIRK_* */
+    uint8_t ttl;             /* IPv4 TTL or IPv6 hop limit */
+    uint32_t payload_len;    /* TCP payload on the wire (from IP lengths) */
     uint32_t payload_caplen; /* how much of it was captured */
     const uint8_t *payload;
     /* Headers as captured, for checksum checks (Zeek without -C). */
-    const uint8_t *ip4_hdr;  /* IPv4 header, ip4_hlen bytes; NULL for IPv6 */
-    const uint8_t *tcp_hdr;  /* TCP header, tcp_hlen bytes, then the payload */
+    const uint8_t *ip4_hdr; /* IPv4 header, ip4_hlen bytes; NULL for IPv6 */
+    const uint8_t *tcp_hdr; /* TCP header, tcp_hlen bytes, then the payload */
     uint16_t ip4_hlen, tcp_hlen;
     struct tl_tcpopt opt;
 };

@@ -17,7 +17,7 @@
 #include "tcplens/zeek.h"
 
 #define TL_DEFAULT_IDLE_TIMEOUT_US (300 * TL_USEC_PER_SEC) /* as Zeek's */
-#define TL_DEFAULT_LINGER_US TL_TIME_WAIT_US /* Linux TIME_WAIT */
+#define TL_DEFAULT_LINGER_US TL_TIME_WAIT_US               /* Linux TIME_WAIT */
 #define TL_DEFAULT_MAX_FLOWS 1000000u
 
 /* Whether the VLAN id is part of a connection's key (--vlan-key). */
@@ -28,11 +28,11 @@ enum tl_vlan_key {
 };
 
 struct tl_engine_cfg {
-    int64_t idle_timeout_us; /* a live connection idle this long ends as "timeout" */
-    uint8_t vlan_key;        /* enum tl_vlan_key */
+    int64_t idle_timeout_us;   /* a live connection idle this long ends as "timeout" */
+    uint8_t vlan_key;          /* enum tl_vlan_key */
     struct tl_hosts_cfg hosts; /* host-level detection; zeros: defaults */
-    int64_t linger_us;       /* an ended connection is kept this long for late packets */
-    uint32_t max_flows;      /* cap on connections held at once, 0 = none */
+    int64_t linger_us;         /* an ended connection is kept this long for late packets */
+    uint32_t max_flows;        /* cap on connections held at once, 0 = none */
     struct tl_timeline_cfg timeline;
     struct tl_zeek_cfg zeek;
     struct tl_detect_cfg detect;
@@ -56,8 +56,8 @@ TL_MUST_CHECK enum tl_status tl_engine_tick(struct tl_engine *e, int64_t now_us)
 
 /* Calls fn for every connection held, in first-seen order (a snapshot).
  * The view has no anomalies: those are decided when a connection ends. */
-void tl_engine_each(const struct tl_engine *e,
-                    void (*fn)(void *ctx, const struct tl_conn_view *v), void *ctx);
+void tl_engine_each(const struct tl_engine *e, void (*fn)(void *ctx, const struct tl_conn_view *v),
+                    void *ctx);
 
 /* Ends the run: every connection still held is reported (as "open" unless it
  * had ended). */

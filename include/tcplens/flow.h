@@ -73,30 +73,30 @@ struct tl_conn_links { /* owned by the flow table; do not touch */
 
 /* One TCP connection. Readers (engine, reports) see it; the table owns it. */
 struct tl_conn {
-    uint64_t id;              /* 1, 2, … in first-seen order */
+    uint64_t id; /* 1, 2, … in first-seen order */
     struct tl_flow_key key;
-    bool client_is_a;         /* the client is key.a */
-    uint8_t roles_from;       /* enum tl_roles_from */
-    uint8_t end;              /* enum tl_end */
+    bool client_is_a;          /* the client is key.a */
+    uint8_t roles_from;        /* enum tl_roles_from */
+    uint8_t end;               /* enum tl_end */
     int64_t first_ts, last_ts; /* pcap clock, µs */
-    int64_t seen_us;          /* the engine's clock at its last packet: it never
+    int64_t seen_us;           /* the engine's clock at its last packet: it never
                                * goes back, so the times that expire and evict
                                * connections keep their least-recently-seen
                                * order even where the capture's clock steps back */
     uint64_t first_pkt, last_pkt;
-    uint64_t packets[2];      /* by role */
-    uint64_t bytes[2];        /* TCP payload bytes on the wire, by role,
+    uint64_t packets[2];    /* by role */
+    uint64_t bytes[2];      /* TCP payload bytes on the wire, by role,
                                * the capture's duplicate copies left out */
-    uint32_t vlan[2];         /* the VLAN id each role's segments carried */
-    uint8_t vlan_seen;        /* bit r: role r's VLAN id is known */
-    bool supersedes;          /* an older connection on its 4-tuple is held
+    uint32_t vlan[2];       /* the VLAN id each role's segments carried */
+    uint8_t vlan_seen;      /* bit r: role r's VLAN id is known */
+    bool supersedes;        /* an older connection on its 4-tuple is held
                                * under the TL_FLOW_SUPERSEDED key */
-    bool synced;              /* both endpoints synchronized, not ended: an
+    bool synced;            /* both endpoints synchronized, not ended: an
                                * idle one may come back (a keepalive) */
-    bool overlaps;            /* another connection on its 4-tuple lived at
+    bool overlaps;          /* another connection on its 4-tuple lived at
                                * the same time (a superseded one): tell
                                * them apart by the client's sequence space */
-    uint64_t duplicates[2];   /* frames that were copies of one just seen
+    uint64_t duplicates[2]; /* frames that were copies of one just seen
                                * (counted in packets, not events) */
     struct tl_conn_links links;
     /* Room for the layers above (cfg.ext_size bytes), e.g. the state engine. */
@@ -140,8 +140,8 @@ struct tl_conn *tl_flow_lookup(const struct tl_flow_table *t, const struct tl_fl
  * Returns NULL when out of memory or when the table is at max_flows (check
  * tl_flow_full() and evict first).
  */
-TL_MUST_CHECK struct tl_conn *tl_flow_insert(struct tl_flow_table *t,
-                                             const struct tl_flow_key *k, uint32_t hash);
+TL_MUST_CHECK struct tl_conn *tl_flow_insert(struct tl_flow_table *t, const struct tl_flow_key *k,
+                                             uint32_t hash);
 
 bool tl_flow_full(const struct tl_flow_table *t);
 
@@ -153,10 +153,7 @@ void tl_flow_touch(struct tl_flow_table *t, struct tl_conn *c);
 void tl_flow_move(struct tl_flow_table *t, struct tl_conn *c, enum tl_flow_list list);
 
 /* True when c is on the ended list (it lingers for late packets). */
-static inline bool tl_flow_ended(const struct tl_conn *c)
-{
-    return c->links.list == TL_FLOW_ENDED;
-}
+static inline bool tl_flow_ended(const struct tl_conn *c) { return c->links.list == TL_FLOW_ENDED; }
 
 /* Least recently seen connection of a recency list, or NULL. */
 struct tl_conn *tl_flow_stalest(const struct tl_flow_table *t, enum tl_flow_list list);

@@ -37,16 +37,16 @@
 #define TL_HOSTS_SCAN_PORTS 15u
 #define TL_HOSTS_SCAN_HOSTS 25u
 #define TL_HOSTS_SCAN_WINDOW_US (300 * TL_USEC_PER_SEC)
-#define TL_HOSTS_TW_MIN_CONNS 100u      /* client TIME_WAITs in the busiest 60 s */
-#define TL_HOSTS_TW_MIN_FILL 0.5        /* projected TIME_WAITs / port range */
-#define TL_HOSTS_PORT_RANGE 28232u      /* net.ipv4.ip_local_port_range 32768-60999 */
+#define TL_HOSTS_TW_MIN_CONNS 100u /* client TIME_WAITs in the busiest 60 s */
+#define TL_HOSTS_TW_MIN_FILL 0.5   /* projected TIME_WAITs / port range */
+#define TL_HOSTS_PORT_RANGE 28232u /* net.ipv4.ip_local_port_range 32768-60999 */
 
 /* Zero (or 0.0) in any field means its default above. */
 struct tl_hosts_cfg {
-    uint32_t max_hosts;        /* aggregates kept at once */
-    uint32_t max_anomalies;    /* host anomalies kept; more are counted, dropped */
-    uint32_t scan_ports;       /* --scan-ports */
-    uint32_t scan_hosts;       /* --scan-hosts */
+    uint32_t max_hosts;     /* aggregates kept at once */
+    uint32_t max_anomalies; /* host anomalies kept; more are counted, dropped */
+    uint32_t scan_ports;    /* --scan-ports */
+    uint32_t scan_hosts;    /* --scan-hosts */
     int64_t scan_window_us;
     uint32_t tw_min_conns;
     double tw_min_fill;
@@ -66,7 +66,7 @@ struct tl_host_anomaly {
     uint16_t peer_port;        /* and its port */
     uint32_t nconns;           /* ids listed in conns[], ascending (the lowest ones) */
     uint64_t conns[TL_HOST_MAX_CONNS];
-    uint64_t total_conns;      /* connections involved, listed or not */
+    uint64_t total_conns; /* connections involved, listed or not */
 };
 
 struct tl_host_anomaly_list {
@@ -98,8 +98,7 @@ void tl_hosts_conn(struct tl_hosts *h, const struct tl_conn *c, const struct tl_
  * and empties h (it may be fed again). Returns TL_ENOMEM when out could not
  * grow or an aggregate had been lost to an allocation failure.
  */
-TL_MUST_CHECK enum tl_status tl_hosts_finish(struct tl_hosts *h,
-                                             struct tl_host_anomaly_list *out);
+TL_MUST_CHECK enum tl_status tl_hosts_finish(struct tl_hosts *h, struct tl_host_anomaly_list *out);
 
 /* Aggregates evicted by the max_hosts cap, and host anomalies dropped by
  * max_anomalies, so far. */

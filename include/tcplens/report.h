@@ -23,17 +23,17 @@
 
 /* Counters about the whole run, filled in by the engine. */
 struct tl_capture_info {
-    int64_t first_ts, last_ts; /* µs; both 0 when no packet was read */
-    uint64_t packets;          /* frames read */
-    uint64_t tcp_packets;      /* frames decoded as TCP */
-    uint64_t duplicates;       /* TCP frames that were the capture's own copies */
+    int64_t first_ts, last_ts;         /* µs; both 0 when no packet was read */
+    uint64_t packets;                  /* frames read */
+    uint64_t tcp_packets;              /* frames decoded as TCP */
+    uint64_t duplicates;               /* TCP frames that were the capture's own copies */
     uint64_t skipped[TL_DEC_NRESULTS]; /* by reason; [TL_DEC_OK] unused */
-    uint64_t connections;      /* connections reported */
-    uint64_t evicted_idle;     /* ended by --idle-timeout */
-    uint64_t evicted_cap;      /* pushed out by --max-flows */
-    uint64_t evicted_hosts;    /* host aggregates pushed out by their cap (hosts.h) */
-    size_t peak_flows;         /* most connections held at once */
-    int worst_severity;        /* highest enum tl_sev seen, -1 for none */
+    uint64_t connections;              /* connections reported */
+    uint64_t evicted_idle;             /* ended by --idle-timeout */
+    uint64_t evicted_cap;              /* pushed out by --max-flows */
+    uint64_t evicted_hosts;            /* host aggregates pushed out by their cap (hosts.h) */
+    size_t peak_flows;                 /* most connections held at once */
+    int worst_severity;                /* highest enum tl_sev seen, -1 for none */
     /* Live capture: the kernel's counters at the end (pcap_stats). */
     bool live;
     uint64_t live_received, live_dropped, live_if_dropped;
@@ -46,9 +46,9 @@ struct tl_capture_info {
 /* What reporters read about one finished connection. */
 struct tl_conn_view {
     const struct tl_conn *conn;
-    const struct tl_tcpstate *tcp; /* may be NULL */
-    const struct tl_zeek *zeek;    /* may be NULL */
-    const struct tl_timeline *timeline; /* may be NULL */
+    const struct tl_tcpstate *tcp;           /* may be NULL */
+    const struct tl_zeek *zeek;              /* may be NULL */
+    const struct tl_timeline *timeline;      /* may be NULL */
     const struct tl_anomaly_list *anomalies; /* may be NULL */
 };
 
@@ -85,8 +85,8 @@ struct tl_ladder_cfg {
 
 struct tl_report_cfg {
     enum tl_report_format format;
-    FILE *out;      /* borrowed; written at the end (JSON, text) or per line */
-    bool reorder;   /* write connections in id order (off: as they end) */
+    FILE *out;    /* borrowed; written at the end (JSON, text) or per line */
+    bool reorder; /* write connections in id order (off: as they end) */
     /* Bytes of formatted connections kept in memory while they wait for an
      * older one to end; beyond it they wait in a temporary file. 0 means
      * the default (32 MiB). */
@@ -94,8 +94,8 @@ struct tl_report_cfg {
     /* List only connections with a warning or an error (the summary still
      * counts every connection). */
     bool anomalies_only;
-    uint64_t only_id;   /* list only this connection (--connection), 0 = all */
-    bool all_details;   /* text: details (anomalies, timeline) for every listed
+    uint64_t only_id;            /* list only this connection (--connection), 0 = all */
+    bool all_details;            /* text: details (anomalies, timeline) for every listed
                          * connection (--timeline full, --connection) */
     struct tl_ladder_cfg ladder; /* text only */
 };

@@ -17,25 +17,25 @@
 
 /* One captured frame. data is borrowed: valid until the next tl_source_next(). */
 struct tl_frame {
-    int64_t ts_us;       /* pcap clock, microseconds; see TL_TS_MAX_SEC */
-    uint32_t caplen;     /* bytes present in data */
-    uint32_t wirelen;    /* bytes on the wire */
+    int64_t ts_us;    /* pcap clock, microseconds; see TL_TS_MAX_SEC */
+    uint32_t caplen;  /* bytes present in data */
+    uint32_t wirelen; /* bytes on the wire */
     const uint8_t *data;
-    int linktype;        /* DLT_* value of the input it came from */
-    unsigned input;      /* index of the input */
-    uint64_t pkt_no;     /* 1-based position in the merged stream, counting the
+    int linktype;    /* DLT_* value of the input it came from */
+    unsigned input;  /* index of the input */
+    uint64_t pkt_no; /* 1-based position in the merged stream, counting the
                           * frames a filter rejected: for one input, the frame
                           * number Wireshark shows for it */
 };
 
 /* What is known about one input, for the report. */
 struct tl_input_info {
-    const char *name;      /* as given; "-" for stdin */
-    int linktype;          /* DLT_* value, -1 when the file could not be opened */
+    const char *name;          /* as given; "-" for stdin */
+    int linktype;              /* DLT_* value, -1 when the file could not be opened */
     const char *linktype_name; /* e.g. "EN10MB", NULL when unknown */
-    uint64_t packets;      /* frames read from it */
-    enum tl_status status; /* TL_OK, or why reading stopped */
-    char error[256];       /* one line, empty when status is TL_OK */
+    uint64_t packets;          /* frames read from it */
+    enum tl_status status;     /* TL_OK, or why reading stopped */
+    char error[256];           /* one line, empty when status is TL_OK */
 };
 
 struct tl_source;
@@ -59,9 +59,8 @@ struct tl_source_cfg {
  * Returns TL_ENOMEM, or TL_EINVAL when the filter does not compile for any
  * input (d says why).
  */
-TL_MUST_CHECK enum tl_status tl_source_open_files(struct tl_source **out,
-                                                  const char *const *paths, size_t npaths,
-                                                  const struct tl_source_cfg *cfg,
+TL_MUST_CHECK enum tl_status tl_source_open_files(struct tl_source **out, const char *const *paths,
+                                                  size_t npaths, const struct tl_source_cfg *cfg,
                                                   struct tl_diag *d);
 
 /*
@@ -92,9 +91,9 @@ const struct tl_input_info *tl_source_input(const struct tl_source *src, size_t 
 /* A live capture on one interface ("any" works: Linux SLL2). */
 struct tl_live_cfg {
     const char *iface;
-    const char *filter;   /* BPF, compiled into the kernel, or NULL */
-    int snaplen;          /* bytes kept per packet; 0 = 262144 */
-    uint64_t max_packets; /* -c, 0 = no limit */
+    const char *filter;    /* BPF, compiled into the kernel, or NULL */
+    int snaplen;           /* bytes kept per packet; 0 = 262144 */
+    uint64_t max_packets;  /* -c, 0 = no limit */
     const char *dump_path; /* -w: write every packet read here (pcap), or NULL */
     bool (*accept_linktype)(int linktype);
 };
@@ -106,8 +105,7 @@ struct tl_live_cfg {
  * (bad filter), TL_ELINKTYPE, TL_EIO (dump file).
  */
 TL_MUST_CHECK enum tl_status tl_source_open_live(struct tl_source **out,
-                                                 const struct tl_live_cfg *cfg,
-                                                 struct tl_diag *d);
+                                                 const struct tl_live_cfg *cfg, struct tl_diag *d);
 
 /* The descriptor to poll for a live source, -1 for files. */
 int tl_source_fd(const struct tl_source *src);
@@ -117,8 +115,8 @@ void tl_source_flush(struct tl_source *src);
 
 /* Kernel counters of a live source (pcap_stats). */
 struct tl_capture_stats {
-    uint64_t received; /* packets the filter passed */
-    uint64_t dropped;  /* dropped for lack of buffer space: tcplens was too slow */
+    uint64_t received;   /* packets the filter passed */
+    uint64_t dropped;    /* dropped for lack of buffer space: tcplens was too slow */
     uint64_t if_dropped; /* dropped by the interface or its driver */
 };
 

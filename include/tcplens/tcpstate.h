@@ -45,28 +45,28 @@ enum tl_evkind {
     TL_K_HANDSHAKE_ACK, /* the ACK that completes the handshake */
     TL_K_DATA,
     TL_K_ACK,
-    TL_K_RETX,          /* payload sent before */
-    TL_K_GAP,           /* payload beyond what was seen: segments missing */
+    TL_K_RETX, /* payload sent before */
+    TL_K_GAP,  /* payload beyond what was seen: segments missing */
     TL_K_KEEPALIVE,
     TL_K_KEEPALIVE_ACK,
-    TL_K_ZERO_WINDOW,   /* advertises a window of 0 */
-    TL_K_ZW_PROBE,      /* probe against a zero window */
-    TL_K_WINDOW_OPEN,   /* window reopened after 0 */
+    TL_K_ZERO_WINDOW, /* advertises a window of 0 */
+    TL_K_ZW_PROBE,    /* probe against a zero window */
+    TL_K_WINDOW_OPEN, /* window reopened after 0 */
     TL_K_FIN,
     TL_K_FIN_RETX,
-    TL_K_FIN_ACK,       /* the ACK of a FIN */
+    TL_K_FIN_ACK, /* the ACK of a FIN */
     TL_K_RST,
-    TL_K_RST_IGNORED,   /* out of window: the receiver ignores it */
-    TL_K_ACK_DROPPED,   /* SYN-ACK again after its ACK: the ACK was dropped */
-    TL_K_UNEXPECTED,    /* no rule for this segment in this state */
-    TL_K_TIME_WAIT_END, /* 60 s after TIME_WAIT began */
-    TL_K_SYN_TIMEOUT,   /* the client stopped retrying its SYN: it gave up */
-    TL_K_REUSED,        /* a new connection took the 4-tuple over */
-    TL_K_DUPLICATE,     /* the capture's own copy of a segment just seen */
+    TL_K_RST_IGNORED,    /* out of window: the receiver ignores it */
+    TL_K_ACK_DROPPED,    /* SYN-ACK again after its ACK: the ACK was dropped */
+    TL_K_UNEXPECTED,     /* no rule for this segment in this state */
+    TL_K_TIME_WAIT_END,  /* 60 s after TIME_WAIT began */
+    TL_K_SYN_TIMEOUT,    /* the client stopped retrying its SYN: it gave up */
+    TL_K_REUSED,         /* a new connection took the 4-tuple over */
+    TL_K_DUPLICATE,      /* the capture's own copy of a segment just seen */
     TL_K_HS_ACK_DROPPED, /* a handshake ACK the server proved it dropped (revised) */
-    TL_K_CHALLENGE_ACK, /* a bare ACK answering a SYN: RFC 5961's challenge */
-    TL_K_CHALLENGE_RST, /* the SYN_SENT client's RST answering it */
-    TL_K_IN_FLIGHT,     /* sent before the RST or final ACK that closed its
+    TL_K_CHALLENGE_ACK,  /* a bare ACK answering a SYN: RFC 5961's challenge */
+    TL_K_CHALLENGE_RST,  /* the SYN_SENT client's RST answering it */
+    TL_K_IN_FLIGHT,      /* sent before the RST or final ACK that closed its
                          * sender reached it (they crossed) */
     TL_K_SYNACK_TIMEOUT, /* the server stopped retrying its SYN-ACK: it gave up */
     TL_K_NKINDS
@@ -79,54 +79,54 @@ const char *tl_evkind_name(enum tl_evkind k);
 
 /* One endpoint as the wire shows it. Sequence numbers are absolute. */
 struct tl_ep {
-    uint8_t state;       /* enum tl_ep_state */
-    bool seen;           /* sent at least one segment */
+    uint8_t state; /* enum tl_ep_state */
+    bool seen;     /* sent at least one segment */
     bool syn_sent, fin_sent;
-    bool syn_acked;      /* the peer's ACK covered our SYN */
-    bool fin_acked;      /* the peer's ACK covered our FIN */
-    bool took_syn;       /* our ACK covered the peer's SYN */
-    bool took_fin;       /* our ACK covered the peer's FIN */
+    bool syn_acked;         /* the peer's ACK covered our SYN */
+    bool fin_acked;         /* the peer's ACK covered our FIN */
+    bool took_syn;          /* our ACK covered the peer's SYN */
+    bool took_fin;          /* our ACK covered the peer's FIN */
     bool took_fin_inferred; /* ... assumed by in-order delivery, not yet seen */
     bool has_wscale;
     uint8_t wscale;
-    uint32_t isn;        /* SYN's sequence number, else the first seen */
-    uint32_t snd_nxt;    /* highest sequence number sent, plus one */
-    uint32_t fin_seq;    /* sequence number of our FIN */
-    uint32_t last_ack;   /* highest ACK we sent (valid when acked_any) */
+    uint32_t isn;      /* SYN's sequence number, else the first seen */
+    uint32_t snd_nxt;  /* highest sequence number sent, plus one */
+    uint32_t fin_seq;  /* sequence number of our FIN */
+    uint32_t last_ack; /* highest ACK we sent (valid when acked_any) */
     bool acked_any;
-    uint32_t win;        /* last window we advertised, scaled */
-    int64_t tw_since;    /* when TIME_WAIT began, µs */
-    uint32_t nsyn;       /* SYNs (SYN-ACKs for a server) sent */
+    uint32_t win;               /* last window we advertised, scaled */
+    int64_t tw_since;           /* when TIME_WAIT began, µs */
+    uint32_t nsyn;              /* SYNs (SYN-ACKs for a server) sent */
     int64_t syn_last, syn_prev; /* when the last two were sent, µs */
-    bool unseen_syn;     /* its SYN or SYN-ACK is inferred, not captured */
-    int64_t closed_rx_ts; /* when what it received closed it (0: not so) */
+    bool unseen_syn;            /* its SYN or SYN-ACK is inferred, not captured */
+    int64_t closed_rx_ts;       /* when what it received closed it (0: not so) */
 };
 
 struct tl_tcpstate {
-    struct tl_ep ep[2]; /* by enum tl_role */
-    bool wscale_ok;     /* both SYNs carried window scale: windows are scaled */
-    bool rst_seen;      /* someone sent an RST */
-    bool syn_gave_up;   /* the client stopped retrying its SYN */
-    bool ack_dropped;   /* the server dropped a handshake ACK (accept queue) */
-    bool synack_gave_up; /* the server stopped retrying its SYN-ACK */
-    bool challenged;    /* a SYN was answered by a challenge ACK (RFC 5961) */
+    struct tl_ep ep[2];     /* by enum tl_role */
+    bool wscale_ok;         /* both SYNs carried window scale: windows are scaled */
+    bool rst_seen;          /* someone sent an RST */
+    bool syn_gave_up;       /* the client stopped retrying its SYN */
+    bool ack_dropped;       /* the server dropped a handshake ACK (accept queue) */
+    bool synack_gave_up;    /* the server stopped retrying its SYN-ACK */
+    bool challenged;        /* a SYN was answered by a challenge ACK (RFC 5961) */
     uint32_t challenge_ack; /* its acknowledgement number */
-    int64_t rtt_us;     /* SYN to the client's handshake ACK (0: not seen) */
+    int64_t rtt_us;         /* SYN to the client's handshake ACK (0: not seen) */
 };
 
 /* One state change, as recorded by the choke point. */
 struct tl_change {
-    uint8_t role;       /* enum tl_role */
-    uint8_t from, to;   /* enum tl_ep_state */
+    uint8_t role;     /* enum tl_role */
+    uint8_t from, to; /* enum tl_ep_state */
 };
 
 #define TL_MAX_CHANGES 6
 
 /* What one segment did. */
 struct tl_step {
-    uint8_t kind;         /* enum tl_evkind of the segment itself */
-    bool lifecycle;       /* worth a timeline line in the default view */
-    bool ended;           /* this segment ended the connection */
+    uint8_t kind;   /* enum tl_evkind of the segment itself */
+    bool lifecycle; /* worth a timeline line in the default view */
+    bool ended;     /* this segment ended the connection */
     uint8_t nchanges;
     struct tl_change changes[TL_MAX_CHANGES];
     uint32_t rel_seq, rel_ack; /* relative to the sender's and receiver's ISN */
@@ -158,8 +158,8 @@ void tl_tcpstate_duplicate(const struct tl_tcpstate *st, const struct tl_pkt *p,
  * (docs/state-machine.md). A give-up is never concluded before: any later
  * packet of the attempt would refute it. Returns true and fills *out (and
  * *when_us) when a state changed; call it until it returns false. */
-bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final,
-                         struct tl_step *out, int64_t *when_us);
+bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final, struct tl_step *out,
+                         int64_t *when_us);
 
 /* A new connection took the 4-tuple over at ts_us: an endpoint still in
  * TIME_WAIT was consumed by it (Linux reuses a TIME_WAIT socket for a new
@@ -208,8 +208,7 @@ bool tl_tcpstate_ended(const struct tl_tcpstate *st);
  * 4-tuple: a SYN after this one ended, or a SYN with a new ISN while this
  * one never got past its handshake.
  */
-bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p,
-                            enum tl_role r);
+bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r);
 
 /* How the connection ended so far: TL_END_FIN, TL_END_RST, TL_END_TIMEOUT
  * (the client gave up its SYNs) or TL_END_OPEN. */

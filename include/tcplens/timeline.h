@@ -18,14 +18,14 @@
 enum tl_tl_dir { TL_TL_C2S = 0, TL_TL_S2C = 1, TL_TL_NONE = 2 };
 
 struct tl_event {
-    int64_t ts;         /* µs */
-    uint64_t pkt;       /* packet number, 0 for events without a packet */
-    uint32_t seq, ack;  /* relative to the ISNs */
-    uint32_t len;       /* payload bytes */
-    uint16_t win;       /* raw advertised window */
-    uint8_t dir;        /* enum tl_tl_dir */
-    uint8_t flags;      /* TL_TH_* */
-    uint8_t kind;       /* enum tl_evkind or TL_TL_SUMMARY */
+    int64_t ts;             /* µs */
+    uint64_t pkt;           /* packet number, 0 for events without a packet */
+    uint32_t seq, ack;      /* relative to the ISNs */
+    uint32_t len;           /* payload bytes */
+    uint16_t win;           /* raw advertised window */
+    uint8_t dir;            /* enum tl_tl_dir */
+    uint8_t flags;          /* TL_TH_* */
+    uint8_t kind;           /* enum tl_evkind or TL_TL_SUMMARY */
     uint8_t client, server; /* enum tl_ep_state after the event */
     /* States an endpoint passed through within this one event, before the
      * one above (e.g. CLOSE_WAIT on the way to LAST_ACK when a FIN+ACK
@@ -57,8 +57,7 @@ void tl_timeline_init(struct tl_timeline *t);
 
 /* Fills e->client, e->server and e->via from the states after a step and
  * the changes it made. */
-void tl_timeline_states(struct tl_event *e, const struct tl_tcpstate *st,
-                        const struct tl_step *s);
+void tl_timeline_states(struct tl_event *e, const struct tl_tcpstate *st, const struct tl_step *s);
 
 /*
  * Adds e. A non-lifecycle event in the default mode is folded into the

@@ -81,14 +81,14 @@ struct tl_zeek {
     struct tl_zeek_ep ep[2]; /* by side: 0 = key.a, 1 = key.b */
     struct tl_zeek_cfg cfg;
     bool started;
-    bool frozen;     /* Zeek removed this connection; later packets are another's */
-    bool orig_is_a;  /* Zeek's originator is key.a */
-    bool is_active;  /* Zeek's TCP analyzer is_active */
-    bool is_partial; /* Zeek's is_partial (first packets were not a clean SYN) */
-    uint8_t first_seen; /* bit 0: originator's first packet seen, bit 1: responder's */
-    uint32_t hist_seen;  /* once-only letters: originator low 16 bits, responder high */
-    int64_t start_us, last_us; /* Zeek's start_time and last_time */
-    int64_t inactivity_us;     /* current inactivity timeout */
+    bool frozen;                   /* Zeek removed this connection; later packets are another's */
+    bool orig_is_a;                /* Zeek's originator is key.a */
+    bool is_active;                /* Zeek's TCP analyzer is_active */
+    bool is_partial;               /* Zeek's is_partial (first packets were not a clean SYN) */
+    uint8_t first_seen;            /* bit 0: originator's first packet seen, bit 1: responder's */
+    uint32_t hist_seen;            /* once-only letters: originator low 16 bits, responder high */
+    int64_t start_us, last_us;     /* Zeek's start_time and last_time */
+    int64_t inactivity_us;         /* current inactivity timeout */
     int64_t attempt_at, delete_at; /* pending timers, 0 = none */
     int64_t expire_at[TL_ZEEK_MAX_EXPIRE];
     char history[TL_ZEEK_HISTORY_MAX];

@@ -13,8 +13,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const int linktypes[] = {
-    TL_DLT_NULL, TL_DLT_EN10MB, TL_DLT_RAW,        TL_DLT_RAW_BSD, TL_DLT_LOOP,
-    TL_DLT_LINUX_SLL, TL_DLT_IPV4, TL_DLT_IPV6, TL_DLT_LINUX_SLL2, 147, /* USER0: unknown */
+    TL_DLT_NULL,      TL_DLT_EN10MB, TL_DLT_RAW,  TL_DLT_RAW_BSD,    TL_DLT_LOOP,
+    TL_DLT_LINUX_SLL, TL_DLT_IPV4,   TL_DLT_IPV6, TL_DLT_LINUX_SLL2, 147, /* USER0: unknown */
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -38,8 +38,8 @@ static bool write_capture(char *path, const uint8_t *data, size_t size)
 
 static void analyse(const char *path, FILE *sink)
 {
-    static const enum tl_report_format formats[] = {TL_REPORT_TEXT, TL_REPORT_JSON,
-                                                    TL_REPORT_HTML, TL_REPORT_NDJSON};
+    static const enum tl_report_format formats[] = {TL_REPORT_TEXT, TL_REPORT_JSON, TL_REPORT_HTML,
+                                                    TL_REPORT_NDJSON};
     enum { NREPORTS = sizeof formats / sizeof formats[0] };
     struct tl_report *reports[NREPORTS] = {NULL};
     for (size_t i = 0; i < NREPORTS; i++) {
@@ -107,9 +107,9 @@ static void compare_readers(const char *path)
     while (a != NULL && sa == TL_OK) {
         sa = tl_source_next(a, &fa);
         sb = tl_source_next(b, &fb);
-        if (sa != sb || (sa == TL_OK && (fa.ts_us != fb.ts_us || fa.caplen != fb.caplen ||
-                                         fa.wirelen != fb.wirelen ||
-                                         memcmp(fa.data, fb.data, fa.caplen) != 0)))
+        if (sa != sb ||
+            (sa == TL_OK && (fa.ts_us != fb.ts_us || fa.caplen != fb.caplen ||
+                             fa.wirelen != fb.wirelen || memcmp(fa.data, fb.data, fa.caplen) != 0)))
             abort();
     }
     if (a != NULL && strcmp(tl_source_input(a, 0)->error, tl_source_input(b, 0)->error) != 0)

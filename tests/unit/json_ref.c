@@ -135,9 +135,9 @@ static json_t *event_json(const struct tl_event *e)
     else if (ok && e->dir != TL_TL_NONE)
         ok = packet_fields(o, e);
     ok = ok && put_states(o, e) &&
-         put(o, "event", json_string(e->kind == TL_TL_SUMMARY
-                                         ? "segments"
-                                         : tl_evkind_name((enum tl_evkind)e->kind)));
+         put(o, "event",
+             json_string(e->kind == TL_TL_SUMMARY ? "segments"
+                                                  : tl_evkind_name((enum tl_evkind)e->kind)));
     if (!ok) {
         json_decref(o);
         return NULL;
@@ -202,7 +202,8 @@ static json_t *anomaly_json(const struct tl_anomaly *a, const struct tl_anomaly_
               put(o, "type", json_string(tl_anomaly_id((enum tl_anomaly_type)a->type))) &&
               put(o, "severity", json_string(tl_sev_name((enum tl_sev)a->severity))) &&
               put(o, "endpoint", json_string(tl_anom_ep_name((enum tl_anom_ep)a->endpoint))) &&
-              put(o, "ts", ts_json(a->ts)) && put(o, "packets", array_of(a->pkts, a->npkts, id_at)) &&
+              put(o, "ts", ts_json(a->ts)) &&
+              put(o, "packets", array_of(a->pkts, a->npkts, id_at)) &&
               put(o, "evidence", evidence_json(a)) &&
               put(o, "explanation", json_string(t->explanation)) &&
               put(o, "suggestion", json_string(t->suggestion));
@@ -240,21 +241,21 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
                put(o, "vlan", json_integer(tl_conn_vlan(c)))) &&
               (!tl_conn_vlan_split(c) ||
                put(o, "vlan_server", json_integer(c->vlan[TL_ROLE_SERVER]))) &&
-              put(o, "first_ts", ts_json(c->first_ts)) &&
-              put(o, "last_ts", ts_json(c->last_ts)) &&
+              put(o, "first_ts", ts_json(c->first_ts)) && put(o, "last_ts", ts_json(c->last_ts)) &&
               put(o, "duration", ts_json(c->last_ts - c->first_ts)) &&
               put(o, "packets", pair_json(c->packets[0], c->packets[1])) &&
               put(o, "bytes", pair_json(c->bytes[0], c->bytes[1])) &&
               (c->duplicates[0] + c->duplicates[1] == 0 ||
                put(o, "duplicates", pair_json(c->duplicates[0], c->duplicates[1]))) &&
-              (v->tcp == NULL ||
-               put(o, "states_at_end", states_json(v->tcp->ep[TL_ROLE_CLIENT].state,
-                                                   v->tcp->ep[TL_ROLE_SERVER].state))) &&
+              (v->tcp == NULL || put(o, "states_at_end",
+                                     states_json(v->tcp->ep[TL_ROLE_CLIENT].state,
+                                                 v->tcp->ep[TL_ROLE_SERVER].state))) &&
               put(o, "end", json_string(tl_end_name(c->end))) &&
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
               put(o, "wireshark_filter", wireshark_filter(v)) &&
               (v->anomalies == NULL || put(o, "anomalies", anomalies_json(v))) &&
-              (v->timeline == NULL || put(o, "timeline", array_of(v->timeline->ev, v->timeline->n, event_at))) &&
+              (v->timeline == NULL ||
+               put(o, "timeline", array_of(v->timeline->ev, v->timeline->n, event_at))) &&
               (v->timeline == NULL || v->timeline->dropped == 0 ||
                put(o, "timeline_dropped", json_integer((json_int_t)v->timeline->dropped)));
     if (!ok) {

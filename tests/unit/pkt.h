@@ -149,7 +149,7 @@ static inline void pkt_pppoe(struct pkt *p, uint16_t ppp_proto)
 {
     p->pppoe_off = p->len;
     uint8_t *w = pkt_put(p, 8);
-    w[0] = 0x11; /* version 1, type 1 */
+    w[0] = 0x11;             /* version 1, type 1 */
     pkt_be16(w + 2, 0x1234); /* session id */
     pkt_be16(w + 6, ppp_proto);
 }
@@ -158,9 +158,9 @@ static inline void pkt_pppoe(struct pkt *p, uint16_t ppp_proto)
 static inline void pkt_sll(struct pkt *p, uint16_t proto)
 {
     uint8_t *w = pkt_put(p, 16);
-    pkt_be16(w, 0);      /* to us */
-    pkt_be16(w + 2, 1);  /* ARPHRD_ETHER */
-    pkt_be16(w + 4, 6);  /* address length */
+    pkt_be16(w, 0);     /* to us */
+    pkt_be16(w + 2, 1); /* ARPHRD_ETHER */
+    pkt_be16(w + 4, 6); /* address length */
     w[6] = 0x02;
     w[11] = 0x01;
     pkt_be16(w + 14, proto);
@@ -194,8 +194,7 @@ static inline void pkt_null(struct pkt *p, uint32_t family, int big_endian)
 
 /* IPv4 header with optlen bytes of options (a multiple of 4, at most 40,
  * filled with NOPs), TTL 64, no fragmentation bits. */
-static inline void pkt_ipv4(struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
-                            size_t optlen)
+static inline void pkt_ipv4(struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto, size_t optlen)
 {
     p->ip_off = p->len;
     p->ip_ver = 4;
@@ -218,8 +217,7 @@ static inline void pkt_v6addr(uint8_t a[16], uint16_t n)
 }
 
 /* IPv6 header, hop limit 64; nh is the first next-header value. */
-static inline void pkt_ipv6(struct pkt *p, const uint8_t src[16], const uint8_t dst[16],
-                            uint8_t nh)
+static inline void pkt_ipv6(struct pkt *p, const uint8_t src[16], const uint8_t dst[16], uint8_t nh)
 {
     p->ip_off = p->len;
     p->ip_ver = 6;

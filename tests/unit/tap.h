@@ -10,8 +10,7 @@ struct tap {
     int n, failed;
 };
 
-static inline void tap_ok(struct tap *t, int cond, const char *name, const char *file,
-                          int line)
+static inline void tap_ok(struct tap *t, int cond, const char *name, const char *file, int line)
 {
     t->n++;
     if (!cond)
@@ -29,14 +28,13 @@ static inline void tap_is_int(struct tap *t, long long got, long long want, cons
         printf("#   got: %lld\n#   expected: %lld\n", got, want);
 }
 
-static inline void tap_is_str(struct tap *t, const char *got, const char *want,
-                              const char *name, const char *file, int line)
+static inline void tap_is_str(struct tap *t, const char *got, const char *want, const char *name,
+                              const char *file, int line)
 {
     int eq = got != NULL && want != NULL && strcmp(got, want) == 0;
     tap_ok(t, eq, name, file, line);
     if (!eq)
-        printf("#   got: '%s'\n#   expected: '%s'\n", got ? got : "(null)",
-               want ? want : "(null)");
+        printf("#   got: '%s'\n#   expected: '%s'\n", got ? got : "(null)", want ? want : "(null)");
 }
 
 /* Prints the plan; the exit status is the number of failures (capped). */

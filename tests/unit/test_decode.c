@@ -22,12 +22,11 @@
  * win 65495, options [mss 65495,sackOK,TS val 3686338915 ecr 0,nop,wscale 10].
  */
 static const uint8_t real_syn[74] = {
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00,
-    0x45, 0x00, 0x00, 0x3c, 0x56, 0xe9, 0x40, 0x00, 0x40, 0x06, 0xe5, 0xd0, 0x7f, 0x00,
-    0x00, 0x01, 0x7f, 0x00, 0x00, 0x01, 0x9f, 0x16, 0xd4, 0x31, 0x6a, 0x6b, 0xbe, 0x45,
-    0x00, 0x00, 0x00, 0x00, 0xa0, 0x02, 0xff, 0xd7, 0xfe, 0x30, 0x00, 0x00, 0x02, 0x04,
-    0xff, 0xd7, 0x04, 0x02, 0x08, 0x0a, 0xdb, 0xb9, 0x11, 0x63, 0x00, 0x00, 0x00, 0x00,
-    0x01, 0x03, 0x03, 0x0a,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x45,
+    0x00, 0x00, 0x3c, 0x56, 0xe9, 0x40, 0x00, 0x40, 0x06, 0xe5, 0xd0, 0x7f, 0x00, 0x00, 0x01,
+    0x7f, 0x00, 0x00, 0x01, 0x9f, 0x16, 0xd4, 0x31, 0x6a, 0x6b, 0xbe, 0x45, 0x00, 0x00, 0x00,
+    0x00, 0xa0, 0x02, 0xff, 0xd7, 0xfe, 0x30, 0x00, 0x00, 0x02, 0x04, 0xff, 0xd7, 0x04, 0x02,
+    0x08, 0x0a, 0xdb, 0xb9, 0x11, 0x63, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 };
 
 /*
@@ -71,8 +70,13 @@ enum { STD_SPORT = 40000, STD_DPORT = 80, STD_PAYLEN = 10 };
 
 static void std_tcp(struct pkt *p)
 {
-    struct pkt_tcp tcp = {.sport = STD_SPORT, .dport = STD_DPORT, .seq = 1000, .ack = 2000,
-                          .flags = TL_TH_PSH | TL_TH_ACK, .win = 512, .paylen = STD_PAYLEN};
+    struct pkt_tcp tcp = {.sport = STD_SPORT,
+                          .dport = STD_DPORT,
+                          .seq = 1000,
+                          .ack = 2000,
+                          .flags = TL_TH_PSH | TL_TH_ACK,
+                          .win = 512,
+                          .paylen = STD_PAYLEN};
     pkt_tcp(p, &tcp);
 }
 
@@ -145,10 +149,10 @@ static int sweep(const uint8_t *buf, size_t len, size_t hdr_end, int dlt)
         struct tl_pkt o;
         long poff;
         enum tl_dec r = dec_n(buf, cut, len, dlt, &o, &poff);
-        bool good = cut < hdr_end ? is_trunc(r)
-                                  : r == TL_DEC_OK && poff == (long)hdr_end &&
-                                        o.payload_caplen == cut - hdr_end &&
-                                        o.payload_len == len - hdr_end;
+        bool good = cut < hdr_end
+                        ? is_trunc(r)
+                        : r == TL_DEC_OK && poff == (long)hdr_end &&
+                              o.payload_caplen == cut - hdr_end && o.payload_len == len - hdr_end;
         if (!good) {
             printf("#   cut at %zu: %s\n", cut, tl_dec_name(r));
             bad++;
@@ -337,8 +341,7 @@ static void test_link_refusals(struct tap *t)
     is_int(t, dec_l2(bad_loop_le, TL_DLT_LOOP), TL_DEC_NOT_IP,
            "LOOP is network order only: little-endian AF_INET is not IP");
     is_int(t, dec_l2(bad_sll_arp, TL_DLT_LINUX_SLL), TL_DEC_NOT_IP, "SLL ARP is not IP");
-    is_int(t, dec_l2(bad_none, 105), TL_DEC_UNSUPPORTED_LINKTYPE,
-           "802.11 (105) is unsupported");
+    is_int(t, dec_l2(bad_none, 105), TL_DEC_UNSUPPORTED_LINKTYPE, "802.11 (105) is unsupported");
     is_int(t, dec_l2(bad_none, -1), TL_DEC_UNSUPPORTED_LINKTYPE, "-1 is unsupported");
     /* After MPLS the version nibble decides; 5 is neither IPv4 nor IPv6. */
     uint8_t buf[PKT_MAX];
@@ -397,8 +400,7 @@ static void test_ipv4_ihl(struct tap *t)
         eth_v4(&p, buf, 0, PKT_PROTO_TCP);
         buf[p.ip_off] = (uint8_t)(0x40 | ihl);
         snprintf(name, sizeof name, "IPv4 IHL %d: bad header length", ihl);
-        is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_ipv4_header_length",
-               name);
+        is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_ipv4_header_length", name);
     }
     /* 60 bytes of header claimed in a datagram of 50, captured whole: a lie,
      * not a cut (the sweep above shows cuts of a real 60-byte header). */
@@ -433,13 +435,15 @@ static void test_ipv4_len(struct tap *t)
            "IPv4 total length leaving 19 bytes for TCP: bad length");
     set_tot(&p, 0);
     enum tl_dec r = dec(&p, TL_DLT_EN10MB, &o, &poff);
-    ok(t, r == TL_DEC_OK && o.quirks == TL_QUIRK_IP_LEN_ZERO && o.payload_len == STD_PAYLEN &&
-              o.payload_caplen == STD_PAYLEN && poff == (long)p.pay_off,
+    ok(t,
+       r == TL_DEC_OK && o.quirks == TL_QUIRK_IP_LEN_ZERO && o.payload_len == STD_PAYLEN &&
+           o.payload_caplen == STD_PAYLEN && poff == (long)p.pay_off,
        "IPv4 total length 0: decoded from the frame length, quirk ip_len_zero");
     set_tot(&p, (uint16_t)(tot - 4));
     r = dec(&p, TL_DLT_EN10MB, &o, &poff);
-    ok(t, r == TL_DEC_OK && o.quirks == TL_QUIRK_L2_PADDING && o.payload_len == 6 &&
-              o.payload_caplen == 6,
+    ok(t,
+       r == TL_DEC_OK && o.quirks == TL_QUIRK_L2_PADDING && o.payload_len == 6 &&
+           o.payload_caplen == 6,
        "IPv4 total length 4 short of the frame: payload 6, quirk l2_padding");
     set_tot(&p, tot);
     pkt_pad(&p, 6);
@@ -502,8 +506,7 @@ static void test_ipv4_frag_proto(struct tap *t)
     eth_v4(&p, buf, 0, PKT_PROTO_UDP);
     is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_NOT_TCP, "IPv4 UDP: not TCP");
     eth_v4(&p, buf, 8, PKT_PROTO_ICMP);
-    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_NOT_TCP,
-           "IPv4 ICMP with options: not TCP");
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_NOT_TCP, "IPv4 ICMP with options: not TCP");
 }
 
 /* ---- IPv6 ---- */
@@ -541,8 +544,8 @@ static void test_ipv6_chain(struct tap *t)
        "IPv6 hop-by-hop + routing (16 bytes) + destination options: every field right");
     is_int(t, sweep(p.b, p.len, p.pay_off, TL_DLT_EN10MB), 0,
            "IPv6 extension chain: every cut is truncated, then ok");
-    is_int(t, dec_n(p.b, rt_off + 12, p.len, TL_DLT_EN10MB, &o, &poff),
-           TL_DEC_TRUNC_IPV6_EXT, "IPv6 cut inside the routing header: truncated ext header");
+    is_int(t, dec_n(p.b, rt_off + 12, p.len, TL_DLT_EN10MB, &o, &poff), TL_DEC_TRUNC_IPV6_EXT,
+           "IPv6 cut inside the routing header: truncated ext header");
     v6_begin(&p, buf, PKT_PROTO_AH);
     pkt_ipv6_ah(&p, PKT_PROTO_DSTOPTS, 4);
     pkt_ipv6_ext(&p, PKT_PROTO_TCP, 2);
@@ -667,8 +670,9 @@ static void test_ipv6_misc(struct tap *t)
        "IPv6 payload length 0: decoded from the frame length, quirk ip_len_zero");
     pkt_be16(plen, 26);
     r = dec(&p, TL_DLT_EN10MB, &o, &poff);
-    ok(t, r == TL_DEC_OK && o.quirks == TL_QUIRK_L2_PADDING && o.payload_len == 6 &&
-              o.payload_caplen == 6,
+    ok(t,
+       r == TL_DEC_OK && o.quirks == TL_QUIRK_L2_PADDING && o.payload_len == 6 &&
+           o.payload_caplen == 6,
        "IPv6 payload length 4 short of the frame: payload 6, quirk l2_padding");
 }
 
@@ -717,8 +721,12 @@ static enum tl_dec dec_opts(const uint8_t *opt, size_t optlen, size_t paylen, st
     pkt_init(&p, buf, sizeof buf);
     pkt_eth(&p, PKT_ETH_IPV4);
     pkt_ipv4(&p, PKT_V4(10, 0, 0, 1), PKT_V4(10, 0, 0, 2), PKT_PROTO_TCP, 0);
-    pkt_tcp(&p, &(struct pkt_tcp){.sport = 1, .dport = 2, .flags = TL_TH_SYN, .opt = opt,
-                                   .optlen = optlen, .paylen = paylen});
+    pkt_tcp(&p, &(struct pkt_tcp){.sport = 1,
+                                  .dport = 2,
+                                  .flags = TL_TH_SYN,
+                                  .opt = opt,
+                                  .optlen = optlen,
+                                  .paylen = paylen});
     pkt_finish(&p);
     long poff;
     return dec(&p, TL_DLT_EN10MB, o, &poff);
@@ -726,11 +734,11 @@ static enum tl_dec dec_opts(const uint8_t *opt, size_t optlen, size_t paylen, st
 
 static void test_tcpopt_syn(struct tap *t)
 {
-    static const uint8_t opt[] = {2, 4, 0x05, 0xb4,                         /* MSS 1460 */
-                                  4, 2,                                     /* SACK ok */
-                                  8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, /* TS */
-                                  0x77, 0x88, 1,                            /* NOP */
-                                  3, 3, 7};                                 /* wscale 7 */
+    static const uint8_t opt[] = {2,    4,    0x05, 0xb4,                         /* MSS 1460 */
+                                  4,    2,                                        /* SACK ok */
+                                  8,    10,   0x11, 0x22, 0x33, 0x44, 0x55, 0x66, /* TS */
+                                  0x77, 0x88, 1,                                  /* NOP */
+                                  3,    3,    7};                                 /* wscale 7 */
     struct tl_pkt o;
     enum tl_dec r = dec_opts(opt, sizeof opt, 0, &o);
     is_int(t, r, TL_DEC_OK, "SYN options: decodes");
@@ -742,8 +750,9 @@ static void test_tcpopt_syn(struct tap *t)
     ok(t, o.opt.nsack == 0 && o.quirks == 0, "SYN options: no SACK blocks, no quirk");
     struct tl_pkt none;
     r = dec_opts(NULL, 0, 0, &none);
-    ok(t, r == TL_DEC_OK && !none.opt.has_mss && !none.opt.has_ts && !none.opt.has_wscale &&
-              !none.opt.sack_permitted && none.opt.nsack == 0,
+    ok(t,
+       r == TL_DEC_OK && !none.opt.has_mss && !none.opt.has_ts && !none.opt.has_wscale &&
+           !none.opt.sack_permitted && none.opt.nsack == 0,
        "no options: nothing set");
 }
 
@@ -784,19 +793,27 @@ static const struct badopt badopts[] = {
     {"option length 0", {2, 4, 0x05, 0xb4, 30, 0, 3, 3, 1}, 9, true, true, false, false},
     {"option length 1", {2, 4, 0x05, 0xb4, 30, 1, 3, 3, 1}, 9, true, true, false, false},
     {"MSS length 0 first", {2, 0, 0x05, 0xb4}, 4, true, false, false, false},
-    {"timestamps running past the header", {2, 4, 0x05, 0xb4, 8, 10, 0, 0}, 8, true, true,
-     false, false},
-    {"kind in the last byte, no length", {1, 1, 1, 2}, 4, true, false, false, false},
-    {"timestamps kind in the last byte", {2, 4, 0x05, 0xb4, 1, 1, 1, 8}, 8, true, true, false,
+    {"timestamps running past the header",
+     {2, 4, 0x05, 0xb4, 8, 10, 0, 0},
+     8,
+     true,
+     true,
+     false,
      false},
+    {"kind in the last byte, no length", {1, 1, 1, 2}, 4, true, false, false, false},
+    {"timestamps kind in the last byte", {2, 4, 0x05, 0xb4, 1, 1, 1, 8}, 8, true, true, false, false},
     {"length 255", {1, 1, 3, 255}, 4, true, false, false, false},
     {"EOL ends the list", {0, 0, 0, 0, 2, 4, 0x05, 0xb4}, 8, false, false, false, false},
     {"unknown kind skipped", {30, 4, 0, 0, 2, 4, 0x05, 0xb4}, 8, false, true, false, false},
     {"MSS of length 6 ignored", {2, 6, 0x05, 0xb4, 0, 0, 3, 3, 9}, 9, false, false, false, true},
     {"timestamps ending exactly at the header end",
-     {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+     {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1,
       1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2},
-     40, false, false, true, false},
+     40,
+     false,
+     false,
+     true,
+     false},
 };
 
 static void test_tcpopt_bad(struct tap *t)
@@ -811,8 +828,7 @@ static void test_tcpopt_bad(struct tap *t)
             bool good = r == TL_DEC_OK && quirk == b->quirk && o.opt.has_mss == b->mss &&
                         (!b->mss || o.opt.mss == 1460) && o.opt.has_ts == b->ts &&
                         o.opt.has_wscale == b->wscale;
-            snprintf(name, sizeof name, "%s%s: %s", b->name,
-                     paylen ? " (payload follows)" : "",
+            snprintf(name, sizeof name, "%s%s: %s", b->name, paylen ? " (payload follows)" : "",
                      b->quirk ? "quirk tcpopt_bad, earlier options kept" : "no quirk");
             ok(t, good, name);
         }
@@ -828,20 +844,22 @@ static void test_real_syn(struct tap *t)
     enum tl_dec r = dec_n(real_syn, sizeof real_syn, sizeof real_syn, TL_DLT_EN10MB, &o, &poff);
     is_int(t, r, TL_DEC_OK, "real SYN: decodes");
     static const uint8_t lo[16] = {127, 0, 0, 1};
-    ok(t, o.src.family == TL_AF_INET && memcmp(o.src.b, lo, 16) == 0 &&
-              memcmp(o.dst.b, lo, 16) == 0,
+    ok(t,
+       o.src.family == TL_AF_INET && memcmp(o.src.b, lo, 16) == 0 && memcmp(o.dst.b, lo, 16) == 0,
        "real SYN: 127.0.0.1 -> 127.0.0.1");
-    ok(t, o.sport == 40726 && o.dport == 54321 && o.seq == 1785445957u && o.ack == 0 &&
-              o.flags == TL_TH_SYN && o.win == 65495 && o.ttl == 64,
+    ok(t,
+       o.sport == 40726 && o.dport == 54321 && o.seq == 1785445957u && o.ack == 0 &&
+           o.flags == TL_TH_SYN && o.win == 65495 && o.ttl == 64,
        "real SYN: ports, seq, flags, window, ttl");
-    ok(t, o.opt.has_mss && o.opt.mss == 65495 && o.opt.sack_permitted && o.opt.has_ts &&
-              o.opt.tsval == 3686338915u && o.opt.tsecr == 0 && o.opt.has_wscale &&
-              o.opt.wscale == 10 && o.quirks == 0,
+    ok(t,
+       o.opt.has_mss && o.opt.mss == 65495 && o.opt.sack_permitted && o.opt.has_ts &&
+           o.opt.tsval == 3686338915u && o.opt.tsecr == 0 && o.opt.has_wscale &&
+           o.opt.wscale == 10 && o.quirks == 0,
        "real SYN: mss 65495, sackOK, TS 3686338915/0, wscale 10");
     ok(t, o.payload_len == 0 && o.payload_caplen == 0 && poff == 74, "real SYN: no payload");
     char name[96];
     for (size_t cut = 0; cut < sizeof real_syn; cut++) {
-        enum tl_dec want = cut < 14 ? TL_DEC_TRUNC_L2
+        enum tl_dec want = cut < 14   ? TL_DEC_TRUNC_L2
                            : cut < 34 ? TL_DEC_TRUNC_IP
                                       : TL_DEC_TRUNC_TCP;
         r = dec_n(real_syn, cut, sizeof real_syn, TL_DLT_EN10MB, &o, &poff);
@@ -929,9 +947,10 @@ static void test_names(struct tap *t)
 
 static void test_linktypes(struct tap *t)
 {
-    static const int yes[] = {TL_DLT_NULL,  TL_DLT_EN10MB,     TL_DLT_RAW,  TL_DLT_RAW_BSD,
-                              101,          TL_DLT_LOOP,       TL_DLT_IPV4, TL_DLT_IPV6,
-                              TL_DLT_LINUX_SLL, TL_DLT_LINUX_SLL2};
+    static const int yes[] = {TL_DLT_NULL,      TL_DLT_EN10MB, TL_DLT_RAW,
+                              TL_DLT_RAW_BSD,   101,           TL_DLT_LOOP,
+                              TL_DLT_IPV4,      TL_DLT_IPV6,   TL_DLT_LINUX_SLL,
+                              TL_DLT_LINUX_SLL2};
     static const int no[] = {-1, 2, 9, 105, 127, 147, 9999};
     bool all = true;
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)

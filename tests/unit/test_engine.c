@@ -16,7 +16,7 @@ struct rig {
     struct tl_report *r;
     FILE *out;
     uint64_t pkt_no;
-    uint16_t cport; /* client port of the 4-tuple in use */
+    uint16_t cport;   /* client port of the 4-tuple in use */
     uint16_t vlan[2]; /* 802.1Q id by direction, 0: untagged */
 };
 
@@ -43,8 +43,8 @@ static void rig_open_report(struct rig *g, const struct tl_report_cfg *rc, uint3
     g->cport = 40000;
 }
 
-static void rig_open_with(struct rig *g, uint32_t max_flows, int64_t idle_us,
-                          bool full_timeline, uint8_t vlan_key)
+static void rig_open_with(struct rig *g, uint32_t max_flows, int64_t idle_us, bool full_timeline,
+                          uint8_t vlan_key)
 {
     struct tl_report_cfg rc = {.format = TL_REPORT_NDJSON, .reorder = true};
     rig_open_report(g, &rc, max_flows, idle_us, full_timeline, vlan_key);
@@ -56,8 +56,8 @@ static void rig_open(struct rig *g, uint32_t max_flows, int64_t idle_us)
 }
 
 /* One segment at ts_us, on 10.0.0.1:cport <-> 10.0.0.2:80. */
-static void seg_at(struct rig *g, int64_t ts_us, int dir, uint8_t flags, uint32_t seq,
-                   uint32_t ack, size_t len)
+static void seg_at(struct rig *g, int64_t ts_us, int dir, uint8_t flags, uint32_t seq, uint32_t ack,
+                   size_t len)
 {
     uint8_t buf[PKT_MAX];
     struct pkt p;
@@ -79,8 +79,8 @@ static void seg_at(struct rig *g, int64_t ts_us, int dir, uint8_t flags, uint32_
                         .paylen = len};
     pkt_tcp(&p, &t);
     pkt_finish(&p);
-    struct tl_frame f = {ts_us, (uint32_t)p.len, (uint32_t)p.len, buf, TL_DLT_EN10MB, 0,
-                         ++g->pkt_no};
+    struct tl_frame f = {ts_us, (uint32_t)p.len, (uint32_t)p.len, buf, TL_DLT_EN10MB,
+                         0,     ++g->pkt_no};
     if (tl_engine_feed(g->e, &f) != TL_OK)
         abort();
 }
@@ -320,7 +320,7 @@ static void test_duplicates(struct tap *t)
     seg_at(&g, t0 + 200, C2S, TL_TH_ACK, 1001, 5001, 0);
     seg_at(&g, t0 + 300, C2S, TL_TH_ACK | TL_TH_PSH, 1001, 5001, 100);
     seg_at(&g, t0 + 310, C2S, TL_TH_ACK | TL_TH_PSH, 1001, 5001, 100); /* copy */
-    seg_at(&g, t0 + 400, S2C, TL_TH_ACK, 5001, 1001, 0); /* a duplicate ACK */
+    seg_at(&g, t0 + 400, S2C, TL_TH_ACK, 5001, 1001, 0);               /* a duplicate ACK */
     seg_at(&g, t0 + 450, C2S, TL_TH_ACK | TL_TH_PSH, 1001, 5001, 100); /* sent again */
     json_t *c = rig_close(&g, &cap);
     is_int(t, json_array_size(c), 1, "duplicates: one connection");
@@ -379,8 +379,9 @@ static void test_vlan_key(struct tap *t)
     is_int(t, vlan_run(TL_VLAN_KEY_AUTO, 10, 20, false, &c), 1, "vlan auto: halves joined");
     is_int(t, num(c, 0, "vlan", NULL), 10, "vlan auto: the client's VLAN");
     is_int(t, num(c, 0, "vlan_server", NULL), 20, "vlan auto: and the server's");
-    is_str(t, json_string_value(json_object_get(
-               json_object_get(json_array_get(c, 0), "states_at_end"), "server")),
+    is_str(t,
+           json_string_value(
+               json_object_get(json_object_get(json_array_get(c, 0), "states_at_end"), "server")),
            "ESTABLISHED", "vlan auto: the handshake completes across the two VLANs");
     ok(t, strstr(str(c, 0, "wireshark_filter"), "(vlan.id==10 || vlan.id==20)") != NULL,
        "vlan auto: the filter takes both VLANs");
@@ -550,7 +551,8 @@ static void test_seq_wrap(struct tap *t)
     json_t *c = json_array_get(wrap, 0);
     is_int(t, json_array_size(wrap), 1, "seq wrap: one connection");
     is_str(t, str(wrap, 0, "end"), "fin", "seq wrap: ended by FIN");
-    is_int(t, num(wrap, 0, "bytes", "client"), 400, "seq wrap: client payload, retransmission included");
+    is_int(t, num(wrap, 0, "bytes", "client"), 400,
+           "seq wrap: client payload, retransmission included");
     is_int(t, num(wrap, 0, "bytes", "server"), 200, "seq wrap: server payload");
     json_t *ends = json_object_get(c, "states_at_end");
     is_str(t, json_string_value(json_object_get(ends, "client")), "TIME_WAIT",
@@ -559,11 +561,13 @@ static void test_seq_wrap(struct tap *t)
            "seq wrap: server CLOSED");
     json_t *tl = json_object_get(c, "timeline");
     json_t *re = json_array_get(tl, 7), *fin = json_array_get(tl, 10);
-    ok(t, json_integer_value(json_object_get(re, "seq")) == 201 &&
-              json_integer_value(json_object_get(re, "len")) == 100,
+    ok(t,
+       json_integer_value(json_object_get(re, "seq")) == 201 &&
+           json_integer_value(json_object_get(re, "len")) == 100,
        "seq wrap: the retransmission is at relative seq 201");
-    ok(t, json_integer_value(json_object_get(fin, "seq")) == 301 &&
-              json_integer_value(json_object_get(fin, "ack")) == 201,
+    ok(t,
+       json_integer_value(json_object_get(fin, "seq")) == 301 &&
+           json_integer_value(json_object_get(fin, "ack")) == 201,
        "seq wrap: the client's FIN at relative seq 301, ack 201");
     json_t *an = json_object_get(c, "anomalies");
     bool retrans = false;
@@ -606,12 +610,14 @@ static void test_time_extremes(struct tap *t)
     is_int(t, json_array_size(c), 3, "time extremes: three connections");
     is_str(t, str(c, 0, "end"), "timeout", "time extremes: the leap forward times the first out");
     json_t *c0 = json_array_get(c, 0), *c1 = json_array_get(c, 1);
-    ok(t, json_real_value(json_object_get(c0, "duration")) > 0.0019 &&
-              json_real_value(json_object_get(c0, "duration")) < 0.0021,
+    ok(t,
+       json_real_value(json_object_get(c0, "duration")) > 0.0019 &&
+           json_real_value(json_object_get(c0, "duration")) < 0.0021,
        "time extremes: first connection lasted 2 ms");
     ok(t, json_real_value(json_object_get(c1, "first_ts")) > 2.3e12,
        "time extremes: second connection 73,000 years on");
-    is_str(t, str(c, 2, "end"), "open", "time extremes: the step back opens a third, not timed out");
+    is_str(t, str(c, 2, "end"), "open",
+           "time extremes: the step back opens a third, not timed out");
     ok(t, cap.first_ts == lo && cap.last_ts == hi, "time extremes: capture span from both ends");
     json_decref(c);
 }

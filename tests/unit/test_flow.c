@@ -26,8 +26,7 @@ static void set_v6(struct tl_addr *a, uint16_t last)
     pkt_v6addr(a->b, last);
 }
 
-static struct tl_pkt pkt4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-                          uint32_t vlan)
+static struct tl_pkt pkt4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t vlan)
 {
     struct tl_pkt p;
     memset(&p, 0, sizeof p);
@@ -52,8 +51,8 @@ static struct tl_pkt reversed(const struct tl_pkt *p)
 
 static bool key_same(const struct tl_flow_key *x, const struct tl_flow_key *y)
 {
-    return tl_addr_cmp(&x->a, &y->a) == 0 && tl_addr_cmp(&x->b, &y->b) == 0 &&
-           x->pa == y->pa && x->pb == y->pb && x->vlan == y->vlan;
+    return tl_addr_cmp(&x->a, &y->a) == 0 && tl_addr_cmp(&x->b, &y->b) == 0 && x->pa == y->pa &&
+           x->pb == y->pb && x->vlan == y->vlan;
 }
 
 static struct tl_flow_table *table(size_t ext_size, uint32_t max_flows, uint64_t seed)
@@ -165,8 +164,9 @@ static bool conn_zero(const struct tl_conn *c)
 static void test_basic(struct tap *t)
 {
     struct tl_flow_table *ft = table(0, 0, 1);
-    ok(t, tl_flow_count(ft) == 0 && tl_flow_first(ft) == NULL && !tl_flow_full(ft) &&
-              tl_flow_stalest(ft, TL_FLOW_LIVE) == NULL && tl_flow_stalest_any(ft) == NULL,
+    ok(t,
+       tl_flow_count(ft) == 0 && tl_flow_first(ft) == NULL && !tl_flow_full(ft) &&
+           tl_flow_stalest(ft, TL_FLOW_LIVE) == NULL && tl_flow_stalest_any(ft) == NULL,
        "a new table is empty");
     struct tl_pkt p = nth(1);
     struct tl_flow_key k;
@@ -182,8 +182,9 @@ static void test_basic(struct tap *t)
     ok(t, tl_flow_count(ft) == 1 && tl_flow_first(ft) == c && tl_flow_next(c) == NULL,
        "count 1, first-seen list holds it");
     tl_flow_remove(ft, c);
-    ok(t, tl_flow_count(ft) == 0 && find(ft, &p) == NULL && tl_flow_first(ft) == NULL &&
-              tl_flow_stalest(ft, TL_FLOW_LIVE) == NULL,
+    ok(t,
+       tl_flow_count(ft) == 0 && find(ft, &p) == NULL && tl_flow_first(ft) == NULL &&
+           tl_flow_stalest(ft, TL_FLOW_LIVE) == NULL,
        "remove: gone from the table and every list");
     c = add(ft, &p);
     ok(t, c != NULL && c->id == 2 && find(ft, &p) == c, "insert again: a new id (2), found");
@@ -196,8 +197,7 @@ static const char *ids(const struct tl_flow_table *ft, char *buf, size_t size)
     size_t n = 0;
     buf[0] = '\0';
     for (const struct tl_conn *c = tl_flow_first(ft); c != NULL && n < size; c = tl_flow_next(c))
-        n += (size_t)snprintf(buf + n, size - n, "%s%llu", n ? "," : "",
-                              (unsigned long long)c->id);
+        n += (size_t)snprintf(buf + n, size - n, "%s%llu", n ? "," : "", (unsigned long long)c->id);
     return buf;
 }
 
@@ -241,8 +241,8 @@ static void test_order(struct tap *t)
 enum { NBIG = 100000 };
 
 /* Every flow i in [from, to) by step is found, with id id_base + i. */
-static bool all_found(const struct tl_flow_table *ft, uint32_t from, uint32_t to,
-                      uint32_t step, uint64_t id_base)
+static bool all_found(const struct tl_flow_table *ft, uint32_t from, uint32_t to, uint32_t step,
+                      uint64_t id_base)
 {
     for (uint32_t i = from; i < to; i += step) {
         struct tl_pkt p = nth(i);
@@ -506,8 +506,7 @@ static void test_ext(struct tap *t)
             if (good && i == 1)
                 tl_flow_remove(ft, c); /* so the next one is recycled */
         }
-        snprintf(name, sizeof name, "ext_size %zu: zeroed, 16-byte aligned, writable",
-                 sizes[s]);
+        snprintf(name, sizeof name, "ext_size %zu: zeroed, 16-byte aligned, writable", sizes[s]);
         ok(t, good, name);
         tl_flow_table_free(ft);
     }

@@ -49,8 +49,8 @@ static struct tl_addr v4(uint32_t a)
 
 #define V4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
 
-static void mc_start(struct mconn *m, struct world *w, uint32_t cip, uint16_t cport,
-                     uint32_t sip, uint16_t sport, int64_t t0)
+static void mc_start(struct mconn *m, struct world *w, uint32_t cip, uint16_t cport, uint32_t sip,
+                     uint16_t sport, int64_t t0)
 {
     memset(m, 0, sizeof *m);
     m->w = w;
@@ -78,8 +78,8 @@ static void mc_advance(struct mconn *m, int64_t now)
 }
 
 /* One segment, dt µs after the previous one. */
-static void seg(struct mconn *m, int dir, uint8_t flags, uint32_t seq, uint32_t ack,
-                uint32_t len, int64_t dt)
+static void seg(struct mconn *m, int dir, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len,
+                int64_t dt)
 {
     struct tl_pkt p;
     memset(&p, 0, sizeof p);
@@ -229,8 +229,8 @@ static uint64_t port_scan(struct tl_hosts *h, struct world *w, uint32_t src, int
     uint64_t first = 0;
     for (int i = 0; i < 40; i++) {
         char o = i % 20 == 0 ? 'o' : i % 13 == 5 ? 'u' : 'r';
-        uint64_t id = attempt(h, w, src, (uint16_t)(50000 + i), V4(10, 0, 0, 2),
-                              (uint16_t)(1 + i), t0 + i * 2 * MS, o);
+        uint64_t id = attempt(h, w, src, (uint16_t)(50000 + i), V4(10, 0, 0, 2), (uint16_t)(1 + i),
+                              t0 + i * 2 * MS, o);
         if (i == 0)
             first = id;
     }
@@ -248,11 +248,12 @@ static void test_syn_scan(struct tap *t)
         attempt(h, &w, V4(10, 0, 0, 1), (uint16_t)(40000 + i), V4(10, 0, 0, 2),
                 (uint16_t)(1000 + i), T0 + i * MS, 'a');
     for (int i = 0; i < 30; i++)
-        attempt(h, &w, V4(10, 0, 0, 3), (uint16_t)(40000 + i), V4(10, 0, 0, 2), 81,
-                T0 + i * MS, 'r');
+        attempt(h, &w, V4(10, 0, 0, 3), (uint16_t)(40000 + i), V4(10, 0, 0, 2), 81, T0 + i * MS,
+                'r');
     is_int(t, tl_hosts_finish(h, &out), TL_OK, "scan: finish");
-    is_int(t, count_type(&out, TL_AN_SYN_SCAN), 1, "scan: one syn_scan (not the busy client, "
-                                                   "not the retrying one)");
+    is_int(t, count_type(&out, TL_AN_SYN_SCAN), 1,
+           "scan: one syn_scan (not the busy client, "
+           "not the retrying one)");
     const struct tl_host_anomaly *ha = find(&out, TL_AN_SYN_SCAN);
     if (ha == NULL) {
         tl_host_anomaly_list_free(&out);
@@ -474,8 +475,8 @@ static void test_accept_queue_before(struct tap *t)
 
 /* n client-first (or server-first) connections from src to 10.0.0.2:80,
  * one every gap µs from t0. */
-static void burst(struct tl_hosts *h, struct world *w, uint32_t src, int n, int64_t t0,
-                  int64_t gap, bool client_first)
+static void burst(struct tl_hosts *h, struct world *w, uint32_t src, int n, int64_t t0, int64_t gap,
+                  bool client_first)
 {
     for (int i = 0; i < n; i++) {
         struct mconn m;
@@ -506,11 +507,11 @@ static void test_time_wait_pressure(struct tap *t)
     struct world w = {0, 0};
     struct tl_hosts *h = tl_hosts_new(NULL);
     struct tl_host_anomaly_list out = {0};
-    burst(h, &w, V4(10, 0, 0, 1), 150, T0, 2 * MS, true);   /* 500/s: exhausted */
-    burst(h, &w, V4(10, 0, 0, 7), 150, T0, 4 * MS, true);   /* 250/s: half full */
-    burst(h, &w, V4(10, 0, 0, 8), 150, T0, 10 * MS, true);  /* 100/s: fine */
-    burst(h, &w, V4(10, 0, 0, 9), 50, T0, MS, true);        /* too few to say */
-    burst(h, &w, V4(10, 0, 0, 10), 150, T0, MS, false);     /* server holds TIME_WAIT */
+    burst(h, &w, V4(10, 0, 0, 1), 150, T0, 2 * MS, true);  /* 500/s: exhausted */
+    burst(h, &w, V4(10, 0, 0, 7), 150, T0, 4 * MS, true);  /* 250/s: half full */
+    burst(h, &w, V4(10, 0, 0, 8), 150, T0, 10 * MS, true); /* 100/s: fine */
+    burst(h, &w, V4(10, 0, 0, 9), 50, T0, MS, true);       /* too few to say */
+    burst(h, &w, V4(10, 0, 0, 10), 150, T0, MS, false);    /* server holds TIME_WAIT */
     is_int(t, tl_hosts_finish(h, &out), TL_OK, "tw: finish");
     is_int(t, count_type(&out, TL_AN_TIME_WAIT_PRESSURE), 2, "tw: two clients under pressure");
     const struct tl_host_anomaly *ha = find_host(&out, TL_AN_TIME_WAIT_PRESSURE, "10.0.0.1");
@@ -588,8 +589,9 @@ static void test_order(struct tap *t)
     port_scan(h, &w, V4(10, 0, 0, 9), T0 + SEC);
     port_scan(h, &w, V4(10, 0, 0, 8), T0);
     is_int(t, tl_hosts_finish(h, &out), TL_OK, "order: finish");
-    ok(t, out.n == 2 && strcmp(out.a[0].host, "10.0.0.8") == 0 &&
-              strcmp(out.a[1].host, "10.0.0.9") == 0,
+    ok(t,
+       out.n == 2 && strcmp(out.a[0].host, "10.0.0.8") == 0 &&
+           strcmp(out.a[1].host, "10.0.0.9") == 0,
        "order: earliest first");
     is_int(t, tl_hosts_finish(h, &out), TL_OK, "order: finish again");
     is_int(t, out.n, 2, "order: nothing new the second time");

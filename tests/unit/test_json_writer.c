@@ -62,8 +62,12 @@ static uint64_t next_rand(uint64_t *s)
 static void test_strings(struct tap *t)
 {
     static const char *const cases[] = {
-        "", "plain", "quote \" backslash \\ slash / and \"\\\"", "\b\f\n\r\t",
-        "del \x7f and space ", "utf-8: \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+        "",
+        "plain",
+        "quote \" backslash \\ slash / and \"\\\"",
+        "\b\f\n\r\t",
+        "del \x7f and space ",
+        "utf-8: \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
         "edges \xc2\x80 \xdf\xbf \xe0\xa0\x80 \xef\xbf\xbf \xf0\x90\x80\x80 \xf4\x8f\xbf\xbf",
     };
     struct tl_jw w;
@@ -108,9 +112,20 @@ static void test_strings(struct tap *t)
  * and offset (plain runs are copied eight bytes at a time). */
 static void test_random_strings(struct tap *t)
 {
-    static const char *const pieces[] = {"a", "Zz09", "plain text, longer ", "\"", "\\",
-                                         "/", "\n", "\x01", "\x1f", "\x7f", "\xc3\xa9",
-                                         "\xe2\x82\xac", "\xf0\x9f\x98\x80", " "};
+    static const char *const pieces[] = {"a",
+                                         "Zz09",
+                                         "plain text, longer ",
+                                         "\"",
+                                         "\\",
+                                         "/",
+                                         "\n",
+                                         "\x01",
+                                         "\x1f",
+                                         "\x7f",
+                                         "\xc3\xa9",
+                                         "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80",
+                                         " "};
     uint64_t seed = 0x2545f4914f6cdd1du;
     struct tl_jw w;
     tl_jw_init(&w, NULL, 0);
@@ -143,11 +158,14 @@ static void test_bad_utf8(struct tap *t)
     static const struct {
         const char *in, *want;
     } cases[] = {
-        {"a\xff" "b", "a\xef\xbf\xbd" "b"},
-        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                   /* overlong '/' */
-        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},     /* surrogate */
+        {"a\xff"
+         "b",
+         "a\xef\xbf\xbd"
+         "b"},
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong '/' */
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
         {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
-        {"\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd"},                   /* cut short */
+        {"\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd"}, /* cut short */
         {"\x80 \xe2\x82\xac", "\xef\xbf\xbd \xe2\x82\xac"},
     };
     struct tl_jw w;
@@ -172,8 +190,9 @@ static void test_bad_utf8(struct tap *t)
 
 static void test_integers(struct tap *t)
 {
-    static const int64_t ints[] = {0, 1, -1, 9, 10, -10, 1000000, INT32_MIN, UINT32_MAX,
-                                   INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    static const int64_t ints[] = {0,          1,         -1,        9,
+                                   10,         -10,       1000000,   INT32_MIN,
+                                   UINT32_MAX, INT64_MAX, INT64_MIN, INT64_MIN + 1};
     struct tl_jw w;
     tl_jw_init(&w, NULL, 0);
     bool all = true;
@@ -188,8 +207,10 @@ static void test_integers(struct tap *t)
     static const struct {
         uint64_t v;
         const char *want;
-    } u[] = {{0, "0"}, {UINT64_MAX, "18446744073709551615"},
-             {(uint64_t)INT64_MAX + 1, "9223372036854775808"}, {42, "42"}};
+    } u[] = {{0, "0"},
+             {UINT64_MAX, "18446744073709551615"},
+             {(uint64_t)INT64_MAX + 1, "9223372036854775808"},
+             {42, "42"}};
     all = true;
     for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
         tl_jw_reset(&w);
@@ -224,11 +245,20 @@ static void test_usec(struct tap *t)
         int64_t us;
         const char *want;
     } cases[] = {
-        {0, "0.0"}, {1, "0.000001"}, {-1, "-0.000001"}, {11, "0.000011"},
-        {-11, "-0.000011"}, {1000000, "1.0"}, {1500000, "1.5"}, {-1500000, "-1.5"},
-        {100000, "0.1"}, {1700000000123456, "1700000000.123456"},
-        {1700000000500000, "1700000000.5"}, {1700000000000000, "1700000000.0"},
-        {INT64_C(1) << 53, "9007199254.740992"}, {-(INT64_C(1) << 53), "-9007199254.740992"},
+        {0, "0.0"},
+        {1, "0.000001"},
+        {-1, "-0.000001"},
+        {11, "0.000011"},
+        {-11, "-0.000011"},
+        {1000000, "1.0"},
+        {1500000, "1.5"},
+        {-1500000, "-1.5"},
+        {100000, "0.1"},
+        {1700000000123456, "1700000000.123456"},
+        {1700000000500000, "1700000000.5"},
+        {1700000000000000, "1700000000.0"},
+        {INT64_C(1) << 53, "9007199254.740992"},
+        {-(INT64_C(1) << 53), "-9007199254.740992"},
     };
     struct tl_jw w;
     tl_jw_init(&w, NULL, 0);
@@ -284,9 +314,23 @@ static bool real_ok(struct tl_jw *w, double v)
 
 static void test_reals(struct tap *t)
 {
-    static const double vals[] = {0.0, -0.0, 0.1, 1.1e-5, 100.0, 1e300, -1e-300, 5e-324,
-                                  DBL_MAX, DBL_MIN, 1.0 / 3, 2.0 / 3, 1e16, 1e15,
-                                  123456789012345678.0, 0.30000000000000004, 1700000000.5};
+    static const double vals[] = {0.0,
+                                  -0.0,
+                                  0.1,
+                                  1.1e-5,
+                                  100.0,
+                                  1e300,
+                                  -1e-300,
+                                  5e-324,
+                                  DBL_MAX,
+                                  DBL_MIN,
+                                  1.0 / 3,
+                                  2.0 / 3,
+                                  1e16,
+                                  1e15,
+                                  123456789012345678.0,
+                                  0.30000000000000004,
+                                  1700000000.5};
     struct tl_jw w;
     tl_jw_init(&w, NULL, 0);
     bool all = true;
@@ -451,20 +495,42 @@ static void synth_anomalies(struct synth *s)
 static void synth_timeline(struct synth *s)
 {
     struct tl_event *e = s->ev;
-    e[0] = (struct tl_event){.ts = 1, .pkt = 1, .seq = UINT32_MAX, .ack = 0, .len = UINT32_MAX,
-                             .win = 65535, .dir = TL_TL_C2S, .flags = 0xff, .kind = TL_K_SYN,
-                             .client = TL_EP_SYN_SENT, .server = TL_EP_LISTEN};
-    e[1] = (struct tl_event){.ts = -1, .pkt = UINT64_MAX, .dir = TL_TL_S2C, .kind = TL_K_FIN,
-                             .client = TL_EP_LAST_ACK, .server = TL_EP_FIN_WAIT_2,
+    e[0] = (struct tl_event){.ts = 1,
+                             .pkt = 1,
+                             .seq = UINT32_MAX,
+                             .ack = 0,
+                             .len = UINT32_MAX,
+                             .win = 65535,
+                             .dir = TL_TL_C2S,
+                             .flags = 0xff,
+                             .kind = TL_K_SYN,
+                             .client = TL_EP_SYN_SENT,
+                             .server = TL_EP_LISTEN};
+    e[1] = (struct tl_event){.ts = -1,
+                             .pkt = UINT64_MAX,
+                             .dir = TL_TL_S2C,
+                             .kind = TL_K_FIN,
+                             .client = TL_EP_LAST_ACK,
+                             .server = TL_EP_FIN_WAIT_2,
                              .via = {{TL_EP_CLOSE_WAIT, TL_EP_ESTABLISHED}, {TL_EP_FIN_WAIT_1}}};
-    e[2] = (struct tl_event){.ts = 0, .dir = TL_TL_NONE, .kind = TL_K_TIME_WAIT_END,
-                             .client = TL_EP_CLOSED, .via = {{0}, {TL_EP_TIME_WAIT}}};
-    e[3] = (struct tl_event){.ts = INT64_MIN, .pkt = 7, .dir = TL_TL_C2S, .kind = TL_TL_SUMMARY,
+    e[2] = (struct tl_event){.ts = 0,
+                             .dir = TL_TL_NONE,
+                             .kind = TL_K_TIME_WAIT_END,
+                             .client = TL_EP_CLOSED,
+                             .via = {{0}, {TL_EP_TIME_WAIT}}};
+    e[3] = (struct tl_event){.ts = INT64_MIN,
+                             .pkt = 7,
+                             .dir = TL_TL_C2S,
+                             .kind = TL_TL_SUMMARY,
                              .sum_packets = {UINT32_MAX, 0},
                              .sum_bytes = {UINT64_MAX, (uint64_t)INT64_MAX + 1},
-                             .sum_last_ts = INT64_MAX, .sum_last_pkt = 9};
-    e[4] = (struct tl_event){.ts = 1700000000999999, .dir = TL_TL_NONE, .kind = 200,
-                             .client = 250, .server = TL_EP_CLOSED};
+                             .sum_last_ts = INT64_MAX,
+                             .sum_last_pkt = 9};
+    e[4] = (struct tl_event){.ts = 1700000000999999,
+                             .dir = TL_TL_NONE,
+                             .kind = 200,
+                             .client = 250,
+                             .server = TL_EP_CLOSED};
     s->tl = (struct tl_timeline){.ev = e, .n = 5, .cap = 5, .dropped = UINT64_MAX};
 }
 
@@ -532,7 +598,8 @@ static json_t *random_value(struct tl_jw *w, uint64_t *seed, int depth)
         return json_boolean(v);
     }
     case 4: tl_jw_null(w); return json_null();
-    case 5: case 6: {
+    case 5:
+    case 6: {
         json_t *o = json_object();
         unsigned n = (unsigned)(next_rand(seed) % 5);
         tl_jw_obj_begin(w);
@@ -679,8 +746,7 @@ static char *verdict_conn(const struct tl_conn_view *v, const struct tl_report_c
     return s;
 }
 
-static enum tl_status verdict_doc(const struct tl_report *r, const struct tl_run *run,
-                                  FILE *spool)
+static enum tl_status verdict_doc(const struct tl_report *r, const struct tl_run *run, FILE *spool)
 {
     (void)r;
     (void)run;
@@ -733,8 +799,7 @@ static bool run_capture(const char *path, const struct mode *m, FILE *out)
     return good;
 }
 
-static void check_capture(struct tap *t, const char *path, const struct mode *m,
-                          uint64_t *total)
+static void check_capture(struct tap *t, const char *path, const struct mode *m, uint64_t *total)
 {
     FILE *out = tmpfile();
     if (out == NULL)
@@ -824,7 +889,8 @@ static void test_captures(struct tap *t)
     else
         snprintf(dir, sizeof dir, "%s/../shared/conformance/zeek/traces", srcdir);
     find_captures(dir, &ps);
-    printf("# %zu captures in the tree, %zu real captures and conformance traces\n", ours, ps.n - ours);
+    printf("# %zu captures in the tree, %zu real captures and conformance traces\n", ours,
+           ps.n - ours);
     ok(t, ours >= 10, "captures found under samples/ and tests/ (SRCDIR)");
     uint64_t total = 0;
     for (size_t i = 0; i < ps.n; i++) {

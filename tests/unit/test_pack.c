@@ -55,8 +55,7 @@ static void test_edges(struct tap *t)
     uint64_t all_zero[32] = {0}, all_set[32];
     memset(all_set, 0xff, sizeof all_set);
     uint8_t buf[4 + 8 * 32 + 8];
-    is_int(t, (long long)tl_pack(buf, all_zero, sizeof all_zero), 4,
-           "zeros take only the bitmap");
+    is_int(t, (long long)tl_pack(buf, all_zero, sizeof all_zero), 4, "zeros take only the bitmap");
     is_int(t, (long long)tl_pack(buf, all_set, sizeof all_set), 4 + 8 * 32,
            "no zero word: bitmap and every word, the bound");
     uint64_t back[32] = {0};

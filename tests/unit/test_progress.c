@@ -32,8 +32,7 @@ int main(void)
 
     s.total = 0;
     s.bytes = 70400000;
-    is_str(&t, line(&s, 0),
-           "tcplens: 70.4 MB, 35.2 MB/s, 1.52M packets/s, 10234 connections open",
+    is_str(&t, line(&s, 0), "tcplens: 70.4 MB, 35.2 MB/s, 1.52M packets/s, 10234 connections open",
            "a pipe: no total, so the byte rate and no percent or estimate");
 
     s.max_packets = 12000000;
@@ -47,25 +46,23 @@ int main(void)
            "tcplens: 70.4 MB of 100 MB, 70%, ETA 0:01, 1.52M packets/s, 10234 connections open",
            "a file with -c: whichever ends the run first");
 
-    struct tl_progress_sample small = {.bytes = 812, .total = 999600, .frames = 5,
-                                       .open = 0, .elapsed = 1.0};
+    struct tl_progress_sample small = {
+        .bytes = 812, .total = 999600, .frames = 5, .open = 0, .elapsed = 1.0};
     is_str(&t, line(&small, 0),
            "tcplens: 812 B of 1.00 MB, 0%, ETA 20:30, 5 packets/s, 0 connections open",
            "small numbers without prefix; 999.6 kB rounds up to 1.00 MB");
 
-    struct tl_progress_sample slow = {.bytes = 1000, .total = 1000000, .frames = 9999,
-                                      .open = 1, .elapsed = 10.0};
+    struct tl_progress_sample slow = {
+        .bytes = 1000, .total = 1000000, .frames = 9999, .open = 1, .elapsed = 10.0};
     is_str(&t, line(&slow, 0),
            "tcplens: 1.00 kB of 1.00 MB, 0%, ETA 2:46:30, 1.00k packets/s, 1 connection open",
            "hours in the estimate");
 
     struct tl_progress_sample none = {.bytes = 0, .total = 5000, .frames = 0, .elapsed = 0};
-    is_str(&t, line(&none, 0),
-           "tcplens: 0 B of 5.00 kB, 0%, 0 packets/s, 0 connections open",
+    is_str(&t, line(&none, 0), "tcplens: 0 B of 5.00 kB, 0%, 0 packets/s, 0 connections open",
            "nothing read yet: no estimate, no division by zero");
 
-    struct tl_progress_sample done = {.bytes = 6000, .total = 5000, .frames = 12,
-                                      .elapsed = 3};
+    struct tl_progress_sample done = {.bytes = 6000, .total = 5000, .frames = 12, .elapsed = 3};
     is_str(&t, line(&done, 0),
            "tcplens: 6.00 kB of 5.00 kB, 100%, ETA 0:00, 4 packets/s, 0 connections open",
            "never past 100%");

@@ -40,7 +40,10 @@ static struct tl_conn *make_conn(uint64_t id)
 static size_t run_order(const uint64_t *order, size_t n, size_t budget, uint64_t *seen)
 {
     FILE *out = tmpfile();
-    struct tl_report_cfg cfg = {.format = TL_REPORT_NDJSON, .out = out, .reorder = true, .wait_budget = budget};
+    struct tl_report_cfg cfg = {.format = TL_REPORT_NDJSON,
+                                .out = out,
+                                .reorder = true,
+                                .wait_budget = budget};
     struct tl_report *r = tl_report_new(&cfg);
     if (r == NULL || out == NULL)
         abort();
@@ -89,10 +92,13 @@ static void test_document(struct tap *t)
     struct tl_report *r = tl_report_new(&cfg);
     struct tl_conn *c2 = make_conn(2), *c1 = make_conn(1);
     c1->end = TL_END_RST;
-    ok(t, r != NULL && tl_report_conn(r, &(struct tl_conn_view){.conn = c2}) == TL_OK &&
-              tl_report_conn(r, &(struct tl_conn_view){.conn = c1}) == TL_OK,
+    ok(t,
+       r != NULL && tl_report_conn(r, &(struct tl_conn_view){.conn = c2}) == TL_OK &&
+           tl_report_conn(r, &(struct tl_conn_view){.conn = c1}) == TL_OK,
        "document: connections taken");
-    struct tl_input_info in = {.name = "x.pcap", .linktype = 1, .linktype_name = "EN10MB",
+    struct tl_input_info in = {.name = "x.pcap",
+                               .linktype = 1,
+                               .linktype_name = "EN10MB",
                                .packets = 7};
     struct tl_capture_info cap = {.first_ts = 1700000000 * TL_USEC_PER_SEC + 250000,
                                   .last_ts = 1700000001 * TL_USEC_PER_SEC,
@@ -116,15 +122,15 @@ static void test_document(struct tap *t)
     is_str(t, json_string_value(json_object_get(json_array_get(conns, 0), "end")), "rst",
            "end of connection 1");
     json_t *capj = json_object_get(doc, "capture");
-    is_int(t, json_integer_value(json_object_get(json_object_get(capj, "skipped"), "non_tcp")),
-           1, "skipped.non_tcp");
+    is_int(t, json_integer_value(json_object_get(json_object_get(capj, "skipped"), "non_tcp")), 1,
+           "skipped.non_tcp");
     ok(t, json_real_value(json_object_get(capj, "first_ts")) == 1700000000.25,
        "first_ts in epoch seconds");
     json_t *s = json_object_get(doc, "summary");
     is_int(t, json_integer_value(json_object_get(s, "connections")), 2, "summary.connections");
     json_t *c0 = json_array_get(conns, 1);
-    is_str(t, json_string_value(json_object_get(json_object_get(c0, "client"), "ip")),
-           "10.0.0.1", "client ip");
+    is_str(t, json_string_value(json_object_get(json_object_get(c0, "client"), "ip")), "10.0.0.1",
+           "client ip");
     ok(t, json_real_value(json_object_get(c0, "duration")) == 1.5, "duration");
     json_decref(doc);
     free(c1);
@@ -157,8 +163,9 @@ static void test_window_cap(struct tap *t)
     tl_order_oldest_held(o, last + 1);
     struct tl_capture_info cap = {0};
     struct tl_run run = {.capture = &cap};
-    ok(t, tl_order_conn(o, &(struct tl_conn_view){.conn = c1}) == TL_OK &&
-              tl_order_flush(o) == TL_OK && tl_report_finish(r, &run) == TL_OK,
+    ok(t,
+       tl_order_conn(o, &(struct tl_conn_view){.conn = c1}) == TL_OK &&
+           tl_order_flush(o) == TL_OK && tl_report_finish(r, &run) == TL_OK,
        "window: all taken and written");
     tl_order_free(o);
     is_int(t, (long long)r->out_of_order, 1, "window: the late one is counted");
@@ -183,7 +190,9 @@ static void test_window_cap(struct tap *t)
 static void test_unlisted(struct tap *t)
 {
     FILE *out = tmpfile();
-    struct tl_report_cfg cfg = {.format = TL_REPORT_NDJSON, .out = out, .reorder = true,
+    struct tl_report_cfg cfg = {.format = TL_REPORT_NDJSON,
+                                .out = out,
+                                .reorder = true,
                                 .anomalies_only = true};
     struct tl_report *r = tl_report_new(&cfg);
     struct tl_order *o = r != NULL ? tl_order_new(&r, 1) : NULL;
@@ -272,13 +281,22 @@ static void utc_libc(int64_t ts_us, char *buf, size_t size)
  * times. */
 static void test_utc(struct tap *t)
 {
-    static const int64_t edges[] = {
-        0, -1, 1, 86399999999, -86400000000, 951782400000000 /* 2000-02-29 */,
-        4107542400000000 /* 2100-03-01 */, -62167219200000000 /* 0000-01-01 */,
-        -62167219200000001, 253402300799999999 /* 9999-12-31 23:59:59.999999 */,
-        253402300800000000, 1795263359231769, -2208988800000000 /* 1900 */,
-        -11644473600000000 /* 1601 */, INT64_C(2303999999999999999) /* ~73,000 years */,
-        -INT64_C(2303999999999999999)};
+    static const int64_t edges[] = {0,
+                                    -1,
+                                    1,
+                                    86399999999,
+                                    -86400000000,
+                                    951782400000000 /* 2000-02-29 */,
+                                    4107542400000000 /* 2100-03-01 */,
+                                    -62167219200000000 /* 0000-01-01 */,
+                                    -62167219200000001,
+                                    253402300799999999 /* 9999-12-31 23:59:59.999999 */,
+                                    253402300800000000,
+                                    1795263359231769,
+                                    -2208988800000000 /* 1900 */,
+                                    -11644473600000000 /* 1601 */,
+                                    INT64_C(2303999999999999999) /* ~73,000 years */,
+                                    -INT64_C(2303999999999999999)};
     uint64_t x = 88172645463325252u;
     int64_t lo = -62167219200000000 - 86400000000, span = 253402300800000000 - lo + 86400000000;
     int bad = 0;
@@ -334,7 +352,10 @@ static void test_addr(struct tap *t)
             unsigned wv;
             if (i < 256 * 8) {
                 unsigned pick = (i >> k) & 1u ? (unsigned)(x % 4) : 0;
-                wv = pick == 0 ? 0 : pick == 1 ? 1 : pick == 2 ? 0xffff : (unsigned)(x >> 16) & 0xffff;
+                wv = pick == 0   ? 0
+                     : pick == 1 ? 1
+                     : pick == 2 ? 0xffff
+                                 : (unsigned)(x >> 16) & 0xffff;
                 if (((i >> k) & 1u) == 0)
                     wv = 0;
             } else {

@@ -37,15 +37,18 @@ static void test_escape(struct tap *t)
     check_escape(t, "a<b>&\"'", "a&lt;b&gt;&amp;&quot;&#39;", "the five markup characters");
     check_escape(t, HOSTILE_NAME, "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;.pcap",
                  "an attribute break-out and a tag");
-    check_escape(t, "caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x90\xa7", "caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x90\xa7",
-                 "valid UTF-8 passes through");
+    check_escape(t, "caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x90\xa7",
+                 "caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x90\xa7", "valid UTF-8 passes through");
     check_escape(t, "x\xffy", "x&#xFFFD;y", "an invalid byte becomes U+FFFD");
     check_escape(t, "\xc0\xaf", "&#xFFFD;&#xFFFD;", "an overlong form is not '/'");
     check_escape(t, "\xed\xa0\x80", "&#xFFFD;&#xFFFD;&#xFFFD;", "a UTF-16 surrogate is refused");
     check_escape(t, "end\xe2\x82", "end&#xFFFD;&#xFFFD;", "a sequence cut at the end");
     check_escape(t, "\xf4\x90\x80\x80", "&#xFFFD;&#xFFFD;&#xFFFD;&#xFFFD;", "beyond U+10FFFF");
-    check_escape(t, "a\x01" "b\x7f" "c\td\ne", "a&#xFFFD;b&#xFFFD;c\td\ne",
-                 "control characters but tab and newline");
+    check_escape(t,
+                 "a\x01"
+                 "b\x7f"
+                 "c\td\ne",
+                 "a&#xFFFD;b&#xFFFD;c\td\ne", "control characters but tab and newline");
 }
 
 static void test_script_json(struct tap *t)
@@ -62,7 +65,8 @@ static void test_script_json(struct tap *t)
     ok(t, s != NULL && strpbrk(s, "<>&") == NULL, "script JSON: no < > &");
     ok(t, s != NULL && strstr(s, "\xe2\x80\xa8") == NULL && strstr(s, "\xe2\x80\xa9") == NULL,
        "script JSON: no U+2028, U+2029");
-    ok(t, s != NULL && strstr(s, "\\u003c/script\\u003e") != NULL, "script JSON: </script> escaped");
+    ok(t, s != NULL && strstr(s, "\\u003c/script\\u003e") != NULL,
+       "script JSON: </script> escaped");
     json_t *v = s != NULL ? json_loads(s, 0, NULL) : NULL;
     is_str(t, json_string_value(json_array_get(v, 0)), HOSTILE_TEXT,
            "script JSON reads back as the same string");
@@ -102,20 +106,44 @@ static void make_fixture(struct fixture *f, uint64_t id)
     f->tcp.ep[0].state = TL_EP_CLOSED;
     f->tcp.ep[1].state = TL_EP_CLOSED;
     int64_t t0 = c->first_ts;
-    f->ev[0] = (struct tl_event){.ts = t0, .pkt = 1, .dir = TL_TL_C2S, .flags = TL_TH_SYN,
-                                 .kind = TL_K_SYN, .client = TL_EP_SYN_SENT, .server = TL_EP_LISTEN};
-    f->ev[1] = (struct tl_event){.ts = t0 + 11, .pkt = 2, .dir = TL_TL_S2C, .ack = 1,
-                                 .flags = TL_TH_SYN | TL_TH_ACK, .kind = TL_K_SYNACK,
-                                 .client = TL_EP_SYN_SENT, .server = TL_EP_SYN_RECV};
-    f->ev[2] = (struct tl_event){.ts = t0 + 20, .pkt = 3, .dir = TL_TL_NONE, .kind = TL_TL_SUMMARY,
-                                 .client = TL_EP_ESTABLISHED, .server = TL_EP_ESTABLISHED,
-                                 .sum_packets = {3, 2}, .sum_bytes = {0, 2000},
-                                 .sum_last_ts = t0 + 900000, .sum_last_pkt = 7};
-    f->ev[3] = (struct tl_event){.ts = t0 + 1500000, .pkt = 9, .dir = TL_TL_S2C, .seq = 2001,
-                                 .ack = 1, .flags = TL_TH_RST | TL_TH_ACK, .kind = TL_K_RST,
-                                 .client = TL_EP_CLOSED, .server = TL_EP_CLOSED};
-    f->ev[4] = (struct tl_event){.ts = t0 + 1500001, .dir = TL_TL_NONE,
-                                 .kind = TL_K_TIME_WAIT_END, .client = TL_EP_CLOSED,
+    f->ev[0] = (struct tl_event){.ts = t0,
+                                 .pkt = 1,
+                                 .dir = TL_TL_C2S,
+                                 .flags = TL_TH_SYN,
+                                 .kind = TL_K_SYN,
+                                 .client = TL_EP_SYN_SENT,
+                                 .server = TL_EP_LISTEN};
+    f->ev[1] = (struct tl_event){.ts = t0 + 11,
+                                 .pkt = 2,
+                                 .dir = TL_TL_S2C,
+                                 .ack = 1,
+                                 .flags = TL_TH_SYN | TL_TH_ACK,
+                                 .kind = TL_K_SYNACK,
+                                 .client = TL_EP_SYN_SENT,
+                                 .server = TL_EP_SYN_RECV};
+    f->ev[2] = (struct tl_event){.ts = t0 + 20,
+                                 .pkt = 3,
+                                 .dir = TL_TL_NONE,
+                                 .kind = TL_TL_SUMMARY,
+                                 .client = TL_EP_ESTABLISHED,
+                                 .server = TL_EP_ESTABLISHED,
+                                 .sum_packets = {3, 2},
+                                 .sum_bytes = {0, 2000},
+                                 .sum_last_ts = t0 + 900000,
+                                 .sum_last_pkt = 7};
+    f->ev[3] = (struct tl_event){.ts = t0 + 1500000,
+                                 .pkt = 9,
+                                 .dir = TL_TL_S2C,
+                                 .seq = 2001,
+                                 .ack = 1,
+                                 .flags = TL_TH_RST | TL_TH_ACK,
+                                 .kind = TL_K_RST,
+                                 .client = TL_EP_CLOSED,
+                                 .server = TL_EP_CLOSED};
+    f->ev[4] = (struct tl_event){.ts = t0 + 1500001,
+                                 .dir = TL_TL_NONE,
+                                 .kind = TL_K_TIME_WAIT_END,
+                                 .client = TL_EP_CLOSED,
                                  .server = TL_EP_CLOSED};
     f->ev[3].via[1][0] = TL_EP_CLOSE_WAIT;
     f->tl = (struct tl_timeline){.ev = f->ev, .n = 5, .cap = 5};
@@ -128,8 +156,9 @@ static void make_fixture(struct fixture *f, uint64_t id)
     /* The renderer puts state_before into the explanation. */
     f->an.nfields = 2;
     f->an.fields[0] = (struct tl_evfield){.key = "sent_by", .kind = TL_EVK_STR, .v.s = "server"};
-    f->an.fields[1] =
-        (struct tl_evfield){.key = "state_before", .kind = TL_EVK_STR, .v.s = HOSTILE_TEXT};
+    f->an.fields[1] = (struct tl_evfield){.key = "state_before",
+                                          .kind = TL_EVK_STR,
+                                          .v.s = HOSTILE_TEXT};
     f->al = (struct tl_anomaly_list){.a = &f->an, .n = 1, .cap = 1};
 }
 
@@ -148,11 +177,18 @@ static char *write_page(void)
         if (tl_report_conn(r, &v) != TL_OK)
             abort();
     }
-    struct tl_input_info in = {.name = HOSTILE_NAME, .linktype = 1, .linktype_name = "EN10MB",
+    struct tl_input_info in = {.name = HOSTILE_NAME,
+                               .linktype = 1,
+                               .linktype_name = "EN10MB",
                                .packets = 18};
-    struct tl_capture_info cap = {.first_ts = fx[1].conn.first_ts, .last_ts = fx[0].conn.last_ts,
-                                  .packets = 18, .tcp_packets = 18, .connections = 2};
-    struct tl_run run = {.inputs = &in, .ninputs = 1, .capture = &cap,
+    struct tl_capture_info cap = {.first_ts = fx[1].conn.first_ts,
+                                  .last_ts = fx[0].conn.last_ts,
+                                  .packets = 18,
+                                  .tcp_packets = 18,
+                                  .connections = 2};
+    struct tl_run run = {.inputs = &in,
+                         .ninputs = 1,
+                         .capture = &cap,
                          .filter = "tcp and len < 9999 and \"<i>\""};
     if (tl_report_finish(r, &run) != TL_OK)
         abort();
@@ -195,7 +231,8 @@ static void test_records(struct tap *t, const char *data)
     is_int(t, json_integer_value(json_array_get(c, 0)), 1, "records: first-seen order");
     is_str(t, json_string_value(json_array_get(c, 1)), "10.0.0.1", "records: client address");
     is_int(t, json_integer_value(json_array_get(c, 2)), 40001, "records: client port");
-    is_int(t, json_integer_value(json_array_get(c, 7)), 1700000000250000LL, "records: first_ts in µs");
+    is_int(t, json_integer_value(json_array_get(c, 7)), 1700000000250000LL,
+           "records: first_ts in µs");
     is_int(t, json_integer_value(json_array_get(c, 13)), TL_END_RST, "records: end");
     is_int(t, json_integer_value(json_array_get(c, 18)), TL_SEV_WARNING, "records: worst severity");
     json_t *an = json_array_get(json_array_get(c, 20), 0), *tl = json_array_get(c, 21);
@@ -222,20 +259,26 @@ static void test_page(struct tap *t)
 {
     char *doc = write_page();
     ok(t, strncmp(doc, "<!DOCTYPE html>\n", 16) == 0, "page: an HTML5 document");
-    ok(t, strstr(doc, "http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';") != NULL,
+    ok(t,
+       strstr(doc, "http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';") != NULL,
        "page: a Content-Security-Policy that allows nothing from outside");
-    ok(t, strstr(doc, "<img") == NULL && strstr(doc, "<i>") == NULL && strstr(doc, "<b>first") == NULL,
+    ok(t,
+       strstr(doc, "<img") == NULL && strstr(doc, "<i>") == NULL && strstr(doc, "<b>first") == NULL,
        "page: no markup from the data");
-    ok(t, strstr(doc, "<title>tcplens: &quot;&gt;&lt;img src=x onerror=alert(1)&gt;.pcap</title>") != NULL,
+    ok(t,
+       strstr(doc, "<title>tcplens: &quot;&gt;&lt;img src=x onerror=alert(1)&gt;.pcap</title>") !=
+           NULL,
        "page: the input name escaped in the title");
-    ok(t, strstr(doc, "len &lt; 9999 and &quot;&lt;i&gt;&quot;") != NULL, "page: the filter escaped");
+    ok(t, strstr(doc, "len &lt; 9999 and &quot;&lt;i&gt;&quot;") != NULL,
+       "page: the filter escaped");
     is_int(t, count(doc, "<script"), 3, "page: three script elements");
     is_int(t, count(doc, "</script>"), 3, "page: each closed once (the data cannot close one)");
     is_int(t, count(doc, "<style>"), 1, "page: one inline style sheet");
     ok(t, strstr(tl_html_js, "</") == NULL && strstr(tl_html_css, "</") == NULL,
        "page: the script and the style cannot end their element early");
-    ok(t, strstr(doc, "<link") == NULL && strstr(doc, "<script src") == NULL &&
-              strstr(doc, "url(") == NULL && strstr(doc, "@import") == NULL,
+    ok(t,
+       strstr(doc, "<link") == NULL && strstr(doc, "<script src") == NULL &&
+           strstr(doc, "url(") == NULL && strstr(doc, "@import") == NULL,
        "page: nothing loaded");
     char *meta = block(doc, "tl-meta"), *data = block(doc, "tl-data");
     ok(t, data != NULL && strpbrk(data, "<>&") == NULL, "page: data block without < > &");

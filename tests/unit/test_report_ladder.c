@@ -119,29 +119,63 @@ static void fake_free(struct fake *f)
 static void build(struct fake *f)
 {
     fake_init(f);
-    add(f, (struct tl_event){.ts = T0, .pkt = 1, .dir = TL_TL_C2S, .flags = TL_TH_SYN,
-                             .win = 64240, .kind = TL_K_SYN, .client = TL_EP_SYN_SENT,
+    add(f, (struct tl_event){.ts = T0,
+                             .pkt = 1,
+                             .dir = TL_TL_C2S,
+                             .flags = TL_TH_SYN,
+                             .win = 64240,
+                             .kind = TL_K_SYN,
+                             .client = TL_EP_SYN_SENT,
                              .server = TL_EP_LISTEN});
-    add(f, (struct tl_event){.ts = T0 + 11, .pkt = 2, .dir = TL_TL_S2C,
-                             .flags = TL_TH_SYN | TL_TH_ACK, .ack = 1, .win = 0,
-                             .kind = TL_K_SYNACK, .client = TL_EP_SYN_SENT,
+    add(f, (struct tl_event){.ts = T0 + 11,
+                             .pkt = 2,
+                             .dir = TL_TL_S2C,
+                             .flags = TL_TH_SYN | TL_TH_ACK,
+                             .ack = 1,
+                             .win = 0,
+                             .kind = TL_K_SYNACK,
+                             .client = TL_EP_SYN_SENT,
                              .server = TL_EP_SYN_RECV});
-    add(f, (struct tl_event){.ts = T0 + 100, .pkt = 3, .dir = TL_TL_NONE,
-                             .kind = TL_TL_SUMMARY, .client = TL_EP_ESTABLISHED,
-                             .server = TL_EP_ESTABLISHED, .sum_packets = {1000, 2},
-                             .sum_bytes = {61440, 0}, .sum_last_pkt = 1004,
+    add(f, (struct tl_event){.ts = T0 + 100,
+                             .pkt = 3,
+                             .dir = TL_TL_NONE,
+                             .kind = TL_TL_SUMMARY,
+                             .client = TL_EP_ESTABLISHED,
+                             .server = TL_EP_ESTABLISHED,
+                             .sum_packets = {1000, 2},
+                             .sum_bytes = {61440, 0},
+                             .sum_last_pkt = 1004,
                              .sum_last_ts = T0 + 900});
-    add(f, (struct tl_event){.ts = T0 + 1000, .pkt = 1005, .dir = TL_TL_C2S, .flags = 0,
-                             .seq = 7, .win = 10, .kind = TL_K_UNEXPECTED,
-                             .client = TL_EP_ESTABLISHED, .server = TL_EP_ESTABLISHED});
-    add(f, (struct tl_event){.ts = T0 + 2000, .pkt = 1006, .dir = TL_TL_C2S,
-                             .flags = TL_TH_FIN | TL_TH_ACK, .seq = 4000000000u,
-                             .ack = 4000000001u, .len = 0, .win = 5, .kind = TL_K_FIN,
-                             .client = TL_EP_FIN_WAIT_1, .server = TL_EP_ESTABLISHED,
+    add(f, (struct tl_event){.ts = T0 + 1000,
+                             .pkt = 1005,
+                             .dir = TL_TL_C2S,
+                             .flags = 0,
+                             .seq = 7,
+                             .win = 10,
+                             .kind = TL_K_UNEXPECTED,
+                             .client = TL_EP_ESTABLISHED,
+                             .server = TL_EP_ESTABLISHED});
+    add(f, (struct tl_event){.ts = T0 + 2000,
+                             .pkt = 1006,
+                             .dir = TL_TL_C2S,
+                             .flags = TL_TH_FIN | TL_TH_ACK,
+                             .seq = 4000000000u,
+                             .ack = 4000000001u,
+                             .len = 0,
+                             .win = 5,
+                             .kind = TL_K_FIN,
+                             .client = TL_EP_FIN_WAIT_1,
+                             .server = TL_EP_ESTABLISHED,
                              .via = {{TL_EP_CLOSING, 0}, {0, 0}}});
-    add(f, (struct tl_event){.ts = T0 + 3000, .pkt = 1007, .dir = TL_TL_S2C,
-                             .flags = TL_TH_RST, .seq = 1, .win = 0, .kind = TL_K_RST,
-                             .client = TL_EP_CLOSED, .server = TL_EP_CLOSED});
+    add(f, (struct tl_event){.ts = T0 + 3000,
+                             .pkt = 1007,
+                             .dir = TL_TL_S2C,
+                             .flags = TL_TH_RST,
+                             .seq = 1,
+                             .win = 0,
+                             .kind = TL_K_RST,
+                             .client = TL_EP_CLOSED,
+                             .server = TL_EP_CLOSED});
     anomaly(f, TL_AN_REFUSED, T0 + 3000, 1007);
     anomaly(f, TL_AN_MIDSTREAM, T0 - 500, 0);
     anomaly(f, TL_AN_CLOSE_WAIT_STUCK, T0 + 1500, 0);
@@ -160,8 +194,9 @@ static void test_rows(struct tap *t)
     struct got g;
     build(&f);
     draw(&f, (struct tl_ladder_cfg){0}, &g);
-    ok(t, g.n > 0 && strstr(g.line[0], "client 10.0.0.1:40001") != NULL &&
-              strstr(g.line[0], "server 10.0.0.9:80") != NULL,
+    ok(t,
+       g.n > 0 && strstr(g.line[0], "client 10.0.0.1:40001") != NULL &&
+           strstr(g.line[0], "server 10.0.0.9:80") != NULL,
        "heading names both endpoints");
     const char *syn = find(&g, "--- S seq=0 len=0 ");
     ok(t, syn != NULL && strstr(syn, "SYN_SENT") && strstr(syn, "->| LISTEN"),
@@ -172,31 +207,36 @@ static void test_rows(struct tap *t)
     const char *sum = find(&g, "1002 segments: 61 kB c>s, 0 B s>c");
     ok(t, sum != NULL && strstr(sum, " 3-1004 ") && strstr(sum, ":") && !strstr(sum, "|"),
        "folded data: packet range, bytes by direction, dotted lifelines");
-    ok(t, find(&g, "--- none seq=7 ack=") == NULL && find(&g, "--- none seq=7 len=0 ") &&
-              strstr(find(&g, "--- none seq=7"), "unexpected") != NULL,
+    ok(t,
+       find(&g, "--- none seq=7 ack=") == NULL && find(&g, "--- none seq=7 len=0 ") &&
+           strstr(find(&g, "--- none seq=7"), "unexpected") != NULL,
        "flagless segment: 'none', and its kind noted");
     const char *fin = find(&g, "FA seq=4000000000 ack=4000000001 len=0 ");
     ok(t, fin != NULL && strstr(fin, "FIN_WAIT_1") && strstr(fin, "client via CLOSING"),
        "wide numbers drawn whole; a state passed through is noted");
     const char *rst = find(&g, "|<-- R seq=1 len=0 ");
     ok(t, rst != NULL && strstr(rst, "win=0") == NULL, "RST: no win=0");
-    ok(t, syn && sa && fin && rst && server_lifeline(syn) == server_lifeline(sa) &&
-              server_lifeline(sa) == server_lifeline(fin) &&
-              server_lifeline(fin) == server_lifeline(rst),
+    ok(t,
+       syn && sa && fin && rst && server_lifeline(syn) == server_lifeline(sa) &&
+           server_lifeline(sa) == server_lifeline(fin) &&
+           server_lifeline(fin) == server_lifeline(rst),
        "the server's lifeline is one column on every arrow row");
     size_t first = index_of(&g, "-0.000500"), gap = index_of(&g, "0.001500");
     ok(t, first == 1 && strstr(g.line[first], "(no packet)") && strstr(g.line[first], "[1]"),
        "anomaly before the first packet: a row of its own on top, marked [1]");
-    ok(t, gap == index_of(&g, "none seq=7") + 1 && strstr(g.line[gap], "(no packet)") &&
-              strstr(g.line[gap], "[2]") && gap + 1 == index_of(&g, "FA seq=4000000000"),
+    ok(t,
+       gap == index_of(&g, "none seq=7") + 1 && strstr(g.line[gap], "(no packet)") &&
+           strstr(g.line[gap], "[2]") && gap + 1 == index_of(&g, "FA seq=4000000000"),
        "anomaly between packets: a row at its time, between them, marked [2]");
     ok(t, rst && strstr(rst, "CLOSED      [3]"), "anomaly proven by the RST marked on it");
-    ok(t, index_of(&g, "[1] info     midstream") < index_of(&g, "[2] error    close_wait_stuck") &&
-              index_of(&g, "[2] error") < index_of(&g, "[3] error    refused") &&
-              find(&g, "[3] error    refused") && strstr(find(&g, "[3] error"), "packets 1007"),
+    ok(t,
+       index_of(&g, "[1] info     midstream") < index_of(&g, "[2] error    close_wait_stuck") &&
+           index_of(&g, "[2] error") < index_of(&g, "[3] error    refused") &&
+           find(&g, "[3] error    refused") && strstr(find(&g, "[3] error"), "packets 1007"),
        "key lines in mark order, with packets");
-    ok(t, g.nnotes == 3 && g.notes[0] == TL_AN_MIDSTREAM &&
-              g.notes[1] == TL_AN_CLOSE_WAIT_STUCK && g.notes[2] == TL_AN_REFUSED,
+    ok(t,
+       g.nnotes == 3 && g.notes[0] == TL_AN_MIDSTREAM && g.notes[1] == TL_AN_CLOSE_WAIT_STUCK &&
+           g.notes[2] == TL_AN_REFUSED,
        "notes() called once per anomaly, in mark order");
     bool esc = false;
     for (size_t i = 0; i < g.n; i++)
@@ -219,10 +259,11 @@ static void test_style(struct tap *t)
     ok(t, find(&g, "\033[1m\033[31m[3]\033[0m") != NULL, "colour: error mark bold red");
     got_free(&g);
     draw(&f, (struct tl_ladder_cfg){.unicode = true}, &g);
-    ok(t, find(&g, "\u2502\u2500\u2500\u2500 S seq=0 len=0 \u2500") != NULL &&
-              find(&g, "\u2500\u25b6\u2502 LISTEN") != NULL &&
-              find(&g, "1002 segments: 61 kB c\u2192s, 0 B s\u2192c") != NULL &&
-              strstr(find(&g, "1002 segments"), "\u2506") != NULL,
+    ok(t,
+       find(&g, "\u2502\u2500\u2500\u2500 S seq=0 len=0 \u2500") != NULL &&
+           find(&g, "\u2500\u25b6\u2502 LISTEN") != NULL &&
+           find(&g, "1002 segments: 61 kB c\u2192s, 0 B s\u2192c") != NULL &&
+           strstr(find(&g, "1002 segments"), "\u2506") != NULL,
        "unicode: box-drawing lifelines, arrowheads, dotted folded row");
     got_free(&g);
     fake_free(&f);
@@ -234,22 +275,30 @@ static void test_edges(struct tap *t)
     struct fake f;
     struct got g;
     fake_init(&f);
-    add(&f, (struct tl_event){.ts = T0, .pkt = 1, .dir = TL_TL_S2C,
-                              .flags = TL_TH_FIN | TL_TH_ACK, .kind = TL_K_FIN,
-                              .client = TL_EP_ESTABLISHED, .server = TL_EP_FIN_WAIT_1});
-    add(&f, (struct tl_event){.ts = T0 + 60 * TL_USEC_PER_SEC, .dir = TL_TL_NONE,
-                              .kind = TL_K_TIME_WAIT_END, .client = TL_EP_CLOSED,
+    add(&f, (struct tl_event){.ts = T0,
+                              .pkt = 1,
+                              .dir = TL_TL_S2C,
+                              .flags = TL_TH_FIN | TL_TH_ACK,
+                              .kind = TL_K_FIN,
+                              .client = TL_EP_ESTABLISHED,
+                              .server = TL_EP_FIN_WAIT_1});
+    add(&f, (struct tl_event){.ts = T0 + 60 * TL_USEC_PER_SEC,
+                              .dir = TL_TL_NONE,
+                              .kind = TL_K_TIME_WAIT_END,
+                              .client = TL_EP_CLOSED,
                               .server = TL_EP_CLOSED});
     f.tl.dropped = 4;
     anomaly(&f, TL_AN_TIME_WAIT, T0 + 61 * TL_USEC_PER_SEC, 9);
     draw(&f, (struct tl_ladder_cfg){0}, &g);
     const char *tw = find(&g, "(TIME_WAIT over after 60 s)");
-    ok(t, tw != NULL && strstr(tw, "60.000000") && !strstr(tw, "->") && !strstr(tw, "<-") &&
-              strstr(tw, "CLOSED"),
+    ok(t,
+       tw != NULL && strstr(tw, "60.000000") && !strstr(tw, "->") && !strstr(tw, "<-") &&
+           strstr(tw, "CLOSED"),
        "timer event: centred text, no arrow, the states it changed");
     size_t more = index_of(&g, "... 4 more entries not kept (--timeline-max)");
-    ok(t, more != (size_t)-1 && more + 1 == index_of(&g, "(not kept)") &&
-              strstr(g.line[more + 1], "[1]"),
+    ok(t,
+       more != (size_t)-1 && more + 1 == index_of(&g, "(not kept)") &&
+           strstr(g.line[more + 1], "[1]"),
        "after dropped entries: the count, then the anomaly's row '(not kept)'");
     got_free(&g);
     fake_free(&f);
@@ -272,16 +321,20 @@ static void test_bytes(struct tap *t)
     static const struct {
         uint64_t n;
         const char *text;
-    } cases[] = {{999, "999 B"}, {1000, "1.0 kB"}, {9949, "9.9 kB"}, {9950, "10 kB"},
+    } cases[] = {{999, "999 B"},     {1000, "1.0 kB"},   {9949, "9.9 kB"},      {9950, "10 kB"},
                  {999499, "999 kB"}, {999999, "1.0 MB"}, {1500000000, "1.5 GB"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct fake f;
         struct got g;
         char want[64];
         fake_init(&f);
-        add(&f, (struct tl_event){.ts = T0, .pkt = 1, .kind = TL_TL_SUMMARY,
-                                  .dir = TL_TL_NONE, .sum_packets = {1, 0},
-                                  .sum_bytes = {cases[i].n, 0}, .sum_last_pkt = 1});
+        add(&f, (struct tl_event){.ts = T0,
+                                  .pkt = 1,
+                                  .kind = TL_TL_SUMMARY,
+                                  .dir = TL_TL_NONE,
+                                  .sum_packets = {1, 0},
+                                  .sum_bytes = {cases[i].n, 0},
+                                  .sum_last_pkt = 1});
         draw(&f, (struct tl_ladder_cfg){0}, &g);
         snprintf(want, sizeof want, "1 segment: %s c>s ", cases[i].text);
         ok(t, find(&g, want) != NULL, cases[i].text);

@@ -79,8 +79,12 @@ static char *squash(const char *s)
 static void fake_rst(struct fake *f)
 {
     static const struct tl_timeline_cfg full = {true, 100};
-    struct tl_event e = {.ts = f->c->last_ts, .pkt = 3, .dir = TL_TL_S2C, .kind = TL_K_RST,
-                         .client = TL_EP_CLOSED, .server = TL_EP_CLOSED};
+    struct tl_event e = {.ts = f->c->last_ts,
+                         .pkt = 3,
+                         .dir = TL_TL_S2C,
+                         .kind = TL_K_RST,
+                         .client = TL_EP_CLOSED,
+                         .server = TL_EP_CLOSED};
     f->c->end = TL_END_RST;
     f->tcp.ep[0].state = f->tcp.ep[1].state = TL_EP_CLOSED;
     if (tl_timeline_add(&f->tl, &full, &e, true) != TL_OK)
@@ -99,8 +103,11 @@ static void fake_feed(struct tl_report *r, struct fake *f)
 
 static struct tl_report *text_report(FILE *out, size_t budget, bool only)
 {
-    struct tl_report_cfg cfg = {.format = TL_REPORT_TEXT, .out = out, .reorder = true,
-                                .wait_budget = budget, .anomalies_only = only};
+    struct tl_report_cfg cfg = {.format = TL_REPORT_TEXT,
+                                .out = out,
+                                .reorder = true,
+                                .wait_budget = budget,
+                                .anomalies_only = only};
     struct tl_report *r = tl_report_new(&cfg);
     if (r == NULL)
         abort();
@@ -110,8 +117,10 @@ static struct tl_report *text_report(FILE *out, size_t budget, bool only)
 /* Finishes r and returns everything it wrote (malloc'd). */
 static char *finish(struct tl_report *r, FILE *out)
 {
-    struct tl_capture_info cap = {.first_ts = T0, .last_ts = T0 + 4 * TL_USEC_PER_SEC,
-                                  .packets = 10, .tcp_packets = 10};
+    struct tl_capture_info cap = {.first_ts = T0,
+                                  .last_ts = T0 + 4 * TL_USEC_PER_SEC,
+                                  .packets = 10,
+                                  .tcp_packets = 10};
     struct tl_run run = {.capture = &cap};
     if (tl_report_finish(r, &run) != TL_OK)
         abort();

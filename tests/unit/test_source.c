@@ -74,17 +74,16 @@ static size_t frame(const struct rec *r, uint8_t *buf, size_t size, bool raw)
         pkt_eth(&p, PKT_ETH_IPV4);
     pkt_ipv4(&p, PKT_V4(10, 0, 0, 1), PKT_V4(10, 0, 0, 2), PKT_PROTO_TCP, 0);
     pkt_tcp(&p, &(struct pkt_tcp){.sport = r->sport ? r->sport : 1000,
-                                   .dport = r->dport ? r->dport : 80,
-                                   .seq = r->seq,
-                                   .flags = 0x10,
-                                   .paylen = 20});
+                                  .dport = r->dport ? r->dport : 80,
+                                  .seq = r->seq,
+                                  .flags = 0x10,
+                                  .paylen = 20});
     pkt_finish(&p);
     return p.len;
 }
 
 /* Writes a capture with libpcap's dumper; false on failure. */
-static bool write_pcap(const char *path, int dlt, u_int precision, const struct rec *r,
-                       size_t n)
+static bool write_pcap(const char *path, int dlt, u_int precision, const struct rec *r, size_t n)
 {
     pcap_t *dead = pcap_open_dead_with_tstamp_precision(dlt, 65535, precision);
     if (dead == NULL)
@@ -172,16 +171,21 @@ static int read_all(struct tl_source *src, char *buf, size_t size)
     return n;
 }
 
-static const struct rec file_a[] = {
-    {1, 0, 1, 0, 0, 0}, {3, 0, 3, 0, 0, 60}, {5, 0, 5, 0, 0, 0}, {7, 500000, 7, 0, 0, 0}};
-static const struct rec file_b[] = {
-    {2, 0, 2, 0, 0, 0}, {4, 0, 4, 0, 0, 0}, {5, 0, 55, 0, 0, 0}, {6, 999999, 6, 0, 0, 0}};
+static const struct rec file_a[] = {{1, 0, 1, 0, 0, 0},
+                                    {3, 0, 3, 0, 0, 60},
+                                    {5, 0, 5, 0, 0, 0},
+                                    {7, 500000, 7, 0, 0, 0}};
+static const struct rec file_b[] = {{2, 0, 2, 0, 0, 0},
+                                    {4, 0, 4, 0, 0, 0},
+                                    {5, 0, 55, 0, 0, 0},
+                                    {6, 999999, 6, 0, 0, 0}};
 
 static void test_merge(struct tap *t, struct tmp *tp)
 {
     const char *a = tmp_path(tp, "a.pcap"), *b = tmp_path(tp, "b.pcap");
-    ok(t, write_pcap(a, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, file_a, 4) &&
-              write_pcap(b, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, file_b, 4),
+    ok(t,
+       write_pcap(a, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, file_a, 4) &&
+           write_pcap(b, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, file_b, 4),
        "merge: two captures written");
     const char *paths[] = {a, b};
     struct tl_source_cfg cfg = {NULL, 0, NULL, false};
@@ -211,11 +215,13 @@ static void test_merge(struct tap *t, struct tmp *tp)
     ok(t, tl_source_next(src, &f) == TL_EOF && tl_source_next(src, &f) == TL_EOF,
        "merge: then EOF, and EOF again");
     const struct tl_input_info *ia = tl_source_input(src, 0), *ib = tl_source_input(src, 1);
-    ok(t, ia->packets == 4 && ib->packets == 4 && ia->status == TL_OK && ib->status == TL_OK &&
-              ia->error[0] == '\0' && ia->name == a && ib->name == b,
+    ok(t,
+       ia->packets == 4 && ib->packets == 4 && ia->status == TL_OK && ib->status == TL_OK &&
+           ia->error[0] == '\0' && ia->name == a && ib->name == b,
        "merge: each input read 4 frames, status ok, no error");
-    ok(t, ia->linktype == DLT_EN10MB && ia->linktype_name != NULL &&
-              strcmp(ia->linktype_name, "EN10MB") == 0,
+    ok(t,
+       ia->linktype == DLT_EN10MB && ia->linktype_name != NULL &&
+           strcmp(ia->linktype_name, "EN10MB") == 0,
        "merge: input link type EN10MB");
     ok(t, tl_source_input(src, 2) == NULL, "tl_source_input out of range: NULL");
     tl_source_free(src);
@@ -263,8 +269,9 @@ static void test_filter_linktype(struct tap *t, struct tmp *tp)
 {
     static const struct rec recs[] = {{1, 0, 1, 0, 0, 0}, {2, 0, 2, 0, 0, 0}};
     const char *eth = tmp_path(tp, "eth.pcap"), *raw = tmp_path(tp, "raw.pcap");
-    ok(t, write_pcap(eth, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, recs, 2) &&
-              write_pcap(raw, DLT_RAW, PCAP_TSTAMP_PRECISION_MICRO, recs, 2),
+    ok(t,
+       write_pcap(eth, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, recs, 2) &&
+           write_pcap(raw, DLT_RAW, PCAP_TSTAMP_PRECISION_MICRO, recs, 2),
        "filter by link type: captures written");
     const char *paths[] = {raw, eth};
     struct tl_source_cfg cfg = {"ether src 02:00:00:00:00:01", 0, NULL, false};
@@ -292,9 +299,10 @@ static void test_bad_inputs(struct tap *t, struct tmp *tp)
     const char *good = tmp_path(tp, "good.pcap"), *empty = tmp_path(tp, "empty.pcap");
     const char *text = tmp_path(tp, "text.pcap");
     const char *missing = tmp_path(tp, "missing.pcap");
-    ok(t, write_pcap(good, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, recs, 2) &&
-              write_bytes(empty, "", 0) &&
-              write_bytes(text, "this is not a capture file at all\n", 34),
+    ok(t,
+       write_pcap(good, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, recs, 2) &&
+           write_bytes(empty, "", 0) &&
+           write_bytes(text, "this is not a capture file at all\n", 34),
        "bad inputs: files written");
     const char *paths[] = {missing, empty, text, good};
     struct tl_source_cfg cfg = {NULL, 0, NULL, false};
@@ -309,8 +317,8 @@ static void test_bad_inputs(struct tap *t, struct tmp *tp)
         const struct tl_input_info *in = tl_source_input(src, i);
         snprintf(name, sizeof name, "%s: %s, an error, 0 packets, no link type", what[i],
                  tl_status_str(want[i]));
-        ok(t, in->status == want[i] && in->error[0] != '\0' && in->packets == 0 &&
-                  in->linktype == -1,
+        ok(t,
+           in->status == want[i] && in->error[0] != '\0' && in->packets == 0 && in->linktype == -1,
            name);
         printf("#   %s: %s: %s\n", what[i], tl_status_str(in->status), in->error);
     }
@@ -322,8 +330,7 @@ static void test_bad_inputs(struct tap *t, struct tmp *tp)
 }
 
 /* Writes three records, keeps the first keep bytes, reads what is left. */
-static void cut_case(struct tap *t, struct tmp *tp, const char *name, long into_third,
-                     bool clean)
+static void cut_case(struct tap *t, struct tmp *tp, const char *name, long into_third, bool clean)
 {
     static const struct rec recs[] = {{1, 0, 1, 0, 0, 0}, {2, 0, 2, 0, 0, 0}, {3, 0, 3, 0, 0, 0}};
     const char *path = tmp_path(tp, name);
@@ -342,8 +349,7 @@ static void cut_case(struct tap *t, struct tmp *tp, const char *name, long into_
     if (clean)
         ok(t, in && in->status == TL_OK && in->packets == 2 && in->error[0] == '\0', label);
     else
-        ok(t, in && in->status == TL_EFORMAT && in->packets == 2 && in->error[0] != '\0',
-           label);
+        ok(t, in && in->status == TL_EFORMAT && in->packets == 2 && in->error[0] != '\0', label);
     if (in && in->error[0])
         printf("#   error: %s\n", in->error);
     tl_source_free(src);
@@ -358,7 +364,8 @@ static void test_cut(struct tap *t, struct tmp *tp)
 
 static void test_nano(struct tap *t, struct tmp *tp)
 {
-    static const struct rec recs[] = {{1, 123456789, 1, 0, 0, 0}, {2, 999, 2, 0, 0, 0},
+    static const struct rec recs[] = {{1, 123456789, 1, 0, 0, 0},
+                                      {2, 999, 2, 0, 0, 0},
                                       {3, 999999999, 3, 0, 0, 0}};
     const char *path = tmp_path(tp, "nano.pcap");
     ok(t, write_pcap(path, DLT_EN10MB, PCAP_TSTAMP_PRECISION_NANO, recs, 3),
@@ -381,8 +388,9 @@ static void test_linktype(struct tap *t, struct tmp *tp)
 {
     static const struct rec recs[] = {{1, 0, 1, 0, 0, 0}, {2, 0, 2, 0, 0, 0}};
     const char *eth = tmp_path(tp, "lt-eth.pcap"), *raw = tmp_path(tp, "lt-raw.pcap");
-    ok(t, write_pcap(eth, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, recs, 2) &&
-              write_pcap(raw, DLT_RAW, PCAP_TSTAMP_PRECISION_MICRO, recs, 2),
+    ok(t,
+       write_pcap(eth, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, recs, 2) &&
+           write_pcap(raw, DLT_RAW, PCAP_TSTAMP_PRECISION_MICRO, recs, 2),
        "link types: captures written");
     const char *paths[] = {eth, raw};
     struct tl_source_cfg cfg = {NULL, 0, only_raw, false};
@@ -392,8 +400,9 @@ static void test_linktype(struct tap *t, struct tmp *tp)
         return;
     }
     const struct tl_input_info *ie = tl_source_input(src, 0);
-    ok(t, ie->status == TL_ELINKTYPE && ie->packets == 0 && ie->linktype == DLT_EN10MB &&
-              strstr(ie->error, "link type") != NULL,
+    ok(t,
+       ie->status == TL_ELINKTYPE && ie->packets == 0 && ie->linktype == DLT_EN10MB &&
+           strstr(ie->error, "link type") != NULL,
        "a refused link type: TL_ELINKTYPE, type recorded, not read");
     printf("#   error: %s\n", ie->error);
     char buf[256];
@@ -412,11 +421,11 @@ static void le32(uint8_t *w, uint32_t v)
  * Ethernet interface (µs resolution), and an enhanced packet block per rec. */
 static size_t make_pcapng(uint8_t *out, const struct rec *r, size_t n)
 {
-    static const uint8_t shb[28] = {0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c,
-                                    0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
-                                    0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0};
-    static const uint8_t idb[20] = {1, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0, 0,
-                                    20, 0, 0, 0};
+    static const uint8_t shb[28] = {0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0,    0,    0x4d, 0x3c,
+                                    0x2b, 0x1a, 1,    0,    0,  0, 0xff, 0xff, 0xff, 0xff,
+                                    0xff, 0xff, 0xff, 0xff, 28, 0, 0,    0};
+    static const uint8_t idb[20] = {1, 0, 0,    0,    20, 0, 0,  0, 1, 0,
+                                    0, 0, 0xff, 0xff, 0,  0, 20, 0, 0, 0};
     size_t len = 0;
     memcpy(out, shb, sizeof shb);
     memcpy(out + 28, idb, sizeof idb);
@@ -444,7 +453,7 @@ static size_t make_pcapng(uint8_t *out, const struct rec *r, size_t n)
 /* A classic pcap written big-endian, as a SPARC or POWER host would. */
 static size_t make_pcap_be(uint8_t *out, const struct rec *r, size_t n)
 {
-    static const uint8_t hdr[24] = {0xa1, 0xb2, 0xc3, 0xd4, 0, 2, 0, 4, 0, 0, 0, 0,
+    static const uint8_t hdr[24] = {0xa1, 0xb2, 0xc3, 0xd4, 0, 2, 0,    4,    0, 0, 0, 0,
                                     0,    0,    0,    0,    0, 0, 0xff, 0xff, 0, 0, 0, 1};
     memcpy(out, hdr, sizeof hdr);
     size_t len = 24;
@@ -464,8 +473,9 @@ static void test_formats(struct tap *t, struct tmp *tp)
     static const struct rec recs[] = {{10, 1, 1, 0, 0, 0}, {0x12345678, 999999, 2, 0, 0, 0}};
     uint8_t buf[4 * PKT_MAX];
     const char *ng = tmp_path(tp, "capture.pcapng"), *be = tmp_path(tp, "be.pcap");
-    ok(t, write_bytes(ng, buf, make_pcapng(buf, recs, 2)) &&
-              write_bytes(be, buf, make_pcap_be(buf, recs, 2)),
+    ok(t,
+       write_bytes(ng, buf, make_pcapng(buf, recs, 2)) &&
+           write_bytes(be, buf, make_pcap_be(buf, recs, 2)),
        "pcapng and big-endian pcap written");
     const char *paths[] = {ng, be};
     struct tl_source_cfg cfg = {NULL, 0, NULL, false};
@@ -478,11 +488,13 @@ static void test_formats(struct tap *t, struct tmp *tp)
         used += (size_t)snprintf(got + used, sizeof got - used, "%s%u@%u:%lld/%u", i ? " " : "",
                                  (unsigned)seq_of(&f, 14), f.input, (long long)f.ts_us,
                                  (unsigned)f.caplen);
-    is_str(t, got, "1@0:10000001/74 1@1:10000001/74 2@0:305419896999999/74 "
-                   "2@1:305419896999999/74",
+    is_str(t, got,
+           "1@0:10000001/74 1@1:10000001/74 2@0:305419896999999/74 "
+           "2@1:305419896999999/74",
            "pcapng and big-endian pcap: frames, timestamps, lengths");
-    ok(t, src && tl_source_input(src, 0)->linktype == DLT_EN10MB &&
-              tl_source_input(src, 1)->linktype == DLT_EN10MB,
+    ok(t,
+       src && tl_source_input(src, 0)->linktype == DLT_EN10MB &&
+           tl_source_input(src, 1)->linktype == DLT_EN10MB,
        "pcapng and big-endian pcap: link type EN10MB");
     tl_source_free(src);
 }
@@ -500,14 +512,17 @@ static void test_extreme_times(struct tap *t, struct tmp *tp)
     size_t len = make_pcapng(buf, recs, 2);
     memset(buf + 48 + 12, 0xff, 8); /* the first packet block's timestamp */
     const char *ng = tmp_path(tp, "far.pcapng");
-    static const struct rec classic[] = {{INT32_MAX, 999999, 1, 0, 0, 0}, {0x80000000LL, 0, 2, 0, 0, 0}};
+    static const struct rec classic[] = {{INT32_MAX, 999999, 1, 0, 0, 0},
+                                         {0x80000000LL, 0, 2, 0, 0, 0}};
     const char *pc = tmp_path(tp, "2038.pcap");
-    ok(t, write_bytes(ng, buf, len) &&
-              write_pcap(pc, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, classic, 2),
+    ok(t,
+       write_bytes(ng, buf, len) &&
+           write_pcap(pc, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, classic, 2),
        "extreme timestamps: captures written");
     const int64_t far = TL_TS_MAX_SEC * TL_USEC_PER_SEC + 551615;
     const int64_t want[2][2] = {{far, 2 * TL_USEC_PER_SEC},
-                                {INT32_MAX * TL_USEC_PER_SEC + 999999, INT32_MIN * TL_USEC_PER_SEC}};
+                                {INT32_MAX * TL_USEC_PER_SEC + 999999,
+                                 INT32_MIN * TL_USEC_PER_SEC}};
     const char *paths[2] = {ng, pc};
     for (int i = 0; i < 2; i++) {
         struct tl_source_cfg cfg = {NULL, 0, NULL, false};

@@ -29,8 +29,8 @@ static void start(struct script *s, struct tap *t, const char *name)
 }
 
 /* Feeds one segment 1 ms after the previous one. */
-static void seg(struct script *s, int dir, uint8_t flags, uint32_t seq, uint32_t ack,
-                uint32_t len, uint16_t win)
+static void seg(struct script *s, int dir, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len,
+                uint16_t win)
 {
     struct tl_pkt p;
     memset(&p, 0, sizeof p);
@@ -44,8 +44,7 @@ static void seg(struct script *s, int dir, uint8_t flags, uint32_t seq, uint32_t
 }
 
 /* Checks both states and the event kind after the last segment. */
-static void expect(struct script *s, enum tl_ep_state c, enum tl_ep_state sv,
-                   enum tl_evkind kind)
+static void expect(struct script *s, enum tl_ep_state c, enum tl_ep_state sv, enum tl_evkind kind)
 {
     char name[160];
     snprintf(name, sizeof name, "%s: client %s, server %s, %s", s->name, tl_ep_state_name(c),
@@ -99,9 +98,10 @@ static void client_closes_first(struct tap *t)
     int64_t when;
     ok(t, !tl_tcpstate_advance(&s.st, s.now + 59 * TL_USEC_PER_SEC, false, &st, &when),
        "TIME_WAIT still there after 59 s");
-    ok(t, tl_tcpstate_advance(&s.st, s.now + 61 * TL_USEC_PER_SEC, false, &st, &when) &&
-              s.st.ep[C2S].state == TL_EP_CLOSED && when == s.now + 60 * TL_USEC_PER_SEC &&
-              st.kind == TL_K_TIME_WAIT_END,
+    ok(t,
+       tl_tcpstate_advance(&s.st, s.now + 61 * TL_USEC_PER_SEC, false, &st, &when) &&
+           s.st.ep[C2S].state == TL_EP_CLOSED && when == s.now + 60 * TL_USEC_PER_SEC &&
+           st.kind == TL_K_TIME_WAIT_END,
        "TIME_WAIT ends 60 s after it began");
 }
 
@@ -122,8 +122,9 @@ static void server_closes_with_fin_ack(struct tap *t)
 static void crossing_fins(struct tap *t, bool server_acks_first)
 {
     struct script s;
-    start(&s, t, server_acks_first ? "crossing FINs (server ACKs first)"
-                                   : "crossing FINs (client ACKs first)");
+    start(&s, t,
+          server_acks_first ? "crossing FINs (server ACKs first)"
+                            : "crossing FINs (client ACKs first)");
     handshake(&s, 0xffffff00u, 5000);
     uint32_t c = 0xffffff00u + 11, v = 5011;
     seg(&s, C2S, F | A, c, v, 0, 512);
@@ -158,8 +159,9 @@ static void crossing_fin_lost(struct tap *t)
     s.now += 200000;
     seg(&s, S2C, F | A, v, c + 1, 0, 512); /* again: no ACK reached it */
     expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSING, TL_K_FIN_RETX);
-    ok(t, s.step.revise && s.step.revise_from == TL_EP_TIME_WAIT &&
-              s.step.revise_to == TL_EP_FIN_WAIT_2 && s.step.nchanges == 0,
+    ok(t,
+       s.step.revise && s.step.revise_from == TL_EP_TIME_WAIT &&
+           s.step.revise_to == TL_EP_FIN_WAIT_2 && s.step.nchanges == 0,
        "lost FIN: TIME_WAIT revised to FIN_WAIT_2, no step back");
     seg(&s, S2C, F | A, v, c + 1, 0, 512);
     expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSING, TL_K_FIN_RETX);
@@ -176,10 +178,10 @@ static void crossing_fin_lost(struct tap *t)
     seg(&s, S2C, F | A, v, c, 0, 512);
     seg(&s, S2C, A, v + 1, c + 1, 0, 512);
     expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSING, TL_K_FIN_ACK);
-    ok(t, tl_tcpstate_settle(&s.st, s.now, &st) && st.revise &&
-              st.revise_from == TL_EP_TIME_WAIT && st.revise_to == TL_EP_FIN_WAIT_2 &&
-              s.st.ep[C2S].state == TL_EP_FIN_WAIT_2 &&
-              !tl_tcpstate_settle(&s.st, s.now, &st),
+    ok(t,
+       tl_tcpstate_settle(&s.st, s.now, &st) && st.revise && st.revise_from == TL_EP_TIME_WAIT &&
+           st.revise_to == TL_EP_FIN_WAIT_2 && s.st.ep[C2S].state == TL_EP_FIN_WAIT_2 &&
+           !tl_tcpstate_settle(&s.st, s.now, &st),
        "capture ends: the client's TIME_WAIT, never proven, settles to FIN_WAIT_2");
 }
 
@@ -241,8 +243,9 @@ static void accept_queue_drop(struct tap *t)
     expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_HANDSHAKE_ACK);
     seg(&s, S2C, S | A, 80, 51, 0, 65535); /* again: the ACK never got in */
     expect(&s, TL_EP_ESTABLISHED, TL_EP_SYN_RECV, TL_K_ACK_DROPPED);
-    ok(t, s.step.nchanges == 0 && s.step.revise && s.step.revise_role == TL_ROLE_SERVER &&
-              s.step.revise_from == TL_EP_ESTABLISHED && s.step.revise_to == TL_EP_SYN_RECV,
+    ok(t,
+       s.step.nchanges == 0 && s.step.revise && s.step.revise_role == TL_ROLE_SERVER &&
+           s.step.revise_from == TL_EP_ESTABLISHED && s.step.revise_to == TL_EP_SYN_RECV,
        "accept queue: a revision, not a step back to SYN_RECV");
     seg(&s, C2S, A, 51, 81, 0, 512); /* the client answers; proves nothing */
     expect(&s, TL_EP_ESTABLISHED, TL_EP_SYN_RECV, TL_K_ACK);
@@ -321,8 +324,9 @@ static void syn_given_up(struct tap *t)
        "SYNs: no give-up is concluded while packets may still come");
     ok(t, !tl_tcpstate_advance(&s.st, due - 1, true, &st, &when),
        "SYNs: not given up while the next retry may still come");
-    ok(t, tl_tcpstate_advance(&s.st, due, true, &st, &when) &&
-              s.st.ep[C2S].state == TL_EP_CLOSED && st.kind == TL_K_SYN_TIMEOUT && when == due,
+    ok(t,
+       tl_tcpstate_advance(&s.st, due, true, &st, &when) && s.st.ep[C2S].state == TL_EP_CLOSED &&
+           st.kind == TL_K_SYN_TIMEOUT && when == due,
        "SYNs: given up once no retry came in twice the last gap (and slack)");
     ok(t, tl_tcpstate_end(&s.st) == TL_END_TIMEOUT && st.ended, "SYNs: ended by timeout");
 
@@ -346,8 +350,8 @@ static void syn_given_up(struct tap *t)
     seg(&s, C2S, S, 77, 0, 0, 65535);
     ok(t, !tl_tcpstate_advance(&s.st, sec + 3 * sec, true, &st, &when),
        "lone SYN: not given up 3 s later");
-    ok(t, tl_tcpstate_advance(&s.st, sec + 4 * sec, true, &st, &when) &&
-              st.kind == TL_K_SYN_TIMEOUT,
+    ok(t,
+       tl_tcpstate_advance(&s.st, sec + 4 * sec, true, &st, &when) && st.kind == TL_K_SYN_TIMEOUT,
        "lone SYN: given up when the capture went on 4 s");
 
     /* The server's SYN-ACK retries stop, nobody completes: it gave up. */
@@ -359,8 +363,9 @@ static void syn_given_up(struct tap *t)
     s.now = 1001000;
     seg(&s, S2C, S | A, 500, 78, 0, 65535);
     expect(&s, TL_EP_SYN_SENT, TL_EP_SYN_RECV, TL_K_SYNACK_RETX);
-    ok(t, tl_tcpstate_advance(&s.st, 10 * sec, true, &st, &when) &&
-              st.kind == TL_K_SYNACK_TIMEOUT && s.st.ep[S2C].state == TL_EP_CLOSED,
+    ok(t,
+       tl_tcpstate_advance(&s.st, 10 * sec, true, &st, &when) && st.kind == TL_K_SYNACK_TIMEOUT &&
+           s.st.ep[S2C].state == TL_EP_CLOSED,
        "SYN-ACKs: the server gave up its half-open connection");
 }
 
@@ -403,9 +408,10 @@ static void refused_retry(struct tap *t)
     s.now += 500000;
     seg(&s, C2S, S, 100, 0, 0, 65535);
     expect(&s, TL_EP_SYN_SENT, TL_EP_CLOSED, TL_K_SYN_RETX);
-    ok(t, s.step.revise && s.step.revise_role == TL_ROLE_CLIENT &&
-              s.step.revise_from == TL_EP_CLOSED && s.step.revise_to == TL_EP_SYN_SENT &&
-              s.step.nchanges == 0 && !tl_tcpstate_ended(&s.st),
+    ok(t,
+       s.step.revise && s.step.revise_role == TL_ROLE_CLIENT &&
+           s.step.revise_from == TL_EP_CLOSED && s.step.revise_to == TL_EP_SYN_SENT &&
+           s.step.nchanges == 0 && !tl_tcpstate_ended(&s.st),
        "refused: the RST did not close the client; history is revised, no step back");
     seg(&s, S2C, R | A, 0, 101, 0, 0);
     expect(&s, TL_EP_CLOSED, TL_EP_CLOSED, TL_K_RST);
@@ -422,13 +428,15 @@ static void reuse_and_via(struct tap *t)
     struct tl_event e;
     memset(&e, 0, sizeof e);
     tl_timeline_states(&e, &s.st, &s.step);
-    ok(t, e.server == TL_EP_LAST_ACK && e.via[TL_ROLE_SERVER][0] == TL_EP_CLOSE_WAIT &&
-              e.via[TL_ROLE_SERVER][1] == 0 && e.via[TL_ROLE_CLIENT][0] == 0,
+    ok(t,
+       e.server == TL_EP_LAST_ACK && e.via[TL_ROLE_SERVER][0] == TL_EP_CLOSE_WAIT &&
+           e.via[TL_ROLE_SERVER][1] == 0 && e.via[TL_ROLE_CLIENT][0] == 0,
        "FIN+ACK: the server passed through CLOSE_WAIT to LAST_ACK");
     seg(&s, C2S, A, 22, 32, 0, 512);
     expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSED, TL_K_FIN_ACK);
-    ok(t, tl_tcpstate_reused(&s.st, TL_ROLE_SERVER, s.now + 1000, &s.step) &&
-              s.st.ep[C2S].state == TL_EP_CLOSED && s.step.kind == TL_K_REUSED,
+    ok(t,
+       tl_tcpstate_reused(&s.st, TL_ROLE_SERVER, s.now + 1000, &s.step) &&
+           s.st.ep[C2S].state == TL_EP_CLOSED && s.step.kind == TL_K_REUSED,
        "reuse: a new SYN on the 4-tuple takes TIME_WAIT over");
 }
 
