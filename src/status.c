@@ -112,10 +112,3 @@ const char *tl_addr_str(const struct tl_addr *a, char *buf, size_t size)
         buf[0] = '\0';
     return buf;
 }
-
-int tl_addr_cmp(const struct tl_addr *a, const struct tl_addr *b)
-{
-    if (a->family != b->family)
-        return a->family < b->family ? -1 : 1;
-    return memcmp(a->b, b->b, sizeof a->b);
-}

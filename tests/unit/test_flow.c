@@ -550,10 +550,39 @@ static void test_roles(struct tap *t)
     is_str(t, tl_roles_from_name(TL_ROLES_SYNACK), "synack", "tl_roles_from_name(SYNACK)");
 }
 
+/* tl_addr_cmp() orders addresses as memcmp() of family then bytes does:
+ * random pairs that differ in one byte, anywhere, or not at all. */
+static void test_addr_order(struct tap *t)
+{
+    uint32_t x = 12345;
+    int same_sign = 0, n = 20000;
+    for (int i = 0; i < n; i++) {
+        struct tl_addr a = {0}, b;
+        a.family = (i & 1) ? TL_AF_INET6 : TL_AF_INET;
+        for (int k = 0; k < 16; k++) {
+            x = x * 1103515245u + 12345u;
+            a.b[k] = (uint8_t)(x >> 24);
+        }
+        b = a;
+        x = x * 1103515245u + 12345u;
+        unsigned at = (x >> 16) % 18; /* 16, 17: no change, or the family */
+        if (at < 16)
+            b.b[at] = (uint8_t)(x >> 8);
+        else if (at == 17)
+            b.family = a.family == TL_AF_INET ? TL_AF_INET6 : TL_AF_INET;
+        int want = a.family != b.family ? (a.family < b.family ? -1 : 1)
+                                        : memcmp(a.b, b.b, sizeof a.b);
+        int got = tl_addr_cmp(&a, &b);
+        same_sign += (want < 0) == (got < 0) && (want > 0) == (got > 0);
+    }
+    is_int(t, same_sign, n, "tl_addr_cmp orders as memcmp on 20000 random pairs");
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep the TAP lines if a sanitizer aborts */
     struct tap t = {0, 0};
+    test_addr_order(&t);
     test_key(&t);
     test_key_distinct(&t);
     test_basic(&t);
