@@ -9,6 +9,7 @@
 
 #include "tcplens/detect.h"
 #include "tcplens/hosts.h"
+#include "tcplens/model.h"
 #include "tcplens/report.h"
 #include "tcplens/source.h"
 #include "tcplens/status.h"

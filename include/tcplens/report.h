@@ -1,7 +1,8 @@
 /*
  * Reporters: the human text report, the JSON report document (docs/design.md
  * section 4), NDJSON (one connection object per line) and the HTML page
- * with ladder diagrams. They only read the model. Connections arrive when
+ * with ladder diagrams. They only read the engine's output model (model.h).
+ * Connections arrive when
  * they end, in any order; the ordering stage (order.h) hands them to the
  * reporters in first-seen (id) order.
  */
@@ -14,43 +15,13 @@
 #include "tcplens/decode.h"
 #include "tcplens/flow.h"
 #include "tcplens/hosts.h"
+#include "tcplens/model.h"
 #include "tcplens/source.h"
 #include "tcplens/status.h"
 #include "tcplens/tcpstate.h"
 #include "tcplens/timeline.h"
 #include "tcplens/types.h"
 #include "tcplens/zeek.h"
-
-/* Counters about the whole run, filled in by the engine. */
-struct tl_capture_info {
-    int64_t first_ts, last_ts;         /* µs; both 0 when no packet was read */
-    uint64_t packets;                  /* frames read */
-    uint64_t tcp_packets;              /* frames decoded as TCP */
-    uint64_t duplicates;               /* TCP frames that were the capture's own copies */
-    uint64_t skipped[TL_DEC_NRESULTS]; /* by reason; [TL_DEC_OK] unused */
-    uint64_t connections;              /* connections reported */
-    uint64_t evicted_idle;             /* ended by --idle-timeout */
-    uint64_t evicted_cap;              /* pushed out by --max-flows */
-    uint64_t evicted_hosts;            /* host aggregates pushed out by their cap (hosts.h) */
-    size_t peak_flows;                 /* most connections held at once */
-    int worst_severity;                /* highest enum tl_sev seen, -1 for none */
-    /* Live capture: the kernel's counters at the end (pcap_stats). */
-    bool live;
-    uint64_t live_received, live_dropped, live_if_dropped;
-    /* --shard: this run's shard (index from 0) of shard_count (0 = not
-     * sharded), and the TCP frames left to the other shards. */
-    uint32_t shard_index, shard_count;
-    uint64_t shard_other_packets;
-};
-
-/* What reporters read about one finished connection. */
-struct tl_conn_view {
-    const struct tl_conn *conn;
-    const struct tl_tcpstate *tcp;           /* may be NULL */
-    const struct tl_zeek *zeek;              /* may be NULL */
-    const struct tl_timeline *timeline;      /* may be NULL */
-    const struct tl_anomaly_list *anomalies; /* may be NULL */
-};
 
 struct report_summary;
 
