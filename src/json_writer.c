@@ -373,7 +373,33 @@ void tl_jw_str(struct tl_jw *w, const char *s)
         string(w, s, strlen(s), false);
 }
 
-void tl_jw_keyn(struct tl_jw *w, const char *key, size_t n) { string(w, key, n, true); }
+/* Keys are short literals that need no escape: copied and checked in one
+ * pass, and written only if none does (else as any string). */
+void tl_jw_keyn(struct tl_jw *w, const char *key, size_t n)
+{
+    if (w->indent != 0 || n > 64 || !room(w, n + 4)) {
+        string(w, key, n, true);
+        return;
+    }
+    char *d = w->buf + w->len;
+    if (needs_comma(w))
+        *d++ = ',';
+    *d++ = '"';
+    unsigned all_plain = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)key[i];
+        d[i] = (char)c;
+        all_plain &= plain_byte[c];
+    }
+    if (!all_plain) {
+        string(w, key, n, true);
+        return;
+    }
+    d += n;
+    *d++ = '"';
+    *d++ = ':';
+    w->len = (size_t)(d - w->buf);
+}
 
 /* Writes v's decimal digits so that they end just before end; returns
  * where they start. */
