@@ -71,15 +71,38 @@ struct tl_reuse {
     int64_t gap_us; /* from the earlier one's last segment */
 };
 
-/* What one side did, as far as the detectors care. */
+/* What one side did, as far as the detectors care. The fields every
+ * connection sets come first; those only trouble sets (an RST, a
+ * retransmission, a zero window, keepalives) come after, together: the
+ * part a split of the state by temperature would allocate on first need
+ * (docs/performance.md). */
 struct tl_track_side {
+    /* Set on every connection. */
     struct tl_times syn;   /* its SYNs (client) or SYN-ACKs (server) */
     struct tl_times fin;   /* its FIN and FIN retransmissions */
+    uint32_t data_segs;    /* segments with payload (new or not) */
+    uint32_t last_seq, last_len; /* its last segment's sequence number and payload */
+    int64_t last_ts;       /* its last segment */
+    uint64_t last_pkt;     /* its last segment's packet number */
+    bool last_had_data;
+    bool last_had_fin;     /* its last segment carried a FIN */
+    int64_t first_data_ts; /* its first payload segment (0: none) */
+    int64_t close_wait_since; /* when it entered CLOSE_WAIT (0: never) */
+    uint64_t close_wait_pkt;
+    int64_t close_wait_until; /* when it left CLOSE_WAIT (0: still there) */
+    int64_t fin_wait2_since;
+    uint64_t fin_wait2_pkt;
+    int64_t fin_wait2_until; /* when it left FIN_WAIT_2 (0: still there) */
+    int64_t time_wait_since;
+    uint64_t time_wait_pkt;
+    uint64_t final_ack_pkt; /* the peer's ACK that took it from LAST_ACK to CLOSED
+                               (or CLOSING to TIME_WAIT) */
+    int64_t final_ack_ts;
+    /* Set only where something went wrong or out of the ordinary. */
     struct tl_times ka;    /* keepalive probes it sent */
     struct tl_times zwp;   /* zero-window probes it sent */
     struct tl_times stall; /* retransmissions of the same unacknowledged data */
     uint32_t stall_seq;    /* relative sequence number being retransmitted */
-    uint32_t data_segs;    /* segments with payload (new or not) */
     uint32_t retx;         /* retransmitted payload segments */
     uint64_t retx_bytes;
     uint64_t retx_first_pkt;
@@ -94,52 +117,33 @@ struct tl_track_side {
     uint32_t data_in_close_wait; /* payload segments sent after taking the peer's FIN */
     uint64_t data_in_close_wait_pkt;
     uint64_t data_in_close_wait_bytes;
-    int64_t close_wait_since; /* when it entered CLOSE_WAIT (0: never) */
-    uint64_t close_wait_pkt;
-    int64_t close_wait_until; /* when it left CLOSE_WAIT (0: still there) */
-    int64_t fin_wait2_since;
-    uint64_t fin_wait2_pkt;
-    int64_t time_wait_since;
-    uint64_t time_wait_pkt;
-    uint64_t closing_pkt; /* it went through CLOSING */
-    uint32_t rsts;        /* RSTs it sent */
-    uint64_t rst_pkt;     /* its first RST */
+    int64_t data_in_close_wait_ts; /* its first payload after taking the peer's FIN */
+    uint64_t closing_pkt;          /* it went through CLOSING */
+    int64_t closing_ts;            /* when it entered CLOSING */
+    uint32_t rsts;                 /* RSTs it sent */
+    uint64_t rst_pkt;              /* its first RST */
     int64_t rst_ts;
-    uint8_t rst_from;       /* its state when it sent the RST */
-    uint8_t rst_peer_state; /* the peer's state then */
-    bool rst_answers_data;  /* the peer's last segment before it carried payload */
+    uint8_t rst_from;         /* its state when it sent the RST */
+    uint8_t rst_peer_state;   /* the peer's state then */
+    bool rst_answers_data;    /* the peer's last segment before it carried payload */
+    bool rst_ignored;         /* its first RST fell outside the receiver's window */
+    bool rst_answers_fin;     /* the peer's segment before it carried a FIN */
+    uint64_t rst_answers_pkt; /* the peer's last segment before its first RST */
     uint32_t unexpected;
     uint64_t unexpected_pkt;
-    int64_t last_ts; /* its last segment */
-    bool last_had_data;
-    /* For the handshake and close detectors (anomaly_handshake.c, anomaly_close.c). */
-    uint64_t last_pkt;             /* its last segment's packet number */
-    bool last_had_fin;             /* its last segment carried a FIN */
-    bool rst_ignored;              /* its first RST fell outside the receiver's window */
-    uint64_t rst_answers_pkt;      /* the peer's last segment before its first RST */
-    bool rst_answers_fin;          /* that segment carried a FIN */
-    int64_t fin_wait2_until;       /* when it left FIN_WAIT_2 (0: still there) */
-    int64_t closing_ts;            /* when it entered CLOSING */
-    int64_t data_in_close_wait_ts; /* its first payload after taking the peer's FIN */
-    uint64_t final_ack_pkt;        /* the peer's ACK that took it from LAST_ACK to CLOSED
-                                 (or CLOSING to TIME_WAIT) */
-    int64_t final_ack_ts;
-    /* For the data-phase detectors (anomaly_data.c) and host aggregation (hosts.c). */
-    int64_t first_data_ts;  /* its first payload segment (0: none) */
-    uint64_t zw_open_pkt;   /* its first window update after a zero window */
-    int64_t ka_idle_us;     /* silence (both ways) before its first keepalive */
-    int64_t ka_last_ts;     /* its last keepalive */
-    uint32_t ka_unanswered; /* keepalives since the peer last sent anything */
-    uint32_t dsacks;        /* D-SACKs from the peer: its data arrived twice */
-    uint64_t dsack_first_pkt;
-    int64_t stall_last_ts; /* the stall's last retransmission (stall.ts keeps 16) */
-    uint64_t stall_last_pkt;
-    int64_t stall_peer_ts;    /* the peer's first segment after the stall began (0: none) */
     uint8_t unexpected_flags; /* its first unexpected segment's flags (TL_TH_*) */
     uint8_t unexpected_state; /* its state, and the peer's, at that segment */
     uint8_t unexpected_peer_state;
-    uint32_t last_seq, last_len; /* its last segment's sequence number and payload */
-    uint32_t dup_copies;         /* retransmissions that were the capture's own copies
+    uint64_t zw_open_pkt;     /* its first window update after a zero window */
+    int64_t ka_idle_us;       /* silence (both ways) before its first keepalive */
+    int64_t ka_last_ts;       /* its last keepalive */
+    uint32_t ka_unanswered;   /* keepalives since the peer last sent anything */
+    uint32_t dsacks;          /* D-SACKs from the peer: its data arrived twice */
+    uint64_t dsack_first_pkt;
+    int64_t stall_last_ts;    /* the stall's last retransmission (stall.ts keeps 16) */
+    uint64_t stall_last_pkt;
+    int64_t stall_peer_ts;    /* the peer's first segment after the stall began (0: none) */
+    uint32_t dup_copies;      /* retransmissions that were the capture's own copies
                                  (not in retx_bytes) */
 };
 
