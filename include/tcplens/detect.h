@@ -78,15 +78,15 @@ struct tl_reuse {
  * (docs/performance.md). */
 struct tl_track_side {
     /* Set on every connection. */
-    struct tl_times syn;   /* its SYNs (client) or SYN-ACKs (server) */
-    struct tl_times fin;   /* its FIN and FIN retransmissions */
-    uint32_t data_segs;    /* segments with payload (new or not) */
+    struct tl_times syn;         /* its SYNs (client) or SYN-ACKs (server) */
+    struct tl_times fin;         /* its FIN and FIN retransmissions */
+    uint32_t data_segs;          /* segments with payload (new or not) */
     uint32_t last_seq, last_len; /* its last segment's sequence number and payload */
-    int64_t last_ts;       /* its last segment */
-    uint64_t last_pkt;     /* its last segment's packet number */
+    int64_t last_ts;             /* its last segment */
+    uint64_t last_pkt;           /* its last segment's packet number */
     bool last_had_data;
-    bool last_had_fin;     /* its last segment carried a FIN */
-    int64_t first_data_ts; /* its first payload segment (0: none) */
+    bool last_had_fin;        /* its last segment carried a FIN */
+    int64_t first_data_ts;    /* its first payload segment (0: none) */
     int64_t close_wait_since; /* when it entered CLOSE_WAIT (0: never) */
     uint64_t close_wait_pkt;
     int64_t close_wait_until; /* when it left CLOSE_WAIT (0: still there) */
@@ -134,16 +134,16 @@ struct tl_track_side {
     uint8_t unexpected_flags; /* its first unexpected segment's flags (TL_TH_*) */
     uint8_t unexpected_state; /* its state, and the peer's, at that segment */
     uint8_t unexpected_peer_state;
-    uint64_t zw_open_pkt;     /* its first window update after a zero window */
-    int64_t ka_idle_us;       /* silence (both ways) before its first keepalive */
-    int64_t ka_last_ts;       /* its last keepalive */
-    uint32_t ka_unanswered;   /* keepalives since the peer last sent anything */
-    uint32_t dsacks;          /* D-SACKs from the peer: its data arrived twice */
+    uint64_t zw_open_pkt;   /* its first window update after a zero window */
+    int64_t ka_idle_us;     /* silence (both ways) before its first keepalive */
+    int64_t ka_last_ts;     /* its last keepalive */
+    uint32_t ka_unanswered; /* keepalives since the peer last sent anything */
+    uint32_t dsacks;        /* D-SACKs from the peer: its data arrived twice */
     uint64_t dsack_first_pkt;
-    int64_t stall_last_ts;    /* the stall's last retransmission (stall.ts keeps 16) */
+    int64_t stall_last_ts; /* the stall's last retransmission (stall.ts keeps 16) */
     uint64_t stall_last_pkt;
-    int64_t stall_peer_ts;    /* the peer's first segment after the stall began (0: none) */
-    uint32_t dup_copies;      /* retransmissions that were the capture's own copies
+    int64_t stall_peer_ts; /* the peer's first segment after the stall began (0: none) */
+    uint32_t dup_copies;   /* retransmissions that were the capture's own copies
                                  (not in retx_bytes) */
 };
 
