@@ -48,9 +48,10 @@ static int ending_rst(const struct tl_detect_ctx *c)
     int best = -1;
     for (int r = 0; r < 2; r++) {
         const struct tl_track_side *s = &t->side[r];
-        if (s->rst_pkt == 0 || s->rst_ignored)
+        const struct tl_track_trouble *s_tr = tl_track_trouble(s);
+        if (s_tr->rst_pkt == 0 || s_tr->rst_ignored)
             continue;
-        if (best < 0 || s->rst_pkt < t->side[best].rst_pkt)
+        if (best < 0 || s_tr->rst_pkt < tl_track_trouble(&t->side[best])->rst_pkt)
             best = r;
     }
     return best;
@@ -67,25 +68,29 @@ static bool closed_state(uint8_t s)
 static bool after_close(const struct tl_track *t, int r)
 {
     const struct tl_track_side *s = &t->side[r];
-    bool fin_before = s->fin.n > 0 && tl_times_ts(&s->fin, 0) <= s->rst_ts;
-    bool data = s->rst_answers_data || t->side[!r].data_in_close_wait > 0;
-    return s->rst_pkt != 0 && data && (fin_before || closed_state(s->rst_from));
+    const struct tl_track_trouble *s_tr = tl_track_trouble(s);
+    bool fin_before = s->fin.n > 0 && tl_times_ts(&s->fin, 0) <= s_tr->rst_ts;
+    bool data = s_tr->rst_answers_data || tl_track_trouble(&t->side[!r])->data_in_close_wait > 0;
+    return s_tr->rst_pkt != 0 && data && (fin_before || closed_state(s_tr->rst_from));
 }
 
 /* The first data the peer sent to r after r had closed. */
 static uint64_t data_after_close(const struct tl_track *t, int r)
 {
     const struct tl_track_side *p = &t->side[!r];
-    return p->data_in_close_wait_pkt != 0 ? p->data_in_close_wait_pkt : t->side[r].rst_answers_pkt;
+    const struct tl_track_trouble *p_tr = tl_track_trouble(p);
+    return p_tr->data_in_close_wait_pkt != 0 ? p_tr->data_in_close_wait_pkt
+                                             : tl_track_trouble(&t->side[r])->rst_answers_pkt;
 }
 
 /* A FIN_WAIT_2 endpoint gone: its RST answered the peer's later data or
  * FIN, late enough that the orphan may have been reaped. */
 static bool fin_wait2_gone(const struct tl_track_side *s)
 {
-    return s->rst_pkt != 0 && !s->rst_ignored && s->rst_from == TL_EP_FIN_WAIT_2 &&
-           (s->rst_answers_data || s->rst_answers_fin) && s->fin_wait2_since != 0 &&
-           s->rst_ts - s->fin_wait2_since >= REAP_MIN_US;
+    const struct tl_track_trouble *s_tr = tl_track_trouble(s);
+    return s_tr->rst_pkt != 0 && !s_tr->rst_ignored && s_tr->rst_from == TL_EP_FIN_WAIT_2 &&
+           (s_tr->rst_answers_data || s_tr->rst_answers_fin) && s->fin_wait2_since != 0 &&
+           s_tr->rst_ts - s->fin_wait2_since >= REAP_MIN_US;
 }
 
 /* An RST sent where a FIN could have closed the connection, or before the
@@ -93,14 +98,16 @@ static bool fin_wait2_gone(const struct tl_track_side *s)
 static bool is_abort(const struct tl_track *t, int r)
 {
     const struct tl_track_side *s = &t->side[r];
+    const struct tl_track_trouble *s_tr = tl_track_trouble(s);
     if (after_close(t, r) || fin_wait2_gone(s))
         return false;
-    if (s->ka.n > 0 && s->ka_pending) /* keepalive_timeout's */
+    if (s_tr->ka.n > 0 && s_tr->ka_pending) /* keepalive_timeout's */
         return false;
-    bool peer_sync = s->rst_peer_state == TL_EP_ESTABLISHED ||
-                     s->rst_peer_state == TL_EP_CLOSE_WAIT ||
-                     s->rst_peer_state == TL_EP_FIN_WAIT_1 || s->rst_peer_state == TL_EP_FIN_WAIT_2;
-    switch ((enum tl_ep_state)s->rst_from) {
+    bool peer_sync = s_tr->rst_peer_state == TL_EP_ESTABLISHED ||
+                     s_tr->rst_peer_state == TL_EP_CLOSE_WAIT ||
+                     s_tr->rst_peer_state == TL_EP_FIN_WAIT_1 ||
+                     s_tr->rst_peer_state == TL_EP_FIN_WAIT_2;
+    switch ((enum tl_ep_state)s_tr->rst_from) {
     case TL_EP_ESTABLISHED:
     case TL_EP_CLOSE_WAIT:
     case TL_EP_FIN_WAIT_1:
@@ -121,18 +128,19 @@ void tl_det_rst_instead_of_fin(const struct tl_detect_ctx *c, struct tl_anomaly_
     if (r < 0 || !is_abort(c->track, r))
         return;
     const struct tl_track_side *s = &c->track->side[r];
+    const struct tl_track_trouble *s_tr = tl_track_trouble(s);
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_RST_INSTEAD_OF_FIN, (enum tl_anom_ep)r,
-                                          s->rst_ts);
+                                          s_tr->rst_ts);
     if (a == NULL)
         return;
-    tl_anomaly_pkt(a, s->rst_answers_pkt);
-    tl_anomaly_pkt(a, s->rst_pkt);
+    tl_anomaly_pkt(a, s_tr->rst_answers_pkt);
+    tl_anomaly_pkt(a, s_tr->rst_pkt);
     tl_anomaly_str(a, "sent_by", role(r));
-    tl_anomaly_str(a, "state_before", state(s->rst_from));
-    tl_anomaly_str(a, "peer_state_before", state(s->rst_peer_state));
-    tl_anomaly_bool(a, "unread_data_likely", s->rst_answers_data);
-    a->aux[RIOF_RST_PKT] = (int64_t)s->rst_pkt;
-    a->aux[RIOF_ANSWERS_PKT] = (int64_t)s->rst_answers_pkt;
+    tl_anomaly_str(a, "state_before", state(s_tr->rst_from));
+    tl_anomaly_str(a, "peer_state_before", state(s_tr->rst_peer_state));
+    tl_anomaly_bool(a, "unread_data_likely", s_tr->rst_answers_data);
+    a->aux[RIOF_RST_PKT] = (int64_t)s_tr->rst_pkt;
+    a->aux[RIOF_ANSWERS_PKT] = (int64_t)s_tr->rst_answers_pkt;
     a->aux[RIOF_HAD_FIN] = s->fin.n > 0;
 }
 
@@ -176,8 +184,9 @@ void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_lis
     if (r < 0 || !after_close(c->track, r))
         return;
     const struct tl_track_side *s = &c->track->side[r];
+    const struct tl_track_trouble *s_tr = tl_track_trouble(s);
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_RST_AFTER_CLOSE, (enum tl_anom_ep)r,
-                                          s->rst_ts);
+                                          s_tr->rst_ts);
     if (a == NULL)
         return;
     bool fin = s->fin.n > 0;
@@ -185,17 +194,18 @@ void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_lis
         tl_anomaly_pkt(a, tl_times_pkt(&s->fin, 0));
     uint64_t data = data_after_close(c->track, r);
     tl_anomaly_pkt(a, data);
-    if (s->rst_answers_pkt != data)
-        tl_anomaly_pkt(a, s->rst_answers_pkt);
-    tl_anomaly_pkt(a, s->rst_pkt);
+    if (s_tr->rst_answers_pkt != data)
+        tl_anomaly_pkt(a, s_tr->rst_answers_pkt);
+    tl_anomaly_pkt(a, s_tr->rst_pkt);
     tl_anomaly_str(a, "sent_by", role(r));
-    tl_anomaly_str(a, "state_before", state(s->rst_from));
+    tl_anomaly_str(a, "state_before", state(s_tr->rst_from));
     tl_anomaly_str(a, "writer", role(!r));
     tl_anomaly_int(a, "data_packet", (int64_t)data);
     if (fin)
-        tl_anomaly_real(a, "seconds_since_fin", tl_det_secs(s->rst_ts - tl_times_ts(&s->fin, 0)));
+        tl_anomaly_real(a, "seconds_since_fin",
+                        tl_det_secs(s_tr->rst_ts - tl_times_ts(&s->fin, 0)));
     a->aux[RAC_FIN_PKT] = fin ? (int64_t)tl_times_pkt(&s->fin, 0) : 0;
-    a->aux[RAC_RST_PKT] = (int64_t)s->rst_pkt;
+    a->aux[RAC_RST_PKT] = (int64_t)s_tr->rst_pkt;
 }
 
 void tl_text_rst_after_close(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
@@ -299,7 +309,8 @@ void tl_det_missing_final_ack(const struct tl_detect_ctx *c, struct tl_anomaly_l
         const struct tl_track_side *s = &c->track->side[r];
         /* The FIN of the passive close (LAST_ACK), or of crossing FINs
          * (CLOSING): both wait for the last ACK of the connection. */
-        bool closing = !fin_from_close_wait(s) && s->closing_pkt != 0 && s->fin.n > 0;
+        bool closing = !fin_from_close_wait(s) && tl_track_trouble(s)->closing_pkt != 0 &&
+                       s->fin.n > 0;
         if (!fin_from_close_wait(s) && !closing)
             continue;
         struct sends fin;
@@ -358,6 +369,7 @@ void tl_det_close_wait_stuck(const struct tl_detect_ctx *c, struct tl_anomaly_li
 {
     for (int r = 0; r < 2; r++) {
         const struct tl_track_side *s = &c->track->side[r];
+        const struct tl_track_trouble *s_tr = tl_track_trouble(s);
         if (s->close_wait_since == 0)
             continue;
         int64_t until = s->close_wait_until != 0 ? s->close_wait_until : c->now_us;
@@ -371,17 +383,17 @@ void tl_det_close_wait_stuck(const struct tl_detect_ctx *c, struct tl_anomaly_li
         const struct tl_times *pf = &c->track->side[!r].fin;
         tl_anomaly_pkt(a, pf->n > 0 ? tl_times_pkt(pf, 0) : 0);
         tl_anomaly_pkt(a, s->close_wait_pkt);
-        tl_anomaly_pkt(a, s->data_in_close_wait_pkt);
+        tl_anomaly_pkt(a, s_tr->data_in_close_wait_pkt);
         tl_anomaly_pkt(a, fin_from_close_wait(s) ? tl_times_pkt(&s->fin, 0) : 0);
         tl_anomaly_real(a, "seconds", tl_det_secs(held));
         tl_anomaly_real(a, "threshold", tl_det_secs(c->cfg->close_wait_us));
         tl_anomaly_bool(a, "still_open", s->close_wait_until == 0);
-        tl_anomaly_bool(a, "sent_data", s->data_in_close_wait > 0);
-        tl_anomaly_int(a, "data_segments", s->data_in_close_wait);
+        tl_anomaly_bool(a, "sent_data", s_tr->data_in_close_wait > 0);
+        tl_anomaly_int(a, "data_segments", s_tr->data_in_close_wait);
         a->aux[CWS_PKT] = (int64_t)s->close_wait_pkt;
         a->aux[CWS_VIA_FIN] = fin_from_close_wait(s);
         a->aux[CWS_FIN_PKT] = (int64_t)tl_times_pkt(&s->fin, 0);
-        a->aux[CWS_BYTES] = (int64_t)s->data_in_close_wait_bytes;
+        a->aux[CWS_BYTES] = (int64_t)s_tr->data_in_close_wait_bytes;
     }
 }
 
@@ -395,23 +407,24 @@ enum { FW2_TIMEOUT_US, FW2_PKT, FW2_ANSWERS_PKT, FW2_ANSWERS_DATA, FW2_RST_PKT }
 static void fin_wait2_rst(const struct tl_detect_ctx *c, int r, struct tl_anomaly_list *out)
 {
     const struct tl_track_side *s = &c->track->side[r];
-    int64_t held = s->rst_ts - s->fin_wait2_since;
+    const struct tl_track_trouble *s_tr = tl_track_trouble(s);
+    int64_t held = s_tr->rst_ts - s->fin_wait2_since;
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_FIN_WAIT2_TIMEOUT, (enum tl_anom_ep)r,
-                                          s->rst_ts);
+                                          s_tr->rst_ts);
     if (a == NULL)
         return;
     tl_anomaly_pkt(a, s->fin_wait2_pkt);
-    tl_anomaly_pkt(a, s->rst_answers_pkt);
-    tl_anomaly_pkt(a, s->rst_pkt);
+    tl_anomaly_pkt(a, s_tr->rst_answers_pkt);
+    tl_anomaly_pkt(a, s_tr->rst_pkt);
     tl_anomaly_real(a, "seconds_in_fin_wait_2", tl_det_secs(held));
     tl_anomaly_bool(a, "answered_with_rst", true);
     tl_anomaly_bool(a, "past_fin_timeout", held >= c->cfg->fin_timeout_us);
-    tl_anomaly_str(a, "peer_state", state(s->rst_peer_state));
+    tl_anomaly_str(a, "peer_state", state(s_tr->rst_peer_state));
     a->aux[FW2_TIMEOUT_US] = c->cfg->fin_timeout_us;
     a->aux[FW2_PKT] = (int64_t)s->fin_wait2_pkt;
-    a->aux[FW2_ANSWERS_PKT] = (int64_t)s->rst_answers_pkt;
-    a->aux[FW2_ANSWERS_DATA] = s->rst_answers_data;
-    a->aux[FW2_RST_PKT] = (int64_t)s->rst_pkt;
+    a->aux[FW2_ANSWERS_PKT] = (int64_t)s_tr->rst_answers_pkt;
+    a->aux[FW2_ANSWERS_DATA] = s_tr->rst_answers_data;
+    a->aux[FW2_RST_PKT] = (int64_t)s_tr->rst_pkt;
 }
 
 static void fin_wait2_rst_text(const struct tl_anomaly *a, struct tl_anomaly_text *out)
@@ -540,7 +553,7 @@ void tl_det_time_wait(const struct tl_detect_ctx *c, struct tl_anomaly_list *out
                                               s->time_wait_since);
         if (a == NULL)
             return;
-        bool crossed = s->closing_pkt != 0;
+        bool crossed = tl_track_trouble(s)->closing_pkt != 0;
         tl_anomaly_pkt(a, s->fin.n > 0 ? tl_times_pkt(&s->fin, 0) : 0);
         tl_anomaly_pkt(a, s->time_wait_pkt);
         tl_anomaly_bool(a, "via_closing", crossed);
@@ -578,25 +591,28 @@ enum { SC_CLIENT_FIN, SC_SERVER_FIN };
 void tl_det_simultaneous_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
     const struct tl_track_side *cl = &c->track->side[TL_ROLE_CLIENT];
+    const struct tl_track_trouble *cl_tr = tl_track_trouble(cl);
     const struct tl_track_side *sv = &c->track->side[TL_ROLE_SERVER];
-    if ((cl->closing_pkt == 0 && sv->closing_pkt == 0) || cl->fin.n == 0 || sv->fin.n == 0)
+    const struct tl_track_trouble *sv_tr = tl_track_trouble(sv);
+    if ((cl_tr->closing_pkt == 0 && sv_tr->closing_pkt == 0) || cl->fin.n == 0 || sv->fin.n == 0)
         return;
-    int64_t ts = cl->closing_pkt == 0                                       ? sv->closing_ts
-                 : sv->closing_pkt == 0 || cl->closing_ts <= sv->closing_ts ? cl->closing_ts
-                                                                            : sv->closing_ts;
+    int64_t ts = cl_tr->closing_pkt == 0 ? sv_tr->closing_ts
+                 : sv_tr->closing_pkt == 0 || cl_tr->closing_ts <= sv_tr->closing_ts
+                     ? cl_tr->closing_ts
+                     : sv_tr->closing_ts;
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_SIMULTANEOUS_CLOSE, TL_AEP_CONNECTION, ts);
     if (a == NULL)
         return;
     tl_anomaly_pkt(a, tl_times_pkt(&cl->fin, 0));
     tl_anomaly_pkt(a, tl_times_pkt(&sv->fin, 0));
-    tl_anomaly_pkt(a, cl->closing_pkt);
-    if (sv->closing_pkt != cl->closing_pkt)
-        tl_anomaly_pkt(a, sv->closing_pkt);
+    tl_anomaly_pkt(a, cl_tr->closing_pkt);
+    if (sv_tr->closing_pkt != cl_tr->closing_pkt)
+        tl_anomaly_pkt(a, sv_tr->closing_pkt);
     int64_t gap = tl_times_ts(&sv->fin, 0) - tl_times_ts(&cl->fin, 0);
     if (gap < 0)
         gap = -gap;
     tl_anomaly_real(a, "fin_gap", tl_det_secs(gap));
-    tl_anomaly_bool(a, "both_closing", cl->closing_pkt != 0 && sv->closing_pkt != 0);
+    tl_anomaly_bool(a, "both_closing", cl_tr->closing_pkt != 0 && sv_tr->closing_pkt != 0);
     a->aux[SC_CLIENT_FIN] = (int64_t)tl_times_pkt(&cl->fin, 0);
     a->aux[SC_SERVER_FIN] = (int64_t)tl_times_pkt(&sv->fin, 0);
 }
@@ -625,21 +641,22 @@ void tl_det_half_close(const struct tl_detect_ctx *c, struct tl_anomaly_list *ou
 {
     for (int r = 0; r < 2; r++) {
         const struct tl_track_side *s = &c->track->side[r], *h = &c->track->side[!r];
+        const struct tl_track_trouble *s_tr = tl_track_trouble(s);
         /* Data the half-closed side answered with RST was refused, not
          * received: rst_after_close tells that story. */
-        if (s->data_in_close_wait == 0 || h->fin.n == 0 || after_close(c->track, !r))
+        if (s_tr->data_in_close_wait == 0 || h->fin.n == 0 || after_close(c->track, !r))
             continue;
         struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_HALF_CLOSE, (enum tl_anom_ep) !r,
-                                              s->data_in_close_wait_ts);
+                                              s_tr->data_in_close_wait_ts);
         if (a == NULL)
             return;
         tl_anomaly_pkt(a, tl_times_pkt(&h->fin, 0));
-        tl_anomaly_pkt(a, s->data_in_close_wait_pkt);
+        tl_anomaly_pkt(a, s_tr->data_in_close_wait_pkt);
         tl_anomaly_str(a, "data_from", role(r));
-        tl_anomaly_int(a, "segments", s->data_in_close_wait);
-        tl_anomaly_int(a, "bytes", (int64_t)s->data_in_close_wait_bytes);
+        tl_anomaly_int(a, "segments", s_tr->data_in_close_wait);
+        tl_anomaly_int(a, "bytes", (int64_t)s_tr->data_in_close_wait_bytes);
         a->aux[HC_FIN_PKT] = (int64_t)tl_times_pkt(&h->fin, 0);
-        a->aux[HC_DATA_PKT] = (int64_t)s->data_in_close_wait_pkt;
+        a->aux[HC_DATA_PKT] = (int64_t)s_tr->data_in_close_wait_pkt;
     }
 }
 

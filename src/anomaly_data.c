@@ -89,25 +89,27 @@ static void zero_window_side(const struct tl_detect_ctx *c, enum tl_role r,
                              struct tl_anomaly_list *out)
 {
     const struct tl_track_side *me = &c->track->side[r], *peer = &c->track->side[!r];
-    if (me->zero_windows == 0)
+    const struct tl_track_trouble *peer_tr = tl_track_trouble(peer);
+    const struct tl_track_trouble *me_tr = tl_track_trouble(me);
+    if (me_tr->zero_windows == 0)
         return;
-    bool open = me->zw_since == 0;
-    int64_t still = open ? 0 : c->conn->last_ts - me->zw_since;
-    int64_t longest = still > me->zw_longest_us ? still : me->zw_longest_us;
+    bool open = me_tr->zw_since == 0;
+    int64_t still = open ? 0 : c->conn->last_ts - me_tr->zw_since;
+    int64_t longest = still > me_tr->zw_longest_us ? still : me_tr->zw_longest_us;
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_ZERO_WINDOW, (enum tl_anom_ep)r,
-                                          me->zw_first_ts);
+                                          me_tr->zw_first_ts);
     if (a == NULL)
         return;
     if (!open && still >= ZW_STUCK_US)
         a->severity = TL_SEV_ERROR;
-    else if (longest < ZW_BRIEF_US && peer->zwp.n == 0)
+    else if (longest < ZW_BRIEF_US && peer_tr->zwp.n == 0)
         a->severity = TL_SEV_INFO;
-    tl_anomaly_pkt(a, me->zw_first_pkt);
-    list_pkts(a, &peer->zwp, LIST_PKTS);
-    tl_anomaly_pkt(a, me->zw_open_pkt);
-    tl_anomaly_int(a, "times", me->zero_windows);
+    tl_anomaly_pkt(a, me_tr->zw_first_pkt);
+    list_pkts(a, &peer_tr->zwp, LIST_PKTS);
+    tl_anomaly_pkt(a, me_tr->zw_open_pkt);
+    tl_anomaly_int(a, "times", me_tr->zero_windows);
     tl_anomaly_real(a, "longest_s", tl_det_secs(longest));
-    tl_anomaly_int(a, "probes", peer->zwp.n);
+    tl_anomaly_int(a, "probes", peer_tr->zwp.n);
     tl_anomaly_bool(a, "reopened", open);
     if (!open)
         tl_anomaly_real(a, "closed_at_end_s", tl_det_secs(still));
@@ -125,33 +127,36 @@ void tl_det_zero_window(const struct tl_detect_ctx *c, struct tl_anomaly_list *o
  * gives up after tcp_keepalive_probes (TCP_KEEPCNT), resets, ETIMEDOUT. */
 static bool ka_timed_out(const struct tl_track_side *me)
 {
-    return me->ka.n > 0 && me->ka_unanswered > 0 && me->rst_pkt != 0 &&
-           me->rst_ts >= me->ka_last_ts;
+    const struct tl_track_trouble *me_tr = tl_track_trouble(me);
+    return me_tr->ka.n > 0 && me_tr->ka_unanswered > 0 && me_tr->rst_pkt != 0 &&
+           me_tr->rst_ts >= me_tr->ka_last_ts;
 }
 
 static void ka_fields(struct tl_anomaly *a, const struct tl_track_side *me)
 {
-    tl_anomaly_int(a, "probes", me->ka.n);
-    tl_anomaly_int(a, "answered", me->ka_answered);
-    tl_anomaly_int(a, "unanswered", me->ka_unanswered);
-    tl_anomaly_real(a, "idle_s", tl_det_secs(me->ka_idle_us));
-    if (recorded(&me->ka) >= 2)
-        tl_anomaly_real(a, "interval_s", mean_gap(&me->ka));
+    const struct tl_track_trouble *me_tr = tl_track_trouble(me);
+    tl_anomaly_int(a, "probes", me_tr->ka.n);
+    tl_anomaly_int(a, "answered", me_tr->ka_answered);
+    tl_anomaly_int(a, "unanswered", me_tr->ka_unanswered);
+    tl_anomaly_real(a, "idle_s", tl_det_secs(me_tr->ka_idle_us));
+    if (recorded(&me_tr->ka) >= 2)
+        tl_anomaly_real(a, "interval_s", mean_gap(&me_tr->ka));
 }
 
 static void keepalive_side(const struct tl_detect_ctx *c, enum tl_role r,
                            struct tl_anomaly_list *out)
 {
     const struct tl_track_side *me = &c->track->side[r];
-    if (me->ka.n == 0 || ka_timed_out(me))
+    const struct tl_track_trouble *me_tr = tl_track_trouble(me);
+    if (me_tr->ka.n == 0 || ka_timed_out(me))
         return;
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_KEEPALIVE, (enum tl_anom_ep)r,
-                                          tl_times_ts(&me->ka, 0));
+                                          tl_times_ts(&me_tr->ka, 0));
     if (a == NULL)
         return;
-    list_pkts(a, &me->ka, LIST_PKTS);
+    list_pkts(a, &me_tr->ka, LIST_PKTS);
     ka_fields(a, me);
-    if (me->ka_unanswered >= KA_UNANSWERED_WARN)
+    if (me_tr->ka_unanswered >= KA_UNANSWERED_WARN)
         a->severity = TL_SEV_WARNING;
 }
 
@@ -199,18 +204,19 @@ static void keepalive_timeout_side(const struct tl_detect_ctx *c, enum tl_role r
                                    struct tl_anomaly_list *out)
 {
     const struct tl_track_side *me = &c->track->side[r], *peer = &c->track->side[!r];
+    const struct tl_track_trouble *me_tr = tl_track_trouble(me);
     if (!ka_timed_out(me))
         return;
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_KEEPALIVE_TIMEOUT, (enum tl_anom_ep)r,
-                                          me->rst_ts);
+                                          me_tr->rst_ts);
     if (a == NULL)
         return;
-    list_pkts(a, &me->ka, LIST_PKTS);
-    tl_anomaly_pkt(a, me->rst_pkt);
+    list_pkts(a, &me_tr->ka, LIST_PKTS);
+    tl_anomaly_pkt(a, me_tr->rst_pkt);
     ka_fields(a, me);
     int64_t silent = 0;
-    if (peer->last_ts != 0 && peer->last_ts < me->rst_ts)
-        silent = me->rst_ts - peer->last_ts;
+    if (peer->last_ts != 0 && peer->last_ts < me_tr->rst_ts)
+        silent = me_tr->rst_ts - peer->last_ts;
     tl_anomaly_real(a, "peer_silent_s", tl_det_secs(silent));
 }
 
@@ -258,9 +264,12 @@ static const struct tl_track_side *stall_rst(const struct tl_track *t, enum tl_r
                                              int64_t first)
 {
     const struct tl_track_side *a = &t->side[r], *b = &t->side[!r];
-    bool ra = a->rst_pkt != 0 && a->rst_ts >= first, rb = b->rst_pkt != 0 && b->rst_ts >= first;
+    const struct tl_track_trouble *b_tr = tl_track_trouble(b);
+    const struct tl_track_trouble *a_tr = tl_track_trouble(a);
+    bool ra = a_tr->rst_pkt != 0 && a_tr->rst_ts >= first,
+         rb = b_tr->rst_pkt != 0 && b_tr->rst_ts >= first;
     if (ra && rb)
-        return a->rst_ts <= b->rst_ts ? a : b;
+        return a_tr->rst_ts <= b_tr->rst_ts ? a : b;
     return ra ? a : rb ? b : NULL;
 }
 
@@ -274,22 +283,25 @@ static const struct tl_track_side *stall_rst(const struct tl_track *t, enum tl_r
 static bool stalled(const struct tl_detect_ctx *c, enum tl_role r, struct stall *sl)
 {
     const struct tl_track_side *me = &c->track->side[r];
-    if (me->stall.n < 2)
+    const struct tl_track_trouble *me_tr = tl_track_trouble(me);
+    if (me_tr->stall.n < 2)
         return false;
-    sl->first = tl_times_ts(&me->stall, 0);
-    sl->last = me->stall_last_ts;
-    sl->ngaps = recorded(&me->stall) - 1;
+    sl->first = tl_times_ts(&me_tr->stall, 0);
+    sl->last = me_tr->stall_last_ts;
+    sl->ngaps = recorded(&me_tr->stall) - 1;
     for (uint32_t i = 0; i < sl->ngaps; i++)
-        sl->gaps[i] = tl_det_secs(tl_times_ts(&me->stall, i + 1) - tl_times_ts(&me->stall, i));
-    int64_t gap = me->stall.n == me->stall.k ? tl_times_ts(&me->stall, me->stall.n - 1) -
-                                                   tl_times_ts(&me->stall, me->stall.n - 2)
-                                             : RTO_MAX_US;
+        sl->gaps[i] = tl_det_secs(tl_times_ts(&me_tr->stall, i + 1) -
+                                  tl_times_ts(&me_tr->stall, i));
+    int64_t gap = me_tr->stall.n == me_tr->stall.k
+                      ? tl_times_ts(&me_tr->stall, me_tr->stall.n - 1) -
+                            tl_times_ts(&me_tr->stall, me_tr->stall.n - 2)
+                      : RTO_MAX_US;
     int64_t next = 2 * gap < RTO_MAX_US ? 2 * gap : RTO_MAX_US;
     sl->rst_by = stall_rst(c->track, r, sl->first);
-    sl->end = sl->rst_by != NULL ? sl->rst_by->rst_ts : c->now_us;
+    sl->end = sl->rst_by != NULL ? tl_track_trouble(sl->rst_by)->rst_ts : c->now_us;
     sl->gave_up = sl->end > sl->last + next + next / 50 + 10000;
-    sl->peer_silent = me->stall_peer_ts == 0 || me->stall_peer_ts > sl->last;
-    return me->stall.n >= STALL_MIN || sl->rst_by != NULL || sl->gave_up;
+    sl->peer_silent = me_tr->stall_peer_ts == 0 || me_tr->stall_peer_ts > sl->last;
+    return me_tr->stall.n >= STALL_MIN || sl->rst_by != NULL || sl->gave_up;
 }
 
 void tl_text_stalled_retransmission(const struct tl_anomaly *a,
@@ -329,6 +341,7 @@ void tl_text_stalled_retransmission(const struct tl_anomaly *a,
 static void stalled_side(const struct tl_detect_ctx *c, enum tl_role r, struct tl_anomaly_list *out)
 {
     const struct tl_track_side *me = &c->track->side[r];
+    const struct tl_track_trouble *me_tr = tl_track_trouble(me);
     struct stall sl;
     if (!stalled(c, r, &sl))
         return;
@@ -336,16 +349,16 @@ static void stalled_side(const struct tl_detect_ctx *c, enum tl_role r, struct t
                                           sl.first);
     if (a == NULL)
         return;
-    list_pkts(a, &me->stall, TL_ANOM_MAX_PKTS - 2);
-    if (me->stall.n > TL_ANOM_MAX_PKTS - 2)
-        tl_anomaly_pkt(a, me->stall_last_pkt);
+    list_pkts(a, &me_tr->stall, TL_ANOM_MAX_PKTS - 2);
+    if (me_tr->stall.n > TL_ANOM_MAX_PKTS - 2)
+        tl_anomaly_pkt(a, me_tr->stall_last_pkt);
     if (sl.rst_by != NULL)
-        tl_anomaly_pkt(a, sl.rst_by->rst_pkt);
+        tl_anomaly_pkt(a, tl_track_trouble(sl.rst_by)->rst_pkt);
     const struct tl_ep *ep = &c->tcp->ep[r];
-    tl_anomaly_int(a, "retransmissions", me->stall.n);
+    tl_anomaly_int(a, "retransmissions", me_tr->stall.n);
     tl_anomaly_series(a, "gaps", sl.gaps, sl.ngaps);
     tl_anomaly_real(a, "duration_s", tl_det_secs(sl.end - sl.first));
-    tl_anomaly_int(a, "unacked_bytes", (int64_t)(ep->snd_nxt - (ep->isn + me->stall_seq)));
+    tl_anomaly_int(a, "unacked_bytes", (int64_t)(ep->snd_nxt - (ep->isn + me_tr->stall_seq)));
     tl_anomaly_bool(a, "peer_silent", sl.peer_silent);
     tl_anomaly_bool(a, "gave_up", sl.gave_up);
     tl_anomaly_str(a, "ended_by", sl.rst_by != NULL ? "rst" : "capture_end");
@@ -434,29 +447,30 @@ static void retransmission_side(const struct tl_detect_ctx *c, enum tl_role r,
                                 struct tl_anomaly_list *out)
 {
     const struct tl_track_side *me = &c->track->side[r];
+    const struct tl_track_trouble *me_tr = tl_track_trouble(me);
     struct stall sl;
-    if (me->retx == 0)
+    if (me_tr->retx == 0)
         return;
-    struct retx x = {.copies = min_u32(me->dup_copies, me->retx)};
-    uint32_t sent = me->retx - x.copies; /* really sent again */
+    struct retx x = {.copies = min_u32(me_tr->dup_copies, me_tr->retx)};
+    uint32_t sent = me_tr->retx - x.copies; /* really sent again */
     /* A stall is reported by stalled_retransmission; what is left is ours. */
-    x.in_stall = stalled(c, r, &sl) ? min_u32(me->stall.n, sent) : 0;
+    x.in_stall = stalled(c, r, &sl) ? min_u32(me_tr->stall.n, sent) : 0;
     if (sent > 0 && x.in_stall >= sent)
         return;
-    x.spurious = min_u32(me->dsacks, sent - x.in_stall);
+    x.spurious = min_u32(me_tr->dsacks, sent - x.in_stall);
     x.lossy = sent - x.in_stall - x.spurious;
     double segs = me->data_segs > x.copies ? (double)(me->data_segs - x.copies) : 1.0;
     x.pct = 100.0 * (double)sent / segs;
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_RETRANSMISSION, (enum tl_anom_ep)r,
-                                          me->retx_first_ts);
+                                          me_tr->retx_first_ts);
     if (a == NULL)
         return;
     bool lossy_enough = x.lossy >= RETX_WARN_MIN && (double)x.lossy / segs >= RETX_WARN_RATE;
     a->severity = lossy_enough ? TL_SEV_WARNING : TL_SEV_INFO;
-    tl_anomaly_pkt(a, me->retx_first_pkt);
-    tl_anomaly_pkt(a, me->dsack_first_pkt);
+    tl_anomaly_pkt(a, me_tr->retx_first_pkt);
+    tl_anomaly_pkt(a, me_tr->dsack_first_pkt);
     tl_anomaly_int(a, "retransmissions", sent);
-    tl_anomaly_int(a, "bytes", (int64_t)me->retx_bytes);
+    tl_anomaly_int(a, "bytes", (int64_t)me_tr->retx_bytes);
     tl_anomaly_int(a, "data_segments", (int64_t)segs);
     tl_anomaly_real(a, "rate", (double)sent / segs);
     tl_anomaly_int(a, "spurious", x.spurious);
@@ -494,9 +508,10 @@ enum why { WHY_AFTER_RST, WHY_ONE_WAY, WHY_UNKNOWN };
 static enum why unexpected_why(const struct tl_detect_ctx *c, enum tl_role r,
                                const struct tl_track_side *me)
 {
+    const struct tl_track_trouble *me_tr = tl_track_trouble(me);
     /* After an RST, segments already in flight still arrive. */
     if (c->tcp->rst_seen &&
-        (me->unexpected_state == TL_EP_CLOSED || me->unexpected_peer_state == TL_EP_CLOSED))
+        (me_tr->unexpected_state == TL_EP_CLOSED || me_tr->unexpected_peer_state == TL_EP_CLOSED))
         return WHY_AFTER_RST;
     return !c->tcp->ep[!r].seen ? WHY_ONE_WAY : WHY_UNKNOWN;
 }
@@ -516,21 +531,23 @@ static void unexpected_side(const struct tl_detect_ctx *c, enum tl_role r,
                             struct tl_anomaly_list *out)
 {
     const struct tl_track_side *me = &c->track->side[r];
-    if (me->unexpected == 0)
+    const struct tl_track_trouble *me_tr = tl_track_trouble(me);
+    if (me_tr->unexpected == 0)
         return;
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_UNEXPECTED_SEGMENT, (enum tl_anom_ep)r,
-                                          pkt_ts(c, me->unexpected_pkt));
+                                          pkt_ts(c, me_tr->unexpected_pkt));
     if (a == NULL)
         return;
     enum why why = unexpected_why(c, r, me);
     if (why != WHY_UNKNOWN)
         a->severity = TL_SEV_INFO;
-    tl_anomaly_pkt(a, me->unexpected_pkt);
-    tl_anomaly_int(a, "count", me->unexpected);
-    tl_anomaly_int(a, "first_packet", (int64_t)me->unexpected_pkt);
-    tl_anomaly_str(a, "state", tl_ep_state_name((enum tl_ep_state)me->unexpected_state));
-    tl_anomaly_str(a, "peer_state", tl_ep_state_name((enum tl_ep_state)me->unexpected_peer_state));
-    a->aux[UNEXP_FLAGS] = me->unexpected_flags;
+    tl_anomaly_pkt(a, me_tr->unexpected_pkt);
+    tl_anomaly_int(a, "count", me_tr->unexpected);
+    tl_anomaly_int(a, "first_packet", (int64_t)me_tr->unexpected_pkt);
+    tl_anomaly_str(a, "state", tl_ep_state_name((enum tl_ep_state)me_tr->unexpected_state));
+    tl_anomaly_str(a, "peer_state",
+                   tl_ep_state_name((enum tl_ep_state)me_tr->unexpected_peer_state));
+    a->aux[UNEXP_FLAGS] = me_tr->unexpected_flags;
     a->aux[UNEXP_WHY] = why;
 }
 

@@ -135,24 +135,25 @@ void tl_det_refused(const struct tl_detect_ctx *c, struct tl_anomaly_list *out)
 {
     const struct tl_track_side *cl = &c->track->side[TL_ROLE_CLIENT];
     const struct tl_track_side *sv = &c->track->side[TL_ROLE_SERVER];
+    const struct tl_track_trouble *sv_tr = tl_track_trouble(sv);
     /* The RST must answer the SYN itself: no SYN-ACK came before it, and
      * the client took it (an RST that does not acknowledge the SYN is
      * ignored in SYN_SENT). */
-    if (sv->rst_pkt == 0 || sv->rst_ignored || sv->rst_peer_state != TL_EP_SYN_SENT ||
+    if (sv_tr->rst_pkt == 0 || sv_tr->rst_ignored || sv_tr->rst_peer_state != TL_EP_SYN_SENT ||
         sv->syn.n > 0 || cl->syn.n == 0)
         return;
-    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_REFUSED, TL_AEP_SERVER, sv->rst_ts);
+    struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_REFUSED, TL_AEP_SERVER, sv_tr->rst_ts);
     if (a == NULL)
         return;
     uint32_t last = cl->syn.k - 1u;
-    int64_t delay = sv->rst_ts - tl_times_ts(&cl->syn, last);
+    int64_t delay = sv_tr->rst_ts - tl_times_ts(&cl->syn, last);
     tl_anomaly_pkt(a, tl_times_pkt(&cl->syn, last));
-    tl_anomaly_pkt(a, sv->rst_pkt);
+    tl_anomaly_pkt(a, sv_tr->rst_pkt);
     tl_anomaly_int(a, "syns", cl->syn.n);
-    tl_anomaly_int(a, "tries", sv->rsts);
+    tl_anomaly_int(a, "tries", sv_tr->rsts);
     tl_anomaly_real(a, "rst_delay", tl_det_secs(delay));
     a->aux[REFUSED_SYN_PKT] = (int64_t)tl_times_pkt(&cl->syn, last);
-    a->aux[REFUSED_RST_PKT] = (int64_t)sv->rst_pkt;
+    a->aux[REFUSED_RST_PKT] = (int64_t)sv_tr->rst_pkt;
 }
 
 void tl_text_refused(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
@@ -248,7 +249,7 @@ static const char *syn_answer(const struct tl_track *t)
     const struct tl_track_side *sv = &t->side[TL_ROLE_SERVER];
     if (sv->syn.n > 0)
         return "SYN-ACK";
-    return sv->rst_pkt != 0 ? "RST" : NULL;
+    return tl_track_trouble(sv)->rst_pkt != 0 ? "RST" : NULL;
 }
 
 /* syn_backoff: whether the answer was an RST (else a SYN-ACK). */
@@ -277,8 +278,9 @@ void tl_det_syn_backoff(const struct tl_detect_ctx *c, struct tl_anomaly_list *o
     tl_anomaly_bool(a, "gave_up", gave_up(t));
     if (ans != NULL) {
         const struct tl_track_side *sv = &t->side[TL_ROLE_SERVER];
-        int64_t wait = (ans[0] == 'S' ? tl_times_ts(&sv->syn, 0) : sv->rst_ts) - syn->ts[0];
-        tl_anomaly_pkt(a, ans[0] == 'S' ? tl_times_pkt(&sv->syn, 0) : sv->rst_pkt);
+        const struct tl_track_trouble *sv_tr = tl_track_trouble(sv);
+        int64_t wait = (ans[0] == 'S' ? tl_times_ts(&sv->syn, 0) : sv_tr->rst_ts) - syn->ts[0];
+        tl_anomaly_pkt(a, ans[0] == 'S' ? tl_times_pkt(&sv->syn, 0) : sv_tr->rst_pkt);
         tl_anomaly_real(a, "wait", tl_det_secs(wait));
         a->aux[BACKOFF_ANSWER_RST] = ans[0] == 'R';
     }

@@ -265,7 +265,7 @@ static bool syn_dropped(const struct tl_track *t)
     if (cs->n < 2)
         return false;
     if (ss->n == 0)
-        return t->side[TL_ROLE_SERVER].rst_pkt == 0;
+        return tl_track_trouble(&t->side[TL_ROLE_SERVER])->rst_pkt == 0;
     return tl_times_ts(ss, 0) > tl_times_ts(cs, 1);
 }
 

@@ -62,9 +62,10 @@ static enum outcome outcome_of(const struct tl_tcpstate *st, const struct tl_tra
 {
     const struct tl_track_side *srv = &t->side[TL_ROLE_SERVER];
     if (srv->syn.n > 0)
-        return t->hs_ack_pkt == 0 && t->side[TL_ROLE_CLIENT].rst_pkt != 0 ? O_HALF_OPEN
-                                                                          : O_ANSWERED;
-    if (srv->rst_pkt != 0)
+        return t->hs_ack_pkt == 0 && tl_track_trouble(&t->side[TL_ROLE_CLIENT])->rst_pkt != 0
+                   ? O_HALF_OPEN
+                   : O_ANSWERED;
+    if (tl_track_trouble(srv)->rst_pkt != 0)
         return O_REFUSED;
     return st->ep[TL_ROLE_SERVER].seen ? O_ANSWERED : O_UNANSWERED;
 }

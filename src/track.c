@@ -11,6 +11,8 @@
 #include "tcplens/seq.h"
 #include "detect_int.h"
 
+const struct tl_track_trouble tl_track_no_trouble = {0};
+
 void tl_track_init(struct tl_track *t) { memset(t, 0, sizeof *t); }
 
 static void times_clear(struct tl_times *tm)
@@ -32,10 +34,24 @@ void tl_track_free(struct tl_track *t)
         struct tl_track_side *d = &t->side[r];
         times_clear(&d->syn);
         times_clear(&d->fin);
-        times_clear(&d->ka);
-        times_clear(&d->zwp);
-        times_clear(&d->stall);
+        if (d->trouble != NULL) {
+            times_clear(&d->trouble->ka);
+            times_clear(&d->trouble->zwp);
+            times_clear(&d->trouble->stall);
+            free(d->trouble);
+            d->trouble = NULL;
+        }
     }
+}
+
+/* A side's trouble record for writing, allocated on first need; NULL when
+ * memory ran out (the step is then taken without it: tl_track_step says
+ * TL_ENOMEM). */
+static struct tl_track_trouble *trouble(struct tl_track_side *s)
+{
+    if (s->trouble == NULL)
+        s->trouble = calloc(1, sizeof *s->trouble);
+    return s->trouble;
 }
 
 /* Counts a send and records it while there is room. Out of memory, the
@@ -94,8 +110,10 @@ static void on_changes(struct tl_track *t, const struct tl_step *s, uint64_t pkt
             d->time_wait_pkt = pkt;
             break;
         case TL_EP_CLOSING:
-            d->closing_pkt = pkt;
-            d->closing_ts = ts;
+            if (trouble(d) != NULL) {
+                d->trouble->closing_pkt = pkt;
+                d->trouble->closing_ts = ts;
+            }
             break;
         default: break;
         }
@@ -114,12 +132,11 @@ void tl_track_revise(struct tl_track *t, const struct tl_step *s)
     if (s->revise_from == TL_EP_TIME_WAIT) {
         d->time_wait_since = 0;
         d->time_wait_pkt = 0;
-        d->closing_pkt = 0;
-        d->closing_ts = 0;
     }
-    if (s->revise_from == TL_EP_CLOSING) {
-        d->closing_pkt = 0;
-        d->closing_ts = 0;
+    if ((s->revise_from == TL_EP_TIME_WAIT || s->revise_from == TL_EP_CLOSING) &&
+        d->trouble != NULL) {
+        d->trouble->closing_pkt = 0;
+        d->trouble->closing_ts = 0;
     }
     if (s->revise_from == TL_EP_CLOSE_WAIT) {
         d->close_wait_since = 0;
@@ -129,7 +146,8 @@ void tl_track_revise(struct tl_track *t, const struct tl_step *s)
 
 /* Retransmissions of the same data again and again, never acknowledged:
  * the start of a stall (a peer gone silent). */
-static bool note_retx(struct tl_track_side *me, const struct tl_step *s, uint64_t pkt, int64_t ts)
+static bool note_retx(struct tl_track_trouble *me, const struct tl_step *s, uint64_t pkt,
+                      int64_t ts)
 {
     if (me->retx == 0) {
         me->retx_first_pkt = pkt;
@@ -170,14 +188,16 @@ static bool on_kind(struct tl_track *t, const struct tl_step *s, enum tl_role r,
     case TL_K_FIN:
     case TL_K_FIN_RETX: ok = note(&me->fin, ts, pkt); break;
     case TL_K_KEEPALIVE:
-        ok = note(&me->ka, ts, pkt);
-        me->ka_pending = true;
+        ok = trouble(me) != NULL && note(&me->trouble->ka, ts, pkt);
+        if (me->trouble != NULL)
+            me->trouble->ka_pending = true;
         break;
-    case TL_K_ZW_PROBE: ok = note(&me->zwp, ts, pkt); break;
-    case TL_K_RETX: ok = note_retx(me, s, pkt, ts); break;
+    case TL_K_ZW_PROBE: ok = trouble(me) != NULL && note(&me->trouble->zwp, ts, pkt); break;
+    case TL_K_RETX: ok = trouble(me) != NULL && note_retx(me->trouble, s, pkt, ts); break;
     case TL_K_UNEXPECTED:
-        if (me->unexpected++ == 0)
-            me->unexpected_pkt = pkt;
+        ok = trouble(me) != NULL;
+        if (ok && me->trouble->unexpected++ == 0)
+            me->trouble->unexpected_pkt = pkt;
         break;
     case TL_K_SYN_TIMEOUT: t->syn_timeout_ts = ts; break;
     default: break;
@@ -185,13 +205,19 @@ static bool on_kind(struct tl_track *t, const struct tl_step *s, enum tl_role r,
     return ok;
 }
 
-static void on_window(struct tl_track_side *me, const struct tl_ep *ep, const struct tl_ep *peer,
+/* False when the trouble record could not be allocated. */
+static bool on_window(struct tl_track_side *side, const struct tl_ep *ep, const struct tl_ep *peer,
                       const struct tl_pkt *p, uint64_t pkt, int64_t ts)
 {
     /* Windows' ACK from TIME_WAIT, an RST: a window of 0 there says the
      * socket is done, not that a reader fell behind. */
     if ((p->flags & (TL_TH_SYN | TL_TH_RST)) || (ep->fin_sent && peer->fin_sent))
-        return;
+        return true;
+    if (p->win != 0 && side->trouble == NULL)
+        return true; /* an open window, as ever */
+    struct tl_track_trouble *me = trouble(side);
+    if (me == NULL)
+        return false;
     if (p->win == 0 && me->zw_since == 0) {
         if (me->zero_windows++ == 0) {
             me->zw_first_pkt = pkt;
@@ -203,14 +229,18 @@ static void on_window(struct tl_track_side *me, const struct tl_ep *ep, const st
             me->zw_longest_us = ts - me->zw_since;
         me->zw_since = 0;
     }
+    return true;
 }
 
-static void on_rst(struct tl_track *t, const struct tl_tcpstate *st, const struct tl_step *s,
+/* False when the trouble record could not be allocated. */
+static bool on_rst(struct tl_track *t, const struct tl_tcpstate *st, const struct tl_step *s,
                    enum tl_role r, uint64_t pkt, int64_t ts)
 {
-    struct tl_track_side *me = &t->side[r];
+    struct tl_track_trouble *me = trouble(&t->side[r]);
+    if (me == NULL)
+        return false;
     if (me->rsts++ > 0)
-        return;
+        return true;
     me->rst_pkt = pkt;
     me->rst_ts = ts;
     me->rst_from = st->ep[r].state;
@@ -225,6 +255,7 @@ static void on_rst(struct tl_track *t, const struct tl_tcpstate *st, const struc
     me->rst_answers_pkt = t->side[!r].last_pkt;
     me->rst_answers_fin = t->side[!r].last_had_fin;
     me->rst_ignored = s->kind == TL_K_RST_IGNORED;
+    return true;
 }
 
 /* A D-SACK (RFC 2883): the first SACK block reports data that arrived
@@ -242,47 +273,65 @@ static bool is_dsack(const struct tl_pkt *p)
 /* What the data-phase detectors and the host aggregation read: keepalive
  * timing and answers, spurious retransmissions, who spoke during a stall,
  * window reopenings, the first payload. Runs before last_ts moves on. */
-static void on_data(struct tl_track *t, const struct tl_tcpstate *st, const struct tl_step *s,
+static bool on_data(struct tl_track *t, const struct tl_tcpstate *st, const struct tl_step *s,
                     const struct tl_pkt *p, enum tl_role r, uint64_t pkt, int64_t ts)
 {
-    struct tl_track_side *me = &t->side[r], *peer = &t->side[!r];
-    if (p->payload_len > 0 && me->first_data_ts == 0)
-        me->first_data_ts = ts;
+    struct tl_track_side *side = &t->side[r], *pside = &t->side[!r];
+    if (p->payload_len > 0 && side->first_data_ts == 0)
+        side->first_data_ts = ts;
+    /* Anything from us answers the peer's probes. */
+    if (pside->trouble != NULL)
+        pside->trouble->ka_unanswered = 0;
+    bool dsack = is_dsack(p);
+    if (dsack && trouble(pside) == NULL)
+        return false;
+    if (dsack && pside->trouble->dsacks++ == 0)
+        pside->trouble->dsack_first_pkt = pkt;
+    if (pside->trouble != NULL && pside->trouble->stall.n > 0 && pside->trouble->stall_peer_ts == 0)
+        pside->trouble->stall_peer_ts = ts;
+    /* The rest concerns this side's own trouble; none so far, none now. */
+    bool retx = s->kind == TL_K_RETX;
+    if (side->trouble == NULL && s->kind != TL_K_KEEPALIVE && !retx && s->kind != TL_K_UNEXPECTED) {
+        side->last_seq = p->seq;
+        side->last_len = p->payload_len;
+        return true;
+    }
+    struct tl_track_trouble *me = trouble(side);
+    const struct tl_track_trouble *peer = tl_track_trouble(pside);
+    if (me == NULL)
+        return false;
     if (me->zero_windows > 0 && me->zw_since == 0 && me->zw_open_pkt == 0)
         me->zw_open_pkt = pkt;
     if (s->kind == TL_K_KEEPALIVE) {
         if (me->ka.n == 1)
-            me->ka_idle_us = ts - (me->last_ts > peer->last_ts ? me->last_ts : peer->last_ts);
+            me->ka_idle_us = ts - (side->last_ts > pside->last_ts ? side->last_ts : pside->last_ts);
         me->ka_last_ts = ts;
         me->ka_unanswered++;
     }
-    peer->ka_unanswered = 0; /* anything from us answers the peer's probes */
     /* The same segment again within 1 ms, nothing in between: a copy made by
      * the capture (several interfaces, a SPAN port) that dedup.c did not
      * catch (a NAT between two capture points rewrote its IP ID), not a
      * retransmission: no stack resends that fast unasked. */
-    if (s->kind == TL_K_RETX && me->last_ts >= peer->last_ts && p->seq == me->last_seq &&
-        p->payload_len == me->last_len && ts - me->last_ts < TL_DUP_US) {
+    if (retx && side->last_ts >= pside->last_ts && p->seq == side->last_seq &&
+        p->payload_len == side->last_len && ts - side->last_ts < TL_DUP_US) {
         me->dup_copies++;
         me->retx_bytes -= p->payload_len; /* counts what was really sent again */
     }
-    me->last_seq = p->seq;
-    me->last_len = p->payload_len;
-    if (is_dsack(p) && peer->dsacks++ == 0)
-        peer->dsack_first_pkt = pkt;
-    if (s->kind == TL_K_RETX) {
+    side->last_seq = p->seq;
+    side->last_len = p->payload_len;
+    if (retx) {
         if (me->stall.n == 1)
             me->stall_peer_ts = 0;
         me->stall_last_ts = ts;
         me->stall_last_pkt = pkt;
     }
-    if (peer->stall.n > 0 && peer->stall_peer_ts == 0)
-        peer->stall_peer_ts = ts;
     if (s->kind == TL_K_UNEXPECTED && me->unexpected_pkt == pkt) {
         me->unexpected_flags = p->flags;
         me->unexpected_state = st->ep[r].state;
         me->unexpected_peer_state = st->ep[!r].state;
     }
+    (void)peer;
+    return true;
 }
 
 enum tl_status tl_track_step(struct tl_track *t, const struct tl_tcpstate *st,
@@ -292,38 +341,45 @@ enum tl_status tl_track_step(struct tl_track *t, const struct tl_tcpstate *st,
     tl_track_revise(t, s);
     on_changes(t, s, pkt_no, ts);
     /* Short of memory the step is still taken in whole: counts stay right. */
-    enum tl_status rc = on_kind(t, s, r, pkt_no, ts) ? TL_OK : TL_ENOMEM;
+    bool ok = on_kind(t, s, r, pkt_no, ts);
     if (p == NULL)
-        return rc;
+        return ok ? TL_OK : TL_ENOMEM;
     struct tl_track_side *me = &t->side[r], *peer = &t->side[!r];
     if (me->last_ts == 0 && peer->last_ts == 0)
         t->midstream = !(p->flags & TL_TH_SYN);
     if (p->flags & TL_TH_RST)
-        on_rst(t, st, s, r, pkt_no, ts);
-    on_window(me, &st->ep[r], &st->ep[!r], p, pkt_no, ts);
+        ok = on_rst(t, st, s, r, pkt_no, ts) && ok;
+    ok = on_window(me, &st->ep[r], &st->ep[!r], p, pkt_no, ts) && ok;
+    bool in_close_wait = st->ep[r].state == TL_EP_CLOSE_WAIT || st->ep[r].state == TL_EP_LAST_ACK;
     if (p->payload_len > 0) {
         me->data_segs++;
-        if (s->kind == TL_K_RETX)
-            me->retx_bytes += p->payload_len;
-        if (st->ep[r].state == TL_EP_CLOSE_WAIT || st->ep[r].state == TL_EP_LAST_ACK) {
-            if (me->data_in_close_wait++ == 0) {
-                me->data_in_close_wait_pkt = pkt_no;
-                me->data_in_close_wait_ts = ts;
+        struct tl_track_trouble *x = NULL;
+        if (s->kind == TL_K_RETX || in_close_wait)
+            x = trouble(me);
+        ok = ok && (x != NULL || !(s->kind == TL_K_RETX || in_close_wait));
+        if (x != NULL && s->kind == TL_K_RETX)
+            x->retx_bytes += p->payload_len;
+        if (x != NULL && in_close_wait) {
+            if (x->data_in_close_wait++ == 0) {
+                x->data_in_close_wait_pkt = pkt_no;
+                x->data_in_close_wait_ts = ts;
             }
-            me->data_in_close_wait_bytes += p->payload_len;
+            x->data_in_close_wait_bytes += p->payload_len;
         }
     }
-    if (peer->ka_pending && s->kind != TL_K_KEEPALIVE) {
-        peer->ka_pending = false;
-        peer->ka_answered++;
+    struct tl_track_trouble *pt = peer->trouble;
+    if (pt != NULL && pt->ka_pending && s->kind != TL_K_KEEPALIVE) {
+        pt->ka_pending = false;
+        pt->ka_answered++;
     }
     /* New data acknowledged past what was being retransmitted ends a stall. */
-    if ((p->flags & TL_TH_ACK) && peer->stall.n > 0 && tl_seq_gt(s->rel_ack, peer->stall_seq))
-        times_reset(&peer->stall);
-    on_data(t, st, s, p, r, pkt_no, ts);
+    if (pt != NULL && (p->flags & TL_TH_ACK) && pt->stall.n > 0 &&
+        tl_seq_gt(s->rel_ack, pt->stall_seq))
+        times_reset(&pt->stall);
+    ok = on_data(t, st, s, p, r, pkt_no, ts) && ok;
     me->last_ts = ts;
     me->last_had_data = p->payload_len > 0;
     me->last_had_fin = (p->flags & TL_TH_FIN) != 0;
     me->last_pkt = pkt_no;
-    return rc;
+    return ok ? TL_OK : TL_ENOMEM;
 }

@@ -71,34 +71,10 @@ struct tl_reuse {
     int64_t gap_us; /* from the earlier one's last segment */
 };
 
-/* What one side did, as far as the detectors care. The fields every
- * connection sets come first; those only trouble sets (an RST, a
- * retransmission, a zero window, keepalives) come after, together: the
- * part a split of the state by temperature would allocate on first need
- * (docs/performance.md). */
-struct tl_track_side {
-    /* Set on every connection. */
-    struct tl_times syn;         /* its SYNs (client) or SYN-ACKs (server) */
-    struct tl_times fin;         /* its FIN and FIN retransmissions */
-    uint32_t data_segs;          /* segments with payload (new or not) */
-    uint32_t last_seq, last_len; /* its last segment's sequence number and payload */
-    int64_t last_ts;             /* its last segment */
-    uint64_t last_pkt;           /* its last segment's packet number */
-    bool last_had_data;
-    bool last_had_fin;        /* its last segment carried a FIN */
-    int64_t first_data_ts;    /* its first payload segment (0: none) */
-    int64_t close_wait_since; /* when it entered CLOSE_WAIT (0: never) */
-    uint64_t close_wait_pkt;
-    int64_t close_wait_until; /* when it left CLOSE_WAIT (0: still there) */
-    int64_t fin_wait2_since;
-    uint64_t fin_wait2_pkt;
-    int64_t fin_wait2_until; /* when it left FIN_WAIT_2 (0: still there) */
-    int64_t time_wait_since;
-    uint64_t time_wait_pkt;
-    uint64_t final_ack_pkt; /* the peer's ACK that took it from LAST_ACK to CLOSED
-                               (or CLOSING to TIME_WAIT) */
-    int64_t final_ack_ts;
-    /* Set only where something went wrong or out of the ordinary. */
+/* What one side did that only trouble sets: an RST, a retransmission, a
+ * zero window, keepalives, CLOSING, data after the peer's FIN. Allocated
+ * on the first of them (tl_track_step); most connections never need it. */
+struct tl_track_trouble {
     struct tl_times ka;    /* keepalive probes it sent */
     struct tl_times zwp;   /* zero-window probes it sent */
     struct tl_times stall; /* retransmissions of the same unacknowledged data */
@@ -146,6 +122,41 @@ struct tl_track_side {
     uint32_t dup_copies;   /* retransmissions that were the capture's own copies
                                  (not in retx_bytes) */
 };
+
+/* What one side did, as far as the detectors care: what every connection
+ * sets, and its trouble record when it has one. */
+struct tl_track_side {
+    struct tl_times syn;         /* its SYNs (client) or SYN-ACKs (server) */
+    struct tl_times fin;         /* its FIN and FIN retransmissions */
+    uint32_t data_segs;          /* segments with payload (new or not) */
+    uint32_t last_seq, last_len; /* its last segment's sequence number and payload */
+    int64_t last_ts;             /* its last segment */
+    uint64_t last_pkt;           /* its last segment's packet number */
+    bool last_had_data;
+    bool last_had_fin;        /* its last segment carried a FIN */
+    int64_t first_data_ts;    /* its first payload segment (0: none) */
+    int64_t close_wait_since; /* when it entered CLOSE_WAIT (0: never) */
+    uint64_t close_wait_pkt;
+    int64_t close_wait_until; /* when it left CLOSE_WAIT (0: still there) */
+    int64_t fin_wait2_since;
+    uint64_t fin_wait2_pkt;
+    int64_t fin_wait2_until; /* when it left FIN_WAIT_2 (0: still there) */
+    int64_t time_wait_since;
+    uint64_t time_wait_pkt;
+    uint64_t final_ack_pkt; /* the peer's ACK that took it from LAST_ACK to CLOSED
+                               (or CLOSING to TIME_WAIT) */
+    int64_t final_ack_ts;
+    struct tl_track_trouble *trouble; /* NULL until needed: see tl_track_trouble() */
+};
+
+/* All zeros: what a side without trouble reads. */
+extern const struct tl_track_trouble tl_track_no_trouble;
+
+/* A side's trouble record, or all zeros (never NULL): for reading. */
+static inline const struct tl_track_trouble *tl_track_trouble(const struct tl_track_side *s)
+{
+    return s->trouble != NULL ? s->trouble : &tl_track_no_trouble;
+}
 
 struct tl_track {
     struct tl_track_side side[2]; /* by enum tl_role */
