@@ -4,9 +4,11 @@
  * the event kind are checked. Sequence numbers start just below 2^32 in
  * several scenarios, so every comparison crosses the wrap.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
+#include "tcplens/detect.h"
 #include "tcplens/tcpstate.h"
 #include "tcplens/timeline.h"
 
@@ -458,10 +460,64 @@ static void new_connection_rules(struct tap *t)
     ok(t, !tl_tcpstate_starts_new(&s.st, &p, TL_ROLE_SERVER), "old SYN-ACK after RST stays");
 }
 
+/* One segment into both the state machine and the detectors' tracker. */
+static void tracked(struct script *s, struct tl_track *tr, int dir, uint8_t flags, uint32_t seq,
+                    uint32_t ack, uint32_t len)
+{
+    struct tl_pkt p;
+    memset(&p, 0, sizeof p);
+    p.flags = flags;
+    p.seq = seq;
+    p.ack = ack;
+    p.payload_len = len;
+    p.win = 512;
+    s->now += 1000;
+    tl_tcpstate_update(&s->st, &p, (enum tl_role)dir, s->now, &s->step);
+    if (tl_track_step(tr, &s->st, &s->step, &p, (enum tl_role)dir, (uint64_t)s->now / 1000,
+                      s->now) != TL_OK)
+        abort();
+}
+
+/* The tracker's trouble record is allocated by trouble only: a clean
+ * connection has none on either side, an RST gives its sender one. */
+static void trouble_on_need(struct tap *t)
+{
+    struct script s;
+    struct tl_track tr;
+    start(&s, t, "trouble record");
+    tl_track_init(&tr);
+    tracked(&s, &tr, C2S, S, 100, 0, 0);
+    tracked(&s, &tr, S2C, S | A, 900, 101, 0);
+    tracked(&s, &tr, C2S, A, 101, 901, 0);
+    tracked(&s, &tr, C2S, A | P, 101, 901, 10);
+    tracked(&s, &tr, S2C, A | P, 901, 111, 10);
+    tracked(&s, &tr, C2S, F | A, 111, 911, 0);
+    tracked(&s, &tr, S2C, F | A, 911, 112, 0);
+    tracked(&s, &tr, C2S, A, 112, 912, 0);
+    ok(t, tr.side[C2S].trouble == NULL && tr.side[S2C].trouble == NULL,
+       "trouble record: none for a clean connection");
+    ok(t, tl_track_trouble(&tr.side[C2S])->rst_pkt == 0,
+       "trouble record: a side without one reads zeros");
+    tl_track_free(&tr);
+    start(&s, t, "trouble record");
+    tl_track_init(&tr);
+    tracked(&s, &tr, C2S, S, 100, 0, 0);
+    tracked(&s, &tr, S2C, S | A, 900, 101, 0);
+    tracked(&s, &tr, C2S, A, 101, 901, 0);
+    tracked(&s, &tr, S2C, R | A, 901, 101, 0);
+    ok(t,
+       tr.side[C2S].trouble == NULL && tr.side[S2C].trouble != NULL &&
+           tr.side[S2C].trouble->rst_pkt != 0 && tr.side[S2C].trouble->rsts == 1,
+       "trouble record: the RST's sender has one, holding the RST");
+    tl_track_free(&tr);
+    ok(t, tr.side[S2C].trouble == NULL, "trouble record: freed with the tracker");
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct tap t = {0, 0};
+    trouble_on_need(&t);
     client_closes_first(&t);
     server_closes_with_fin_ack(&t);
     crossing_fins(&t, true);
