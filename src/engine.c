@@ -555,9 +555,12 @@ static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct 
     c->last_pkt = f->pkt_no;
     c->packets[r]++;
     tl_zeek_update(&ext(c)->zeek, p, from_a, f->ts_us);
+    /* Short of memory for a waiting block, the Zeek columns may be wrong. */
+    enum tl_status zs = tl_zeek_failed(&ext(c)->zeek) ? TL_ENOMEM : TL_OK;
     if (tl_dedup_seen(&ext(c)->dedup, r, p, f->ts_us)) {
         tl_flow_touch(e->flows, c);
-        return log_duplicate(e, c, p, f, r);
+        enum tl_status ds = log_duplicate(e, c, p, f, r);
+        return zs != TL_OK ? zs : ds;
     }
     c->bytes[r] += p->payload_len;
     st = advance(e, c, f->ts_us, false);
@@ -577,7 +580,7 @@ static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct 
         tl_flow_touch(e->flows, c);
     if (tl_flow_ended(c))
         tl_engine_pack(e, c);
-    return st != TL_OK ? st : ls;
+    return st != TL_OK ? st : ls != TL_OK ? ls : zs;
 }
 
 enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f)

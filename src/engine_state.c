@@ -98,9 +98,11 @@ void tl_engine_drop_state(struct tl_engine *e, struct tl_conn *c)
         struct conn_ext x;
         tl_unpack(&x, sizeof x, s->packed);
         tl_track_free(&x.track);
+        tl_zeek_free(&x.zeek);
     } else if (s->x != NULL) {
         tl_timeline_free(&s->x->tl);
         tl_track_free(&s->x->track);
+        tl_zeek_free(&s->x->zeek);
         ext_release(e, s->x);
     }
     free(s->packed);

@@ -18,6 +18,7 @@
 #include "tcplens/zeek.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zeek_int.h"
@@ -34,6 +35,15 @@ static void ep_init(struct tl_zeek_ep *ep)
     memset(ep, 0, sizeof *ep);
     ep->chk.threshold = ep->rxmt.threshold = ep->win0.threshold = ep->gap.threshold = 1;
     zk_reasm_init(&ep->reasm);
+}
+
+void tl_zeek_free(struct tl_zeek *z)
+{
+    for (int i = 0; i < 2; i++) {
+        free(z->ep[i].reasm.b);
+        z->ep[i].reasm.b = NULL;
+        z->ep[i].reasm.nblocks = 0;
+    }
 }
 
 void tl_zeek_init_cfg(struct tl_zeek *z, const struct tl_zeek_cfg *cfg)

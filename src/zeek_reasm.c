@@ -12,6 +12,7 @@
  * the delivery point, the trim point (highest ACK), and up to
  * TL_ZEEK_MAX_BLOCKS ranges waiting above a hole.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "zeek_int.h"
@@ -44,17 +45,17 @@ static void gap(struct tl_zeek *z, struct tl_zeek_ep *ep, uint64_t len)
 
 static void drop_block(struct tl_zeek_reasm *r, size_t i)
 {
-    memmove(&r->lo[i], &r->lo[i + 1], (r->nblocks - i - 1) * sizeof r->lo[0]);
-    memmove(&r->hi[i], &r->hi[i + 1], (r->nblocks - i - 1) * sizeof r->hi[0]);
+    memmove(&r->b->lo[i], &r->b->lo[i + 1], (r->nblocks - i - 1) * sizeof r->b->lo[0]);
+    memmove(&r->b->hi[i], &r->b->hi[i + 1], (r->nblocks - i - 1) * sizeof r->b->hi[0]);
     r->nblocks--;
 }
 
 /* Delivers every waiting block the delivery point has reached. */
 static void absorb(struct tl_zeek_reasm *r)
 {
-    while (r->nblocks > 0 && r->lo[0] <= r->last_reassem) {
-        if (r->hi[0] > r->last_reassem)
-            r->last_reassem = r->hi[0];
+    while (r->nblocks > 0 && r->b->lo[0] <= r->last_reassem) {
+        if (r->b->hi[0] > r->last_reassem)
+            r->last_reassem = r->b->hi[0];
         drop_block(r, 0);
     }
 }
@@ -62,26 +63,30 @@ static void absorb(struct tl_zeek_reasm *r)
 /* Keeps [lo, hi) above a hole, merged with what overlaps or touches it. */
 static void store(struct tl_zeek_reasm *r, uint64_t lo, uint64_t hi)
 {
+    if (r->b == NULL && (r->b = calloc(1, sizeof *r->b)) == NULL) {
+        r->failed = true; /* tl_zeek_failed() tells the engine */
+        return;
+    }
     size_t i = 0;
-    while (i < r->nblocks && r->hi[i] < lo)
+    while (i < r->nblocks && r->b->hi[i] < lo)
         i++;
-    while (i < r->nblocks && r->lo[i] <= hi) {
-        lo = r->lo[i] < lo ? r->lo[i] : lo;
-        hi = r->hi[i] > hi ? r->hi[i] : hi;
+    while (i < r->nblocks && r->b->lo[i] <= hi) {
+        lo = r->b->lo[i] < lo ? r->b->lo[i] : lo;
+        hi = r->b->hi[i] > hi ? r->b->hi[i] : hi;
         drop_block(r, i);
     }
     if (r->nblocks == TL_ZEEK_MAX_BLOCKS) {
         /* Out of room: fold the new range into its lower neighbour; a hole
          * between them is then forgotten (a bounded approximation). */
         size_t j = i > 0 ? i - 1 : 0;
-        r->lo[j] = r->lo[j] < lo ? r->lo[j] : lo;
-        r->hi[j] = r->hi[j] > hi ? r->hi[j] : hi;
+        r->b->lo[j] = r->b->lo[j] < lo ? r->b->lo[j] : lo;
+        r->b->hi[j] = r->b->hi[j] > hi ? r->b->hi[j] : hi;
         return;
     }
-    memmove(&r->lo[i + 1], &r->lo[i], (r->nblocks - i) * sizeof r->lo[0]);
-    memmove(&r->hi[i + 1], &r->hi[i], (r->nblocks - i) * sizeof r->hi[0]);
-    r->lo[i] = lo;
-    r->hi[i] = hi;
+    memmove(&r->b->lo[i + 1], &r->b->lo[i], (r->nblocks - i) * sizeof r->b->lo[0]);
+    memmove(&r->b->hi[i + 1], &r->b->hi[i], (r->nblocks - i) * sizeof r->b->hi[0]);
+    r->b->lo[i] = lo;
+    r->b->hi[i] = hi;
     r->nblocks++;
 }
 
@@ -91,7 +96,7 @@ static uint64_t buffered(const struct tl_zeek_reasm *r)
 {
     uint64_t n = r->last_reassem > r->trim ? r->last_reassem - r->trim : 0;
     for (size_t i = 0; i < r->nblocks; i++)
-        n += r->hi[i] - r->lo[i];
+        n += r->b->hi[i] - r->b->lo[i];
     return n;
 }
 
@@ -139,7 +144,7 @@ void zk_data_sent(struct tl_zeek *z, struct tl_zeek_ep *ep, uint64_t seq, uint32
     new_block(z, ep, seq, upper);
     /* Zeek gives up reassembling a direction that buffers too much
      * without being acknowledged. */
-    uint64_t above_hole = r->nblocks > 0 ? r->hi[r->nblocks - 1] - r->last_reassem : 0;
+    uint64_t above_hole = r->nblocks > 0 ? r->b->hi[r->nblocks - 1] - r->last_reassem : 0;
     if ((none_acked(ep) && above_hole > MAX_ABOVE_HOLE_NO_ACKS) ||
         buffered(r) > EXCESSIVE_NO_ACKS) {
         r->nblocks = 0;
@@ -157,9 +162,9 @@ static void undelivered(struct tl_zeek *z, struct tl_zeek_ep *ep, uint64_t up)
     if (up <= 2 && z->is_partial)
         return;
     if (!r->skip) {
-        while (r->nblocks > 0 && r->lo[0] < up) {
-            gap(z, ep, r->lo[0] - r->last_reassem);
-            r->last_reassem = r->lo[0];
+        while (r->nblocks > 0 && r->b->lo[0] < up) {
+            gap(z, ep, r->b->lo[0] - r->last_reassem);
+            r->last_reassem = r->b->lo[0];
             absorb(r);
         }
         if (up > r->last_reassem)
@@ -180,6 +185,6 @@ void zk_ack_received(struct tl_zeek *z, struct tl_zeek_ep *ep, uint64_t seq)
     if (seq > r->last_reassem)
         undelivered(z, ep, seq);
     r->trim = seq;
-    while (r->nblocks > 0 && r->hi[0] <= seq)
+    while (r->nblocks > 0 && r->b->hi[0] <= seq)
         drop_block(r, 0);
 }

@@ -53,11 +53,18 @@ struct tl_zeek_scaled {
 
 /* Zeek's reassembler, reduced to what content-gap letters need: relative
  * sequence numbers delivered, trimmed, and blocks waiting above a hole. */
+struct tl_zeek_blocks {
+    uint64_t lo[TL_ZEEK_MAX_BLOCKS], hi[TL_ZEEK_MAX_BLOCKS];
+};
+
 struct tl_zeek_reasm {
     uint64_t last_reassem, trim;
-    uint64_t lo[TL_ZEEK_MAX_BLOCKS], hi[TL_ZEEK_MAX_BLOCKS];
+    /* Allocated with the first block above a hole: most connections never
+     * have one. tl_zeek_free() releases it. */
+    struct tl_zeek_blocks *b;
     uint8_t nblocks;
-    bool skip; /* deliveries given up, as Zeek does when it must */
+    bool skip;   /* deliveries given up, as Zeek does when it must */
+    bool failed; /* a block could not be kept: out of memory */
 };
 
 /* One side of the connection (Zeek's TCP_Endpoint). Private to src/zeek*.c. */
@@ -100,6 +107,16 @@ void tl_zeek_init(struct tl_zeek *z);
 
 /* Same with options; cfg is copied. */
 void tl_zeek_init_cfg(struct tl_zeek *z, const struct tl_zeek_cfg *cfg);
+
+/* Releases what the reassembler allocated (z stays usable, its waiting
+ * blocks forgotten). */
+void tl_zeek_free(struct tl_zeek *z);
+
+/* True once memory ran out for a waiting block: the columns may be wrong. */
+static inline bool tl_zeek_failed(const struct tl_zeek *z)
+{
+    return z->ep[0].reasm.failed || z->ep[1].reasm.failed;
+}
 
 /* Takes in one segment; from_a tells the sender (see tl_flow_key_make),
  * ts_us its pcap time. p is only borrowed until return. */

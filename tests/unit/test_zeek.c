@@ -24,8 +24,12 @@ struct rig {
     uint16_t win;
 };
 
+/* Frees what the rig's Zeek state allocated (g zeroed or opened before). */
+static void rig_close(struct rig *g) { tl_zeek_free(&g->z); }
+
 static void rig_open(struct rig *g, uint16_t cport, uint16_t sport, bool ignore_checksums)
 {
+    rig_close(g);
     memset(g, 0, sizeof *g);
     struct tl_zeek_cfg cfg = {.ignore_checksums = ignore_checksums};
     tl_zeek_init_cfg(&g->z, &cfg);
@@ -121,7 +125,7 @@ static void handshake(struct rig *g)
 
 static void test_states_open(struct tap *t)
 {
-    struct rig g;
+    struct rig g = {0};
     rig_open(&g, 40000, 80, true);
     seg(&g, C2S, S, 100, 0, 0);
     expect(t, &g, "S0", "S", "SYN alone");
@@ -147,11 +151,12 @@ static void test_states_open(struct tap *t)
     seg(&g, C2S, S, 100, 0, 0);
     seg(&g, S2C, R | A, 0, 101, 0);
     expect(t, &g, "REJ", "Sr", "refused");
+    rig_close(&g);
 }
 
 static void test_states_close(struct tap *t)
 {
-    struct rig g;
+    struct rig g = {0};
     rig_open(&g, 40000, 80, true);
     handshake(&g);
     seg(&g, C2S, F | A, 101, 501, 0);
@@ -172,11 +177,12 @@ static void test_states_close(struct tap *t)
     seg(&g, S2C, S | A, 500, 101, 0);
     seg(&g, S2C, F | A, 501, 101, 0);
     expect(t, &g, "SHR", "^hf", "SYN-ACK then FIN, no SYN");
+    rig_close(&g);
 }
 
 static void test_states_reset(struct tap *t)
 {
-    struct rig g;
+    struct rig g = {0};
     rig_open(&g, 40000, 80, true);
     handshake(&g);
     seg(&g, C2S, R | A, 101, 501, 0);
@@ -201,11 +207,12 @@ static void test_states_reset(struct tap *t)
     seg(&g, C2S, A | P, 100, 500, 10);
     seg(&g, S2C, A, 500, 110, 0);
     expect(t, &g, "OTH", "Da", "midstream");
+    rig_close(&g);
 }
 
 static void test_once_letters(struct tap *t)
 {
-    struct rig g;
+    struct rig g = {0};
     rig_open(&g, 40000, 80, true);
     handshake(&g);
     for (uint32_t i = 0; i < 3; i++) {
@@ -225,11 +232,12 @@ static void test_once_letters(struct tap *t)
     seg(&g, S2C, S | F | A, 500, 101, 0);
     seg(&g, S2C, S | F | A, 500, 101, 0);
     expect(t, &g, "S3", "Sq", "SYN+FIN is q, once");
+    rig_close(&g);
 }
 
 static void test_repeat_on_new_seq(struct tap *t)
 {
-    struct rig g;
+    struct rig g = {0};
     rig_open(&g, 40000, 80, true);
     seg(&g, C2S, S, 100, 0, 0);
     seg(&g, C2S, S, 100, 0, 0);
@@ -262,11 +270,12 @@ static void test_repeat_on_new_seq(struct tap *t)
     seg(&g, S2C, R, 501, 0, 0);
     seg(&g, S2C, R, 800, 0, 0);
     expect(t, &g, "RSTR", "ShArr", "RST again on a new sequence number");
+    rig_close(&g);
 }
 
 static void test_logarithmic(struct tap *t)
 {
-    struct rig g;
+    struct rig g = {0};
     rig_open(&g, 40000, 80, true);
     handshake(&g);
     seg(&g, C2S, A | P, 101, 501, 10);
@@ -296,11 +305,12 @@ static void test_logarithmic(struct tap *t)
     seg(&g, C2S, A | P, 111, 501, 10); /* bytes 101..110 never seen */
     seg(&g, S2C, A, 501, 121, 0);
     expect(t, &g, "S1", "ShADaG", "ACK above a hole: content gap");
+    rig_close(&g);
 }
 
 static void test_flips(struct tap *t)
 {
-    struct rig g;
+    struct rig g = {0};
     /* Between two high ports nothing looks like a server: the SYN-ACK's
      * sender stays originator until an ACK follows. */
     rig_open(&g, 40000, 50000, true);
@@ -321,11 +331,12 @@ static void test_flips(struct tap *t)
     seg(&g, S2C, A | P, 500, 101, 10);
     expect(t, &g, "OTH", "^d", "midstream data from port 80: flipped");
     ok(t, tl_zeek_orig_is_a(&g.z), "flipped originator is the client");
+    rig_close(&g);
 }
 
 static void test_checksums(struct tap *t)
 {
-    struct rig g;
+    struct rig g = {0};
     rig_open(&g, 40000, 80, false);
     g.good_csum = true;
     handshake(&g);
@@ -342,11 +353,12 @@ static void test_checksums(struct tap *t)
     g.bad_ip_csum = true;
     handshake(&g);
     expect(t, &g, "S1", "ShA", "with -C nothing is dropped");
+    rig_close(&g);
 }
 
 static void test_lifetime(struct tap *t)
 {
-    struct rig g;
+    struct rig g = {0};
     /* Zeek gives up an unanswered SYN after 5 s (S0); what follows is
      * another Zeek connection. */
     rig_open(&g, 40000, 80, true);
@@ -377,6 +389,7 @@ static void test_lifetime(struct tap *t)
     seg(&g, C2S, S, 7000, 0, 0);
     ok(t, tl_zeek_split(&g.z), "SYN after the close: reuse");
     expect(t, &g, "SF", "ShAFf", "reuse leaves the old connection as it was");
+    rig_close(&g);
 }
 
 int main(void)
