@@ -297,7 +297,6 @@ static bool on_data(struct tl_track *t, const struct tl_tcpstate *st, const stru
         return true;
     }
     struct tl_track_trouble *me = trouble(side);
-    const struct tl_track_trouble *peer = tl_track_trouble(pside);
     if (me == NULL)
         return false;
     if (me->zero_windows > 0 && me->zw_since == 0 && me->zw_open_pkt == 0)
@@ -330,7 +329,6 @@ static bool on_data(struct tl_track *t, const struct tl_tcpstate *st, const stru
         me->unexpected_state = st->ep[r].state;
         me->unexpected_peer_state = st->ep[!r].state;
     }
-    (void)peer;
     return true;
 }
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkt.h"
+#include "rig.h"
 #include "tap.h"
 #include "tcplens/engine.h"
 
@@ -27,11 +27,7 @@ static double absd(double x) { return x < 0 ? -x : x; }
 struct run {
     struct tap *t;
     const char *name;
-    struct tl_engine *e;
-    struct tl_report *r;
-    FILE *out;
-    uint64_t pkt_no;
-    uint16_t cport;  /* client port: 10.0.0.1:cport <-> 10.0.0.2:80 */
+    struct rig rig;  /* 10.0.0.1:cport <-> 10.0.0.2:80 */
     json_t *conns;   /* after finish(): the connections, first-seen order */
     char label[200]; /* the current test point's name */
 };
@@ -41,66 +37,29 @@ static void start(struct run *g, struct tap *t, const char *name)
     memset(g, 0, sizeof *g);
     g->t = t;
     g->name = name;
-    g->out = tmpfile();
-    struct tl_report_cfg rc = {.format = TL_REPORT_NDJSON, .out = g->out, .reorder = true};
-    g->r = tl_report_new(&rc);
+    struct tl_report_cfg rc = {.format = TL_REPORT_NDJSON, .reorder = true};
     struct tl_engine_cfg ec = {.idle_timeout_us = TL_DEFAULT_IDLE_TIMEOUT_US,
                                .linger_us = TL_DEFAULT_LINGER_US,
                                .timeline = {.max_events = TL_DEFAULT_TIMELINE_MAX},
                                .detect = {.close_wait_us = TL_DEFAULT_CLOSE_WAIT_US,
-                                          .fin_timeout_us = TL_DEFAULT_FIN_TIMEOUT_US},
-                               .reports = &g->r,
-                               .nreports = 1};
-    g->e = tl_engine_new(&ec);
-    if (g->out == NULL || g->r == NULL || g->e == NULL)
-        abort();
-    g->cport = 40000;
+                                          .fin_timeout_us = TL_DEFAULT_FIN_TIMEOUT_US}};
+    rig_start(&g->rig, &rc, &ec);
 }
 
 /* One segment ms milliseconds into the capture, with window win. */
 static void seg(struct run *g, double ms, int dir, uint8_t flags, uint32_t seq, uint32_t ack,
                 size_t len, uint16_t win)
 {
-    uint8_t buf[PKT_MAX];
-    struct pkt p;
-    pkt_init(&p, buf, sizeof buf);
-    pkt_eth(&p, PKT_ETH_IPV4);
-    uint32_t a = PKT_V4(10, 0, 0, 1), b = PKT_V4(10, 0, 0, 2);
-    pkt_ipv4(&p, dir == C2S ? a : b, dir == C2S ? b : a, PKT_PROTO_TCP, 0);
-    struct pkt_tcp tcp = {.sport = dir == C2S ? g->cport : 80,
-                          .dport = dir == C2S ? 80 : g->cport,
-                          .seq = seq,
-                          .ack = ack,
-                          .flags = flags,
-                          .win = win,
-                          .paylen = len};
-    pkt_tcp(&p, &tcp);
-    pkt_finish(&p);
     int64_t ts = 1700000000 * TL_USEC_PER_SEC + (int64_t)(ms * 1000.0 + 0.5);
-    struct tl_frame f = {ts, (uint32_t)p.len, (uint32_t)p.len, buf, TL_DLT_EN10MB, 0, ++g->pkt_no};
-    if (tl_engine_feed(g->e, &f) != TL_OK)
-        abort();
+    rig_feed(&g->rig, ts, dir, flags, seq, ack, len, win);
 }
 
 /* Ends the capture and reads the report back. */
 static void finish(struct run *g)
 {
-    if (tl_engine_finish(g->e) != TL_OK)
-        abort();
-    struct tl_capture_info cap = *tl_engine_capture(g->e);
-    struct tl_run run = {.capture = &cap};
-    if (tl_report_finish(g->r, &run) != TL_OK)
-        abort();
-    tl_engine_free(g->e);
-    tl_report_free(g->r);
-    rewind(g->out);
-    g->conns = json_array();
-    char *line = NULL;
-    size_t size = 0;
-    while (getline(&line, &size, g->out) > 0)
-        json_array_append_new(g->conns, json_loads(line, 0, NULL));
-    free(line);
-    fclose(g->out);
+    struct tl_capture_info cap;
+    rig_finish(&g->rig, &cap, NULL);
+    g->conns = rig_read(&g->rig);
 }
 
 static void done(struct run *g) { json_decref(g->conns); }
@@ -369,7 +328,7 @@ static void test_time_wait(struct tap *t)
     seg(&g, 10, C2S, F | A, 1101, 5101, 0, 502); /* 6 */
     seg(&g, 11, S2C, F | A, 5101, 1102, 0, 509); /* 7 */
     seg(&g, 12, C2S, A, 1102, 5102, 0, 502);     /* 8 */
-    g.cport = 40001;
+    g.rig.cport = 40001;
     open_exchange(&g, 100);                       /* 9-13 */
     seg(&g, 110, S2C, F | A, 5101, 1101, 0, 509); /* 14 */
     seg(&g, 111, C2S, F | A, 1101, 5102, 0, 502); /* 15 */

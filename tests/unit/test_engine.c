@@ -6,41 +6,24 @@
 #include <string.h>
 
 #include "pkt.h"
+#include "rig.h"
 #include "tap.h"
 #include "tcplens/engine.h"
 
 enum { C2S, S2C };
 
-struct rig {
-    struct tl_engine *e;
-    struct tl_report *r;
-    FILE *out;
-    uint64_t pkt_no;
-    uint16_t cport;   /* client port of the 4-tuple in use */
-    uint16_t vlan[2]; /* 802.1Q id by direction, 0: untagged */
-};
 
 /* An engine with one report, of configuration rc (its out is the rig's). */
 static void rig_open_report(struct rig *g, const struct tl_report_cfg *rc, uint32_t max_flows,
                             int64_t idle_us, bool full_timeline, uint8_t vlan_key)
 {
-    memset(g, 0, sizeof *g);
-    g->out = tmpfile();
-    struct tl_report_cfg c = *rc;
-    c.out = g->out;
-    g->r = tl_report_new(&c);
     struct tl_engine_cfg ec = {.idle_timeout_us = idle_us,
                                .vlan_key = vlan_key,
                                .linger_us = TL_DEFAULT_LINGER_US,
                                .max_flows = max_flows,
                                .timeline = {.full = full_timeline,
-                                            .max_events = TL_DEFAULT_TIMELINE_MAX},
-                               .reports = &g->r,
-                               .nreports = 1};
-    g->e = tl_engine_new(&ec);
-    if (g->out == NULL || g->r == NULL || g->e == NULL)
-        abort();
-    g->cport = 40000;
+                                            .max_events = TL_DEFAULT_TIMELINE_MAX}};
+    rig_start(g, rc, &ec);
 }
 
 static void rig_open_with(struct rig *g, uint32_t max_flows, int64_t idle_us, bool full_timeline,
@@ -59,30 +42,7 @@ static void rig_open(struct rig *g, uint32_t max_flows, int64_t idle_us)
 static void seg_at(struct rig *g, int64_t ts_us, int dir, uint8_t flags, uint32_t seq, uint32_t ack,
                    size_t len)
 {
-    uint8_t buf[PKT_MAX];
-    struct pkt p;
-    pkt_init(&p, buf, sizeof buf);
-    if (g->vlan[dir] != 0) {
-        pkt_eth(&p, PKT_ETH_VLAN);
-        pkt_vlan(&p, g->vlan[dir], PKT_ETH_IPV4);
-    } else {
-        pkt_eth(&p, PKT_ETH_IPV4);
-    }
-    uint32_t a = PKT_V4(10, 0, 0, 1), b = PKT_V4(10, 0, 0, 2);
-    pkt_ipv4(&p, dir == C2S ? a : b, dir == C2S ? b : a, PKT_PROTO_TCP, 0);
-    struct pkt_tcp t = {.sport = dir == C2S ? g->cport : 80,
-                        .dport = dir == C2S ? 80 : g->cport,
-                        .seq = seq,
-                        .ack = ack,
-                        .flags = flags,
-                        .win = 512,
-                        .paylen = len};
-    pkt_tcp(&p, &t);
-    pkt_finish(&p);
-    struct tl_frame f = {ts_us, (uint32_t)p.len, (uint32_t)p.len, buf, TL_DLT_EN10MB,
-                         0,     ++g->pkt_no};
-    if (tl_engine_feed(g->e, &f) != TL_OK)
-        abort();
+    rig_feed(g, ts_us, dir, flags, seq, ack, len, 512);
 }
 
 /* The same at ms milliseconds into a capture of November 2023. */
@@ -92,35 +52,11 @@ static void seg(struct rig *g, int64_t ms, int dir, uint8_t flags, uint32_t seq,
     seg_at(g, 1700000000 * TL_USEC_PER_SEC + ms * 1000, dir, flags, seq, ack, len);
 }
 
-/* Ends the run and the report; cap gets the capture's counters, and runs
- * (unless NULL) how many times the detectors ran. */
-static void rig_finish(struct rig *g, struct tl_capture_info *cap, uint64_t *runs)
-{
-    if (tl_engine_finish(g->e) != TL_OK)
-        abort();
-    *cap = *tl_engine_capture(g->e);
-    if (runs != NULL)
-        *runs = tl_engine_detector_runs(g->e);
-    struct tl_run run = {.capture = cap, .summary = tl_engine_summary(g->e)};
-    if (tl_report_finish(g->r, &run) != TL_OK)
-        abort();
-    tl_engine_free(g->e);
-    tl_report_free(g->r);
-}
-
 /* Ends the run; returns the connections as a JSON array (caller frees). */
 static json_t *rig_close(struct rig *g, struct tl_capture_info *cap)
 {
     rig_finish(g, cap, NULL);
-    rewind(g->out);
-    json_t *all = json_array();
-    char *line = NULL;
-    size_t size = 0;
-    while (getline(&line, &size, g->out) > 0)
-        json_array_append_new(all, json_loads(line, 0, NULL));
-    free(line);
-    fclose(g->out);
-    return all;
+    return rig_read(g);
 }
 
 static const char *str(json_t *conns, size_t i, const char *key)

@@ -30,9 +30,8 @@ static void start(struct script *s, struct tap *t, const char *name)
     tl_tcpstate_init(&s->st);
 }
 
-/* Feeds one segment 1 ms after the previous one. */
-static void seg(struct script *s, int dir, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len,
-                uint16_t win)
+/* A segment as the decoder gives it. */
+static struct tl_pkt segment(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len, uint16_t win)
 {
     struct tl_pkt p;
     memset(&p, 0, sizeof p);
@@ -41,6 +40,14 @@ static void seg(struct script *s, int dir, uint8_t flags, uint32_t seq, uint32_t
     p.ack = ack;
     p.payload_len = len;
     p.win = win;
+    return p;
+}
+
+/* Feeds one segment 1 ms after the previous one. */
+static void seg(struct script *s, int dir, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len,
+                uint16_t win)
+{
+    struct tl_pkt p = segment(flags, seq, ack, len, win);
     s->now += 1000;
     tl_tcpstate_update(&s->st, &p, (enum tl_role)dir, s->now, &s->step);
 }
@@ -464,15 +471,8 @@ static void new_connection_rules(struct tap *t)
 static void tracked(struct script *s, struct tl_track *tr, int dir, uint8_t flags, uint32_t seq,
                     uint32_t ack, uint32_t len)
 {
-    struct tl_pkt p;
-    memset(&p, 0, sizeof p);
-    p.flags = flags;
-    p.seq = seq;
-    p.ack = ack;
-    p.payload_len = len;
-    p.win = 512;
-    s->now += 1000;
-    tl_tcpstate_update(&s->st, &p, (enum tl_role)dir, s->now, &s->step);
+    struct tl_pkt p = segment(flags, seq, ack, len, 512);
+    seg(s, dir, flags, seq, ack, len, 512);
     if (tl_track_step(tr, &s->st, &s->step, &p, (enum tl_role)dir, (uint64_t)s->now / 1000,
                       s->now) != TL_OK)
         abort();
