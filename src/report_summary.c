@@ -154,6 +154,16 @@ static void tally_life(struct report_summary *sum, const struct tl_conn_view *v)
         sum->short_lived++;
 }
 
+/* One anomaly in the counts by type and severity and the worst per type. */
+static void tally_anomaly(struct report_summary *sum, const struct tl_anomaly *a)
+{
+    sum->anomalies[a->type % TL_AN_NTYPES]++;
+    sum->by_sev[a->severity % TL_SEV_NLEVELS]++;
+    int8_t *w = &sum->type_worst[a->type % TL_AN_NTYPES];
+    if ((int)a->severity > *w && a->severity < TL_SEV_NLEVELS)
+        *w = (int8_t)a->severity;
+}
+
 void tl_report_summary_add(struct report_summary *sum, const struct tl_conn_view *v)
 {
     const struct tl_conn *c = v->conn;
@@ -163,28 +173,16 @@ void tl_report_summary_add(struct report_summary *sum, const struct tl_conn_view
     if (v->tcp != NULL)
         for (int r = 0; r < 2; r++)
             sum->states[r][v->tcp->ep[r].state % TL_EP_NSTATES]++;
-    for (size_t i = 0; v->anomalies != NULL && i < v->anomalies->n; i++) {
-        const struct tl_anomaly *a = &v->anomalies->a[i];
-        sum->anomalies[a->type % TL_AN_NTYPES]++;
-        sum->by_sev[a->severity % TL_SEV_NLEVELS]++;
-        int8_t *w = &sum->type_worst[a->type % TL_AN_NTYPES];
-        if ((int)a->severity > *w && a->severity < TL_SEV_NLEVELS)
-            *w = (int8_t)a->severity;
-    }
+    for (size_t i = 0; v->anomalies != NULL && i < v->anomalies->n; i++)
+        tally_anomaly(sum, &v->anomalies->a[i]);
     tally_hosts(sum, v);
     tally_life(sum, v);
 }
 
 void tl_report_summary_hosts(struct report_summary *sum, const struct tl_host_anomaly_list *h)
 {
-    for (size_t i = 0; h != NULL && i < h->n; i++) {
-        const struct tl_anomaly *a = &h->a[i].a;
-        sum->anomalies[a->type % TL_AN_NTYPES]++;
-        sum->by_sev[a->severity % TL_SEV_NLEVELS]++;
-        int8_t *w = &sum->type_worst[a->type % TL_AN_NTYPES];
-        if (a->severity > *w)
-            *w = (int8_t)a->severity;
-    }
+    for (size_t i = 0; h != NULL && i < h->n; i++)
+        tally_anomaly(sum, &h->a[i].a);
 }
 
 static int host_order(const void *pa, const void *pb)
