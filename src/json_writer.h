@@ -77,6 +77,33 @@ void tl_jw_keyn(struct tl_jw *w, const char *key, size_t n);
 static inline void tl_jw_key(struct tl_jw *w, const char *key) { tl_jw_keyn(w, key, strlen(key)); }
 
 /*
+ * "lit": for a key written in the source as a string literal of letters,
+ * digits and '_' (tests/json-keys.sh checks every one), which needs no
+ * escape: its bytes are copied without a look, and its length is known
+ * when the program is compiled. A connection's JSON has a hundred keys or
+ * more. The empty strings around lit let only a literal through.
+ */
+#define TL_JW_KEY(w, lit) tl_jw_key_plain((w), "" lit "", sizeof(lit) - 1)
+
+static inline void tl_jw_key_plain(struct tl_jw *w, const char *key, size_t n)
+{
+    if (w->indent != 0 || w->failed || w->len == 0 || w->cap - w->len < n + 4) {
+        tl_jw_keyn(w, key, n); /* pretty mode, the first byte, or a buffer to grow */
+        return;
+    }
+    char *d = w->buf + w->len;
+    char last = d[-1];
+    *d = ',';
+    d += last != '{' && last != '[' && last != ':';
+    *d++ = '"';
+    memcpy(d, key, n);
+    d += n;
+    *d++ = '"';
+    *d++ = ':';
+    w->len = (size_t)(d - w->buf);
+}
+
+/*
  * A string, NUL-terminated (tl_jw_str) or of n bytes. Escaped as jansson
  * does by default: \" \\ \b \f \n \r \t, other control characters as
  * \u00XX (upper-case hex), '/' and DEL as they are, UTF-8 passed through.

@@ -146,9 +146,9 @@ static void w_pair(struct tl_jw *w, const char *key, uint64_t client, uint64_t s
 {
     tl_jw_key(w, key);
     tl_jw_obj_begin(w);
-    tl_jw_key(w, "client");
+    TL_JW_KEY(w, "client");
     tl_jw_int(w, (int64_t)client);
-    tl_jw_key(w, "server");
+    TL_JW_KEY(w, "server");
     tl_jw_int(w, (int64_t)server);
     tl_jw_obj_end(w);
 }
@@ -171,9 +171,9 @@ static void w_endpoint(struct tl_jw *w, const char *key, const struct tl_conn_en
 {
     tl_jw_key(w, key);
     tl_jw_obj_begin(w);
-    tl_jw_key(w, "ip");
+    TL_JW_KEY(w, "ip");
     tl_jw_str(w, e->ip[r]);
-    tl_jw_key(w, "port");
+    TL_JW_KEY(w, "port");
     tl_jw_int(w, e->port[r]);
     tl_jw_obj_end(w);
 }
@@ -182,13 +182,13 @@ static void w_endpoint(struct tl_jw *w, const char *key, const struct tl_conn_en
 static void w_states(struct tl_jw *w, const struct tl_event *e)
 {
     static const char *const role[2] = {"client", "server"};
-    tl_jw_key(w, "client");
+    TL_JW_KEY(w, "client");
     tl_jw_str(w, tl_ep_state_name(e->client));
-    tl_jw_key(w, "server");
+    TL_JW_KEY(w, "server");
     tl_jw_str(w, tl_ep_state_name(e->server));
     if (e->via[0][0] == 0 && e->via[1][0] == 0)
         return;
-    tl_jw_key(w, "via");
+    TL_JW_KEY(w, "via");
     tl_jw_obj_begin(w);
     for (int r = 0; r < 2; r++) {
         if (e->via[r][0] == 0)
@@ -206,36 +206,36 @@ static void w_states(struct tl_jw *w, const struct tl_event *e)
 static void w_event(struct tl_jw *w, const struct tl_event *e)
 {
     tl_jw_obj_begin(w);
-    tl_jw_key(w, "ts");
+    TL_JW_KEY(w, "ts");
     tl_jw_usec(w, e->ts);
     if (e->kind == TL_TL_SUMMARY || e->dir != TL_TL_NONE) {
-        tl_jw_key(w, "packet");
+        TL_JW_KEY(w, "packet");
         tl_jw_int(w, (int64_t)e->pkt);
     }
     if (e->kind == TL_TL_SUMMARY) {
-        tl_jw_key(w, "last_ts");
+        TL_JW_KEY(w, "last_ts");
         tl_jw_usec(w, e->sum_last_ts);
-        tl_jw_key(w, "last_packet");
+        TL_JW_KEY(w, "last_packet");
         tl_jw_int(w, (int64_t)e->sum_last_pkt);
         w_pair(w, "packets", e->sum_packets[0], e->sum_packets[1]);
         w_pair(w, "bytes", e->sum_bytes[0], e->sum_bytes[1]);
     } else if (e->dir != TL_TL_NONE) {
         char flags[9];
-        tl_jw_key(w, "dir");
+        TL_JW_KEY(w, "dir");
         tl_jw_str(w, tl_report_dir_name(e->dir));
-        tl_jw_key(w, "flags");
+        TL_JW_KEY(w, "flags");
         tl_jw_str(w, tl_tcp_flags_str(e->flags, flags, sizeof flags));
-        tl_jw_key(w, "seq");
+        TL_JW_KEY(w, "seq");
         tl_jw_int(w, e->seq);
-        tl_jw_key(w, "ack");
+        TL_JW_KEY(w, "ack");
         tl_jw_int(w, e->ack);
-        tl_jw_key(w, "len");
+        TL_JW_KEY(w, "len");
         tl_jw_int(w, e->len);
-        tl_jw_key(w, "win");
+        TL_JW_KEY(w, "win");
         tl_jw_int(w, e->win);
     }
     w_states(w, e);
-    tl_jw_key(w, "event");
+    TL_JW_KEY(w, "event");
     tl_jw_str(w, e->kind == TL_TL_SUMMARY ? "segments" : tl_evkind_name((enum tl_evkind)e->kind));
     tl_jw_obj_end(w);
 }
@@ -244,7 +244,7 @@ static void w_event(struct tl_jw *w, const struct tl_event *e)
  * hold (an unknown kind, a NULL string) is null. */
 void tl_report_json_evidence(struct tl_jw *w, const struct tl_anomaly *a)
 {
-    tl_jw_key(w, "evidence");
+    TL_JW_KEY(w, "evidence");
     tl_jw_obj_begin(w);
     for (uint8_t i = 0; i < a->nfields; i++) {
         const struct tl_evfield *f = &a->fields[i];
@@ -271,23 +271,23 @@ static void w_anomaly(struct tl_jw *w, const struct tl_anomaly *a, const struct 
     struct tl_anomaly_text t;
     tl_anomaly_render_conn(a, c, &t);
     tl_jw_obj_begin(w);
-    tl_jw_key(w, "type");
+    TL_JW_KEY(w, "type");
     tl_jw_str(w, tl_anomaly_id((enum tl_anomaly_type)a->type));
-    tl_jw_key(w, "severity");
+    TL_JW_KEY(w, "severity");
     tl_jw_str(w, tl_sev_name((enum tl_sev)a->severity));
-    tl_jw_key(w, "endpoint");
+    TL_JW_KEY(w, "endpoint");
     tl_jw_str(w, tl_anom_ep_name((enum tl_anom_ep)a->endpoint));
-    tl_jw_key(w, "ts");
+    TL_JW_KEY(w, "ts");
     tl_jw_usec(w, a->ts);
-    tl_jw_key(w, "packets");
+    TL_JW_KEY(w, "packets");
     tl_jw_arr_begin(w);
     for (uint8_t i = 0; i < a->npkts; i++)
         tl_jw_int(w, (int64_t)a->pkts[i]);
     tl_jw_arr_end(w);
     tl_report_json_evidence(w, a);
-    tl_jw_key(w, "explanation");
+    TL_JW_KEY(w, "explanation");
     tl_jw_str(w, t.explanation);
-    tl_jw_key(w, "suggestion");
+    TL_JW_KEY(w, "suggestion");
     tl_jw_str(w, t.suggestion);
     tl_jw_obj_end(w);
 }
@@ -301,28 +301,28 @@ static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
     if (v->tcp != NULL)
         w_strs(w, "states_at_end", "client", tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state),
                "server", tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
-    tl_jw_key(w, "end");
+    TL_JW_KEY(w, "end");
     tl_jw_str(w, tl_end_name(c->end));
     if (v->zeek != NULL)
         w_strs(w, "zeek", "conn_state", tl_zeek_conn_state(v->zeek), "history",
                tl_zeek_history(v->zeek));
-    tl_jw_key(w, "wireshark_filter");
+    TL_JW_KEY(w, "wireshark_filter");
     tl_jw_str(w, tl_report_wireshark_filter(v, ends, filter, sizeof filter));
     if (v->anomalies != NULL) {
-        tl_jw_key(w, "anomalies");
+        TL_JW_KEY(w, "anomalies");
         tl_jw_arr_begin(w);
         for (size_t i = 0; i < v->anomalies->n; i++)
             w_anomaly(w, &v->anomalies->a[i], v->conn);
         tl_jw_arr_end(w);
     }
     if (v->timeline != NULL) {
-        tl_jw_key(w, "timeline");
+        TL_JW_KEY(w, "timeline");
         tl_jw_arr_begin(w);
         for (uint32_t i = 0; i < v->timeline->n; i++)
             w_event(w, &v->timeline->ev[i]);
         tl_jw_arr_end(w);
         if (v->timeline->dropped != 0) {
-            tl_jw_key(w, "timeline_dropped");
+            TL_JW_KEY(w, "timeline_dropped");
             tl_jw_int(w, (int64_t)v->timeline->dropped);
         }
     }
@@ -334,25 +334,25 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
     struct tl_conn_ends ends;
     tl_report_conn_ends(c, &ends);
     tl_jw_obj_begin(w);
-    tl_jw_key(w, "id");
+    TL_JW_KEY(w, "id");
     tl_jw_int(w, (int64_t)c->id);
     w_endpoint(w, "client", &ends, TL_ROLE_CLIENT);
     w_endpoint(w, "server", &ends, TL_ROLE_SERVER);
-    tl_jw_key(w, "roles_from");
+    TL_JW_KEY(w, "roles_from");
     tl_jw_str(w, tl_roles_from_name(c->roles_from));
     if (tl_conn_vlan(c) != 0 || tl_conn_vlan_split(c)) {
-        tl_jw_key(w, "vlan");
+        TL_JW_KEY(w, "vlan");
         tl_jw_int(w, tl_conn_vlan(c));
     }
     if (tl_conn_vlan_split(c)) {
-        tl_jw_key(w, "vlan_server");
+        TL_JW_KEY(w, "vlan_server");
         tl_jw_int(w, c->vlan[TL_ROLE_SERVER]);
     }
-    tl_jw_key(w, "first_ts");
+    TL_JW_KEY(w, "first_ts");
     tl_jw_usec(w, c->first_ts);
-    tl_jw_key(w, "last_ts");
+    TL_JW_KEY(w, "last_ts");
     tl_jw_usec(w, c->last_ts);
-    tl_jw_key(w, "duration");
+    TL_JW_KEY(w, "duration");
     tl_jw_usec(w, c->last_ts - c->first_ts);
     w_pair(w, "packets", c->packets[0], c->packets[1]);
     w_pair(w, "bytes", c->bytes[0], c->bytes[1]);

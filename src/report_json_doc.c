@@ -36,7 +36,7 @@ static void w_str(struct tl_jw *w, const char *key, const char *s)
 
 static void w_inputs(struct tl_jw *w, const struct tl_run *run)
 {
-    tl_jw_key(w, "inputs");
+    TL_JW_KEY(w, "inputs");
     tl_jw_arr_begin(w);
     for (size_t i = 0; i < run->ninputs; i++) {
         const struct tl_input_info *in = &run->inputs[i];
@@ -59,13 +59,13 @@ static void w_skipped(struct tl_jw *w, const struct tl_capture_info *cap)
     uint64_t cls[4] = {0};
     for (int i = 1; i < TL_DEC_NRESULTS; i++)
         cls[tl_dec_class((enum tl_dec)i)] += cap->skipped[i];
-    tl_jw_key(w, "skipped");
+    TL_JW_KEY(w, "skipped");
     tl_jw_obj_begin(w);
     w_uint(w, "non_tcp", cls[TL_DEC_CLASS_NON_TCP]);
     w_uint(w, "malformed", cls[TL_DEC_CLASS_MALFORMED]);
     w_uint(w, "truncated", cls[TL_DEC_CLASS_TRUNCATED]);
     tl_jw_obj_end(w);
-    tl_jw_key(w, "skipped_reasons");
+    TL_JW_KEY(w, "skipped_reasons");
     tl_jw_obj_begin(w);
     for (int i = 1; i < TL_DEC_NRESULTS; i++)
         if (cap->skipped[i] != 0)
@@ -75,7 +75,7 @@ static void w_skipped(struct tl_jw *w, const struct tl_capture_info *cap)
 
 static void w_capture(struct tl_jw *w, const struct tl_capture_info *cap)
 {
-    tl_jw_key(w, "capture");
+    TL_JW_KEY(w, "capture");
     tl_jw_obj_begin(w);
     w_ts(w, "first_ts", cap->first_ts);
     w_ts(w, "last_ts", cap->last_ts);
@@ -83,7 +83,7 @@ static void w_capture(struct tl_jw *w, const struct tl_capture_info *cap)
     w_uint(w, "tcp_packets", cap->tcp_packets);
     w_uint(w, "duplicates", cap->duplicates);
     w_skipped(w, cap);
-    tl_jw_key(w, "evicted");
+    TL_JW_KEY(w, "evicted");
     tl_jw_obj_begin(w);
     w_uint(w, "idle", cap->evicted_idle);
     w_uint(w, "max_flows", cap->evicted_cap);
@@ -92,7 +92,7 @@ static void w_capture(struct tl_jw *w, const struct tl_capture_info *cap)
     tl_jw_obj_end(w);
     w_uint(w, "peak_connections", cap->peak_flows);
     if (cap->live) {
-        tl_jw_key(w, "live");
+        TL_JW_KEY(w, "live");
         tl_jw_obj_begin(w);
         w_uint(w, "received", cap->live_received);
         w_uint(w, "dropped", cap->live_dropped);
@@ -100,7 +100,7 @@ static void w_capture(struct tl_jw *w, const struct tl_capture_info *cap)
         tl_jw_obj_end(w);
     }
     if (cap->shard_count > 1) {
-        tl_jw_key(w, "shard");
+        TL_JW_KEY(w, "shard");
         tl_jw_obj_begin(w);
         w_uint(w, "index", (uint64_t)cap->shard_index + 1);
         w_uint(w, "count", cap->shard_count);
@@ -124,24 +124,24 @@ static void w_state_counts(struct tl_jw *w, const char *key, const uint64_t *n)
 static void w_summary(struct tl_jw *w, const struct tl_report *r)
 {
     const struct report_summary *sum = r->sum;
-    tl_jw_key(w, "summary");
+    TL_JW_KEY(w, "summary");
     tl_jw_obj_begin(w);
     w_uint(w, "connections", sum->connections);
     w_uint(w, "connections_listed", r->listed);
     if (r->out_of_order != 0)
         w_uint(w, "connections_out_of_order", r->out_of_order);
-    tl_jw_key(w, "states_at_end");
+    TL_JW_KEY(w, "states_at_end");
     tl_jw_obj_begin(w);
     w_state_counts(w, "client", sum->states[TL_ROLE_CLIENT]);
     w_state_counts(w, "server", sum->states[TL_ROLE_SERVER]);
     tl_jw_obj_end(w);
-    tl_jw_key(w, "anomalies");
+    TL_JW_KEY(w, "anomalies");
     tl_jw_obj_begin(w);
     for (int t = 0; t < TL_AN_NTYPES; t++)
         if (sum->anomalies[t] != 0)
             w_uint(w, tl_anomaly_id((enum tl_anomaly_type)t), sum->anomalies[t]);
     tl_jw_obj_end(w);
-    tl_jw_key(w, "ends");
+    TL_JW_KEY(w, "ends");
     tl_jw_obj_begin(w);
     for (int e = 0; e <= TL_END_EVICTED; e++)
         if (sum->ends[e] != 0)
@@ -168,7 +168,7 @@ static void w_host_anomaly(struct tl_jw *w, const struct tl_host_anomaly *h)
         w_uint(w, "peer_port", h->peer_port);
     }
     w_ts(w, "ts", a->ts);
-    tl_jw_key(w, "connections");
+    TL_JW_KEY(w, "connections");
     tl_jw_arr_begin(w);
     for (uint32_t i = 0; i < h->nconns; i++)
         tl_jw_uint(w, h->conns[i]);
@@ -192,7 +192,7 @@ static void w_head(struct tl_jw *w, const struct tl_report *r, const struct tl_r
     w_inputs(w, run);
     w_capture(w, run->capture);
     w_summary(w, r);
-    tl_jw_key(w, "host_anomalies");
+    TL_JW_KEY(w, "host_anomalies");
     tl_jw_arr_begin(w);
     for (size_t i = 0; ha != NULL && i < ha->n; i++)
         w_host_anomaly(w, &ha->a[i]);
