@@ -319,7 +319,7 @@ static int main_live(struct tl_cli *cli)
     }
     const struct tl_input_info *in = tl_source_input(src, 0);
     fprintf(stderr, "tcplens: listening on %s, link-type %s\n", cli->iface,
-            in->linktype_name != NULL ? in->linktype_name : "?");
+            in != NULL && in->linktype_name != NULL ? in->linktype_name : "?");
     struct outputs o;
     memset(&o, 0, sizeof o);
     int rc = open_outputs(cli, &o);

@@ -28,7 +28,11 @@ void tl_source_set_error(struct input *in, enum tl_status st, const char *msg)
     if (strncmp(msg, in->info.name, nl) == 0 && strncmp(msg + nl, ": ", 2) == 0)
         msg += nl + 2;
     in->info.status = st;
-    snprintf(in->info.error, sizeof in->info.error, "%s", msg);
+    size_t n = strlen(msg);
+    if (n > sizeof in->info.error - 1) /* cut to fit, as ever */
+        n = sizeof in->info.error - 1;
+    memcpy(in->info.error, msg, n);
+    in->info.error[n] = '\0';
 }
 
 /* Bytes of an open input consumed so far: its stream's offset, or where

@@ -600,12 +600,13 @@ static int due_timer(const struct tl_tcpstate *st, int64_t now_us, bool final, i
                      enum tl_evkind *kind)
 {
     int best = -1;
+    *when = INT64_MAX;
     for (int r = 0; r < 2; r++) {
         int64_t t;
         enum tl_evkind k;
         if (!timer_of(st, r, final, &t, &k))
             continue;
-        if (now_us >= t && (best < 0 || t < *when)) {
+        if (now_us >= t && t < *when) { /* the earlier, the client's on a tie */
             best = r;
             *when = t;
             *kind = k;

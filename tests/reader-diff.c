@@ -41,6 +41,8 @@ static bool same_frame(const struct tl_frame *a, const struct tl_frame *b)
 
 static bool same_info(const struct tl_input_info *a, const struct tl_input_info *b)
 {
+    if (a == NULL || b == NULL)
+        return a == b;
     return a->packets == b->packets && a->status == b->status && a->linktype == b->linktype &&
            strcmp(a->error, b->error) == 0;
 }
@@ -67,10 +69,13 @@ static bool compare(const char *path, const char *filter, uint64_t *frames, char
     if (same && ok_lib && !same_info(tl_source_input(lib.src, 0), tl_source_input(blk.src, 0))) {
         const struct tl_input_info *a = tl_source_input(lib.src, 0),
                                    *b = tl_source_input(blk.src, 0);
-        snprintf(why, size,
-                 "input info differs: %llu/%llu frames, status %d/%d, '%.200s' / '%.200s'",
-                 (unsigned long long)a->packets, (unsigned long long)b->packets, (int)a->status,
-                 (int)b->status, a->error, b->error);
+        if (a == NULL || b == NULL)
+            snprintf(why, size, "one reader has no input info");
+        else
+            snprintf(why, size,
+                     "input info differs: %llu/%llu frames, status %d/%d, '%.200s' / '%.200s'",
+                     (unsigned long long)a->packets, (unsigned long long)b->packets, (int)a->status,
+                     (int)b->status, a->error, b->error);
         same = false;
     }
     if (same && ok_blk)

@@ -180,6 +180,15 @@ static const struct rec file_b[] = {{2, 0, 2, 0, 0, 0},
                                     {5, 0, 55, 0, 0, 0},
                                     {6, 999999, 6, 0, 0, 0}};
 
+/* Input i's information; when there is none, an empty one, which fails
+ * every check made of it. */
+static const struct tl_input_info *info(const struct tl_source *src, size_t i)
+{
+    static const struct tl_input_info none = {.name = "", .status = TL_EINVAL};
+    const struct tl_input_info *in = src != NULL ? tl_source_input(src, i) : NULL;
+    return in != NULL ? in : &none;
+}
+
 static void test_merge(struct tap *t, struct tmp *tp)
 {
     const char *a = tmp_path(tp, "a.pcap"), *b = tmp_path(tp, "b.pcap");
@@ -214,7 +223,7 @@ static void test_merge(struct tap *t, struct tmp *tp)
     ok(t, meta, "merge: linktype EN10MB on every frame");
     ok(t, tl_source_next(src, &f) == TL_EOF && tl_source_next(src, &f) == TL_EOF,
        "merge: then EOF, and EOF again");
-    const struct tl_input_info *ia = tl_source_input(src, 0), *ib = tl_source_input(src, 1);
+    const struct tl_input_info *ia = info(src, 0), *ib = info(src, 1);
     ok(t,
        ia->packets == 4 && ib->packets == 4 && ia->status == TL_OK && ib->status == TL_OK &&
            ia->error[0] == '\0' && ia->name == a && ib->name == b,
@@ -250,7 +259,7 @@ static void test_filter(struct tap *t, struct tmp *tp)
     /* Packet numbers stay the frame numbers of the file (Wireshark's), so
      * a filtered run can still be read next to the capture. */
     is_str(t, buf, "1@0#1 3@0#3", "filter: ports 80 either way, frame numbers kept");
-    ok(t, src && tl_source_input(src, 0)->packets == 4, "filter: info counts every frame read: 4");
+    ok(t, info(src, 0)->packets == 4, "filter: info counts every frame read: 4");
     tl_source_free(src);
 
     struct tl_diag d = {{0}, 0};
@@ -281,7 +290,7 @@ static void test_filter_linktype(struct tap *t, struct tmp *tp)
     is_int(t, st, TL_OK, "an Ethernet-only filter over RAW + EN10MB inputs: opens");
     if (src == NULL)
         return;
-    const struct tl_input_info *ir = tl_source_input(src, 0);
+    const struct tl_input_info *ir = info(src, 0);
     ok(t, ir->status == TL_EINVAL && ir->error[0] != '\0' && ir->packets == 0,
        "the RAW input is skipped, its info says why");
     printf("#   error: %s\n", ir->error);
@@ -314,7 +323,7 @@ static void test_bad_inputs(struct tap *t, struct tmp *tp)
     static const enum tl_status want[] = {TL_EIO, TL_EFORMAT, TL_EFORMAT};
     char name[96];
     for (size_t i = 0; i < 3; i++) {
-        const struct tl_input_info *in = tl_source_input(src, i);
+        const struct tl_input_info *in = info(src, i);
         snprintf(name, sizeof name, "%s: %s, an error, 0 packets, no link type", what[i],
                  tl_status_str(want[i]));
         ok(t,
@@ -325,7 +334,7 @@ static void test_bad_inputs(struct tap *t, struct tmp *tp)
     char buf[256];
     is_int(t, read_all(src, buf, sizeof buf), 2, "the good input is read in full");
     is_str(t, buf, "1@3#1 2@3#2", "its frames come with input index 3, pkt_no 1..2");
-    ok(t, tl_source_input(src, 3)->status == TL_OK, "the good input's status stays ok");
+    ok(t, info(src, 3)->status == TL_OK, "the good input's status stays ok");
     tl_source_free(src);
 }
 
@@ -343,7 +352,7 @@ static void cut_case(struct tap *t, struct tmp *tp, const char *name, long into_
     int n = src ? read_all(src, buf, sizeof buf) : -1;
     snprintf(label, sizeof label, "%s: the 2 whole records are read", name);
     is_int(t, n, 2, label);
-    const struct tl_input_info *in = src ? tl_source_input(src, 0) : NULL;
+    const struct tl_input_info *in = info(src, 0);
     snprintf(label, sizeof label, "%s: %s", name,
              clean ? "status ok, no error" : "status TL_EFORMAT, packets 2, an error");
     if (clean)
@@ -399,7 +408,7 @@ static void test_linktype(struct tap *t, struct tmp *tp)
         ok(t, false, "link types: opened");
         return;
     }
-    const struct tl_input_info *ie = tl_source_input(src, 0);
+    const struct tl_input_info *ie = info(src, 0);
     ok(t,
        ie->status == TL_ELINKTYPE && ie->packets == 0 && ie->linktype == DLT_EN10MB &&
            strstr(ie->error, "link type") != NULL,
@@ -492,9 +501,7 @@ static void test_formats(struct tap *t, struct tmp *tp)
            "1@0:10000001/74 1@1:10000001/74 2@0:305419896999999/74 "
            "2@1:305419896999999/74",
            "pcapng and big-endian pcap: frames, timestamps, lengths");
-    ok(t,
-       src && tl_source_input(src, 0)->linktype == DLT_EN10MB &&
-           tl_source_input(src, 1)->linktype == DLT_EN10MB,
+    ok(t, info(src, 0)->linktype == DLT_EN10MB && info(src, 1)->linktype == DLT_EN10MB,
        "pcapng and big-endian pcap: link type EN10MB");
     tl_source_free(src);
 }
@@ -555,7 +562,7 @@ static void test_stdin(struct tap *t, struct tmp *tp)
     struct tl_source *src = open_src(&dash, 1, &cfg);
     char buf[256];
     is_int(t, src ? read_all(src, buf, sizeof buf) : -1, 2, "\"-\" reads a capture on stdin");
-    ok(t, src && strcmp(tl_source_input(src, 0)->name, "-") == 0, "its name is \"-\"");
+    ok(t, src && strcmp(info(src, 0)->name, "-") == 0, "its name is \"-\"");
     tl_source_free(src);
 }
 
