@@ -196,6 +196,23 @@ static void evaluate(struct tl_hosts *h, const struct agg *g, struct tl_host_ano
 
 /* The aggregate for k, made (and the oldest evicted) if needed; NULL when
  * out of memory. */
+/*
+ * The bytes of a new aggregate that must start at zero: all but the lists
+ * read only up to their counts (the ids of a struct ids past n, a
+ * listener's pending connections past npend), which each kind keeps last.
+ * A connection makes two or three aggregates when its hosts are new, and a
+ * kilobyte of zeros each would be most of their cost.
+ */
+#define AGG_CLEARED(type) (offsetof(struct agg, u) + offsetof(type, ids) + offsetof(struct ids, id))
+_Static_assert(offsetof(struct scan, ids) + sizeof(struct ids) == sizeof(struct scan),
+               "a scan's ids come last");
+_Static_assert(offsetof(struct pair, ids) + sizeof(struct ids) == sizeof(struct pair),
+               "a pair's ids come last");
+_Static_assert(offsetof(struct listen, ids) + sizeof(struct ids) == offsetof(struct listen, pend) &&
+                   offsetof(struct listen, pend) + sizeof(struct pending[PENDING]) ==
+                       sizeof(struct listen),
+               "a listener's ids, then its pending connections, come last");
+
 struct agg *tl_hosts_get(struct tl_hosts *h, const struct key *k)
 {
     uint32_t hash = key_hash(k);
@@ -217,17 +234,19 @@ struct agg *tl_hosts_get(struct tl_hosts *h, const struct key *k)
     size_t size = k->kind == K_SCAN     ? sizeof(struct scan)
                   : k->kind == K_LISTEN ? sizeof(struct listen)
                                         : sizeof(struct pair);
+    size_t cleared = k->kind == K_SCAN     ? AGG_CLEARED(struct scan)
+                     : k->kind == K_LISTEN ? AGG_CLEARED(struct listen)
+                                           : AGG_CLEARED(struct pair);
     struct agg *g = h->spare[k->kind];
-    if (g != NULL) {
+    if (g != NULL)
         h->spare[k->kind] = g->hnext;
-        memset(g, 0, offsetof(struct agg, u) + size);
-    } else {
-        g = calloc(1, offsetof(struct agg, u) + size);
-    }
+    else
+        g = malloc(offsetof(struct agg, u) + size);
     if (g == NULL) {
         h->failed = true;
         return NULL;
     }
+    memset(g, 0, cleared);
     g->k = *k;
     g->hash = hash;
     g->hnext = h->buckets[hash & h->mask];

@@ -32,7 +32,6 @@ struct scan {
     uint32_t attempts, refused, unanswered, open, half_open;
     int64_t first, last;
     uint64_t targets[BITS / 64], ports[BITS / 64], hosts[BITS / 64];
-    struct ids ids;
     /* Its first failed attempt, until a second one makes the sets worth
      * allocating (a spoofed SYN flood has one attempt per source). */
     bool failed_once;
@@ -41,6 +40,7 @@ struct scan {
     uint8_t first_fail_outcome;
     int64_t first_fail_ts;
     struct scan_sets *sets; /* owned; NULL until then */
+    struct ids ids;         /* last: see AGG_CLEARED in hosts.c */
 };
 
 /* Completed connections kept per listener, to count those still waiting
@@ -60,8 +60,10 @@ struct listen {
     int64_t first_drop;       /* INT64_MAX until a drop is seen */
     uint32_t npend;
     bool pend_evicted;
-    struct pending pend[PENDING];
+    /* Last, the lists read only up to their counts: see AGG_CLEARED in
+     * hosts.c. */
     struct ids ids; /* connections that saw a drop */
+    struct pending pend[PENDING];
 };
 
 /* Linux keeps TIME_WAIT for 60 s: TIME_WAITs begun within 60 s coexist. */
@@ -70,7 +72,7 @@ struct listen {
 struct pair {
     uint32_t win_n, best_n;
     int64_t win_first, win_last, best_first, best_last;
-    struct ids ids;
+    struct ids ids; /* last: see AGG_CLEARED in hosts.c */
 };
 
 struct agg {
