@@ -194,16 +194,25 @@ static void drop_agg(struct tl_hosts *h, struct agg *g)
 
 static void evaluate(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out);
 
-/* The aggregate for k, made (and the oldest evicted) if needed; NULL when
- * out of memory. */
 /*
- * The bytes of a new aggregate that must start at zero: all but the lists
- * read only up to their counts (the ids of a struct ids past n, a
- * listener's pending connections past npend), which each kind keeps last.
- * A connection makes two or three aggregates when its hosts are new, and a
- * kilobyte of zeros each would be most of their cost.
+ * The bytes of each kind of aggregate, indexed by enum kind: all of them
+ * (only as big as its kind needs: a LISTEN aggregate is ten times a PAIR),
+ * and those a new one must start with at zero: all but the lists read only
+ * up to their counts (the ids of a struct ids past n, a listener's pending
+ * connections past npend), which each kind keeps last. A connection makes
+ * two or three aggregates when its hosts are new, and a kilobyte of zeros
+ * each would be most of their cost.
  */
-#define AGG_CLEARED(type) (offsetof(struct agg, u) + offsetof(type, ids) + offsetof(struct ids, id))
+#define AGG_SIZES(type)                                                              \
+    {                                                                                \
+        offsetof(struct agg, u) + sizeof(type),                                      \
+            offsetof(struct agg, u) + offsetof(type, ids) + offsetof(struct ids, id) \
+    }
+static const struct {
+    size_t size, cleared;
+} agg_sizes[] = {[K_SCAN] = AGG_SIZES(struct scan),
+                 [K_LISTEN] = AGG_SIZES(struct listen),
+                 [K_PAIR] = AGG_SIZES(struct pair)};
 _Static_assert(offsetof(struct scan, ids) + sizeof(struct ids) == sizeof(struct scan),
                "a scan's ids come last");
 _Static_assert(offsetof(struct pair, ids) + sizeof(struct ids) == sizeof(struct pair),
@@ -213,6 +222,8 @@ _Static_assert(offsetof(struct listen, ids) + sizeof(struct ids) == offsetof(str
                        sizeof(struct listen),
                "a listener's ids, then its pending connections, come last");
 
+/* The aggregate for k, made (and the oldest evicted) if needed; NULL when
+ * out of memory. */
 struct agg *tl_hosts_get(struct tl_hosts *h, const struct key *k)
 {
     uint32_t hash = key_hash(k);
@@ -230,23 +241,16 @@ struct agg *tl_hosts_get(struct tl_hosts *h, const struct key *k)
         drop_agg(h, h->oldest);
         h->evicted++;
     }
-    /* Only as big as its kind needs: a LISTEN aggregate is ten times a PAIR. */
-    size_t size = k->kind == K_SCAN     ? sizeof(struct scan)
-                  : k->kind == K_LISTEN ? sizeof(struct listen)
-                                        : sizeof(struct pair);
-    size_t cleared = k->kind == K_SCAN     ? AGG_CLEARED(struct scan)
-                     : k->kind == K_LISTEN ? AGG_CLEARED(struct listen)
-                                           : AGG_CLEARED(struct pair);
     struct agg *g = h->spare[k->kind];
     if (g != NULL)
         h->spare[k->kind] = g->hnext;
     else
-        g = malloc(offsetof(struct agg, u) + size);
+        g = malloc(agg_sizes[k->kind].size);
     if (g == NULL) {
         h->failed = true;
         return NULL;
     }
-    memset(g, 0, cleared);
+    memset(g, 0, agg_sizes[k->kind].cleared);
     g->k = *k;
     g->hash = hash;
     g->hnext = h->buckets[hash & h->mask];

@@ -40,7 +40,7 @@ struct scan {
     uint8_t first_fail_outcome;
     int64_t first_fail_ts;
     struct scan_sets *sets; /* owned; NULL until then */
-    struct ids ids;         /* last: see AGG_CLEARED in hosts.c */
+    struct ids ids;         /* last: see agg_sizes in hosts.c */
 };
 
 /* Completed connections kept per listener, to count those still waiting
@@ -60,7 +60,7 @@ struct listen {
     int64_t first_drop;       /* INT64_MAX until a drop is seen */
     uint32_t npend;
     bool pend_evicted;
-    /* Last, the lists read only up to their counts: see AGG_CLEARED in
+    /* Last, the lists read only up to their counts: see agg_sizes in
      * hosts.c. */
     struct ids ids; /* connections that saw a drop */
     struct pending pend[PENDING];
@@ -72,7 +72,7 @@ struct listen {
 struct pair {
     uint32_t win_n, best_n;
     int64_t win_first, win_last, best_first, best_last;
-    struct ids ids; /* last: see AGG_CLEARED in hosts.c */
+    struct ids ids; /* last: see agg_sizes in hosts.c */
 };
 
 struct agg {

@@ -91,17 +91,6 @@ static inline void put1(struct tl_jw *w, char c)
         w->buf[w->len++] = c;
 }
 
-/* Before a key or a value: a comma unless the text is empty or has just
- * opened an object or an array, or a key is waiting for its value. In
- * pretty mode pretty_sep() has written it already. */
-static inline bool needs_comma(const struct tl_jw *w)
-{
-    if (w->len == 0 || w->indent != 0)
-        return false;
-    char last = w->buf[w->len - 1];
-    return last != '{' && last != '[' && last != ':';
-}
-
 /* A new line indented to depth d. */
 static void newline(struct tl_jw *w, uint32_t d)
 {
@@ -132,7 +121,7 @@ static inline void sep(struct tl_jw *w)
 {
     if (w->indent != 0)
         pretty_sep(w);
-    else if (!w->failed && needs_comma(w))
+    else if (!w->failed && tl_jw_needs_comma(w))
         put1(w, ',');
 }
 
@@ -144,7 +133,7 @@ static inline void put_value(struct tl_jw *w, const char *p, size_t n)
     if (!room(w, n + 1))
         return;
     char *d = w->buf + w->len;
-    if (needs_comma(w))
+    if (tl_jw_needs_comma(w))
         *d++ = ',';
     memcpy(d, p, n);
     w->len = (size_t)(d + n - w->buf);
@@ -375,7 +364,7 @@ static void string(struct tl_jw *w, const char *s, size_t n, bool key)
     if (!room(w, n + 4))
         return;
     char *d = w->buf + w->len;
-    if (needs_comma(w))
+    if (tl_jw_needs_comma(w))
         *d++ = ',';
     *d++ = '"';
     const unsigned char *u = (const unsigned char *)s;
@@ -414,7 +403,7 @@ void tl_jw_keyn(struct tl_jw *w, const char *key, size_t n)
         return;
     }
     char *d = w->buf + w->len;
-    if (needs_comma(w))
+    if (tl_jw_needs_comma(w))
         *d++ = ',';
     *d++ = '"';
     unsigned all_plain = 1;

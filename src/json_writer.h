@@ -76,6 +76,17 @@ void tl_jw_arr_end(struct tl_jw *w);
 void tl_jw_keyn(struct tl_jw *w, const char *key, size_t n);
 static inline void tl_jw_key(struct tl_jw *w, const char *key) { tl_jw_keyn(w, key, strlen(key)); }
 
+/* Before a key or a value: a comma unless the text is empty or has just
+ * opened an object or an array, or a key is waiting for its value. In
+ * pretty mode the writer's own separator has written it already. */
+static inline bool tl_jw_needs_comma(const struct tl_jw *w)
+{
+    if (w->len == 0 || w->indent != 0)
+        return false;
+    char last = w->buf[w->len - 1];
+    return last != '{' && last != '[' && last != ':';
+}
+
 /*
  * "lit": for a key written in the source as a string literal of letters,
  * digits and '_' (tests/json-keys.sh checks every one), which needs no
@@ -92,9 +103,8 @@ static inline void tl_jw_key_plain(struct tl_jw *w, const char *key, size_t n)
         return;
     }
     char *d = w->buf + w->len;
-    char last = d[-1];
-    *d = ',';
-    d += last != '{' && last != '[' && last != ':';
+    if (tl_jw_needs_comma(w))
+        *d++ = ',';
     *d++ = '"';
     memcpy(d, key, n);
     d += n;

@@ -66,9 +66,9 @@ static bool compare(const char *path, const char *filter, uint64_t *frames, char
             break;
         n++;
     }
-    if (same && ok_lib && !same_info(tl_source_input(lib.src, 0), tl_source_input(blk.src, 0))) {
-        const struct tl_input_info *a = tl_source_input(lib.src, 0),
-                                   *b = tl_source_input(blk.src, 0);
+    const struct tl_input_info *a = ok_lib ? tl_source_input(lib.src, 0) : NULL,
+                               *b = ok_blk ? tl_source_input(blk.src, 0) : NULL;
+    if (same && ok_lib && !same_info(a, b)) {
         if (a == NULL || b == NULL)
             snprintf(why, size, "one reader has no input info");
         else
