@@ -41,7 +41,9 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
     e->flows = tl_flow_table_new(&fc);
     e->hosts = tl_hosts_new(&cfg->hosts);
     e->order = tl_order_new(cfg->reports, cfg->nreports);
-    if (e->flows == NULL || e->hosts == NULL || e->order == NULL) {
+    e->tombs = tl_tombs_new(cfg->max_flows != 0 ? cfg->max_flows : TL_DEFAULT_MAX_FLOWS);
+    if (e->flows == NULL || e->hosts == NULL || e->order == NULL || e->tombs == NULL) {
+        tl_tombs_free(e->tombs);
         tl_flow_table_free(e->flows);
         tl_hosts_free(e->hosts);
         tl_order_free(e->order);
@@ -64,6 +66,7 @@ void tl_engine_free(struct tl_engine *e)
     tl_hosts_free(e->hosts);
     tl_host_anomaly_list_free(&e->host_an);
     tl_order_free(e->order);
+    tl_tombs_free(e->tombs);
     free(e);
 }
 
@@ -240,6 +243,40 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     return st;
 }
 
+/* Leaves a tombstone for c, reported before Linux would have let its
+ * 4-tuple go (tomb.h). TL_ENOMEM when there is no room for it: without it
+ * the report could differ (a late segment taken for a new connection). */
+static enum tl_status bury(struct tl_engine *e, struct tl_conn *c)
+{
+    const struct tl_tcpstate *tcp = conn_state(c);
+    struct tl_tomb t = {.key = c->key,
+                        .hash = c->links.hash,
+                        .id = c->id,
+                        .last_ts = c->last_ts,
+                        .lapse_us = c->seen_us + TL_TIME_WAIT_US,
+                        .client_is_a = c->client_is_a};
+    for (int r = 0; r < 2; r++) /* both, after a simultaneous close: the later */
+        if (tcp->ep[r].state == TL_EP_TIME_WAIT &&
+            tcp->ep[r].tw_since + TL_TIME_WAIT_US > t.time_wait_due)
+            t.time_wait_due = tcp->ep[r].tw_since + TL_TIME_WAIT_US;
+    tl_tcpstate_seqspace(tcp, &t.seq);
+    return tl_tombs_add(e->tombs, &t) ? TL_OK : TL_ENOMEM;
+}
+
+/* Reports c, which has ended. Within the minute Linux keeps its 4-tuple
+ * in TIME_WAIT (a --linger shorter than that, live capture, room needed
+ * under --max-flows), it leaves a tombstone for the rest of that minute. */
+static enum tl_status retire_ended(struct tl_engine *e, struct tl_conn *c)
+{
+    enum tl_status bs = TL_OK;
+    if (e->clock_us - c->seen_us <= TL_TIME_WAIT_US) {
+        bs = tl_engine_unpack(e, c);
+        if (bs == TL_OK)
+            bs = bury(e, c);
+    }
+    enum tl_status st = retire(e, c, TL_END_OPEN);
+    return bs != TL_OK ? bs : st;
+}
 
 /* The least recently seen live connection: the idle ones are older than
  * the rest. */
@@ -279,7 +316,8 @@ static enum tl_status expire(struct tl_engine *e)
     struct tl_conn *c;
     while (st == TL_OK && (c = tl_flow_stalest(e->flows, TL_FLOW_ENDED)) != NULL &&
            e->clock_us - c->seen_us > e->cfg.linger_us)
-        st = retire(e, c, TL_END_OPEN);
+        st = retire_ended(e, c);
+    tl_tombs_lapse(e->tombs, e->clock_us);
     while ((c = tl_flow_stalest(e->flows, TL_FLOW_LIVE)) != NULL &&
            e->clock_us - c->seen_us > TL_PACK_IDLE_US) {
         tl_engine_pack(e, c);
@@ -308,7 +346,7 @@ static enum tl_status make_room(struct tl_engine *e)
 {
     struct tl_conn *c = tl_flow_stalest(e->flows, TL_FLOW_ENDED);
     if (c != NULL)
-        return retire(e, c, TL_END_OPEN);
+        return retire_ended(e, c);
     c = tl_flow_stalest(e->flows, TL_FLOW_DORMANT);
     if (c != NULL)
         return retire_idle(e, c);
@@ -489,6 +527,37 @@ static struct tl_conn *find_conn(struct tl_engine *e, const struct tl_pkt *p, bo
 static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct tl_pkt *p,
                            const struct tl_frame *f, bool from_a, bool challenge);
 
+/*
+ * A segment no connection held claims, on the 4-tuple of one reported
+ * early: true when it belongs to that one (its sequence spaces, or its SYN
+ * again), counted as late and not taken further. Otherwise the tombstone
+ * goes: a new connection there learns from it in *prev that it reuses the
+ * 4-tuple, or the segment is another connection's, picked up midstream.
+ */
+static bool late_for_tomb(struct tl_engine *e, const struct tl_flow_key *k, uint32_t h,
+                          const struct tl_pkt *p, bool from_a, const struct tl_frame *f,
+                          struct tl_reuse *prev)
+{
+    struct tl_tomb *t = tl_tombs_find(e->tombs, k, h);
+    if (t == NULL)
+        return false;
+    enum tl_role r = from_a == t->client_is_a ? TL_ROLE_CLIENT : TL_ROLE_SERVER;
+    bool alive = t->lapse_us >= e->clock_us;
+    bool starts = tl_seqspace_starts_new(&t->seq, p, r, true);
+    if (alive && !starts && ((p->flags & TL_TH_SYN) || tl_seqspace_continues(&t->seq, p, r))) {
+        e->cap.late_segments++;
+        return true;
+    }
+    if (alive && starts) {
+        prev->reused = true;
+        prev->prev_id = t->id;
+        prev->gap_us = f->ts_us - t->last_ts;
+        prev->prev_time_wait = t->time_wait_due != 0 && f->ts_us < t->time_wait_due;
+    }
+    tl_tombs_remove(e->tombs, t);
+    return false;
+}
+
 static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
                                  const struct tl_frame *f)
 {
@@ -527,7 +596,8 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     if (c != NULL && tl_tcpstate_starts_new(conn_state(c), p, tl_conn_role(c, from_a))) {
         st = take_over(e, c, tl_conn_role(c, from_a), f, &prev, &held);
         c = NULL;
-    }
+    } else if (c == NULL && st == TL_OK && late_for_tomb(e, &k, h, p, from_a, f, &prev))
+        return TL_OK;
     if (c == NULL && st == TL_OK)
         st = start_conn(e, &k, h, p, from_a, f, &c);
     if (st != TL_OK)
@@ -652,6 +722,7 @@ enum tl_status tl_engine_finish(struct tl_engine *e)
     enum tl_status hs = tl_hosts_finish(e->hosts, &e->host_an);
     tl_order_tally_hosts(e->order, &e->host_an);
     e->cap.evicted_hosts = tl_hosts_evicted(e->hosts);
+    e->cap.evicted_tombstones = tl_tombs_evicted(e->tombs);
     for (size_t i = 0; i < e->host_an.n; i++)
         if ((int)e->host_an.a[i].a.severity > e->cap.worst_severity)
             e->cap.worst_severity = e->host_an.a[i].a.severity;

@@ -11,6 +11,7 @@
 #include "tcplens/order.h"
 #include "tcplens/tcpstate.h"
 #include "tcplens/timeline.h"
+#include "tcplens/tomb.h"
 #include "tcplens/zeek.h"
 
 /* A live connection quiet this long is packed until its next packet. */
@@ -44,6 +45,7 @@ struct tl_engine {
     struct tl_capture_info cap;
     struct tl_hosts *hosts;              /* host-level detection */
     struct tl_order *order;              /* in front of cfg.reports */
+    struct tl_tombs *tombs;              /* of connections reported early */
     struct tl_host_anomaly_list host_an; /* its findings, after finish */
     int64_t clock_us;                    /* latest packet time seen: expiry never runs backwards */
     /* Reused from one connection to the next instead of malloc and free

@@ -150,17 +150,11 @@ uint32_t tl_flow_hash(const struct tl_flow_table *t, const struct tl_flow_key *k
     return (uint32_t)(h ^ (h >> 32));
 }
 
-static bool key_eq(const struct tl_flow_key *x, const struct tl_flow_key *y)
-{
-    return x->pa == y->pa && x->pb == y->pb && x->vlan == y->vlan &&
-           tl_addr_cmp(&x->a, &y->a) == 0 && tl_addr_cmp(&x->b, &y->b) == 0;
-}
-
 struct tl_conn *tl_flow_lookup(const struct tl_flow_table *t, const struct tl_flow_key *k,
                                uint32_t hash)
 {
     for (struct tl_conn *c = t->buckets[hash & t->mask]; c != NULL; c = c->links.hnext)
-        if (c->links.hash == hash && key_eq(&c->key, k))
+        if (c->links.hash == hash && tl_flow_key_eq(&c->key, k))
             return c;
     return NULL;
 }

@@ -166,11 +166,20 @@ static void write_capture(struct page *p, const struct tl_report *r,
     if (r->cfg.anomalies_only)
         put(p, "; %" PRIu64 " listed: with a warning or an error", r->listed);
     put(p, "</td></tr>\n");
-    if (cap->evicted_idle || cap->evicted_cap || cap->evicted_hosts) {
+    if (cap->evicted_idle || cap->evicted_cap || cap->evicted_hosts || cap->evicted_tombstones) {
         kv(p, "evicted");
-        put(p,
-            "%" PRIu64 " idle, %" PRIu64 " by --max-flows, %" PRIu64 " host aggregates</td></tr>\n",
+        put(p, "%" PRIu64 " idle, %" PRIu64 " by --max-flows, %" PRIu64 " host aggregates",
             cap->evicted_idle, cap->evicted_cap, cap->evicted_hosts);
+        if (cap->evicted_tombstones)
+            put(p, ", %" PRIu64 " tombstones", cap->evicted_tombstones);
+        put(p, "</td></tr>\n");
+    }
+    if (cap->late_segments) {
+        kv(p, "late");
+        put(p,
+            "%" PRIu64 " TCP segments reached connections already reported (--linger): "
+            "counted, not connections of their own</td></tr>\n",
+            cap->late_segments);
     }
     if (cap->live) {
         kv(p, "live");

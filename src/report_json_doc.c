@@ -89,8 +89,12 @@ static void w_capture(struct tl_jw *w, const struct tl_capture_info *cap)
     w_uint(w, "max_flows", cap->evicted_cap);
     if (cap->evicted_hosts != 0)
         w_uint(w, "hosts", cap->evicted_hosts);
+    if (cap->evicted_tombstones != 0)
+        w_uint(w, "tombstones", cap->evicted_tombstones);
     tl_jw_obj_end(w);
     w_uint(w, "peak_connections", cap->peak_flows);
+    if (cap->late_segments != 0)
+        w_uint(w, "late_segments", cap->late_segments);
     if (cap->live) {
         TL_JW_KEY(w, "live");
         tl_jw_obj_begin(w);

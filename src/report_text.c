@@ -492,12 +492,20 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
                      "\nshard    %" PRIu32 " of %" PRIu32 ": %" PRIu64
                      " TCP packets belong to the other shards' connections",
                      cap->shard_index + 1, cap->shard_count, cap->shard_other_packets) >= 0;
-    if (ok && (cap->evicted_idle || cap->evicted_cap || cap->evicted_hosts))
+    if (ok &&
+        (cap->evicted_idle || cap->evicted_cap || cap->evicted_hosts || cap->evicted_tombstones))
         ok = fprintf(out, "\nevicted  %" PRIu64 " idle, %" PRIu64 " by --max-flows",
                      cap->evicted_idle, cap->evicted_cap) >= 0;
     /* Host-level detection then saw each of these hosts' connections in parts. */
     if (ok && cap->evicted_hosts)
         ok = fprintf(out, ", %" PRIu64 " host aggregates", cap->evicted_hosts) >= 0;
+    if (ok && cap->evicted_tombstones)
+        ok = fprintf(out, ", %" PRIu64 " tombstones", cap->evicted_tombstones) >= 0;
+    if (ok && cap->late_segments)
+        ok = fprintf(out,
+                     "\nlate     %" PRIu64 " TCP segments reached connections already reported"
+                     " (--linger): counted, not connections of their own",
+                     cap->late_segments) >= 0;
     return ok && fputc('\n', out) != EOF;
 }
 

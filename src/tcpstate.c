@@ -664,26 +664,38 @@ enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st)
     return st->syn_gave_up || st->synack_gave_up ? TL_END_TIMEOUT : TL_END_OPEN;
 }
 
-bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r)
+/* Role r's bit in a tl_seqspace bit set. */
+static bool has(uint8_t bits, int r) { return (bits >> r) & 1u; }
+
+bool tl_seqspace_starts_new(const struct tl_seqspace *s, const struct tl_pkt *p, enum tl_role r,
+                            bool ended)
 {
     if (!(p->flags & TL_TH_SYN) || (p->flags & TL_TH_RST))
         return false;
-    const struct tl_ep *me = &st->ep[r], *peer = &st->ep[!r];
-    bool same_isn = me->syn_sent && p->seq == me->isn;
+    bool same_isn = has(s->syn_sent, (int)r) && p->seq == s->isn[r];
     /* One connect() is one connection: its SYN retried, however late, also
      * after an RST answered it (Windows retries a refused connect() with the
      * very same SYN), and a SYN-ACK that acknowledges its ISN, belong to it. */
     if (same_isn)
         return false;
     if (p->flags & TL_TH_ACK) {
-        bool answers = peer->syn_sent && p->ack == peer->isn + 1u;
-        return !answers && tl_tcpstate_ended(st);
+        bool answers = has(s->syn_sent, !r) && p->ack == s->isn[!r] + 1u;
+        return !answers && ended;
     }
     /* A SYN with another ISN from the same port: a new socket. The old one
      * has ended, or was abandoned (a new connect() after a failed one; a
      * client that lost its connection while the server still holds it, which
      * answers with a challenge ACK, RFC 5961 4). */
-    return me->syn_sent || me->seen || tl_tcpstate_ended(st);
+    return has(s->syn_sent, (int)r) || has(s->seen, (int)r) || ended;
+}
+
+bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r)
+{
+    if (!(p->flags & TL_TH_SYN) || (p->flags & TL_TH_RST))
+        return false;
+    struct tl_seqspace s;
+    tl_tcpstate_seqspace(st, &s);
+    return tl_seqspace_starts_new(&s, p, r, tl_tcpstate_ended(st));
 }
 
 /* States of an endpoint that has a synchronized connection. */
@@ -705,14 +717,34 @@ bool tl_tcpstate_synced(const struct tl_tcpstate *st)
 
 static bool near(uint32_t a, uint32_t b) { return a - b + CONTINUES_SPAN <= 2 * CONTINUES_SPAN; }
 
-bool tl_tcpstate_continues(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r)
+void tl_tcpstate_seqspace(const struct tl_tcpstate *st, struct tl_seqspace *out)
 {
-    const struct tl_ep *me = &st->ep[r], *peer = &st->ep[!r];
+    memset(out, 0, sizeof *out);
+    for (int r = 0; r < 2; r++) {
+        const struct tl_ep *e = &st->ep[r];
+        out->isn[r] = e->isn;
+        out->snd_nxt[r] = e->snd_nxt;
+        out->seen |= (uint8_t)(e->seen << r);
+        out->syn_sent |= (uint8_t)(e->syn_sent << r);
+    }
+}
+
+bool tl_seqspace_continues(const struct tl_seqspace *s, const struct tl_pkt *p, enum tl_role r)
+{
     if (p->flags & TL_TH_SYN)
         return false;
-    if (me->seen && near(p->seq, me->snd_nxt))
+    if (has(s->seen, (int)r) && near(p->seq, s->snd_nxt[r]))
         return true;
-    return (p->flags & TL_TH_ACK) && peer->seen && near(p->ack, peer->snd_nxt);
+    return (p->flags & TL_TH_ACK) && has(s->seen, !r) && near(p->ack, s->snd_nxt[!r]);
+}
+
+bool tl_tcpstate_continues(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r)
+{
+    if (p->flags & TL_TH_SYN)
+        return false;
+    struct tl_seqspace s;
+    tl_tcpstate_seqspace(st, &s);
+    return tl_seqspace_continues(&s, p, r);
 }
 
 bool tl_tcpstate_settle(struct tl_tcpstate *st, int64_t ts_us, struct tl_step *out)

@@ -121,6 +121,13 @@ void tl_flow_table_free(struct tl_flow_table *t);
  * by key.a. */
 void tl_flow_key_make(const struct tl_pkt *p, struct tl_flow_key *k, bool *from_a);
 
+/* True when x and y name the same flow. */
+static inline bool tl_flow_key_eq(const struct tl_flow_key *x, const struct tl_flow_key *y)
+{
+    return x->pa == y->pa && x->pb == y->pb && x->vlan == y->vlan &&
+           tl_addr_cmp(&x->a, &y->a) == 0 && tl_addr_cmp(&x->b, &y->b) == 0;
+}
+
 /* Hash of a key under the table's seed (compute once per packet). */
 uint32_t tl_flow_hash(const struct tl_flow_table *t, const struct tl_flow_key *k);
 

@@ -25,6 +25,8 @@ struct tl_capture_info {
     uint64_t evicted_idle;             /* ended by --idle-timeout */
     uint64_t evicted_cap;              /* pushed out by --max-flows */
     uint64_t evicted_hosts;            /* host aggregates pushed out by their cap (hosts.h) */
+    uint64_t evicted_tombstones;       /* tombstones pushed out by their cap (tomb.h) */
+    uint64_t late_segments;            /* reached a connection reported early (tomb.h) */
     size_t peak_flows;                 /* most connections held at once */
     int worst_severity;                /* highest enum tl_sev seen, -1 for none */
     /* Live capture: the kernel's counters at the end (pcap_stats). */

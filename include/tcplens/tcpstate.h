@@ -187,6 +187,28 @@ bool tl_tcpstate_may_challenge(const struct tl_tcpstate *st, enum tl_role by);
  * idles. */
 bool tl_tcpstate_synced(const struct tl_tcpstate *st);
 
+/*
+ * A connection's sequence spaces, by role: what tells its segments from
+ * those of another connection on the same 4-tuple. A tombstone keeps them
+ * after the connection is reported (tomb.h).
+ */
+struct tl_seqspace {
+    uint32_t isn[2];     /* SYN's sequence number, else the first seen */
+    uint32_t snd_nxt[2]; /* highest sequence number sent, plus one */
+    uint8_t seen;        /* bit per role: sent at least one segment */
+    uint8_t syn_sent;    /* bit per role */
+};
+
+void tl_tcpstate_seqspace(const struct tl_tcpstate *st, struct tl_seqspace *out);
+
+/* tl_tcpstate_continues() on what a tombstone kept. */
+bool tl_seqspace_continues(const struct tl_seqspace *s, const struct tl_pkt *p, enum tl_role r);
+
+/* tl_tcpstate_starts_new() on what a tombstone kept; ended says whether
+ * the connection had ended. */
+bool tl_seqspace_starts_new(const struct tl_seqspace *s, const struct tl_pkt *p, enum tl_role r,
+                            bool ended);
+
 /* True when p, sent by role r, continues the connection's sequence spaces
  * (within a megabyte of what its sender sent, or acknowledging near what
  * its peer sent): a keepalive or data after a long silence, not a new
