@@ -56,6 +56,7 @@ static const char *const kind_names[] = {
     "challenge_rst",
     "in_flight",
     "synack_timeout",
+    "final_ack_lost",
 };
 _Static_assert(sizeof kind_names / sizeof kind_names[0] == TL_K_NKINDS,
                "every event kind has a name");
@@ -119,6 +120,20 @@ static bool synack_again(struct ctx *x, enum tl_role r)
     e->syn_acked = false;
     x->st->ack_dropped = true;
     x->out->kind = TL_K_ACK_DROPPED;
+    return true;
+}
+
+/* Its FIN again (the same one) after the peer's ACK of it closed it from
+ * LAST_ACK: that ACK never reached it, lost past the capture point, and
+ * Linux retransmits the FIN from LAST_ACK until an ACK gets in. */
+static bool fin_again(struct ctx *x, enum tl_role r)
+{
+    struct tl_ep *e = &x->st->ep[r];
+    if (!e->fin_sent || !e->fin_acked || e->closed_rx_ts == 0 || x->st->rst_seen ||
+        x->p->seq + x->p->payload_len != e->fin_seq)
+        return false;
+    e->fin_acked = false;
+    e->closed_rx_ts = 0;
     return true;
 }
 
@@ -189,6 +204,14 @@ static void fire(struct ctx *x, enum tl_role r, enum tl_ev ev)
             break;
         fire(x, r, ev); /* the segment itself, from the state it proves */
         return;
+    case TL_ACT_REVERT_LASTACK:
+        /* Not a step back: it never left LAST_ACK. */
+        if (fin_again(x, r)) {
+            revise(x, r, t.next);
+            x->out->revise_kind = TL_K_FINAL_ACK_LOST;
+            return;
+        }
+        break;
     case TL_ACT_UNEXPECTED: break;
     }
     if (x->out->kind != TL_K_RST_IGNORED)

@@ -36,6 +36,8 @@ enum tl_act {
     TL_ACT_TIME_WAIT,      /* move to TIME_WAIT and start its clock */
     TL_ACT_UNSEEN_SYNACK,  /* an ACK from SYN_SENT or LISTEN: the handshake
                            * passed through a SYN-ACK the capture missed */
+    TL_ACT_REVERT_LASTACK, /* its FIN again after the final ACK: that ACK was
+                           * lost past the capture point */
 };
 
 struct tl_trans {

@@ -11,7 +11,7 @@
  *     ESTABLISHED --took FIN---> CLOSE_WAIT --FIN---------> LAST_ACK
  *      FIN_WAIT_1 --took FIN---> CLOSING    --FIN acked---> TIME_WAIT
  *      FIN_WAIT_2 --took FIN---> TIME_WAIT  --60 s--------> CLOSED
- *        LAST_ACK --FIN acked--> CLOSED
+ *        LAST_ACK --FIN acked--> CLOSED  (its FIN again: the ACK never got in)
  *        SYN_SENT --retries given up--> CLOSED;  TIME_WAIT --reused--> CLOSED
  *        SYN_RECV --SYN-ACK retries given up--> CLOSED
  *  SYN_SENT/LISTEN --sends an ACK: a SYN-ACK the capture missed--> ESTABLISHED
@@ -146,6 +146,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
     },
     [TL_EP_CLOSED] = {
         [TL_EV_SYN] = T(SYN_SENT, GO),
+        [TL_EV_FIN] = T(LAST_ACK, REVERT_LASTACK), /* the final ACK never got in */
         [TL_EV_RST] = STAY,  /* an endpoint without a socket answers with RST */
         [TL_EV_GOT_RST] = STAY,
         [TL_EV_TOOK_FIN] = STAY,

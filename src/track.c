@@ -142,6 +142,11 @@ void tl_track_revise(struct tl_track *t, const struct tl_step *s)
         d->close_wait_since = 0;
         d->close_wait_pkt = 0;
     }
+    /* Its FIN again: the ACK taken for the final one never reached it. */
+    if (s->revise_from == TL_EP_CLOSED && s->revise_to == TL_EP_LAST_ACK) {
+        d->final_ack_pkt = 0;
+        d->final_ack_ts = 0;
+    }
 }
 
 /* Retransmissions of the same data again and again, never acknowledged:

@@ -424,6 +424,34 @@ def t_final_ack_dropped():
                ["missing_final_ack"])
 
 
+def t_final_ack_lost_late():
+    """The client's final ACK is captured, then lost (nft input drops it and
+    the next three): the server's FIN retransmissions prove it stayed in
+    LAST_ACK; the ACK after the last of them closed it, as the kernel says
+    (tests/netns/kernel/final_ack_lost_late.kernel.txt)."""
+    path, (c,) = kernel("final_ack_lost_late")
+    name = "kernel/final_ack_lost_late"
+    j = jconn(report(path, "--timeline", "full"), c)
+    fins = c.of("s", FIN)
+    last = c.pkts[-1]
+    fires(name, j, "missing_final_ack", "warning", "server", [p.n for p in fins] + [last.n],
+          ["fins", "final_ack_seen", "seconds_in_last_ack"],
+          {"fins": len(fins), "final_ack_seen": True,
+           "seconds_in_last_ack": near(last.ts - fins[0].ts, 1e-4)})
+    absent(name, j, ["unexpected_segment"])
+    tl = (j or {}).get("timeline", [])
+    lost = [e["packet"] for e in tl if e.get("event") == "final_ack_lost"]
+    acks = [p.n for p in c.of("c", ACK) if p.n > fins[0].n and p.n < last.n]
+    point(lost == acks and len(acks) == len(fins) - 1,
+          "%s: the %d client ACKs the FIN retransmissions answer are final_ack_lost"
+          % (name, len(fins) - 1), ["got %s, want %s" % (lost, acks)])
+    server = [(e["packet"], e["server"]) for e in tl if e.get("packet", 0) >= fins[0].n]
+    point(all(st == "LAST_ACK" for n, st in server if n < last.n) and
+          server and server[-1] == (last.n, "CLOSED"),
+          "%s: the server stays LAST_ACK from its FIN to the last ACK" % name,
+          ["got %s" % server])
+
+
 def t_close_wait():
     path = os.path.join(KDIR, "close_wait.pcap")
     name = "kernel/close_wait"
@@ -541,6 +569,7 @@ def t_every_anomaly():
 
 TESTS = [t_refused, t_syn_dropped, t_backlog_full, t_synack_lost, t_midstream, t_port_reuse,
          t_rst_instead_of_fin, t_write_after_close, t_fin_wait2_reaped, t_final_ack_dropped,
+         t_final_ack_lost_late,
          t_close_wait, t_simultaneous_close, t_half_close, t_clean, t_keepalive,
          t_every_anomaly]
 

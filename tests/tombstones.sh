@@ -89,9 +89,12 @@ def capture_block(f, *extra):
     return json.loads(out.stdout)["capture"]
 
 # Known late segments: the Teredo trace's RSTs answering data 15-18 s after
-# the end; the kernel's port reuse (the second SYN a second after the
-# first connection's end) has none, and nor has any default run.
-known = [(srcdir + "/tests/netns/kernel/port_reuse_tw.pcap", "1ms", 0)]
+# the end; the kernel's final ACK captured and then lost (four FIN
+# retransmissions and their ACKs after it); the kernel's port reuse (the
+# second SYN a second after the first connection's end) has none, and nor
+# has any default run.
+known = [(srcdir + "/tests/netns/kernel/port_reuse_tw.pcap", "1ms", 0),
+         (srcdir + "/tests/netns/kernel/final_ack_lost_late.pcap", "1ms", 8)]
 teredo = shared + "/conformance/zeek/traces/tunnels__Teredo.pcap"
 if os.path.isfile(teredo):
     known.append((teredo, "2s", 3))

@@ -69,6 +69,7 @@ enum tl_evkind {
     TL_K_IN_FLIGHT,      /* sent before the RST or final ACK that closed its
                          * sender reached it (they crossed) */
     TL_K_SYNACK_TIMEOUT, /* the server stopped retrying its SYN-ACK: it gave up */
+    TL_K_FINAL_ACK_LOST, /* a final ACK its FIN's sender proved it never got (revised) */
     TL_K_NKINDS
 };
 

@@ -55,6 +55,11 @@ driver sets the sysctls they need inside the namespace):
                      later, then closed (LAST_ACK)
   final_ack_dropped  client closes first; nft output drops the client's final
                      ACK once, so the server retransmits its FIN from LAST_ACK
+  final_ack_lost_late  as final_ack_dropped, but nft input drops the client's
+                     final ACK and the next three (after tcpdump saw them):
+                     the capture shows the FIN handshake complete, then the
+                     server's FIN retransmitted from LAST_ACK for 3 s, each
+                     answered from TIME_WAIT, until the fifth ACK gets in
   simultaneous_close both close at once; a slow HTB class on lo holds both
                      FINs so they cross (CLOSING on both sides)
   half_close         client shutdown(SHUT_WR) after its request; the server
@@ -816,6 +821,49 @@ def sc_final_ack_dropped(a):
                   'counter drop\n}' % (peer_port(conn), port))
         conn.close()
         event("server: close() -> FIN (LAST_ACK); the final ACK will be lost")
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    c.close()
+    event("client: close() -> FIN (will be TIME_WAIT)")
+    srv.finish()
+    time.sleep(a.wait)
+    event("nft counters: %s" % nft_counters())
+    nft_drop_table()
+    ls.close()
+    settle()
+
+
+def sc_final_ack_lost_late(a):
+    host, port = a.host, a.port
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        expect_eof(conn, "server")
+        time.sleep(2 * STEP)
+        # The client's next four pure ACKs (the final one, then those its
+        # TIME_WAIT sends for the retransmitted FINs) are dropped in INPUT,
+        # after tcpdump on lo saw them: lost past the capture point.  The
+        # quota takes four 52-byte ACKs, not a fifth.
+        nft_table('quota acks { until 210 bytes }\n'
+                  'chain input { type filter hook input priority 0; policy accept;\n'
+                  '  tcp sport %d tcp dport %d tcp flags == ack quota name "acks" '
+                  'counter drop\n}' % (peer_port(conn), port))
+        conn.close()
+        event("server: close() -> FIN (LAST_ACK); four final ACKs will be lost")
 
     srv = Server(ls, server)
     srv.start()
@@ -1691,6 +1739,7 @@ SCENARIOS = {
     "backlog_full": (sc_backlog_full, "127.0.0.1"),
     "close_before_accept": (sc_close_before_accept, "127.0.0.1"),
     "final_ack_dropped": (sc_final_ack_dropped, "127.0.0.1"),
+    "final_ack_lost_late": (sc_final_ack_lost_late, "127.0.0.1"),
     "simultaneous_close": (sc_simultaneous_close, "127.0.0.1"),
     "half_close": (sc_half_close, "127.0.0.1"),
     "zero_window": (sc_zero_window, "127.0.0.1"),
@@ -1716,6 +1765,7 @@ WAIT_DEFAULT = {
     "backlog_full": 3.0,
     "close_before_accept": 0.5,
     "final_ack_dropped": 1.0,
+    "final_ack_lost_late": 4.0,
     "zero_window": 1.5,
     "keepalive": 2.5,
     "synack_lost": 1.5,

@@ -291,6 +291,20 @@ static void last_ack_retransmits(struct tap *t)
     expect(&s, TL_EP_FIN_WAIT_2, TL_EP_LAST_ACK, TL_K_FIN_RETX);
     seg(&s, C2S, A, 22, 32, 0, 512);
     expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSED, TL_K_FIN_ACK);
+    ok(t, tl_tcpstate_ended(&s.st), "final ACK lost: ended at the ACK");
+    /* The FIN again: the ACK just captured was lost after the capture
+     * point. The server never left LAST_ACK, and the connection goes on. */
+    s.now += 200000;
+    seg(&s, S2C, F | A, 31, 22, 0, 512);
+    expect(&s, TL_EP_TIME_WAIT, TL_EP_LAST_ACK, TL_K_FIN_RETX);
+    ok(t,
+       s.step.revise && s.step.revise_role == TL_ROLE_SERVER &&
+           s.step.revise_from == TL_EP_CLOSED && s.step.revise_to == TL_EP_LAST_ACK &&
+           s.step.revise_kind == TL_K_FINAL_ACK_LOST && s.step.nchanges == 0,
+       "final ACK lost past the capture: CLOSED revised to LAST_ACK, no step back");
+    ok(t, !tl_tcpstate_ended(&s.st), "final ACK lost past the capture: not ended");
+    seg(&s, C2S, A, 22, 32, 0, 512);
+    expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSED, TL_K_FIN_ACK);
 }
 
 static void midstream_and_probes(struct tap *t)
