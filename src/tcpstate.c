@@ -537,6 +537,12 @@ void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_
     struct tl_ep *me = &st->ep[r], *peer = &st->ep[!r];
     bool was_ended = tl_tcpstate_ended(st);
     bool rst_ok = (p->flags & TL_TH_RST) && rst_acceptable(st, p, r);
+    /* Linux re-arms a TIME_WAIT socket's 60 s for every segment with ACK
+     * that reaches it, a retransmitted FIN above all (tcp_minisocks.c,
+     * inet_twsk_reschedule); an RST ends it, a SYN may take it over. */
+    if (peer->state == TL_EP_TIME_WAIT &&
+        (p->flags & (TL_TH_ACK | TL_TH_RST | TL_TH_SYN)) == TL_TH_ACK)
+        peer->tw_since = ts_us;
     out->kind = (uint8_t)classify(me, peer, p);
     rel_numbers(st, p, r, out);
     if ((p->flags & TL_TH_ACK) && !(p->flags & TL_TH_RST))

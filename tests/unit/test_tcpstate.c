@@ -296,6 +296,7 @@ static void last_ack_retransmits(struct tap *t)
      * point. The server never left LAST_ACK, and the connection goes on. */
     s.now += 200000;
     seg(&s, S2C, F | A, 31, 22, 0, 512);
+    int64_t again = s.now;
     expect(&s, TL_EP_TIME_WAIT, TL_EP_LAST_ACK, TL_K_FIN_RETX);
     ok(t,
        s.step.revise && s.step.revise_role == TL_ROLE_SERVER &&
@@ -305,6 +306,15 @@ static void last_ack_retransmits(struct tap *t)
     ok(t, !tl_tcpstate_ended(&s.st), "final ACK lost past the capture: not ended");
     seg(&s, C2S, A, 22, 32, 0, 512);
     expect(&s, TL_EP_TIME_WAIT, TL_EP_CLOSED, TL_K_FIN_ACK);
+    /* The FIN that reached the client's TIME_WAIT re-armed its 60 s. */
+    struct tl_step step;
+    int64_t when;
+    ok(t, !tl_tcpstate_advance(&s.st, again + TL_TIME_WAIT_US - 1, true, &step, &when),
+       "TIME_WAIT re-armed by the FIN again: not over 60 s after it");
+    ok(t,
+       tl_tcpstate_advance(&s.st, again + TL_TIME_WAIT_US, true, &step, &when) &&
+           when == again + TL_TIME_WAIT_US && s.st.ep[C2S].state == TL_EP_CLOSED,
+       "TIME_WAIT re-armed by the FIN again: over 60 s after it");
 }
 
 static void midstream_and_probes(struct tap *t)
