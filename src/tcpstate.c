@@ -57,6 +57,7 @@ static const char *const kind_names[] = {
     "in_flight",
     "synack_timeout",
     "final_ack_lost",
+    "fin_ack_lost",
 };
 _Static_assert(sizeof kind_names / sizeof kind_names[0] == TL_K_NKINDS,
                "every event kind has a name");
@@ -137,6 +138,23 @@ static bool fin_again(struct ctx *x, enum tl_role r)
     return true;
 }
 
+static int64_t round_trip(const struct tl_tcpstate *st);
+
+/* Its FIN again (the same one), more than a round trip after the peer's
+ * ACK of it took it to FIN_WAIT_2: that ACK never reached it, lost past
+ * the capture point, and Linux retransmits the FIN from FIN_WAIT_1. Within
+ * a round trip the two crossed: a retransmission sent before the ACK
+ * arrived proves nothing. */
+static bool fin_ack_lost(struct ctx *x, enum tl_role r)
+{
+    struct tl_ep *e = &x->st->ep[r];
+    if (!e->fin_sent || !e->fin_acked || x->p->seq + x->p->payload_len != e->fin_seq ||
+        x->ts - e->fin_acked_ts <= round_trip(x->st))
+        return false;
+    e->fin_acked = false;
+    return true;
+}
+
 static void fire(struct ctx *x, enum tl_role r, enum tl_ev ev);
 
 /*
@@ -212,6 +230,13 @@ static void fire(struct ctx *x, enum tl_role r, enum tl_ev ev)
             return;
         }
         break;
+    case TL_ACT_REVERT_FINWAIT1:
+        /* Not a step back: it never left FIN_WAIT_1. */
+        if (fin_ack_lost(x, r)) {
+            revise(x, r, t.next);
+            x->out->revise_kind = TL_K_FIN_ACK_LOST;
+        }
+        return;
     case TL_ACT_UNEXPECTED: break;
     }
     if (x->out->kind != TL_K_RST_IGNORED)
@@ -268,6 +293,7 @@ static void on_ack(struct ctx *x, enum tl_role r)
     if (peer->fin_sent && !peer->fin_acked && tl_seq_gt(ack, peer->fin_seq)) {
         deliver_earlier(x, !r);
         peer->fin_acked = true;
+        peer->fin_acked_ts = x->ts;
         fire(x, !r, TL_EV_FIN_ACKED);
         if (x->out->kind == TL_K_ACK)
             x->out->kind = TL_K_FIN_ACK;

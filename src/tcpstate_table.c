@@ -7,7 +7,7 @@
  *                        SYN                      SYN+ACK
  *   UNKNOWN/CLOSED ------------> SYN_SENT   LISTEN -------> SYN_RECV
  *        SYN_SENT --took SYN---> ESTABLISHED <--SYN acked-- SYN_RECV
- *     ESTABLISHED --FIN--------> FIN_WAIT_1 --FIN acked---> FIN_WAIT_2
+ *     ESTABLISHED --FIN--------> FIN_WAIT_1 --FIN acked---> FIN_WAIT_2  (FIN again: not acked)
  *     ESTABLISHED --took FIN---> CLOSE_WAIT --FIN---------> LAST_ACK
  *      FIN_WAIT_1 --took FIN---> CLOSING    --FIN acked---> TIME_WAIT
  *      FIN_WAIT_2 --took FIN---> TIME_WAIT  --60 s--------> CLOSED
@@ -98,7 +98,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
     },
     [TL_EP_FIN_WAIT_2] = {
         [TL_EV_SEG] = STAY,
-        [TL_EV_FIN] = STAY, /* its FIN again: the peer's ACK did not reach it */
+        [TL_EV_FIN] = T(FIN_WAIT_1, REVERT_FINWAIT1), /* the peer's ACK never got in */
         [TL_EV_RST] = T(CLOSED, GO), /* reaped orphan answers with RST */
         [TL_EV_TOOK_SYN] = STAY,
         [TL_EV_TOOK_FIN] = T(TIME_WAIT, TIME_WAIT),

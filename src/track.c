@@ -142,6 +142,10 @@ void tl_track_revise(struct tl_track *t, const struct tl_step *s)
         d->close_wait_since = 0;
         d->close_wait_pkt = 0;
     }
+    if (s->revise_from == TL_EP_FIN_WAIT_2 && s->revise_to == TL_EP_FIN_WAIT_1) {
+        d->fin_wait2_since = 0;
+        d->fin_wait2_pkt = 0;
+    }
     /* Its FIN again: the ACK taken for the final one never reached it. */
     if (s->revise_from == TL_EP_CLOSED && s->revise_to == TL_EP_LAST_ACK) {
         d->final_ack_pkt = 0;

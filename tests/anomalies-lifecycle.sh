@@ -452,6 +452,30 @@ def t_final_ack_lost_late():
           ["got %s" % server])
 
 
+def t_fin_ack_lost_late():
+    """The server's ACK of the client's FIN is captured, then lost (nft input
+    drops it): the client's FIN retransmission proves it stayed in
+    FIN_WAIT_1; the next ACK took it to FIN_WAIT_2, as the kernel says
+    (tests/netns/kernel/fin_ack_lost_late.kernel.txt)."""
+    path, (c,) = kernel("fin_ack_lost_late")
+    name = "kernel/fin_ack_lost_late"
+    j = jconn(report(path, "--timeline", "full"), c)
+    fins = c.of("c", FIN)
+    acks = [p for p in c.of("s", ACK) if not p.has(FIN) and p.n > fins[0].n]
+    tl = (j or {}).get("timeline", [])
+    lost = [e["packet"] for e in tl if e.get("event") == "fin_ack_lost"]
+    point(len(fins) == 2 and len(acks) >= 2 and lost == [acks[0].n],
+          "%s: the ACK the FIN retransmission answers is fin_ack_lost" % name,
+          ["got %s, want %s" % (lost, [a.n for a in acks[:1]])])
+    client = [(e["packet"], e["client"]) for e in tl
+              if fins[0].n <= e.get("packet", 0) <= (acks[1].n if len(acks) > 1 else 0)]
+    want = [(p, "FIN_WAIT_1") for p, _ in client[:-1]] + [(acks[1].n, "FIN_WAIT_2")] \
+        if len(acks) > 1 else None
+    point(client == want, "%s: the client stays FIN_WAIT_1 until the second ACK" % name,
+          ["got %s" % client])
+    absent(name, j, ["unexpected_segment", "fin_wait2_timeout"])
+
+
 def t_close_wait():
     path = os.path.join(KDIR, "close_wait.pcap")
     name = "kernel/close_wait"
@@ -569,7 +593,7 @@ def t_every_anomaly():
 
 TESTS = [t_refused, t_syn_dropped, t_backlog_full, t_synack_lost, t_midstream, t_port_reuse,
          t_rst_instead_of_fin, t_write_after_close, t_fin_wait2_reaped, t_final_ack_dropped,
-         t_final_ack_lost_late,
+         t_final_ack_lost_late, t_fin_ack_lost_late,
          t_close_wait, t_simultaneous_close, t_half_close, t_clean, t_keepalive,
          t_every_anomaly]
 

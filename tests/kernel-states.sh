@@ -78,7 +78,7 @@ TL_TRAPS_SET=1
 read -r -a want <<<"${TL_KERNEL_SCENARIOS:-$(tk_scenarios | tr '\n' ' ')}"
 needs() {
     case $1 in
-    syn_dropped | final_ack_dropped | final_ack_lost_late | keepalive_timeout | synack_lost) echo nft ;;
+    syn_dropped | final_ack_dropped | final_ack_lost_late | fin_ack_lost_late | keepalive_timeout | synack_lost) echo nft ;;
     syn_blackhole_default | syn_dropped_then_answered | challenge_ack) echo nft ;;
     simultaneous_close | half_open_scan) echo tc ;;
     esac

@@ -94,7 +94,8 @@ def capture_block(f, *extra):
 # second SYN a second after the first connection's end) has none, and nor
 # has any default run.
 known = [(srcdir + "/tests/netns/kernel/port_reuse_tw.pcap", "1ms", 0),
-         (srcdir + "/tests/netns/kernel/final_ack_lost_late.pcap", "1ms", 8)]
+         (srcdir + "/tests/netns/kernel/final_ack_lost_late.pcap", "1ms", 8),
+         (srcdir + "/tests/netns/kernel/fin_ack_lost_late.pcap", "1ms", 0)]
 teredo = shared + "/conformance/zeek/traces/tunnels__Teredo.pcap"
 if os.path.isfile(teredo):
     known.append((teredo, "2s", 3))

@@ -70,6 +70,7 @@ enum tl_evkind {
                          * sender reached it (they crossed) */
     TL_K_SYNACK_TIMEOUT, /* the server stopped retrying its SYN-ACK: it gave up */
     TL_K_FINAL_ACK_LOST, /* a final ACK its FIN's sender proved it never got (revised) */
+    TL_K_FIN_ACK_LOST,   /* an ACK of a FIN_WAIT_1 FIN its sender proved it never got (revised) */
     TL_K_NKINDS
 };
 
@@ -85,6 +86,7 @@ struct tl_ep {
     bool syn_sent, fin_sent;
     bool syn_acked;         /* the peer's ACK covered our SYN */
     bool fin_acked;         /* the peer's ACK covered our FIN */
+    int64_t fin_acked_ts;   /* ... when, µs */
     bool took_syn;          /* our ACK covered the peer's SYN */
     bool took_fin;          /* our ACK covered the peer's FIN */
     bool took_fin_inferred; /* ... assumed by in-order delivery, not yet seen */

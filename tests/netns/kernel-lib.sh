@@ -73,6 +73,7 @@ TK_TABLE=(
     "captured_twice|captured_twice|||iface=any"
     "vlan_split|normal|||retag=vlan"
     "final_ack_lost_late|final_ack_lost_late||--wait 4.0|timeout=15"
+    "fin_ack_lost_late|fin_ack_lost_late||--wait 1.5|timeout=15"
 )
 
 # sysctls recorded in every NAME.meta (their values inside the namespace)

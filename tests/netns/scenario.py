@@ -60,6 +60,10 @@ driver sets the sysctls they need inside the namespace):
                      the capture shows the FIN handshake complete, then the
                      server's FIN retransmitted from LAST_ACK for 3 s, each
                      answered from TIME_WAIT, until the fifth ACK gets in
+  fin_ack_lost_late  client closes first; nft input drops the server's ACK of
+                     the client's FIN (after tcpdump saw it): the client
+                     retransmits its FIN from FIN_WAIT_1, the server's second
+                     ACK gets in; the server closes --wait s later
   simultaneous_close both close at once; a slow HTB class on lo holds both
                      FINs so they cross (CLOSING on both sides)
   half_close         client shutdown(SHUT_WR) after its request; the server
@@ -878,6 +882,47 @@ def sc_final_ack_lost_late(a):
     event("client: close() -> FIN (will be TIME_WAIT)")
     srv.finish()
     time.sleep(a.wait)
+    event("nft counters: %s" % nft_counters())
+    nft_drop_table()
+    ls.close()
+    settle()
+
+
+def sc_fin_ack_lost_late(a):
+    host, port = a.host, a.port
+    ls = listener(host, port)
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        expect_eof(conn, "server")
+        time.sleep(a.wait)
+        conn.close()
+        event("server: close() -> FIN (LAST_ACK)")
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    # The server's next pure ACK (of the client's FIN) is dropped in INPUT,
+    # after tcpdump on lo saw it: lost past the capture point.  The quota
+    # takes one 52-byte ACK, as in final_ack_dropped.
+    nft_table('quota acks { until 100 bytes }\n'
+              'chain input { type filter hook input priority 0; policy accept;\n'
+              '  tcp sport %d tcp dport %d tcp flags == ack quota name "acks" '
+              'counter drop\n}' % (port, c.getsockname()[1]))
+    c.close()
+    event("client: close() -> FIN (FIN_WAIT_1 until an ACK gets in)")
+    srv.finish()
     event("nft counters: %s" % nft_counters())
     nft_drop_table()
     ls.close()
@@ -1740,6 +1785,7 @@ SCENARIOS = {
     "close_before_accept": (sc_close_before_accept, "127.0.0.1"),
     "final_ack_dropped": (sc_final_ack_dropped, "127.0.0.1"),
     "final_ack_lost_late": (sc_final_ack_lost_late, "127.0.0.1"),
+    "fin_ack_lost_late": (sc_fin_ack_lost_late, "127.0.0.1"),
     "simultaneous_close": (sc_simultaneous_close, "127.0.0.1"),
     "half_close": (sc_half_close, "127.0.0.1"),
     "zero_window": (sc_zero_window, "127.0.0.1"),
@@ -1766,6 +1812,7 @@ WAIT_DEFAULT = {
     "close_before_accept": 0.5,
     "final_ack_dropped": 1.0,
     "final_ack_lost_late": 4.0,
+    "fin_ack_lost_late": 1.5,
     "zero_window": 1.5,
     "keepalive": 2.5,
     "synack_lost": 1.5,

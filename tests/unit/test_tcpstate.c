@@ -317,6 +317,33 @@ static void last_ack_retransmits(struct tap *t)
        "TIME_WAIT re-armed by the FIN again: over 60 s after it");
 }
 
+/* The peer's ACK of the FIN is captured, then lost: the FIN again, a round
+ * trip later, shows its sender never left FIN_WAIT_1. Sooner, the two
+ * crossed, and it proves nothing. */
+static void fin_ack_lost(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "ACK of the FIN lost");
+    handshake(&s, 10, 20);
+    seg(&s, C2S, F | A, 11, 21, 0, 512);
+    seg(&s, S2C, A, 21, 12, 0, 512);
+    expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSE_WAIT, TL_K_FIN_ACK);
+    seg(&s, C2S, F | A, 11, 21, 0, 512); /* 1 ms on: crossed the ACK */
+    expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSE_WAIT, TL_K_FIN_RETX);
+    ok(t, !s.step.revise,
+       "ACK of the FIN lost: a retransmission within a round trip proves nothing");
+    s.now += 400000;
+    seg(&s, C2S, F | A, 11, 21, 0, 512);
+    expect(&s, TL_EP_FIN_WAIT_1, TL_EP_CLOSE_WAIT, TL_K_FIN_RETX);
+    ok(t,
+       s.step.revise && s.step.revise_role == TL_ROLE_CLIENT &&
+           s.step.revise_from == TL_EP_FIN_WAIT_2 && s.step.revise_to == TL_EP_FIN_WAIT_1 &&
+           s.step.revise_kind == TL_K_FIN_ACK_LOST && s.step.nchanges == 0,
+       "ACK of the FIN lost: FIN_WAIT_2 revised to FIN_WAIT_1, no step back");
+    seg(&s, S2C, A, 21, 12, 0, 512);
+    expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSE_WAIT, TL_K_FIN_ACK);
+}
+
 static void midstream_and_probes(struct tap *t)
 {
     struct script s;
@@ -552,6 +579,7 @@ int main(void)
     accept_queue_drop(&t);
     half_close_and_reaped_fin_wait2(&t);
     last_ack_retransmits(&t);
+    fin_ack_lost(&t);
     midstream_and_probes(&t);
     new_connection_rules(&t);
     syn_given_up(&t);
