@@ -538,7 +538,18 @@ static bool late_for_tomb(struct tl_engine *e, const struct tl_flow_key *k, uint
                           const struct tl_pkt *p, bool from_a, const struct tl_frame *f,
                           struct tl_reuse *prev)
 {
-    struct tl_tomb *t = tl_tombs_find(e->tombs, k, h);
+    if (tl_tombs_count(e->tombs) == 0)
+        return false;
+    /* Under --vlan-key auto, a connection that was kept apart by its VLAN
+     * left its tombstone under that key; it is the more particular one. */
+    struct tl_tomb *t = NULL;
+    if (e->cfg.vlan_key == TL_VLAN_KEY_AUTO && !(k->vlan & TL_FLOW_VLAN_APART)) {
+        struct tl_flow_key apart = *k;
+        apart.vlan = p->vlan | TL_FLOW_VLAN_APART;
+        t = tl_tombs_find(e->tombs, &apart, tl_flow_hash(e->flows, &apart));
+    }
+    if (t == NULL)
+        t = tl_tombs_find(e->tombs, k, h);
     if (t == NULL)
         return false;
     enum tl_role r = from_a == t->client_is_a ? TL_ROLE_CLIENT : TL_ROLE_SERVER;

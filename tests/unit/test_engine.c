@@ -306,6 +306,52 @@ static size_t vlan_run(uint8_t key, uint16_t c2s, uint16_t s2c, bool tenants, js
     return json_array_size(*out);
 }
 
+/* Tenant v (VLAN id): a connection with ISNs c and s, open at ms, closed
+ * (FINs both ways) at end. */
+static void tenant(struct rig *g, uint16_t v, int64_t ms, int64_t end, uint32_t c, uint32_t s)
+{
+    g->vlan[C2S] = g->vlan[S2C] = v;
+    seg(g, ms, C2S, TL_TH_SYN, c, 0, 0);
+    seg(g, ms + 1, S2C, TL_TH_SYN | TL_TH_ACK, s, c + 1, 0);
+    seg(g, ms + 2, C2S, TL_TH_ACK, c + 1, s + 1, 0);
+    if (end == 0)
+        return;
+    seg(g, end, C2S, TL_TH_FIN | TL_TH_ACK, c + 1, s + 1, 0);
+    seg(g, end + 1, S2C, TL_TH_FIN | TL_TH_ACK, s + 1, c + 2, 0);
+    seg(g, end + 2, C2S, TL_TH_ACK, c + 2, s + 2, 0);
+}
+
+/* Two tenants on one 4-tuple, reported 1 ms after they end (--linger):
+ * the second one, kept apart by its VLAN, leaves its tombstone under that
+ * key, and its late FIN finds it there even after both are gone. */
+static void test_tombstone_vlan_apart(struct tap *t)
+{
+    struct rig g;
+    struct tl_capture_info cap;
+    struct tl_report_cfg rc = {.format = TL_REPORT_NDJSON, .reorder = true};
+    struct tl_engine_cfg ec = {.idle_timeout_us = TL_DEFAULT_IDLE_TIMEOUT_US,
+                               .vlan_key = TL_VLAN_KEY_AUTO,
+                               .linger_us = 1000,
+                               .timeline = {.max_events = TL_DEFAULT_TIMELINE_MAX}};
+    rig_start(&g, &rc, &ec);
+    tenant(&g, 10, 0, 0, 1000, 9000);
+    tenant(&g, 30, 10, 30, 50000000, 70000000); /* the same addresses: kept apart */
+    g.vlan[C2S] = g.vlan[S2C] = 10;
+    seg(&g, 40, C2S, TL_TH_FIN | TL_TH_ACK, 1001, 9001, 0);
+    seg(&g, 41, S2C, TL_TH_FIN | TL_TH_ACK, 9001, 1002, 0);
+    seg(&g, 42, C2S, TL_TH_ACK, 1002, 9002, 0);
+    g.cport = 40001; /* another connection moves the clock on */
+    g.vlan[C2S] = g.vlan[S2C] = 10;
+    seg(&g, 100, C2S, TL_TH_SYN, 7, 0, 0);
+    g.cport = 40000;
+    g.vlan[C2S] = g.vlan[S2C] = 30;
+    seg(&g, 300, S2C, TL_TH_FIN | TL_TH_ACK, 70000001, 50000002, 0); /* late, again */
+    json_t *c = rig_close(&g, &cap);
+    is_int(t, json_array_size(c), 3, "tombstone apart: no connection for the late FIN");
+    is_int(t, cap.late_segments, 1, "tombstone apart: the FIN counted as late");
+    json_decref(c);
+}
+
 /* --vlan-key: a tap that tags each direction with its own VLAN gives one
  * connection (auto, off); tenants that reuse addresses stay apart (auto,
  * on). */
@@ -599,6 +645,7 @@ int main(void)
     test_idle_timeout(&t);
     test_duplicates(&t);
     test_vlan_key(&t);
+    test_tombstone_vlan_apart(&t);
     test_max_flows(&t);
     test_max_flows_prefers_ended(&t);
     test_roles(&t);
