@@ -254,12 +254,12 @@ static enum tl_status bury(struct tl_engine *e, struct tl_conn *c)
                         .id = c->id,
                         .last_ts = c->last_ts,
                         .lapse_us = c->seen_us + TL_TIME_WAIT_US,
+                        .time_wait_due = tl_tcpstate_time_wait_due(tcp),
                         .client_is_a = c->client_is_a};
-    for (int r = 0; r < 2; r++) /* both, after a simultaneous close: the later */
-        if (tcp->ep[r].state == TL_EP_TIME_WAIT &&
-            tcp->ep[r].tw_since + TL_TIME_WAIT_US > t.time_wait_due)
-            t.time_wait_due = tcp->ep[r].tw_since + TL_TIME_WAIT_US;
     tl_tcpstate_seqspace(tcp, &t.seq);
+    /* Those whose time is up go here, not on every packet: a lookup
+     * ignores them anyway, and only a new one needs their room. */
+    tl_tombs_lapse(e->tombs, e->clock_us);
     return tl_tombs_add(e->tombs, &t) ? TL_OK : TL_ENOMEM;
 }
 
@@ -317,7 +317,6 @@ static enum tl_status expire(struct tl_engine *e)
     while (st == TL_OK && (c = tl_flow_stalest(e->flows, TL_FLOW_ENDED)) != NULL &&
            e->clock_us - c->seen_us > e->cfg.linger_us)
         st = retire_ended(e, c);
-    tl_tombs_lapse(e->tombs, e->clock_us);
     while ((c = tl_flow_stalest(e->flows, TL_FLOW_LIVE)) != NULL &&
            e->clock_us - c->seen_us > TL_PACK_IDLE_US) {
         tl_engine_pack(e, c);
@@ -451,6 +450,17 @@ static enum tl_status hold_superseded(struct tl_engine *e, struct tl_conn *c)
     return st;
 }
 
+/* What a new connection starting at ts learns of the one it took the
+ * 4-tuple from: its id, last segment at last_ts, TIME_WAIT ending at due
+ * (0: none). */
+static struct tl_reuse reuse_of(uint64_t id, int64_t last_ts, int64_t due, int64_t ts)
+{
+    return (struct tl_reuse){.reused = true,
+                             .prev_time_wait = due != 0 && ts < due,
+                             .prev_id = id,
+                             .gap_us = ts - last_ts};
+}
+
 /* A new connection takes c's 4-tuple over: c ends here, or is held while
  * its server may still answer (*held). What the new one should know about
  * it is left in *prev. */
@@ -460,11 +470,7 @@ static enum tl_status take_over(struct tl_engine *e, struct tl_conn *c, enum tl_
     struct tl_step s;
     enum tl_status st = advance(e, c, f->ts_us, true);
     const struct tl_tcpstate *tcp = conn_state(c);
-    prev->reused = true;
-    prev->prev_id = c->id;
-    prev->gap_us = f->ts_us - c->last_ts;
-    prev->prev_time_wait = tcp->ep[0].state == TL_EP_TIME_WAIT ||
-                           tcp->ep[1].state == TL_EP_TIME_WAIT;
+    *prev = reuse_of(c->id, c->last_ts, tl_tcpstate_time_wait_due(tcp), f->ts_us);
     *held = tl_tcpstate_may_challenge(tcp, by);
     if (st == TL_OK && tl_tcpstate_reused(conn_state(c), by, f->ts_us, &s))
         st = log_timed(e, c, &s, f->ts_us);
@@ -552,18 +558,14 @@ static bool late_for_tomb(struct tl_engine *e, const struct tl_flow_key *k, uint
         t = tl_tombs_find(e->tombs, k, h);
     if (t == NULL)
         return false;
-    enum tl_role r = from_a == t->client_is_a ? TL_ROLE_CLIENT : TL_ROLE_SERVER;
-    bool alive = t->lapse_us >= e->clock_us;
-    bool starts = tl_seqspace_starts_new(&t->seq, p, r, true);
-    if (alive && !starts && ((p->flags & TL_TH_SYN) || tl_seqspace_continues(&t->seq, p, r))) {
-        e->cap.late_segments++;
-        return true;
-    }
-    if (alive && starts) {
-        prev->reused = true;
-        prev->prev_id = t->id;
-        prev->gap_us = f->ts_us - t->last_ts;
-        prev->prev_time_wait = t->time_wait_due != 0 && f->ts_us < t->time_wait_due;
+    enum tl_role r = tl_role_of(t->client_is_a, from_a);
+    if (t->lapse_us >= e->clock_us) {
+        if (tl_seqspace_starts_new(&t->seq, p, r, true)) {
+            *prev = reuse_of(t->id, t->last_ts, t->time_wait_due, f->ts_us);
+        } else if ((p->flags & TL_TH_SYN) || tl_seqspace_continues(&t->seq, p, r)) {
+            e->cap.late_segments++;
+            return true;
+        }
     }
     tl_tombs_remove(e->tombs, t);
     return false;

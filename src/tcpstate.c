@@ -124,34 +124,26 @@ static bool synack_again(struct ctx *x, enum tl_role r)
     return true;
 }
 
-/* Its FIN again (the same one) after the peer's ACK of it closed it from
- * LAST_ACK: that ACK never reached it, lost past the capture point, and
- * Linux retransmits the FIN from LAST_ACK until an ACK gets in. */
-static bool fin_again(struct ctx *x, enum tl_role r)
-{
-    struct tl_ep *e = &x->st->ep[r];
-    if (!e->fin_sent || !e->fin_acked || e->closed_rx_ts == 0 || x->st->rst_seen ||
-        x->p->seq + x->p->payload_len != e->fin_seq)
-        return false;
-    e->fin_acked = false;
-    e->closed_rx_ts = 0;
-    return true;
-}
-
 static int64_t round_trip(const struct tl_tcpstate *st);
 
-/* Its FIN again (the same one), more than a round trip after the peer's
- * ACK of it took it to FIN_WAIT_2: that ACK never reached it, lost past
- * the capture point, and Linux retransmits the FIN from FIN_WAIT_1. Within
- * a round trip the two crossed: a retransmission sent before the ACK
- * arrived proves nothing. */
-static bool fin_ack_lost(struct ctx *x, enum tl_role r)
+/*
+ * Its FIN again (the same one), more than a round trip after the peer's
+ * ACK of it: that ACK never reached it, lost past the capture point, and
+ * Linux retransmits the FIN from FIN_WAIT_1 or LAST_ACK until an ACK gets
+ * in. Within a round trip the two crossed: a retransmission sent before
+ * the ACK arrived proves nothing. A CLOSED endpoint counts only if that
+ * ACK closed it (from LAST_ACK), not an RST or a timer.
+ */
+static bool fin_ack_refuted(struct ctx *x, enum tl_role r)
 {
     struct tl_ep *e = &x->st->ep[r];
+    if (e->state == TL_EP_CLOSED && (e->closed_rx_ts == 0 || x->st->rst_seen))
+        return false;
     if (!e->fin_sent || !e->fin_acked || x->p->seq + x->p->payload_len != e->fin_seq ||
         x->ts - e->fin_acked_ts <= round_trip(x->st))
         return false;
     e->fin_acked = false;
+    e->closed_rx_ts = 0;
     return true;
 }
 
@@ -222,21 +214,17 @@ static void fire(struct ctx *x, enum tl_role r, enum tl_ev ev)
             break;
         fire(x, r, ev); /* the segment itself, from the state it proves */
         return;
-    case TL_ACT_REVERT_LASTACK:
-        /* Not a step back: it never left LAST_ACK. */
-        if (fin_again(x, r)) {
+    case TL_ACT_FIN_AGAIN:
+        /* Not a step back: it never left the state before that ACK. */
+        if (fin_ack_refuted(x, r)) {
             revise(x, r, t.next);
-            x->out->revise_kind = TL_K_FINAL_ACK_LOST;
+            x->out->revise_kind = t.next == TL_EP_LAST_ACK ? TL_K_FINAL_ACK_LOST
+                                                           : TL_K_FIN_ACK_LOST;
             return;
         }
+        if (x->st->ep[r].state != TL_EP_CLOSED)
+            return; /* it crossed the ACK: still a plain retransmission */
         break;
-    case TL_ACT_REVERT_FINWAIT1:
-        /* Not a step back: it never left FIN_WAIT_1. */
-        if (fin_ack_lost(x, r)) {
-            revise(x, r, t.next);
-            x->out->revise_kind = TL_K_FIN_ACK_LOST;
-        }
-        return;
     case TL_ACT_UNEXPECTED: break;
     }
     if (x->out->kind != TL_K_RST_IGNORED)
@@ -627,11 +615,23 @@ static int64_t retry_deadline(const struct tl_ep *e)
 }
 
 /* The timer of endpoint r and its kind, if one runs; final: give-ups too. */
+/* When e's TIME_WAIT ends (its timer, re-armed by the peer's segments). */
+static int64_t tw_due(const struct tl_ep *e) { return e->tw_since + TL_TIME_WAIT_US; }
+
+int64_t tl_tcpstate_time_wait_due(const struct tl_tcpstate *st)
+{
+    int64_t due = 0;
+    for (int r = 0; r < 2; r++) /* both, after a simultaneous close: the later */
+        if (st->ep[r].state == TL_EP_TIME_WAIT && tw_due(&st->ep[r]) > due)
+            due = tw_due(&st->ep[r]);
+    return due;
+}
+
 static bool timer_of(const struct tl_tcpstate *st, int r, bool final, int64_t *t, enum tl_evkind *k)
 {
     const struct tl_ep *e = &st->ep[r], *peer = &st->ep[!r];
     if (e->state == TL_EP_TIME_WAIT) {
-        *t = e->tw_since + TL_TIME_WAIT_US;
+        *t = tw_due(e);
         *k = TL_K_TIME_WAIT_END;
         return true;
     }

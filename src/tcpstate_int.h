@@ -29,17 +29,15 @@ enum tl_ev {
  * zero, TL_ACT_UNEXPECTED: the state stays and the step says so. */
 enum tl_act {
     TL_ACT_UNEXPECTED = 0,
-    TL_ACT_NONE,            /* stay; nothing to note */
-    TL_ACT_GO,              /* move to next */
-    TL_ACT_MIDSTREAM,       /* first sight of an endpoint whose handshake was missed */
-    TL_ACT_REVERT_SYNRECV,  /* SYN-ACK again after its ACK: the ACK was dropped */
-    TL_ACT_TIME_WAIT,       /* move to TIME_WAIT and start its clock */
-    TL_ACT_UNSEEN_SYNACK,   /* an ACK from SYN_SENT or LISTEN: the handshake
+    TL_ACT_NONE,           /* stay; nothing to note */
+    TL_ACT_GO,             /* move to next */
+    TL_ACT_MIDSTREAM,      /* first sight of an endpoint whose handshake was missed */
+    TL_ACT_REVERT_SYNRECV, /* SYN-ACK again after its ACK: the ACK was dropped */
+    TL_ACT_TIME_WAIT,      /* move to TIME_WAIT and start its clock */
+    TL_ACT_UNSEEN_SYNACK,  /* an ACK from SYN_SENT or LISTEN: the handshake
                            * passed through a SYN-ACK the capture missed */
-    TL_ACT_REVERT_LASTACK,  /* its FIN again after the final ACK: that ACK was
-                           * lost past the capture point */
-    TL_ACT_REVERT_FINWAIT1, /* its FIN again a round trip after the ACK of it:
-                            * that ACK was lost past the capture point */
+    TL_ACT_FIN_AGAIN,      /* its FIN again, a round trip after the ACK of it:
+                           * that ACK was lost past the capture point */
 };
 
 struct tl_trans {

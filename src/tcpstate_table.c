@@ -98,7 +98,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
     },
     [TL_EP_FIN_WAIT_2] = {
         [TL_EV_SEG] = STAY,
-        [TL_EV_FIN] = T(FIN_WAIT_1, REVERT_FINWAIT1), /* the peer's ACK never got in */
+        [TL_EV_FIN] = T(FIN_WAIT_1, FIN_AGAIN), /* the peer's ACK never got in */
         [TL_EV_RST] = T(CLOSED, GO), /* reaped orphan answers with RST */
         [TL_EV_TOOK_SYN] = STAY,
         [TL_EV_TOOK_FIN] = T(TIME_WAIT, TIME_WAIT),
@@ -146,7 +146,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
     },
     [TL_EP_CLOSED] = {
         [TL_EV_SYN] = T(SYN_SENT, GO),
-        [TL_EV_FIN] = T(LAST_ACK, REVERT_LASTACK), /* the final ACK never got in */
+        [TL_EV_FIN] = T(LAST_ACK, FIN_AGAIN), /* the final ACK never got in */
         [TL_EV_RST] = STAY,  /* an endpoint without a socket answers with RST */
         [TL_EV_GOT_RST] = STAY,
         [TL_EV_TOOK_FIN] = STAY,

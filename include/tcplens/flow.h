@@ -184,10 +184,17 @@ size_t tl_flow_count(const struct tl_flow_table *t);
 /* Connections on one recency list. */
 size_t tl_flow_list_count(const struct tl_flow_table *t, enum tl_flow_list list);
 
-/* Role of the sender of a packet on c, given tl_flow_key_make's from_a. */
+/* Role of the sender of a packet, given tl_flow_key_make's from_a, on a
+ * flow whose client is its key's a when client_is_a. */
+static inline enum tl_role tl_role_of(bool client_is_a, bool from_a)
+{
+    return from_a == client_is_a ? TL_ROLE_CLIENT : TL_ROLE_SERVER;
+}
+
+/* The same on connection c. */
 static inline enum tl_role tl_conn_role(const struct tl_conn *c, bool from_a)
 {
-    return from_a == c->client_is_a ? TL_ROLE_CLIENT : TL_ROLE_SERVER;
+    return tl_role_of(c->client_is_a, from_a);
 }
 
 /* The connection's VLAN id: its client's segments', else its server's

@@ -86,7 +86,6 @@ struct tl_ep {
     bool syn_sent, fin_sent;
     bool syn_acked;         /* the peer's ACK covered our SYN */
     bool fin_acked;         /* the peer's ACK covered our FIN */
-    int64_t fin_acked_ts;   /* ... when, µs */
     bool took_syn;          /* our ACK covered the peer's SYN */
     bool took_fin;          /* our ACK covered the peer's FIN */
     bool took_fin_inferred; /* ... assumed by in-order delivery, not yet seen */
@@ -103,6 +102,7 @@ struct tl_ep {
     int64_t syn_last, syn_prev; /* when the last two were sent, µs */
     bool unseen_syn;            /* its SYN or SYN-ACK is inferred, not captured */
     int64_t closed_rx_ts;       /* when what it received closed it (0: not so) */
+    int64_t fin_acked_ts;       /* when the peer's ACK covered our FIN */
 };
 
 struct tl_tcpstate {
@@ -189,6 +189,10 @@ bool tl_tcpstate_may_challenge(const struct tl_tcpstate *st, enum tl_role by);
  * connection has not ended: Linux keeps such a connection however long it
  * idles. */
 bool tl_tcpstate_synced(const struct tl_tcpstate *st);
+
+/* When the later of its endpoints' TIME_WAIT ends, on the capture's
+ * clock; 0 when neither is in TIME_WAIT. */
+int64_t tl_tcpstate_time_wait_due(const struct tl_tcpstate *st);
 
 /*
  * A connection's sequence spaces, by role: what tells its segments from

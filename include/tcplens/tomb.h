@@ -46,7 +46,8 @@ struct tl_tomb *tl_tombs_find(struct tl_tombs *t, const struct tl_flow_key *k, u
 /* Forgets one (a new connection took its 4-tuple). */
 void tl_tombs_remove(struct tl_tombs *t, struct tl_tomb *tomb);
 
-/* Forgets those whose time is up at clock_us, oldest first. */
+/* Forgets those whose time is up at clock_us, oldest first (a lapsed one
+ * may also be found until then: its lapse_us says so). */
 void tl_tombs_lapse(struct tl_tombs *t, int64_t clock_us);
 
 size_t tl_tombs_count(const struct tl_tombs *t);

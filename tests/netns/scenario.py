@@ -803,7 +803,11 @@ def sc_close_before_accept(a):
     settle()
 
 
-def sc_final_ack_dropped(a):
+def lose_final_acks(a, hook, quota, bytes_, what):
+    """Client closes first; just before the server closes, an nft rule in
+    hook drops the client's next pure ACKs up to quota bytes (52 each):
+    "output" drops them before tcpdump on lo sees them (real loss),
+    "input" after (lost past the capture point)."""
     host, port = a.host, a.port
     ls = listener(host, port)
 
@@ -816,15 +820,12 @@ def sc_final_ack_dropped(a):
         conn.sendall(RESPONSE)
         expect_eof(conn, "server")
         time.sleep(2 * STEP)
-        # the client's next pure ACK (the final one, answering our FIN) is
-        # dropped in OUTPUT (before tcpdump on lo sees it: real loss).  The
-        # quota lets exactly one pure ACK (52/72 bytes) be dropped.
-        nft_table('quota once { until 100 bytes }\n'
-                  'chain output { type filter hook output priority 0; policy accept;\n'
-                  '  tcp sport %d tcp dport %d tcp flags == ack quota name "once" '
-                  'counter drop\n}' % (peer_port(conn), port))
+        nft_table('quota %s { until %d bytes }\n'
+                  'chain %s { type filter hook %s priority 0; policy accept;\n'
+                  '  tcp sport %d tcp dport %d tcp flags == ack quota name "%s" '
+                  'counter drop\n}' % (quota, bytes_, hook, hook, peer_port(conn), port, quota))
         conn.close()
-        event("server: close() -> FIN (LAST_ACK); the final ACK will be lost")
+        event("server: close() -> FIN (LAST_ACK); %s" % what)
 
     srv = Server(ls, server)
     srv.start()
@@ -843,49 +844,19 @@ def sc_final_ack_dropped(a):
     nft_drop_table()
     ls.close()
     settle()
+
+
+def sc_final_ack_dropped(a):
+    # The final ACK, answering the server's FIN, lost before the capture
+    # point: the quota lets exactly one pure ACK (52/72 bytes) be dropped.
+    lose_final_acks(a, "output", "once", 100, "the final ACK will be lost")
 
 
 def sc_final_ack_lost_late(a):
-    host, port = a.host, a.port
-    ls = listener(host, port)
-
-    def server(ls):
-        conn, peer = ls.accept()
-        conn.settimeout(SOCK_TIMEOUT)
-        event("server: accepted %s:%d" % peer[:2])
-        read_request(conn)
-        time.sleep(STEP)
-        conn.sendall(RESPONSE)
-        expect_eof(conn, "server")
-        time.sleep(2 * STEP)
-        # The client's next four pure ACKs (the final one, then those its
-        # TIME_WAIT sends for the retransmitted FINs) are dropped in INPUT,
-        # after tcpdump on lo saw them: lost past the capture point.  The
-        # quota takes four 52-byte ACKs, not a fifth.
-        nft_table('quota acks { until 210 bytes }\n'
-                  'chain input { type filter hook input priority 0; policy accept;\n'
-                  '  tcp sport %d tcp dport %d tcp flags == ack quota name "acks" '
-                  'counter drop\n}' % (peer_port(conn), port))
-        conn.close()
-        event("server: close() -> FIN (LAST_ACK); four final ACKs will be lost")
-
-    srv = Server(ls, server)
-    srv.start()
-    c = client_socket(host)
-    c.connect((host, port))
-    event("client: connected from %s" % local(c))
-    time.sleep(STEP)
-    c.sendall(REQUEST)
-    read_response(c)
-    time.sleep(STEP)
-    c.close()
-    event("client: close() -> FIN (will be TIME_WAIT)")
-    srv.finish()
-    time.sleep(a.wait)
-    event("nft counters: %s" % nft_counters())
-    nft_drop_table()
-    ls.close()
-    settle()
+    # The final ACK and the three the client's TIME_WAIT sends for the
+    # retransmitted FINs, lost past the capture point: the quota takes four
+    # 52-byte ACKs, not a fifth.
+    lose_final_acks(a, "input", "acks", 210, "four final ACKs will be lost")
 
 
 def sc_fin_ack_lost_late(a):
