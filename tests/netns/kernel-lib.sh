@@ -64,7 +64,7 @@ TK_TABLE=(
     "blackhole|blackhole|net.ipv4.tcp_retries2=3||timeout=20"
     "lossy|lossy|||"
     "scan|scan|||"
-    "tw_pressure|tw_pressure|||ports=400"
+    "tw_pressure|tw_pressure|net.ipv4.tcp_tw_reuse=0||ports=400"
     "syn_blackhole_default|syn_blackhole_default||--wait 33|timeout=45"
     "syn_dropped_then_answered|syn_dropped_then_answered|||"
     "accept_overflow_default|accept_overflow_default||--wait 8.5|timeout=15"
