@@ -45,7 +45,7 @@ struct tl_order {
     struct pending *heap;
     size_t nheap, capheap;
     size_t waiting_bytes; /* text of heap entries held in memory */
-    FILE *overflow; /* heap text beyond the budget; NULL until needed */
+    FILE *overflow;       /* heap text beyond the budget; NULL until needed */
     /* Its tail, not written yet: the bytes from file offset tail_off on
      * (tail_len of them; no buffer when it could not be allocated). */
     char *tail;
@@ -145,8 +145,7 @@ static bool transfer(int fd, char *buf, size_t n, uint64_t off, bool write)
 /* Writes the buffered tail out; the tail then starts where it ended. */
 static bool flush_tail(struct tl_order *o)
 {
-    if (o->tail_len > 0 &&
-        !transfer(fileno(o->overflow), o->tail, o->tail_len, o->tail_off, true))
+    if (o->tail_len > 0 && !transfer(fileno(o->overflow), o->tail, o->tail_len, o->tail_off, true))
         return false;
     o->tail_off += o->tail_len;
     o->tail_len = 0;
@@ -187,7 +186,7 @@ static enum tl_status unspill(struct tl_order *o, struct pending *p)
     p->blob = malloc(p->len + 1);
     if (p->blob == NULL)
         return TL_ENOMEM;
-    size_t in_file = p->off >= o->tail_off ? 0
+    size_t in_file = p->off >= o->tail_off            ? 0
                      : p->off + p->len <= o->tail_off ? p->len
                                                       : (size_t)(o->tail_off - p->off);
     if (in_file > 0 && !transfer(fileno(o->overflow), p->blob, in_file, p->off, false))

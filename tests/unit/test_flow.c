@@ -303,6 +303,58 @@ static void test_growth(struct tap *t)
     tl_flow_table_free(ft);
 }
 
+/* Collisions: hashes chosen to share a few buckets, at both ends of any
+ * power-of-two array, then random inserts, removals and rekeys checked
+ * against a plain array every 97 steps (a removed one at once). A removal that cut a chain (or,
+ * in an open-addressing table, left a hole in a probe run) would make a
+ * later entry unreachable. */
+static void test_collisions(struct tap *t)
+{
+    enum { N = 3000, STEPS = 40000 };
+    struct tl_flow_table *ft = table(0, 0, 1);
+    struct tl_flow_key keys[N];
+    uint32_t hashes[N];
+    struct tl_conn *held[N] = {NULL};
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (uint32_t i = 0; i < N; i++) {
+        struct tl_pkt p = nth(i);
+        bool from_a;
+        tl_flow_key_make(&p, &keys[i], &from_a);
+        /* Three buckets at the top of any power-of-two array, two at its
+         * start, and spread ones; the high bits differ, so hashes rarely
+         * match. */
+        uint32_t home = i % 4 == 3 ? i * 2654435761u : i % 4 == 2 ? i / 4 % 2 : 0xfffffffdu - i % 3;
+        hashes[i] = home ^ (i << 24);
+    }
+    bool good = true;
+    size_t live = 0;
+    for (uint32_t step = 0; step < STEPS && good; step++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint32_t i = (uint32_t)(x % N);
+        if (held[i] == NULL && live < N / 2) {
+            held[i] = tl_flow_insert(ft, &keys[i], hashes[i]);
+            good = held[i] != NULL;
+            live++;
+        } else if (held[i] != NULL && (x >> 32) % 5 == 0) {
+            /* a rekey to the same key under a fresh hash: out and back in */
+            struct tl_flow_key k = keys[i];
+            tl_flow_rekey(ft, held[i], &k);
+            hashes[i] = held[i]->links.hash;
+        } else if (held[i] != NULL) {
+            tl_flow_remove(ft, held[i]);
+            held[i] = NULL;
+            live--;
+            good = tl_flow_lookup(ft, &keys[i], hashes[i]) == NULL;
+        }
+        if (step % 97 == 0 || step + 1 == STEPS)
+            for (uint32_t j = 0; j < N && good; j++)
+                good = tl_flow_lookup(ft, &keys[j], hashes[j]) == held[j];
+    }
+    ok(t, good, "colliding hashes: every entry found, none after removal");
+    is_int(t, tl_flow_count(ft), live, "count follows inserts and removals");
+    tl_flow_table_free(ft);
+}
+
 /* Output order must not depend on the hash seed, and the seed must matter. */
 static void test_seed(struct tap *t)
 {
@@ -588,6 +640,7 @@ int main(void)
     test_basic(&t);
     test_order(&t);
     test_growth(&t);
+    test_collisions(&t);
     test_seed(&t);
     test_hash_spread(&t);
     test_recency(&t);
