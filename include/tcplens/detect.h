@@ -126,14 +126,16 @@ struct tl_track_trouble {
 /* What one side did, as far as the detectors care: what every connection
  * sets, and its trouble record when it has one. */
 struct tl_track_side {
-    struct tl_times syn;         /* its SYNs (client) or SYN-ACKs (server) */
-    struct tl_times fin;         /* its FIN and FIN retransmissions */
-    uint32_t data_segs;          /* segments with payload (new or not) */
-    uint32_t last_seq, last_len; /* its last segment's sequence number and payload */
-    int64_t last_ts;             /* its last segment */
-    uint64_t last_pkt;           /* its last segment's packet number */
+    /* First, what every segment reads or writes: one cache line a side. */
+    struct tl_track_trouble *trouble; /* NULL until needed: see tl_track_trouble() */
+    int64_t last_ts;                  /* its last segment */
+    uint64_t last_pkt;                /* its last segment's packet number */
+    uint32_t last_seq, last_len;      /* its last segment's sequence number and payload */
+    uint32_t data_segs;               /* segments with payload (new or not) */
     bool last_had_data;
     bool last_had_fin;        /* its last segment carried a FIN */
+    struct tl_times syn;      /* its SYNs (client) or SYN-ACKs (server) */
+    struct tl_times fin;      /* its FIN and FIN retransmissions */
     int64_t first_data_ts;    /* its first payload segment (0: none) */
     int64_t close_wait_since; /* when it entered CLOSE_WAIT (0: never) */
     uint64_t close_wait_pkt;
@@ -146,7 +148,6 @@ struct tl_track_side {
     uint64_t final_ack_pkt; /* the peer's ACK that took it from LAST_ACK to CLOSED
                                (or CLOSING to TIME_WAIT) */
     int64_t final_ack_ts;
-    struct tl_track_trouble *trouble; /* NULL until needed: see tl_track_trouble() */
 };
 
 /* All zeros: what a side without trouble reads. */

@@ -69,14 +69,15 @@ struct tl_zeek_reasm {
 
 /* One side of the connection (Zeek's TCP_Endpoint). Private to src/zeek*.c. */
 struct tl_zeek_ep {
+    /* First, what every segment reads or writes. */
     int64_t start_seq; /* signed: Zeek allows an initial wrap below 0 */
     uint32_t last_seq, ack_seq, seq_wraps, ack_wraps;
-    uint64_t hist_last_syn, hist_last_fin, hist_last_rst, fin_seq;
-    uint32_t fin_cnt, rst_cnt;
     uint8_t state, prev_state; /* enum tl_zeek_ep_state */
     bool did_close;
-    struct tl_zeek_scaled chk, rxmt, win0, gap;
     struct tl_zeek_reasm reasm;
+    uint64_t hist_last_syn, hist_last_fin, hist_last_rst, fin_seq;
+    uint32_t fin_cnt, rst_cnt;
+    struct tl_zeek_scaled chk, rxmt, win0, gap;
 };
 
 /* Options, as Zeek's command line sets them. */
@@ -85,21 +86,24 @@ struct tl_zeek_cfg {
 };
 
 struct tl_zeek {
-    struct tl_zeek_ep ep[2]; /* by side: 0 = key.a, 1 = key.b */
-    struct tl_zeek_cfg cfg;
-    bool started;
-    bool frozen;                   /* Zeek removed this connection; later packets are another's */
-    bool orig_is_a;                /* Zeek's originator is key.a */
-    bool is_active;                /* Zeek's TCP analyzer is_active */
-    bool is_partial;               /* Zeek's is_partial (first packets were not a clean SYN) */
-    uint8_t first_seen;            /* bit 0: originator's first packet seen, bit 1: responder's */
-    uint32_t hist_seen;            /* once-only letters: originator low 16 bits, responder high */
+    /* First, what every packet reads or writes: the timers and the flags,
+     * then each endpoint's sequence state (tl_zeek_ep's first fields). The
+     * history's letters come once each. */
     int64_t start_us, last_us;     /* Zeek's start_time and last_time */
     int64_t inactivity_us;         /* current inactivity timeout */
     int64_t attempt_at, delete_at; /* pending timers, 0 = none */
     int64_t expire_at[TL_ZEEK_MAX_EXPIRE];
-    char history[TL_ZEEK_HISTORY_MAX];
+    uint32_t hist_seen; /* once-only letters: originator low 16 bits, responder high */
+    struct tl_zeek_cfg cfg;
+    bool started;
+    bool frozen;        /* Zeek removed this connection; later packets are another's */
+    bool orig_is_a;     /* Zeek's originator is key.a */
+    bool is_active;     /* Zeek's TCP analyzer is_active */
+    bool is_partial;    /* Zeek's is_partial (first packets were not a clean SYN) */
+    uint8_t first_seen; /* bit 0: originator's first packet seen, bit 1: responder's */
     uint8_t hlen;
+    struct tl_zeek_ep ep[2]; /* by side: 0 = key.a, 1 = key.b */
+    char history[TL_ZEEK_HISTORY_MAX];
 };
 
 /* Starts an empty connection with Zeek's defaults (checksums verified). */
