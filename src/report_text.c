@@ -96,6 +96,28 @@ static void bpad(struct buf *b, const char *s, size_t width, bool right)
     b->s[b->len] = '\0';
 }
 
+/* The n bytes at s. */
+static void bput(struct buf *b, const char *s, size_t n)
+{
+    if (!breserve(b, n))
+        return;
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void bstr(struct buf *b, const char *s) { bput(b, s, strlen(s)); }
+
+/* n spaces. */
+static void bspaces(struct buf *b, size_t n)
+{
+    if (!breserve(b, n))
+        return;
+    memset(b->s + b->len, ' ', n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
 /* v in decimal at out (21 bytes at least); returns the end. */
 static char *u64_at(char *out, uint64_t v)
 {
@@ -109,6 +131,14 @@ static char *u64_at(char *out, uint64_t v)
         *out++ = tmp[--n];
     *out = '\0';
     return out;
+}
+
+/* v in decimal, padded to width as bpad() pads. */
+static void bu64(struct buf *b, uint64_t v, size_t width, bool right)
+{
+    char s[24];
+    u64_at(s, v);
+    bpad(b, s, width, right);
 }
 
 /* "a/b" for a pair of counters. */
@@ -151,42 +181,72 @@ static void span_str(int64_t d, char *out)
 }
 
 
+/* One timeline entry, in the columns of TIMELINE_HEAD. Appended piece by
+ * piece: printf's machinery cost more than the rest of the text report. */
 static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
 {
     char clk[24], flags[9], d[32];
     span_str(e->ts - t0, d);
-    bprintf(b, "\n\t  %s %11s  ", clock_str(e->ts, clk, sizeof clk), d);
-    if (e->kind == TL_TL_SUMMARY)
-        bprintf(b, "%-47s", "");
-    else if (e->dir == TL_TL_NONE)
-        bprintf(b, "%-47s", "(no packet)");
-    else
-        bprintf(b, "%-6" PRIu64 " %s %-5s %10" PRIu32 " %10" PRIu32 " %6" PRIu32 "  ", e->pkt,
-                e->dir == TL_TL_C2S ? "c>s" : "s>c",
-                tl_tcp_flags_str(e->flags, flags, sizeof flags), e->seq, e->ack, e->len);
-    bprintf(b, "%-11s %-11s ", tl_ep_state_name(e->client), tl_ep_state_name(e->server));
+    bstr(b, "\n\t  ");
+    bstr(b, clock_str(e->ts, clk, sizeof clk));
+    bput(b, " ", 1);
+    bpad(b, d, 11, true);
+    bput(b, "  ", 2);
+    if (e->kind == TL_TL_SUMMARY) {
+        bspaces(b, 47);
+    } else if (e->dir == TL_TL_NONE) {
+        bpad(b, "(no packet)", 47, false);
+    } else {
+        bu64(b, e->pkt, 6, false);
+        bstr(b, e->dir == TL_TL_C2S ? " c>s " : " s>c ");
+        bpad(b, tl_tcp_flags_str(e->flags, flags, sizeof flags), 5, false);
+        bput(b, " ", 1);
+        bu64(b, e->seq, 10, true);
+        bput(b, " ", 1);
+        bu64(b, e->ack, 10, true);
+        bput(b, " ", 1);
+        bu64(b, e->len, 6, true);
+        bput(b, "  ", 2);
+    }
+    bpad(b, tl_ep_state_name(e->client), 11, false);
+    bput(b, " ", 1);
+    bpad(b, tl_ep_state_name(e->server), 11, false);
+    bput(b, " ", 1);
     if (e->kind != TL_TL_SUMMARY) {
-        bprintf(b, "%s", tl_evkind_name((enum tl_evkind)e->kind));
+        bstr(b, tl_evkind_name((enum tl_evkind)e->kind));
         const char *sep = " (";
         for (int r = 0; r < 2; r++)
             for (int i = 0; i < 2 && e->via[r][i] != 0; i++) {
-                bprintf(b, "%s%s via %s", sep, r == 0 ? "client" : "server",
-                        tl_ep_state_name(e->via[r][i]));
+                bstr(b, sep);
+                bstr(b, r == 0 ? "client via " : "server via ");
+                bstr(b, tl_ep_state_name(e->via[r][i]));
                 sep = ", ";
             }
         if (sep[0] == ',')
-            bprintf(b, ")");
+            bput(b, ")", 1);
         return;
     }
-    bprintf(b, "%" PRIu32 "+%" PRIu32 " segments, %" PRIu64 "+%" PRIu64 " bytes (c+s) until %s",
-            e->sum_packets[0], e->sum_packets[1], e->sum_bytes[0], e->sum_bytes[1],
-            clock_str(e->sum_last_ts, clk, sizeof clk));
+    bu64(b, e->sum_packets[0], 0, false);
+    bput(b, "+", 1);
+    bu64(b, e->sum_packets[1], 0, false);
+    bstr(b, " segments, ");
+    bu64(b, e->sum_bytes[0], 0, false);
+    bput(b, "+", 1);
+    bu64(b, e->sum_bytes[1], 0, false);
+    bstr(b, " bytes (c+s) until ");
+    bstr(b, clock_str(e->sum_last_ts, clk, sizeof clk));
 }
+
+/* The timeline's column heads: "%-15s %11s  %-6s %-3s %-5s %10s %10s %6s
+ * %-11s %-11s %s", as event_line() lays out an entry. */
+#define TIMELINE_HEAD                                                                              \
+    "\n\t  time (UTC)               +s  pkt    dir flags        seq        ack    len  client    " \
+    "  "                                                                                           \
+    "server      event"
 
 static void timeline_lines(struct buf *b, const struct tl_conn_view *v)
 {
-    bprintf(b, "\n\t  %-15s %11s  %-6s %-3s %-5s %10s %10s %6s  %-11s %-11s %s", "time (UTC)", "+s",
-            "pkt", "dir", "flags", "seq", "ack", "len", "client", "server", "event");
+    bstr(b, TIMELINE_HEAD);
     for (uint32_t i = 0; i < v->timeline->n; i++)
         event_line(b, &v->timeline->ev[i], v->conn->first_ts);
     if (v->timeline->dropped > 0)
@@ -201,7 +261,10 @@ static void timeline_lines(struct buf *b, const struct tl_conn_view *v)
  */
 static void wrap(struct buf *b, const char *label, const char *text)
 {
-    bprintf(b, "\n\t%*s%-12s ", NOTE_INDENT - 12, "", label);
+    bput(b, "\n\t", 2);
+    bspaces(b, NOTE_INDENT - 12);
+    bpad(b, label, 12, false);
+    bput(b, " ", 1);
     size_t col = NOTE_INDENT + 1, start = col;
     const unsigned char *p = (const unsigned char *)text;
     for (;;) {
@@ -213,13 +276,14 @@ static void wrap(struct buf *b, const char *label, const char *text)
         while (p[n] > ' ' && p[n] != 0x7f)
             n++;
         if (col > start && col + 1 + n > WRAP_COLS) {
-            bprintf(b, "\n\t%*s", (int)start, "");
+            bput(b, "\n\t", 2);
+            bspaces(b, start);
             col = start;
         } else if (col > start) {
-            bprintf(b, " ");
+            bput(b, " ", 1);
             col++;
         }
-        bprintf(b, "%.*s", (int)n, (const char *)p);
+        bput(b, (const char *)p, n);
         col += n;
         p += n;
     }
@@ -240,24 +304,32 @@ static void real_value(struct buf *b, double r)
         n--;
     if (n > 1 && s[n - 1] == '.')
         n--;
-    bprintf(b, "%.*s", (int)n, s);
+    bput(b, s, n);
+}
+
+/* v in decimal, sign first. */
+static void bi64(struct buf *b, int64_t v)
+{
+    if (v < 0)
+        bput(b, "-", 1);
+    bu64(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, 0, false);
 }
 
 static void evidence_value(struct buf *b, const struct tl_anomaly *a, const struct tl_evfield *f)
 {
     switch ((enum tl_evk)f->kind) {
-    case TL_EVK_INT: bprintf(b, "%" PRId64, f->v.i); break;
+    case TL_EVK_INT: bi64(b, f->v.i); break;
     case TL_EVK_REAL: real_value(b, f->v.r); break;
-    case TL_EVK_BOOL: bprintf(b, "%s", f->v.b ? "true" : "false"); break;
-    case TL_EVK_STR: bprintf(b, "%s", f->v.s != NULL ? f->v.s : ""); break;
+    case TL_EVK_BOOL: bstr(b, f->v.b ? "true" : "false"); break;
+    case TL_EVK_STR: bstr(b, f->v.s != NULL ? f->v.s : ""); break;
     case TL_EVK_SERIES:
-        bprintf(b, "[");
+        bput(b, "[", 1);
         for (uint8_t k = 0; k < a->nseries && k < TL_ANOM_MAX_SERIES; k++) {
             if (k > 0)
-                bprintf(b, " ");
+                bput(b, " ", 1);
             real_value(b, a->series[k]);
         }
-        bprintf(b, "]");
+        bput(b, "]", 1);
         break;
     }
 }
@@ -269,7 +341,10 @@ static void evidence(struct buf *b, const struct tl_anomaly *a)
         return;
     struct buf e = {NULL, 0, 0, false};
     for (uint8_t i = 0; i < a->nfields && i < TL_ANOM_MAX_FIELDS; i++) {
-        bprintf(&e, "%s%s ", i == 0 ? "" : ", ", a->fields[i].key);
+        if (i > 0)
+            bput(&e, ", ", 2);
+        bstr(&e, a->fields[i].key);
+        bput(&e, " ", 1);
         evidence_value(&e, a, &a->fields[i]);
     }
     if (e.failed)
@@ -297,16 +372,29 @@ static void anomaly_lines(struct buf *b, const struct tl_anomaly *a, const struc
     int64_t t0 = c->first_ts;
     char clk[24], d[32];
     span_str(a->ts - t0, d);
-    bprintf(b, "\n\t  %-8s %-26s %-10s %s (%s%s s)", tl_sev_name((enum tl_sev)a->severity),
-            tl_anomaly_id((enum tl_anomaly_type)a->type),
-            tl_anom_ep_name((enum tl_anom_ep)a->endpoint), clock_str(a->ts, clk, sizeof clk),
-            a->ts >= t0 ? "+" : "", d);
-    for (uint8_t i = 0; i < a->npkts && i < TL_ANOM_MAX_PKTS; i++)
-        bprintf(b, "%s%" PRIu64, i == 0 ? "  packets " : " ", a->pkts[i]);
+    bput(b, "\n\t  ", 4);
+    bpad(b, tl_sev_name((enum tl_sev)a->severity), 8, false);
+    bput(b, " ", 1);
+    bpad(b, tl_anomaly_id((enum tl_anomaly_type)a->type), 26, false);
+    bput(b, " ", 1);
+    bpad(b, tl_anom_ep_name((enum tl_anom_ep)a->endpoint), 10, false);
+    bput(b, " ", 1);
+    bstr(b, clock_str(a->ts, clk, sizeof clk));
+    bstr(b, a->ts >= t0 ? " (+" : " (");
+    bstr(b, d);
+    bstr(b, " s)");
+    for (uint8_t i = 0; i < a->npkts && i < TL_ANOM_MAX_PKTS; i++) {
+        bstr(b, i == 0 ? "  packets " : " ");
+        bu64(b, a->pkts[i], 0, false);
+    }
     anomaly_notes(b, a, c);
 }
 
-static void ladder_line(void *ctx, const char *s) { bprintf(ctx, "\n\t%s", s); }
+static void ladder_line(void *ctx, const char *s)
+{
+    bput(ctx, "\n\t", 2);
+    bstr(ctx, s);
+}
 
 static void ladder_notes(void *ctx, const struct tl_anomaly *a, const struct tl_conn *c)
 {
@@ -321,14 +409,30 @@ static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst,
     const struct tl_conn *c = v->conn;
     char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8];
     tl_report_endpoints(c, cl, sv, sizeof cl);
-    bprintf(b, "\n\t#%d %" PRIu64, worst, c->id);
-    bprintf(b, "\n\tconnection %" PRIu64 "  %s -> %s  end %s", c->id, cl, sv, tl_end_name(c->end));
-    if (v->tcp != NULL)
-        bprintf(b, ", at end client %s, server %s",
-                tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state),
-                tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
-    if (v->zeek != NULL)
-        bprintf(b, ", zeek %s %s", tl_zeek_conn_state(v->zeek), tl_zeek_history(v->zeek));
+    bput(b, "\n\t#", 3);
+    bi64(b, worst);
+    bput(b, " ", 1);
+    bu64(b, c->id, 0, false);
+    bstr(b, "\n\tconnection ");
+    bu64(b, c->id, 0, false);
+    bput(b, "  ", 2);
+    bstr(b, cl);
+    bstr(b, " -> ");
+    bstr(b, sv);
+    bstr(b, "  end ");
+    bstr(b, tl_end_name(c->end));
+    if (v->tcp != NULL) {
+        bstr(b, ", at end client ");
+        bstr(b, tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state));
+        bstr(b, ", server ");
+        bstr(b, tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
+    }
+    if (v->zeek != NULL) {
+        bstr(b, ", zeek ");
+        bstr(b, tl_zeek_conn_state(v->zeek));
+        bput(b, " ", 1);
+        bstr(b, tl_zeek_history(v->zeek));
+    }
     if (ladder->on) {
         struct tl_ladder_sink out = {b, ladder_line, ladder_notes};
         if (tl_report_ladder(v, ladder, &out) != TL_OK)
