@@ -64,7 +64,7 @@ static bool breserve(struct buf *b, size_t n)
         return false;
     if (b->len + n < b->cap)
         return true;
-    size_t cap = (b->cap + n) * 2;
+    size_t cap = (b->cap + n + 1) * 2; /* the NUL too, also when n is 0 */
     char *s = realloc(b->s, cap);
     if (s == NULL) {
         b->failed = true;
