@@ -82,6 +82,7 @@ struct tl_report {
     struct tl_report_cfg cfg;
     const struct report_ops *ops;
     FILE *spool;           /* connections in order; NULL when streaming */
+    char *spool_buf;       /* its stdio buffer when read back in one pass */
     struct tl_order *own;  /* its ordering stage when used on its own
                             * (tl_report_conn), else NULL */
     uint64_t top_written;  /* highest id written */
