@@ -62,18 +62,6 @@ static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
     return true;
 }
 
-/* Offline, gigabytes of NDJSON may go out: in megabyte writes, not
- * stdio's 4 KB. Live, lines are flushed as they come anyway. glibc ignores
- * setvbuf's size unless it is given the buffer. */
-#define OUT_BUFFER (1024 * 1024)
-
-static char *buffer(FILE *f)
-{
-    char *b = malloc(OUT_BUFFER);
-    if (b != NULL)
-        setvbuf(f, b, _IOFBF, OUT_BUFFER);
-    return b;
-}
 
 /* stdout for "-", else a file we open (and close), with a large buffer
  * when big. NULL: error said. */
@@ -86,7 +74,7 @@ static FILE *open_out(struct outputs *o, const char *path, bool big)
         fprintf(stderr, "tcplens: %s: cannot write: %m\n", path);
         return NULL;
     }
-    o->bufs[o->nfiles] = big ? buffer(f) : NULL;
+    o->bufs[o->nfiles] = big ? tl_report_big_buffer(f) : NULL;
     o->files[o->nfiles++] = f;
     return f;
 }
@@ -111,8 +99,10 @@ static int open_outputs(const struct tl_cli *cli, struct outputs *o)
     bool html_stdout = cli->html_path != NULL && strcmp(cli->html_path, "-") == 0;
     if (live && stream == NULL && !tty && (doc == NULL || strcmp(doc, "-") != 0) && !html_stdout)
         stream = "-";
+    /* Offline, gigabytes of NDJSON may go out: in megabyte writes, not
+     * stdio's 4 KB. Live, lines are flushed as they come anyway. */
     if (!live)
-        o->stdout_buf = buffer(stdout);
+        o->stdout_buf = tl_report_big_buffer(stdout);
     FILE *df = doc != NULL ? open_out(o, doc, !live) : NULL;
     FILE *sf = stream != NULL ? open_out(o, stream, !live) : NULL;
     if ((doc != NULL && df == NULL) || (stream != NULL && sf == NULL))

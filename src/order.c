@@ -179,20 +179,18 @@ static enum tl_status spill(struct tl_order *o, struct pending *p)
     return TL_OK;
 }
 
-/* Brings spilled text back into memory: what was written from the file,
- * what is still in the tail from there. */
+/* Brings spilled text back into memory. A block is never split between
+ * the file and the tail: spill() writes the whole tail out before a block
+ * that does not fit in it. */
 static enum tl_status unspill(struct tl_order *o, struct pending *p)
 {
     p->blob = malloc(p->len + 1);
     if (p->blob == NULL)
         return TL_ENOMEM;
-    size_t in_file = p->off >= o->tail_off            ? 0
-                     : p->off + p->len <= o->tail_off ? p->len
-                                                      : (size_t)(o->tail_off - p->off);
-    if (in_file > 0 && !transfer(fileno(o->overflow), p->blob, in_file, p->off, false))
+    if (p->off >= o->tail_off)
+        memcpy(p->blob, o->tail + (p->off - o->tail_off), p->len);
+    else if (!transfer(fileno(o->overflow), p->blob, p->len, p->off, false))
         return TL_EIO;
-    if (in_file < p->len)
-        memcpy(p->blob + in_file, o->tail + (p->off + in_file - o->tail_off), p->len - in_file);
     return TL_OK;
 }
 

@@ -16,7 +16,15 @@
 #include "report_int.h"
 #include "tcplens/order.h"
 
-#define SPOOL_BUFFER ((size_t)1024 * 1024)
+#define BIG_BUFFER ((size_t)1024 * 1024)
+
+char *tl_report_big_buffer(FILE *f)
+{
+    char *b = malloc(BIG_BUFFER);
+    if (b != NULL)
+        setvbuf(f, b, _IOFBF, BIG_BUFFER);
+    return b;
+}
 
 struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
 {
@@ -40,15 +48,10 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
             return NULL;
         }
         /* The JSON and HTML documents write their spool once and read it
-         * back once, front to back: in mebibytes, not stdio's 4 KB (glibc
-         * ignores setvbuf's size without the buffer). Not the text
-         * report's, which seeks to each detail block: a refill after a
-         * seek reads a whole buffer. Without the memory, 4 KB it is. */
-        if (cfg->format == TL_REPORT_JSON || cfg->format == TL_REPORT_HTML) {
-            r->spool_buf = malloc(SPOOL_BUFFER);
-            if (r->spool_buf != NULL)
-                setvbuf(r->spool, r->spool_buf, _IOFBF, SPOOL_BUFFER);
-        }
+         * back once, front to back. Not the text report's, which seeks to
+         * each detail block: a refill after a seek reads a whole buffer. */
+        if (cfg->format == TL_REPORT_JSON || cfg->format == TL_REPORT_HTML)
+            r->spool_buf = tl_report_big_buffer(r->spool);
     }
     return r;
 }

@@ -80,6 +80,8 @@ static bool breserve(struct buf *b, size_t n)
  * than the rest of a table row. */
 static void bpad(struct buf *b, const char *s, size_t width, bool right)
 {
+    /* Not bspaces() and bput(): their three reservations and NULs cost 1 %
+     * of the text report's instructions, as this runs for every cell. */
     size_t n = strlen(s), pad = n < width ? width - n : 0;
     if (!breserve(b, n + pad))
         return;

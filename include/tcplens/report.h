@@ -107,6 +107,12 @@ TL_MUST_CHECK enum tl_status tl_report_finish(struct tl_report *r, const struct 
 
 void tl_report_free(struct tl_report *r);
 
+/* Gives f a 1 MiB stdio buffer, for a stream written or read in one pass
+ * (glibc ignores setvbuf's size unless it is given the buffer). Returns
+ * the buffer, to be freed once f is closed; NULL short of memory, when f
+ * keeps stdio's 4 KB. */
+char *tl_report_big_buffer(FILE *f);
+
 /* A snapshot of the connections held, the wire's own `ss`: a heading, then
  * one line per connection with both endpoints' current states. */
 bool tl_report_snapshot_head(FILE *out, int64_t now_us, size_t nconns);

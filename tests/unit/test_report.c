@@ -35,9 +35,10 @@ static struct tl_conn *make_conn(uint64_t id)
     return c;
 }
 
-/* Feeds ids in the given order to an NDJSON report; returns the ids in the
- * order written, read back from the output. */
-static size_t run_order(const uint64_t *order, size_t n, size_t budget, uint64_t *seen)
+/* Feeds ids in the given order to an NDJSON report with the given
+ * budget; returns its output, rewound. Each connection carries something
+ * of its own (its bytes) besides its id. */
+static FILE *feed_ndjson(const uint64_t *order, size_t n, size_t budget)
 {
     FILE *out = tmpfile();
     struct tl_report_cfg cfg = {.format = TL_REPORT_NDJSON,
@@ -49,6 +50,7 @@ static size_t run_order(const uint64_t *order, size_t n, size_t budget, uint64_t
         abort();
     for (size_t i = 0; i < n; i++) {
         struct tl_conn *c = make_conn(order[i]);
+        c->bytes[0] = order[i] * 7919;
         if (tl_report_conn(r, &(struct tl_conn_view){.conn = c}) != TL_OK)
             abort();
         free(c);
@@ -59,6 +61,13 @@ static size_t run_order(const uint64_t *order, size_t n, size_t budget, uint64_t
         abort();
     tl_report_free(r);
     rewind(out);
+    return out;
+}
+
+/* The ids in the order feed_ndjson() wrote them. */
+static size_t run_order(const uint64_t *order, size_t n, size_t budget, uint64_t *seen)
+{
+    FILE *out = feed_ndjson(order, n, budget);
     size_t k = 0;
     char line[2048];
     while (k < n && fgets(line, sizeof line, out) != NULL) {
@@ -85,34 +94,23 @@ static void test_order(struct tap *t, size_t budget, const char *what)
     ok(t, sorted, "written in first-seen order");
 }
 
-/* Feeds n connections, the oldest last, to an NDJSON report with the
- * given budget; returns everything written (malloc'd, *len bytes). */
+/* Everything feed_ndjson() writes for n connections, the oldest last
+ * (malloc'd, *len bytes). */
 static char *run_reverse(uint64_t n, size_t budget, size_t *len)
 {
-    FILE *out = tmpfile();
-    struct tl_report_cfg cfg = {.format = TL_REPORT_NDJSON,
-                                .out = out,
-                                .reorder = true,
-                                .wait_budget = budget};
-    struct tl_report *r = tl_report_new(&cfg);
-    if (r == NULL || out == NULL)
+    uint64_t *order = malloc(n * sizeof *order);
+    if (order == NULL)
         abort();
-    for (uint64_t id = n; id >= 1; id--) {
-        struct tl_conn *c = make_conn(id);
-        c->bytes[0] = id * 7919; /* something of each connection's own */
-        if (tl_report_conn(r, &(struct tl_conn_view){.conn = c}) != TL_OK)
-            abort();
-        free(c);
-    }
-    struct tl_capture_info cap = {0};
-    struct tl_run run = {.capture = &cap};
-    if (tl_report_finish(r, &run) != TL_OK)
+    for (uint64_t i = 0; i < n; i++)
+        order[i] = n - i;
+    FILE *out = feed_ndjson(order, n, budget);
+    free(order);
+    if (fseek(out, 0, SEEK_END) != 0)
         abort();
-    tl_report_free(r);
     long size = ftell(out);
-    char *buf = malloc((size_t)size + 1);
     rewind(out);
-    if (size < 0 || buf == NULL || fread(buf, 1, (size_t)size, out) != (size_t)size)
+    char *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    if (buf == NULL || fread(buf, 1, (size_t)size, out) != (size_t)size)
         abort();
     fclose(out);
     *len = (size_t)size;
