@@ -711,7 +711,7 @@ void tl_engine_each(const struct tl_engine *e, void (*fn)(void *ctx, const struc
         struct tl_conn_view v = {c, &x->tcp, &x->zeek, &x->tl, NULL};
         fn(ctx, &v);
         if (tmp != NULL) {
-            free(tmp->tl.ev);
+            tl_timeline_free(&tmp->tl);
             free(tmp);
         }
     }

@@ -33,7 +33,8 @@ void tl_engine_pack(struct tl_engine *e, struct tl_conn *c)
         return;
     /* Packed once into the scratch buffer, then copied at its size. */
     size_t evbytes = (size_t)x->tl.n * sizeof *x->tl.ev;
-    size_t bound = tl_pack_bound(sizeof *x) + tl_pack_bound(evbytes);
+    size_t sumbytes = (size_t)x->tl.nsum * sizeof *x->tl.sum;
+    size_t bound = tl_pack_bound(sizeof *x) + tl_pack_bound(evbytes) + tl_pack_bound(sumbytes);
     if (bound > e->scratch_size) {
         uint8_t *b = realloc(e->scratch, bound);
         if (b == NULL)
@@ -44,29 +45,43 @@ void tl_engine_pack(struct tl_engine *e, struct tl_conn *c)
     size_t size = tl_pack(e->scratch, x, sizeof *x);
     if (evbytes)
         size += tl_pack(e->scratch + size, x->tl.ev, evbytes);
+    if (sumbytes)
+        size += tl_pack(e->scratch + size, x->tl.sum, sumbytes);
     uint8_t *p = malloc(size);
     if (p == NULL)
         return;
     memcpy(p, e->scratch, size);
     free(x->tl.ev);
+    free(x->tl.sum);
     ext_release(e, x);
     s->x = NULL;
     s->packed = p;
 }
 
+/* Restores n bytes at *p into a new array at *arr, moving *p on. */
+static bool unpack_array(void **arr, size_t n, const uint8_t **p)
+{
+    *arr = NULL;
+    if (n == 0)
+        return true;
+    *arr = malloc(n);
+    if (*arr == NULL)
+        return false;
+    *p += tl_unpack(*arr, n, *p);
+    return true;
+}
+
 enum tl_status tl_engine_unpack_into(struct conn_ext *x, const uint8_t *p)
 {
-    size_t off = tl_unpack(x, sizeof *x, p);
-    size_t evbytes = (size_t)x->tl.n * sizeof *x->tl.ev;
-    x->tl.ev = NULL;
-    x->tl.cap = 0;
-    if (evbytes == 0)
-        return TL_OK;
-    x->tl.ev = malloc(evbytes);
-    if (x->tl.ev == NULL)
-        return TL_ENOMEM;
-    tl_unpack(x->tl.ev, evbytes, p + off);
+    p += tl_unpack(x, sizeof *x, p);
     x->tl.cap = x->tl.n;
+    x->tl.sumcap = x->tl.nsum;
+    x->tl.sum = NULL;
+    if (!unpack_array((void **)&x->tl.ev, (size_t)x->tl.n * sizeof *x->tl.ev, &p) ||
+        !unpack_array((void **)&x->tl.sum, (size_t)x->tl.nsum * sizeof *x->tl.sum, &p)) {
+        tl_timeline_free(&x->tl);
+        return TL_ENOMEM;
+    }
     return TL_OK;
 }
 

@@ -183,19 +183,21 @@ static void w_via(struct tl_jw *w, const struct tl_event *e)
     tl_jw_arr_end(w);
 }
 
-static void w_event(struct tl_jw *w, const struct tl_event *e, int64_t t0)
+static void w_event(struct tl_jw *w, const struct tl_timeline *t, const struct tl_event *e,
+                    int64_t t0)
 {
     tl_jw_arr_begin(w);
     tl_jw_int(w, e->kind);
     tl_jw_int(w, e->ts - t0);
     tl_jw_uint(w, e->pkt);
     if (e->kind == TL_TL_SUMMARY) {
-        tl_jw_int(w, e->sum_last_ts - t0);
-        tl_jw_uint(w, e->sum_last_pkt);
-        tl_jw_uint(w, e->sum_packets[0]);
-        tl_jw_uint(w, e->sum_packets[1]);
-        tl_jw_uint(w, e->sum_bytes[0]);
-        tl_jw_uint(w, e->sum_bytes[1]);
+        const struct tl_sum *sum = tl_timeline_sum(t, e);
+        tl_jw_int(w, sum->last_ts - t0);
+        tl_jw_uint(w, sum->last_pkt);
+        tl_jw_uint(w, sum->packets[0]);
+        tl_jw_uint(w, sum->packets[1]);
+        tl_jw_uint(w, sum->bytes[0]);
+        tl_jw_uint(w, sum->bytes[1]);
     } else {
         char flags[9];
         tl_jw_int(w, e->dir <= TL_TL_NONE ? e->dir : TL_TL_NONE);
@@ -251,7 +253,7 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
     tl_jw_arr_end(w);
     tl_jw_arr_begin(w);
     for (uint32_t i = 0; v->timeline != NULL && i < v->timeline->n; i++)
-        w_event(w, &v->timeline->ev[i], c->first_ts);
+        w_event(w, v->timeline, &v->timeline->ev[i], c->first_ts);
     tl_jw_arr_end(w);
     tl_jw_arr_end(w);
 }

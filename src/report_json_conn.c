@@ -203,7 +203,7 @@ static void w_states(struct tl_jw *w, const struct tl_event *e)
 }
 
 /* event_json(), packet_fields() and summary_fields(). */
-static void w_event(struct tl_jw *w, const struct tl_event *e)
+static void w_event(struct tl_jw *w, const struct tl_timeline *t, const struct tl_event *e)
 {
     tl_jw_obj_begin(w);
     TL_JW_KEY(w, "ts");
@@ -213,12 +213,13 @@ static void w_event(struct tl_jw *w, const struct tl_event *e)
         tl_jw_int(w, (int64_t)e->pkt);
     }
     if (e->kind == TL_TL_SUMMARY) {
+        const struct tl_sum *sum = tl_timeline_sum(t, e);
         TL_JW_KEY(w, "last_ts");
-        tl_jw_usec(w, e->sum_last_ts);
+        tl_jw_usec(w, sum->last_ts);
         TL_JW_KEY(w, "last_packet");
-        tl_jw_int(w, (int64_t)e->sum_last_pkt);
-        w_pair(w, "packets", e->sum_packets[0], e->sum_packets[1]);
-        w_pair(w, "bytes", e->sum_bytes[0], e->sum_bytes[1]);
+        tl_jw_int(w, (int64_t)sum->last_pkt);
+        w_pair(w, "packets", sum->packets[0], sum->packets[1]);
+        w_pair(w, "bytes", sum->bytes[0], sum->bytes[1]);
     } else if (e->dir != TL_TL_NONE) {
         char flags[9];
         TL_JW_KEY(w, "dir");
@@ -319,7 +320,7 @@ static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
         TL_JW_KEY(w, "timeline");
         tl_jw_arr_begin(w);
         for (uint32_t i = 0; i < v->timeline->n; i++)
-            w_event(w, &v->timeline->ev[i]);
+            w_event(w, v->timeline, &v->timeline->ev[i]);
         tl_jw_arr_end(w);
         if (v->timeline->dropped != 0) {
             TL_JW_KEY(w, "timeline_dropped");

@@ -73,7 +73,8 @@ struct ladder {
     const struct tl_ladder_cfg *cfg;
     const struct tl_ladder_sink *out;
     const struct glyphs *g;
-    const struct tl_event *ev; /* the timeline's entries (NULL: none) */
+    const struct tl_timeline *tl; /* NULL: none */
+    const struct tl_event *ev;    /* its entries (NULL: none) */
     size_t n;
     int64_t t0;
     int tw, pw, w; /* widths: time, packet, between the lifelines */
@@ -246,14 +247,15 @@ static void human_bytes(uint64_t n, char *out, size_t size)
 /* "2 segments: 43 B c>s, 0 B s>c" */
 static void summary_text(const struct ladder *x, const struct tl_event *e, char *out, size_t size)
 {
-    uint64_t segs = (uint64_t)e->sum_packets[0] + e->sum_packets[1];
+    const struct tl_sum *sum = tl_timeline_sum(x->tl, e);
+    uint64_t segs = (uint64_t)sum->packets[0] + sum->packets[1];
     int n = snprintf(out, size, "%" PRIu64 " segment%s:", segs, segs == 1 ? "" : "s");
     const char *sep = " ";
     for (int d = 0; d < 2 && n > 0 && (size_t)n < size; d++) {
-        if (e->sum_packets[d] == 0)
+        if (sum->packets[d] == 0)
             continue;
         char b[32];
-        human_bytes(e->sum_bytes[d], b, sizeof b);
+        human_bytes(sum->bytes[d], b, sizeof b);
         n += snprintf(out + n, size - (size_t)n, "%s%s %s", sep, b,
                       d == TL_TL_C2S ? x->g->c2s : x->g->s2c);
         sep = ", ";
@@ -302,15 +304,17 @@ static bool proves(const struct tl_anomaly *a, uint64_t lo, uint64_t hi)
 /* The entry of a packet of a's taken at a's time (or a summary that folded
  * one, around that time); else any entry at that time; else a row of its
  * own before the first later entry. */
-static void place(const struct tl_event *ev, size_t n, const struct tl_anomaly *a, struct mark *m)
+static void place(const struct ladder *x, const struct tl_anomaly *a, struct mark *m)
 {
+    const struct tl_event *ev = x->ev;
+    size_t n = x->n;
     m->ts = a->ts;
     m->between = false;
     for (size_t i = 0; i < n; i++) {
         const struct tl_event *e = &ev[i];
         bool sum = e->kind == TL_TL_SUMMARY;
-        uint64_t hi = sum ? e->sum_last_pkt : e->pkt;
-        int64_t until = sum ? e->sum_last_ts : e->ts;
+        uint64_t hi = sum ? tl_timeline_sum(x->tl, e)->last_pkt : e->pkt;
+        int64_t until = sum ? tl_timeline_sum(x->tl, e)->last_ts : e->ts;
         if (e->pkt != 0 && a->ts >= e->ts && a->ts <= until && proves(a, e->pkt, hi)) {
             m->row = i;
             return;
@@ -350,7 +354,7 @@ static bool place_all(struct ladder *x)
     if (x->marks == NULL)
         return false;
     for (size_t i = 0; i < l->n; i++) {
-        place(x->ev, x->n, &l->a[i], &x->marks[i]);
+        place(x, &l->a[i], &x->marks[i]);
         x->marks[i].anom = i;
     }
     qsort(x->marks, l->n, sizeof *x->marks, mark_order);
@@ -362,12 +366,13 @@ static bool place_all(struct ladder *x)
 
 /* ---- layout ---- */
 
-static int pkt_text(const struct tl_event *e, char *out, size_t size)
+static int pkt_text(const struct ladder *x, const struct tl_event *e, char *out, size_t size)
 {
     if (e->pkt == 0)
         return snprintf(out, size, "%s", "");
-    if (e->kind == TL_TL_SUMMARY && e->sum_last_pkt > e->pkt)
-        return snprintf(out, size, "%" PRIu64 "-%" PRIu64, e->pkt, e->sum_last_pkt);
+    uint64_t last = tl_timeline_sum(x->tl, e)->last_pkt;
+    if (e->kind == TL_TL_SUMMARY && last > e->pkt)
+        return snprintf(out, size, "%" PRIu64 "-%" PRIu64, e->pkt, last);
     return snprintf(out, size, "%" PRIu64, e->pkt);
 }
 
@@ -501,7 +506,7 @@ static void measure(struct ladder *x)
         const struct tl_event *e = &x->ev[i];
         int k = rel_time(e->ts - x->t0, b, sizeof b);
         x->tw = k > x->tw ? k : x->tw;
-        k = pkt_text(e, b, sizeof b);
+        k = pkt_text(x, e, b, sizeof b);
         x->pw = k > x->pw ? k : x->pw;
         k = inner_need(x, e);
         need = k > need ? k : need;
@@ -527,7 +532,7 @@ static void entry_row(struct ladder *x, const struct tl_event *e, size_t from, s
 {
     struct line l = {.len = 0};
     char pkt[48], text[LINE_CAP / 4];
-    pkt_text(e, pkt, sizeof pkt);
+    pkt_text(x, e, pkt, sizeof pkt);
     row_start(&l, x, e->ts, pkt);
     state_cell(&l, x, TL_ROLE_CLIENT, e);
     /* Folded segments: dotted lifelines, as a diagram shows time passing. */
@@ -661,6 +666,7 @@ enum tl_status tl_report_ladder(const struct tl_conn_view *v, const struct tl_la
                        .t0 = v->conn->first_ts,
                        .prev = {-1, -1}};
     if (v->timeline != NULL) {
+        x.tl = v->timeline;
         x.ev = v->timeline->ev;
         x.n = v->timeline->n;
     }

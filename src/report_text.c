@@ -185,7 +185,8 @@ static void span_str(int64_t d, char *out)
 
 /* One timeline entry, in the columns of TIMELINE_HEAD. Appended piece by
  * piece: vsnprintf took a tenth of the text report's time. */
-static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
+static void event_line(struct buf *b, const struct tl_timeline *t, const struct tl_event *e,
+                       int64_t t0)
 {
     char clk[24], flags[9], d[32];
     span_str(e->ts - t0, d);
@@ -228,15 +229,16 @@ static void event_line(struct buf *b, const struct tl_event *e, int64_t t0)
             bput(b, ")", 1);
         return;
     }
-    bu64(b, e->sum_packets[0], 0, false);
+    const struct tl_sum *sum = tl_timeline_sum(t, e);
+    bu64(b, sum->packets[0], 0, false);
     bput(b, "+", 1);
-    bu64(b, e->sum_packets[1], 0, false);
+    bu64(b, sum->packets[1], 0, false);
     bstr(b, " segments, ");
-    bu64(b, e->sum_bytes[0], 0, false);
+    bu64(b, sum->bytes[0], 0, false);
     bput(b, "+", 1);
-    bu64(b, e->sum_bytes[1], 0, false);
+    bu64(b, sum->bytes[1], 0, false);
     bstr(b, " bytes (c+s) until ");
-    bstr(b, clock_str(e->sum_last_ts, clk, sizeof clk));
+    bstr(b, clock_str(sum->last_ts, clk, sizeof clk));
 }
 
 /* The timeline's column heads: "%-15s %11s  %-6s %-3s %-5s %10s %10s %6s
@@ -250,7 +252,7 @@ static void timeline_lines(struct buf *b, const struct tl_conn_view *v)
 {
     bstr(b, TIMELINE_HEAD);
     for (uint32_t i = 0; i < v->timeline->n; i++)
-        event_line(b, &v->timeline->ev[i], v->conn->first_ts);
+        event_line(b, v->timeline, &v->timeline->ev[i], v->conn->first_ts);
     if (v->timeline->dropped > 0)
         bprintf(b, "\n\t  … %" PRIu64 " more entries not kept (--timeline-max)",
                 v->timeline->dropped);

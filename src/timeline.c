@@ -5,14 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Most connections have fewer than eight lifecycle events. */
+/* Most connections have eight or nine entries; the array grows by half
+ * past them. */
 #define INITIAL_EVENTS 8u
+#define INITIAL_SUMS 2u
 
 void tl_timeline_init(struct tl_timeline *t) { memset(t, 0, sizeof *t); }
 
 void tl_timeline_free(struct tl_timeline *t)
 {
     free(t->ev);
+    free(t->sum);
     tl_timeline_init(t);
 }
 
@@ -34,25 +37,39 @@ void tl_timeline_states(struct tl_event *e, const struct tl_tcpstate *st, const 
     }
 }
 
+/* Makes room for one more of size-byte items in *arr (n used of *cap),
+ * growing by half up to max. */
+static bool grow(void **arr, uint32_t n, uint32_t *cap, uint32_t first, uint32_t max, size_t size)
+{
+    if (n < *cap)
+        return true;
+    uint64_t c = *cap ? *cap + (*cap + 1u) / 2u : first;
+    if (c > max)
+        c = max;
+    void *p = realloc(*arr, (size_t)c * size);
+    if (p == NULL)
+        return false;
+    *arr = p;
+    *cap = (uint32_t)c;
+    return true;
+}
+
+static uint32_t max_events(const struct tl_timeline_cfg *cfg)
+{
+    return cfg->max_events ? cfg->max_events : TL_DEFAULT_TIMELINE_MAX;
+}
+
 static enum tl_status append(struct tl_timeline *t, const struct tl_timeline_cfg *cfg,
                              const struct tl_event *e)
 {
-    uint32_t max = cfg->max_events ? cfg->max_events : TL_DEFAULT_TIMELINE_MAX;
+    uint32_t max = max_events(cfg);
     if (t->n >= max) {
         t->dropped++;
         return TL_OK;
     }
-    if (t->n == t->cap) {
-        uint32_t cap = t->cap ? t->cap * 2 : INITIAL_EVENTS;
-        if (cap > max)
-            cap = max;
-        struct tl_event *ev = realloc(t->ev, (size_t)cap * sizeof *ev);
-        if (ev == NULL) {
-            t->dropped++;
-            return TL_ENOMEM;
-        }
-        t->ev = ev;
-        t->cap = cap;
+    if (!grow((void **)&t->ev, t->n, &t->cap, INITIAL_EVENTS, max, sizeof *t->ev)) {
+        t->dropped++;
+        return TL_ENOMEM;
     }
     t->ev[t->n++] = *e;
     return TL_OK;
@@ -63,8 +80,10 @@ static enum tl_status append(struct tl_timeline *t, const struct tl_timeline_cfg
 static void fold(struct tl_timeline *t, const struct tl_event *e)
 {
     struct tl_event *s = &t->pending;
+    struct tl_sum *sum = &t->pending_sum;
     if (!t->has_pending) {
         memset(s, 0, sizeof *s);
+        memset(sum, 0, sizeof *sum);
         s->ts = e->ts;
         s->pkt = e->pkt;
         s->kind = TL_TL_SUMMARY;
@@ -72,21 +91,44 @@ static void fold(struct tl_timeline *t, const struct tl_event *e)
         t->has_pending = true;
     }
     if (e->dir < 2) {
-        s->sum_packets[e->dir]++;
-        s->sum_bytes[e->dir] += e->len;
+        sum->packets[e->dir]++;
+        sum->bytes[e->dir] += e->len;
     }
-    s->sum_last_ts = e->ts;
-    s->sum_last_pkt = e->pkt;
+    sum->last_ts = e->ts;
+    sum->last_pkt = e->pkt;
     s->client = e->client;
     s->server = e->server;
+}
+
+/* Appends the summary in progress, its sums beside the entries. */
+static enum tl_status append_summary(struct tl_timeline *t, const struct tl_timeline_cfg *cfg)
+{
+    if (t->n >= max_events(cfg)) {
+        t->dropped++;
+        return TL_OK;
+    }
+    if (!grow((void **)&t->sum, t->nsum, &t->sumcap, INITIAL_SUMS, max_events(cfg),
+              sizeof *t->sum)) {
+        t->dropped++;
+        return TL_ENOMEM;
+    }
+    t->pending.len = t->nsum;
+    enum tl_status st = append(t, cfg, &t->pending);
+    if (st == TL_OK)
+        t->sum[t->nsum++] = t->pending_sum;
+    return st;
 }
 
 enum tl_status tl_timeline_flush(struct tl_timeline *t, const struct tl_timeline_cfg *cfg)
 {
     if (!t->has_pending)
         return TL_OK;
+    enum tl_status st = append_summary(t, cfg);
+    /* Zeros, which a packed connection does not store (pack.h). */
+    memset(&t->pending, 0, sizeof t->pending);
+    memset(&t->pending_sum, 0, sizeof t->pending_sum);
     t->has_pending = false;
-    return append(t, cfg, &t->pending);
+    return st;
 }
 
 enum tl_status tl_timeline_add(struct tl_timeline *t, const struct tl_timeline_cfg *cfg,

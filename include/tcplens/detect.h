@@ -163,12 +163,12 @@ struct tl_track {
     struct tl_track_side side[2]; /* by enum tl_role */
     uint64_t hs_ack_pkt;          /* the client's ACK completing the handshake */
     int64_t hs_ack_ts;
-    uint32_t synack_after_ack; /* SYN-ACKs seen after that ACK */
     uint64_t synack_after_ack_pkt;
     int64_t syn_timeout_ts; /* when the client gave up its SYNs (0: never) */
-    bool midstream;         /* the first segment was not a SYN */
     /* When this connection took over a 4-tuple from an earlier one. */
     struct tl_reuse reuse;
+    uint32_t synack_after_ack; /* SYN-ACKs seen after the handshake ACK */
+    bool midstream;            /* the first segment was not a SYN */
 };
 
 void tl_track_init(struct tl_track *t);

@@ -81,6 +81,9 @@ const char *tl_evkind_name(enum tl_evkind k);
 
 /* One endpoint as the wire shows it. Sequence numbers are absolute. */
 struct tl_ep {
+    /* What every segment reads first: the flags, then the sequence space;
+     * the times, set a few times in a connection's life, last. Ordered
+     * by size, so that nothing pads. */
     uint8_t state; /* enum tl_ep_state */
     bool seen;     /* sent at least one segment */
     bool syn_sent, fin_sent;
@@ -91,16 +94,16 @@ struct tl_ep {
     bool took_fin_inferred; /* ... assumed by in-order delivery, not yet seen */
     bool has_wscale;
     uint8_t wscale;
-    uint32_t isn;      /* SYN's sequence number, else the first seen */
-    uint32_t snd_nxt;  /* highest sequence number sent, plus one */
-    uint32_t fin_seq;  /* sequence number of our FIN */
-    uint32_t last_ack; /* highest ACK we sent (valid when acked_any) */
     bool acked_any;
-    uint32_t win;               /* last window we advertised, scaled */
-    int64_t tw_since;           /* when TIME_WAIT began, µs */
-    uint32_t nsyn;              /* SYNs (SYN-ACKs for a server) sent */
-    int64_t syn_last, syn_prev; /* when the last two were sent, µs */
     bool unseen_syn;            /* its SYN or SYN-ACK is inferred, not captured */
+    uint32_t isn;               /* SYN's sequence number, else the first seen */
+    uint32_t snd_nxt;           /* highest sequence number sent, plus one */
+    uint32_t fin_seq;           /* sequence number of our FIN */
+    uint32_t last_ack;          /* highest ACK we sent (valid when acked_any) */
+    uint32_t win;               /* last window we advertised, scaled */
+    uint32_t nsyn;              /* SYNs (SYN-ACKs for a server) sent */
+    int64_t tw_since;           /* when TIME_WAIT began, µs */
+    int64_t syn_last, syn_prev; /* when the last two were sent, µs */
     int64_t closed_rx_ts;       /* when what it received closed it (0: not so) */
     int64_t fin_acked_ts;       /* when the peer's ACK covered our FIN */
 };

@@ -17,11 +17,12 @@
 
 enum tl_tl_dir { TL_TL_C2S = 0, TL_TL_S2C = 1, TL_TL_NONE = 2 };
 
+/* One entry: 40 bytes, as most connections keep eight or more. */
 struct tl_event {
     int64_t ts;             /* µs */
     uint64_t pkt;           /* packet number, 0 for events without a packet */
     uint32_t seq, ack;      /* relative to the ISNs */
-    uint32_t len;           /* payload bytes */
+    uint32_t len;           /* payload bytes; a summary's: its tl_sum's index */
     uint16_t win;           /* raw advertised window */
     uint8_t dir;            /* enum tl_tl_dir */
     uint8_t flags;          /* TL_TH_* */
@@ -31,11 +32,15 @@ struct tl_event {
      * one above (e.g. CLOSE_WAIT on the way to LAST_ACK when a FIN+ACK
      * both takes the peer's FIN in and closes); 0 ends the list. By role. */
     uint8_t via[2][2];
-    /* Summaries only: what was folded in. */
-    uint32_t sum_packets[2];
-    uint64_t sum_bytes[2];
-    int64_t sum_last_ts;
-    uint64_t sum_last_pkt;
+};
+
+/* What a summary folded in, kept beside the entries (tl_timeline.sum) so
+ * that the others do not carry its room. */
+struct tl_sum {
+    uint32_t packets[2]; /* by direction */
+    uint64_t bytes[2];
+    int64_t last_ts;
+    uint64_t last_pkt;
 };
 
 struct tl_timeline_cfg {
@@ -48,10 +53,21 @@ struct tl_timeline_cfg {
 struct tl_timeline {
     struct tl_event *ev;
     uint32_t n, cap;
-    uint64_t dropped;        /* entries the cap refused */
-    struct tl_event pending; /* summary being built */
+    struct tl_sum *sum; /* the summaries' (tl_timeline_sum) */
+    uint32_t nsum, sumcap;
+    uint64_t dropped;          /* entries the cap refused */
+    struct tl_event pending;   /* summary being built */
+    struct tl_sum pending_sum; /* what it folded in so far */
     bool has_pending;
 };
+
+/* What summary e, an entry of t, folded in. */
+static inline const struct tl_sum *tl_timeline_sum(const struct tl_timeline *t,
+                                                   const struct tl_event *e)
+{
+    static const struct tl_sum none;
+    return e->kind == TL_TL_SUMMARY && e->len < t->nsum ? &t->sum[e->len] : &none;
+}
 
 void tl_timeline_init(struct tl_timeline *t);
 

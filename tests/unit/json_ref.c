@@ -117,21 +117,21 @@ static bool packet_fields(json_t *o, const struct tl_event *e)
            put(o, "len", json_integer(e->len)) && put(o, "win", json_integer(e->win));
 }
 
-static bool summary_fields(json_t *o, const struct tl_event *e)
+static bool summary_fields(json_t *o, const struct tl_event *e, const struct tl_sum *sum)
 {
     return put(o, "packet", json_integer((json_int_t)e->pkt)) &&
-           put(o, "last_ts", ts_json(e->sum_last_ts)) &&
-           put(o, "last_packet", json_integer((json_int_t)e->sum_last_pkt)) &&
-           put(o, "packets", pair_json(e->sum_packets[0], e->sum_packets[1])) &&
-           put(o, "bytes", pair_json(e->sum_bytes[0], e->sum_bytes[1]));
+           put(o, "last_ts", ts_json(sum->last_ts)) &&
+           put(o, "last_packet", json_integer((json_int_t)sum->last_pkt)) &&
+           put(o, "packets", pair_json(sum->packets[0], sum->packets[1])) &&
+           put(o, "bytes", pair_json(sum->bytes[0], sum->bytes[1]));
 }
 
-static json_t *event_json(const struct tl_event *e)
+static json_t *event_json(const struct tl_timeline *t, const struct tl_event *e)
 {
     json_t *o = json_object();
     bool ok = o != NULL && put(o, "ts", ts_json(e->ts));
     if (ok && e->kind == TL_TL_SUMMARY)
-        ok = summary_fields(o, e);
+        ok = summary_fields(o, e, tl_timeline_sum(t, e));
     else if (ok && e->dir != TL_TL_NONE)
         ok = packet_fields(o, e);
     ok = ok && put_states(o, e) &&
@@ -162,9 +162,11 @@ static json_t *id_at(const void *base, size_t i)
     return json_integer((json_int_t)((const uint64_t *)base)[i]);
 }
 
+/* base: the timeline. */
 static json_t *event_at(const void *base, size_t i)
 {
-    return event_json(&((const struct tl_event *)base)[i]);
+    const struct tl_timeline *t = base;
+    return event_json(t, &t->ev[i]);
 }
 
 static json_t *evidence_json(const struct tl_anomaly *a)
@@ -255,7 +257,7 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
               put(o, "wireshark_filter", wireshark_filter(v)) &&
               (v->anomalies == NULL || put(o, "anomalies", anomalies_json(v))) &&
               (v->timeline == NULL ||
-               put(o, "timeline", array_of(v->timeline->ev, v->timeline->n, event_at))) &&
+               put(o, "timeline", array_of(v->timeline, v->timeline->n, event_at))) &&
               (v->timeline == NULL || v->timeline->dropped == 0 ||
                put(o, "timeline_dropped", json_integer((json_int_t)v->timeline->dropped)));
     if (!ok) {

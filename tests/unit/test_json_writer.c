@@ -461,6 +461,7 @@ struct synth {
     struct tl_anomaly an[2];
     struct tl_anomaly_list anl;
     struct tl_event ev[5];
+    struct tl_sum sum[1];
     struct tl_timeline tl;
     struct tl_conn_view v;
 };
@@ -518,20 +519,18 @@ static void synth_timeline(struct synth *s)
                              .kind = TL_K_TIME_WAIT_END,
                              .client = TL_EP_CLOSED,
                              .via = {{0}, {TL_EP_TIME_WAIT}}};
-    e[3] = (struct tl_event){.ts = INT64_MIN,
-                             .pkt = 7,
-                             .dir = TL_TL_C2S,
-                             .kind = TL_TL_SUMMARY,
-                             .sum_packets = {UINT32_MAX, 0},
-                             .sum_bytes = {UINT64_MAX, (uint64_t)INT64_MAX + 1},
-                             .sum_last_ts = INT64_MAX,
-                             .sum_last_pkt = 9};
+    e[3] = (struct tl_event){.ts = INT64_MIN, .pkt = 7, .dir = TL_TL_C2S, .kind = TL_TL_SUMMARY};
+    s->sum[0] = (struct tl_sum){.packets = {UINT32_MAX, 0},
+                                .bytes = {UINT64_MAX, (uint64_t)INT64_MAX + 1},
+                                .last_ts = INT64_MAX,
+                                .last_pkt = 9};
     e[4] = (struct tl_event){.ts = 1700000000999999,
                              .dir = TL_TL_NONE,
                              .kind = 200,
                              .client = 250,
                              .server = TL_EP_CLOSED};
-    s->tl = (struct tl_timeline){.ev = e, .n = 5, .cap = 5, .dropped = UINT64_MAX};
+    s->tl = (struct tl_timeline){
+        .ev = e, .n = 5, .cap = 5, .sum = s->sum, .nsum = 1, .sumcap = 1, .dropped = UINT64_MAX};
 }
 
 /* A connection with every optional part and extreme values. */

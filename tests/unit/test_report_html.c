@@ -79,6 +79,7 @@ static void test_script_json(struct tap *t)
 struct fixture {
     struct tl_tcpstate tcp;
     struct tl_event ev[5];
+    struct tl_sum sum[1];
     struct tl_timeline tl;
     struct tl_anomaly an;
     struct tl_anomaly_list al;
@@ -126,11 +127,11 @@ static void make_fixture(struct fixture *f, uint64_t id)
                                  .dir = TL_TL_NONE,
                                  .kind = TL_TL_SUMMARY,
                                  .client = TL_EP_ESTABLISHED,
-                                 .server = TL_EP_ESTABLISHED,
-                                 .sum_packets = {3, 2},
-                                 .sum_bytes = {0, 2000},
-                                 .sum_last_ts = t0 + 900000,
-                                 .sum_last_pkt = 7};
+                                 .server = TL_EP_ESTABLISHED};
+    f->sum[0] = (struct tl_sum){.packets = {3, 2},
+                                .bytes = {0, 2000},
+                                .last_ts = t0 + 900000,
+                                .last_pkt = 7};
     f->ev[3] = (struct tl_event){.ts = t0 + 1500000,
                                  .pkt = 9,
                                  .dir = TL_TL_S2C,
@@ -146,7 +147,8 @@ static void make_fixture(struct fixture *f, uint64_t id)
                                  .client = TL_EP_CLOSED,
                                  .server = TL_EP_CLOSED};
     f->ev[3].via[1][0] = TL_EP_CLOSE_WAIT;
-    f->tl = (struct tl_timeline){.ev = f->ev, .n = 5, .cap = 5};
+    f->tl =
+        (struct tl_timeline){.ev = f->ev, .n = 5, .cap = 5, .sum = f->sum, .nsum = 1, .sumcap = 1};
     f->an.type = TL_AN_RST_INSTEAD_OF_FIN;
     f->an.severity = TL_SEV_WARNING;
     f->an.endpoint = TL_AEP_SERVER;

@@ -89,6 +89,20 @@ static void add(struct fake *f, struct tl_event e)
         abort();
 }
 
+/* A summary entry e that folded in what sum says. */
+static void add_sum(struct fake *f, struct tl_event e, struct tl_sum sum)
+{
+    struct tl_sum *s = realloc(f->tl.sum, (f->tl.nsum + 1) * sizeof *s);
+    if (s == NULL)
+        abort();
+    f->tl.sum = s;
+    f->tl.sumcap = f->tl.nsum + 1;
+    e.kind = TL_TL_SUMMARY;
+    e.len = f->tl.nsum;
+    s[f->tl.nsum++] = sum;
+    add(f, e);
+}
+
 static void anomaly(struct fake *f, enum tl_anomaly_type type, int64_t ts, uint64_t pkt)
 {
     struct tl_anomaly *a = tl_anomaly_add(&f->an, type, TL_AEP_SERVER, ts);
@@ -136,16 +150,14 @@ static void build(struct fake *f)
                              .kind = TL_K_SYNACK,
                              .client = TL_EP_SYN_SENT,
                              .server = TL_EP_SYN_RECV});
-    add(f, (struct tl_event){.ts = T0 + 100,
-                             .pkt = 3,
-                             .dir = TL_TL_NONE,
-                             .kind = TL_TL_SUMMARY,
-                             .client = TL_EP_ESTABLISHED,
-                             .server = TL_EP_ESTABLISHED,
-                             .sum_packets = {1000, 2},
-                             .sum_bytes = {61440, 0},
-                             .sum_last_pkt = 1004,
-                             .sum_last_ts = T0 + 900});
+    add_sum(f,
+            (struct tl_event){.ts = T0 + 100,
+                              .pkt = 3,
+                              .dir = TL_TL_NONE,
+                              .client = TL_EP_ESTABLISHED,
+                              .server = TL_EP_ESTABLISHED},
+            (struct tl_sum){
+                .packets = {1000, 2}, .bytes = {61440, 0}, .last_pkt = 1004, .last_ts = T0 + 900});
     add(f, (struct tl_event){.ts = T0 + 1000,
                              .pkt = 1005,
                              .dir = TL_TL_C2S,
@@ -328,13 +340,8 @@ static void test_bytes(struct tap *t)
         struct got g;
         char want[64];
         fake_init(&f);
-        add(&f, (struct tl_event){.ts = T0,
-                                  .pkt = 1,
-                                  .kind = TL_TL_SUMMARY,
-                                  .dir = TL_TL_NONE,
-                                  .sum_packets = {1, 0},
-                                  .sum_bytes = {cases[i].n, 0},
-                                  .sum_last_pkt = 1});
+        add_sum(&f, (struct tl_event){.ts = T0, .pkt = 1, .dir = TL_TL_NONE},
+                (struct tl_sum){.packets = {1, 0}, .bytes = {cases[i].n, 0}, .last_pkt = 1});
         draw(&f, (struct tl_ladder_cfg){0}, &g);
         snprintf(want, sizeof want, "1 segment: %s c>s ", cases[i].text);
         ok(t, find(&g, want) != NULL, cases[i].text);
