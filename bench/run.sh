@@ -39,9 +39,10 @@ inputs (generated once into the build directory, reused afterwards):
                        [env BENCH_INPUT]
 commands:
   --args 'ARGS'        measure "$TCPLENS ARGS"; {} stands for the input.
-                       Repeatable; replaces the two default commands:
-                         -r {} --anomalies-only --json -   (triage)
-                         -r {} --ndjson    (every connection, lifecycle timeline)
+                       Repeatable; replaces the two default commands, on
+                       one core as docs/design.md section 6 measures it:
+                         -r {} --threads 1 --anomalies-only --json -  (triage)
+                         -r {} --threads 1 --ndjson  (every connection)
   --cmd 'COMMAND'      also measure any shell command; {} is the input
   --with-tools         also measure, each if installed:
                          tshark -n -q -z conv,tcp -r {}
@@ -136,8 +137,8 @@ if ((scaling)); then
 fi
 [[ -z $input_opt || ($scaling -eq 0 && $preset != all) ]] ||
     die "--input measures one capture: not with --preset all or --scaling"
-((${#tl_args[@]})) || tl_args=('-r {} --anomalies-only --json -'
-                               '-r {} --ndjson')
+((${#tl_args[@]})) || tl_args=('-r {} --threads 1 --anomalies-only --json -'
+                               '-r {} --threads 1 --ndjson')
 
 # ---- build -----------------------------------------------------------------
 

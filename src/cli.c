@@ -40,6 +40,7 @@ enum {
     OPT_SNAPSHOT,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
+    OPT_THREADS,
 };
 
 static const char usage_text[] =
@@ -125,6 +126,9 @@ static const char usage_text[] =
     "  --shard K/N          keep only the connections whose 4-tuple hashes to\n"
     "                       shard K of N: N runs over the same files give\n"
     "                       disjoint results (ids count within the shard)\n"
+    "  --threads N          1, or 2: the reports are formatted on a second thread\n"
+    "                       beside the analysis when reading files (default: 2\n"
+    "                       when tcplens may use two CPUs); the output is the same\n"
     "  DUR is a number with an optional unit: ms, s (default), m, h.\n"
     "\n"
     "  -h, --help           show this help\n"
@@ -264,6 +268,7 @@ static const struct option long_opts[] = {
     {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"linger", required_argument, NULL, OPT_LINGER},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {"timeline", required_argument, NULL, OPT_TIMELINE},
     {"timeline-max", required_argument, NULL, OPT_TIMELINE_MAX},
     {"zeek-checksums", no_argument, NULL, OPT_ZEEK_CHECKSUMS},
@@ -348,6 +353,11 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
     case OPT_IDLE_TIMEOUT:
         if (!tl_cli_parse_duration(arg, &cli->idle_timeout_us))
             usage_error("bad --idle-timeout '%s' (e.g. 300s, 5m)", arg);
+        break;
+    case OPT_THREADS:
+        cli->threads = (uint32_t)parse_count(arg, "--threads", UINT32_MAX);
+        if (cli->threads == 0 || cli->threads > 2)
+            usage_error("bad --threads '%s' (1 or 2)", arg);
         break;
     case OPT_LINGER:
         if (!tl_cli_parse_duration(arg, &cli->linger_us))

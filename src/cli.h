@@ -47,7 +47,8 @@ struct tl_cli {
     uint32_t shard_index, shard_count; /* --shard K/N: index K-1 of N; count 0 = off */
     int vlan_key;                      /* --vlan-key: enum tl_vlan_key */
     uint32_t scan_ports, scan_hosts;   /* --scan-ports, --scan-hosts; 0: default */
-    int progress; /* --progress 1, --no-progress 0; -1: when stderr is a terminal */
+    int progress;     /* --progress 1, --no-progress 0; -1: when stderr is a terminal */
+    uint32_t threads; /* --threads: 1, 2 (formatting beside the analysis); 0 auto */
 };
 
 /* Parses argv; on a usage error or --help/--version it prints and exits

@@ -42,7 +42,12 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
     e->hosts = tl_hosts_new(&cfg->hosts);
     e->order = tl_order_new(cfg->reports, cfg->nreports);
     e->tombs = tl_tombs_new(cfg->max_flows != 0 ? cfg->max_flows : TL_DEFAULT_MAX_FLOWS);
+    /* Without the thread (out of memory, or refused), the same output
+     * comes from the engine's own. */
+    if (cfg->threads > 1 && e->order != NULL)
+        e->handoff = tl_handoff_new(e->order);
     if (e->flows == NULL || e->hosts == NULL || e->order == NULL || e->tombs == NULL) {
+        tl_handoff_free(e->handoff);
         tl_tombs_free(e->tombs);
         tl_flow_table_free(e->flows);
         tl_hosts_free(e->hosts);
@@ -62,6 +67,7 @@ void tl_engine_free(struct tl_engine *e)
     free(e->spare);
     free(e->scratch);
     tl_anomaly_list_free(&e->an);
+    tl_handoff_free(e->handoff); /* before the ordering stage it feeds */
     tl_flow_table_free(e->flows);
     tl_hosts_free(e->hosts);
     tl_host_anomaly_list_free(&e->host_an);
@@ -233,8 +239,14 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     struct tl_conn *oldest = tl_flow_first(e->flows);
     if (oldest == c)
         oldest = tl_flow_next(c);
-    tl_order_oldest_held(e->order, oldest != NULL ? oldest->id : c->id + 1);
-    enum tl_status os = tl_order_conn(e->order, &v);
+    uint64_t held = oldest != NULL ? oldest->id : c->id + 1;
+    enum tl_status os;
+    if (e->handoff != NULL) {
+        os = tl_handoff_conn(e->handoff, &v, held);
+    } else {
+        tl_order_oldest_held(e->order, held);
+        os = tl_order_conn(e->order, &v);
+    }
     if (st == TL_OK)
         st = os;
     e->cap.connections++;
@@ -727,6 +739,13 @@ enum tl_status tl_engine_finish(struct tl_engine *e)
                                                             : retire(e, c, TL_END_OPEN);
         if (st == TL_OK)
             st = s;
+    }
+    if (e->handoff != NULL) {
+        enum tl_status ts = tl_handoff_finish(e->handoff);
+        tl_handoff_free(e->handoff);
+        e->handoff = NULL;
+        if (st == TL_OK)
+            st = ts;
     }
     enum tl_status os = tl_order_flush(e->order);
     if (st == TL_OK)

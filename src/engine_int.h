@@ -7,6 +7,7 @@
 #include "tcplens/detect.h"
 #include "tcplens/engine.h"
 #include "tcplens/flow.h"
+#include "tcplens/handoff.h"
 #include "tcplens/hosts.h"
 #include "tcplens/order.h"
 #include "tcplens/tcpstate.h"
@@ -45,6 +46,7 @@ struct tl_engine {
     struct tl_capture_info cap;
     struct tl_hosts *hosts;              /* host-level detection */
     struct tl_order *order;              /* in front of cfg.reports */
+    struct tl_handoff *handoff;          /* order's thread (cfg.threads 2), or NULL */
     struct tl_tombs *tombs;              /* of connections reported early */
     struct tl_host_anomaly_list host_an; /* its findings, after finish */
     int64_t clock_us;                    /* latest packet time seen: expiry never runs backwards */

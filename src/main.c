@@ -1,6 +1,7 @@
 /* tcplens: the program. Builds the pipeline from the command line, runs it,
  * and turns what happened into messages and the exit status. */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,20 @@ static enum tl_status run_live(const struct tl_cli *cli, struct tl_source *src, 
     return tl_engine_finish(e);
 }
 
+/* The engine's threads: --threads, else 2 where two CPUs are ours. Live
+ * mode writes its snapshots from the engine's thread, and its output is
+ * paced by the traffic: one thread there. */
+static uint32_t threads(const struct tl_cli *cli)
+{
+    if (cli->iface != NULL)
+        return 1;
+    if (cli->threads != 0)
+        return cli->threads;
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2 ? 2 : 1;
+}
+
 static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outputs *o)
 {
     struct tl_engine_cfg ec = {.idle_timeout_us = cli->idle_timeout_us,
@@ -257,7 +272,8 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
                                .reports = o->reports,
                                .nreports = o->n,
                                .shard_index = cli->shard_index,
-                               .shard_count = cli->shard_count};
+                               .shard_count = cli->shard_count,
+                               .threads = threads(cli)};
     struct tl_engine *e = tl_engine_new(&ec);
     struct tl_input_info *infos = calloc(tl_source_ninputs(src) + 1, sizeof *infos);
     if (e == NULL || infos == NULL) {

@@ -173,6 +173,15 @@ static const char *reset_state(const struct tl_zeek *z, uint8_t os, uint8_t rs)
     return "RSTO";
 }
 
+void tl_zeek_copy_for_report(struct tl_zeek *dst, const struct tl_zeek *src)
+{
+    *dst = *src;
+    for (int i = 0; i < 2; i++) {
+        dst->ep[i].reasm.b = NULL;
+        dst->ep[i].reasm.nblocks = 0;
+    }
+}
+
 const char *tl_zeek_conn_state(const struct tl_zeek *z)
 {
     uint8_t os = z->ep[z->orig_is_a ? 0 : 1].state;

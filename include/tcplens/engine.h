@@ -40,6 +40,9 @@ struct tl_engine_cfg {
     /* --shard: keep only the connections of shard shard_index of
      * shard_count (tl_flow_shard); shard_count 0 or 1 keeps all. */
     uint32_t shard_index, shard_count;
+    /* 2: the ordering stage and the formatters run on a thread of their
+     * own (handoff.h); 0 or 1: on the engine's. The output is the same. */
+    uint32_t threads;
     struct tl_report *const *reports; /* borrowed; every one gets every connection */
     size_t nreports;
 };

@@ -116,6 +116,10 @@ void tl_zeek_init_cfg(struct tl_zeek *z, const struct tl_zeek_cfg *cfg);
  * blocks forgotten). */
 void tl_zeek_free(struct tl_zeek *z);
 
+/* A copy of src for the reporters, which read it only: without the
+ * reassembler's waiting blocks, which stay src's. */
+void tl_zeek_copy_for_report(struct tl_zeek *dst, const struct tl_zeek *src);
+
 /* True once memory ran out for a waiting block: the columns may be wrong. */
 static inline bool tl_zeek_failed(const struct tl_zeek *z)
 {
