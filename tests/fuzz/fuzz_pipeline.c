@@ -3,7 +3,9 @@
  * bytes, read as tcplens reads any file (the block reader of
  * src/source_read.c, libpcap where it hands over), then the flow table,
  * the engine, the detectors and every reporter (text with every detail,
- * JSON, NDJSON), output discarded. The file is also read through libpcap
+ * JSON, NDJSON), once on one thread and once with the reports on a second
+ * (handoff.h): the two outputs must be the same bytes (abort() where they
+ * are not). The file is also read through libpcap
  * alone, and the frames must be the same (abort() where they are not). A small --max-flows and
  * timeline cap make the eviction and truncation paths run too, and inputs of odd length a
  * linger of 1 ms: ended connections are reported at once and leave tombstones. Built with
@@ -37,7 +39,7 @@ static bool write_capture(char *path, const uint8_t *data, size_t size)
     return done == size;
 }
 
-static void analyse(const char *path, FILE *sink, int64_t linger_us)
+static void analyse(const char *path, FILE *sink, int64_t linger_us, uint32_t threads)
 {
     static const enum tl_report_format formats[] = {TL_REPORT_TEXT, TL_REPORT_JSON, TL_REPORT_HTML,
                                                     TL_REPORT_NDJSON};
@@ -55,6 +57,7 @@ static void analyse(const char *path, FILE *sink, int64_t linger_us)
                                .linger_us = linger_us,
                                .max_flows = 16,
                                .timeline = {true, 24},
+                               .threads = threads,
                                .reports = reports,
                                .nreports = NREPORTS};
     struct tl_engine *e = reports[NREPORTS - 1] != NULL ? tl_engine_new(&ec) : NULL;
@@ -124,13 +127,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *dir = getenv("TMPDIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/tcplens-fuzz-XXXXXX", dir != NULL ? dir : "/tmp");
-    FILE *sink = fopen("/dev/null", "w");
-    if (sink != NULL && write_capture(path, data, size)) {
-        analyse(path, sink, size % 2 ? TL_USEC_PER_SEC / 1000 : TL_DEFAULT_LINGER_US);
+    char *out[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    FILE *sink[2] = {open_memstream(&out[0], &len[0]), open_memstream(&out[1], &len[1])};
+    if (sink[0] != NULL && sink[1] != NULL && write_capture(path, data, size)) {
+        int64_t linger = size % 2 ? TL_USEC_PER_SEC / 1000 : TL_DEFAULT_LINGER_US;
+        analyse(path, sink[0], linger, 1);
+        analyse(path, sink[1], linger, 2);
+        fflush(sink[0]);
+        fflush(sink[1]);
+        if (len[0] != len[1] || memcmp(out[0], out[1], len[0]) != 0)
+            abort();
         compare_readers(path);
     }
     unlink(path);
-    if (sink != NULL)
-        fclose(sink);
+    for (int i = 0; i < 2; i++) {
+        if (sink[i] != NULL)
+            fclose(sink[i]);
+        free(out[i]);
+    }
     return 0;
 }
