@@ -20,6 +20,8 @@
 
 #include "engine_int.h"
 
+static enum tl_status report_finished(void *ctx, const struct tl_finished *f);
+
 struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
 {
     struct tl_engine *e = calloc(1, sizeof *e);
@@ -44,8 +46,9 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
     e->tombs = tl_tombs_new(cfg->max_flows != 0 ? cfg->max_flows : TL_DEFAULT_MAX_FLOWS);
     /* Without the thread (out of memory, or refused), the same output
      * comes from the engine's own. */
-    if (cfg->threads > 1 && e->order != NULL)
-        e->handoff = tl_handoff_new(e->order);
+    e->reported_worst = -1;
+    if (cfg->threads > 1 && e->order != NULL && e->hosts != NULL)
+        e->handoff = tl_handoff_new(report_finished, e);
     if (e->flows == NULL || e->hosts == NULL || e->order == NULL || e->tombs == NULL) {
         tl_handoff_free(e->handoff);
         tl_tombs_free(e->tombs);
@@ -176,25 +179,40 @@ static int64_t conn_now(const struct tl_engine *e, const struct tl_conn *c)
     return c->last_ts + (e->clock_us - c->seen_us);
 }
 
-static void count_anomalies(struct tl_engine *e, const struct tl_anomaly_list *an)
+/*
+ * What follows a connection's end, on the engine's thread or the
+ * handoff's (handoff.h): the detectors, once (they fill evidence only; the
+ * reports that print texts render them from it), host-level detection,
+ * and the ordering stage. It touches e->an, e->hosts, e->order,
+ * e->reported_worst and e->detector_runs only, which are the handoff
+ * thread's while it runs.
+ */
+static enum tl_status report_finished(void *ctx, const struct tl_finished *f)
 {
+    struct tl_engine *e = ctx;
+    struct tl_anomaly_list *an = &e->an;
+    an->n = 0;
+    an->failed = false;
+    enum tl_status st = TL_OK;
+    if (f->detect) {
+        struct tl_detect_ctx dc = {.conn = f->v.conn,
+                                   .tcp = f->v.tcp,
+                                   .timeline = f->v.timeline,
+                                   .track = f->track,
+                                   .cfg = &e->cfg.detect,
+                                   .now_us = f->now_us,
+                                   .runs = &e->detector_runs};
+        st = tl_detect(&dc, an);
+    }
     int worst = tl_anomaly_worst(an);
-    if (worst > e->cap.worst_severity)
-        e->cap.worst_severity = worst;
-}
-
-/* Runs the detectors on c, once: they fill evidence only, and the reports
- * that print texts render them from it. */
-static enum tl_status detect(struct tl_engine *e, struct tl_conn *c, struct tl_anomaly_list *an)
-{
-    struct tl_detect_ctx dc = {.conn = c,
-                               .tcp = conn_state(c),
-                               .timeline = &ext(c)->tl,
-                               .track = &ext(c)->track,
-                               .cfg = &e->cfg.detect,
-                               .now_us = conn_now(e, c),
-                               .runs = &e->detector_runs};
-    return tl_detect(&dc, an);
+    if (worst > e->reported_worst)
+        e->reported_worst = worst;
+    tl_hosts_conn(e->hosts, f->v.conn, f->v.tcp, f->track);
+    struct tl_conn_view v = f->v;
+    v.anomalies = an;
+    tl_order_oldest_held(e->order, f->oldest);
+    enum tl_status os = tl_order_conn(e->order, &v);
+    return st != TL_OK ? st : os;
 }
 
 /* Takes c out of the flow table (its state is freed already). */
@@ -225,30 +243,21 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     enum tl_status fs = tl_timeline_flush(&ext(c)->tl, &e->cfg.timeline);
     if (st == TL_OK)
         st = fs;
-    struct tl_anomaly_list *an = &e->an;
-    an->n = 0;
-    an->failed = false;
-    if (st == TL_OK)
-        st = detect(e, c, an);
-    count_anomalies(e, an);
-    tl_hosts_conn(e->hosts, c, conn_state(c), &ext(c)->track);
-    struct tl_conn_view v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, an};
     /* Every id below the oldest still held has been reported: the order
      * needs no place for those nobody lists. With none held, c's
      * successor is the lowest that may still come. */
     struct tl_conn *oldest = tl_flow_first(e->flows);
     if (oldest == c)
         oldest = tl_flow_next(c);
-    uint64_t held = oldest != NULL ? oldest->id : c->id + 1;
-    enum tl_status os;
-    if (e->handoff != NULL) {
-        os = tl_handoff_conn(e->handoff, &v, held);
-    } else {
-        tl_order_oldest_held(e->order, held);
-        os = tl_order_conn(e->order, &v);
-    }
+    struct tl_finished f = {.v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, NULL},
+                            .track = &ext(c)->track,
+                            .now_us = conn_now(e, c),
+                            .oldest = oldest != NULL ? oldest->id : c->id + 1,
+                            .detect = st == TL_OK};
+    enum tl_status rs = e->handoff != NULL ? tl_handoff_conn(e->handoff, &f)
+                                           : report_finished(e, &f);
     if (st == TL_OK)
-        st = os;
+        st = rs;
     e->cap.connections++;
     tl_engine_drop_state(e, c);
     remove_conn(e, c);
@@ -751,6 +760,8 @@ enum tl_status tl_engine_finish(struct tl_engine *e)
     if (st == TL_OK)
         st = os;
     tl_host_anomaly_list_free(&e->host_an);
+    if (e->reported_worst > e->cap.worst_severity)
+        e->cap.worst_severity = e->reported_worst;
     enum tl_status hs = tl_hosts_finish(e->hosts, &e->host_an);
     tl_order_tally_hosts(e->order, &e->host_an);
     e->cap.evicted_hosts = tl_hosts_evicted(e->hosts);

@@ -46,7 +46,7 @@ struct tl_engine {
     struct tl_capture_info cap;
     struct tl_hosts *hosts;              /* host-level detection */
     struct tl_order *order;              /* in front of cfg.reports */
-    struct tl_handoff *handoff;          /* order's thread (cfg.threads 2), or NULL */
+    struct tl_handoff *handoff;          /* the reports' thread (cfg.threads 2), or NULL */
     struct tl_tombs *tombs;              /* of connections reported early */
     struct tl_host_anomaly_list host_an; /* its findings, after finish */
     int64_t clock_us;                    /* latest packet time seen: expiry never runs backwards */
@@ -59,6 +59,8 @@ struct tl_engine {
     size_t scratch_size;
     size_t vlan_apart;      /* connections held under a TL_FLOW_VLAN_APART key */
     uint64_t detector_runs; /* tl_detect() calls: one per connection reported */
+    int reported_worst;     /* the worst severity of a connection's anomalies, -1
+                             * for none: cap.worst_severity's at the end */
 };
 
 static inline struct conn_slot *slot(struct tl_conn *c) { return (struct conn_slot *)c->ext; }

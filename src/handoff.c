@@ -1,9 +1,9 @@
 /*
- * The handoff (handoff.h): a bounded queue of view copies between the
- * engine and a thread that runs the ordering stage and the formatters.
- * Each copy is one block: the view's parts, then the connection, the
- * timeline's entries and sums, and the anomalies. Nothing in a copy points
- * back into the engine, which reuses or frees the originals at once.
+ * The handoff (handoff.h): a bounded queue of finished connections between
+ * the engine and a thread that runs the rest. Each copy is one block: the
+ * view's parts and the tracker, then the connection, the timeline's
+ * entries and sums, and the tracker's lists. Nothing in a copy points back
+ * into the engine, which reuses or frees the originals at once.
  */
 #include "tcplens/handoff.h"
 
@@ -13,12 +13,11 @@
 #include <string.h>
 
 struct snap {
-    uint64_t oldest;
-    struct tl_conn_view v; /* points into this allocation, or NULL */
+    struct tl_finished f; /* points into this block, or NULL */
     struct tl_tcpstate tcp;
     struct tl_zeek zeek;
     struct tl_timeline tl;
-    struct tl_anomaly_list an;
+    struct tl_track track;
 };
 
 /* One place in the queue: the copy lives in buf, which stays the slot's
@@ -31,7 +30,8 @@ struct slot {
 };
 
 struct tl_handoff {
-    struct tl_order *order;
+    enum tl_status (*fn)(void *ctx, const struct tl_finished *f);
+    void *ctx;
     pthread_t thread;
     bool running;
     pthread_mutex_t mu;
@@ -66,54 +66,52 @@ static bool slot_room(struct slot *sl, size_t size)
     return true;
 }
 
-/* Copies v into sl. */
-static bool snap_into(struct slot *sl, const struct tl_conn_view *v, uint64_t oldest)
+/* Copies f into sl. */
+static bool snap_into(struct slot *sl, const struct tl_finished *f)
 {
+    const struct tl_conn_view *v = &f->v;
     const struct tl_timeline *t = v->timeline;
-    const struct tl_anomaly_list *l = v->anomalies;
     size_t nev = t != NULL ? t->n : 0, nsum = t != NULL ? t->nsum : 0;
-    size_t nan = l != NULL ? l->n : 0;
     size_t at_conn = up16(sizeof(struct snap));
     size_t at_ev = at_conn + up16(sizeof(struct tl_conn));
     size_t at_sum = at_ev + up16(nev * sizeof(struct tl_event));
-    size_t at_an = at_sum + up16(nsum * sizeof(struct tl_sum));
-    if (!slot_room(sl, at_an + nan * sizeof(struct tl_anomaly)))
+    size_t at_track = at_sum + up16(nsum * sizeof(struct tl_sum));
+    size_t track_extra = f->track != NULL ? tl_track_copy_size(f->track) : 0;
+    if (!slot_room(sl, at_track + track_extra))
         return false;
     unsigned char *b = sl->buf;
-    struct snap *s = (struct snap *)b;
+    struct snap *s = (struct snap *)(void *)b;
     sl->s = s;
     memset(s, 0, sizeof *s);
-    s->oldest = oldest;
-    struct tl_conn *c = (struct tl_conn *)(b + at_conn);
+    s->f.now_us = f->now_us;
+    s->f.oldest = f->oldest;
+    s->f.detect = f->detect;
+    struct tl_conn *c = (struct tl_conn *)(void *)(b + at_conn);
     memcpy(c, v->conn, sizeof *c);
-    s->v.conn = c;
+    s->f.v.conn = c;
     if (v->tcp != NULL) {
         s->tcp = *v->tcp;
-        s->v.tcp = &s->tcp;
+        s->f.v.tcp = &s->tcp;
     }
     if (v->zeek != NULL) {
         tl_zeek_copy_for_report(&s->zeek, v->zeek);
-        s->v.zeek = &s->zeek;
+        s->f.v.zeek = &s->zeek;
     }
     if (t != NULL) {
         s->tl = *t;
-        s->tl.ev = nev != 0 ? (struct tl_event *)(b + at_ev) : NULL;
-        s->tl.sum = nsum != 0 ? (struct tl_sum *)(b + at_sum) : NULL;
+        s->tl.ev = nev != 0 ? (struct tl_event *)(void *)(b + at_ev) : NULL;
+        s->tl.sum = nsum != 0 ? (struct tl_sum *)(void *)(b + at_sum) : NULL;
         s->tl.cap = (uint32_t)nev;
         s->tl.sumcap = (uint32_t)nsum;
         if (nev != 0)
             memcpy(s->tl.ev, t->ev, nev * sizeof *t->ev);
         if (nsum != 0)
             memcpy(s->tl.sum, t->sum, nsum * sizeof *t->sum);
-        s->v.timeline = &s->tl;
+        s->f.v.timeline = &s->tl;
     }
-    if (l != NULL) {
-        s->an = (struct tl_anomaly_list){.n = nan, .cap = nan, .failed = l->failed};
-        if (nan != 0) {
-            s->an.a = (struct tl_anomaly *)(b + at_an);
-            memcpy(s->an.a, l->a, nan * sizeof *l->a);
-        }
-        s->v.anomalies = &s->an;
+    if (f->track != NULL) {
+        tl_track_copy(&s->track, f->track, b + at_track);
+        s->f.track = &s->track;
     }
     return true;
 }
@@ -130,7 +128,8 @@ static size_t take(struct tl_handoff *h, size_t *first)
     return n;
 }
 
-/* Gives n slots back to the engine; st is how handing them on went. */
+/* Gives n slots back to the engine; st is how handing them on went (the
+ * first failure sticks). */
 static void release(struct tl_handoff *h, size_t n, enum tl_status st)
 {
     pthread_mutex_lock(&h->mu);
@@ -143,33 +142,37 @@ static void release(struct tl_handoff *h, size_t n, enum tl_status st)
     pthread_mutex_unlock(&h->mu);
 }
 
-/* The thread: hands each copy on in the order queued. After a failure
- * the rest are dropped, as the engine stops at its first failure too. */
+/* The thread: hands each copy on in the order queued. A failure does not
+ * stop it: the engine learns of it at its next connection and stops
+ * reading, and what it still hands over is written where it can be, as
+ * on one thread. */
 static void *run(void *arg)
 {
     struct tl_handoff *h = arg;
 #ifdef __GLIBC__
     pthread_setname_np(pthread_self(), "tcplens-report"); /* in top -H and perf */
 #endif
-    enum tl_status st = TL_OK;
     size_t first, n;
     while ((n = take(h, &first)) > 0) {
-        for (size_t i = 0; i < n && st == TL_OK; i++) {
-            const struct snap *s = h->ring[(first + i) % TL_HANDOFF_DEPTH].s;
-            tl_order_oldest_held(h->order, s->oldest);
-            st = tl_order_conn(h->order, &s->v);
+        enum tl_status st = TL_OK;
+        for (size_t i = 0; i < n; i++) {
+            enum tl_status cs = h->fn(h->ctx, &h->ring[(first + i) % TL_HANDOFF_DEPTH].s->f);
+            if (st == TL_OK)
+                st = cs;
         }
         release(h, n, st);
     }
     return NULL;
 }
 
-struct tl_handoff *tl_handoff_new(struct tl_order *o)
+struct tl_handoff *tl_handoff_new(enum tl_status (*fn)(void *ctx, const struct tl_finished *f),
+                                  void *ctx)
 {
     struct tl_handoff *h = calloc(1, sizeof *h);
     if (h == NULL)
         return NULL;
-    h->order = o;
+    h->fn = fn;
+    h->ctx = ctx;
     bool mu = pthread_mutex_init(&h->mu, NULL) == 0;
     bool more = pthread_cond_init(&h->more, NULL) == 0;
     bool room = pthread_cond_init(&h->room, NULL) == 0;
@@ -187,7 +190,7 @@ struct tl_handoff *tl_handoff_new(struct tl_order *o)
     return h;
 }
 
-enum tl_status tl_handoff_conn(struct tl_handoff *h, const struct tl_conn_view *v, uint64_t oldest)
+enum tl_status tl_handoff_conn(struct tl_handoff *h, const struct tl_finished *f)
 {
     pthread_mutex_lock(&h->mu);
     while (h->count == TL_HANDOFF_DEPTH)
@@ -196,7 +199,7 @@ enum tl_status tl_handoff_conn(struct tl_handoff *h, const struct tl_conn_view *
      * others: they are all before it. */
     struct slot *sl = &h->ring[(h->head + h->count) % TL_HANDOFF_DEPTH];
     pthread_mutex_unlock(&h->mu);
-    bool copied = snap_into(sl, v, oldest);
+    bool copied = snap_into(sl, f);
     pthread_mutex_lock(&h->mu);
     if (copied && ++h->count == TL_HANDOFF_BATCH)
         pthread_cond_signal(&h->more);

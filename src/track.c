@@ -44,6 +44,57 @@ void tl_track_free(struct tl_track *t)
     }
 }
 
+/* Bytes of tm's recorded entries past the first. */
+static size_t times_extra(const struct tl_times *tm)
+{
+    return tm->k > 1 ? (size_t)(tm->k - 1) * sizeof *tm->more : 0;
+}
+
+size_t tl_track_copy_size(const struct tl_track *t)
+{
+    size_t n = 0;
+    for (int r = 0; r < 2; r++) {
+        const struct tl_track_side *s = &t->side[r];
+        n += times_extra(&s->syn) + times_extra(&s->fin);
+        if (s->trouble != NULL)
+            n += sizeof *s->trouble + times_extra(&s->trouble->ka) + times_extra(&s->trouble->zwp) +
+                 times_extra(&s->trouble->stall);
+    }
+    return n;
+}
+
+/* Moves the entries past the first of tm (a copy) to *at, and *at on. */
+static void times_move(struct tl_times *tm, unsigned char **at)
+{
+    size_t n = times_extra(tm);
+    if (n == 0) {
+        tm->more = NULL;
+        return;
+    }
+    memcpy(*at, tm->more, n);
+    tm->more = (struct tl_time *)(void *)*at;
+    *at += n;
+}
+
+void tl_track_copy(struct tl_track *dst, const struct tl_track *src, unsigned char *buf)
+{
+    *dst = *src;
+    for (int r = 0; r < 2; r++) {
+        struct tl_track_side *s = &dst->side[r];
+        if (s->trouble != NULL) {
+            struct tl_track_trouble *tr = (struct tl_track_trouble *)(void *)buf;
+            *tr = *s->trouble;
+            buf += sizeof *tr;
+            s->trouble = tr;
+            times_move(&tr->ka, &buf);
+            times_move(&tr->zwp, &buf);
+            times_move(&tr->stall, &buf);
+        }
+        times_move(&s->syn, &buf);
+        times_move(&s->fin, &buf);
+    }
+}
+
 /* A side's trouble record for writing, allocated on first need; NULL when
  * memory ran out (the step is then taken without it: tl_track_step says
  * TL_ENOMEM). */

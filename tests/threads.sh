@@ -1,11 +1,12 @@
 #!/bin/bash
-# --threads 2 formats the reports on a second thread (src/handoff.c); the
-# output must be that of --threads 1 byte for byte: the text report, the
+# --threads 2 runs the detectors, host-level detection and the reports on
+# a second thread (src/handoff.c); the output and the exit status must be
+# those of --threads 1, byte for byte: the text report, the
 # JSON document, NDJSON with every segment and the HTML page, written by
 # one run each, for every capture of the tree and ../shared, and for a SYN
 # flood of 20,000 connections held behind one long session (the queue
 # fills, the thread works while the engine does, the ordering stage
-# spills). Prints TAP.
+# spills); and a failed write stops both the same way. Prints TAP.
 set -u
 export LC_ALL=C TZ=UTC
 srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -52,7 +53,8 @@ for d in "$srcdir/samples" "$srcdir/tests/netns/kernel" "$srcdir/../shared/real-
     while IFS= read -r f; do files+=("$f"); done < <(find "$d" -type f \
         \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' -o -name '*.pcap.gz' \) | sort)
 done
-for mode in "" "--timeline full" "--anomalies-only"; do
+# --fail-on: the exit status carries the worst severity the thread saw.
+for mode in "--fail-on warning" "--timeline full" "--anomalies-only"; do
     bad=0
     for f in "${files[@]}"; do
         # shellcheck disable=SC2086  # the options split into words
@@ -61,7 +63,7 @@ for mode in "" "--timeline full" "--anomalies-only"; do
             [ "$bad" -le 3 ] && echo "# differs: $f $mode" && sed 's/^/#   /' "$tmp/diff" | head -5
         fi
     done
-    ok "$bad" "${#files[@]} captures: --threads 2 writes what --threads 1 writes (${mode:-default})"
+    ok "$bad" "${#files[@]} captures: --threads 2 writes what --threads 1 writes ($mode)"
 done
 
 flood=$builddir/tests/flood
@@ -72,6 +74,18 @@ if [ -x "$flood" ]; then
     lines=$(wc -l < "$tmp/2/ndjson")
     [ "$lines" -eq 20001 ]
     ok $? "... and every connection is in the threaded NDJSON ($lines lines)"
+    # A write that fails on the thread stops the run as on one: exit 2,
+    # the same message.
+    if [ -w /dev/full ]; then
+        for t in 1 2; do
+            "$tcplens" --threads $t -r "$tmp/flood.pcap" --ndjson=/dev/full > /dev/null \
+                2> "$tmp/full.$t"
+            echo "exit $?" >> "$tmp/full.$t"
+        done
+        grep -q "input/output error" "$tmp/full.2" && grep -q "^exit 2$" "$tmp/full.2" &&
+            cmp -s "$tmp/full.1" "$tmp/full.2"
+        ok $? "NDJSON to /dev/full: exit 2 and one message, the same with either count"
+    fi
 else
     echo "# tests/flood not built: the flood is not compared"
 fi

@@ -180,6 +180,15 @@ void tl_track_revise(struct tl_track *t, const struct tl_step *s);
 /* Releases what the lists allocated; the tracker is empty afterwards. */
 void tl_track_free(struct tl_track *t);
 
+/* Bytes tl_track_copy() puts in its buffer: the trouble records and the
+ * lists' entries past the first. */
+size_t tl_track_copy_size(const struct tl_track *t);
+
+/* A copy of src, for reading only, whose trouble records and lists live in
+ * buf (tl_track_copy_size() bytes, 8-byte aligned) instead of the heap:
+ * never tl_track_free() it. */
+void tl_track_copy(struct tl_track *dst, const struct tl_track *src, unsigned char *buf);
+
 /* Takes in one step of the state machines. st is the state after it, p the
  * segment (NULL for a timed step), r its sender. TL_ENOMEM when a list of
  * send times could not grow: the step is counted, its time not recorded. */

@@ -173,6 +173,63 @@ static void test_detector_runs(struct tap *t)
     }
 }
 
+/* All of a rig's report, after rig_finish() (caller frees). */
+static char *rig_output(struct rig *g, size_t *len)
+{
+    char *b = NULL;
+    *len = 0;
+    if (fseek(g->out, 0, SEEK_END) == 0) {
+        long n = ftell(g->out);
+        b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+        rewind(g->out);
+        if (b != NULL)
+            *len = fread(b, 1, (size_t)n, g->out);
+    }
+    fclose(g->out);
+    return b;
+}
+
+/* With the reports on a second thread (--threads 2), the detectors still
+ * run once per connection, the worst severity reaches the capture's
+ * counters (--fail-on reads it), and the report is the same bytes. Enough
+ * connections that the thread works while the engine does. */
+static void test_threads(struct tap *t)
+{
+    struct tl_report_cfg rc = {.format = TL_REPORT_NDJSON, .reorder = true};
+    char *out[2];
+    size_t len[2];
+    struct tl_capture_info cap[2];
+    uint64_t runs[2];
+    for (int k = 0; k < 2; k++) {
+        struct tl_engine_cfg ec = {.idle_timeout_us = TL_DEFAULT_IDLE_TIMEOUT_US,
+                                   .linger_us = TL_DEFAULT_LINGER_US,
+                                   .timeline = {.max_events = TL_DEFAULT_TIMELINE_MAX},
+                                   .threads = k == 0 ? 1 : 2};
+        struct rig g;
+        rig_start(&g, &rc, &ec);
+        for (int i = 0; i < 600; i++) {
+            g.cport = (uint16_t)(20000 + i);
+            if (i % 3 == 0) { /* refused: an error */
+                seg(&g, 10 * i, C2S, TL_TH_SYN, 777, 0, 0);
+                seg(&g, 10 * i + 1, S2C, TL_TH_RST | TL_TH_ACK, 0, 778, 0);
+            } else {
+                full_exchange(&g, 10 * i, 1000, 5000);
+            }
+        }
+        rig_finish(&g, &cap[k], &runs[k]);
+        out[k] = rig_output(&g, &len[k]);
+    }
+    ok(t, cap[1].connections == 600 && runs[1] == 600, "threads: detectors once per connection");
+    is_int(t, cap[1].worst_severity, cap[0].worst_severity, "threads: the worst severity counts");
+    is_int(t, cap[1].worst_severity, TL_SEV_ERROR, "... which is the refusals' error");
+    ok(t,
+       out[0] != NULL && out[1] != NULL && len[0] > 0 && len[0] == len[1] &&
+           memcmp(out[0], out[1], len[0]) == 0,
+       "threads: the same report");
+    free(out[0]);
+    free(out[1]);
+}
+
 /* tl_detect() runs every connection-level type's detector, once; host-level
  * types have none (hosts.c finds them). */
 static void test_detect_order(struct tap *t)
@@ -640,6 +697,7 @@ int main(void)
     test_reuse(&t);
     test_refused_retry(&t);
     test_detector_runs(&t);
+    test_threads(&t);
     test_detect_order(&t);
     test_syn_retransmit(&t);
     test_idle_timeout(&t);
