@@ -44,13 +44,8 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
     e->hosts = tl_hosts_new(&cfg->hosts);
     e->order = tl_order_new(cfg->reports, cfg->nreports);
     e->tombs = tl_tombs_new(cfg->max_flows != 0 ? cfg->max_flows : TL_DEFAULT_MAX_FLOWS);
-    /* Without the thread (out of memory, or refused), the same output
-     * comes from the engine's own. */
     e->reported_worst = -1;
-    if (cfg->threads > 1 && e->order != NULL && e->hosts != NULL)
-        e->handoff = tl_handoff_new(report_finished, e);
     if (e->flows == NULL || e->hosts == NULL || e->order == NULL || e->tombs == NULL) {
-        tl_handoff_free(e->handoff);
         tl_tombs_free(e->tombs);
         tl_flow_table_free(e->flows);
         tl_hosts_free(e->hosts);
@@ -58,6 +53,10 @@ struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg)
         free(e);
         return NULL;
     }
+    /* Without the thread (out of memory, or refused), the same output
+     * comes from the engine's own. */
+    if (cfg->threads > 1)
+        e->handoff = tl_handoff_new(report_finished, e);
     return e;
 }
 

@@ -58,30 +58,28 @@ void tl_engine_pack(struct tl_engine *e, struct tl_conn *c)
     s->packed = p;
 }
 
-/* Restores n bytes at *p into a new array at *arr, moving *p on. */
-static bool unpack_array(void **arr, size_t n, const uint8_t **p)
-{
-    *arr = NULL;
-    if (n == 0)
-        return true;
-    *arr = malloc(n);
-    if (*arr == NULL)
-        return false;
-    *p += tl_unpack(*arr, n, *p);
-    return true;
-}
-
 enum tl_status tl_engine_unpack_into(struct conn_ext *x, const uint8_t *p)
 {
     p += tl_unpack(x, sizeof *x, p);
-    x->tl.cap = x->tl.n;
-    x->tl.sumcap = x->tl.nsum;
-    x->tl.sum = NULL;
-    if (!unpack_array((void **)&x->tl.ev, (size_t)x->tl.n * sizeof *x->tl.ev, &p) ||
-        !unpack_array((void **)&x->tl.sum, (size_t)x->tl.nsum * sizeof *x->tl.sum, &p)) {
-        tl_timeline_free(&x->tl);
+    struct tl_timeline *t = &x->tl;
+    size_t evbytes = (size_t)t->n * sizeof *t->ev;
+    size_t sumbytes = (size_t)t->nsum * sizeof *t->sum; /* a summary is an entry */
+    t->cap = t->n;
+    t->sumcap = t->nsum;
+    t->ev = NULL;
+    t->sum = NULL;
+    if (evbytes == 0)
+        return TL_OK;
+    if ((t->ev = malloc(evbytes)) == NULL)
+        return TL_ENOMEM;
+    p += tl_unpack(t->ev, evbytes, p);
+    if (sumbytes == 0)
+        return TL_OK;
+    if ((t->sum = malloc(sumbytes)) == NULL) {
+        tl_timeline_free(t);
         return TL_ENOMEM;
     }
+    tl_unpack(t->sum, sumbytes, p);
     return TL_OK;
 }
 

@@ -82,10 +82,8 @@ static bool snap_into(struct slot *sl, const struct tl_finished *f)
     unsigned char *b = sl->buf;
     struct snap *s = (struct snap *)(void *)b;
     sl->s = s;
-    memset(s, 0, sizeof *s);
-    s->f.now_us = f->now_us;
-    s->f.oldest = f->oldest;
-    s->f.detect = f->detect;
+    /* The parts below are read only where s->f points to them. */
+    s->f = (struct tl_finished){.now_us = f->now_us, .oldest = f->oldest, .detect = f->detect};
     struct tl_conn *c = (struct tl_conn *)(void *)(b + at_conn);
     memcpy(c, v->conn, sizeof *c);
     s->f.v.conn = c;

@@ -63,7 +63,6 @@ static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
     return true;
 }
 
-
 /* stdout for "-", else a file we open (and close), with a large buffer
  * when big. NULL: error said. */
 static FILE *open_out(struct outputs *o, const char *path, bool big)

@@ -37,21 +37,19 @@ void tl_timeline_states(struct tl_event *e, const struct tl_tcpstate *st, const 
     }
 }
 
-/* Makes room for one more of size-byte items in *arr (n used of *cap),
- * growing by half up to max. */
-static bool grow(void **arr, uint32_t n, uint32_t *cap, uint32_t first, uint32_t max, size_t size)
+/* The array arr (n used of *cap items of size bytes) with room for one
+ * more, grown by half up to max; NULL when memory ran out (arr stays). */
+static void *grow(void *arr, uint32_t n, uint32_t *cap, uint32_t first, uint32_t max, size_t size)
 {
     if (n < *cap)
-        return true;
+        return arr;
     uint64_t c = *cap ? *cap + (*cap + 1u) / 2u : first;
     if (c > max)
         c = max;
-    void *p = realloc(*arr, (size_t)c * size);
-    if (p == NULL)
-        return false;
-    *arr = p;
-    *cap = (uint32_t)c;
-    return true;
+    void *p = realloc(arr, (size_t)c * size);
+    if (p != NULL)
+        *cap = (uint32_t)c;
+    return p;
 }
 
 static uint32_t max_events(const struct tl_timeline_cfg *cfg)
@@ -67,10 +65,12 @@ static enum tl_status append(struct tl_timeline *t, const struct tl_timeline_cfg
         t->dropped++;
         return TL_OK;
     }
-    if (!grow((void **)&t->ev, t->n, &t->cap, INITIAL_EVENTS, max, sizeof *t->ev)) {
+    struct tl_event *ev = grow(t->ev, t->n, &t->cap, INITIAL_EVENTS, max, sizeof *ev);
+    if (ev == NULL) {
         t->dropped++;
         return TL_ENOMEM;
     }
+    t->ev = ev;
     t->ev[t->n++] = *e;
     return TL_OK;
 }
@@ -81,9 +81,7 @@ static void fold(struct tl_timeline *t, const struct tl_event *e)
 {
     struct tl_event *s = &t->pending;
     struct tl_sum *sum = &t->pending_sum;
-    if (!t->has_pending) {
-        memset(s, 0, sizeof *s);
-        memset(sum, 0, sizeof *sum);
+    if (!t->has_pending) { /* both are zeros (tl_timeline_flush) */
         s->ts = e->ts;
         s->pkt = e->pkt;
         s->kind = TL_TL_SUMMARY;
@@ -107,11 +105,13 @@ static enum tl_status append_summary(struct tl_timeline *t, const struct tl_time
         t->dropped++;
         return TL_OK;
     }
-    if (!grow((void **)&t->sum, t->nsum, &t->sumcap, INITIAL_SUMS, max_events(cfg),
-              sizeof *t->sum)) {
+    struct tl_sum *sums = grow(t->sum, t->nsum, &t->sumcap, INITIAL_SUMS, max_events(cfg),
+                               sizeof *sums);
+    if (sums == NULL) {
         t->dropped++;
         return TL_ENOMEM;
     }
+    t->sum = sums;
     t->pending.len = t->nsum;
     enum tl_status st = append(t, cfg, &t->pending);
     if (st == TL_OK)
@@ -124,7 +124,8 @@ enum tl_status tl_timeline_flush(struct tl_timeline *t, const struct tl_timeline
     if (!t->has_pending)
         return TL_OK;
     enum tl_status st = append_summary(t, cfg);
-    /* Zeros, which a packed connection does not store (pack.h). */
+    /* Zeros until the next summary starts: fold() relies on it, and a
+     * packed connection does not store them (pack.h). */
     memset(&t->pending, 0, sizeof t->pending);
     memset(&t->pending_sum, 0, sizeof t->pending_sum);
     t->has_pending = false;

@@ -56,8 +56,8 @@ struct tl_timeline {
     struct tl_sum *sum; /* the summaries' (tl_timeline_sum) */
     uint32_t nsum, sumcap;
     uint64_t dropped;          /* entries the cap refused */
-    struct tl_event pending;   /* summary being built */
-    struct tl_sum pending_sum; /* what it folded in so far */
+    struct tl_event pending;   /* summary being built; zeros when none */
+    struct tl_sum pending_sum; /* what it folded in so far; zeros when none */
     bool has_pending;
 };
 
