@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bench/run.sh - how fast is tcplens, next to the limit and to other tools?
 #
-# Builds the generator and the bare loop, makes (once) a large synthetic
-# capture, warms it into the page cache, then runs the bare loop, tcplens
-# and (with --with-tools) tshark, tcptrace and argus+ra in ONE paired run:
+# Builds the generator, the bare loop and the floor (flow_loop.c, linked
+# with the library beside tcplens), makes (once) a large synthetic
+# capture, warms it into the page cache, then runs the bare loop, the
+# floor, tcplens and (with --with-tools) tshark, tcptrace and argus+ra in
+# ONE paired run:
 # round after round, every command once per round, in the same order.
 # Alternating spreads slow drifts (thermal, noisy neighbours, page-cache
 # churn) over all commands alike, which separate runs would not.  Prints
@@ -177,6 +179,23 @@ check_tcplens() {
   build it first (the README's first command),
   point TCPLENS=/path/to/tcplens at one, or pass --no-tcplens"
     tcplens=$(cd "$(dirname "$tcplens")" && pwd)/$(basename "$tcplens")
+}
+
+# The floor (flow_loop.c) links the library tcplens was built with, found
+# beside it; without one (an installed tcplens) it is left out.
+floor=''
+build_floor() {
+    local lib
+    ((use_tcplens)) || return 0
+    lib=$(dirname "$tcplens")/libtcplens.a
+    if [[ ! -f $lib ]]; then
+        note "no libtcplens.a beside $tcplens: flow_loop (the floor) left out"
+        return 0
+    fi
+    # shellcheck disable=SC2046  # pkg-config output is meant to split
+    compile "$build/flow_loop" "$bench_dir/flow_loop.c $lib" -I"$bench_dir/../include" \
+        $(pkg-config --cflags libpcap) $(pkg-config --libs libpcap)
+    floor=$build/flow_loop
 }
 
 # ---- inputs ----------------------------------------------------------------
@@ -373,6 +392,9 @@ collect_cmds() {    # collect_cmds TOOLS?
     local a q
     labels=() cmds=() is_tool=() is_tl=()
     add_cmd 'bare_loop FILE' "$(printf '%q' "$build/bare_loop") {}" 0 0
+    if [[ -n $floor ]]; then
+        add_cmd 'flow_loop FILE' "$(printf '%q' "$floor") {}" 0 0
+    fi
     if ((use_tcplens)); then
         printf -v q '%q' "$tcplens"
         for a in "${tl_args[@]}"; do
@@ -582,6 +604,13 @@ report_input() {    # report_input RUNS NAME
     printf '/ median wall time; × bare loop = median wall time / bare_loop'"'"'s '
     printf 'median wall time. Peak RSS: the largest single process of the '
     printf 'command. A command stopped early shows what it had used by then.\n'
+    if [[ -n $floor ]]; then
+        # shellcheck disable=SC2016  # the backquotes are markdown
+        printf '\n`flow_loop` is the floor under any analysis: the bare loop, '
+        printf 'then tcplens'"'"'s decoder and flow table on every segment and a '
+        printf 'state of three cache lines per connection, removed at its end '
+        printf '(bench/flow_loop.c). What tcplens takes beyond it is its analysis.\n'
+    fi
     ((use_tcplens && n_other > 0)) || return 0
     printf '\n| tcplens command | compared with | wall: tcplens ÷ other '
     printf '| CPU: tcplens ÷ other | peak RSS: tcplens ÷ other |\n'
@@ -663,6 +692,7 @@ main() {
         return
     fi
     check_tcplens
+    build_floor
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     mkfifo "$tmp/tick"
