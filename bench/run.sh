@@ -394,6 +394,7 @@ collect_cmds() {    # collect_cmds TOOLS?
     add_cmd 'bare_loop FILE' "$(printf '%q' "$build/bare_loop") {}" 0 0
     if [[ -n $floor ]]; then
         add_cmd 'flow_loop FILE' "$(printf '%q' "$floor") {}" 0 0
+        add_cmd 'flow_loop --open FILE' "$(printf '%q' "$floor") --open {}" 0 0
     fi
     if ((use_tcplens)); then
         printf -v q '%q' "$tcplens"
@@ -607,9 +608,13 @@ report_input() {    # report_input RUNS NAME
     if [[ -n $floor ]]; then
         # shellcheck disable=SC2016  # the backquotes are markdown
         printf '\n`flow_loop` is the floor under any analysis: the bare loop, '
-        printf 'then tcplens'"'"'s decoder and flow table on every segment and a '
-        printf 'state of three cache lines per connection, removed at its end '
-        printf '(bench/flow_loop.c). What tcplens takes beyond it is its analysis.\n'
+        printf 'then tcplens'"'"'s decoder on every segment, a table to find its '
+        printf 'connection and a state of 96 bytes per connection, removed at its '
+        printf 'end (bench/flow_loop.c). Its table is tcplens'"'"'s own; with '
+        # shellcheck disable=SC2016  # the backquotes are markdown
+        printf '`--open`, one built for the loop (open addressing, no recency '
+        printf 'list, lookups prefetched 16 segments ahead). What tcplens takes '
+        printf 'beyond the floor is its analysis.\n'
     fi
     ((use_tcplens && n_other > 0)) || return 0
     printf '\n| tcplens command | compared with | wall: tcplens ÷ other '

@@ -3,7 +3,8 @@
 # read what tcplens reads: built with this build's library, it must count
 # the same frames and the same TCP segments as tcplens's report on every
 # sample capture, and account for every connection it opened (ended +
-# still open). Prints TAP.
+# still open); its two tables (tcplens's, and --open's) must agree on
+# every count and on the checksum of the states they wrote. Prints TAP.
 set -u
 export LC_ALL=C TZ=UTC
 srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -33,9 +34,11 @@ for f in "${caps[@]}"; do
         bad=$((bad + 1))
         continue
     }
+    open=$("$floor_bin" --open "$f" 2>>"$tmp/err") || open="(failed)"
     why=$("$tcplens" -r "$f" --json - 2>"$tmp/err" | python3 -c '
 import json, sys
 floor = dict(zip(*[iter(sys.argv[1].split())] * 2))
+opened = sys.argv[2]
 cap = json.load(sys.stdin)["capture"]
 why = []
 if int(floor["packets"]) != cap["packets"]:
@@ -47,8 +50,10 @@ if int(floor["ended"]) + int(floor["open"]) != int(floor["connections"]):
                % (floor["ended"], floor["open"], floor["connections"]))
 if int(floor["segments"]) > 0 and int(floor["connections"]) == 0:
     why.append("segments but no connection")
+if opened != sys.argv[1]:
+    why.append("--open gave: " + opened)
 print("; ".join(why) or "same")
-' "$floor")
+' "$floor" "$open")
     if [ "$why" = same ]; then
         echo "ok $n - $name: $floor"
     else
