@@ -5,6 +5,7 @@
  */
 #include "tcplens/engine.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -530,11 +531,11 @@ static bool vlan_fits(const struct tl_conn *c, bool from_a, uint32_t vlan)
  * identical addresses): that one is kept apart under the key of its VLAN.
  */
 static struct tl_conn *find_conn(struct tl_engine *e, const struct tl_pkt *p, bool from_a,
-                                 struct tl_flow_key *k, uint32_t *h)
+                                 struct tl_flow_key *k, uint32_t *h, const uint32_t *known)
 {
     if (e->cfg.vlan_key != TL_VLAN_KEY_ON)
         k->vlan = 0;
-    *h = tl_flow_hash(e->flows, k);
+    *h = known != NULL ? *known : tl_flow_hash(e->flows, k);
     struct tl_conn *c = tl_flow_lookup(e->flows, k, *h);
     if (e->cfg.vlan_key != TL_VLAN_KEY_AUTO || (c != NULL && vlan_fits(c, from_a, p->vlan)) ||
         (c == NULL && e->vlan_apart == 0))
@@ -591,8 +592,9 @@ static bool late_for_tomb(struct tl_engine *e, const struct tl_flow_key *k, uint
     return false;
 }
 
+/* known: k's hash, when tl_engine_prefetch_key() gave it already. */
 static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
-                                 const struct tl_frame *f)
+                                 const struct tl_frame *f, const uint32_t *known)
 {
     struct tl_flow_key k;
     bool from_a;
@@ -602,7 +604,7 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
         return TL_OK;
     }
     uint32_t h;
-    struct tl_conn *c = find_conn(e, p, from_a, &k, &h);
+    struct tl_conn *c = find_conn(e, p, from_a, &k, &h, known);
     enum tl_status st = c != NULL ? tl_engine_unpack(e, c) : TL_OK;
     if (st != TL_OK)
         return st;
@@ -686,7 +688,8 @@ static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct 
     return st != TL_OK ? st : ls != TL_OK ? ls : zs;
 }
 
-enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f)
+enum tl_status tl_engine_feed_decoded(struct tl_engine *e, const struct tl_frame *f,
+                                      const struct tl_pkt *p, enum tl_dec r, const uint32_t *hash)
 {
     if (e->cap.packets == 0 || f->ts_us < e->cap.first_ts)
         e->cap.first_ts = f->ts_us;
@@ -697,15 +700,58 @@ enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f)
     if (e->cap.packets == 0 || f->ts_us > e->clock_us)
         e->clock_us = f->ts_us;
     e->cap.packets++;
-    struct tl_pkt p;
-    enum tl_dec r = tl_decode(f->data, f->caplen, f->wirelen, f->linktype, &p);
     if (r != TL_DEC_OK) {
         e->cap.skipped[r]++;
         return TL_OK;
     }
     e->cap.tcp_packets++;
     enum tl_status st = expire(e);
-    return st != TL_OK ? st : on_segment(e, &p, f);
+    return st != TL_OK ? st : on_segment(e, p, f, hash);
+}
+
+enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f)
+{
+    struct tl_pkt p;
+    enum tl_dec r = tl_decode(f->data, f->caplen, f->wirelen, f->linktype, &p);
+    return tl_engine_feed_decoded(e, f, &p, r, NULL);
+}
+
+/* The key find_conn() looks up first: without the VLAN unless --vlan-key
+ * on. (A connection kept apart under --vlan-key auto is not prefetched.) */
+uint32_t tl_engine_prefetch_key(const struct tl_engine *e, const struct tl_pkt *p)
+{
+    struct tl_flow_key k;
+    bool from_a;
+    tl_flow_key_make(p, &k, &from_a);
+    if (e->cfg.vlan_key != TL_VLAN_KEY_ON)
+        k.vlan = 0;
+    uint32_t h = tl_flow_hash(e->flows, &k);
+    tl_flow_prefetch_bucket(e->flows, h);
+    return h;
+}
+
+void tl_engine_prefetch_conn(const struct tl_engine *e, uint32_t hash)
+{
+    (void)tl_flow_prefetch_chain(e->flows, hash);
+}
+
+/* The lines of a state an ordinary segment touches (docs/performance.md,
+ * "Fifth round"): the state machines up to the timeline, then each
+ * tracker side's first line. Most often the bucket's first connection is
+ * the segment's own; when it is not, this only costs the fetch. */
+void tl_engine_prefetch_state(const struct tl_engine *e, uint32_t hash)
+{
+    const struct tl_conn *c = tl_flow_prefetch_chain(e->flows, hash);
+    if (c == NULL)
+        return;
+    const struct conn_ext *x = ((const struct conn_slot *)(const void *)c->ext)->x;
+    if (x == NULL) /* packed: the engine unpacks it anyway */
+        return;
+    const char *b = (const char *)x;
+    for (size_t o = 0; o < offsetof(struct conn_ext, track); o += 64)
+        __builtin_prefetch(b + o);
+    __builtin_prefetch(&x->track.side[0]);
+    __builtin_prefetch(&x->track.side[1]);
 }
 
 enum tl_status tl_engine_tick(struct tl_engine *e, int64_t now_us)

@@ -159,6 +159,21 @@ struct tl_conn *tl_flow_lookup(const struct tl_flow_table *t, const struct tl_fl
     return NULL;
 }
 
+void tl_flow_prefetch_bucket(const struct tl_flow_table *t, uint32_t hash)
+{
+    __builtin_prefetch(&t->buckets[hash & t->mask]);
+}
+
+const struct tl_conn *tl_flow_prefetch_chain(const struct tl_flow_table *t, uint32_t hash)
+{
+    const struct tl_conn *c = t->buckets[hash & t->mask];
+    if (c != NULL) { /* the key, then the links and the hash a lookup compares */
+        __builtin_prefetch(c);
+        __builtin_prefetch(&c->links);
+    }
+    return c;
+}
+
 /* Doubles the bucket array; on allocation failure the table simply stays
  * more loaded, which is slower but still correct. */
 static void grow(struct tl_flow_table *t)

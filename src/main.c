@@ -12,6 +12,7 @@
 #include "progress.h"
 #include "tcplens/decode.h"
 #include "tcplens/engine.h"
+#include "tcplens/lookahead.h"
 #include "tcplens/report.h"
 #include "tcplens/source.h"
 
@@ -190,14 +191,29 @@ static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struc
 {
     struct tl_progress pr;
     tl_progress_start(&pr, want_progress(cli) ? stderr : NULL, src, e, cli->count);
+    struct tl_lookahead *a = tl_lookahead_new(e);
+    if (a == NULL)
+        return TL_ENOMEM;
     struct tl_frame f;
     enum tl_status st;
+    bool fed = false, engine_failed = false;
     while ((st = tl_source_next(src, &f)) == TL_OK) {
-        st = tl_engine_feed(e, &f);
-        if (st != TL_OK)
+        st = tl_lookahead_feed(a, &f, &fed);
+        if (st != TL_OK) {
+            engine_failed = true;
             break;
-        tl_progress_tick(&pr);
+        }
+        if (fed)
+            tl_progress_tick(&pr);
     }
+    /* The end of the input, or a read error: the engine still gets every
+     * frame read before it. */
+    if (!engine_failed) {
+        enum tl_status ds = tl_lookahead_drain(a);
+        if (ds != TL_OK)
+            st = ds;
+    }
+    tl_lookahead_free(a);
     tl_progress_end(&pr);
     return st == TL_EOF ? tl_engine_finish(e) : st;
 }

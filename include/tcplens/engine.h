@@ -54,6 +54,21 @@ TL_MUST_CHECK struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg);
 /* Takes one frame. Fails only when a reporter fails (TL_ENOMEM, TL_EIO). */
 TL_MUST_CHECK enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f);
 
+/* The same, for a frame tl_decode() already decoded into *p (result r);
+ * hash, unless NULL, is what tl_engine_prefetch_key() returned for it. */
+TL_MUST_CHECK enum tl_status tl_engine_feed_decoded(struct tl_engine *e, const struct tl_frame *f,
+                                                    const struct tl_pkt *p, enum tl_dec r,
+                                                    const uint32_t *hash);
+
+/* Hints for a frame the engine will take a few frames later
+ * (src/lookahead.c): they change nothing. tl_engine_prefetch_key() gives
+ * the hash under which the engine will look p's connection up, and starts
+ * fetching its bucket; tl_engine_prefetch_conn() then fetches the first
+ * connection there; tl_engine_prefetch_state() that connection's state. */
+uint32_t tl_engine_prefetch_key(const struct tl_engine *e, const struct tl_pkt *p);
+void tl_engine_prefetch_conn(const struct tl_engine *e, uint32_t hash);
+void tl_engine_prefetch_state(const struct tl_engine *e, uint32_t hash);
+
 /* Lets time pass without a packet (live capture on a quiet link): the
  * clock moves to now_us if that is later, and what has expired is reported. */
 TL_MUST_CHECK enum tl_status tl_engine_tick(struct tl_engine *e, int64_t now_us);

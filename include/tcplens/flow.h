@@ -141,6 +141,12 @@ uint32_t tl_flow_shard(const struct tl_flow_key *k, uint32_t n);
 struct tl_conn *tl_flow_lookup(const struct tl_flow_table *t, const struct tl_flow_key *k,
                                uint32_t hash);
 
+/* Hints only (src/lookahead.c): nothing changes and nothing is read that
+ * is not there. Starts fetching the bucket of hash; returns the first
+ * connection in it (whose lines are then fetched too), or NULL. */
+void tl_flow_prefetch_bucket(const struct tl_flow_table *t, uint32_t hash);
+const struct tl_conn *tl_flow_prefetch_chain(const struct tl_flow_table *t, uint32_t hash);
+
 /*
  * Adds a zeroed connection on key (which must be free) with the next id, at
  * the fresh end of the live list and the tail of the first-seen list.

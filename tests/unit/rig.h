@@ -15,6 +15,7 @@
 
 #include "pkt.h"
 #include "tcplens/engine.h"
+#include "tcplens/lookahead.h"
 
 enum { RIG_C2S = 0, RIG_S2C = 1 };
 
@@ -23,8 +24,9 @@ struct rig {
     struct tl_report *r;
     FILE *out;
     uint64_t pkt_no;
-    uint16_t cport;   /* client port of the 4-tuple in use */
-    uint16_t vlan[2]; /* 802.1Q id by direction, 0: untagged */
+    uint16_t cport;          /* client port of the 4-tuple in use */
+    uint16_t vlan[2];        /* 802.1Q id by direction, 0: untagged */
+    struct tl_lookahead *la; /* frames go through it when set */
 };
 
 /* The engine of configuration ec with one report of configuration rc,
@@ -72,7 +74,9 @@ static inline void rig_feed(struct rig *g, int64_t ts_us, int dir, uint8_t flags
     pkt_finish(&p);
     struct tl_frame f = {ts_us, (uint32_t)p.len, (uint32_t)p.len, buf, TL_DLT_EN10MB,
                          0,     ++g->pkt_no};
-    if (tl_engine_feed(g->e, &f) != TL_OK)
+    bool fed;
+    if (g->la != NULL ? tl_lookahead_feed(g->la, &f, &fed) != TL_OK
+                      : tl_engine_feed(g->e, &f) != TL_OK)
         abort();
 }
 
@@ -80,6 +84,10 @@ static inline void rig_feed(struct rig *g, int64_t ts_us, int dir, uint8_t flags
  * (unless NULL) how many times the detectors ran. */
 static inline void rig_finish(struct rig *g, struct tl_capture_info *cap, uint64_t *runs)
 {
+    if (g->la != NULL && tl_lookahead_drain(g->la) != TL_OK)
+        abort();
+    tl_lookahead_free(g->la);
+    g->la = NULL;
     if (tl_engine_finish(g->e) != TL_OK)
         abort();
     *cap = *tl_engine_capture(g->e);
