@@ -3,9 +3,10 @@
  * bytes, read as tcplens reads any file (the block reader of
  * src/source_read.c, libpcap where it hands over), then the flow table,
  * the engine, the detectors and every reporter (text with every detail,
- * JSON, NDJSON), once on one thread and once with the reports on a second
- * (handoff.h): the two outputs must be the same bytes (abort() where they
- * are not). The file is also read through libpcap
+ * JSON, NDJSON), once on one thread frame by frame and once with the
+ * reports on a second (handoff.h) and the frames through the lookahead
+ * (lookahead.h), as tcplens reads a file by default: the two outputs
+ * must be the same bytes (abort() where they are not). The file is also read through libpcap
  * alone, and the frames must be the same (abort() where they are not). A small --max-flows and
  * timeline cap make the eviction and truncation paths run too, and inputs of odd length a
  * linger of 1 ms: ended connections are reported at once and leave tombstones. Built with
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "tcplens/engine.h"
+#include "tcplens/lookahead.h"
 #include "tcplens/report.h"
 #include "tcplens/source.h"
 
@@ -68,8 +70,13 @@ static void analyse(const char *path, FILE *sink, int64_t linger_us, uint32_t th
     if (e != NULL && tl_source_open_files(&src, paths, 1, &sc, &d) == TL_OK) {
         struct tl_frame f;
         enum tl_status st = TL_OK;
+        struct tl_lookahead *a = threads > 1 ? tl_lookahead_new(e) : NULL;
+        bool fed;
         while (st == TL_OK && tl_source_next(src, &f) == TL_OK)
-            st = tl_engine_feed(e, &f);
+            st = a != NULL ? tl_lookahead_feed(a, &f, &fed) : tl_engine_feed(e, &f);
+        if (a != NULL && st == TL_OK)
+            st = tl_lookahead_drain(a);
+        tl_lookahead_free(a);
         /* Failures (out of memory, say) are the run's to report; here only
          * crashes and sanitizer reports count. */
         if (tl_engine_finish(e) != TL_OK)
