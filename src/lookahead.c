@@ -9,8 +9,11 @@
 #include "tcplens/decode.h"
 
 /* Frames held: the engine takes a frame DEPTH frames after it came in.
- * The stages are spread over that distance (measured on churn: a stage
- * needs a frame or two of the engine's work to arrive). */
+ * Each stage needs what the one before fetched (the bucket's pointer,
+ * then the connection's), so they follow each other; the engine's work
+ * on one frame (about 1.5 µs on churn) covers a fetch from memory (about
+ * 0.1 µs) many times, and two frames apart leave room for the frames
+ * the engine gets through faster. */
 #define RING 8u
 #define DEPTH 7u
 #define AT_CONN 2u  /* frames after arrival: the bucket's first connection */
