@@ -531,11 +531,8 @@ static bool vlan_fits(const struct tl_conn *c, bool from_a, uint32_t vlan)
  * identical addresses): that one is kept apart under the key of its VLAN.
  */
 static struct tl_conn *find_conn(struct tl_engine *e, const struct tl_pkt *p, bool from_a,
-                                 struct tl_flow_key *k, uint32_t *h, const uint32_t *known)
+                                 struct tl_flow_key *k, uint32_t *h)
 {
-    if (e->cfg.vlan_key != TL_VLAN_KEY_ON)
-        k->vlan = 0;
-    *h = known != NULL ? *known : tl_flow_hash(e->flows, k);
     struct tl_conn *c = tl_flow_lookup(e->flows, k, *h);
     if (e->cfg.vlan_key != TL_VLAN_KEY_AUTO || (c != NULL && vlan_fits(c, from_a, p->vlan)) ||
         (c == NULL && e->vlan_apart == 0))
@@ -592,19 +589,33 @@ static bool late_for_tomb(struct tl_engine *e, const struct tl_flow_key *k, uint
     return false;
 }
 
-/* known: k's hash, when tl_engine_prefetch_key() gave it already. */
-static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
-                                 const struct tl_frame *f, const uint32_t *known)
+/* Where p's connection is looked up first (engine.h). The shard is the
+ * same with or without the VLAN: tl_flow_shard() leaves it out. */
+static void lookup_of(const struct tl_engine *e, const struct tl_pkt *p, struct tl_lookup *l)
 {
-    struct tl_flow_key k;
-    bool from_a;
-    tl_flow_key_make(p, &k, &from_a);
+    tl_flow_key_make(p, &l->key, &l->from_a);
+    if (e->cfg.vlan_key != TL_VLAN_KEY_ON)
+        l->key.vlan = 0;
+    l->hash = tl_flow_hash(e->flows, &l->key);
+}
+
+/* known: p's lookup, when tl_engine_prefetch_key() made it already. */
+static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
+                                 const struct tl_frame *f, const struct tl_lookup *known)
+{
+    struct tl_lookup l;
+    if (known != NULL)
+        l = *known;
+    else
+        lookup_of(e, p, &l);
+    struct tl_flow_key k = l.key;
+    bool from_a = l.from_a;
     if (e->cfg.shard_count > 1 && tl_flow_shard(&k, e->cfg.shard_count) != e->cfg.shard_index) {
         e->cap.shard_other_packets++;
         return TL_OK;
     }
-    uint32_t h;
-    struct tl_conn *c = find_conn(e, p, from_a, &k, &h, known);
+    uint32_t h = l.hash;
+    struct tl_conn *c = find_conn(e, p, from_a, &k, &h);
     enum tl_status st = c != NULL ? tl_engine_unpack(e, c) : TL_OK;
     if (st != TL_OK)
         return st;
@@ -689,7 +700,8 @@ static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct 
 }
 
 enum tl_status tl_engine_feed_decoded(struct tl_engine *e, const struct tl_frame *f,
-                                      const struct tl_pkt *p, enum tl_dec r, const uint32_t *hash)
+                                      const struct tl_pkt *p, enum tl_dec r,
+                                      const struct tl_lookup *l)
 {
     if (e->cap.packets == 0 || f->ts_us < e->cap.first_ts)
         e->cap.first_ts = f->ts_us;
@@ -706,7 +718,7 @@ enum tl_status tl_engine_feed_decoded(struct tl_engine *e, const struct tl_frame
     }
     e->cap.tcp_packets++;
     enum tl_status st = expire(e);
-    return st != TL_OK ? st : on_segment(e, p, f, hash);
+    return st != TL_OK ? st : on_segment(e, p, f, l);
 }
 
 enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f)
@@ -716,18 +728,11 @@ enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f)
     return tl_engine_feed_decoded(e, f, &p, r, NULL);
 }
 
-/* The key find_conn() looks up first: without the VLAN unless --vlan-key
- * on. (A connection kept apart under --vlan-key auto is not prefetched.) */
-uint32_t tl_engine_prefetch_key(const struct tl_engine *e, const struct tl_pkt *p)
+/* (A connection kept apart under --vlan-key auto is not prefetched.) */
+void tl_engine_prefetch_key(const struct tl_engine *e, const struct tl_pkt *p, struct tl_lookup *l)
 {
-    struct tl_flow_key k;
-    bool from_a;
-    tl_flow_key_make(p, &k, &from_a);
-    if (e->cfg.vlan_key != TL_VLAN_KEY_ON)
-        k.vlan = 0;
-    uint32_t h = tl_flow_hash(e->flows, &k);
-    tl_flow_prefetch_bucket(e->flows, h);
-    return h;
+    lookup_of(e, p, l);
+    tl_flow_prefetch_bucket(e->flows, l->hash);
 }
 
 void tl_engine_prefetch_conn(const struct tl_engine *e, uint32_t hash)
@@ -738,13 +743,15 @@ void tl_engine_prefetch_conn(const struct tl_engine *e, uint32_t hash)
 /* The lines of a state an ordinary segment touches (docs/performance.md,
  * "Fifth round"): the state machines up to the timeline, then each
  * tracker side's first line. Most often the bucket's first connection is
- * the segment's own; when it is not, this only costs the fetch. */
+ * the segment's own; when it is not, this only costs the fetch. The
+ * bucket is read again, not remembered from the stage before: the frames
+ * fed since may have removed that connection. */
 void tl_engine_prefetch_state(const struct tl_engine *e, uint32_t hash)
 {
     const struct tl_conn *c = tl_flow_prefetch_chain(e->flows, hash);
     if (c == NULL)
         return;
-    const struct conn_ext *x = ((const struct conn_slot *)(const void *)c->ext)->x;
+    const struct conn_ext *x = slot_of(c)->x;
     if (x == NULL) /* packed: the engine unpacks it anyway */
         return;
     const char *b = (const char *)x;

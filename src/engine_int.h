@@ -65,6 +65,11 @@ struct tl_engine {
 
 static inline struct conn_slot *slot(struct tl_conn *c) { return (struct conn_slot *)c->ext; }
 
+static inline const struct conn_slot *slot_of(const struct tl_conn *c)
+{
+    return (const struct conn_slot *)(const void *)c->ext;
+}
+
 /* The state machines; only while unpacked. */
 static inline struct conn_ext *ext(struct tl_conn *c) { return slot(c)->x; }
 

@@ -1,5 +1,5 @@
 /* Lookahead (include/tcplens/lookahead.h): a ring of frame copies, each
- * with its decoding and its connection's hash, three prefetch stages
+ * with its decoding and its connection's lookup, three prefetch stages
  * along the way. */
 #include "tcplens/lookahead.h"
 
@@ -23,8 +23,8 @@ struct held {
     struct tl_frame f;
     struct tl_pkt p; /* points into data */
     enum tl_dec dec;
-    uint32_t hash;
-    uint8_t *data; /* the copy, cap bytes */
+    struct tl_lookup lookup; /* when dec is TL_DEC_OK */
+    uint8_t *data;           /* the copy, cap bytes */
     uint32_t cap;
 };
 
@@ -69,7 +69,8 @@ static bool take(struct tl_lookahead *a, struct held *h, const struct tl_frame *
     h->f = *f;
     h->f.data = h->data;
     h->dec = tl_decode(h->f.data, h->f.caplen, h->f.wirelen, h->f.linktype, &h->p);
-    h->hash = h->dec == TL_DEC_OK ? tl_engine_prefetch_key(a->e, &h->p) : 0;
+    if (h->dec == TL_DEC_OK)
+        tl_engine_prefetch_key(a->e, &h->p, &h->lookup);
     return true;
 }
 
@@ -79,25 +80,29 @@ static void stage(struct tl_lookahead *a, uint64_t n, bool state)
     if (h->dec != TL_DEC_OK)
         return;
     if (state)
-        tl_engine_prefetch_state(a->e, h->hash);
+        tl_engine_prefetch_state(a->e, h->lookup.hash);
     else
-        tl_engine_prefetch_conn(a->e, h->hash);
+        tl_engine_prefetch_conn(a->e, h->lookup.hash);
 }
 
 static enum tl_status give(struct tl_lookahead *a)
 {
     struct held *h = at(a, a->out++);
     return tl_engine_feed_decoded(a->e, &h->f, &h->p, h->dec,
-                                  h->dec == TL_DEC_OK ? &h->hash : NULL);
+                                  h->dec == TL_DEC_OK ? &h->lookup : NULL);
 }
 
 enum tl_status tl_lookahead_feed(struct tl_lookahead *a, const struct tl_frame *f, bool *fed)
 {
     *fed = false;
     /* The slot taken is the one given to the engine DEPTH frames ago, or
-     * one never used: with RING > DEPTH, never a frame still held. */
-    if (!take(a, at(a, a->in), f))
-        return TL_ENOMEM;
+     * one never used: with RING > DEPTH, never a frame still held. Without
+     * room for the copy, the frames held before it still reach the engine,
+     * as they would have without the lookahead. */
+    if (!take(a, at(a, a->in), f)) {
+        enum tl_status ds = tl_lookahead_drain(a);
+        return ds != TL_OK ? ds : TL_ENOMEM;
+    }
     uint64_t n = a->in++;
     if (n >= AT_CONN)
         stage(a, n - AT_CONN, false);

@@ -196,11 +196,11 @@ static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struc
         return TL_ENOMEM;
     struct tl_frame f;
     enum tl_status st;
-    bool fed = false, engine_failed = false;
+    bool fed = false, failed = false;
     while ((st = tl_source_next(src, &f)) == TL_OK) {
         st = tl_lookahead_feed(a, &f, &fed);
         if (st != TL_OK) {
-            engine_failed = true;
+            failed = true;
             break;
         }
         if (fed)
@@ -208,7 +208,7 @@ static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struc
     }
     /* The end of the input, or a read error: the engine still gets every
      * frame read before it. */
-    if (!engine_failed) {
+    if (!failed) {
         enum tl_status ds = tl_lookahead_drain(a);
         if (ds != TL_OK)
             st = ds;

@@ -34,7 +34,7 @@ for f in "${caps[@]}"; do
         bad=$((bad + 1))
         continue
     }
-    open=$("$floor_bin" --open "$f" 2>>"$tmp/err") || open="(failed)"
+    open=$("$floor_bin" --open "$f" 2>"$tmp/err.open") || open="(failed)"
     why=$("$tcplens" -r "$f" --json - 2>"$tmp/err" | python3 -c '
 import json, sys
 floor = dict(zip(*[iter(sys.argv[1].split())] * 2))
@@ -58,7 +58,7 @@ print("; ".join(why) or "same")
         echo "ok $n - $name: $floor"
     else
         echo "not ok $n - $name: ${why:-tcplens or python failed}"
-        sed 's/^/# /' "$tmp/err"
+        cat "$tmp/err" "$tmp/err.open" | sed 's/^/# /'
         bad=$((bad + 1))
     fi
 done

@@ -54,18 +54,26 @@ TL_MUST_CHECK struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg);
 /* Takes one frame. Fails only when a reporter fails (TL_ENOMEM, TL_EIO). */
 TL_MUST_CHECK enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f);
 
+/* Where the engine looks a segment's connection up first: the key (its
+ * VLAN left out unless --vlan-key on), the sender's side, the key's hash. */
+struct tl_lookup {
+    struct tl_flow_key key;
+    uint32_t hash;
+    bool from_a;
+};
+
 /* The same, for a frame tl_decode() already decoded into *p (result r);
- * hash, unless NULL, is what tl_engine_prefetch_key() returned for it. */
+ * l, unless NULL, is what tl_engine_prefetch_key() made for it. */
 TL_MUST_CHECK enum tl_status tl_engine_feed_decoded(struct tl_engine *e, const struct tl_frame *f,
                                                     const struct tl_pkt *p, enum tl_dec r,
-                                                    const uint32_t *hash);
+                                                    const struct tl_lookup *l);
 
 /* Hints for a frame the engine will take a few frames later
- * (src/lookahead.c): they change nothing. tl_engine_prefetch_key() gives
- * the hash under which the engine will look p's connection up, and starts
- * fetching its bucket; tl_engine_prefetch_conn() then fetches the first
- * connection there; tl_engine_prefetch_state() that connection's state. */
-uint32_t tl_engine_prefetch_key(const struct tl_engine *e, const struct tl_pkt *p);
+ * (src/lookahead.c): they change nothing. tl_engine_prefetch_key() makes
+ * p's lookup and starts fetching its bucket; tl_engine_prefetch_conn()
+ * then fetches the first connection there; tl_engine_prefetch_state()
+ * that connection's state. */
+void tl_engine_prefetch_key(const struct tl_engine *e, const struct tl_pkt *p, struct tl_lookup *l);
 void tl_engine_prefetch_conn(const struct tl_engine *e, uint32_t hash);
 void tl_engine_prefetch_state(const struct tl_engine *e, uint32_t hash);
 

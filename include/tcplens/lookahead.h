@@ -27,7 +27,9 @@ void tl_lookahead_free(struct tl_lookahead *a);
 
 /* Takes f (copied: f->data may go once this returns) and gives the engine
  * the frame that came a few before it, if any; *fed tells. Returns what
- * the engine returned, or TL_ENOMEM when the copy found no memory. */
+ * the engine returned, or TL_ENOMEM when the copy found no memory (the
+ * frames held before f have then been given to the engine). After a
+ * failure, nothing is held that the engine should still get. */
 TL_MUST_CHECK enum tl_status tl_lookahead_feed(struct tl_lookahead *a, const struct tl_frame *f,
                                                bool *fed);
 
