@@ -139,6 +139,18 @@ void tl_anomaly_str(struct tl_anomaly *a, const char *key, const char *literal)
         f->v.s = literal;
 }
 
+void tl_anomaly_addr(struct tl_anomaly *a, const char *key, const struct tl_addr *v)
+{
+    if (field(a, key, TL_EVK_ADDR) != NULL)
+        a->addr = *v;
+}
+
+const char *tl_anomaly_addr_text(const struct tl_anomaly *a, const struct tl_evfield *f, char *buf,
+                                 size_t size)
+{
+    return f->kind == TL_EVK_ADDR ? tl_addr_str(&a->addr, buf, size) : NULL;
+}
+
 void tl_anomaly_keep_series(struct tl_anomaly *a, const double *v, size_t n)
 {
     a->nseries = (uint8_t)(n < TL_ANOM_MAX_SERIES ? n : TL_ANOM_MAX_SERIES);

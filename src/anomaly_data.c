@@ -9,7 +9,11 @@
  */
 #include "tcplens/detect.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "detect_int.h"
+#include "tcplens/icmp.h"
 
 /* A zero-window stretch shorter than Linux's minimum retransmission timeout
  * (TCP_RTO_MIN, 200 ms) needed no probe: flow control at work (info). */
@@ -30,7 +34,6 @@
  * (two are enough when an RST or the sender giving up follows). */
 #define STALL_MIN 3u
 /* Linux caps the retransmission timeout at TCP_RTO_MAX (120 s). */
-#define RTO_MAX_US (120 * TL_USEC_PER_SEC)
 
 /* Packets listed per anomaly for repeated events (probes, retransmissions). */
 #define LIST_PKTS 8u
@@ -295,11 +298,18 @@ static bool stalled(const struct tl_detect_ctx *c, enum tl_role r, struct stall 
     int64_t gap = me_tr->stall.n == me_tr->stall.k
                       ? tl_times_ts(&me_tr->stall, me_tr->stall.n - 1) -
                             tl_times_ts(&me_tr->stall, me_tr->stall.n - 2)
-                      : RTO_MAX_US;
-    int64_t next = 2 * gap < RTO_MAX_US ? 2 * gap : RTO_MAX_US;
+                      : TL_RTO_MAX_US;
+    int64_t next = 2 * gap < TL_RTO_MAX_US ? 2 * gap : TL_RTO_MAX_US;
+    int64_t due = sl->last + next + next / 50 + 10000;
+    /* The state machine knows the last two retransmissions however many
+     * there were, and closed the endpoint at that moment (retransmission_
+     * timeout): the same deadline, from its times. */
+    const struct tl_ep *ep = &c->tcp->ep[r];
+    if (ep->nrtx >= 2 && ep->rtx_seq == ep->isn + me_tr->stall_seq)
+        due = tl_tcpstate_rtx_deadline(ep);
     sl->rst_by = stall_rst(c->track, r, sl->first);
     sl->end = sl->rst_by != NULL ? tl_track_trouble(sl->rst_by)->rst_ts : c->now_us;
-    sl->gave_up = sl->end > sl->last + next + next / 50 + 10000;
+    sl->gave_up = sl->end > due;
     sl->peer_silent = me_tr->stall_peer_ts == 0 || me_tr->stall_peer_ts > sl->last;
     return me_tr->stall.n >= STALL_MIN || sl->rst_by != NULL || sl->gave_up;
 }
@@ -312,6 +322,13 @@ void tl_text_stalled_retransmission(const struct tl_anomaly *a,
     enum tl_role r = side_of(a);
     const char *who = role_name(r), *peer = role_name(!r);
     bool peer_silent = tl_anomaly_get_bool(a, "peer_silent");
+    char gave_up[200];
+    const char *err = tl_anomaly_get_str(a, "errno");
+    /* The socket's error: ETIMEDOUT, or the soft error an ICMP message left. */
+    snprintf(gave_up, sizeof gave_up,
+             "The kernel then gave up (tcp_retries2 or TCP_USER_TIMEOUT): %s%s.",
+             err[0] != '\0' ? err : "ETIMEDOUT",
+             err[0] != '\0' && strcmp(err, "ETIMEDOUT") != 0 ? " (an ICMP error's)" : "");
     tl_text_explain(
         out,
         "The %s's kernel sent the same data %u more times, the gaps growing (timeout backoff), "
@@ -322,9 +339,7 @@ void tl_text_stalled_retransmission(const struct tl_anomaly *a,
                       "(host down, cable pulled, path blackholed)."
                     : "the peer kept sending, so it is alive but this data never "
                       "reaches it (one-way loss, e.g. an MTU blackhole).",
-        tl_anomaly_get_bool(a, "gave_up")
-            ? "The kernel then gave up (tcp_retries2 or TCP_USER_TIMEOUT): ETIMEDOUT."
-            : "");
+        tl_anomaly_get_bool(a, "gave_up") ? gave_up : "");
     if (peer_silent)
         tl_text_suggest(out,
                         "Check that the %s host is up and reachable (firewall drops, "
@@ -361,6 +376,14 @@ static void stalled_side(const struct tl_detect_ctx *c, enum tl_role r, struct t
     tl_anomaly_int(a, "unacked_bytes", (int64_t)(ep->snd_nxt - (ep->isn + me_tr->stall_seq)));
     tl_anomaly_bool(a, "peer_silent", sl.peer_silent);
     tl_anomaly_bool(a, "gave_up", sl.gave_up);
+    /* Linux reports the soft error an ICMP message left (sk_err_soft) in
+     * place of ETIMEDOUT. */
+    const struct tl_track_trouble *tr = tl_track_trouble(me);
+    if (sl.gave_up)
+        tl_anomaly_str(a, "errno",
+                       tr->icmps > 0 && tr->icmp_seq == tr->stall_seq && !tl_icmp_pmtu(&tr->icmp)
+                           ? tl_icmp_errno(&tr->icmp)
+                           : "ETIMEDOUT");
     tl_anomaly_str(a, "ended_by", sl.rst_by != NULL ? "rst" : "capture_end");
     if (sl.rst_by != NULL)
         tl_anomaly_str(a, "rst_from", sl.rst_by == me ? role_name(r) : role_name(!r));

@@ -77,6 +77,11 @@ void tl_det_unexpected_segment(const struct tl_detect_ctx *c, struct tl_anomaly_
 void tl_text_unexpected_segment(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
                                 struct tl_anomaly_text *out);
 
+/* src/anomaly_icmp.c */
+void tl_det_icmp_unreachable(const struct tl_detect_ctx *c, struct tl_anomaly_list *out);
+void tl_text_icmp_unreachable(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
+                              struct tl_anomaly_text *out);
+
 /* src/hosts_scan.c, src/hosts.c: host-level, found across connections */
 void tl_text_syn_scan(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
                       struct tl_anomaly_text *out);

@@ -26,6 +26,8 @@ static const struct dec_info dec_info[] = {
     [TL_DEC_BAD_IP_LEN] = {"bad_ip_total_length", TL_DEC_CLASS_MALFORMED},
     [TL_DEC_BAD_IPV6_EXT] = {"bad_ipv6_ext_header", TL_DEC_CLASS_MALFORMED},
     [TL_DEC_BAD_TCP_DOFF] = {"bad_tcp_data_offset", TL_DEC_CLASS_MALFORMED},
+    [TL_DEC_TRUNC_ICMP] = {"truncated_icmp_quote", TL_DEC_CLASS_TRUNCATED},
+    [TL_DEC_ICMP] = {"icmp_error", TL_DEC_CLASS_NONE},
 };
 _Static_assert(sizeof dec_info / sizeof dec_info[0] == TL_DEC_NRESULTS,
                "every decode result has a name");
@@ -40,7 +42,7 @@ enum tl_dec_class tl_dec_class(enum tl_dec r)
     return (unsigned)r < TL_DEC_NRESULTS ? dec_info[r].cls : TL_DEC_CLASS_MALFORMED;
 }
 
-static enum tl_dec decode_l3(struct tl_cur *c, enum tl_l3 l3, struct tl_pkt *out)
+static enum tl_dec decode_l3(struct tl_cur *c, enum tl_l3 l3, struct tl_pkt *out, uint8_t *proto)
 {
     if (l3 == TL_L3_BY_VERSION) {
         if (!tl_cur_has(c, 1))
@@ -51,7 +53,7 @@ static enum tl_dec decode_l3(struct tl_cur *c, enum tl_l3 l3, struct tl_pkt *out
         default: return TL_DEC_BAD_IP_VERSION;
         }
     }
-    return l3 == TL_L3_IPV4 ? tl_decode_ipv4(c, out) : tl_decode_ipv6(c, out);
+    return l3 == TL_L3_IPV4 ? tl_decode_ipv4(c, out, proto) : tl_decode_ipv6(c, out, proto);
 }
 
 enum tl_dec tl_decode(const uint8_t *buf, size_t caplen, size_t wirelen, int linktype,
@@ -67,10 +69,11 @@ enum tl_dec tl_decode(const uint8_t *buf, size_t caplen, size_t wirelen, int lin
     enum tl_dec r = tl_decode_l2(&c, linktype, out, &l3);
     if (r != TL_DEC_OK)
         return r;
-    r = decode_l3(&c, l3, out);
+    uint8_t proto;
+    r = decode_l3(&c, l3, out, &proto);
     if (r != TL_DEC_OK)
         return r;
-    return tl_decode_tcp(&c, out);
+    return proto == TL_PROTO_TCP ? tl_decode_tcp(&c, out) : tl_decode_icmp(&c, proto, out);
 }
 
 const char *tl_tcp_flags_str(uint8_t flags, char *buf, size_t size)

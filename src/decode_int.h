@@ -50,12 +50,22 @@ static inline uint32_t tl_rd_le32(const uint8_t *b)
 /* Network layer to go on with after the link layer. */
 enum tl_l3 { TL_L3_IPV4, TL_L3_IPV6, TL_L3_BY_VERSION };
 
-/* Each layer consumes its header and says what comes next or why it stops. */
+/* IP protocol numbers the decoder goes on with. */
+enum { TL_PROTO_ICMP = 1, TL_PROTO_TCP = 6, TL_PROTO_ICMP6 = 58 };
+
+/* Each layer consumes its header and says what comes next or why it stops.
+ * The IP layers stop with TL_DEC_OK at TCP, ICMP or ICMPv6 (*proto). */
 enum tl_dec tl_decode_l2(struct tl_cur *c, int linktype, struct tl_pkt *out, enum tl_l3 *l3);
 enum tl_dec tl_decode_ethertype(struct tl_cur *c, uint16_t type, struct tl_pkt *out,
                                 enum tl_l3 *l3);
-enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out);
-enum tl_dec tl_decode_ipv6(struct tl_cur *c, struct tl_pkt *out);
+enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto);
+enum tl_dec tl_decode_ipv6(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto);
+/* Walks IPv6 extension headers from next header *nh until TCP (or, with
+ * icmp, ICMPv6); *nh is then that protocol. */
+enum tl_dec tl_decode_v6_ext(struct tl_cur *c, uint8_t *nh, bool icmp);
+/* The error after an ICMP (proto 1) or ICMPv6 (58) header: TL_DEC_ICMP with
+ * out->icmp and the quoted segment filled in, or why the frame is skipped. */
+enum tl_dec tl_decode_icmp(struct tl_cur *c, uint8_t proto, struct tl_pkt *out);
 enum tl_dec tl_decode_tcp(struct tl_cur *c, struct tl_pkt *out);
 void tl_decode_tcpopt(const uint8_t *opt, size_t len, struct tl_pkt *out);
 

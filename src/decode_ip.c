@@ -5,8 +5,6 @@
 
 #include "decode_int.h"
 
-enum { PROTO_TCP = 6 };
-
 enum {
     V6_HOPOPTS = 0,
     V6_ROUTING = 43,
@@ -24,7 +22,7 @@ enum {
  * crafted loop and is refused. */
 #define MAX_V6_EXT 16
 
-enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out)
+enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto)
 {
     if (!tl_cur_has(c, 20))
         return TL_DEC_TRUNC_IP;
@@ -58,8 +56,9 @@ enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out)
     uint16_t frag = tl_rd_be16(h + 6);
     if ((frag & 0x2000) || (frag & 0x1fff))
         return TL_DEC_FRAGMENT;
-    if (h[9] != PROTO_TCP)
+    if (h[9] != TL_PROTO_TCP && h[9] != TL_PROTO_ICMP)
         return TL_DEC_NOT_TCP;
+    *proto = h[9];
     out->ttl = h[8];
     out->src.family = TL_AF_INET;
     out->dst.family = TL_AF_INET;
@@ -88,11 +87,10 @@ static size_t v6_ext_len(uint8_t nh, const uint8_t *h)
     }
 }
 
-/* Walks the extension headers until TCP; *nh is updated as it goes. */
-static enum tl_dec v6_walk(struct tl_cur *c, uint8_t *nh)
+enum tl_dec tl_decode_v6_ext(struct tl_cur *c, uint8_t *nh, bool icmp)
 {
     for (int i = 0; i < MAX_V6_EXT; i++) {
-        if (*nh == PROTO_TCP)
+        if (*nh == TL_PROTO_TCP || (icmp && *nh == TL_PROTO_ICMP6))
             return TL_DEC_OK;
         if (*nh == V6_NONEXT || *nh == V6_ESP)
             return TL_DEC_NOT_TCP;
@@ -118,10 +116,10 @@ static enum tl_dec v6_walk(struct tl_cur *c, uint8_t *nh)
         tl_cur_skip(c, len);
     }
     /* MAX_V6_EXT headers are allowed: TCP may still follow the last one. */
-    return *nh == PROTO_TCP ? TL_DEC_OK : TL_DEC_BAD_IPV6_EXT;
+    return *nh == TL_PROTO_TCP || (icmp && *nh == TL_PROTO_ICMP6) ? TL_DEC_OK : TL_DEC_BAD_IPV6_EXT;
 }
 
-enum tl_dec tl_decode_ipv6(struct tl_cur *c, struct tl_pkt *out)
+enum tl_dec tl_decode_ipv6(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto)
 {
     if (!tl_cur_has(c, 40))
         return TL_DEC_TRUNC_IP;
@@ -147,5 +145,7 @@ enum tl_dec tl_decode_ipv6(struct tl_cur *c, struct tl_pkt *out)
     memcpy(out->dst.b, h + 24, 16);
     tl_cur_clamp(c, 40 + plen);
     tl_cur_skip(c, 40);
-    return v6_walk(c, &nh);
+    enum tl_dec r = tl_decode_v6_ext(c, &nh, true);
+    *proto = nh;
+    return r;
 }

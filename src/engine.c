@@ -699,6 +699,95 @@ static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct 
     return st != TL_OK ? st : ls != TL_OK ? ls : zs;
 }
 
+/* The packet of the segment an ICMP error quotes, p, sent by r: its latest
+ * timeline entry with that sequence number (every SYN, retransmission and
+ * state change has one), else r's last segment if it matches; 0 when the
+ * capture does not show it. */
+static uint64_t quoted_packet(struct tl_conn *c, const struct tl_pkt *p, enum tl_role r)
+{
+    const struct tl_ep *me = &conn_state(c)->ep[r];
+    if (!me->seen)
+        return 0;
+    uint32_t rel = p->seq - me->isn;
+    const struct tl_timeline *t = &ext(c)->tl;
+    for (uint32_t i = t->n; i-- > 0;) {
+        const struct tl_event *ev = &t->ev[i];
+        if (ev->dir == (uint8_t)r && ev->kind < TL_K_NKINDS && ev->seq == rel &&
+            ev->kind != TL_K_ICMP && ev->kind != TL_K_ICMP_IGNORED)
+            return ev->pkt;
+    }
+    const struct tl_track_side *side = &ext(c)->track.side[r];
+    return side->last_seq == p->seq ? side->last_pkt : 0;
+}
+
+/* Records an ICMP error's step: in the timeline as travelling towards r
+ * (from the peer or a router on the way), and for the detectors. */
+static enum tl_status log_icmp(struct tl_engine *e, struct tl_conn *c, const struct tl_step *s,
+                               const struct tl_pkt *p, const struct tl_frame *f, enum tl_role r)
+{
+    uint64_t quoted = quoted_packet(c, p, r);
+    struct tl_event ev = {.ts = f->ts_us,
+                          .pkt = f->pkt_no,
+                          .seq = s->rel_seq,
+                          .win = (uint16_t)(p->icmp.type << 8 | p->icmp.code),
+                          .dir = (uint8_t)!r,
+                          .kind = s->kind};
+    tl_timeline_states(&ev, conn_state(c), s);
+    enum tl_status tr = tl_track_icmp(&ext(c)->track, conn_state(c), s, p, r, f->pkt_no, f->ts_us,
+                                      quoted);
+    enum tl_status st = tl_timeline_add(&ext(c)->tl, &e->cfg.timeline, &ev, true);
+    return tr != TL_OK ? tr : st;
+}
+
+/*
+ * An ICMP or ICMPv6 error about a TCP segment, p (the quoted segment): it
+ * reaches that segment's sender. One about no connection held (or held by
+ * another shard) is counted only. The capture's own copy of one just seen
+ * counts as a duplicate.
+ */
+static enum tl_status on_icmp(struct tl_engine *e, const struct tl_pkt *p, const struct tl_frame *f)
+{
+    struct tl_lookup l;
+    lookup_of(e, p, &l);
+    if (e->cfg.shard_count > 1 && tl_flow_shard(&l.key, e->cfg.shard_count) != e->cfg.shard_index) {
+        e->cap.shard_other_packets++;
+        return TL_OK;
+    }
+    struct tl_flow_key k = l.key;
+    uint32_t h = l.hash;
+    struct tl_conn *c = find_conn(e, p, l.from_a, &k, &h);
+    if (c == NULL) {
+        e->cap.icmp_unmatched++;
+        return TL_OK;
+    }
+    enum tl_status st = tl_engine_unpack(e, c);
+    if (st != TL_OK)
+        return st;
+    e->cap.icmp_matched++;
+    c->icmp_errors++;
+    enum tl_role r = tl_conn_role(c, l.from_a);
+    if (tl_track_icmp_copy(&ext(c)->track, p, r, f->ts_us)) {
+        e->cap.duplicates++;
+    } else {
+        c->last_ts = f->ts_us;
+        c->seen_us = e->clock_us;
+        c->last_pkt = f->pkt_no;
+        st = advance(e, c, f->ts_us, false);
+        struct tl_step step;
+        tl_tcpstate_icmp(conn_state(c), p, r, f->ts_us, &step);
+        enum tl_status ls = log_icmp(e, c, &step, p, f, r);
+        if (st == TL_OK)
+            st = ls;
+        if (step.ended)
+            tl_flow_move(e->flows, c, TL_FLOW_ENDED);
+    }
+    if (!tl_flow_ended(c))
+        tl_flow_touch(e->flows, c);
+    if (tl_flow_ended(c))
+        tl_engine_pack(e, c);
+    return st;
+}
+
 enum tl_status tl_engine_feed_decoded(struct tl_engine *e, const struct tl_frame *f,
                                       const struct tl_pkt *p, enum tl_dec r,
                                       const struct tl_lookup *l)
@@ -712,6 +801,10 @@ enum tl_status tl_engine_feed_decoded(struct tl_engine *e, const struct tl_frame
     if (e->cap.packets == 0 || f->ts_us > e->clock_us)
         e->clock_us = f->ts_us;
     e->cap.packets++;
+    if (r == TL_DEC_ICMP) {
+        enum tl_status st = expire(e);
+        return st != TL_OK ? st : on_icmp(e, p, f);
+    }
     if (r != TL_DEC_OK) {
         e->cap.skipped[r]++;
         return TL_OK;

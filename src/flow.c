@@ -359,7 +359,7 @@ void tl_conn_endpoint(const struct tl_conn *c, enum tl_role r, const struct tl_a
 
 const char *tl_end_name(enum tl_end e)
 {
-    static const char *const names[] = {"open", "fin", "rst", "timeout", "evicted"};
+    static const char *const names[] = {"open", "fin", "rst", "timeout", "evicted", "icmp"};
     return (unsigned)e < sizeof names / sizeof names[0] ? names[e] : "open";
 }
 

@@ -138,6 +138,11 @@ static void w_evidence(struct tl_jw *w, const struct tl_anomaly *a)
         case TL_EVK_REAL: tl_jw_real(w, f->v.r); break;
         case TL_EVK_BOOL: tl_jw_bool(w, f->v.b); break;
         case TL_EVK_STR: tl_jw_str(w, f->v.s); break;
+        case TL_EVK_ADDR: {
+            char s[TL_ADDR_STRLEN];
+            tl_jw_str(w, tl_anomaly_addr_text(a, f, s, sizeof s));
+            break;
+        }
         case TL_EVK_SERIES:
             tl_jw_arr_begin(w);
             for (uint8_t k = 0; k < a->nseries && k < TL_ANOM_MAX_SERIES; k++)
@@ -205,7 +210,7 @@ static void w_event(struct tl_jw *w, const struct tl_timeline *t, const struct t
         tl_jw_uint(w, e->seq);
         tl_jw_uint(w, e->ack);
         tl_jw_uint(w, e->len);
-        tl_jw_uint(w, e->win);
+        tl_jw_uint(w, tl_event_is_icmp(e) ? 0 : e->win);
     }
     tl_jw_int(w, e->client);
     tl_jw_int(w, e->server);
@@ -305,7 +310,7 @@ static enum tl_status write_meta(const struct tl_report *r, const struct tl_run 
     w_names(&w, "anomalies", TL_AN_NTYPES, anomaly_name);
     w_names(&w, "severities", TL_SEV_NLEVELS, sev_name);
     w_names(&w, "endpoints", TL_AEP_CONNECTION + 1, ep_name);
-    w_names(&w, "ends", TL_END_EVICTED + 1, end_name);
+    w_names(&w, "ends", TL_END_NENDS, end_name);
     w_names(&w, "roles_from", TL_ROLES_PORT + 1, roles_name);
     tl_jw_key(&w, "first_ts");
     tl_jw_int(&w, run->capture->first_ts);

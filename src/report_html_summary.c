@@ -104,8 +104,8 @@ static void write_cards(struct page *p, const struct report_summary *sum,
     snprintf(v, sizeof v, "%" PRIu64, sum->connections);
     card(p, "", v, "connections");
     /* fin, rst, timeout, evicted, then open: how they ended, then not. */
-    for (int k = 1; k <= TL_END_EVICTED + 1; k++) {
-        int e = k % (TL_END_EVICTED + 1);
+    for (int k = 1; k <= TL_END_NENDS; k++) {
+        int e = k % TL_END_NENDS;
         snprintf(v, sizeof v, "%" PRIu64, sum->ends[e]);
         char label[32];
         snprintf(label, sizeof label, "end %s", tl_end_name((enum tl_end)e));
@@ -132,8 +132,12 @@ static void kv(struct page *p, const char *key) { put(p, "<tr><th>%s</th><td>", 
 
 static void write_skipped(struct page *p, const struct tl_capture_info *cap)
 {
-    put(p, "%" PRIu64 " read, %" PRIu64 " TCP, %" PRIu64 " skipped", cap->packets, cap->tcp_packets,
-        cap->packets - cap->tcp_packets);
+    uint64_t icmp = cap->icmp_matched + cap->icmp_unmatched;
+    put(p, "%" PRIu64 " read, %" PRIu64 " TCP, ", cap->packets, cap->tcp_packets);
+    if (icmp != 0)
+        put(p, "%" PRIu64 " ICMP errors about TCP (%" PRIu64 " of no connection seen), ", icmp,
+            cap->icmp_unmatched);
+    put(p, "%" PRIu64 " skipped", cap->packets - cap->tcp_packets - icmp);
     const char *sep = " (";
     for (int i = 1; i < TL_DEC_NRESULTS; i++) {
         if (cap->skipped[i] == 0)
@@ -348,6 +352,7 @@ static void evidence_value(struct page *p, const struct tl_anomaly *a, const str
         break;
     case TL_EVK_BOOL: put(p, "%s", f->v.b ? "true" : "false"); break;
     case TL_EVK_STR: esc(p, f->v.s); break;
+    case TL_EVK_ADDR: esc(p, tl_anomaly_addr_text(a, f, s, sizeof s)); break;
     case TL_EVK_SERIES:
         for (uint8_t k = 0; k < a->nseries && k < TL_ANOM_MAX_SERIES; k++) {
             seconds(s, sizeof s, a->series[k]);

@@ -50,7 +50,7 @@ enum report_life { TL_LIFE_1S = 0, TL_LIFE_10S, TL_LIFE_60S, TL_LIFE_LONGER, TL_
 /* Tallies every format can print in its summary. */
 struct report_summary {
     uint64_t connections;
-    uint64_t ends[TL_END_EVICTED + 1];
+    uint64_t ends[TL_END_NENDS];
     uint64_t states[2][TL_EP_NSTATES]; /* states at end, by role */
     uint64_t anomalies[TL_AN_NTYPES];
     uint64_t by_sev[TL_SEV_NLEVELS];

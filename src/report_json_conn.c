@@ -220,6 +220,15 @@ static void w_event(struct tl_jw *w, const struct tl_timeline *t, const struct t
         tl_jw_int(w, (int64_t)sum->last_pkt);
         w_pair(w, "packets", sum->packets[0], sum->packets[1]);
         w_pair(w, "bytes", sum->bytes[0], sum->bytes[1]);
+    } else if (tl_event_is_icmp(e)) {
+        TL_JW_KEY(w, "dir");
+        tl_jw_str(w, tl_report_dir_name(e->dir));
+        TL_JW_KEY(w, "icmp_type");
+        tl_jw_int(w, tl_event_icmp_type(e));
+        TL_JW_KEY(w, "icmp_code");
+        tl_jw_int(w, tl_event_icmp_code(e));
+        TL_JW_KEY(w, "seq");
+        tl_jw_int(w, e->seq);
     } else if (e->dir != TL_TL_NONE) {
         char flags[9];
         TL_JW_KEY(w, "dir");
@@ -255,6 +264,11 @@ void tl_report_json_evidence(struct tl_jw *w, const struct tl_anomaly *a)
         case TL_EVK_REAL: tl_jw_real(w, f->v.r); break;
         case TL_EVK_BOOL: tl_jw_bool(w, f->v.b); break;
         case TL_EVK_STR: tl_jw_str(w, f->v.s); break;
+        case TL_EVK_ADDR: {
+            char s[TL_ADDR_STRLEN];
+            tl_jw_str(w, tl_anomaly_addr_text(a, f, s, sizeof s));
+            break;
+        }
         case TL_EVK_SERIES:
             tl_jw_arr_begin(w);
             for (uint8_t k = 0; k < a->nseries; k++)
@@ -359,6 +373,10 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
     w_pair(w, "bytes", c->bytes[0], c->bytes[1]);
     if (c->duplicates[0] + c->duplicates[1] > 0)
         w_pair(w, "duplicates", c->duplicates[0], c->duplicates[1]);
+    if (c->icmp_errors > 0) {
+        TL_JW_KEY(w, "icmp_errors");
+        tl_jw_int(w, c->icmp_errors);
+    }
     w_conn_tail(w, v, &ends);
     tl_jw_obj_end(w);
 }

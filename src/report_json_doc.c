@@ -95,6 +95,13 @@ static void w_capture(struct tl_jw *w, const struct tl_capture_info *cap)
     w_uint(w, "peak_connections", cap->peak_flows);
     if (cap->late_segments != 0)
         w_uint(w, "late_segments", cap->late_segments);
+    if (cap->icmp_matched + cap->icmp_unmatched != 0) {
+        TL_JW_KEY(w, "icmp_errors");
+        tl_jw_obj_begin(w);
+        w_uint(w, "matched", cap->icmp_matched);
+        w_uint(w, "unmatched", cap->icmp_unmatched);
+        tl_jw_obj_end(w);
+    }
     if (cap->live) {
         TL_JW_KEY(w, "live");
         tl_jw_obj_begin(w);
@@ -147,7 +154,7 @@ static void w_summary(struct tl_jw *w, const struct tl_report *r)
     tl_jw_obj_end(w);
     TL_JW_KEY(w, "ends");
     tl_jw_obj_begin(w);
-    for (int e = 0; e <= TL_END_EVICTED; e++)
+    for (int e = 0; e < TL_END_NENDS; e++)
         if (sum->ends[e] != 0)
             w_uint(w, tl_end_name((enum tl_end)e), sum->ends[e]);
     tl_jw_obj_end(w);

@@ -214,6 +214,12 @@ static const char *sev_sgr(unsigned sev)
  * nothing). */
 static void label(const struct tl_event *e, char *flags, size_t fsize, char *nums, size_t nsize)
 {
+    if (tl_event_is_icmp(e)) {
+        snprintf(flags, fsize, "ICMP");
+        snprintf(nums, nsize, " type=%u code=%u seq=%" PRIu32, tl_event_icmp_type(e),
+                 tl_event_icmp_code(e), e->seq);
+        return;
+    }
     tl_tcp_flags_str(e->flags, flags, fsize);
     if (flags[0] == '\0')
         snprintf(flags, fsize, "none");

@@ -168,7 +168,7 @@ void tl_report_summary_add(struct report_summary *sum, const struct tl_conn_view
 {
     const struct tl_conn *c = v->conn;
     sum->connections++;
-    if (c->end <= TL_END_EVICTED)
+    if (c->end < TL_END_NENDS)
         sum->ends[c->end]++;
     if (v->tcp != NULL)
         for (int r = 0; r < 2; r++)

@@ -202,7 +202,8 @@ static void event_line(struct buf *b, const struct tl_timeline *t, const struct 
     } else {
         bu64(b, e->pkt, 6, false);
         bstr(b, e->dir == TL_TL_C2S ? " c>s " : " s>c ");
-        bpad(b, tl_tcp_flags_str(e->flags, flags, sizeof flags), 5, false);
+        bpad(b, tl_event_is_icmp(e) ? "ICMP" : tl_tcp_flags_str(e->flags, flags, sizeof flags), 5,
+             false);
         bput(b, " ", 1);
         bu64(b, e->seq, 10, true);
         bput(b, " ", 1);
@@ -217,6 +218,12 @@ static void event_line(struct buf *b, const struct tl_timeline *t, const struct 
     bput(b, " ", 1);
     if (e->kind != TL_TL_SUMMARY) {
         bstr(b, tl_evkind_name((enum tl_evkind)e->kind));
+        if (tl_event_is_icmp(e)) {
+            bstr(b, " type ");
+            bu64(b, tl_event_icmp_type(e), 0, false);
+            bstr(b, " code ");
+            bu64(b, tl_event_icmp_code(e), 0, false);
+        }
         const char *sep = " (";
         for (int r = 0; r < 2; r++)
             for (int i = 0; i < 2 && e->via[r][i] != 0; i++) {
@@ -326,6 +333,11 @@ static void evidence_value(struct buf *b, const struct tl_anomaly *a, const stru
     case TL_EVK_REAL: real_value(b, f->v.r); break;
     case TL_EVK_BOOL: bstr(b, f->v.b ? "true" : "false"); break;
     case TL_EVK_STR: bstr(b, f->v.s != NULL ? f->v.s : ""); break;
+    case TL_EVK_ADDR: {
+        char s[TL_ADDR_STRLEN];
+        bstr(b, tl_anomaly_addr_text(a, f, s, sizeof s));
+        break;
+    }
     case TL_EVK_SERIES:
         bput(b, "[", 1);
         for (uint8_t k = 0; k < a->nseries && k < TL_ANOM_MAX_SERIES; k++) {
@@ -578,9 +590,14 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
                          ? "\n         WARNING: packets were lost before tcplens saw them: states"
                            " and anomalies\n         of connections active then may be wrong"
                          : "") >= 0;
-    uint64_t skipped = cap->packets - cap->tcp_packets;
-    ok = ok && fprintf(out, "packets  %" PRIu64 " read, %" PRIu64 " TCP, %" PRIu64 " skipped",
-                       cap->packets, cap->tcp_packets, skipped) >= 0;
+    uint64_t icmp = cap->icmp_matched + cap->icmp_unmatched;
+    uint64_t skipped = cap->packets - cap->tcp_packets - icmp;
+    ok = ok && fprintf(out, "packets  %" PRIu64 " read, %" PRIu64 " TCP, ", cap->packets,
+                       cap->tcp_packets) >= 0;
+    if (ok && icmp != 0)
+        ok = fprintf(out, "%" PRIu64 " ICMP errors about TCP (%" PRIu64 " of no connection seen), ",
+                     icmp, cap->icmp_unmatched) >= 0;
+    ok = ok && fprintf(out, "%" PRIu64 " skipped", skipped) >= 0;
     const char *sep = " (";
     for (int i = 1; ok && i < TL_DEC_NRESULTS; i++) {
         if (cap->skipped[i] == 0)
@@ -622,7 +639,7 @@ static bool write_counts(const struct tl_report *r, FILE *out)
     const struct report_summary *sum = r->sum;
     bool ok = fprintf(out, "connections %" PRIu64, sum->connections) >= 0;
     const char *sep = ": ";
-    for (int e = 0; ok && e <= TL_END_EVICTED; e++) {
+    for (int e = 0; ok && e < TL_END_NENDS; e++) {
         if (sum->ends[e] == 0)
             continue;
         ok = fprintf(out, "%s%" PRIu64 " %s", sep, sum->ends[e], tl_end_name((enum tl_end)e)) >= 0;

@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include "tcplens/icmp.h"
 #include "tcplens/seq.h"
 #include "tcpstate_int.h"
 
@@ -58,6 +59,9 @@ static const char *const kind_names[] = {
     "synack_timeout",
     "final_ack_lost",
     "fin_ack_lost",
+    "icmp_error",
+    "icmp_ignored",
+    "retransmission_timeout",
 };
 _Static_assert(sizeof kind_names / sizeof kind_names[0] == TL_K_NKINDS,
                "every event kind has a name");
@@ -410,10 +414,13 @@ static enum tl_ev sender_event(uint8_t f)
 static void retry_after_reset(struct ctx *x, enum tl_role r)
 {
     struct tl_tcpstate *st = x->st;
-    if (!st->rst_seen || st->ep[r].took_syn || st->ep[r].fin_sent)
+    if (!(st->rst_seen || st->icmp_abort) || st->ep[r].took_syn || st->ep[r].fin_sent)
         return;
     revise(x, r, TL_EP_SYN_SENT);
     st->rst_seen = false;
+    /* The same for an ICMP error: the kernel had not taken it (the socket
+     * was busy, it only noted a soft error) or the stack ignores them. */
+    st->icmp_abort = false;
 }
 
 /*
@@ -468,6 +475,29 @@ static bool lifecycle_kind(enum tl_evkind k)
 }
 
 void tl_tcpstate_init(struct tl_tcpstate *st) { memset(st, 0, sizeof *st); }
+
+/* The same data sent again and again, never acknowledged: a running
+ * retransmission timer. An ACK past that data, or new data or a FIN from
+ * its sender, ends it. */
+static void note_retx(struct tl_ep *me, struct tl_ep *peer, const struct tl_pkt *p,
+                      enum tl_evkind k, int64_t ts)
+{
+    if (peer->nrtx > 0 && (p->flags & TL_TH_ACK) && tl_seq_gt(p->ack, peer->rtx_seq))
+        peer->nrtx = 0;
+    if (k != TL_K_RETX || p->payload_len == 0) {
+        if (p->payload_len > 0 || (p->flags & (TL_TH_FIN | TL_TH_SYN | TL_TH_RST)))
+            me->nrtx = 0;
+        return;
+    }
+    if (me->nrtx == 0 || p->seq != me->rtx_seq) {
+        me->rtx_seq = p->seq;
+        me->nrtx = 0;
+        me->rtx_last = ts;
+    }
+    me->nrtx++;
+    me->rtx_prev = me->rtx_last;
+    me->rtx_last = ts;
+}
 
 /* p's sequence and acknowledgement numbers relative to the ISNs. */
 static void rel_numbers(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
@@ -567,6 +597,7 @@ void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_
         me->syn_prev = me->syn_last;
         me->syn_last = ts_us;
     }
+    note_retx(me, peer, p, (enum tl_evkind)out->kind, ts_us);
     if (out->kind == TL_K_SYN_RETX && me->state == TL_EP_CLOSED)
         retry_after_reset(&x, r);
     if (in_flight(st, p, r, ts_us)) {
@@ -618,6 +649,14 @@ static int64_t retry_deadline(const struct tl_ep *e)
 /* When e's TIME_WAIT ends (its timer, re-armed by the peer's segments). */
 static int64_t tw_due(const struct tl_ep *e) { return e->tw_since + TL_TIME_WAIT_US; }
 
+int64_t tl_tcpstate_rtx_deadline(const struct tl_ep *e)
+{
+    int64_t next = 2 * (e->rtx_last - e->rtx_prev);
+    if (next > TL_RTO_MAX_US)
+        next = TL_RTO_MAX_US;
+    return e->rtx_last + next + next / 50 + 10000;
+}
+
 int64_t tl_tcpstate_time_wait_due(const struct tl_tcpstate *st)
 {
     int64_t due = 0;
@@ -635,7 +674,16 @@ static bool timer_of(const struct tl_tcpstate *st, int r, bool final, int64_t *t
         *k = TL_K_TIME_WAIT_END;
         return true;
     }
-    if (!final || e->nsyn == 0)
+    if (!final)
+        return false;
+    /* Data retransmitted twice or more, then nothing although the capture
+     * went on: tcp_retries2 ran out (or the application gave up). */
+    if (e->nrtx >= 2 && e->state >= TL_EP_ESTABLISHED && e->state <= TL_EP_LAST_ACK) {
+        *t = tl_tcpstate_rtx_deadline(e);
+        *k = TL_K_RETX_TIMEOUT;
+        return true;
+    }
+    if (e->nsyn == 0)
         return false;
     /* A client nobody answered, a server whose SYN-ACK nobody completed. */
     if (e->state == TL_EP_SYN_SENT && !peer->seen) {
@@ -686,9 +734,49 @@ bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final, str
         st->syn_gave_up = true;
     if (kind == TL_K_SYNACK_TIMEOUT)
         st->synack_gave_up = true;
+    if (kind == TL_K_RETX_TIMEOUT)
+        st->rtx_gave_up = true;
     fire(&x, (enum tl_role)r, TL_EV_TIMEOUT);
     out->ended = !was_ended && tl_tcpstate_ended(st);
     return true;
+}
+
+/* Does endpoint e have sequence number seq in flight (tcp_v4_err()'s
+ * between(seq, snd_una, snd_nxt))? A pending request takes only its ISN.
+ * Not knowing (nothing of e captured), the error is taken as it is. */
+static bool icmp_in_window(const struct tl_ep *e, const struct tl_ep *peer, uint32_t seq)
+{
+    if (!e->seen)
+        return true;
+    if (e->state == TL_EP_SYN_RECV)
+        return seq == e->isn;
+    uint32_t una = peer->acked_any && !(e->state == TL_EP_SYN_SENT) ? peer->last_ack : e->isn;
+    return seq - una <= e->snd_nxt - una;
+}
+
+void tl_tcpstate_icmp(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r, int64_t ts_us,
+                      struct tl_step *out)
+{
+    memset(out, 0, sizeof *out);
+    struct ctx x = {st, p, ts_us, out, -1};
+    struct tl_ep *me = &st->ep[r];
+    bool was_ended = tl_tcpstate_ended(st);
+    out->lifecycle = true;
+    out->rel_seq = me->seen ? p->seq - me->isn : 0;
+    if (!icmp_in_window(me, &st->ep[!r], p->seq)) {
+        out->kind = TL_K_ICMP_IGNORED;
+        return;
+    }
+    out->kind = TL_K_ICMP;
+    bool abort = me->state == TL_EP_SYN_SENT   ? tl_icmp_aborts_connect(&p->icmp)
+                 : me->state == TL_EP_SYN_RECV ? tl_icmp_aborts_request(&p->icmp)
+                                               : false;
+    if (!abort)
+        return;
+    if (me->state == TL_EP_SYN_SENT)
+        st->icmp_abort = true;
+    fire(&x, r, TL_EV_ICMP);
+    out->ended = !was_ended && tl_tcpstate_ended(st);
 }
 
 bool tl_tcpstate_reused(struct tl_tcpstate *st, enum tl_role by, int64_t ts_us, struct tl_step *out)
@@ -705,8 +793,8 @@ bool tl_tcpstate_reused(struct tl_tcpstate *st, enum tl_role by, int64_t ts_us, 
 
 bool tl_tcpstate_ended(const struct tl_tcpstate *st)
 {
-    return st->rst_seen || st->syn_gave_up || st->synack_gave_up ||
-           (st->ep[0].fin_acked && st->ep[1].fin_acked);
+    return st->rst_seen || st->syn_gave_up || st->synack_gave_up || st->icmp_abort ||
+           st->rtx_gave_up || (st->ep[0].fin_acked && st->ep[1].fin_acked);
 }
 
 enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st)
@@ -716,7 +804,9 @@ enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st)
         return TL_END_FIN;
     if (st->rst_seen)
         return TL_END_RST;
-    return st->syn_gave_up || st->synack_gave_up ? TL_END_TIMEOUT : TL_END_OPEN;
+    if (st->icmp_abort)
+        return TL_END_ICMP;
+    return st->syn_gave_up || st->synack_gave_up || st->rtx_gave_up ? TL_END_TIMEOUT : TL_END_OPEN;
 }
 
 /* Role r's bit in a tl_seqspace bit set. */

@@ -22,6 +22,7 @@ enum tl_ev {
     TL_EV_GOT_RST,   /* received an acceptable RST */
     TL_EV_TIMEOUT,   /* its timer ran out: TIME_WAIT over, or SYN retries given up */
     TL_EV_REUSED,    /* a new connection took its 4-tuple over */
+    TL_EV_ICMP,      /* an ICMP error that ends a handshake (tl_tcpstate_icmp) */
     TL_EV_NEVENTS
 };
 

@@ -14,6 +14,8 @@
  *        LAST_ACK --FIN acked--> CLOSED  (its FIN again: the ACK never got in)
  *        SYN_SENT --retries given up--> CLOSED;  TIME_WAIT --reused--> CLOSED
  *        SYN_RECV --SYN-ACK retries given up--> CLOSED
+ *        SYN_SENT --ICMP unreachable--> CLOSED;  SYN_RECV --ICMP--> LISTEN
+ *  ESTABLISHED..LAST_ACK --retransmissions given up--> CLOSED
  *  SYN_SENT/LISTEN --sends an ACK: a SYN-ACK the capture missed--> ESTABLISHED
  *         any     --its port opens a new connection (same port, new ISN)--> CLOSED
  *         any     --RST sent or acceptable RST received--> CLOSED
@@ -61,6 +63,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_GOT_RST] = T(CLOSED, GO),
         [TL_EV_TIMEOUT] = T(CLOSED, GO), /* tcp_syn_retries exhausted */
         [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
+        [TL_EV_ICMP] = T(CLOSED, GO), /* connect() fails: unreachable */
     },
     [TL_EP_SYN_RECV] = {
         [TL_EV_SYNACK] = STAY,          /* retransmission */
@@ -73,6 +76,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_GOT_RST] = T(CLOSED, GO),
         [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
         [TL_EV_TIMEOUT] = T(CLOSED, GO), /* tcp_synack_retries exhausted */
+        [TL_EV_ICMP] = T(LISTEN, GO), /* the request is dropped, the listener stays */
     },
     [TL_EP_ESTABLISHED] = {
         [TL_EV_SYNACK] = T(SYN_RECV, REVERT_SYNRECV),
@@ -84,6 +88,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_SYN_ACKED] = STAY,
         [TL_EV_GOT_RST] = T(CLOSED, GO),
         [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
+        [TL_EV_TIMEOUT] = T(CLOSED, GO), /* tcp_retries2 exhausted */
     },
     [TL_EP_FIN_WAIT_1] = {
         [TL_EV_SEG] = STAY,
@@ -95,6 +100,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_FIN_ACKED] = T(FIN_WAIT_2, GO),
         [TL_EV_GOT_RST] = T(CLOSED, GO),
         [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
+        [TL_EV_TIMEOUT] = T(CLOSED, GO), /* tcp_retries2 exhausted */
     },
     [TL_EP_FIN_WAIT_2] = {
         [TL_EV_SEG] = STAY,
@@ -115,6 +121,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_SYN_ACKED] = STAY,
         [TL_EV_GOT_RST] = T(CLOSED, GO),
         [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
+        [TL_EV_TIMEOUT] = T(CLOSED, GO), /* tcp_retries2 exhausted */
     },
     [TL_EP_CLOSING] = {
         [TL_EV_SEG] = STAY,
@@ -124,6 +131,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_FIN_ACKED] = T(TIME_WAIT, TIME_WAIT),
         [TL_EV_GOT_RST] = T(CLOSED, GO),
         [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
+        [TL_EV_TIMEOUT] = T(CLOSED, GO), /* tcp_retries2 exhausted */
     },
     [TL_EP_LAST_ACK] = {
         [TL_EV_SEG] = STAY,
@@ -133,6 +141,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_FIN_ACKED] = T(CLOSED, GO),
         [TL_EV_GOT_RST] = T(CLOSED, GO),
         [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
+        [TL_EV_TIMEOUT] = T(CLOSED, GO), /* tcp_retries2 exhausted */
     },
     [TL_EP_TIME_WAIT] = {
         [TL_EV_SEG] = STAY,     /* re-ACKs a retransmitted FIN */
@@ -159,6 +168,6 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
 /* clang-format on */
 
 const char *const tl_ev_name[TL_EV_NEVENTS] = {
-    "syn",      "synack",    "seg",       "fin",     "rst",     "took_syn",
-    "took_fin", "syn_acked", "fin_acked", "got_rst", "timeout", "reused",
+    "syn",       "synack",    "seg",     "fin",     "rst",    "took_syn", "took_fin",
+    "syn_acked", "fin_acked", "got_rst", "timeout", "reused", "icmp",
 };

@@ -441,3 +441,42 @@ enum tl_status tl_track_step(struct tl_track *t, const struct tl_tcpstate *st,
     me->last_pkt = pkt_no;
     return ok ? TL_OK : TL_ENOMEM;
 }
+
+bool tl_track_icmp_copy(const struct tl_track *t, const struct tl_pkt *p, enum tl_role r,
+                        int64_t ts)
+{
+    const struct tl_track_trouble *me = t->side[r].trouble;
+    return me != NULL && me->icmps + me->icmps_ignored > 0 && ts - me->icmp_last_ts < TL_DUP_US &&
+           me->icmp_last_seq == p->seq &&
+           me->icmp_last_tc == (uint16_t)(p->icmp.type << 8 | p->icmp.code);
+}
+
+enum tl_status tl_track_icmp(struct tl_track *t, const struct tl_tcpstate *st,
+                             const struct tl_step *s, const struct tl_pkt *p, enum tl_role r,
+                             uint64_t pkt_no, int64_t ts, uint64_t quoted_pkt)
+{
+    enum tl_status ok = tl_track_step(t, st, s, NULL, r, pkt_no, ts);
+    struct tl_track_trouble *me = trouble(&t->side[r]);
+    if (me == NULL)
+        return TL_ENOMEM;
+    me->icmp_last_ts = ts;
+    me->icmp_last_seq = p->seq;
+    me->icmp_last_tc = (uint16_t)(p->icmp.type << 8 | p->icmp.code);
+    if (s->kind == TL_K_ICMP_IGNORED) {
+        me->icmps_ignored++;
+        return ok;
+    }
+    bool abort = s->nchanges > 0;
+    /* The first one tells, unless a later one ended the attempt. */
+    if (me->icmps++ > 0 && !(abort && !me->icmp_abort))
+        return ok;
+    me->icmp = p->icmp;
+    me->icmp_pkt = pkt_no;
+    me->icmp_ts = ts;
+    me->icmp_quoted_pkt = quoted_pkt;
+    me->icmp_seq = s->rel_seq;
+    me->icmp_state = abort ? s->changes[0].from : st->ep[r].state;
+    me->icmp_abort = abort;
+    me->icmp_from_dest = tl_addr_cmp(&p->icmp.from, &p->dst) == 0;
+    return ok;
+}

@@ -63,6 +63,8 @@ enum tl_sev { TL_SEV_INFO = 0, TL_SEV_WARNING, TL_SEV_ERROR, TL_SEV_NLEVELS };
     X(MIDSTREAM, "midstream", TL_SEV_INFO, false, tl_det_midstream, tl_text_midstream)            \
     X(UNEXPECTED_SEGMENT, "unexpected_segment", TL_SEV_WARNING, false, tl_det_unexpected_segment, \
       tl_text_unexpected_segment)                                                                 \
+    X(ICMP_UNREACHABLE, "icmp_unreachable", TL_SEV_ERROR, false, tl_det_icmp_unreachable,         \
+      tl_text_icmp_unreachable)                                                                   \
     X(SYN_SCAN, "syn_scan", TL_SEV_WARNING, true, NULL, tl_text_syn_scan)                         \
     X(ACCEPT_QUEUE_OVERFLOW, "accept_queue_overflow", TL_SEV_ERROR, true, NULL,                   \
       tl_text_accept_queue_overflow)                                                              \
@@ -85,7 +87,7 @@ enum tl_anom_ep { TL_AEP_CLIENT = 0, TL_AEP_SERVER = 1, TL_AEP_CONNECTION = 2 };
 const char *tl_anom_ep_name(enum tl_anom_ep e);
 
 /* One piece of type-specific evidence. Keys are string literals. */
-enum tl_evk { TL_EVK_INT, TL_EVK_REAL, TL_EVK_BOOL, TL_EVK_STR, TL_EVK_SERIES };
+enum tl_evk { TL_EVK_INT, TL_EVK_REAL, TL_EVK_BOOL, TL_EVK_STR, TL_EVK_SERIES, TL_EVK_ADDR };
 struct tl_evfield {
     const char *key;
     uint8_t kind; /* enum tl_evk; SERIES = the anomaly's series[] */
@@ -94,7 +96,7 @@ struct tl_evfield {
         double r;
         bool b;
         const char *s; /* a string literal */
-    } v;
+    } v;               /* ADDR: the anomaly's addr */
 };
 
 #define TL_ANOM_MAX_PKTS 16
@@ -117,6 +119,7 @@ struct tl_anomaly {
      * number, a byte count), for the type's renderer alone: no report
      * prints it. Each type names its slots next to its detector. */
     int64_t aux[TL_ANOM_MAX_AUX];
+    struct tl_addr addr; /* the value of its TL_EVK_ADDR field (one at most) */
 };
 
 struct tl_anomaly_list {
@@ -136,6 +139,11 @@ void tl_anomaly_int(struct tl_anomaly *a, const char *key, int64_t v);
 void tl_anomaly_real(struct tl_anomaly *a, const char *key, double v);
 void tl_anomaly_bool(struct tl_anomaly *a, const char *key, bool v);
 void tl_anomaly_str(struct tl_anomaly *a, const char *key, const char *literal);
+/* An address (one per anomaly), written as its text form. */
+void tl_anomaly_addr(struct tl_anomaly *a, const char *key, const struct tl_addr *v);
+/* The text form of field f's value when it is an address, else NULL. */
+const char *tl_anomaly_addr_text(const struct tl_anomaly *a, const struct tl_evfield *f, char *buf,
+                                 size_t size);
 /* Adds a series (e.g. "gaps") of up to TL_ANOM_MAX_SERIES values. */
 void tl_anomaly_series(struct tl_anomaly *a, const char *key, const double *v, size_t n);
 /* Keeps a series for the renderer only (no field: not printed). */

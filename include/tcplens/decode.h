@@ -55,6 +55,10 @@ enum tl_dec {
     TL_DEC_BAD_IP_LEN,
     TL_DEC_BAD_IPV6_EXT,
     TL_DEC_BAD_TCP_DOFF,
+    TL_DEC_TRUNC_ICMP, /* an ICMP error too short to name its TCP segment */
+    /* Not a skip: an ICMP or ICMPv6 error quoting a TCP segment, which
+     * *out then describes (tl_pkt.icmp). */
+    TL_DEC_ICMP,
     TL_DEC_NRESULTS
 };
 
@@ -77,6 +81,30 @@ enum {
 };
 
 #define TL_MAX_SACK_BLOCKS 4
+
+/* ICMP and ICMPv6 message types that quote a segment. */
+enum {
+    TL_ICMP4_UNREACH = 3,
+    TL_ICMP4_TIME_EXCEEDED = 11,
+    TL_ICMP4_PARAM_PROBLEM = 12,
+    TL_ICMP4_FRAG_NEEDED = 4, /* a code of TL_ICMP4_UNREACH */
+    TL_ICMP6_UNREACH = 1,
+    TL_ICMP6_TOO_BIG = 2,
+    TL_ICMP6_TIME_EXCEEDED = 3,
+    TL_ICMP6_PARAM_PROBLEM = 4,
+};
+
+/* An ICMP or ICMPv6 error about a TCP segment (TL_DEC_ICMP). The tl_pkt
+ * around it describes the segment it quotes: addresses, ports and sequence
+ * number always; the acknowledgment number and flags only when the quote
+ * reaches them (has_flags). */
+struct tl_icmp {
+    struct tl_addr from; /* who sent the error: the destination or a router */
+    uint8_t type, code;  /* as on the wire, ICMP or ICMPv6 (v6) */
+    bool v6;
+    bool has_flags;
+    uint32_t mtu; /* fragmentation needed, packet too big: the next hop's MTU */
+};
 
 struct tl_tcpopt {
     bool has_mss, has_wscale, sack_permitted, has_ts;
@@ -105,11 +133,13 @@ struct tl_pkt {
     const uint8_t *tcp_hdr; /* TCP header, tcp_hlen bytes, then the payload */
     uint16_t ip4_hlen, tcp_hlen;
     struct tl_tcpopt opt;
+    struct tl_icmp icmp; /* TL_DEC_ICMP only */
 };
 
 /*
- * Decodes one frame. On TL_DEC_OK *out describes a TCP segment; otherwise
- * *out is unspecified and the result says why the frame was skipped.
+ * Decodes one frame. On TL_DEC_OK *out describes a TCP segment; on
+ * TL_DEC_ICMP an ICMP error and the segment it quotes; otherwise *out is
+ * unspecified and the result says why the frame was skipped.
  * buf is borrowed until return (payload points into it).
  */
 enum tl_dec tl_decode(const uint8_t *buf, size_t caplen, size_t wirelen, int linktype,

@@ -121,6 +121,23 @@ struct tl_track_trouble {
     int64_t stall_peer_ts; /* the peer's first segment after the stall began (0: none) */
     uint32_t dup_copies;   /* retransmissions that were the capture's own copies
                                  (not in retx_bytes) */
+    /* ICMP errors about its segments (tl_track_icmp): how many it took,
+     * how many quoted what it did not have in flight, and the one the
+     * detector tells of: the one that ended its attempt, else the first. */
+    uint32_t icmps;
+    uint32_t icmps_ignored;
+    struct tl_icmp icmp;
+    uint64_t icmp_pkt;
+    int64_t icmp_ts;
+    uint64_t icmp_quoted_pkt; /* the segment it quotes (0: not captured) */
+    uint32_t icmp_seq;        /* that segment's relative sequence number */
+    uint8_t icmp_state;       /* its state when the error came */
+    bool icmp_abort;          /* the error ended its attempt */
+    bool icmp_from_dest;      /* sent by the segment's destination, not a router */
+    /* The last error, to tell the capture's own copy of it. */
+    int64_t icmp_last_ts;
+    uint32_t icmp_last_seq;
+    uint16_t icmp_last_tc; /* type << 8 | code */
 };
 
 /* What one side did, as far as the detectors care: what every connection
@@ -195,6 +212,21 @@ void tl_track_copy(struct tl_track *dst, const struct tl_track *src, unsigned ch
 TL_MUST_CHECK enum tl_status tl_track_step(struct tl_track *t, const struct tl_tcpstate *st,
                                            const struct tl_step *s, const struct tl_pkt *p,
                                            enum tl_role r, uint64_t pkt_no, int64_t ts);
+
+/* True when an ICMP error (p: the quoted segment, sent by r) is the
+ * capture's own copy of the last one r got: the same message about the
+ * same sequence number within TL_DUP_US. */
+bool tl_track_icmp_copy(const struct tl_track *t, const struct tl_pkt *p, enum tl_role r,
+                        int64_t ts);
+
+/* Takes in an ICMP error (s: tl_tcpstate_icmp()'s step; p the quoted
+ * segment, sent by r; st the states after it) that came in packet pkt_no
+ * and quotes packet quoted_pkt (0: unknown). TL_ENOMEM when the trouble
+ * record could not be allocated. */
+TL_MUST_CHECK enum tl_status tl_track_icmp(struct tl_track *t, const struct tl_tcpstate *st,
+                                           const struct tl_step *s, const struct tl_pkt *p,
+                                           enum tl_role r, uint64_t pkt_no, int64_t ts,
+                                           uint64_t quoted_pkt);
 
 /* Everything a detector reads. now_us is the packet clock when the
  * connection is reported (later than its last segment if it lingered). */

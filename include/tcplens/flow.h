@@ -46,6 +46,8 @@ enum tl_end {
     TL_END_RST,      /* reset */
     TL_END_TIMEOUT,  /* idle past the timeout, evicted */
     TL_END_EVICTED,  /* pushed out by --max-flows */
+    TL_END_ICMP,     /* an ICMP error ended the client's connect() */
+    TL_END_NENDS
 };
 
 /* Recency lists: connections still live, and those that have ended but
@@ -93,6 +95,7 @@ struct tl_conn {
                                * under the TL_FLOW_SUPERSEDED key */
     bool synced;            /* both endpoints synchronized, not ended: an
                                * idle one may come back (a keepalive) */
+    uint32_t icmp_errors;   /* ICMP errors about its segments, copies included */
     bool overlaps;          /* another connection on its 4-tuple lived at
                                * the same time (a superseded one): tell
                                * them apart by the client's sequence space */

@@ -16,10 +16,12 @@
 
 /* Counters about the whole run, filled in by the engine. */
 struct tl_capture_info {
-    int64_t first_ts, last_ts;         /* µs; both 0 when no packet was read */
-    uint64_t packets;                  /* frames read */
-    uint64_t tcp_packets;              /* frames decoded as TCP */
-    uint64_t duplicates;               /* TCP frames that were the capture's own copies */
+    int64_t first_ts, last_ts; /* µs; both 0 when no packet was read */
+    uint64_t packets;          /* frames read */
+    uint64_t tcp_packets;      /* frames decoded as TCP */
+    uint64_t duplicates;       /* TCP frames (and ICMP errors) that were the capture's own copies */
+    uint64_t icmp_matched;     /* ICMP errors about a connection held */
+    uint64_t icmp_unmatched;   /* ICMP errors about a TCP segment of no connection held */
     uint64_t skipped[TL_DEC_NRESULTS]; /* by reason; [TL_DEC_OK] unused */
     uint64_t connections;              /* connections reported */
     uint64_t evicted_idle;             /* ended by --idle-timeout */

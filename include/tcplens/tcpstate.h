@@ -71,10 +71,16 @@ enum tl_evkind {
     TL_K_SYNACK_TIMEOUT, /* the server stopped retrying its SYN-ACK: it gave up */
     TL_K_FINAL_ACK_LOST, /* a final ACK its FIN's sender proved it never got (revised) */
     TL_K_FIN_ACK_LOST,   /* an ACK of a FIN_WAIT_1 FIN its sender proved it never got (revised) */
+    TL_K_ICMP,           /* an ICMP error about a segment the endpoint sent (tl_tcpstate_icmp) */
+    TL_K_ICMP_IGNORED,   /* one quoting what the endpoint does not have in flight */
+    TL_K_RETX_TIMEOUT,   /* an endpoint stopped retransmitting unacknowledged data: it gave up */
     TL_K_NKINDS
 };
 
 const char *tl_evkind_name(enum tl_evkind k);
+
+/* Linux's longest retransmission timeout (TCP_RTO_MAX). */
+#define TL_RTO_MAX_US (120 * TL_USEC_PER_SEC)
 
 /* Linux keeps TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN). */
 #define TL_TIME_WAIT_US (60 * TL_USEC_PER_SEC)
@@ -106,6 +112,11 @@ struct tl_ep {
     int64_t syn_last, syn_prev; /* when the last two were sent, µs */
     int64_t closed_rx_ts;       /* when what it received closed it (0: not so) */
     int64_t fin_acked_ts;       /* when the peer's ACK covered our FIN */
+    /* Its retransmissions of the same data, the peer silent since: the
+     * retransmission timer the give-up is concluded from. */
+    uint32_t rtx_seq;
+    uint32_t nrtx;
+    int64_t rtx_last, rtx_prev; /* when the last two were sent, µs */
 };
 
 struct tl_tcpstate {
@@ -116,6 +127,8 @@ struct tl_tcpstate {
     bool ack_dropped;       /* the server dropped a handshake ACK (accept queue) */
     bool synack_gave_up;    /* the server stopped retrying its SYN-ACK */
     bool challenged;        /* a SYN was answered by a challenge ACK (RFC 5961) */
+    bool icmp_abort;        /* an ICMP error ended the client's connect() */
+    bool rtx_gave_up;       /* an endpoint stopped retransmitting: it gave up */
     uint32_t challenge_ack; /* its acknowledgement number */
     int64_t rtt_us;         /* SYN to the client's handshake ACK (0: not seen) */
 };
@@ -161,11 +174,27 @@ void tl_tcpstate_duplicate(const struct tl_tcpstate *st, const struct tl_pkt *p,
  * ended there, or a new connection took its 4-tuple), give-ups too: a
  * client whose SYN retries, or a server whose SYN-ACK retries, stopped
  * although the capture went on past the next retry's latest due time
- * (docs/state-machine.md). A give-up is never concluded before: any later
- * packet of the attempt would refute it. Returns true and fills *out (and
+ * (docs/state-machine.md), and an endpoint that retransmitted the same data
+ * at least twice, unanswered, and then stopped although the capture went on
+ * past its next retransmission's latest due time (retransmissions given up,
+ * tcp_retries2). A give-up is never concluded before: any later packet of
+ * the attempt would refute it. Returns true and fills *out (and
  * *when_us) when a state changed; call it until it returns false. */
 bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final, struct tl_step *out,
                          int64_t *when_us);
+
+/*
+ * An ICMP or ICMPv6 error (p->icmp; p is the segment it quotes, sent by
+ * endpoint r) reached r at ts_us, taken as Linux takes it: one quoting a
+ * sequence number r does not have in flight is ignored (TL_K_ICMP_IGNORED);
+ * in SYN_SENT a destination unreachable, time exceeded or parameter
+ * problem ends the connect() (CLOSED); a server's pending request whose
+ * SYN-ACK it quotes is dropped for the errors tcp_req_err() aborts on (the
+ * listener is back in LISTEN); anything else is a soft error that changes
+ * no state (TL_K_ICMP). Fills *out.
+ */
+void tl_tcpstate_icmp(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r, int64_t ts_us,
+                      struct tl_step *out);
 
 /* A new connection took the 4-tuple over at ts_us: an endpoint still in
  * TIME_WAIT was consumed by it (Linux reuses a TIME_WAIT socket for a new
@@ -192,6 +221,12 @@ bool tl_tcpstate_may_challenge(const struct tl_tcpstate *st, enum tl_role by);
  * connection has not ended: Linux keeps such a connection however long it
  * idles. */
 bool tl_tcpstate_synced(const struct tl_tcpstate *st);
+
+/* The latest moment endpoint e's next retransmission of the data it
+ * retransmitted twice or more (e->nrtx >= 2) was due: each timeout at most
+ * doubles the one before, up to TCP_RTO_MAX, plus 2 % and 10 ms of timer
+ * slack. Past it with nothing sent, e gave up (tcp_retries2). */
+int64_t tl_tcpstate_rtx_deadline(const struct tl_ep *e);
 
 /* When the later of its endpoints' TIME_WAIT ends, on the capture's
  * clock; 0 when neither is in TIME_WAIT. */
@@ -243,7 +278,7 @@ bool tl_tcpstate_ended(const struct tl_tcpstate *st);
 bool tl_tcpstate_starts_new(const struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r);
 
 /* How the connection ended so far: TL_END_FIN, TL_END_RST, TL_END_TIMEOUT
- * (the client gave up its SYNs) or TL_END_OPEN. */
+ * (the client gave up its SYNs), TL_END_ICMP or TL_END_OPEN. */
 enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st);
 
 #endif

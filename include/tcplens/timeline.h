@@ -23,7 +23,7 @@ struct tl_event {
     uint64_t pkt;           /* packet number, 0 for events without a packet */
     uint32_t seq, ack;      /* relative to the ISNs */
     uint32_t len;           /* payload bytes; a summary's: its tl_sum's index */
-    uint16_t win;           /* raw advertised window */
+    uint16_t win;           /* raw advertised window; an ICMP error's type << 8 | code */
     uint8_t dir;            /* enum tl_tl_dir */
     uint8_t flags;          /* TL_TH_* */
     uint8_t kind;           /* enum tl_evkind or TL_TL_SUMMARY */
@@ -33,6 +33,16 @@ struct tl_event {
      * both takes the peer's FIN in and closes); 0 ends the list. By role. */
     uint8_t via[2][2];
 };
+
+/* An ICMP error about a segment (tl_tcpstate_icmp): dir is the way it
+ * travelled, seq the quoted segment's, flags, ack and len 0. */
+static inline bool tl_event_is_icmp(const struct tl_event *e)
+{
+    return e->kind == TL_K_ICMP || e->kind == TL_K_ICMP_IGNORED;
+}
+
+static inline unsigned tl_event_icmp_type(const struct tl_event *e) { return e->win >> 8; }
+static inline unsigned tl_event_icmp_code(const struct tl_event *e) { return e->win & 0xffu; }
 
 /* What a summary folded in, kept beside the entries (tl_timeline.sum) so
  * that the others do not carry its room. */

@@ -117,6 +117,15 @@ static bool packet_fields(json_t *o, const struct tl_event *e)
            put(o, "len", json_integer(e->len)) && put(o, "win", json_integer(e->win));
 }
 
+static bool icmp_fields(json_t *o, const struct tl_event *e)
+{
+    return put(o, "packet", json_integer((json_int_t)e->pkt)) &&
+           put(o, "dir", json_string(tl_report_dir_name(e->dir))) &&
+           put(o, "icmp_type", json_integer(tl_event_icmp_type(e))) &&
+           put(o, "icmp_code", json_integer(tl_event_icmp_code(e))) &&
+           put(o, "seq", json_integer(e->seq));
+}
+
 static bool summary_fields(json_t *o, const struct tl_event *e, const struct tl_sum *sum)
 {
     return put(o, "packet", json_integer((json_int_t)e->pkt)) &&
@@ -132,6 +141,8 @@ static json_t *event_json(const struct tl_timeline *t, const struct tl_event *e)
     bool ok = o != NULL && put(o, "ts", ts_json(e->ts));
     if (ok && e->kind == TL_TL_SUMMARY)
         ok = summary_fields(o, e, tl_timeline_sum(t, e));
+    else if (ok && tl_event_is_icmp(e))
+        ok = icmp_fields(o, e);
     else if (ok && e->dir != TL_TL_NONE)
         ok = packet_fields(o, e);
     ok = ok && put_states(o, e) &&
@@ -180,6 +191,11 @@ static json_t *evidence_json(const struct tl_anomaly *a)
         case TL_EVK_REAL: v = json_real(f->v.r); break;
         case TL_EVK_BOOL: v = json_boolean(f->v.b); break;
         case TL_EVK_STR: v = json_string(f->v.s); break;
+        case TL_EVK_ADDR: {
+            char s[TL_ADDR_STRLEN];
+            v = json_string(tl_anomaly_addr_text(a, f, s, sizeof s));
+            break;
+        }
         case TL_EVK_SERIES:
             v = json_array();
             for (uint8_t k = 0; v != NULL && k < a->nseries; k++)
@@ -249,6 +265,7 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
               put(o, "bytes", pair_json(c->bytes[0], c->bytes[1])) &&
               (c->duplicates[0] + c->duplicates[1] == 0 ||
                put(o, "duplicates", pair_json(c->duplicates[0], c->duplicates[1]))) &&
+              (c->icmp_errors == 0 || put(o, "icmp_errors", json_integer(c->icmp_errors))) &&
               (v->tcp == NULL || put(o, "states_at_end",
                                      states_json(v->tcp->ep[TL_ROLE_CLIENT].state,
                                                  v->tcp->ep[TL_ROLE_SERVER].state))) &&

@@ -279,6 +279,59 @@ static inline void pkt_tcp(struct pkt *p, const struct pkt_tcp *t)
         pay[i] = (uint8_t)i;
 }
 
+/* An ICMP or ICMPv6 error header: type, code, a zero checksum, then rest
+ * (fragmentation needed: the next-hop MTU in its low 16 bits; packet too
+ * big: the MTU). The quoted datagram follows: pkt_quote_ipv4/6, then
+ * pkt_quote_tcp. */
+static inline void pkt_icmp(struct pkt *p, uint8_t type, uint8_t code, uint32_t rest)
+{
+    uint8_t *w = pkt_put(p, 8);
+    w[0] = type;
+    w[1] = code;
+    pkt_be32(w + 4, rest);
+}
+
+/* The quoted datagram's IPv4 header (protocol TCP, the original's total
+ * length 60); leaves ip_off, which pkt_finish fills in, alone. */
+static inline void pkt_quote_ipv4(struct pkt *p, uint32_t src, uint32_t dst)
+{
+    uint8_t *w = pkt_put(p, 20);
+    w[0] = 0x45;
+    pkt_be16(w + 2, 60);
+    w[8] = 64;
+    w[9] = PKT_PROTO_TCP;
+    pkt_be32(w + 12, src);
+    pkt_be32(w + 16, dst);
+}
+
+/* The quoted datagram's IPv6 header (next header nh, payload length 40). */
+static inline void pkt_quote_ipv6(struct pkt *p, const uint8_t src[16], const uint8_t dst[16],
+                                  uint8_t nh)
+{
+    uint8_t *w = pkt_put(p, 40);
+    w[0] = 0x60;
+    pkt_be16(w + 4, 40);
+    w[6] = nh;
+    w[7] = 64;
+    memcpy(w + 8, src, 16);
+    memcpy(w + 24, dst, 16);
+}
+
+/* The first n bytes (at most 20) of the quoted TCP header. */
+static inline void pkt_quote_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint32_t seq,
+                                 uint32_t ack, uint8_t flags, size_t n)
+{
+    uint8_t w[20] = {0};
+    pkt_be16(w, sport);
+    pkt_be16(w + 2, dport);
+    pkt_be32(w + 4, seq);
+    pkt_be32(w + 8, ack);
+    w[12] = 0x50;
+    w[13] = flags;
+    pkt_be16(w + 14, 64240);
+    pkt_bytes(p, w, n < sizeof w ? n : sizeof w);
+}
+
 /* Fills in the length fields that depend on what followed them. */
 static inline void pkt_finish(struct pkt *p)
 {

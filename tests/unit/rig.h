@@ -80,6 +80,31 @@ static inline void rig_feed(struct rig *g, int64_t ts_us, int dir, uint8_t flags
         abort();
 }
 
+/* An ICMP error of type and code (rest: the MTU of fragmentation needed)
+ * from address from, at ts_us, to the sender of the segment of direction
+ * dir it quotes (its first 20 bytes; sequence number seq) on port cport. */
+static inline void rig_icmp(struct rig *g, int64_t ts_us, uint32_t from, int dir, uint8_t type,
+                            uint8_t code, uint32_t rest, uint16_t cport, uint32_t seq)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    pkt_init(&p, buf, sizeof buf);
+    pkt_eth(&p, PKT_ETH_IPV4);
+    uint32_t a = PKT_V4(10, 0, 0, 1), b = PKT_V4(10, 0, 0, 2);
+    pkt_ipv4(&p, from, dir == RIG_C2S ? a : b, PKT_PROTO_ICMP, 0);
+    pkt_icmp(&p, type, code, rest);
+    pkt_quote_ipv4(&p, dir == RIG_C2S ? a : b, dir == RIG_C2S ? b : a);
+    pkt_quote_tcp(&p, dir == RIG_C2S ? cport : 80, dir == RIG_C2S ? 80 : cport, seq, 0,
+                  dir == RIG_C2S ? 0x02 : 0x12, 20);
+    pkt_finish(&p);
+    struct tl_frame f = {ts_us, (uint32_t)p.len, (uint32_t)p.len, buf, TL_DLT_EN10MB,
+                         0,     ++g->pkt_no};
+    bool fed;
+    if (g->la != NULL ? tl_lookahead_feed(g->la, &f, &fed) != TL_OK
+                      : tl_engine_feed(g->e, &f) != TL_OK)
+        abort();
+}
+
 /* Ends the run and the report; cap gets the capture's counters, and runs
  * (unless NULL) how many times the detectors ran. */
 static inline void rig_finish(struct rig *g, struct tl_capture_info *cap, uint64_t *runs)

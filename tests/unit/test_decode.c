@@ -61,7 +61,7 @@ static enum tl_dec dec(const struct pkt *p, int dlt, struct tl_pkt *out, long *p
 static bool is_trunc(enum tl_dec r)
 {
     return r == TL_DEC_TRUNC_L2 || r == TL_DEC_TRUNC_IP || r == TL_DEC_TRUNC_IPV6_EXT ||
-           r == TL_DEC_TRUNC_TCP;
+           r == TL_DEC_TRUNC_TCP || r == TL_DEC_TRUNC_ICMP;
 }
 
 /* ---- the standard segment every link-layer test carries ---- */
@@ -945,6 +945,117 @@ static void test_names(struct tap *t)
     ok(t, classes, "tl_dec_class: truncations and only they are TRUNCATED");
 }
 
+/* ---- ICMP and ICMPv6 errors quoting a TCP segment ---- */
+
+/* 192.0.2.1 (a router, or the destination 10.0.0.2 with from_dest) tells
+ * 10.0.0.1 its segment 10.0.0.1:40000 > 10.0.0.2:80 seq 1000 (quote_len
+ * bytes of its TCP header) met an error. */
+static void icmp4(struct pkt *p, uint8_t *buf, uint8_t type, uint8_t code, uint32_t rest,
+                  size_t quote_len, bool from_dest)
+{
+    pkt_init(p, buf, PKT_MAX);
+    pkt_eth(p, PKT_ETH_IPV4);
+    pkt_ipv4(p, from_dest ? PKT_V4(10, 0, 0, 2) : PKT_V4(192, 0, 2, 1), PKT_V4(10, 0, 0, 1),
+             PKT_PROTO_ICMP, 0);
+    pkt_icmp(p, type, code, rest);
+    pkt_quote_ipv4(p, PKT_V4(10, 0, 0, 1), PKT_V4(10, 0, 0, 2));
+    pkt_quote_tcp(p, STD_SPORT, STD_DPORT, 1000, 2000, TL_TH_SYN, quote_len);
+    pkt_finish(p);
+}
+
+static void test_icmp4(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    icmp4(&p, buf, 3, 3, 0, 20, true);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_ICMP, "ICMP port unreachable: an error");
+    ok(t,
+       addr_is(&o.src, 4, 1) && addr_is(&o.dst, 4, 2) && o.sport == STD_SPORT &&
+           o.dport == STD_DPORT && o.seq == 1000 && o.ack == 2000 && o.flags == TL_TH_SYN,
+       "ICMP: the quoted segment's addresses, ports, numbers and flags");
+    ok(t,
+       o.icmp.type == 3 && o.icmp.code == 3 && !o.icmp.v6 && o.icmp.has_flags &&
+           addr_is(&o.icmp.from, 4, 2) && o.payload_len == 0 && o.ip4_hdr == NULL,
+       "ICMP: type, code, sender; no payload, no header to checksum");
+    icmp4(&p, buf, 3, 4, 1400, 8, false);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_ICMP, "ICMP quoting 8 bytes: an error");
+    ok(t, !o.icmp.has_flags && o.flags == 0 && o.seq == 1000 && o.icmp.mtu == 1400,
+       "ICMP fragmentation needed: MTU; an 8-byte quote has no flags");
+    ok(t, o.icmp.from.b[0] == 192 && o.icmp.from.b[3] == 1, "ICMP: a router's address");
+    icmp4(&p, buf, 11, 0, 0, 7, false);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_TRUNC_ICMP,
+           "ICMP quoting 7 bytes of TCP: truncated quote");
+    icmp4(&p, buf, 0, 0, 0, 20, false);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_NOT_TCP, "ICMP echo reply: not TCP");
+    icmp4(&p, buf, 5, 1, 0, 20, false);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_NOT_TCP, "ICMP redirect: not TCP");
+    icmp4(&p, buf, 3, 1, 0, 20, false);
+    buf[p.ip_off + 20 + 8 + 9] = PKT_PROTO_UDP;
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_NOT_TCP, "ICMP quoting UDP: not TCP");
+    icmp4(&p, buf, 3, 1, 0, 20, false);
+    pkt_be16(buf + p.ip_off + 20 + 8 + 6, 0x0010);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_FRAGMENT,
+           "ICMP quoting a later fragment: no TCP header");
+    icmp4(&p, buf, 3, 1, 0, 20, false);
+    buf[p.ip_off + 20 + 8] = 0x44;
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_BAD_IPV4_IHL,
+           "ICMP quoting an IPv4 header of 16 bytes: malformed");
+    /* Cut anywhere, the error is a short quote or a short header. */
+    icmp4(&p, buf, 3, 13, 0, 20, true);
+    bool cut_ok = true;
+    for (size_t n = p.ip_off + 20; n < p.len; n++) {
+        enum tl_dec r = dec_n(buf, n, p.len, TL_DLT_EN10MB, &o, &poff);
+        size_t quote_end = p.ip_off + 20 + 8 + 20 + 8;
+        cut_ok = cut_ok && r == (n < quote_end ? TL_DEC_TRUNC_ICMP : TL_DEC_ICMP);
+    }
+    ok(t, cut_ok, "ICMP cut by the snap length: truncated quote until the ports and sequence");
+}
+
+static void test_icmp6(struct tap *t)
+{
+    uint8_t buf[PKT_MAX], s[16], d[16], r6[16];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    pkt_v6addr(s, 1);
+    pkt_v6addr(d, 2);
+    pkt_v6addr(r6, 9);
+    for (int ext = 0; ext < 2; ext++) {
+        pkt_init(&p, buf, PKT_MAX);
+        pkt_eth(&p, PKT_ETH_IPV6);
+        pkt_ipv6(&p, r6, s, 58);
+        pkt_icmp(&p, 2, 0, 1280);
+        pkt_quote_ipv6(&p, s, d, ext ? PKT_PROTO_DSTOPTS : PKT_PROTO_TCP);
+        if (ext)
+            pkt_ipv6_ext(&p, PKT_PROTO_TCP, 0);
+        pkt_quote_tcp(&p, STD_SPORT, STD_DPORT, 77, 0, TL_TH_ACK, 20);
+        pkt_finish(&p);
+        is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_ICMP,
+               ext ? "ICMPv6 packet too big, quote with an extension header: an error"
+                   : "ICMPv6 packet too big: an error");
+        ok(t,
+           o.icmp.v6 && o.icmp.type == 2 && o.icmp.mtu == 1280 && addr_is(&o.src, 6, 1) &&
+               addr_is(&o.dst, 6, 2) && addr_is(&o.icmp.from, 6, 9) && o.seq == 77,
+           "ICMPv6: MTU, quoted addresses, sender");
+    }
+    pkt_init(&p, buf, PKT_MAX);
+    pkt_eth(&p, PKT_ETH_IPV6);
+    pkt_ipv6(&p, d, s, 58);
+    pkt_icmp(&p, 128, 0, 0);
+    pkt_finish(&p);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_NOT_TCP, "ICMPv6 echo request: not TCP");
+    pkt_init(&p, buf, PKT_MAX);
+    pkt_eth(&p, PKT_ETH_IPV6);
+    pkt_ipv6(&p, d, s, 58);
+    pkt_icmp(&p, 1, 4, 0);
+    pkt_quote_ipv6(&p, s, d, PKT_PROTO_DSTOPTS);
+    pkt_finish(&p);
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_TRUNC_ICMP,
+           "ICMPv6 quote cut in its extension headers: truncated quote");
+}
+
 static void test_linktypes(struct tap *t)
 {
     static const int yes[] = {TL_DLT_NULL,      TL_DLT_EN10MB, TL_DLT_RAW,
@@ -1000,6 +1111,8 @@ int main(void)
     test_tcpopt_syn(&t);
     test_tcpopt_sack(&t);
     test_tcpopt_bad(&t);
+    test_icmp4(&t);
+    test_icmp6(&t);
     test_real_syn(&t);
     test_sample_pcap(&t);
     test_names(&t);

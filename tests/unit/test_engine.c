@@ -738,6 +738,106 @@ static void test_clock_step_back(struct tap *t)
     json_decref(c);
 }
 
+/* The only anomaly of connection i, whose type must be type. */
+static json_t *only_anomaly(json_t *c, size_t i, const char *type)
+{
+    json_t *an = json_object_get(json_array_get(c, i), "anomalies");
+    json_t *a = json_array_get(an, 0);
+    bool one = json_array_size(an) == 1 &&
+               strcmp(json_string_value(json_object_get(a, "type")), type) == 0;
+    return one ? a : NULL;
+}
+
+static const char *ev_str(json_t *a, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(a, "evidence"), key));
+}
+
+static long long ev_int(json_t *a, const char *key)
+{
+    return json_integer_value(json_object_get(json_object_get(a, "evidence"), key));
+}
+
+/*
+ * ICMP errors reach the sender of the segment they quote: a port
+ * unreachable from the destination ends the client's connect(), its copy
+ * a moment later is a duplicate, an error about no connection is counted
+ * only, a router's time exceeded ends another attempt, and a fragmentation
+ * needed later in a connection is a soft warning.
+ */
+static void test_icmp(struct tap *t)
+{
+    const int64_t t0 = 1700000000 * TL_USEC_PER_SEC;
+    const uint32_t dest = PKT_V4(10, 0, 0, 2), router = PKT_V4(192, 0, 2, 1);
+    struct rig g;
+    struct tl_capture_info cap;
+    rig_open(&g, 0, TL_DEFAULT_IDLE_TIMEOUT_US);
+    seg(&g, 0, C2S, TL_TH_SYN, 1000, 0, 0);
+    rig_icmp(&g, t0 + 1000, dest, C2S, 3, 3, 0, 40000, 1000);
+    rig_icmp(&g, t0 + 1100, dest, C2S, 3, 3, 0, 40000, 1000); /* the capture's copy */
+    rig_icmp(&g, t0 + 2000, dest, C2S, 3, 3, 0, 40999, 5);    /* no such connection */
+    g.cport = 40001;
+    seg(&g, 10, C2S, TL_TH_SYN, 2000, 0, 0);
+    rig_icmp(&g, t0 + 11000, router, C2S, 11, 0, 0, 40001, 2000);
+    g.cport = 40002;
+    seg(&g, 20, C2S, TL_TH_SYN, 3000, 0, 0);
+    seg(&g, 21, S2C, TL_TH_SYN | TL_TH_ACK, 9000, 3001, 0);
+    seg(&g, 22, C2S, TL_TH_ACK, 3001, 9001, 0);
+    seg(&g, 23, S2C, TL_TH_ACK | TL_TH_PSH, 9001, 3001, 1500);
+    rig_icmp(&g, t0 + 23500, router, S2C, 3, 4, 1400, 40002, 9001);
+    seg(&g, 24, S2C, TL_TH_ACK | TL_TH_PSH, 9001, 3001, 1300);
+    seg(&g, 25, C2S, TL_TH_FIN | TL_TH_ACK, 3001, 10301, 0);
+    seg(&g, 26, S2C, TL_TH_FIN | TL_TH_ACK, 10301, 3002, 0);
+    seg(&g, 27, C2S, TL_TH_ACK, 3002, 10302, 0);
+    json_t *c = rig_close(&g, &cap);
+    is_int(t, json_array_size(c), 3, "icmp: three connections, none for the unknown 4-tuple");
+    is_int(t, (long long)cap.icmp_matched, 4, "icmp: four errors matched (the copy too)");
+    is_int(t, (long long)cap.icmp_unmatched, 1, "icmp: one about no connection");
+    is_int(t, (long long)cap.duplicates, 1, "icmp: the copy is a duplicate");
+    is_int(t, (long long)cap.tcp_packets, 10, "icmp: errors are not TCP packets");
+    is_str(t, str(c, 0, "end"), "icmp", "icmp: port unreachable ends the attempt");
+    json_t *st = json_object_get(json_array_get(c, 0), "states_at_end");
+    is_str(t, json_string_value(json_object_get(st, "client")), "CLOSED",
+           "icmp: the client is CLOSED");
+    json_t *a = only_anomaly(c, 0, "icmp_unreachable");
+    ok(t, a != NULL, "icmp: icmp_unreachable, alone");
+    is_str(t, json_string_value(json_object_get(a, "severity")), "error",
+           "icmp: an error in the handshake");
+    is_str(t, json_string_value(json_object_get(a, "endpoint")), "client", "icmp: the client's");
+    is_str(t, ev_str(a, "errno"), "ECONNREFUSED", "icmp: connect() saw ECONNREFUSED");
+    is_str(t, ev_str(a, "sender"), "destination", "icmp: sent by the destination");
+    is_str(t, ev_str(a, "sender_address"), "10.0.0.2", "icmp: the sender's address");
+    is_str(t, ev_str(a, "message"), "port-unreachable", "icmp: message name");
+    is_int(t, ev_int(a, "quoted_packet"), 1, "icmp: it quotes the SYN, packet 1");
+    is_int(t, ev_int(a, "count"), 1, "icmp: the copy is not counted again");
+    json_t *tl = json_object_get(json_array_get(c, 0), "timeline");
+    json_t *e1 = json_array_get(tl, 1);
+    ok(t,
+       json_array_size(tl) == 2 &&
+           strcmp(json_string_value(json_object_get(e1, "event")), "icmp_error") == 0 &&
+           json_integer_value(json_object_get(e1, "icmp_type")) == 3 &&
+           json_integer_value(json_object_get(e1, "packet")) == 2 &&
+           strcmp(json_string_value(json_object_get(e1, "dir")), "server>client") == 0,
+       "icmp: the timeline shows the error, towards the client");
+    a = only_anomaly(c, 1, "icmp_unreachable");
+    ok(t,
+       a != NULL && strcmp(ev_str(a, "sender"), "router") == 0 &&
+           strcmp(ev_str(a, "errno"), "EHOSTUNREACH") == 0 && strcmp(str(c, 1, "end"), "icmp") == 0,
+       "icmp: a router's time exceeded ends an attempt with EHOSTUNREACH");
+    json_t *an = json_object_get(json_array_get(c, 2), "anomalies");
+    a = NULL;
+    for (size_t i = 0; i < json_array_size(an); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(an, i), "type")),
+                   "icmp_unreachable") == 0)
+            a = json_array_get(an, i);
+    ok(t,
+       a != NULL && strcmp(json_string_value(json_object_get(a, "severity")), "warning") == 0 &&
+           ev_int(a, "mtu") == 1400 && strcmp(str(c, 2, "end"), "fin") == 0 &&
+           strcmp(json_string_value(json_object_get(a, "endpoint")), "server") == 0,
+       "icmp: fragmentation needed later is a warning with the MTU; the connection goes on");
+    json_decref(c);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -761,5 +861,6 @@ int main(void)
     test_seq_wrap(&t);
     test_time_extremes(&t);
     test_clock_step_back(&t);
+    test_icmp(&t);
     return tap_done(&t);
 }

@@ -564,6 +564,80 @@ static void trouble_on_need(struct tap *t)
     ok(t, tr.side[S2C].trouble == NULL, "trouble record: freed with the tracker");
 }
 
+/* An ICMP error (v4 unless v6) reaching endpoint dir about its segment
+ * with sequence number seq, 1 ms after the last segment. */
+static void icmp(struct script *s, int dir, bool v6, uint8_t type, uint8_t code, uint32_t seq)
+{
+    struct tl_pkt p = segment(0, seq, 0, 0, 0);
+    p.icmp.type = type;
+    p.icmp.code = code;
+    p.icmp.v6 = v6;
+    s->now += 1000;
+    tl_tcpstate_icmp(&s->st, &p, (enum tl_role)dir, s->now, &s->step);
+}
+
+static void icmp_errors(struct tap *t)
+{
+    struct script s;
+    start(&s, t, "ICMP port unreachable in SYN_SENT");
+    seg(&s, C2S, S, 100, 0, 0, 65535);
+    icmp(&s, C2S, false, 3, 3, 100);
+    expect(&s, TL_EP_CLOSED, TL_EP_LISTEN, TL_K_ICMP);
+    ok(t, s.step.ended && tl_tcpstate_end(&s.st) == TL_END_ICMP && s.step.nchanges == 1,
+       "ICMP in SYN_SENT: connect() ended, end icmp");
+    struct tl_step st;
+    int64_t when;
+    ok(t, !tl_tcpstate_advance(&s.st, s.now + 60 * TL_USEC_PER_SEC, true, &st, &when),
+       "ICMP in SYN_SENT: no SYN give-up after it");
+    seg(&s, C2S, S, 100, 0, 0, 65535);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_LISTEN, TL_K_SYN_RETX);
+    ok(t, s.step.revise && !tl_tcpstate_ended(&s.st),
+       "the same SYN after the ICMP error: it had not ended the attempt (revised)");
+
+    start(&s, t, "ICMP out of window");
+    seg(&s, C2S, S, 100, 0, 0, 65535);
+    icmp(&s, C2S, false, 3, 1, 5000);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_LISTEN, TL_K_ICMP_IGNORED);
+    icmp(&s, C2S, false, 3, 4, 100);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_LISTEN, TL_K_ICMP);
+    ok(t, !s.step.ended, "fragmentation needed in SYN_SENT: no end (path MTU)");
+    icmp(&s, C2S, false, 3, 16, 100);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_LISTEN, TL_K_ICMP);
+    icmp(&s, C2S, false, 11, 0, 100);
+    expect(&s, TL_EP_CLOSED, TL_EP_LISTEN, TL_K_ICMP);
+
+    start(&s, t, "ICMPv6 in SYN_SENT");
+    seg(&s, C2S, S, 100, 0, 0, 65535);
+    icmp(&s, C2S, true, 2, 0, 100);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_LISTEN, TL_K_ICMP);
+    icmp(&s, C2S, true, 1, 1, 100);
+    expect(&s, TL_EP_CLOSED, TL_EP_LISTEN, TL_K_ICMP);
+
+    start(&s, t, "ICMP soft in ESTABLISHED");
+    handshake(&s, 100, 900);
+    icmp(&s, C2S, false, 3, 13, 111);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_ICMP);
+    ok(t, s.step.nchanges == 0 && !tl_tcpstate_ended(&s.st), "ICMP in ESTABLISHED: soft");
+    icmp(&s, C2S, false, 3, 13, 131);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_ICMP_IGNORED);
+    icmp(&s, C2S, false, 3, 13, 100);
+    expect(&s, TL_EP_ESTABLISHED, TL_EP_ESTABLISHED, TL_K_ICMP_IGNORED);
+
+    start(&s, t, "ICMP about a SYN-ACK");
+    seg(&s, C2S, S, 100, 0, 0, 65535);
+    seg(&s, S2C, S | A, 900, 101, 0, 65535);
+    icmp(&s, S2C, false, 3, 3, 900);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_SYN_RECV, TL_K_ICMP);
+    icmp(&s, S2C, false, 3, 1, 901);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_SYN_RECV, TL_K_ICMP_IGNORED);
+    icmp(&s, S2C, false, 3, 1, 900);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_LISTEN, TL_K_ICMP);
+    ok(t, !tl_tcpstate_ended(&s.st), "a dropped request does not end the client's attempt");
+    seg(&s, C2S, S, 100, 0, 0, 65535);
+    seg(&s, S2C, S | A, 900, 101, 0, 65535);
+    expect(&s, TL_EP_SYN_SENT, TL_EP_SYN_RECV, TL_K_SYNACK_RETX);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -586,6 +660,7 @@ int main(void)
     unseen_synack(&t);
     refused_retry(&t);
     reuse_and_via(&t);
+    icmp_errors(&t);
     for (int k = 0; k < TL_K_NKINDS; k++)
         ok(&t, strcmp(tl_evkind_name((enum tl_evkind)k), "") != 0, "every kind has a name");
     return tap_done(&t);
