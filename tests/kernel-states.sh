@@ -76,18 +76,23 @@ TL_TRAPS_SET=1
 
 # scenarios and what they need
 read -r -a want <<<"${TL_KERNEL_SCENARIOS:-$(tk_scenarios | tr '\n' ' ')}"
-needs() {
+needs() { # the tools a scenario needs beyond ip and ss
     case $1 in
     syn_dropped | final_ack_dropped | final_ack_lost_late | fin_ack_lost_late | keepalive_timeout | synack_lost) echo nft ;;
     syn_blackhole_default | syn_dropped_then_answered | challenge_ack) echo nft ;;
+    blackhole | lossy | scan | icmp_router_ttl | icmp_established_soft) echo nft ;;
+    icmp_port_unreach | icmp_admin_prohibited | icmp6_admin_prohibited) echo nft tc ;;
     simultaneous_close | half_open_scan) echo tc ;;
     esac
 }
 run=() skipped=()
 for s in "${want[@]}"; do
-    tool=$(needs "$s")
-    if [ -n "$tool" ] && ! command -v "$tool" >/dev/null 2>&1; then
-        skipped+=("$s:$tool")
+    missing=
+    for tool in $(needs "$s"); do
+        command -v "$tool" >/dev/null 2>&1 || missing=$tool
+    done
+    if [ -n "$missing" ]; then
+        skipped+=("$s:$missing")
     else
         run+=("$s")
     fi

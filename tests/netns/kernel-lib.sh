@@ -74,6 +74,11 @@ TK_TABLE=(
     "vlan_split|normal|||retag=vlan"
     "final_ack_lost_late|final_ack_lost_late||--wait 4.0|timeout=15"
     "fin_ack_lost_late|fin_ack_lost_late||--wait 1.5|timeout=15"
+    "icmp_port_unreach|icmp_port_unreach|||"
+    "icmp_admin_prohibited|icmp_admin_prohibited|||"
+    "icmp6_admin_prohibited|icmp6_admin_prohibited|||"
+    "icmp_router_ttl|icmp_router_ttl|||"
+    "icmp_established_soft|icmp_established_soft|net.ipv4.tcp_retries2=3||timeout=15"
 )
 
 # sysctls recorded in every NAME.meta (their values inside the namespace)

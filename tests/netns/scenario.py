@@ -122,6 +122,23 @@ Default-sysctl and capture-shape scenarios (docs/kernel-scenarios.md):
   captured_twice     normal over a veth pair with both ends in the namespace
                      (policy routing); with tcpdump -i any every frame is
                      captured twice (sent on one end, received on the other)
+
+ICMP errors on a TCP connection (docs/kernel-scenarios.md):
+  icmp_port_unreach  a listener behind an nft input rule that answers SYNs to
+                     it with ICMP port unreachable: connect() ECONNREFUSED; a
+                     slow HTB class holds the ICMP ~16 ms, so it arrives after
+                     connect() released the socket
+  icmp_admin_prohibited  the same with ICMP admin prohibited (code 13):
+                     connect() EHOSTUNREACH
+  icmp6_admin_prohibited  the same over ::1 with ICMPv6 administratively
+                     prohibited: connect() EACCES
+  icmp_router_ttl    nft drops the SYN (after tcpdump saw it); a raw socket
+                     bound to 127.0.0.9 (a router on the path) sends ICMP time
+                     exceeded quoting it: connect() EHOSTUNREACH
+  icmp_established_soft  after a request/response nft rejects everything the
+                     client sends with ICMP host unreachable: the client
+                     retransmits until net.ipv4.tcp_retries2, then recv()
+                     EHOSTUNREACH; the server stays ESTABLISHED
 """
 
 import argparse
@@ -1738,6 +1755,285 @@ def sc_captured_twice(a):
     sc_normal(a, client_host=VETH_ADDR[0])
 
 
+# --------------------------------------------- ICMP errors on a TCP connection
+
+TCPI_STATE = {1: "ESTABLISHED", 2: "SYN_SENT", 7: "CLOSED"}
+
+
+def tcpi_state(s):
+    """The kernel's state of socket s (struct tcp_info's first byte)."""
+    st = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+    return TCPI_STATE.get(st, str(st))
+
+
+def icmp_counters():
+    """ICMP-related MIB counters of this namespace, as one line."""
+    want = {"TcpExt": ("LockDroppedIcmps", "OutOfWindowIcmps", "TCPLossProbes",
+                       "TCPTimeouts", "TCPAbortOnTimeout"),
+            "Tcp": ("RetransSegs",),
+            "Icmp": ("InDestUnreachs", "InTimeExcds", "OutDestUnreachs"),
+            "Icmp6": ("Icmp6InDestUnreachs", "Icmp6OutDestUnreachs")}
+    got = {}
+    for path in ("/proc/net/netstat", "/proc/net/snmp"):
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        for k, v in zip(lines[0::2], lines[1::2]):
+            k, v = k.split(), v.split()
+            for name, val in zip(k[1:], v[1:]):
+                if name in want.get(k[0][:-1], ()):
+                    got[name] = val
+    try:
+        with open("/proc/net/snmp6") as f:
+            for line in f:
+                name, _, val = line.partition(" ")
+                if name in want["Icmp6"]:
+                    got[name] = val.strip()
+    except OSError:
+        pass
+    return " ".join("%s=%s" % (n, got[n]) for g in want.values() for n in g if n in got)
+
+
+def icmp_delay_class(host, port):
+    """One slow HTB class (32 kbit/s, burst 10 bytes) for TCP to port and for
+    ICMP/ICMPv6 on lo: the SYN leaves at once and puts the class in debt, so
+    the ICMP answering it waits ~16-21 ms in the queue.  Without the wait the
+    ICMP would come back inside connect() itself (loopback delivers in the
+    same system call), while connect() still holds the socket: tcp_v4_err()
+    then only notes the error (LockDroppedIcmps, sk_err_soft) and the socket
+    stays SYN_SENT."""
+    v6 = family_of(host) == socket.AF_INET6
+    run_tool(["tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb",
+              "default", "1"])
+    run_tool(["tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:1",
+              "htb", "rate", "10gbit"])
+    run_tool(["tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:2",
+              "htb", "rate", "32kbit", "burst", "10", "cburst", "10"])
+    if v6:
+        matches = (["ip6", "protocol", "6", "0xff", "match", "ip6", "dport", str(port),
+                    "0xffff"], ["ip6", "protocol", "58", "0xff"])
+    else:
+        matches = (["ip", "protocol", "6", "0xff", "match", "ip", "dport", str(port),
+                    "0xffff"], ["ip", "protocol", "1", "0xff"])
+    for m in matches:
+        run_tool(["tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol",
+                  "ipv6" if v6 else "ip", "prio", "1", "u32", "match"] + m +
+                 ["flowid", "1:2"])
+    event("tc: HTB class 1:2 at 32kbit, burst 10 bytes, for TCP to port %d and %s"
+          % (port, "ICMPv6" if v6 else "ICMP"))
+
+
+def icmp_reject_syn(a, reject, want_errno):
+    """A listener behind an nft input rule that answers SYNs to it with an
+    ICMP error (reject with REJECT); connect() must fail with want_errno and
+    the kernel must have closed the socket itself (tcp_v4_err/tcp_v6_err)."""
+    host, port = a.host, a.port
+    ls = listener(host, port)
+    _keep.append(ls)
+    event("icmp counters before: %s" % icmp_counters())
+    icmp_delay_class(host, port)
+    try:
+        nft_table("chain input { type filter hook input priority 0; policy accept;\n"
+                  "  tcp dport %d tcp flags & (syn | ack) == syn counter reject with %s\n}"
+                  % (port, reject))
+        c = client_socket(host)
+        _keep.append(c)
+        t0 = time.time()
+        try:
+            c.connect((host, port))
+            fail("connect() succeeded through the reject rule")
+        except OSError as e:
+            dt = time.time() - t0
+            if e.errno == want_errno:
+                event("client: connect() %s after %.3f s (%s)" % (
+                    errno.errorcode[e.errno], dt, os.strerror(e.errno)))
+            else:
+                fail("client: connect() -> %r after %.3f s, expected %s"
+                     % (e, dt, errno.errorcode[want_errno]))
+        st = tcpi_state(c)
+        event("client: socket state %s before close()" % st)
+        if st != "CLOSED":
+            fail("the ICMP error did not close the socket (state %s)" % st)
+        event("nft counters: %s" % nft_counters())
+        event("icmp counters after: %s" % icmp_counters())
+        nft_drop_table()
+        settle(0.1)
+    finally:
+        try:
+            run_tool(["tc", "qdisc", "del", "dev", "lo", "root"])
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+            event("tc qdisc del: %s" % e)
+
+
+def sc_icmp_port_unreach(a):
+    icmp_reject_syn(a, "icmp type port-unreachable", errno.ECONNREFUSED)
+
+
+def sc_icmp_admin_prohibited(a):
+    icmp_reject_syn(a, "icmp type admin-prohibited", errno.EHOSTUNREACH)
+
+
+def sc_icmp6_admin_prohibited(a):
+    icmp_reject_syn(a, "icmpv6 type admin-prohibited", errno.EACCES)
+
+
+ROUTER = "127.0.0.9"        # icmp_router_ttl: the router that sends time exceeded
+
+
+def _sniff_syn(sniffer, host, port, deadline):
+    """The first SYN to host:port seen on lo (AF_PACKET, IPv4): its IP header
+    and TCP header, as bytes, and the sequence number."""
+    dst = socket.inet_aton(host)
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([sniffer], [], [], 0.05)
+        if not r:
+            continue
+        pkt = sniffer.recv(65535)
+        if len(pkt) < 40 or pkt[0] >> 4 != 4 or pkt[9] != 6 or pkt[16:20] != dst:
+            continue
+        ihl = (pkt[0] & 0x0F) * 4
+        dp, = struct.unpack("!H", pkt[ihl + 2:ihl + 4])
+        fl, thl = pkt[ihl + 13], (pkt[ihl + 12] >> 4) * 4
+        if dp == port and fl & SYN_FLAG and not fl & ACK_FLAG:
+            seq, = struct.unpack("!I", pkt[ihl + 4:ihl + 8])
+            return pkt[:ihl], pkt[ihl:ihl + thl], seq
+    return None
+
+
+def _time_exceeded(iphdr, tcphdr):
+    """ICMP time exceeded in transit (type 11, code 0) quoting the datagram as
+    the router that dropped it received it: TTL 1, header checksum redone,
+    then the whole TCP header."""
+    quoted = bytearray(iphdr)
+    quoted[8], quoted[10:12] = 1, b"\0\0"
+    quoted[10:12] = struct.pack("!H", _csum(bytes(quoted)))
+    msg = struct.pack("!BBHI", 11, 0, 0, 0) + bytes(quoted) + tcphdr
+    return msg[:2] + struct.pack("!H", _csum(msg)) + msg[4:]
+
+
+def sc_icmp_router_ttl(a):
+    """The client's SYN never reaches the listener (nft input drop, after
+    tcpdump saw it); a router on the path (ROUTER, a raw socket) answers it
+    with an ICMP time exceeded quoting the SYN: connect() EHOSTUNREACH."""
+    host, port = a.host, a.port
+    if family_of(host) != socket.AF_INET:
+        raise RuntimeError("icmp_router_ttl: IPv4 only")
+    ls = listener(host, port)
+    _keep.append(ls)
+    event("icmp counters before: %s" % icmp_counters())
+    nft_table("chain input { type filter hook input priority 0; policy accept;\n"
+              "  tcp dport %d tcp flags & (syn | ack) == syn counter drop\n}" % port)
+    sniffer = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+    sniffer.bind(("lo", 0x0800))
+    router = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    router.bind((ROUTER, 0))
+    _keep.extend((sniffer, router))
+    c = client_socket(host)
+    c.setblocking(False)
+    _keep.append(c)
+    t0 = time.time()
+    rc = c.connect_ex((host, port))
+    if rc != errno.EINPROGRESS:
+        raise RuntimeError("connect_ex -> %s" % errno.errorcode.get(rc, rc))
+    event("client: connect() from %s in progress (SYN_SENT)" % local(c))
+    syn = _sniff_syn(sniffer, host, port, time.monotonic() + 0.9)
+    if syn is None:
+        raise RuntimeError("the client's SYN was not seen on lo")
+    iphdr, tcphdr, isn = syn
+    time.sleep(STEP)
+    router.sendto(_time_exceeded(iphdr, tcphdr), (host, 0))
+    event("router %s: ICMP time exceeded (11/0) sent, quoting the SYN (seq %d, "
+          "%d+%d bytes)" % (ROUTER, isn, len(iphdr), len(tcphdr)))
+    _, w, _ = select.select([], [c], [], 0.8)
+    err = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    dt = time.time() - t0
+    if not w:
+        fail("client: connect() still in progress %.3f s after the ICMP" % dt)
+    elif err == errno.EHOSTUNREACH:
+        event("client: connect() %s after %.3f s (%s)" % (
+            errno.errorcode[err], dt, os.strerror(err)))
+    else:
+        fail("client: connect() -> %s after %.3f s, expected EHOSTUNREACH"
+             % (errno.errorcode.get(err, err), dt))
+    st = tcpi_state(c)
+    event("client: socket state %s before close()" % st)
+    if st != "CLOSED":
+        fail("the ICMP error did not close the socket (state %s)" % st)
+    event("nft counters: %s" % nft_counters())
+    event("icmp counters after: %s" % icmp_counters())
+    nft_drop_table()
+    settle(0.1)
+
+
+def sc_icmp_established_soft(a):
+    """After a request/response, nft rejects everything the client sends on
+    the connection with ICMP host unreachable (input hook, after tcpdump saw
+    the segment).  In ESTABLISHED an ICMP error is soft: the client keeps
+    retransmitting until net.ipv4.tcp_retries2, then its recv() fails with
+    the ICMP's error (EHOSTUNREACH), not ETIMEDOUT.  The server never learns
+    and stays ESTABLISHED."""
+    host, port = a.host, a.port
+    log_sysctls("net.ipv4.tcp_retries2")
+    ls = listener(host, port)
+    done = threading.Event()
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        _keep.append(conn)          # open until the capture stopped
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        event("server: sent response; keeps the connection open")
+        done.set()
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    cport = c.getsockname()[1]
+    event("client: connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    event("client: got response")
+    done.wait(SOCK_TIMEOUT)
+    time.sleep(2 * STEP)            # the client's ACK of the response went out
+    event("icmp counters before: %s" % icmp_counters())
+    nft_table("chain input { type filter hook input priority 0; policy accept;\n"
+              "  ip saddr %s tcp sport %d tcp dport %d counter reject with icmp type "
+              "host-unreachable\n}" % (host, cport, port))
+    c.sendall(b"a second request, into the reject rule\n")
+    event("client: send() succeeded")
+    c.settimeout(a.timeout)         # tcp_retries2 decides; the alarm bounds it
+    t0 = time.time()
+    try:
+        data = c.recv(4096)
+        fail("client: expected EHOSTUNREACH, got %r" % (data,))
+    except OSError as e:
+        dt = time.time() - t0
+        if e.errno == errno.EHOSTUNREACH:
+            event("client: recv() %s after %.3f s (%s; tcp_retries2 exhausted, the "
+                  "soft error reported)" % (errno.errorcode[e.errno], dt,
+                                            os.strerror(e.errno)))
+        else:
+            fail("client: recv() -> %r after %.3f s, expected EHOSTUNREACH" % (e, dt))
+    st = tcpi_state(c)
+    event("client: socket state %s before close()" % st)
+    if st != "CLOSED":
+        fail("client socket still %s after the error" % st)
+    _keep.append(c)
+    event("nft counters: %s" % nft_counters())
+    event("icmp counters after: %s" % icmp_counters())
+    nft_drop_table()
+    srv.finish()
+    ls.close()
+    settle(0.1)
+
+
 SCENARIOS = {
     "normal": (sc_normal, "127.0.0.1"),
     "ipv6": (sc_normal, "::1"),
@@ -1774,6 +2070,11 @@ SCENARIOS = {
     "half_open_scan": (sc_half_open_scan, "127.0.0.1"),
     "challenge_ack": (sc_challenge_ack, "127.0.0.1"),
     "captured_twice": (sc_captured_twice, VETH_ADDR[1]),
+    "icmp_port_unreach": (sc_icmp_port_unreach, "127.0.0.1"),
+    "icmp_admin_prohibited": (sc_icmp_admin_prohibited, "127.0.0.1"),
+    "icmp6_admin_prohibited": (sc_icmp6_admin_prohibited, "::1"),
+    "icmp_router_ttl": (sc_icmp_router_ttl, "127.0.0.1"),
+    "icmp_established_soft": (sc_icmp_established_soft, "127.0.0.1"),
 }
 
 # default --wait per scenario (seconds)
