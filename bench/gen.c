@@ -194,10 +194,7 @@ static void payload_init(struct payload *pay)
 static size_t tcp_hdr_len(uint8_t opt)
 {
     static const uint8_t len[] = {
-        [OPT_NONE] = 20,
-        [OPT_TS] = 32,
-        [OPT_SYN_TS] = 40,
-        [OPT_SYN_NOTS] = 32,
+        [OPT_NONE] = 20, [OPT_TS] = 32, [OPT_SYN_TS] = 40, [OPT_SYN_NOTS] = 32, [OPT_ICMP] = 20,
     };
     return len[opt];
 }
@@ -317,10 +314,73 @@ static void put_rec_header(uint8_t *p, uint64_t t, size_t caplen, size_t wire)
     le32(p + 12, (uint32_t)wire);
 }
 
+/* An ICMP (v6: ICMPv6) administratively-prohibited error from s's sender
+ * (the server host) to the client, quoting the client's SYN as Linux
+ * does: its IP header and the start of its TCP header (sequence number
+ * s->seq), checksums right. */
+static void write_icmp(struct gen *g, struct conn *c, const struct seg *s)
+{
+    bool v6 = c->tup.v6;
+    size_t iphl = v6 ? 40 : 20, alen = v6 ? 16 : 4;
+    size_t icmp_len = 8 + iphl + 20;
+    size_t wire = 14 + iphl + icmp_len;
+    uint8_t *p = out_reserve(&g->out, 16 + wire);
+    uint8_t *ip = p + 16 + 14, *icmp = ip + iphl, *q = icmp + 8, *qt = q + iphl;
+    const uint8_t *srv = c->tup.addr[SRV], *cli = c->tup.addr[CLI];
+
+    memset(p, 0, 16 + wire);
+    put_rec_header(p, s->t, wire, wire);
+    put_eth(p + 16, s, v6);
+    if (v6) {
+        be32(ip, 0x60000000u);
+        be16(ip + 4, (uint32_t)icmp_len);
+        ip[6] = 58;
+        ip[7] = 57;
+        be32(q, 0x60000000u | c->flow_label[CLI]);
+        be16(q + 4, 40);
+        q[6] = 6;
+        q[7] = 64;
+    } else {
+        ip[0] = q[0] = 0x45;
+        be16(ip + 2, (uint32_t)(iphl + icmp_len));
+        ip[8] = 57;
+        ip[9] = 1;
+        be16(q + 2, 60);
+        be16(q + 6, 0x4000);
+        q[8] = 64;
+        q[9] = 6;
+    }
+    memcpy(ip + (v6 ? 8 : 12), srv, alen);
+    memcpy(ip + (v6 ? 24 : 16), cli, alen);
+    memcpy(q + (v6 ? 8 : 12), cli, alen);
+    memcpy(q + (v6 ? 24 : 16), srv, alen);
+    if (!v6) {
+        be16(q + 10, csum_fold(sum16(q, 20, 0)));
+        be16(ip + 10, csum_fold(sum16(ip, 20, 0)));
+    }
+    be16(qt, c->tup.port[CLI]);
+    be16(qt + 2, c->tup.port[SRV]);
+    be32(qt + 4, s->seq);
+    qt[12] = 0xa0; /* the SYN's 40-byte header */
+    qt[13] = TH_SYN;
+    be16(qt + 14, v6 ? 64800 : 64240);
+    icmp[0] = v6 ? 1 : 3;
+    icmp[1] = v6 ? 1 : 13;
+    uint32_t acc = 0;
+    if (v6) /* ICMPv6 sums a pseudo-header (RFC 4443 2.3) */
+        acc = sum16(srv, 16, sum16(cli, 16, 0)) + (uint32_t)icmp_len + 58;
+    be16(icmp + 2, csum_fold(sum16(icmp, icmp_len, acc)));
+    g->out.len += 16 + wire;
+}
+
 /* The TCP checksum covers the payload even when only headers are captured,
  * so a full and a header-only file differ only in what was captured. */
 static void write_seg(struct gen *g, struct conn *c, const struct seg *s)
 {
+    if (s->opt == OPT_ICMP) {
+        write_icmp(g, c, s);
+        return;
+    }
     size_t iphl = c->tup.v6 ? 40 : 20;
     size_t thl = tcp_hdr_len(s->opt);
     size_t hdr = 14 + iphl + thl;

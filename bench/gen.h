@@ -22,7 +22,9 @@ enum {
     TH_ACK = 0x10,
 };
 
-enum opt_kind { OPT_NONE, OPT_TS, OPT_SYN_TS, OPT_SYN_NOTS };
+/* A segment's TCP options; OPT_ICMP marks an ICMP error instead, from
+ * the segment's sender, quoting the client's SYN (its seq). */
+enum opt_kind { OPT_NONE, OPT_TS, OPT_SYN_TS, OPT_SYN_NOTS, OPT_ICMP };
 
 /* What a connection does; gen_tcp.c tells each one's story, README.md
  * lists which tcplens anomalies each one shows. */
@@ -48,6 +50,7 @@ enum kind {
     K_MIDSTREAM,
     K_RST_REORDER,
     K_CAPTURE_GAP,
+    K_ICMP_REJECT,
     K_NKINDS
 };
 

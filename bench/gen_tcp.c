@@ -635,9 +635,22 @@ static void conn_capture_gap(struct build *b, const struct cfg *cfg)
     close_any(b);
 }
 
+/* A firewall on the server host rejects the SYN with an ICMP
+ * administratively prohibited (nft `reject with icmp type
+ * admin-prohibited`): the client's connect() fails at once. */
+static void conn_icmp_reject(struct build *b, const struct cfg *cfg)
+{
+    (void)cfg;
+    syn(b);
+    answer_delay(b, SRV);
+    struct seg *s = push(b, SRV, 0, b->ep[CLI].nxt - 1u, 0);
+    if (s != NULL)
+        s->opt = OPT_ICMP;
+}
+
 typedef void script_fn(struct build *b, const struct cfg *cfg);
 
-/* Name, default share (12 % in all), and whether `reuse` may take the
+/* Name, default share (12.1 % in all), and whether `reuse` may take the
  * 4-tuple over afterwards (the connection ended in the capture). */
 const struct kind_info kind_info[K_NKINDS] = {
     [K_NORMAL] = {"normal", 0, true},
@@ -661,6 +674,7 @@ const struct kind_info kind_info[K_NKINDS] = {
     [K_MIDSTREAM] = {"midstream", 500, true},
     [K_RST_REORDER] = {"rst_reorder", 200, true},
     [K_CAPTURE_GAP] = {"capture_gap", 200, false},
+    [K_ICMP_REJECT] = {"icmp_reject", 100, false},
 };
 
 static script_fn *const scripts[K_NKINDS] = {
@@ -685,6 +699,7 @@ static script_fn *const scripts[K_NKINDS] = {
     [K_MIDSTREAM] = conn_midstream,
     [K_RST_REORDER] = conn_rst_reorder,
     [K_CAPTURE_GAP] = conn_capture_gap,
+    [K_ICMP_REJECT] = conn_icmp_reject,
 };
 
 void script_conn(struct build *b, const struct cfg *cfg, enum kind k) { scripts[k](b, cfg); }
