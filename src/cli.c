@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "tcplens/anomaly.h"
 #include "tcplens/engine.h"
+#include "tcplens/source.h"
 
 enum {
     OPT_JSON = 256,
@@ -40,6 +42,7 @@ enum {
     OPT_SNAPSHOT,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
+    OPT_CAPTURE_END,
     OPT_THREADS,
 };
 
@@ -130,6 +133,12 @@ static const char usage_text[] =
     "                       thread beside the analysis when reading files\n"
     "                       (default: 2 when tcplens may use two CPUs); the\n"
     "                       output is the same\n"
+    "  --capture-end TIME|+DUR\n"
+    "                       the capture ran until TIME (UTC, 2023-11-14T22:13:20Z,\n"
+    "                       or seconds since 1970) or DUR after its last packet:\n"
+    "                       timers of open connections (give-ups, TIME_WAIT) run\n"
+    "                       until then (default: a pcapng file's isb_endtime, the\n"
+    "                       clock in live capture, else the last packet)\n"
     "  DUR is a number with an optional unit: ms, s (default), m, h.\n"
     "\n"
     "  -h, --help           show this help\n"
@@ -252,6 +261,65 @@ static void take_positional(struct tl_cli *cli, int argc, char **argv, int i)
 static bool is_stdout(const char *path) { return path != NULL && strcmp(path, "-") == 0; }
 
 /* Two documents interleaved on stdout would be neither. */
+/* The fraction after a decimal point, in µs ("25" is 250000 µs); false
+ * when it is not digits alone. */
+static bool parse_fraction(const char *s, int64_t *us)
+{
+    int64_t v = 0, scale = 100000;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        v += (*s - '0') * scale;
+        scale /= 10;
+    }
+    *us = v;
+    return true;
+}
+
+bool tl_cli_parse_time(const char *s, int64_t *us)
+{
+    int y, mo, d, h, mi, sec, n = 0;
+    struct tm tm = {0};
+    int64_t frac = 0;
+    if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) == 6) {
+        const char *rest = s + n;
+        char buf[16] = "";
+        if (*rest == '.') {
+            size_t len = strcspn(rest + 1, "Z");
+            if (len == 0 || len >= sizeof buf)
+                return false;
+            memcpy(buf, rest + 1, len);
+            if (!parse_fraction(buf, &frac))
+                return false;
+            rest += 1 + len;
+        }
+        if (strcmp(rest, "Z") != 0 && *rest != '\0')
+            return false;
+        if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+            return false;
+        tm = (struct tm){.tm_year = y - 1900,
+                         .tm_mon = mo - 1,
+                         .tm_mday = d,
+                         .tm_hour = h,
+                         .tm_min = mi,
+                         .tm_sec = sec};
+        *us = (int64_t)timegm(&tm) * TL_USEC_PER_SEC + frac;
+        return true;
+    }
+    /* Seconds since the epoch: digits, then an optional fraction. */
+    char *end;
+    errno = 0;
+    long long whole = strtoll(s, &end, 10);
+    if (end == s || errno != 0 || whole < 0 || whole > TL_TS_MAX_SEC)
+        return false;
+    if (*end == '.' && !parse_fraction(end + 1, &frac))
+        return false;
+    if (*end != '.' && *end != '\0')
+        return false;
+    *us = (int64_t)whole * TL_USEC_PER_SEC + frac;
+    return true;
+}
+
 static void check_stdout(const struct tl_cli *cli)
 {
     bool json_out = is_stdout(cli->json_path) || is_stdout(cli->ndjson_path) ||
@@ -286,6 +354,7 @@ static const struct option long_opts[] = {
     {"scan-hosts", required_argument, NULL, OPT_SCAN_HOSTS},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"capture-end", required_argument, NULL, OPT_CAPTURE_END},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -415,6 +484,16 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
         break;
     case OPT_PROGRESS: cli->progress = 1; break;
     case OPT_NO_PROGRESS: cli->progress = 0; break;
+    case OPT_CAPTURE_END:
+        if (arg[0] == '+' && tl_cli_parse_duration(arg + 1, &cli->capture_end_us))
+            cli->capture_end = TL_CLI_END_AFTER;
+        else if (arg[0] != '+' && tl_cli_parse_time(arg, &cli->capture_end_us))
+            cli->capture_end = TL_CLI_END_AT;
+        else
+            usage_error("bad --capture-end '%s' (e.g. 2023-11-14T22:13:20Z, 1700000000.5 "
+                        "or +30s)",
+                        arg);
+        break;
     case OPT_FIN_TIMEOUT:
         if (!tl_cli_parse_duration(arg, &cli->fin_timeout_us) || cli->fin_timeout_us <= 0)
             usage_error("bad --fin-timeout '%s' (e.g. 60s)", arg);

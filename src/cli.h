@@ -47,14 +47,24 @@ struct tl_cli {
     uint32_t shard_index, shard_count; /* --shard K/N: index K-1 of N; count 0 = off */
     int vlan_key;                      /* --vlan-key: enum tl_vlan_key */
     uint32_t scan_ports, scan_hosts;   /* --scan-ports, --scan-hosts; 0: default */
-    int progress;     /* --progress 1, --no-progress 0; -1: when stderr is a terminal */
-    uint32_t threads; /* --threads: 1, 2 (formatting beside the analysis); 0 auto */
+    int progress;           /* --progress 1, --no-progress 0; -1: when stderr is a terminal */
+    uint32_t threads;       /* --threads: 1, 2 (formatting beside the analysis); 0 auto */
+    int capture_end;        /* --capture-end: enum tl_cli_end */
+    int64_t capture_end_us; /* the time (µs since the epoch), or how long after the last packet */
 };
+
+/* --capture-end: none, a time, or a duration after the last packet. */
+enum tl_cli_end { TL_CLI_END_NONE = 0, TL_CLI_END_AT, TL_CLI_END_AFTER };
 
 /* Parses argv; on a usage error or --help/--version it prints and exits
  * (the only place besides main that may). Free with tl_cli_free. */
 void tl_cli_parse(int argc, char **argv, struct tl_cli *cli);
 void tl_cli_free(struct tl_cli *cli);
+
+/* Parses a time: seconds since the epoch ("1700000000.25") or UTC as ISO
+ * 8601 ("2023-11-14T22:13:20.25Z", the Z or a space optional) into µs
+ * since the epoch; false when malformed. */
+bool tl_cli_parse_time(const char *s, int64_t *us);
 
 /* Parses "300", "5s", "500ms", "2m", "1h" into µs; false when malformed. */
 bool tl_cli_parse_duration(const char *s, int64_t *us);

@@ -98,6 +98,22 @@ void tl_engine_set_live_stats(struct tl_engine *e, uint64_t received, uint64_t d
     e->cap.live_if_dropped = if_dropped;
 }
 
+void tl_engine_set_file_stats(struct tl_engine *e, uint64_t received, uint64_t if_dropped,
+                              uint64_t os_dropped)
+{
+    e->cap.file_stats = true;
+    e->cap.file_received = received;
+    e->cap.file_if_dropped = if_dropped;
+    e->cap.file_os_dropped = os_dropped;
+}
+
+const char *tl_capture_end_name(enum tl_capture_end s)
+{
+    static const char *const names[TL_CEND_N] = {"last_packet", "pcapng_isb", "live_clock",
+                                                 "option"};
+    return (unsigned)s < TL_CEND_N ? names[s] : "last_packet";
+}
+
 /* Later evidence refuted an endpoint's last change (tl_step.revise): the
  * timeline says what really happened, and what the entry of that change
  * was where the step knows it (a handshake ACK the server dropped). */
@@ -854,6 +870,18 @@ void tl_engine_prefetch_state(const struct tl_engine *e, uint32_t hash)
     __builtin_prefetch(&x->track.side[1]);
 }
 
+enum tl_status tl_engine_set_capture_end(struct tl_engine *e, int64_t end_us,
+                                         enum tl_capture_end src)
+{
+    if (e->cap.packets == 0 || end_us <= e->cap.last_ts)
+        return TL_OK;
+    e->cap.end_ts = end_us;
+    e->cap.end_source = (uint8_t)src;
+    /* The clock is the latest packet's; it moves on by the time the
+     * capture ran past its last one. */
+    return tl_engine_tick(e, e->clock_us + (end_us - e->cap.last_ts));
+}
+
 enum tl_status tl_engine_tick(struct tl_engine *e, int64_t now_us)
 {
     if (now_us > e->clock_us)
@@ -886,6 +914,8 @@ void tl_engine_each(const struct tl_engine *e, void (*fn)(void *ctx, const struc
 enum tl_status tl_engine_finish(struct tl_engine *e)
 {
     enum tl_status st = TL_OK;
+    if (e->cap.end_source == TL_CEND_LAST_PACKET)
+        e->cap.end_ts = e->cap.last_ts;
     struct tl_conn *c;
     /* First-seen order, so that streamed output needs no reordering here. */
     while ((c = tl_flow_first(e->flows)) != NULL) {

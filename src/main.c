@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -187,6 +188,45 @@ static bool want_progress(const struct tl_cli *cli)
     return !(cli->ndjson && strcmp(stream, "-") == 0 && isatty(STDOUT_FILENO));
 }
 
+/* When the capture ended: --capture-end, else the latest isb_endtime of
+ * the pcapng inputs (else the last packet's, the engine's default); and
+ * the inputs' interface statistics. now_us > 0: live capture stopped then. */
+static enum tl_status set_capture_end(const struct tl_cli *cli, const struct tl_source *src,
+                                      struct tl_engine *e, int64_t now_us)
+{
+    bool stats = false;
+    uint64_t recv = 0, ifdrop = 0, osdrop = 0;
+    int64_t end = 0;
+    enum tl_capture_end from = TL_CEND_LAST_PACKET;
+    for (size_t i = 0; i < tl_source_ninputs(src); i++) {
+        const struct tl_input_info *in = tl_source_input(src, i);
+        if (in->has_endtime && (from == TL_CEND_LAST_PACKET || in->endtime_us > end)) {
+            end = in->endtime_us;
+            from = TL_CEND_PCAPNG;
+        }
+        if (in->has_ifstats) {
+            stats = true;
+            recv += in->if_recv;
+            ifdrop += in->if_drop;
+            osdrop += in->os_drop;
+        }
+    }
+    if (stats)
+        tl_engine_set_file_stats(e, recv, ifdrop, osdrop);
+    if (now_us > 0) {
+        end = now_us;
+        from = TL_CEND_LIVE;
+    }
+    if (cli->capture_end == TL_CLI_END_AT) {
+        end = cli->capture_end_us;
+        from = TL_CEND_OPTION;
+    } else if (cli->capture_end == TL_CLI_END_AFTER) {
+        end = tl_engine_capture(e)->last_ts + cli->capture_end_us;
+        from = TL_CEND_OPTION;
+    }
+    return from == TL_CEND_LAST_PACKET ? TL_OK : tl_engine_set_capture_end(e, end, from);
+}
+
 static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struct tl_engine *e)
 {
     struct tl_progress pr;
@@ -215,7 +255,9 @@ static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struc
     }
     tl_lookahead_free(a);
     tl_progress_end(&pr);
-    return st == TL_EOF ? tl_engine_finish(e) : st;
+    if (st == TL_EOF)
+        st = set_capture_end(cli, src, e, 0);
+    return st == TL_OK ? tl_engine_finish(e) : st;
 }
 
 static enum tl_status finish_reports(struct outputs *o, const struct tl_source *src,
@@ -255,7 +297,10 @@ static enum tl_status run_live(const struct tl_cli *cli, struct tl_source *src, 
                     ? ": states and anomalies of connections active then may be wrong"
                     : "");
     }
-    return tl_engine_finish(e);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    st = set_capture_end(cli, src, e, (int64_t)now.tv_sec * TL_USEC_PER_SEC + now.tv_nsec / 1000);
+    return st == TL_OK ? tl_engine_finish(e) : st;
 }
 
 /* The engine's threads: --threads, else 2 where two CPUs are ours. Live

@@ -219,6 +219,13 @@ static bool utc_fast(int64_t sec, int64_t usec, char *buf, size_t size)
     return true;
 }
 
+const char *tl_report_end_source(uint8_t end_source)
+{
+    static const char *const words[TL_CEND_N] = {"last packet", "pcapng statistics",
+                                                 "live capture's clock", "--capture-end"};
+    return end_source < TL_CEND_N ? words[end_source] : words[0];
+}
+
 const char *tl_report_utc(int64_t ts_us, char *buf, size_t size)
 {
     int64_t sec = ts_us / TL_USEC_PER_SEC, usec = ts_us % TL_USEC_PER_SEC;

@@ -161,6 +161,11 @@ static void write_capture(struct page *p, const struct tl_report *r,
         kv(p, "last packet");
         put(p, "%s UTC</td></tr>\n", tl_report_utc(cap->last_ts, b, sizeof b));
     }
+    if (cap->packets > 0 && cap->end_source != TL_CEND_LAST_PACKET) {
+        kv(p, "capture end");
+        put(p, "%s UTC (%s)</td></tr>\n", tl_report_utc(cap->end_ts, a, sizeof a),
+            tl_report_end_source(cap->end_source));
+    }
     kv(p, "packets");
     write_skipped(p, cap);
     put(p, "</td></tr>\n");
@@ -192,6 +197,17 @@ static void write_capture(struct page *p, const struct tl_report *r,
             " by the interface%s</td></tr>\n",
             cap->live_received, cap->live_dropped, cap->live_if_dropped,
             cap->live_dropped + cap->live_if_dropped > 0
+                ? " <span class=\"warn-text\">states and anomalies of connections active "
+                  "then may be wrong</span>"
+                : "");
+    }
+    if (cap->file_stats) {
+        kv(p, "file statistics");
+        put(p,
+            "%" PRIu64 " received, %" PRIu64 " dropped by the interface, %" PRIu64
+            " by the OS (pcapng)%s</td></tr>\n",
+            cap->file_received, cap->file_if_dropped, cap->file_os_dropped,
+            cap->file_if_dropped + cap->file_os_dropped > 0
                 ? " <span class=\"warn-text\">states and anomalies of connections active "
                   "then may be wrong</span>"
                 : "");

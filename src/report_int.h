@@ -150,6 +150,10 @@ void tl_report_conn_ends(const struct tl_conn *c, struct tl_conn_ends *e);
 const char *tl_report_wireshark_filter(const struct tl_conn_view *v, const struct tl_conn_ends *e,
                                        char *buf, size_t size);
 
+/* Where the capture's end time came from, in words ("pcapng statistics",
+ * "live capture's clock", "--capture-end", "last packet"). */
+const char *tl_report_end_source(uint8_t end_source);
+
 /* Formats µs on the pcap clock as "2026-11-21 12:00:00.000123" (UTC). */
 const char *tl_report_utc(int64_t ts_us, char *buf, size_t size);
 

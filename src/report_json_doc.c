@@ -79,6 +79,12 @@ static void w_capture(struct tl_jw *w, const struct tl_capture_info *cap)
     tl_jw_obj_begin(w);
     w_ts(w, "first_ts", cap->first_ts);
     w_ts(w, "last_ts", cap->last_ts);
+    TL_JW_KEY(w, "end");
+    tl_jw_obj_begin(w);
+    w_ts(w, "ts", cap->end_ts);
+    TL_JW_KEY(w, "source");
+    tl_jw_str(w, tl_capture_end_name((enum tl_capture_end)cap->end_source));
+    tl_jw_obj_end(w);
     w_uint(w, "packets", cap->packets);
     w_uint(w, "tcp_packets", cap->tcp_packets);
     w_uint(w, "duplicates", cap->duplicates);
@@ -108,6 +114,14 @@ static void w_capture(struct tl_jw *w, const struct tl_capture_info *cap)
         w_uint(w, "received", cap->live_received);
         w_uint(w, "dropped", cap->live_dropped);
         w_uint(w, "if_dropped", cap->live_if_dropped);
+        tl_jw_obj_end(w);
+    }
+    if (cap->file_stats) {
+        TL_JW_KEY(w, "file_stats");
+        tl_jw_obj_begin(w);
+        w_uint(w, "received", cap->file_received);
+        w_uint(w, "if_dropped", cap->file_if_dropped);
+        w_uint(w, "os_dropped", cap->file_os_dropped);
         tl_jw_obj_end(w);
     }
     if (cap->shard_count > 1) {

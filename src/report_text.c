@@ -590,6 +590,21 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
                          ? "\n         WARNING: packets were lost before tcplens saw them: states"
                            " and anomalies\n         of connections active then may be wrong"
                          : "") >= 0;
+    if (ok && cap->packets > 0 && cap->end_source != TL_CEND_LAST_PACKET) {
+        span_str(cap->end_ts - cap->last_ts, d);
+        ok = fprintf(out, "end      %s UTC, %s s after the last packet (%s)\n",
+                     tl_report_utc(cap->end_ts, a, sizeof a), d,
+                     tl_report_end_source(cap->end_source)) >= 0;
+    }
+    if (ok && cap->file_stats)
+        ok = fprintf(out,
+                     "file     %" PRIu64 " received, %" PRIu64 " dropped by the interface, %" PRIu64
+                     " by the OS (pcapng statistics)%s\n",
+                     cap->file_received, cap->file_if_dropped, cap->file_os_dropped,
+                     cap->file_if_dropped + cap->file_os_dropped > 0
+                         ? "\n         WARNING: packets were lost before they were written: "
+                           "states and\n         anomalies of connections active then may be wrong"
+                         : "") >= 0;
     uint64_t icmp = cap->icmp_matched + cap->icmp_unmatched;
     uint64_t skipped = cap->packets - cap->tcp_packets - icmp;
     ok = ok && fprintf(out, "packets  %" PRIu64 " read, %" PRIu64 " TCP, ", cap->packets,

@@ -28,10 +28,11 @@
 #     in ss belongs to a reported connection
 #   - the NDJSON stream after exit holds every connection once, identical to
 #     the --json document's objects
-#   - `tcplens -r` on the -w file: same connections, states_at_end, ends,
-#     anomaly types and zeek; and the whole document equal after dropping
-#     what legitimately differs (capture.live, capture.peak_connections --
-#     it depends on --linger -- and inputs[].source)
+#   - `tcplens -r` on the -w file, told when the live capture stopped
+#     (--capture-end): same connections, states_at_end, ends, anomaly types
+#     and zeek; and the whole document equal after dropping what
+#     legitimately differs (capture.live, capture.peak_connections -- it
+#     depends on --linger --, capture.end.source and inputs[].source)
 #   - B stops by itself after 3 packets (exit 0): its stdout (not a terminal)
 #     is NDJSON, one connection, ESTABLISHED/ESTABLISHED, end "open"
 #   - C stops by itself after 3 s (3.0 .. 4.5 s wall clock, exit 0) with the
@@ -373,6 +374,7 @@ def strip(doc):
     d = json.loads(json.dumps(doc))
     for a, b in STRICT_DROP:
         d.get(a, {}).pop(b, None)
+    d.get("capture", {}).get("end", {}).pop("source", None)
     for i in d.get("inputs", []):
         i.pop("source", None)
     return d
@@ -496,7 +498,7 @@ def cmd_final(w, ports):
         diag("first difference (live vs replay): " + d)
     d = first_diff(strip(doc), strip(rep))
     out(d is None, "replay of -w: whole document equal but for capture.live, "
-                   "capture.peak_connections, inputs[].source")
+                   "capture.peak_connections, capture.end.source, inputs[].source")
     if d:
         diag("first difference (live vs replay): " + d)
     print("END")
@@ -851,8 +853,11 @@ tl_scenario_finish cw 2>>"$W/scn.cw.err" || { nok "scenario close_wait exited 0"
 
 if [ -s "$W/a.json" ]; then
     checks stream "$W" "$PORTS" "$t_sigint"
-    if "$tcplens" -r "$W/a.pcap" --close-wait-threshold 60s --json "$W/a.replay.json" \
-        >/dev/null 2>"$W/a.replay.err"; then
+    # The live run's end: when it stopped, which the -w file does not record.
+    end=$(python3 -c 'import json,sys; print("%.6f" % json.load(open(sys.argv[1]))["capture"]["end"]["ts"])' \
+        "$W/a.json" 2>/dev/null || echo +0s)
+    if "$tcplens" -r "$W/a.pcap" --close-wait-threshold 60s --capture-end "$end" \
+        --json "$W/a.replay.json" >/dev/null 2>"$W/a.replay.err"; then
         ok "replay: tcplens -r on the -w file, exit 0"
         checks final "$W" "$PORTS"
     else

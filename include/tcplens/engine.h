@@ -104,6 +104,18 @@ uint64_t tl_engine_detector_runs(const struct tl_engine *e);
 void tl_engine_set_live_stats(struct tl_engine *e, uint64_t received, uint64_t dropped,
                               uint64_t if_dropped);
 
+/* The capture ended at end_us (source src), at or after its last packet:
+ * the clock runs on to it, so that the timers of the connections still
+ * open act as the capture's own time lets them (give-ups, TIME_WAIT,
+ * idle timeouts). Before tl_engine_finish(); an end before the last packet
+ * counts as the last packet's. Without it the end is the last packet. */
+TL_MUST_CHECK enum tl_status tl_engine_set_capture_end(struct tl_engine *e, int64_t end_us,
+                                                       enum tl_capture_end src);
+
+/* Records a file's interface statistics (pcapng) for the report. */
+void tl_engine_set_file_stats(struct tl_engine *e, uint64_t received, uint64_t if_dropped,
+                              uint64_t os_dropped);
+
 /* What the host-level detectors found (after tl_engine_finish). */
 /* The tallies of every connection reported and, after tl_engine_finish(),
  * of the host anomalies: the reporters' summary (tl_run.summary). */

@@ -14,6 +14,18 @@
 #include "tcplens/types.h"
 #include "tcplens/zeek.h"
 
+/* Where the capture's end time came from (tl_capture_info.end_ts). */
+enum tl_capture_end {
+    TL_CEND_LAST_PACKET = 0, /* nothing said more: its last packet */
+    TL_CEND_PCAPNG,          /* the file's isb_endtime (pcapng statistics) */
+    TL_CEND_LIVE,            /* live capture: the clock when it stopped */
+    TL_CEND_OPTION,          /* --capture-end */
+    TL_CEND_N
+};
+
+/* "last_packet", "pcapng_isb", "live_clock", "option". */
+const char *tl_capture_end_name(enum tl_capture_end s);
+
 /* Counters about the whole run, filled in by the engine. */
 struct tl_capture_info {
     int64_t first_ts, last_ts; /* µs; both 0 when no packet was read */
@@ -31,9 +43,18 @@ struct tl_capture_info {
     uint64_t late_segments;            /* reached a connection reported early (tomb.h) */
     size_t peak_flows;                 /* most connections held at once */
     int worst_severity;                /* highest enum tl_sev seen, -1 for none */
+    /* When the capture ended (µs): its last packet, or later where a pcapng
+     * statistics block, the live clock or --capture-end says so; the
+     * timers of the connections still open ran until then. */
+    int64_t end_ts;
+    uint8_t end_source; /* enum tl_capture_end */
     /* Live capture: the kernel's counters at the end (pcap_stats). */
     bool live;
     uint64_t live_received, live_dropped, live_if_dropped;
+    /* A pcapng file's interface statistics (isb_ifrecv, isb_ifdrop,
+     * isb_osdrop, summed over its interfaces and the inputs that had them). */
+    bool file_stats;
+    uint64_t file_received, file_if_dropped, file_os_dropped;
     /* --shard: this run's shard (index from 0) of shard_count (0 = not
      * sharded), and the TCP frames left to the other shards. */
     uint32_t shard_index, shard_count;

@@ -36,6 +36,14 @@ struct tl_input_info {
     uint64_t packets;          /* frames read from it */
     enum tl_status status;     /* TL_OK, or why reading stopped */
     char error[256];           /* one line, empty when status is TL_OK */
+    /* What the file's pcapng Interface Statistics Blocks said (the last
+     * block of each interface; known once the input has been read to its
+     * end): when the capture stopped (the latest isb_endtime) and, summed
+     * over its interfaces, the packets received and dropped. */
+    bool has_endtime;
+    int64_t endtime_us; /* µs, on the frames' clock */
+    bool has_ifstats;
+    uint64_t if_recv, if_drop, os_drop; /* isb_ifrecv, isb_ifdrop, isb_osdrop */
 };
 
 struct tl_source;

@@ -838,6 +838,75 @@ static void test_icmp(struct tap *t)
     json_decref(c);
 }
 
+/* The client's state at the end, and the connection's end. */
+static bool ends_as(json_t *c, size_t i, const char *client, const char *end)
+{
+    json_t *st = json_object_get(json_array_get(c, i), "states_at_end");
+    return strcmp(json_string_value(json_object_get(st, "client")), client) == 0 &&
+           strcmp(str(c, i, "end"), end) == 0;
+}
+
+static bool has_anomaly(json_t *c, size_t i, const char *type)
+{
+    json_t *an = json_object_get(json_array_get(c, i), "anomalies");
+    for (size_t k = 0; k < json_array_size(an); k++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(an, k), "type")), type) == 0)
+            return true;
+    return false;
+}
+
+/* Three connections whose fate the time after the last packet decides: a
+ * SYN retried at 0, 1 and 3 s; a client left in CLOSE_WAIT; a client in
+ * TIME_WAIT. end_after_s: how long the capture ran past its last packet
+ * (0: not said). */
+static json_t *capture_end_run(int64_t end_after_s, struct tl_capture_info *cap)
+{
+    struct rig g;
+    rig_open(&g, 0, TL_DEFAULT_IDLE_TIMEOUT_US);
+    seg(&g, 0, C2S, TL_TH_SYN, 100, 0, 0);
+    seg(&g, 1000, C2S, TL_TH_SYN, 100, 0, 0);
+    seg(&g, 3000, C2S, TL_TH_SYN, 100, 0, 0);
+    g.cport = 40001;
+    seg(&g, 3001, C2S, TL_TH_SYN, 200, 0, 0);
+    seg(&g, 3002, S2C, TL_TH_SYN | TL_TH_ACK, 900, 201, 0);
+    seg(&g, 3003, C2S, TL_TH_ACK, 201, 901, 0);
+    seg(&g, 3004, S2C, TL_TH_FIN | TL_TH_ACK, 901, 201, 0);
+    seg(&g, 3005, C2S, TL_TH_ACK, 201, 902, 0);
+    g.cport = 40002;
+    full_exchange(&g, 3010, 300, 700);
+    if (end_after_s > 0 && tl_engine_set_capture_end(g.e,
+                                                     1700000000 * TL_USEC_PER_SEC + 3017000 +
+                                                         end_after_s * TL_USEC_PER_SEC,
+                                                     TL_CEND_OPTION) != TL_OK)
+        abort();
+    return rig_close(&g, cap);
+}
+
+/*
+ * The capture's end time runs the timers of what is still open (issue:
+ * the time after the last packet): the SYN's give-up, close_wait_stuck,
+ * TIME_WAIT's end. Without it, the last packet is the end.
+ */
+static void test_capture_end(struct tap *t)
+{
+    struct tl_capture_info cap;
+    json_t *c = capture_end_run(0, &cap);
+    ok(t,
+       ends_as(c, 0, "SYN_SENT", "open") && !has_anomaly(c, 1, "close_wait_stuck") &&
+           ends_as(c, 2, "TIME_WAIT", "fin"),
+       "capture end at the last packet: SYN_SENT, no close_wait_stuck, TIME_WAIT");
+    ok(t, cap.end_ts == cap.last_ts && cap.end_source == TL_CEND_LAST_PACKET,
+       "capture end: the last packet when nothing says more");
+    json_decref(c);
+    c = capture_end_run(61, &cap);
+    ok(t, ends_as(c, 0, "CLOSED", "timeout"), "capture end +61 s: the SYN was given up");
+    ok(t, has_anomaly(c, 1, "close_wait_stuck"), "capture end +61 s: CLOSE_WAIT stuck past 5 s");
+    ok(t, ends_as(c, 2, "CLOSED", "fin"), "capture end +61 s: TIME_WAIT over");
+    ok(t, cap.end_source == TL_CEND_OPTION && cap.end_ts == cap.last_ts + 61 * TL_USEC_PER_SEC,
+       "capture end: the time and its source");
+    json_decref(c);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -862,5 +931,6 @@ int main(void)
     test_time_extremes(&t);
     test_clock_step_back(&t);
     test_icmp(&t);
+    test_capture_end(&t);
     return tap_done(&t);
 }
