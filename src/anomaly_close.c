@@ -204,6 +204,9 @@ void tl_det_rst_after_close(const struct tl_detect_ctx *c, struct tl_anomaly_lis
     if (fin)
         tl_anomaly_real(a, "seconds_since_fin",
                         tl_det_secs(s_tr->rst_ts - tl_times_ts(&s->fin, 0)));
+    /* Not closed by its application: its kernel gave its retransmissions up. */
+    if (s_tr->retx_timeout_ts != 0 && s_tr->retx_timeout_ts <= s_tr->rst_ts)
+        tl_anomaly_bool(a, "gave_up", true);
     a->aux[RAC_FIN_PKT] = fin ? (int64_t)tl_times_pkt(&s->fin, 0) : 0;
     a->aux[RAC_RST_PKT] = (int64_t)s_tr->rst_pkt;
 }
@@ -214,6 +217,23 @@ void tl_text_rst_after_close(const struct tl_anomaly *a, const struct tl_anomaly
     (void)about;
     int r = a->endpoint == TL_AEP_SERVER;
     char d[32], how[80] = "no FIN seen";
+    if (tl_anomaly_get_bool(a, "gave_up")) {
+        tl_text_explain(out,
+                        "The %s's kernel had closed its socket, without a segment, when its "
+                        "retransmissions timed out (stalled_retransmission: ETIMEDOUT); when the "
+                        "%s sent more data (packet %llu) the %s host answered with an RST "
+                        "(packet %llu), as for any segment no socket holds. The %s's socket is "
+                        "reset: its next call fails with ECONNRESET or EPIPE.",
+                        role(r), role(!r), ull((uint64_t)tl_anomaly_get_int(a, "data_packet")),
+                        role(r), ull((uint64_t)a->aux[RAC_RST_PKT]), role(!r));
+        tl_text_suggest(out,
+                        "The %s could not know that the %s had given up: the path failed first. "
+                        "Find out why the %s's data went unacknowledged (stalled_retransmission), "
+                        "and give sockets TCP_USER_TIMEOUT and keepalive so both ends notice a "
+                        "dead path.",
+                        role(!r), role(r), role(r));
+        return;
+    }
     if (tl_anomaly_has(a, "seconds_since_fin"))
         snprintf(how, sizeof how, "its FIN, packet %llu, %s earlier",
                  ull((uint64_t)a->aux[RAC_FIN_PKT]),

@@ -32,8 +32,9 @@ static bool is_error(uint8_t type, bool v6)
            type == TL_ICMP4_PARAM_PROBLEM;
 }
 
-/* The quoted IPv4 header: addresses into out, cursor past it. */
-static enum tl_dec quoted_ipv4(struct tl_cur *c, struct tl_pkt *out)
+/* The quoted IPv4 header: addresses into out, cursor past it; *l4 the
+ * original datagram's bytes after it (-1: its lengths do not add up). */
+static enum tl_dec quoted_ipv4(struct tl_cur *c, struct tl_pkt *out, long *l4)
 {
     if (!tl_cur_has(c, 20))
         return TL_DEC_TRUNC_ICMP;
@@ -51,12 +52,14 @@ static enum tl_dec quoted_ipv4(struct tl_cur *c, struct tl_pkt *out)
     out->src.family = out->dst.family = TL_AF_INET;
     memcpy(out->src.b, h + 12, 4);
     memcpy(out->dst.b, h + 16, 4);
+    size_t tot = tl_rd_be16(h + 2);
+    *l4 = tot >= ihl ? (long)(tot - ihl) : -1;
     tl_cur_skip(c, ihl);
     return TL_DEC_OK;
 }
 
-/* The quoted IPv6 header and its extension headers. */
-static enum tl_dec quoted_ipv6(struct tl_cur *c, struct tl_pkt *out)
+/* The quoted IPv6 header and its extension headers; *l4 as above. */
+static enum tl_dec quoted_ipv6(struct tl_cur *c, struct tl_pkt *out, long *l4)
 {
     if (!tl_cur_has(c, 40))
         return TL_DEC_TRUNC_ICMP;
@@ -67,14 +70,20 @@ static enum tl_dec quoted_ipv6(struct tl_cur *c, struct tl_pkt *out)
     out->src.family = out->dst.family = TL_AF_INET6;
     memcpy(out->src.b, h + 8, 16);
     memcpy(out->dst.b, h + 24, 16);
+    size_t plen = tl_rd_be16(h + 4);
     tl_cur_skip(c, 40);
+    size_t before = c->left;
     enum tl_dec r = tl_decode_v6_ext(c, &nh, false);
+    size_t ext = before - c->left;
+    *l4 = plen >= ext ? (long)(plen - ext) : -1;
     /* A quote cut inside its extension headers is a short quote. */
     return r == TL_DEC_TRUNC_IPV6_EXT ? TL_DEC_TRUNC_ICMP : r;
 }
 
-/* The quoted TCP header, as far as it was quoted. */
-static enum tl_dec quoted_tcp(struct tl_cur *c, struct tl_pkt *out)
+/* The quoted TCP header, as far as it was quoted; l4 the segment's length
+ * by its IP header (-1: unknown), which with the data offset gives its
+ * payload length. */
+static enum tl_dec quoted_tcp(struct tl_cur *c, long l4, struct tl_pkt *out)
 {
     if (!tl_cur_has(c, QUOTE_MIN))
         return TL_DEC_TRUNC_ICMP;
@@ -86,6 +95,11 @@ static enum tl_dec quoted_tcp(struct tl_cur *c, struct tl_pkt *out)
         out->ack = tl_rd_be32(t + 8);
         out->flags = t[13];
         out->icmp.has_flags = true;
+        long doff = (long)(t[12] >> 4) * 4;
+        if (doff >= 20 && l4 >= doff) {
+            out->payload_len = (uint32_t)(l4 - doff);
+            out->icmp.has_len = true;
+        }
     }
     return TL_DEC_OK;
 }
@@ -111,8 +125,9 @@ enum tl_dec tl_decode_icmp(struct tl_cur *c, uint8_t proto, struct tl_pkt *out)
     /* From here on the packet is the quoted segment's, not the error's. */
     out->ip4_hdr = NULL;
     out->ip4_hlen = 0;
-    enum tl_dec r = v6 ? quoted_ipv6(c, out) : quoted_ipv4(c, out);
+    long l4 = -1;
+    enum tl_dec r = v6 ? quoted_ipv6(c, out, &l4) : quoted_ipv4(c, out, &l4);
     if (r == TL_DEC_OK)
-        r = quoted_tcp(c, out);
+        r = quoted_tcp(c, l4, out);
     return r == TL_DEC_OK ? TL_DEC_ICMP : r;
 }

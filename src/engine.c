@@ -184,6 +184,20 @@ static enum tl_status advance(struct tl_engine *e, struct tl_conn *c, int64_t no
     return st;
 }
 
+/* Segment p from r at now: an RST from r after its retransmissions' last
+ * deadline says r had given up then (tl_tcpstate_gave_up_before()). */
+static enum tl_status gave_up_before(struct tl_engine *e, struct tl_conn *c, const struct tl_pkt *p,
+                                     enum tl_role r, int64_t now)
+{
+    struct tl_step s;
+    int64_t when;
+    if (!tl_tcpstate_gave_up_before(conn_state(c), p, r, now, &s, &when))
+        return TL_OK;
+    if (s.ended)
+        tl_flow_move(e->flows, c, TL_FLOW_ENDED);
+    return log_timed(e, c, &s, when);
+}
+
 static enum tl_end final_end(struct tl_conn *c) { return tl_tcpstate_end(conn_state(c)); }
 
 /* The engine's clock in c's own time: its last packet plus the time the
@@ -696,6 +710,8 @@ static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct 
     }
     c->bytes[r] += p->payload_len;
     st = advance(e, c, f->ts_us, false);
+    if (st == TL_OK)
+        st = gave_up_before(e, c, p, r, f->ts_us);
     struct tl_step step;
     tl_tcpstate_update(conn_state(c), p, r, f->ts_us, &step);
     if (challenge && !(p->flags & TL_TH_RST)) {
@@ -715,25 +731,29 @@ static enum tl_status feed(struct tl_engine *e, struct tl_conn *c, const struct 
     return st != TL_OK ? st : ls != TL_OK ? ls : zs;
 }
 
-/* The packet of the segment an ICMP error quotes, p, sent by r: its latest
- * timeline entry with that sequence number (every SYN, retransmission and
- * state change has one), else r's last segment if it matches; 0 when the
- * capture does not show it. */
+/* The packet of the segment an ICMP error quotes, p, sent by r: r's last
+ * segment if it matches, else its latest timeline entry with that sequence
+ * number and length (every SYN, retransmission and state change has one);
+ * 0 when the capture does not show it. */
 static uint64_t quoted_packet(struct tl_conn *c, const struct tl_pkt *p, enum tl_role r)
 {
     const struct tl_ep *me = &conn_state(c)->ep[r];
     if (!me->seen)
         return 0;
+    /* Most often the error answers r's last segment; an ACK and data may
+     * share a sequence number, so its length must match too. */
+    const struct tl_track_side *side = &ext(c)->track.side[r];
+    if (side->last_seq == p->seq && (!p->icmp.has_len || side->last_len == p->payload_len))
+        return side->last_pkt;
     uint32_t rel = p->seq - me->isn;
     const struct tl_timeline *t = &ext(c)->tl;
     for (uint32_t i = t->n; i-- > 0;) {
         const struct tl_event *ev = &t->ev[i];
         if (ev->dir == (uint8_t)r && ev->kind < TL_K_NKINDS && ev->seq == rel &&
-            ev->kind != TL_K_ICMP && ev->kind != TL_K_ICMP_IGNORED)
+            (!p->icmp.has_len || ev->len == p->payload_len) && !tl_event_is_icmp(ev))
             return ev->pkt;
     }
-    const struct tl_track_side *side = &ext(c)->track.side[r];
-    return side->last_seq == p->seq ? side->last_pkt : 0;
+    return 0;
 }
 
 /* Records an ICMP error's step: in the timeline as travelling towards r

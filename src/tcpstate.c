@@ -779,6 +779,28 @@ void tl_tcpstate_icmp(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_ro
     out->ended = !was_ended && tl_tcpstate_ended(st);
 }
 
+bool tl_tcpstate_gave_up_before(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
+                                int64_t now_us, struct tl_step *out, int64_t *when_us)
+{
+    struct tl_ep *e = &st->ep[r];
+    int64_t t;
+    enum tl_evkind k;
+    if (!(p->flags & TL_TH_RST) || !timer_of(st, r, true, &t, &k) || k != TL_K_RETX_TIMEOUT ||
+        now_us < t)
+        return false;
+    bool was_ended = tl_tcpstate_ended(st);
+    memset(out, 0, sizeof *out);
+    struct ctx x = {st, NULL, t, out, -1};
+    out->kind = TL_K_RETX_TIMEOUT;
+    out->lifecycle = true;
+    st->rtx_gave_up = true;
+    e->nrtx = 0;
+    fire(&x, r, TL_EV_TIMEOUT);
+    out->ended = !was_ended && tl_tcpstate_ended(st);
+    *when_us = t;
+    return true;
+}
+
 bool tl_tcpstate_reused(struct tl_tcpstate *st, enum tl_role by, int64_t ts_us, struct tl_step *out)
 {
     memset(out, 0, sizeof *out);

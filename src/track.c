@@ -260,6 +260,14 @@ static bool on_kind(struct tl_track *t, const struct tl_step *s, enum tl_role r,
             me->trouble->unexpected_pkt = pkt;
         break;
     case TL_K_SYN_TIMEOUT: t->syn_timeout_ts = ts; break;
+    case TL_K_RETX_TIMEOUT: {
+        /* A timed step: the endpoint is the one it closed. */
+        struct tl_track_side *gone = &t->side[s->nchanges > 0 ? s->changes[0].role & 1 : r];
+        ok = trouble(gone) != NULL;
+        if (ok)
+            gone->trouble->retx_timeout_ts = ts;
+        break;
+    }
     default: break;
     }
     return ok;

@@ -103,6 +103,7 @@ struct tl_icmp {
     uint8_t type, code;  /* as on the wire, ICMP or ICMPv6 (v6) */
     bool v6;
     bool has_flags;
+    bool has_len; /* the quote tells the segment's payload length (tl_pkt.payload_len) */
     uint32_t mtu; /* fragmentation needed, packet too big: the next hop's MTU */
 };
 
@@ -113,6 +114,32 @@ struct tl_tcpopt {
     uint8_t nsack;
     uint32_t tsval, tsecr;
     uint32_t sack[TL_MAX_SACK_BLOCKS][2]; /* left, right edges */
+};
+
+/* Tunnels and encapsulations a segment can arrive in (tl_pkt.tunnel). */
+enum tl_tunnel_type {
+    TL_TUN_NONE = 0,
+    TL_TUN_VXLAN,
+    TL_TUN_GENEVE,
+    TL_TUN_GRE,
+    TL_TUN_ERSPAN,
+    TL_TUN_IPIP, /* IPv4 or IPv6 in IPv4 or IPv6 (4in4, 6in4 "sit", 4in6, 6in6) */
+    TL_TUN_GTPU,
+    TL_TUN_TEREDO,
+    TL_TUN_L2TP,
+    TL_TUN_NTYPES
+};
+
+/* The innermost tunnel the segment came through: its type, its outer
+ * addresses and its id (VXLAN or Geneve VNI, GRE key, ERSPAN session,
+ * GTP-U TEID, L2TP session), so that two tenants' identical inner
+ * addresses stay apart. type TL_TUN_NONE: no tunnel, the rest zero. */
+struct tl_tunnel {
+    uint8_t type;  /* enum tl_tunnel_type */
+    uint8_t depth; /* tunnels crossed, the innermost counted */
+    bool has_id;
+    uint32_t id;
+    struct tl_addr outer_src, outer_dst;
 };
 
 /* A decoded TCP segment. Pointers borrow the caller's buffer. */
@@ -134,6 +161,7 @@ struct tl_pkt {
     uint16_t ip4_hlen, tcp_hlen;
     struct tl_tcpopt opt;
     struct tl_icmp icmp; /* TL_DEC_ICMP only */
+    struct tl_tunnel tunnel;
 };
 
 /*

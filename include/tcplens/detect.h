@@ -134,6 +134,7 @@ struct tl_track_trouble {
     uint8_t icmp_state;       /* its state when the error came */
     bool icmp_abort;          /* the error ended its attempt */
     bool icmp_from_dest;      /* sent by the segment's destination, not a router */
+    int64_t retx_timeout_ts;  /* its retransmissions timed out: it gave up (0: no) */
     /* The last error, to tell the capture's own copy of it. */
     int64_t icmp_last_ts;
     uint32_t icmp_last_seq;

@@ -196,6 +196,14 @@ bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final, str
 void tl_tcpstate_icmp(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r, int64_t ts_us,
                       struct tl_step *out);
 
+/* Segment p from endpoint r at now_us: an RST from an endpoint whose next
+ * retransmission was due before it and never came is its host answering
+ * for a socket that is gone: it gave up (tcp_retries2) at that deadline.
+ * Returns true and fills *out and *when_us when so. (Any other segment
+ * proves nothing: the retransmissions may be missing from the capture.) */
+bool tl_tcpstate_gave_up_before(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
+                                int64_t now_us, struct tl_step *out, int64_t *when_us);
+
 /* A new connection took the 4-tuple over at ts_us: an endpoint still in
  * TIME_WAIT was consumed by it (Linux reuses a TIME_WAIT socket for a new
  * SYN with a higher sequence number), and endpoint by, which sent the new

@@ -292,12 +292,12 @@ static inline void pkt_icmp(struct pkt *p, uint8_t type, uint8_t code, uint32_t 
 }
 
 /* The quoted datagram's IPv4 header (protocol TCP, the original's total
- * length 60); leaves ip_off, which pkt_finish fills in, alone. */
-static inline void pkt_quote_ipv4(struct pkt *p, uint32_t src, uint32_t dst)
+ * length tot); leaves ip_off, which pkt_finish fills in, alone. */
+static inline void pkt_quote_ipv4(struct pkt *p, uint32_t src, uint32_t dst, uint16_t tot)
 {
     uint8_t *w = pkt_put(p, 20);
     w[0] = 0x45;
-    pkt_be16(w + 2, 60);
+    pkt_be16(w + 2, tot);
     w[8] = 64;
     w[9] = PKT_PROTO_TCP;
     pkt_be32(w + 12, src);

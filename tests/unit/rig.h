@@ -93,7 +93,7 @@ static inline void rig_icmp(struct rig *g, int64_t ts_us, uint32_t from, int dir
     uint32_t a = PKT_V4(10, 0, 0, 1), b = PKT_V4(10, 0, 0, 2);
     pkt_ipv4(&p, from, dir == RIG_C2S ? a : b, PKT_PROTO_ICMP, 0);
     pkt_icmp(&p, type, code, rest);
-    pkt_quote_ipv4(&p, dir == RIG_C2S ? a : b, dir == RIG_C2S ? b : a);
+    pkt_quote_ipv4(&p, dir == RIG_C2S ? a : b, dir == RIG_C2S ? b : a, 40); /* no payload */
     pkt_quote_tcp(&p, dir == RIG_C2S ? cport : 80, dir == RIG_C2S ? 80 : cport, seq, 0,
                   dir == RIG_C2S ? 0x02 : 0x12, 20);
     pkt_finish(&p);

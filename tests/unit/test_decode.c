@@ -958,7 +958,7 @@ static void icmp4(struct pkt *p, uint8_t *buf, uint8_t type, uint8_t code, uint3
     pkt_ipv4(p, from_dest ? PKT_V4(10, 0, 0, 2) : PKT_V4(192, 0, 2, 1), PKT_V4(10, 0, 0, 1),
              PKT_PROTO_ICMP, 0);
     pkt_icmp(p, type, code, rest);
-    pkt_quote_ipv4(p, PKT_V4(10, 0, 0, 1), PKT_V4(10, 0, 0, 2));
+    pkt_quote_ipv4(p, PKT_V4(10, 0, 0, 1), PKT_V4(10, 0, 0, 2), 60);
     pkt_quote_tcp(p, STD_SPORT, STD_DPORT, 1000, 2000, TL_TH_SYN, quote_len);
     pkt_finish(p);
 }
@@ -977,8 +977,10 @@ static void test_icmp4(struct tap *t)
        "ICMP: the quoted segment's addresses, ports, numbers and flags");
     ok(t,
        o.icmp.type == 3 && o.icmp.code == 3 && !o.icmp.v6 && o.icmp.has_flags &&
-           addr_is(&o.icmp.from, 4, 2) && o.payload_len == 0 && o.ip4_hdr == NULL,
-       "ICMP: type, code, sender; no payload, no header to checksum");
+           addr_is(&o.icmp.from, 4, 2) && o.icmp.has_len && o.payload_len == 20 &&
+           o.ip4_hdr == NULL,
+       "ICMP: type, code, sender; the quoted segment's length (60 - 20 - 20); no header to "
+       "checksum");
     icmp4(&p, buf, 3, 4, 1400, 8, false);
     is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_ICMP, "ICMP quoting 8 bytes: an error");
     ok(t, !o.icmp.has_flags && o.flags == 0 && o.seq == 1000 && o.icmp.mtu == 1400,
