@@ -82,6 +82,7 @@ needs() { # the tools a scenario needs beyond ip and ss
     syn_blackhole_default | syn_dropped_then_answered | challenge_ack) echo nft ;;
     blackhole | lossy | scan | icmp_router_ttl | icmp_established_soft) echo nft ;;
     icmp_port_unreach | icmp_admin_prohibited | icmp6_admin_prohibited) echo nft tc ;;
+    icmp_host_unreach | icmp6_port_unreach) echo nft tc ;;
     simultaneous_close | half_open_scan) echo tc ;;
     esac
 }

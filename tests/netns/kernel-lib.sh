@@ -36,7 +36,10 @@ TK_SS_MS=${TK_SS_MS:-5}
 # raw (the fixed client port is a raw-socket sender with no TCP socket:
 # meta raw_ports), iface=any (tcpdump -i any instead of -i lo),
 # retag=vlan (after the capture, retag-vlan.py rewrites NAME.pcap: 802.1Q
-# VLAN 10 client->server, 20 server->client; the original is NAME.orig.pcap)
+# VLAN 10 client->server, 20 server->client; the original is NAME.orig.pcap),
+# topo=router (three namespaces, see tk_topo_router: the scenario runs in the
+# client's, which the capture and the sysctls are for; ss polls the client's
+# and the server's; the capture is on the client's veth unless iface= says)
 TK_TABLE=(
     "client_first|normal|||"
     "server_first|server_first|||"
@@ -79,7 +82,22 @@ TK_TABLE=(
     "icmp6_admin_prohibited|icmp6_admin_prohibited|||"
     "icmp_router_ttl|icmp_router_ttl|||"
     "icmp_established_soft|icmp_established_soft|net.ipv4.tcp_retries2=3||timeout=15"
+    "icmp_host_unreach|icmp_host_unreach|||"
+    "icmp6_port_unreach|icmp6_port_unreach|||"
+    "pmtu_icmp|pmtu_icmp|||topo=router"
+    "pmtu_blackhole|pmtu_blackhole|net.ipv4.tcp_retries2=3|--wait 1.25|topo=router timeout=20"
 )
+
+# topo=router: client 10.77.1.1 (veth tlc, MTU 1500) in the scenario's
+# namespace NS, a router in NS-r (tlr1 10.77.1.254, MTU 1500; tlr2
+# 10.77.2.254, MTU 1280), the server 10.77.2.1 in NS-s (tls, MTU 1500).  The
+# router's side of the server link is narrower than the hosts' (as a tunnel
+# would be): the server still advertises MSS 1460, and the router cannot
+# forward a full-sized segment toward it (nor receive a server packet over
+# 1280 bytes; the scenarios send none).  No IPv6 (no MLD or neighbour
+# discovery in the capture), static neighbours (no ARP), no offloads.
+TK_TOPO_CLIENT=10.77.1.1 TK_TOPO_ROUTER=10.77.1.254 TK_TOPO_SERVER=10.77.2.1
+TK_TOPO_MTU=1280
 
 # sysctls recorded in every NAME.meta (their values inside the namespace)
 TK_SYSCTLS=(net.ipv4.tcp_syn_retries net.ipv4.tcp_syn_linear_timeouts
@@ -98,6 +116,74 @@ tk_row() { # NAME -> prints the table row
         [[ ${row%%|*} == "$1" ]] && { printf '%s\n' "$row"; return 0; }
     done
     return 1
+}
+
+# tk_topo_router NS: make NS-r and NS-s (registered for cleanup, like NS) and
+# wire NS - NS-r - NS-s as described at TK_TOPO_CLIENT
+tk_topo_router() {
+    local -; set +e
+    local c=$1 r=$1-r s=$1-s rs=${TK_TOPO_ROUTER%.*.*}.2.254 n ns dev addr mac pns pdev
+    tl_netns_up "$r" && tl_netns_up "$s" || return 1
+    for n in "$c" "$r" "$s"; do
+        tl_sysctl "$n" net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 || return 1
+    done
+    tl_sysctl "$r" net.ipv4.ip_forward=1 || return 1
+    ip -n "$c" link add tlc type veth peer name tlr1 netns "$r" &&
+        ip -n "$r" link add tlr2 type veth peer name tls netns "$s" &&
+        ip -n "$r" link set tlr2 mtu "$TK_TOPO_MTU" || return 1
+    for n in "$c tlc $TK_TOPO_CLIENT" "$r tlr1 $TK_TOPO_ROUTER" "$r tlr2 $rs" \
+        "$s tls $TK_TOPO_SERVER"; do
+        read -r ns dev addr <<<"$n"
+        ip -n "$ns" addr add "$addr/24" dev "$dev" && ip -n "$ns" link set "$dev" up || return 1
+        ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off >/dev/null 2>&1 ||
+            tl_log "ethtool -K $dev failed in $ns (ignored)"
+    done
+    for n in "$c tlc $TK_TOPO_ROUTER $r tlr1" "$r tlr1 $TK_TOPO_CLIENT $c tlc" \
+        "$r tlr2 $TK_TOPO_SERVER $s tls" "$s tls $rs $r tlr2"; do
+        read -r ns dev addr pns pdev <<<"$n"
+        mac=$(ip -n "$pns" -o link show dev "$pdev" | sed -n 's|.*link/ether \([0-9a-f:]*\).*|\1|p')
+        [[ -n $mac ]] && ip -n "$ns" neigh replace "$addr" lladdr "$mac" dev "$dev" nud permanent || return 1
+    done
+    ip -n "$c" route add default via "$TK_TOPO_ROUTER" dev tlc &&
+        ip -n "$s" route add default via "$rs" dev tls
+}
+
+# tk_ss_poll2 NS FILE MS NS2: tl_ss_poll_start with TL_SS_T0=1 TL_SS_SAME=1,
+# each snapshot listing NS's sockets, then NS2's; stop it with tl_ss_poll_stop
+tk_ss_poll2() {
+    local -; set +e
+    local ns=$1 file=$2 ms=$3 ns2=$4 stop iv deadline
+    tl_workdir || return 1
+    stop="$TL_WORKDIR/ss.${file##*/}.$RANDOM.stop"
+    iv=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
+    rm -f -- "$stop"
+    : >"$file"
+    # shellcheck disable=SC2016
+    ip netns exec "$ns" bash -c '
+        stop=$1 iv=$2 parent=$3 ns2=$4 prev= cur= t0=
+        trap "" INT
+        while kill -0 "$parent" 2>/dev/null; do
+            t0=$EPOCHREALTIME
+            cur=$(ss -tan 2>&1; ss -N "$ns2" -Htan 2>&1)
+            if [[ -e $stop ]]; then
+                printf "# %s final t0=%s\n%s\n" "$EPOCHREALTIME" "$t0" "$cur"
+                exit 0
+            elif [[ $cur != "$prev" ]]; then
+                printf "# %s t0=%s\n%s\n" "$EPOCHREALTIME" "$t0" "$cur"
+                prev=$cur
+            else
+                printf "# %s t0=%s same\n" "$EPOCHREALTIME" "$t0"
+            fi
+            sleep "$iv"
+        done' tk-ss-poll2 "$stop" "$iv" "$$" "$ns2" >>"$file" 2>&1 &
+    # shellcheck disable=SC2004,SC2034  # lib.sh's associative arrays
+    TL_SS_PID[$file]=$! TL_SS_STOP[$file]=$stop
+    deadline=$(( ${EPOCHREALTIME/./} + 3000000 ))
+    until [[ -s $file ]]; do
+        (( ${EPOCHREALTIME/./} > deadline )) && { tl_err "ss poller for $file wrote nothing"; return 1; }
+        kill -0 "${TL_SS_PID[$file]}" 2>/dev/null || { tl_err "ss poller for $file died"; return 1; }
+        sleep 0.005
+    done
 }
 
 # wall-clock minus CLOCK_MONOTONIC (the tracing clock), in seconds
@@ -122,7 +208,7 @@ tk_run_one() {
     local ns="tlk$$-$idx" sport=$((10000 + 100 * TK_BLOCK + idx))
     local clo=$((30000 + 1000 * TK_BLOCK + 40 * idx)) chi
     chi=$((clo + 39))
-    local timeout=10 o midstream=0 fixed=0 raw=0 iface=lo retag=''
+    local timeout=10 o midstream=0 fixed=0 raw=0 iface=lo retag='' topo='' eoc=127.0.0.1
     for o in $opts; do
         case $o in
         midstream) midstream=1 ;;
@@ -130,6 +216,7 @@ tk_run_one() {
         raw) raw=1 ;;
         iface=*) iface=${o#iface=} ;;
         retag=*) retag=${o#retag=} ;;
+        topo=router) topo=router iface=tlc eoc=$TK_TOPO_ROUTER ;;
         timeout=*) timeout=${o#timeout=} ;;
         ports=*) chi=$((clo + ${o#ports=} - 1)) ;;
         esac
@@ -144,6 +231,7 @@ tk_run_one() {
     tk_meta kernel "$(uname -r)"
     tk_meta ss_interval_ms "$TK_SS_MS"
     tk_meta trace "$TK_TRACE"
+    [[ -n $topo ]] && tk_meta topo "$topo: client $ns, router $ns-r, server $ns-s"
     tk_meta capture_iface "$iface"
     (( raw )) && tk_meta raw_ports $((clo + 20))
     [[ -n $retag ]] && tk_meta retag "$retag"
@@ -155,6 +243,7 @@ tk_run_one() {
         "$@" || { fail=$d; return 1; }
     }
     step "netns up" tl_netns_up "$ns"
+    [[ $topo == router ]] && step "topology" tk_topo_router "$ns"
     # shellcheck disable=SC2086  # sysctls is a word list
     step "sysctl" tl_sysctl "$ns" "net.ipv4.ip_local_port_range=$clo $chi" $sysctls
     local k v
@@ -166,10 +255,15 @@ tk_run_one() {
     tk_meta t_begin "$EPOCHREALTIME"
     local args=(--port "$sport" --timeout "$timeout" --hold-timeout $((timeout + 20)))
     (( fixed )) && args+=(--client-port $((clo + 20)))
+    [[ $topo == router ]] && args+=(--router-netns "$ns-r" --server-netns "$ns-s")
     # shellcheck disable=SC2206  # sargs is a word list
     args+=($sargs)
     tk_meta args "${args[*]}"
-    TL_SS_T0=1 TL_SS_SAME=1 step "ss poll" tl_ss_poll_start "$ns" "$out/$name.ss.txt" "$TK_SS_MS"
+    if [[ $topo == router ]]; then
+        step "ss poll" tk_ss_poll2 "$ns" "$out/$name.ss.txt" "$TK_SS_MS" "$ns-s"
+    else
+        TL_SS_T0=1 TL_SS_SAME=1 step "ss poll" tl_ss_poll_start "$ns" "$out/$name.ss.txt" "$TK_SS_MS"
+    fi
     if (( ! midstream )); then
         step "capture start" tl_capture_start "$ns" "$out/$name.pcap" -i "$iface" &&
             tk_meta t_capture_start "$EPOCHREALTIME"
@@ -185,9 +279,10 @@ tk_run_one() {
     # End-of-capture marker: a pcap's clock stops at its last packet, so a
     # state that changes after it (a client giving up its SYNs 2 s after the
     # last one) is invisible to any reader. Real captures have other traffic;
-    # one UDP datagram 300 ms after the scenario settled stands in for it.
+    # one UDP datagram 300 ms after the scenario settled stands in for it
+    # (topo=router: to the router, so that it crosses the captured veth).
     sleep 0.3
-    ip netns exec "$ns" python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"end-of-capture", ("127.0.0.1", 9))' 2>/dev/null || true
+    ip netns exec "$ns" python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"end-of-capture", (sys.argv[1], 9))' "$eoc" 2>/dev/null || true
     sleep 0.05
     [[ -n ${TL_SS_PID[$out/$name.ss.txt]:-} ]] && { tl_ss_poll_stop "$out/$name.ss.txt" || fail=${fail:-ss poll stop}; }
     tk_meta t_capture_stop_call "$EPOCHREALTIME"
@@ -211,6 +306,7 @@ tk_run_one() {
     ip netns exec "$ns" nft delete table inet tcplens_test >/dev/null 2>&1
     ip netns exec "$ns" tc qdisc del dev lo root >/dev/null 2>&1
     tl_netns_down "$ns"
+    [[ $topo == router ]] && { tl_netns_down "$ns-r"; tl_netns_down "$ns-s"; }
     if [[ $TK_TRACE == 1 ]]; then
         sleep 0.05
         tl_trace_take "$out/$name.trace.txt" || fail=${fail:-trace buffer overrun}

@@ -3,7 +3,8 @@
 
 Run inside a private network namespace (see lib.sh / make-samples.sh); uses
 127.0.0.1 / ::1 only (captured_twice: 192.0.2.1/.2 on a veth pair it creates
-inside the namespace).  Every scenario is bounded: all sockets have timeouts
+inside the namespace; pmtu_*: 10.77.1.1 here and 10.77.2.1 in the server's
+namespace, which kernel-lib.sh's topo=router makes).  Every scenario is bounded: all sockets have timeouts
 and an overall SIGALRM (--timeout, default 20 s) aborts the process.
 
 When a scenario is done it prints "READY-TO-STOP" and then, if --hold FILE is
@@ -139,9 +140,27 @@ ICMP errors on a TCP connection (docs/kernel-scenarios.md):
                      client sends with ICMP host unreachable: the client
                      retransmits until net.ipv4.tcp_retries2, then recv()
                      EHOSTUNREACH; the server stays ESTABLISHED
+  icmp_host_unreach  as icmp_port_unreach with ICMP host unreachable (code
+                     1): connect() EHOSTUNREACH
+  icmp6_port_unreach  as icmp6_admin_prohibited with ICMPv6 port unreachable
+                     (code 4): connect() ECONNREFUSED
+
+Path MTU across a router (kernel-lib.sh topo=router: this namespace is the
+client's, --router-netns and --server-netns name the others; the listener is
+made in the server's):
+  pmtu_icmp          the client sends --size (1400) bytes in one segment,
+                     over the router's 1280-byte link toward the server: ICMP
+                     fragmentation needed, the MSS falls to 1228, the data is
+                     resent and answered; client-first close
+  pmtu_blackhole     the same with the router's ICMP dropped (nft output in
+                     its namespace): the segment is retransmitted until
+                     net.ipv4.tcp_retries2 (recv() ETIMEDOUT); a short line
+                     from the server every --wait s (1.25) passes, the first
+                     one after that draws the client host's RST (ECONNRESET)
 """
 
 import argparse
+import ctypes
 import errno
 import os
 import select
@@ -1879,6 +1898,14 @@ def sc_icmp6_admin_prohibited(a):
     icmp_reject_syn(a, "icmpv6 type admin-prohibited", errno.EACCES)
 
 
+def sc_icmp_host_unreach(a):
+    icmp_reject_syn(a, "icmp type host-unreachable", errno.EHOSTUNREACH)
+
+
+def sc_icmp6_port_unreach(a):
+    icmp_reject_syn(a, "icmpv6 type port-unreachable", errno.ECONNREFUSED)
+
+
 ROUTER = "127.0.0.9"        # icmp_router_ttl: the router that sends time exceeded
 
 
@@ -2034,6 +2061,227 @@ def sc_icmp_established_soft(a):
     settle(0.1)
 
 
+# ------------------------------------------- path MTU (three namespaces)
+
+PMTU_CLIENT, PMTU_ROUTER, PMTU_SERVER = "10.77.1.1", "10.77.1.254", "10.77.2.1"
+PMTU_MTU = 1280                 # the router's link toward the server
+CLONE_NEWNET = 0x40000000
+
+
+class netns:
+    """with netns(NAME): this thread is in network namespace NAME (ip netns
+    add's /run/netns/NAME) inside the block; sockets made there stay in it."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def _setns(self, fd):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "setns(%s): %s" % (self.name, os.strerror(e)))
+
+    def __enter__(self):
+        self.home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        fd = os.open("/run/netns/" + self.name, os.O_RDONLY)
+        try:
+            self._setns(fd)
+        finally:
+            os.close(fd)
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self._setns(self.home)
+        finally:
+            os.close(self.home)
+
+
+def ns_counters(ns, names):
+    """MIB counters (/proc/net/snmp, /proc/net/netstat) of namespace ns (None:
+    this process's)."""
+    out = run_tool((["ip", "netns", "exec", ns] if ns else []) +
+                   ["cat", "/proc/net/snmp", "/proc/net/netstat"])
+    lines, got = out.splitlines(), {}
+    for k, v in zip(lines[0::2], lines[1::2]):
+        for name, val in zip(k.split()[1:], v.split()[1:]):
+            got.setdefault(name, val)
+    return " ".join("%s=%s" % (n, got.get(n, "?")) for n in names)
+
+
+PMTU_CLIENT_MIB = ("InDestUnreachs", "RetransSegs", "TCPTimeouts", "TCPLossProbes",
+                   "TCPAbortOnTimeout", "LockDroppedIcmps")
+PMTU_ROUTER_MIB = ("OutDestUnreachs", "ForwDatagrams")
+
+
+def tcp_mss(s):
+    return s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+
+
+def route_mtu(dst):
+    """The client's route to dst, cached PMTU included (ip route get)."""
+    return " ".join(run_tool(["ip", "-o", "route", "get", dst]).split())
+
+
+def pmtu_request(n):
+    """An n-byte HTTP request whose Content-Length is right."""
+    head = b"POST /upload HTTP/1.0\r\nHost: tcplens.test\r\nContent-Length: %d\r\n\r\n"
+    for k in range(n, -1, -1):
+        if len(head % k) + k == n:
+            return head % k + b"x" * k
+    raise ValueError("no %d-byte request" % n)
+
+
+def pmtu_common(a):
+    if not (a.router_netns and a.server_netns):
+        raise RuntimeError("%s needs --router-netns and --server-netns (kernel-lib.sh "
+                           "topo=router)" % a.scenario)
+    event("client %s (this namespace), router %s (%s), server %s (%s); route: %s" % (
+        PMTU_CLIENT, PMTU_ROUTER, a.router_netns, PMTU_SERVER, a.server_netns,
+        route_mtu(PMTU_SERVER)))
+    with netns(a.server_netns):
+        ls = listener(PMTU_SERVER, a.port)
+    return ls
+
+
+def sc_pmtu_icmp(a):
+    """The client writes a request bigger than the router's link toward the
+    server; the router answers the full-sized segment with ICMP fragmentation
+    needed (mtu 1280), the client lowers its MSS, resends in smaller segments
+    and the exchange completes; client-first close."""
+    host, port = PMTU_SERVER, a.port
+    req = pmtu_request(a.size)
+    ls = pmtu_common(a)
+    event("client counters before: %s" % ns_counters(None, PMTU_CLIENT_MIB))
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        event("server: accepted %s:%d" % peer[:2])
+        buf, eof = recv_until(conn, lambda b: len(b) >= len(req))
+        if buf != req:
+            raise RuntimeError("server: got %d bytes (eof=%s), expected %d"
+                               % (len(buf), eof, len(req)))
+        event("server: read the %d-byte request" % len(buf))
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        event("server: sent response")
+        expect_eof(conn, "server")
+        time.sleep(2 * STEP)
+        conn.close()
+        event("server: close() -> FIN (LAST_ACK)")
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s, MSS %d" % (local(c), tcp_mss(c)))
+    time.sleep(STEP)
+    t0 = time.time()
+    c.sendall(req)
+    event("client: send() of %d bytes returned" % len(req))
+    read_response(c)
+    event("client: got the response %.3f s after the send(); MSS now %d"
+          % (time.time() - t0, tcp_mss(c)))
+    event("client: route after: %s" % route_mtu(host))
+    if tcp_mss(c) > PMTU_MTU - 40:
+        fail("client MSS %d: the path MTU was not lowered" % tcp_mss(c))
+    time.sleep(STEP)
+    c.close()
+    event("client: close() -> FIN (active close)")
+    srv.finish()
+    ls.close()
+    settle()
+    event("client counters after: %s" % ns_counters(None, PMTU_CLIENT_MIB))
+    event("router counters after: %s" % ns_counters(a.router_netns, PMTU_ROUTER_MIB))
+
+
+def sc_pmtu_blackhole(a):
+    """As pmtu_icmp, but an nft rule in the router's output hook drops its
+    ICMP fragmentation needed: the full-sized segment is retransmitted with
+    backoff, never acknowledged, until net.ipv4.tcp_retries2 (ETIMEDOUT).
+    Meanwhile the server sends a short line every --wait s (1.25: the client
+    gives up 6.7-6.9 s after the accept, between the fifth and the sixth
+    line), which passes (small segments cross the narrow link); the first one
+    after the client gave up draws a RST from the client host."""
+    host, port = PMTU_SERVER, a.port
+    req = pmtu_request(a.size)
+    log_sysctls("net.ipv4.tcp_retries2")
+    ls = pmtu_common(a)
+    run_tool(["ip", "netns", "exec", a.router_netns, "nft", "-f", "-"],
+             "table inet %s {\nchain output { type filter hook output priority 0; "
+             "policy accept;\n  icmp type destination-unreachable icmp code frag-needed "
+             "counter drop\n}\n}\n" % NFT_TABLE)
+    event("router: nft output drops its ICMP fragmentation needed")
+    event("client counters before: %s" % ns_counters(None, PMTU_CLIENT_MIB))
+
+    def server(ls):
+        conn, peer = ls.accept()
+        _keep.append(conn)
+        event("server: accepted %s:%d" % peer[:2])
+        t_acc = time.monotonic()
+        n = 0
+        while time.monotonic() < t_acc + a.timeout:
+            # line n+1 at (n+1) * --wait after the accept, whatever came in between
+            r, _, _ = select.select([conn], [], [],
+                                    max(0.0, t_acc + (n + 1) * a.wait - time.monotonic()))
+            if r:
+                try:
+                    data = conn.recv(65536)
+                except OSError as e:
+                    if e.errno != errno.ECONNRESET:
+                        raise
+                    event("server: recv() ECONNRESET (the client host's RST), %d lines sent"
+                          % n)
+                    return
+                raise RuntimeError("server: recv() got %d bytes%s" % (
+                    len(data), "" if data else " (EOF)"))
+            n += 1
+            conn.send(b"line %d from the server\n" % n)
+            event("server: sent line %d" % n)
+        raise RuntimeError("server: no RST within %d s" % a.timeout)
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s, MSS %d" % (local(c), tcp_mss(c)))
+    time.sleep(STEP)
+    c.sendall(req)
+    t0 = time.time()
+    event("client: send() of %d bytes returned" % len(req))
+    c.settimeout(a.timeout)         # tcp_retries2 decides; the alarm bounds it
+    got = 0
+    try:
+        while True:
+            data = c.recv(4096)
+            if not data:
+                fail("client: EOF, expected ETIMEDOUT")
+                break
+            got += len(data)
+    except OSError as e:
+        dt = time.time() - t0
+        if e.errno == errno.ETIMEDOUT:
+            event("client: recv() ETIMEDOUT %.3f s after the send() (tcp_retries2 "
+                  "exhausted), %d bytes of server lines read; MSS %d" % (dt, got, tcp_mss(c)))
+        else:
+            fail("client: recv() -> %r after %.3f s, expected ETIMEDOUT" % (e, dt))
+    _keep.append(c)
+    st = tcpi_state(c)
+    event("client: socket state %s" % st)
+    if st != "CLOSED":
+        fail("client socket still %s after the error" % st)
+    event("client: route after: %s" % route_mtu(host))
+    srv.finish(a.wait + 2)
+    ls.close()
+    event("client counters after: %s" % ns_counters(None, PMTU_CLIENT_MIB))
+    event("router counters after: %s" % ns_counters(a.router_netns, PMTU_ROUTER_MIB))
+    out = run_tool(["ip", "netns", "exec", a.router_netns, "nft", "list", "table", "inet",
+                    NFT_TABLE])
+    event("router nft: %s" % "; ".join(l.strip() for l in out.splitlines() if "counter" in l))
+    settle(0.1)
+
+
 SCENARIOS = {
     "normal": (sc_normal, "127.0.0.1"),
     "ipv6": (sc_normal, "::1"),
@@ -2075,6 +2323,10 @@ SCENARIOS = {
     "icmp6_admin_prohibited": (sc_icmp6_admin_prohibited, "::1"),
     "icmp_router_ttl": (sc_icmp_router_ttl, "127.0.0.1"),
     "icmp_established_soft": (sc_icmp_established_soft, "127.0.0.1"),
+    "icmp_host_unreach": (sc_icmp_host_unreach, "127.0.0.1"),
+    "icmp6_port_unreach": (sc_icmp6_port_unreach, "::1"),
+    "pmtu_icmp": (sc_pmtu_icmp, PMTU_SERVER),
+    "pmtu_blackhole": (sc_pmtu_blackhole, PMTU_SERVER),
 }
 
 # default --wait per scenario (seconds)
@@ -2090,6 +2342,7 @@ WAIT_DEFAULT = {
     "synack_lost": 1.5,
     "syn_blackhole_default": 33.0,
     "accept_overflow_default": 8.5,
+    "pmtu_blackhole": 1.25,
 }
 
 
@@ -2134,6 +2387,10 @@ def main():
                    help="close_wait: seconds to keep CLOSE_WAIT before READY-TO-STOP")
     p.add_argument("--wait", type=float, default=None,
                    help="scenario-specific pause (s); see the scenario list")
+    p.add_argument("--size", type=int, default=1400,
+                   help="pmtu_*: bytes of the client's request (one send())")
+    p.add_argument("--router-netns", help="pmtu_*: the router's namespace")
+    p.add_argument("--server-netns", help="pmtu_*: the server's namespace")
     p.add_argument("--hold", metavar="FILE",
                    help="after READY-TO-STOP wait for FILE (or SIGUSR1) before exiting")
     p.add_argument("--hold-timeout", type=float, default=30.0)
