@@ -452,6 +452,13 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
         return TL_ENOMEM;
     }
     assign_roles(c, p, from_a);
+    if (p->tunnel.type != TL_TUN_NONE) {
+        c->tunnel = p->tunnel;
+        if (!from_a) { /* outer_src on key.a's side */
+            c->tunnel.outer_src = p->tunnel.outer_dst;
+            c->tunnel.outer_dst = p->tunnel.outer_src;
+        }
+    }
     c->first_ts = f->ts_us;
     c->first_pkt = f->pkt_no;
     tl_tcpstate_init(conn_state(c));
@@ -781,8 +788,14 @@ static enum tl_status log_icmp(struct tl_engine *e, struct tl_conn *c, const str
  * another shard) is counted only. The capture's own copy of one just seen
  * counts as a duplicate.
  */
-static enum tl_status on_icmp(struct tl_engine *e, const struct tl_pkt *p, const struct tl_frame *f)
+static enum tl_status on_icmp(struct tl_engine *e, const struct tl_pkt *err,
+                              const struct tl_frame *f)
 {
+    /* Inside a tunnel the error travels back the quoted segment's way. */
+    struct tl_pkt q = *err;
+    q.tunnel.outer_src = err->tunnel.outer_dst;
+    q.tunnel.outer_dst = err->tunnel.outer_src;
+    const struct tl_pkt *p = &q;
     struct tl_lookup l;
     lookup_of(e, p, &l);
     if (e->cfg.shard_count > 1 && tl_flow_shard(&l.key, e->cfg.shard_count) != e->cfg.shard_index) {

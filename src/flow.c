@@ -73,6 +73,32 @@ static int ep_cmp(const struct tl_addr *a, uint16_t pa, const struct tl_addr *b,
     return pa < pb ? -1 : pa > pb;
 }
 
+static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n);
+
+/* A tunnel's identity as 32 bits, its outer addresses in the key's order
+ * (a's side first), so that both directions agree; never 0. Two tunnels
+ * carrying the same inner 4-tuple collide once in 2^32. */
+static uint32_t tunnel_digest(const struct tl_tunnel *t, bool from_a)
+{
+    if (t->type == TL_TUN_NONE)
+        return 0;
+    const struct tl_addr *oa = from_a ? &t->outer_src : &t->outer_dst;
+    const struct tl_addr *ob = from_a ? &t->outer_dst : &t->outer_src;
+    uint8_t head[6] = {t->type,
+                       t->has_id,
+                       (uint8_t)(t->id >> 24),
+                       (uint8_t)(t->id >> 16),
+                       (uint8_t)(t->id >> 8),
+                       (uint8_t)t->id};
+    uint64_t h = fnv1a(UINT64_C(0xcbf29ce484222325), head, sizeof head);
+    h = fnv1a(h, &oa->family, 1);
+    h = fnv1a(h, oa->b, sizeof oa->b);
+    h = fnv1a(h, &ob->family, 1);
+    h = fnv1a(h, ob->b, sizeof ob->b);
+    uint32_t d = (uint32_t)(h ^ (h >> 32));
+    return d != 0 ? d : 1;
+}
+
 void tl_flow_key_make(const struct tl_pkt *p, struct tl_flow_key *k, bool *from_a)
 {
     *from_a = ep_cmp(&p->src, p->sport, &p->dst, p->dport) <= 0;
@@ -81,6 +107,7 @@ void tl_flow_key_make(const struct tl_pkt *p, struct tl_flow_key *k, bool *from_
     k->pa = *from_a ? p->sport : p->dport;
     k->pb = *from_a ? p->dport : p->sport;
     k->vlan = p->vlan;
+    k->tunnel = tunnel_digest(&p->tunnel, *from_a);
 }
 
 static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)
@@ -146,6 +173,8 @@ uint32_t tl_flow_hash(const struct tl_flow_table *t, const struct tl_flow_key *k
     h = mix(h, load64(k->b.b + 8));
     h = mix(h, ((uint64_t)k->pa << 48) | ((uint64_t)k->pb << 32) | ((uint64_t)k->vlan << 8) |
                    k->a.family);
+    if (k->tunnel != 0) /* untunnelled keys hash as they always did */
+        h = mix(h, k->tunnel);
     h = avalanche(h);
     return (uint32_t)(h ^ (h >> 32));
 }

@@ -219,6 +219,16 @@ static bool utc_fast(int64_t sec, int64_t usec, char *buf, size_t size)
     return true;
 }
 
+const char *tl_report_tunnel_name(uint8_t type)
+{
+    static const char *const names[TL_TUN_NTYPES] = {
+        [TL_TUN_NONE] = "",     [TL_TUN_VXLAN] = "vxlan",   [TL_TUN_GENEVE] = "geneve",
+        [TL_TUN_GRE] = "gre",   [TL_TUN_ERSPAN] = "erspan", [TL_TUN_IPIP] = "ipip",
+        [TL_TUN_GTPU] = "gtpu", [TL_TUN_TEREDO] = "teredo", [TL_TUN_L2TP] = "l2tp",
+    };
+    return type < TL_TUN_NTYPES && names[type] != NULL ? names[type] : "";
+}
+
 const char *tl_report_end_source(uint8_t end_source)
 {
     static const char *const words[TL_CEND_N] = {"last packet", "pcapng statistics",

@@ -150,6 +150,10 @@ void tl_report_conn_ends(const struct tl_conn *c, struct tl_conn_ends *e);
 const char *tl_report_wireshark_filter(const struct tl_conn_view *v, const struct tl_conn_ends *e,
                                        char *buf, size_t size);
 
+/* A tunnel type's name in the reports: "vxlan", "geneve", "gre", "erspan",
+ * "ipip", "gtpu", "teredo", "l2tp" ("" for none). */
+const char *tl_report_tunnel_name(uint8_t type);
+
 /* Where the capture's end time came from, in words ("pcapng statistics",
  * "live capture's clock", "--capture-end", "last packet"). */
 const char *tl_report_end_source(uint8_t end_source);

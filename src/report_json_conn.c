@@ -178,6 +178,33 @@ static void w_endpoint(struct tl_jw *w, const char *key, const struct tl_conn_en
     tl_jw_obj_end(w);
 }
 
+/* tunnel_json(): the tunnel, its outer endpoints by role. */
+static void w_tunnel(struct tl_jw *w, const struct tl_conn *c)
+{
+    const struct tl_tunnel *t = &c->tunnel;
+    char a[TL_ADDR_STRLEN], b[TL_ADDR_STRLEN];
+    tl_addr_str(c->client_is_a ? &t->outer_src : &t->outer_dst, a, sizeof a);
+    tl_addr_str(c->client_is_a ? &t->outer_dst : &t->outer_src, b, sizeof b);
+    TL_JW_KEY(w, "tunnel");
+    tl_jw_obj_begin(w);
+    TL_JW_KEY(w, "type");
+    tl_jw_str(w, tl_report_tunnel_name(t->type));
+    if (t->has_id) {
+        TL_JW_KEY(w, "id");
+        tl_jw_int(w, t->id);
+    }
+    TL_JW_KEY(w, "outer");
+    tl_jw_obj_begin(w);
+    TL_JW_KEY(w, "client");
+    tl_jw_str(w, a);
+    TL_JW_KEY(w, "server");
+    tl_jw_str(w, b);
+    tl_jw_obj_end(w);
+    TL_JW_KEY(w, "depth");
+    tl_jw_int(w, t->depth);
+    tl_jw_obj_end(w);
+}
+
 /* put_states() and put_via(). */
 static void w_states(struct tl_jw *w, const struct tl_event *e)
 {
@@ -363,6 +390,8 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
         TL_JW_KEY(w, "vlan_server");
         tl_jw_int(w, c->vlan[TL_ROLE_SERVER]);
     }
+    if (c->tunnel.type != TL_TUN_NONE)
+        w_tunnel(w, c);
     TL_JW_KEY(w, "first_ts");
     tl_jw_usec(w, c->first_ts);
     TL_JW_KEY(w, "last_ts");

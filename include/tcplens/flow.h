@@ -19,9 +19,11 @@
 struct tl_flow_key {
     struct tl_addr a, b;
     uint16_t pa, pb;
-    uint32_t vlan; /* the VLAN id(s), 0 where the engine leaves them out, with
+    uint32_t vlan;   /* the VLAN id(s), 0 where the engine leaves them out, with
                     * TL_FLOW_VLAN_APART set for a flow kept apart by its VLAN
                     * under --vlan-key auto */
+    uint32_t tunnel; /* the tunnel it came through (type, id, outer addresses)
+                      * as a digest, never 0; 0: no tunnel */
 };
 
 #define TL_FLOW_VLAN_APART (UINT32_C(1) << 31)
@@ -86,16 +88,19 @@ struct tl_conn {
                                * connections keep their least-recently-seen
                                * order even where the capture's clock steps back */
     uint64_t first_pkt, last_pkt;
-    uint64_t packets[2];    /* by role */
-    uint64_t bytes[2];      /* TCP payload bytes on the wire, by role,
+    uint64_t packets[2];  /* by role */
+    uint64_t bytes[2];    /* TCP payload bytes on the wire, by role,
                                * the capture's duplicate copies left out */
-    uint32_t vlan[2];       /* the VLAN id each role's segments carried */
-    uint8_t vlan_seen;      /* bit r: role r's VLAN id is known */
-    bool supersedes;        /* an older connection on its 4-tuple is held
+    uint32_t vlan[2];     /* the VLAN id each role's segments carried */
+    uint8_t vlan_seen;    /* bit r: role r's VLAN id is known */
+    bool supersedes;      /* an older connection on its 4-tuple is held
                                * under the TL_FLOW_SUPERSEDED key */
-    bool synced;            /* both endpoints synchronized, not ended: an
+    bool synced;          /* both endpoints synchronized, not ended: an
                                * idle one may come back (a keepalive) */
-    uint32_t icmp_errors;   /* ICMP errors about its segments, copies included */
+    uint32_t icmp_errors; /* ICMP errors about its segments, copies included */
+    /* The tunnel its first segment came through (type TL_TUN_NONE: none),
+     * outer addresses as key.a's and key.b's sides: outer_src is key.a's. */
+    struct tl_tunnel tunnel;
     bool overlaps;          /* another connection on its 4-tuple lived at
                                * the same time (a superseded one): tell
                                * them apart by the client's sequence space */
@@ -127,7 +132,7 @@ void tl_flow_key_make(const struct tl_pkt *p, struct tl_flow_key *k, bool *from_
 /* True when x and y name the same flow. */
 static inline bool tl_flow_key_eq(const struct tl_flow_key *x, const struct tl_flow_key *y)
 {
-    return x->pa == y->pa && x->pb == y->pb && x->vlan == y->vlan &&
+    return x->pa == y->pa && x->pb == y->pb && x->vlan == y->vlan && x->tunnel == y->tunnel &&
            tl_addr_cmp(&x->a, &y->a) == 0 && tl_addr_cmp(&x->b, &y->b) == 0;
 }
 

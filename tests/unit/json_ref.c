@@ -126,6 +126,25 @@ static bool icmp_fields(json_t *o, const struct tl_event *e)
            put(o, "seq", json_integer(e->seq));
 }
 
+static json_t *tunnel_json(const struct tl_conn *c)
+{
+    const struct tl_tunnel *t = &c->tunnel;
+    char a[TL_ADDR_STRLEN], b[TL_ADDR_STRLEN];
+    tl_addr_str(c->client_is_a ? &t->outer_src : &t->outer_dst, a, sizeof a);
+    tl_addr_str(c->client_is_a ? &t->outer_dst : &t->outer_src, b, sizeof b);
+    json_t *o = json_object(), *outer = json_object();
+    bool ok = o != NULL && outer != NULL &&
+              put(o, "type", json_string(tl_report_tunnel_name(t->type))) &&
+              (!t->has_id || put(o, "id", json_integer(t->id))) &&
+              put(outer, "client", json_string(a)) && put(outer, "server", json_string(b)) &&
+              put(o, "outer", outer) && put(o, "depth", json_integer(t->depth));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static bool summary_fields(json_t *o, const struct tl_event *e, const struct tl_sum *sum)
 {
     return put(o, "packet", json_integer((json_int_t)e->pkt)) &&
@@ -259,6 +278,7 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
                put(o, "vlan", json_integer(tl_conn_vlan(c)))) &&
               (!tl_conn_vlan_split(c) ||
                put(o, "vlan_server", json_integer(c->vlan[TL_ROLE_SERVER]))) &&
+              (c->tunnel.type == TL_TUN_NONE || put(o, "tunnel", tunnel_json(c))) &&
               put(o, "first_ts", ts_json(c->first_ts)) && put(o, "last_ts", ts_json(c->last_ts)) &&
               put(o, "duration", ts_json(c->last_ts - c->first_ts)) &&
               put(o, "packets", pair_json(c->packets[0], c->packets[1])) &&

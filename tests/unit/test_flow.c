@@ -52,7 +52,7 @@ static struct tl_pkt reversed(const struct tl_pkt *p)
 static bool key_same(const struct tl_flow_key *x, const struct tl_flow_key *y)
 {
     return tl_addr_cmp(&x->a, &y->a) == 0 && tl_addr_cmp(&x->b, &y->b) == 0 && x->pa == y->pa &&
-           x->pb == y->pb && x->vlan == y->vlan;
+           x->pb == y->pb && x->vlan == y->vlan && x->tunnel == y->tunnel;
 }
 
 static struct tl_flow_table *table(size_t ext_size, uint32_t max_flows, uint64_t seed)
@@ -124,6 +124,45 @@ static void test_key(struct tap *t)
     p = pkt4(PKT_V4(10, 0, 0, 1), 1, PKT_V4(10, 0, 0, 2), 2, 0x123456);
     tl_flow_key_make(&p, &k1, &f1);
     is_int(t, k1.vlan, 0x123456, "the key carries the VLAN id");
+}
+
+/* p inside a VXLAN tunnel with VNI vni between VTEPs 192.0.2.<from> and
+ * 192.0.2.<to>. */
+static struct tl_pkt in_vxlan(struct tl_pkt p, uint32_t vni, uint8_t from, uint8_t to)
+{
+    p.tunnel = (struct tl_tunnel){.type = TL_TUN_VXLAN, .depth = 1, .has_id = true, .id = vni};
+    p.tunnel.outer_src.family = p.tunnel.outer_dst.family = TL_AF_INET;
+    memcpy(p.tunnel.outer_src.b, (uint8_t[]){192, 0, 2, from}, 4);
+    memcpy(p.tunnel.outer_dst.b, (uint8_t[]){192, 0, 2, to}, 4);
+    return p;
+}
+
+/* The tunnel is part of the key: the same inner 4-tuple in two tenants'
+ * tunnels stays apart, both directions of one tunnel agree, and traffic
+ * outside tunnels keeps its key and hash. */
+static void test_key_tunnel(struct tap *t)
+{
+    struct tl_flow_key k0, k1, k2, k3, kr;
+    bool f;
+    struct tl_pkt p = pkt4(PKT_V4(10, 0, 0, 1), 5000, PKT_V4(10, 0, 0, 2), 80, 0);
+    tl_flow_key_make(&p, &k0, &f);
+    struct tl_pkt a = in_vxlan(p, 100, 1, 2), b = in_vxlan(p, 200, 1, 2);
+    struct tl_pkt c = in_vxlan(p, 100, 3, 2);
+    tl_flow_key_make(&a, &k1, &f);
+    tl_flow_key_make(&b, &k2, &f);
+    tl_flow_key_make(&c, &k3, &f);
+    ok(t, k0.tunnel == 0 && k1.tunnel != 0, "no tunnel: 0; a tunnel: a digest");
+    ok(t, !tl_flow_key_eq(&k0, &k1) && !tl_flow_key_eq(&k1, &k2) && !tl_flow_key_eq(&k1, &k3),
+       "another VNI, other VTEPs, or no tunnel: another key");
+    struct tl_pkt r = in_vxlan(reversed(&p), 100, 2, 1);
+    tl_flow_key_make(&r, &kr, &f);
+    ok(t, tl_flow_key_eq(&k1, &kr), "both directions of one tunnel: one key");
+    struct tl_flow_table *tb = table(0, 0, 1);
+    ok(t,
+       add(tb, &a) != NULL && add(tb, &b) != NULL && add(tb, &p) != NULL &&
+           tl_flow_count(tb) == 3 && find(tb, &r) != NULL,
+       "two tenants and the untunnelled flow are three connections");
+    tl_flow_table_free(tb);
 }
 
 static void test_key_distinct(struct tap *t)
@@ -636,6 +675,7 @@ int main(void)
     struct tap t = {0, 0};
     test_addr_order(&t);
     test_key(&t);
+    test_key_tunnel(&t);
     test_key_distinct(&t);
     test_basic(&t);
     test_order(&t);
