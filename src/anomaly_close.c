@@ -482,10 +482,20 @@ static void fin_wait2_rst_text(const struct tl_anomaly *a, struct tl_anomaly_tex
 }
 
 /* Form B: still in FIN_WAIT_2, idle past tcp_fin_timeout. */
+/* Did the state machine reap endpoint r, an orphan in FIN_WAIT_2 for
+ * tcp_fin_timeout (tl_tcpstate_advance)? */
+static bool fin_wait2_reaped(const struct tl_detect_ctx *c, int r)
+{
+    const struct tl_track_side *s = &c->track->side[r];
+    return c->tcp->fw2_reaped && c->tcp->ep[r].state == TL_EP_CLOSED && s->fin_wait2_since != 0 &&
+           s->fin_wait2_until - s->fin_wait2_since >= c->cfg->fin_timeout_us;
+}
+
 static void fin_wait2_idle(const struct tl_detect_ctx *c, int r, struct tl_anomaly_list *out)
 {
     const struct tl_track_side *s = &c->track->side[r];
-    int64_t held = c->now_us - s->fin_wait2_since;
+    bool reaped = fin_wait2_reaped(c, r);
+    int64_t held = (reaped ? s->fin_wait2_until : c->now_us) - s->fin_wait2_since;
     struct tl_anomaly *a = tl_anomaly_add(out, TL_AN_FIN_WAIT2_TIMEOUT, (enum tl_anom_ep)r,
                                           s->fin_wait2_since + c->cfg->fin_timeout_us);
     if (a == NULL)
@@ -496,6 +506,8 @@ static void fin_wait2_idle(const struct tl_detect_ctx *c, int r, struct tl_anoma
     tl_anomaly_bool(a, "answered_with_rst", false);
     tl_anomaly_bool(a, "past_fin_timeout", true);
     tl_anomaly_str(a, "peer_state", state(peer));
+    if (reaped)
+        tl_anomaly_bool(a, "reaped", true);
     a->aux[FW2_TIMEOUT_US] = c->cfg->fin_timeout_us;
     a->aux[FW2_PKT] = (int64_t)s->fin_wait2_pkt;
 }
@@ -505,6 +517,23 @@ static void fin_wait2_idle_text(const struct tl_anomaly *a, struct tl_anomaly_te
     int r = a->endpoint == TL_AEP_SERVER;
     const char *peer = tl_anomaly_get_str(a, "peer_state");
     char d[32], ft[32];
+    if (tl_anomaly_get_bool(a, "reaped")) {
+        tl_text_explain(out,
+                        "The %s was in FIN_WAIT_2 from packet %llu for tcp_fin_timeout (%s) "
+                        "and took no data there, while the %s (%s) never sent its FIN: Linux "
+                        "reaps such an orphan (its application closed the socket) and answers "
+                        "anything later from the %s with RST. Shown CLOSED from then; a socket "
+                        "only shut down for writing would wait on.",
+                        role(r), ull((uint64_t)a->aux[FW2_PKT]),
+                        tl_det_dur(ft, sizeof ft, a->aux[FW2_TIMEOUT_US]), role(!r), peer,
+                        role(!r));
+        tl_text_suggest(out,
+                        "The %s does not close its end: find why (ss -tanp state close-wait "
+                        "on that host). Lowering net.ipv4.tcp_fin_timeout only frees orphans "
+                        "sooner; it does not fix the peer.",
+                        role(!r));
+        return;
+    }
     tl_text_explain(out,
                     "The %s has been in FIN_WAIT_2 for %s (since packet %llu), past "
                     "tcp_fin_timeout (%s): the %s (%s) never sent its FIN. If the %s's "
@@ -538,8 +567,9 @@ void tl_det_fin_wait2_timeout(const struct tl_detect_ctx *c, struct tl_anomaly_l
         const struct tl_track_side *s = &c->track->side[r];
         if (fin_wait2_gone(s))
             fin_wait2_rst(c, r, out);
-        else if (c->tcp->ep[r].state == TL_EP_FIN_WAIT_2 && s->fin_wait2_since != 0 &&
-                 c->now_us - s->fin_wait2_since >= c->cfg->fin_timeout_us)
+        else if ((c->tcp->ep[r].state == TL_EP_FIN_WAIT_2 && s->fin_wait2_since != 0 &&
+                  c->now_us - s->fin_wait2_since >= c->cfg->fin_timeout_us) ||
+                 fin_wait2_reaped(c, r))
             fin_wait2_idle(c, r, out);
     }
 }

@@ -462,6 +462,8 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
     c->first_ts = f->ts_us;
     c->first_pkt = f->pkt_no;
     tl_tcpstate_init(conn_state(c));
+    int64_t fin_ms = e->cfg.detect.fin_timeout_us / 1000;
+    conn_state(c)->fin_timeout_ms = fin_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)fin_ms;
     tl_dedup_init(&ext(c)->dedup);
     tl_zeek_init_cfg(&ext(c)->zeek, &e->cfg.zeek);
     tl_timeline_init(&ext(c)->tl);

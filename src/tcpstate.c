@@ -62,6 +62,7 @@ static const char *const kind_names[] = {
     "icmp_error",
     "icmp_ignored",
     "retransmission_timeout",
+    "fin_wait2_reaped",
 };
 _Static_assert(sizeof kind_names / sizeof kind_names[0] == TL_K_NKINDS,
                "every event kind has a name");
@@ -96,6 +97,8 @@ static void set_state(struct ctx *x, enum tl_role r, enum tl_ep_state to)
     e->state = (uint8_t)to;
     if (to == TL_EP_TIME_WAIT)
         e->tw_since = x->ts;
+    if (to == TL_EP_FIN_WAIT_2)
+        e->fw2_since = x->ts;
     /* Closed by what it received (an RST, the final ACK): it may have sent
      * more before that reached it. */
     if (to == TL_EP_CLOSED && x->sender >= 0 && x->sender != (int)r)
@@ -598,6 +601,10 @@ void tl_tcpstate_update(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_
         me->syn_last = ts_us;
     }
     note_retx(me, peer, p, (enum tl_evkind)out->kind, ts_us);
+    /* An orphan answers data with an RST; a socket only shut down for
+     * writing takes it: it is alive, and Linux does not reap it. */
+    if (p->payload_len > 0 && peer->state == TL_EP_FIN_WAIT_2 && !(p->flags & TL_TH_RST))
+        peer->fw2_alive = true;
     if (out->kind == TL_K_SYN_RETX && me->state == TL_EP_CLOSED)
         retry_after_reset(&x, r);
     if (in_flight(st, p, r, ts_us)) {
@@ -683,6 +690,13 @@ static bool timer_of(const struct tl_tcpstate *st, int r, bool final, int64_t *t
         *k = TL_K_RETX_TIMEOUT;
         return true;
     }
+    /* Linux reaps an orphaned FIN_WAIT_2 socket after tcp_fin_timeout. */
+    if (e->state == TL_EP_FIN_WAIT_2 && !e->fw2_alive && st->fin_timeout_ms != 0 &&
+        e->fw2_since != 0) {
+        *t = e->fw2_since + (int64_t)st->fin_timeout_ms * 1000;
+        *k = TL_K_FW2_REAPED;
+        return true;
+    }
     if (e->nsyn == 0)
         return false;
     /* A client nobody answered, a server whose SYN-ACK nobody completed. */
@@ -736,6 +750,8 @@ bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final, str
         st->synack_gave_up = true;
     if (kind == TL_K_RETX_TIMEOUT)
         st->rtx_gave_up = true;
+    if (kind == TL_K_FW2_REAPED)
+        st->fw2_reaped = true;
     fire(&x, (enum tl_role)r, TL_EV_TIMEOUT);
     out->ended = !was_ended && tl_tcpstate_ended(st);
     return true;
@@ -816,7 +832,7 @@ bool tl_tcpstate_reused(struct tl_tcpstate *st, enum tl_role by, int64_t ts_us, 
 bool tl_tcpstate_ended(const struct tl_tcpstate *st)
 {
     return st->rst_seen || st->syn_gave_up || st->synack_gave_up || st->icmp_abort ||
-           st->rtx_gave_up || (st->ep[0].fin_acked && st->ep[1].fin_acked);
+           st->rtx_gave_up || st->fw2_reaped || (st->ep[0].fin_acked && st->ep[1].fin_acked);
 }
 
 enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st)
@@ -828,7 +844,9 @@ enum tl_end tl_tcpstate_end(const struct tl_tcpstate *st)
         return TL_END_RST;
     if (st->icmp_abort)
         return TL_END_ICMP;
-    return st->syn_gave_up || st->synack_gave_up || st->rtx_gave_up ? TL_END_TIMEOUT : TL_END_OPEN;
+    return st->syn_gave_up || st->synack_gave_up || st->rtx_gave_up || st->fw2_reaped
+               ? TL_END_TIMEOUT
+               : TL_END_OPEN;
 }
 
 /* Role r's bit in a tl_seqspace bit set. */

@@ -16,6 +16,7 @@
  *        SYN_RECV --SYN-ACK retries given up--> CLOSED
  *        SYN_SENT --ICMP unreachable--> CLOSED;  SYN_RECV --ICMP--> LISTEN
  *  ESTABLISHED..LAST_ACK --retransmissions given up--> CLOSED
+ *      FIN_WAIT_2 --an orphan reaped after tcp_fin_timeout--> CLOSED
  *  SYN_SENT/LISTEN --sends an ACK: a SYN-ACK the capture missed--> ESTABLISHED
  *         any     --its port opens a new connection (same port, new ISN)--> CLOSED
  *         any     --RST sent or acceptable RST received--> CLOSED
@@ -111,6 +112,7 @@ const struct tl_trans tl_fsm[TL_EP_NSTATES][TL_EV_NEVENTS] = {
         [TL_EV_SYN_ACKED] = STAY,
         [TL_EV_GOT_RST] = T(CLOSED, GO),
         [TL_EV_REUSED] = T(CLOSED, GO), /* its port opened a new connection */
+        [TL_EV_TIMEOUT] = T(CLOSED, GO), /* an orphan reaped (tcp_fin_timeout) */
     },
     [TL_EP_CLOSE_WAIT] = {
         [TL_EV_SEG] = STAY, /* half-close: it may still send */

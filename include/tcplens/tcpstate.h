@@ -74,6 +74,7 @@ enum tl_evkind {
     TL_K_ICMP,           /* an ICMP error about a segment the endpoint sent (tl_tcpstate_icmp) */
     TL_K_ICMP_IGNORED,   /* one quoting what the endpoint does not have in flight */
     TL_K_RETX_TIMEOUT,   /* an endpoint stopped retransmitting unacknowledged data: it gave up */
+    TL_K_FW2_REAPED,     /* an orphaned FIN_WAIT_2 endpoint reaped after tcp_fin_timeout */
     TL_K_NKINDS
 };
 
@@ -117,20 +118,24 @@ struct tl_ep {
     uint32_t rtx_seq;
     uint32_t nrtx;
     int64_t rtx_last, rtx_prev; /* when the last two were sent, µs */
+    int64_t fw2_since;          /* when it entered FIN_WAIT_2 */
+    bool fw2_alive;             /* took the peer's data there: not an orphan */
 };
 
 struct tl_tcpstate {
-    struct tl_ep ep[2];     /* by enum tl_role */
-    bool wscale_ok;         /* both SYNs carried window scale: windows are scaled */
-    bool rst_seen;          /* someone sent an RST */
-    bool syn_gave_up;       /* the client stopped retrying its SYN */
-    bool ack_dropped;       /* the server dropped a handshake ACK (accept queue) */
-    bool synack_gave_up;    /* the server stopped retrying its SYN-ACK */
-    bool challenged;        /* a SYN was answered by a challenge ACK (RFC 5961) */
-    bool icmp_abort;        /* an ICMP error ended the client's connect() */
-    bool rtx_gave_up;       /* an endpoint stopped retransmitting: it gave up */
-    uint32_t challenge_ack; /* its acknowledgement number */
-    int64_t rtt_us;         /* SYN to the client's handshake ACK (0: not seen) */
+    struct tl_ep ep[2];      /* by enum tl_role */
+    bool wscale_ok;          /* both SYNs carried window scale: windows are scaled */
+    bool rst_seen;           /* someone sent an RST */
+    bool syn_gave_up;        /* the client stopped retrying its SYN */
+    bool ack_dropped;        /* the server dropped a handshake ACK (accept queue) */
+    bool synack_gave_up;     /* the server stopped retrying its SYN-ACK */
+    bool challenged;         /* a SYN was answered by a challenge ACK (RFC 5961) */
+    bool icmp_abort;         /* an ICMP error ended the client's connect() */
+    bool rtx_gave_up;        /* an endpoint stopped retransmitting: it gave up */
+    bool fw2_reaped;         /* an orphaned FIN_WAIT_2 endpoint was reaped */
+    uint32_t fin_timeout_ms; /* the hosts' tcp_fin_timeout (0: never reap) */
+    uint32_t challenge_ack;  /* its acknowledgement number */
+    int64_t rtt_us;          /* SYN to the client's handshake ACK (0: not seen) */
 };
 
 /* One state change, as recorded by the choke point. */
@@ -177,7 +182,8 @@ void tl_tcpstate_duplicate(const struct tl_tcpstate *st, const struct tl_pkt *p,
  * (docs/state-machine.md), and an endpoint that retransmitted the same data
  * at least twice, unanswered, and then stopped although the capture went on
  * past its next retransmission's latest due time (retransmissions given up,
- * tcp_retries2). A give-up is never concluded before: any later packet of
+ * tcp_retries2), and an endpoint in FIN_WAIT_2 for st->fin_timeout_ms that
+ * took no data there (an orphan, reaped). A give-up is never concluded before: any later packet of
  * the attempt would refute it. Returns true and fills *out (and
  * *when_us) when a state changed; call it until it returns false. */
 bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final, struct tl_step *out,

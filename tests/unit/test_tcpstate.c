@@ -638,6 +638,38 @@ static void icmp_errors(struct tap *t)
     expect(&s, TL_EP_SYN_SENT, TL_EP_SYN_RECV, TL_K_SYNACK_RETX);
 }
 
+/* An orphan in FIN_WAIT_2 is reaped after tcp_fin_timeout, at the
+ * capture's end only; one that took data there is alive and waits on. */
+static void fin_wait2_reaping(struct tap *t)
+{
+    for (int alive = 0; alive < 2; alive++) {
+        struct script s;
+        start(&s, t, alive ? "FIN_WAIT_2 taking data" : "FIN_WAIT_2 orphan");
+        s.st.fin_timeout_ms = 60000;
+        handshake(&s, 100, 900);
+        seg(&s, C2S, F | A, 111, 911, 0, 512);
+        seg(&s, S2C, A, 911, 112, 0, 512);
+        expect(&s, TL_EP_FIN_WAIT_2, TL_EP_CLOSE_WAIT, TL_K_FIN_ACK);
+        if (alive) {
+            seg(&s, S2C, A | P, 911, 112, 10, 512);
+            seg(&s, C2S, A, 112, 921, 0, 512);
+        }
+        struct tl_step st;
+        int64_t when;
+        ok(t, !tl_tcpstate_advance(&s.st, s.now + 61 * TL_USEC_PER_SEC, false, &st, &when),
+           "FIN_WAIT_2: no reaping while the capture goes on");
+        bool reaped = tl_tcpstate_advance(&s.st, s.now + 61 * TL_USEC_PER_SEC, true, &st, &when);
+        if (alive)
+            ok(t, !reaped && s.st.ep[C2S].state == TL_EP_FIN_WAIT_2,
+               "FIN_WAIT_2 that took data: alive, not reaped");
+        else
+            ok(t,
+               reaped && st.kind == TL_K_FW2_REAPED && s.st.ep[C2S].state == TL_EP_CLOSED &&
+                   st.ended && tl_tcpstate_end(&s.st) == TL_END_TIMEOUT,
+               "FIN_WAIT_2 orphan: reaped at the end, CLOSED");
+    }
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -661,6 +693,7 @@ int main(void)
     refused_retry(&t);
     reuse_and_via(&t);
     icmp_errors(&t);
+    fin_wait2_reaping(&t);
     for (int k = 0; k < TL_K_NKINDS; k++)
         ok(&t, strcmp(tl_evkind_name((enum tl_evkind)k), "") != 0, "every kind has a name");
     return tap_done(&t);
