@@ -417,6 +417,26 @@ static void ladder_notes(void *ctx, const struct tl_anomaly *a, const struct tl_
     anomaly_notes(ctx, a, c);
 }
 
+/* "  in vxlan 42 between 192.0.2.1 and 192.0.2.2": the tunnel, its outer
+ * addresses client side first. */
+static void tunnel_words(struct buf *b, const struct tl_conn *c)
+{
+    const struct tl_tunnel *t = &c->tunnel;
+    char oc[TL_ADDR_STRLEN], os[TL_ADDR_STRLEN];
+    tl_addr_str(c->client_is_a ? &t->outer_src : &t->outer_dst, oc, sizeof oc);
+    tl_addr_str(c->client_is_a ? &t->outer_dst : &t->outer_src, os, sizeof os);
+    bstr(b, "  in ");
+    bstr(b, tl_report_tunnel_name(t->type));
+    if (t->has_id) {
+        bput(b, " ", 1);
+        bu64(b, t->id, 0, false);
+    }
+    bstr(b, " between ");
+    bstr(b, oc);
+    bstr(b, " and ");
+    bstr(b, os);
+}
+
 /* The detail block: heading, anomalies worst first, timeline; or, with
  * --ladder, heading and ladder (report_ladder.c), anomalies keyed under it. */
 static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst,
@@ -435,6 +455,8 @@ static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst,
     bstr(b, cl);
     bstr(b, " -> ");
     bstr(b, sv);
+    if (c->tunnel.type != TL_TUN_NONE)
+        tunnel_words(b, c);
     bstr(b, "  end ");
     bstr(b, tl_end_name(c->end));
     if (v->tcp != NULL) {
