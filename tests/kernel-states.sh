@@ -84,6 +84,8 @@ needs() { # the tools a scenario needs beyond ip and ss
     icmp_port_unreach | icmp_admin_prohibited | icmp6_admin_prohibited) echo nft tc ;;
     icmp_host_unreach | icmp6_port_unreach) echo nft tc ;;
     simultaneous_close | half_open_scan) echo tc ;;
+    isb_syn_giveup | isb_stall_giveup) echo nft dumpcap ;;
+    isb_close_wait) echo dumpcap ;;
     esac
 }
 run=() skipped=()

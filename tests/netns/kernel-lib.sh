@@ -12,7 +12,9 @@
 #                                 failure is also recorded in NAME.meta)
 #
 # Per scenario NAME, OUTDIR gets:
-#   NAME.pcap          tcpdump -i lo inside the namespace
+#   NAME.pcap          tcpdump -i lo inside the namespace (capture=dumpcap:
+#                      NAME.pcapng, dumpcap -i lo, ending with an Interface
+#                      Statistics Block whose isb_endtime is the capture stop)
 #   NAME.ss.txt        ss -tan snapshots, headers "# <epoch> [final]
 #                      t0=<epoch before ss ran>"; an unchanged snapshot is
 #                      just its header with the word "same"
@@ -39,7 +41,12 @@ TK_SS_MS=${TK_SS_MS:-5}
 # VLAN 10 client->server, 20 server->client; the original is NAME.orig.pcap),
 # topo=router (three namespaces, see tk_topo_router: the scenario runs in the
 # client's, which the capture and the sysctls are for; ss polls the client's
-# and the server's; the capture is on the client's veth unless iface= says)
+# and the server's; the capture is on the client's veth unless iface= says),
+# capture=dumpcap (dumpcap -q -w NAME.pcapng instead of tcpdump, stopped with
+# SIGINT so that it writes the Interface Statistics Block: isb_endtime is the
+# only mark of the capture's end, so no end-of-capture datagram is sent; the
+# capture stops as soon as the scenario is ready, and the ss poller's final
+# snapshot comes after that stop; see tk_dumpcap_start)
 TK_TABLE=(
     "client_first|normal|||"
     "server_first|server_first|||"
@@ -86,6 +93,9 @@ TK_TABLE=(
     "icmp6_port_unreach|icmp6_port_unreach|||"
     "pmtu_icmp|pmtu_icmp|||topo=router"
     "pmtu_blackhole|pmtu_blackhole|net.ipv4.tcp_retries2=3|--wait 1.25|topo=router timeout=20"
+    "isb_syn_giveup|isb_syn_giveup|net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_syn_linear_timeouts=0|--wait 2.5|capture=dumpcap timeout=15"
+    "isb_stall_giveup|isb_stall_giveup|net.ipv4.tcp_retries2=3|--wait 2.0|capture=dumpcap timeout=15"
+    "isb_close_wait|isb_close_wait||--wait 7.0|capture=dumpcap timeout=15"
 )
 
 # topo=router: client 10.77.1.1 (veth tlc, MTU 1500) in the scenario's
@@ -199,6 +209,78 @@ print("%.7f" % best[1])'
 
 tk_meta() { printf '%s=%s\n' "$1" "$2" >>"$TK_META"; }
 
+# tk_dumpcap_start NS FILE IFACE: `dumpcap -q -i IFACE -w FILE` (pcapng)
+# inside NS, registered in lib.sh's TL_CAP_PID/TL_CAP_ERR so that
+# tl_cleanup stops it (SIGINT, then SIGKILL) whatever happens; returns once
+# dumpcap printed "File:" (its input open, the file created; 5 s timeout)
+tk_dumpcap_start() {
+    local -; set +e
+    local ns=$1 file=$2 iface=$3 err pid deadline
+    [[ -n ${TL_CAP_PID[$file]:-} ]] && { tl_err "capture to $file already running"; return 1; }
+    command -v dumpcap >/dev/null 2>&1 || { tl_err "dumpcap not found (wireshark-common)"; return 1; }
+    tl_workdir || return 1
+    err="$TL_WORKDIR/dumpcap.${file##*/}.$RANDOM.err"
+    rm -f -- "$file"
+    : >"$err"
+    ip netns exec "$ns" dumpcap -q -i "$iface" -w "$file" 2>"$err" &
+    pid=$!
+    # shellcheck disable=SC2004  # lib.sh's associative arrays
+    TL_CAP_PID[$file]=$pid TL_CAP_ERR[$file]=$err
+    deadline=$(( ${EPOCHREALTIME/./} + 5000000 ))
+    until grep -q '^File: ' "$err"; do
+        if ! kill -0 "$pid" 2>/dev/null || (( ${EPOCHREALTIME/./} > deadline )); then
+            tl_err "dumpcap for $file did not start:"; sed 's/^/    /' "$err" >&2
+            kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+            unset 'TL_CAP_PID[$file]' 'TL_CAP_ERR[$file]'
+            return 1
+        fi
+        sleep 0.01
+    done
+    return 0
+}
+
+# tk_dumpcap_stop FILE: SIGINT the dumpcap of FILE at once (it then drains
+# its buffer and writes the Interface Statistics Block), wait (5 s, then
+# SIGKILL and failure); fails when dumpcap exits non-zero, prints no
+# statistics, or reports packets dropped; then checks the file for an ISB
+# with isb_endtime (kernel_states.py isb) and records it in NAME.meta
+tk_dumpcap_stop() {
+    local -; set +e
+    local f=$1 pid=${TL_CAP_PID[$1]:-} err=${TL_CAP_ERR[$1]:-} st=0 rc=0 line got drop
+    [[ -n $pid ]] || { tl_err "no capture running for $f"; return 1; }
+    kill -INT "$pid" 2>/dev/null
+    if ! tl_wait_pid "$pid" 5; then
+        tl_err "dumpcap for $f ignored SIGINT; killing"
+        kill -KILL "$pid" 2>/dev/null; rc=1
+    fi
+    wait "$pid" 2>/dev/null; st=$?
+    unset 'TL_CAP_PID[$f]' 'TL_CAP_ERR[$f]'
+    # "Packets received/dropped on interface 'Loopback: lo': 12/0 (pcap:0/dumpcap:0/flushed:0/ps_ifdrop:0) (100.0%)"
+    line=$(grep -m1 '^Packets received/dropped on interface' "$err")
+    got=$(sed -n 's|.*: \([0-9]*\)/\([0-9]*\) (.*|\1|p' <<<"$line")
+    drop=$(sed -n 's|.*: \([0-9]*\)/\([0-9]*\) (.*|\2|p' <<<"$line")
+    if (( st != 0 )); then
+        tl_err "dumpcap for $f exited with status $st:"; sed 's/^/    /' "$err" >&2; rc=1
+    fi
+    if [[ -z $got ]]; then
+        tl_err "dumpcap for $f printed no statistics:"; sed 's/^/    /' "$err" >&2; rc=1
+    elif (( drop > 0 )) || [[ $line == *ps_ifdrop:[1-9]* ]]; then
+        tl_err "CAPTURE INCOMPLETE: $f: $line"; rc=1
+    fi
+    tl_log "$f: ${got:-?} packets (dumpcap)"
+    local isb k v
+    if ! isb=$("$TL_PYTHON" "$TL_LIB_DIR/kernel_states.py" isb "$f"); then
+        tl_err "$f: no Interface Statistics Block with isb_endtime"; rc=1
+    fi
+    while IFS='=' read -r k v; do
+        [[ -n $k ]] && tk_meta "$k" "$v"
+        if [[ $k == isb.*.ifdrop && $v != 0 ]]; then
+            tl_err "CAPTURE INCOMPLETE: $f: isb_ifdrop $v"; rc=1
+        fi
+    done <<<"$isb"
+    return $rc
+}
+
 # tk_run_one OUTDIR INDEX NAME
 tk_run_one() {
     local -; set +e
@@ -209,6 +291,7 @@ tk_run_one() {
     local clo=$((30000 + 1000 * TK_BLOCK + 40 * idx)) chi
     chi=$((clo + 39))
     local timeout=10 o midstream=0 fixed=0 raw=0 iface=lo retag='' topo='' eoc=127.0.0.1
+    local capture=tcpdump ext=pcap
     for o in $opts; do
         case $o in
         midstream) midstream=1 ;;
@@ -219,10 +302,12 @@ tk_run_one() {
         topo=router) topo=router iface=tlc eoc=$TK_TOPO_ROUTER ;;
         timeout=*) timeout=${o#timeout=} ;;
         ports=*) chi=$((clo + ${o#ports=} - 1)) ;;
+        capture=dumpcap) capture=dumpcap ext=pcapng ;;
         esac
     done
+    local cap=$out/$name.$ext
     TK_META=$out/$name.meta
-    rm -f -- "$out/$name".{pcap,orig.pcap,ss.txt,trace.txt,scenario.log,meta}
+    rm -f -- "$out/$name".{pcap,pcapng,orig.pcap,ss.txt,trace.txt,scenario.log,meta}
     tk_meta scenario "$name"
     tk_meta script "$scn"
     tk_meta index "$idx"
@@ -232,11 +317,13 @@ tk_run_one() {
     tk_meta ss_interval_ms "$TK_SS_MS"
     tk_meta trace "$TK_TRACE"
     [[ -n $topo ]] && tk_meta topo "$topo: client $ns, router $ns-r, server $ns-s"
+    tk_meta capture "$capture"
     tk_meta capture_iface "$iface"
     (( raw )) && tk_meta raw_ports $((clo + 20))
     [[ -n $retag ]] && tk_meta retag "$retag"
     [[ $TK_TRACE == 1 ]] || tk_meta trace_why "$TK_TRACE_WHY"
     local fail=''
+    [[ $capture == dumpcap && -n $retag ]] && fail="retag needs a pcap, not capture=dumpcap"
     step() { # description command...
         local d=$1; shift
         [[ -n $fail ]] && return 1
@@ -264,33 +351,54 @@ tk_run_one() {
     else
         TL_SS_T0=1 TL_SS_SAME=1 step "ss poll" tl_ss_poll_start "$ns" "$out/$name.ss.txt" "$TK_SS_MS"
     fi
+    # shellcheck disable=SC2317  # called through step
+    capstart() {
+        if [[ $capture == dumpcap ]]; then
+            tk_dumpcap_start "$ns" "$cap" "$iface"
+        else
+            tl_capture_start "$ns" "$cap" -i "$iface"
+        fi
+    }
     if (( ! midstream )); then
-        step "capture start" tl_capture_start "$ns" "$out/$name.pcap" -i "$iface" &&
-            tk_meta t_capture_start "$EPOCHREALTIME"
+        step "capture start" capstart && tk_meta t_capture_start "$EPOCHREALTIME"
     fi
     step "scenario start" tl_scenario_start "$name" "$ns" "$scn" "${args[@]}"
     if (( midstream )); then
         step "scenario gate" tl_scenario_wait_gate "$name" capture $((timeout + 5)) &&
-            step "capture start" tl_capture_start "$ns" "$out/$name.pcap" -i "$iface" &&
+            step "capture start" capstart &&
             tk_meta t_capture_start "$EPOCHREALTIME" &&
             step "open gate" tl_scenario_open_gate "$name" capture
     fi
     step "scenario" tl_scenario_wait_ready "$name" $((timeout + 5))
-    # End-of-capture marker: a pcap's clock stops at its last packet, so a
-    # state that changes after it (a client giving up its SYNs 2 s after the
-    # last one) is invisible to any reader. Real captures have other traffic;
-    # one UDP datagram 300 ms after the scenario settled stands in for it
-    # (topo=router: to the router, so that it crosses the captured veth).
-    sleep 0.3
-    ip netns exec "$ns" python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"end-of-capture", (sys.argv[1], 9))' "$eoc" 2>/dev/null || true
-    sleep 0.05
-    [[ -n ${TL_SS_PID[$out/$name.ss.txt]:-} ]] && { tl_ss_poll_stop "$out/$name.ss.txt" || fail=${fail:-ss poll stop}; }
-    tk_meta t_capture_stop_call "$EPOCHREALTIME"
-    if [[ -n ${TL_CAP_PID[$out/$name.pcap]:-} ]]; then
-        tl_capture_stop "$out/$name.pcap" 2>"$out/$name.capture.err" || fail=${fail:-capture incomplete: $(tr '\n' ' ' <"$out/$name.capture.err")}
-        cat "$out/$name.capture.err" >&2; rm -f -- "$out/$name.capture.err"
+    if [[ $capture == dumpcap ]]; then
+        # No marker: the capture's end is known only from the ISB dumpcap
+        # writes when it stops, at once here (the scenario timed its own
+        # quiet tail). The ss poller runs on past the stop, so the kernel's
+        # view covers the whole window up to isb_endtime.
+        tk_meta t_capture_stop_call "$EPOCHREALTIME"
+        if [[ -n ${TL_CAP_PID[$cap]:-} ]]; then
+            tk_dumpcap_stop "$cap" 2>"$out/$name.capture.err" || fail=${fail:-capture incomplete: $(tr '\n' ' ' <"$out/$name.capture.err")}
+            cat "$out/$name.capture.err" >&2; rm -f -- "$out/$name.capture.err"
+        fi
+        tk_meta t_capture_stop "$EPOCHREALTIME"
+        [[ -n ${TL_SS_PID[$out/$name.ss.txt]:-} ]] && { tl_ss_poll_stop "$out/$name.ss.txt" || fail=${fail:-ss poll stop}; }
+    else
+        # End-of-capture marker: a pcap's clock stops at its last packet, so a
+        # state that changes after it (a client giving up its SYNs 2 s after the
+        # last one) is invisible to any reader. Real captures have other traffic;
+        # one UDP datagram 300 ms after the scenario settled stands in for it
+        # (topo=router: to the router, so that it crosses the captured veth).
+        sleep 0.3
+        ip netns exec "$ns" python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"end-of-capture", (sys.argv[1], 9))' "$eoc" 2>/dev/null || true
+        sleep 0.05
+        [[ -n ${TL_SS_PID[$out/$name.ss.txt]:-} ]] && { tl_ss_poll_stop "$out/$name.ss.txt" || fail=${fail:-ss poll stop}; }
+        tk_meta t_capture_stop_call "$EPOCHREALTIME"
+        if [[ -n ${TL_CAP_PID[$cap]:-} ]]; then
+            tl_capture_stop "$cap" 2>"$out/$name.capture.err" || fail=${fail:-capture incomplete: $(tr '\n' ' ' <"$out/$name.capture.err")}
+            cat "$out/$name.capture.err" >&2; rm -f -- "$out/$name.capture.err"
+        fi
+        tk_meta t_capture_stop "$EPOCHREALTIME"
     fi
-    tk_meta t_capture_stop "$EPOCHREALTIME"
     if [[ -n $retag && -f $out/$name.pcap && -z $fail ]]; then
         mv -- "$out/$name.pcap" "$out/$name.orig.pcap" &&
             "$TL_PYTHON" "$TL_LIB_DIR/retag-$retag.py" "$out/$name.orig.pcap" "$out/$name.pcap" ||

@@ -27,6 +27,16 @@
         Copy NAME.pcap and NAME.kernel.txt (trimmed) into DESTDIR and write
         DESTDIR/expected.tsv.
 
+    kernel_states.py isb CAPTURE
+        Print a pcapng file's Interface Statistics Blocks (isb_starttime,
+        isb_endtime, ifrecv, ifdrop, ...) as key=value lines; exit 1 when
+        none has an isb_endtime.
+
+The capture is NAME.pcap (tcpdump), or NAME.pcapng for the scenarios that
+kernel-lib.sh captures with dumpcap (option capture=dumpcap): there the
+capture window ends at the isb_endtime of the file's Interface Statistics
+Block, when dumpcap stopped, and nothing else in the file marks it.
+
 How the kernel sequence is built (docs/kernel-scenarios.md has the detail):
   * Full sockets: every transition from the tracepoint, in order.  A SYN_SENT
     event carries sport 0 (the port is bound after the state change); the
@@ -176,6 +186,171 @@ def read_pcap(path):
             p["ts"] = sec + frac / div
             pkts.append(p)
     return pkts, n
+
+
+PCAPNG_SHB = 0x0A0D0D0A
+ISB_OPTS = {2: "isb_starttime", 3: "isb_endtime", 4: "ifrecv", 5: "ifdrop",
+            6: "filteraccept", 7: "osdrop", 8: "usrdeliv"}
+QUIRK_WINDOW_S = 366 * 86400
+
+
+def read_pcapng(path):
+    """Minimal pcapng reader: Enhanced (and obsolete) Packet Blocks of every
+    interface, each with its if_tsresol and if_tsoffset, and the Interface
+    Statistics Blocks.  -> (packets, frames, isbs): isbs is one dict per
+    interface that has an ISB (its last one): interface, linktype, the
+    counters, and isb_starttime / isb_endtime as (seconds float, exact text,
+    unit) -- see isb_time() for the unit."""
+    with open(path, "rb") as f:
+        data = f.read()
+    end, ifaces, pkts, n, off = "<", [], [], 0, 0
+    while off + 12 <= len(data):
+        if struct.unpack("<I", data[off:off + 4])[0] == PCAPNG_SHB:
+            bom = data[off + 8:off + 12]
+            if bom == b"\x4d\x3c\x2b\x1a":
+                end = "<"
+            elif bom == b"\x1a\x2b\x3c\x4d":
+                end = ">"
+            else:
+                raise ValueError("%s: bad pcapng byte-order magic" % path)
+            ifaces = []             # interface ids count per section
+        btype, blen = struct.unpack(end + "II", data[off:off + 8])
+        if blen < 12 or blen % 4 or off + blen > len(data):
+            if btype == PCAPNG_SHB and off == 0:
+                raise ValueError("%s: bad pcapng section header" % path)
+            break                   # cut short: keep what came before
+        body = data[off + 8:off + blen - 4]
+        off += blen
+        if btype == 1:              # Interface Description Block
+            lt = struct.unpack(end + "H", body[0:2])[0]
+            f = {"linktype": lt, "units": 10 ** 6, "tsoffset": 0, "name": None,
+                 "last": None, "isb": None}
+            for code, val in pcapng_options(body[8:], end):
+                if code == 9 and val:
+                    v = val[0]
+                    f["units"] = 2 ** (v & 0x7F) if v & 0x80 else 10 ** (v & 0x7F)
+                elif code == 14 and len(val) == 8:
+                    f["tsoffset"] = struct.unpack(end + "q", val)[0]
+                elif code == 2:
+                    f["name"] = val.decode("utf-8", "replace")
+            ifaces.append(f)
+        elif btype in (6, 2):       # Enhanced / obsolete Packet Block
+            if btype == 6:
+                iid, hi, lo, incl = struct.unpack(end + "IIII", body[0:16])
+                frame = body[20:20 + incl]
+            else:
+                iid, hi, lo, incl = struct.unpack(end + "HxxIII", body[0:16])
+                frame = body[20:20 + incl]
+            n += 1
+            if iid >= len(ifaces):
+                continue
+            f = ifaces[iid]
+            ts = seconds((hi << 32) | lo, f["units"], f["tsoffset"])
+            f["last"] = max(f["last"] or ts, ts)
+            p = decode_frame(f["linktype"], frame)
+            if p:
+                p["n"] = n
+                p["ts"] = ts
+                pkts.append(p)
+        elif btype == 3:            # Simple Packet Block: no time stamp
+            n += 1
+        elif btype == 5:            # Interface Statistics Block
+            iid = struct.unpack(end + "I", body[0:4])[0]
+            if iid >= len(ifaces):
+                continue
+            isb = {"interface": iid}
+            for code, val in pcapng_options(body[12:], end):
+                if code in (2, 3) and len(val) == 8:
+                    hi, lo = struct.unpack(end + "II", val)
+                    isb[ISB_OPTS[code] + "_raw"] = (hi << 32) | lo
+                elif code in ISB_OPTS and len(val) == 8:
+                    isb[ISB_OPTS[code]] = struct.unpack(end + "Q", val)[0]
+            ifaces[iid]["isb"] = isb
+    isbs = []
+    for iid, f in enumerate(ifaces):
+        if f["isb"] is None:
+            continue
+        isb = dict(f["isb"], linktype=f["linktype"], name=f["name"])
+        units, why = isb_units(isb.get("isb_endtime_raw"), isb.get("isb_starttime_raw"), f)
+        for k in ("isb_starttime", "isb_endtime"):
+            if k + "_raw" in isb:
+                raw = isb.pop(k + "_raw")
+                isb[k] = (seconds(raw, units, f["tsoffset"]),
+                          exact_time(raw, units, f["tsoffset"]), why)
+        isbs.append(isb)
+    return pkts, n, isbs
+
+
+def pcapng_options(b, end):
+    off = 0
+    while off + 4 <= len(b):
+        code, ln = struct.unpack(end + "HH", b[off:off + 4])
+        if code == 0:
+            return
+        yield code, b[off + 4:off + 4 + ln]
+        off += 4 + ln + (-ln % 4)
+
+
+def seconds(raw, units, tsoffset):
+    sec, frac = divmod(raw, units)
+    return sec + tsoffset + frac / units
+
+
+def exact_time(raw, units, tsoffset):
+    """raw/units + tsoffset as text, all its digits (units a power of 10)."""
+    digits = len(str(units)) - 1
+    if units != 10 ** digits:
+        return "%.9f" % (raw / units + tsoffset)
+    sec, frac = divmod(raw, units)
+    return "%d.%0*d" % (sec + tsoffset, digits, frac) if digits else str(sec + tsoffset)
+
+
+def isb_units(raw_end, raw_start, f):
+    """The unit of interface f's ISB times -> (units a second, description).
+    By the specification they count in the interface's if_tsresol; dumpcap
+    (Wireshark 4.0) writes microseconds whatever if_tsresol says
+    (nanoseconds on Linux), which read by the specification ends the capture
+    in January 1970, before its own packets.  As tcplens does: when
+    isb_endtime so read is before the interface's last packet and read as
+    microseconds is at or after it (within a year), both times are
+    microseconds.  Without packets: when the specification's reading is
+    before 2001 and the microseconds' after."""
+    units = f["units"]
+    spec = (units, "1/%d s (if_tsresol)" % units)
+    quirk = (10 ** 6, "microseconds, although if_tsresol says 1/%d s" % units)
+    ref = raw_end if raw_end is not None else raw_start
+    if units == 10 ** 6 or ref is None:
+        return spec
+    t, alt = seconds(ref, units, f["tsoffset"]), seconds(ref, 10 ** 6, f["tsoffset"])
+    last = f["last"]
+    if last is not None:
+        if raw_end is not None and t < last <= alt <= last + QUIRK_WINDOW_S:
+            return quirk
+        return spec
+    return quirk if t < 1e9 <= alt else spec
+
+
+def read_capture(path):
+    """pcap or pcapng -> (packets, frames, isbs); isbs is empty for pcap."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if len(head) == 4 and struct.unpack("<I", head)[0] == PCAPNG_SHB:
+        return read_pcapng(path)
+    pkts, n = read_pcap(path)
+    return pkts, n, []
+
+
+CAPTURE_EXTS = (".pcap", ".pcapng")
+
+
+def capture_path(directory, name):
+    """NAME.pcap, else NAME.pcapng (capture=dumpcap scenarios), in directory;
+    NAME.pcap when neither exists."""
+    for ext in CAPTURE_EXTS:
+        p = os.path.join(directory, name + ext)
+        if os.path.exists(p):
+            return p
+    return os.path.join(directory, name + CAPTURE_EXTS[0])
 
 
 def decode_frame(lt, b):
@@ -374,6 +549,9 @@ class Scenario:
     def path(self, ext):
         return os.path.join(self.dir, self.name + ext)
 
+    def capture(self):
+        return capture_path(self.dir, self.name)
+
 
 def resolve_trace(events, server_port):
     """Drop listener events, fill in the sport of SYN_SENT events."""
@@ -406,18 +584,26 @@ def kernel_model(sc):
     """Fill sc.conns / sc.endpoints from the pcap, the trace and the ss log."""
     meta = sc.meta
     try:
-        pkts, nframes = read_pcap(sc.path(".pcap"))
-    except (OSError, ValueError) as e:
+        pkts, nframes, isbs = read_capture(sc.capture())
+    except (OSError, ValueError, struct.error) as e:
         sc.error = "no usable capture: %s" % e
         return
     sc.nframes = nframes
+    sc.isbs = isbs
     server_port = int(meta.get("server_port", "0") or 0)
     cap_start = fnum(meta, "t_capture_start")
     stop_call = fnum(meta, "t_capture_stop_call")
     if cap_start is None or stop_call is None:
         sc.error = "capture window missing from %s.meta" % sc.name
         return
-    cap_end = stop_call + 0.1       # tl_capture_stop waits 0.1 s, then SIGINT
+    ends = [i["isb_endtime"][0] for i in isbs if "isb_endtime" in i]
+    if ends:
+        # dumpcap's Interface Statistics Block: when the capture stopped
+        cap_end = max(ends)
+    elif meta.get("capture") == "dumpcap":
+        cap_end = stop_call         # SIGINT at once
+    else:
+        cap_end = stop_call + 0.1   # tl_capture_stop waits 0.1 s, then SIGINT
     sc.cap = (cap_start, cap_end)
     conns = pcap_conns(pkts)
     sc.conns = conns
@@ -736,6 +922,8 @@ def write_kernel_txt(sc, path, trim=False):
                                        if k.startswith("sysctl.")))
     L.append("# times are seconds relative to capture start (epoch %.6f); capture "
              "stopped at %s" % (cap_start, rel(sc.cap[1], cap_start)))
+    if m.get("capture") == "dumpcap" or getattr(sc, "isbs", None):
+        L += isb_lines(sc)
     L.append("")
     L.append("== kernel state sequences (capture window)")
     start = len(L)
@@ -745,8 +933,8 @@ def write_kernel_txt(sc, path, trim=False):
             " ".join(ep["seq"]), ("   [" + "; ".join(ep["notes"]) + "]") if ep["notes"] else ""))
     clip(start)
     L.append("")
-    L.append("== packets (tcpdump -i %s inside the namespace%s)" % (
-        m.get("capture_iface", "lo"),
+    L.append("== packets (%s -i %s inside the namespace%s)" % (
+        m.get("capture", "tcpdump"), m.get("capture_iface", "lo"),
         "; re-tagged by retag-%s.py" % m["retag"] if m.get("retag") else ""))
     start = len(L)
     for c in sc.conns:
@@ -823,6 +1011,33 @@ def write_kernel_txt(sc, path, trim=False):
     clip(start)
     with open(path, "w") as f:
         f.write("\n".join(L) + "\n")
+
+
+def isb_lines(sc):
+    """kernel.txt header lines of a pcapng capture: its Interface Statistics
+    Blocks and the last TCP packet against the capture's stop."""
+    cap_start = sc.cap[0]
+    L = []
+    if not sc.isbs:
+        L.append("# capture: %s, pcapng; NO Interface Statistics Block (capture stop "
+                 "from the harness's clock)" % sc.meta.get("capture", "?"))
+    for i in sc.isbs:
+        parts = []
+        for k in ("isb_starttime", "isb_endtime"):
+            if k in i:
+                t, text, unit = i[k]
+                parts.append("%s %s (%s; %s)" % (k, text, rel(t, cap_start), unit))
+        for k in ("ifrecv", "ifdrop", "filteraccept", "osdrop", "usrdeliv"):
+            if k in i:
+                parts.append("%s %d" % (k, i[k]))
+        L.append("# capture: %s, pcapng; Interface Statistics Block of interface %d (%s): "
+                 "%s" % (sc.meta.get("capture", "?"), i["interface"], i.get("name") or "?",
+                         ", ".join(parts)))
+    if sc.pkts:
+        last = max(p["ts"] for p in sc.pkts)
+        L.append("# last TCP packet at %s, %.3f s before the capture stopped"
+                 % (rel(last, cap_start), sc.cap[1] - last))
+    return L
 
 
 def ep_json(ep):
@@ -1128,7 +1343,12 @@ def export(outdir, dest, names):
             print("export: skipping %s (%s)" % (sc.name, sc.error or doc["status"]),
                   file=sys.stderr)
             continue
-        shutil.copyfile(sc.path(".pcap"), os.path.join(dest, sc.name + ".pcap"))
+        src = sc.capture()
+        ext = os.path.splitext(src)[1]
+        shutil.copyfile(src, os.path.join(dest, sc.name + ext))
+        for other in CAPTURE_EXTS:      # a recording in the other format is stale
+            if other != ext and os.path.exists(os.path.join(dest, sc.name + other)):
+                os.remove(os.path.join(dest, sc.name + other))
         write_kernel_txt(sc, os.path.join(dest, sc.name + ".kernel.txt"), trim=True)
         for ep in doc["endpoints"]:
             notes = []
@@ -1175,6 +1395,33 @@ def export(outdir, dest, names):
 
 # ------------------------------------------------------------------ main
 
+def isb_main(path):
+    """Print a pcapng file's Interface Statistics Blocks as key=value lines
+    (isb.IFACE.KEY=VALUE, times exact) and its last TCP packet; exit 1 when
+    no interface has an isb_endtime, 2 when the file is unreadable."""
+    try:
+        pkts, _, isbs = read_capture(path)
+    except (OSError, ValueError, struct.error) as e:
+        print("isb: %s: %s" % (path, e), file=sys.stderr)
+        return 2
+    for i in isbs:
+        for k in ("isb_starttime", "isb_endtime"):
+            if k in i:
+                print("isb.%d.%s=%s" % (i["interface"], k, i[k][1]))
+        for k in ("ifrecv", "ifdrop", "filteraccept", "osdrop", "usrdeliv"):
+            if k in i:
+                print("isb.%d.%s=%d" % (i["interface"], k, i[k]))
+        if "isb_endtime" in i:
+            print("isb.%d.time_unit=%s" % (i["interface"], i["isb_endtime"][2]))
+    if pkts:
+        print("last_tcp_packet=%.9f" % max(p["ts"] for p in pkts))
+    if not any("isb_endtime" in i for i in isbs):
+        print("isb: %s: no Interface Statistics Block with isb_endtime" % path,
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1193,7 +1440,12 @@ def main():
     e.add_argument("outdir")
     e.add_argument("dest")
     e.add_argument("names", nargs="*")
+    i = sub.add_parser("isb")
+    i.add_argument("capture")
     args = p.parse_args()
+
+    if args.cmd == "isb":
+        return isb_main(args.capture)
 
     if args.cmd == "analyze":
         for sc, doc in analyze(args.outdir, args.names):
@@ -1210,13 +1462,13 @@ def main():
         if args.names:
             docs = [d for d in docs if d["scenario"] in args.names]
         pdir = args.pcap_dir or os.path.dirname(args.expected)
-        ok = compare(docs, lambda n: os.path.join(pdir, n + ".pcap"), args.tcplens,
+        ok = compare(docs, lambda n: capture_path(pdir, n), args.tcplens,
                      args.summary_dir)
     else:
         if not args.outdir:
             p.error("compare needs OUTDIR or --expected")
         docs = [doc for _, doc in analyze(args.outdir, args.names)]
-        ok = compare(docs, lambda n: os.path.join(args.outdir, n + ".pcap"),
+        ok = compare(docs, lambda n: capture_path(args.outdir, n),
                      args.tcplens, args.summary_dir or args.outdir)
     return 0 if ok else 1
 

@@ -157,6 +157,19 @@ made in the server's):
                      net.ipv4.tcp_retries2 (recv() ETIMEDOUT); a short line
                      from the server every --wait s (1.25) passes, the first
                      one after that draws the client host's RST (ECONNRESET)
+
+The capture's end known only from its Interface Statistics Block
+(kernel-lib.sh capture=dumpcap: a pcapng by dumpcap, no end-of-capture
+datagram; each ends with --wait s without a TCP packet):
+  isb_syn_giveup     as syn_dropped (net.ipv4.tcp_syn_retries=2, and
+                     tcp_syn_linear_timeouts=0: SYNs at 0, 1, 3 s), connect()
+                     ETIMEDOUT at ~7 s, then --wait s (2.5)
+  isb_stall_giveup   after a request/response nft drops everything on the
+                     connection; one more write is retransmitted until
+                     net.ipv4.tcp_retries2 (3): recv() ETIMEDOUT, no segment;
+                     the server stays ESTABLISHED; then --wait s (2.0)
+  isb_close_wait     close_wait, the capture stopping --wait s (7.0) after
+                     the client's FIN
 """
 
 import argparse
@@ -2281,6 +2294,181 @@ def sc_pmtu_blackhole(a):
     event("router nft: %s" % "; ".join(l.strip() for l in out.splitlines() if "counter" in l))
     settle(0.1)
 
+# ------------------------------------- capture end known only from the ISB
+# kernel-lib.sh captures these with dumpcap (capture=dumpcap, pcapng) and
+# stops it as soon as READY-TO-STOP: each scenario ends with --wait s with no
+# TCP packet, and nothing but the Interface Statistics Block's isb_endtime
+# says how long the capture went on.
+
+TCP_STATE_NAMES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT_1",
+                   5: "FIN_WAIT_2", 6: "TIME_WAIT", 7: "CLOSED", 8: "CLOSE_WAIT",
+                   9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING"}
+ISB_MIB = ("RetransSegs", "TCPTimeouts", "TCPLossProbes", "TCPAbortOnTimeout")
+
+
+def tcp_state(s):
+    st = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+    return TCP_STATE_NAMES.get(st, str(st))
+
+
+def quiet_tail(a, since, what):
+    """Sleep until --wait s after since (no TCP packet meanwhile), then say
+    the capture may stop."""
+    time.sleep(max(0.0, since + a.wait - time.time()))
+    event("%.3f s after %s: the capture may stop (no TCP packet since)"
+          % (time.time() - since, what))
+
+
+def sc_isb_syn_giveup(a):
+    """A listener behind an nft input drop of SYNs to its port (after the
+    capture saw them); connect() retries until net.ipv4.tcp_syn_retries (2,
+    with tcp_syn_linear_timeouts 0: SYNs at 0, 1, 3 s) and fails with
+    ETIMEDOUT at ~7 s; --wait s (2.5) of capture follow."""
+    host, port = a.host, a.port
+    log_sysctls("net.ipv4.tcp_syn_retries", "net.ipv4.tcp_syn_linear_timeouts")
+    ls = listener(host, port)
+    _keep.append(ls)
+    nft_table("chain input { type filter hook input priority 0; policy accept;\n"
+              "  tcp dport %d tcp flags & (syn | ack) == syn counter drop\n}" % port)
+    c = client_socket(host)
+    c.settimeout(None)            # the kernel's own SYN retry limit decides
+    _keep.append(c)
+    t0 = time.time()
+    event("client: connect()")
+    try:
+        c.connect((host, port))
+        fail("connect() succeeded through the SYN drop")
+    except OSError as e:
+        if e.errno == errno.ETIMEDOUT:
+            event("client: connect() ETIMEDOUT after %.3f s" % (time.time() - t0))
+        else:
+            fail("client: connect() failed with %r, expected ETIMEDOUT" % (e,))
+    st = tcp_state(c)
+    event("client: socket state %s" % st)
+    if st != "CLOSED":
+        fail("client socket %s after ETIMEDOUT" % st)
+    event("nft counters: %s" % nft_counters())
+    quiet_tail(a, time.time(), "ETIMEDOUT")
+    event("%.3f s after connect()" % (time.time() - t0))
+
+
+def sc_isb_stall_giveup(a):
+    """After a request/response nft drops everything on the connection
+    (client->server in input, after the capture saw it; server->client in
+    output).  The client writes once more and retransmits until
+    net.ipv4.tcp_retries2 (3) gives up: recv() ETIMEDOUT, no segment.  The
+    server, never told, stays ESTABLISHED and open until the capture stopped;
+    --wait s (2.0) of capture after the give-up."""
+    host, port = a.host, a.port
+    log_sysctls("net.ipv4.tcp_retries2")
+    ls = listener(host, port)
+    _keep.append(ls)
+    up = threading.Event()
+    held = []
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        _keep.append(conn)          # open until the capture stopped
+        held.append(conn)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        event("server: sent response; keeps the connection open, sends nothing more")
+        up.set()
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    cport = c.getsockname()[1]
+    event("client: connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    event("client: got response")
+    up.wait(SOCK_TIMEOUT)
+    srv.finish()
+    time.sleep(2 * STEP)            # the client's ACK of the response went out
+    event("client counters before: %s" % ns_counters(None, ISB_MIB))
+    nft_table("chain input { type filter hook input priority 0; policy accept;\n"
+              "  tcp sport %d tcp dport %d counter drop\n}\n"
+              "chain output { type filter hook output priority 0; policy accept;\n"
+              "  tcp sport %d tcp dport %d counter drop\n}" % (cport, port, port, cport))
+    c.sendall(b"one more write, into the dead path\n")
+    t0 = time.time()
+    event("client: send() succeeded")
+    c.settimeout(a.timeout)         # tcp_retries2 decides; the alarm bounds it
+    try:
+        data = c.recv(4096)
+        fail("client: expected ETIMEDOUT, got %r" % (data,))
+    except OSError as e:
+        if e.errno == errno.ETIMEDOUT:
+            event("client: recv() ETIMEDOUT after %.3f s (tcp_retries2 exhausted, "
+                  "nothing sent)" % (time.time() - t0))
+        else:
+            fail("client: recv() -> %r after %.3f s, expected ETIMEDOUT"
+                 % (e, time.time() - t0))
+    t1 = time.time()
+    st = tcp_state(c)
+    event("client: socket state %s" % st)
+    if st != "CLOSED":
+        fail("client socket still %s after ETIMEDOUT" % st)
+    _keep.append(c)
+    event("client counters after: %s" % ns_counters(None, ISB_MIB))
+    event("nft counters: %s" % nft_counters())
+    quiet_tail(a, t1, "ETIMEDOUT")
+    for conn in held:
+        st = tcp_state(conn)
+        event("server: socket state %s" % st)
+        if st != "ESTABLISHED":
+            fail("server socket %s, expected ESTABLISHED" % st)
+
+
+def sc_isb_close_wait(a):
+    """The client closes after a request/response; the server reads the EOF
+    and never calls close() (CLOSE_WAIT, the client's orphan in FIN_WAIT_2).
+    The capture stops --wait s (7.0) after the client's FIN."""
+    host, port = a.host, a.port
+    ls = listener(host, port)
+    _keep.append(ls)
+    held = []
+
+    def server(ls):
+        conn, peer = ls.accept()
+        conn.settimeout(SOCK_TIMEOUT)
+        _keep.append(conn)
+        held.append(conn)
+        event("server: accepted %s:%d" % peer[:2])
+        read_request(conn)
+        time.sleep(STEP)
+        conn.sendall(RESPONSE)
+        expect_eof(conn, "server")
+        event("server: never calls close() -> CLOSE_WAIT")
+
+    srv = Server(ls, server)
+    srv.start()
+    c = client_socket(host)
+    c.connect((host, port))
+    event("client: connected from %s" % local(c))
+    time.sleep(STEP)
+    c.sendall(REQUEST)
+    read_response(c)
+    time.sleep(STEP)
+    t_fin = time.time()
+    c.close()
+    event("client: close() -> FIN; its orphan sits in FIN_WAIT_2")
+    srv.finish()
+    for conn in held:
+        event("server: socket state %s" % tcp_state(conn))
+    quiet_tail(a, t_fin, "the client's close()")
+    for conn in held:
+        st = tcp_state(conn)
+        event("server: socket state %s" % st)
+        if st != "CLOSE_WAIT":
+            fail("server socket %s, expected CLOSE_WAIT" % st)
+
 
 SCENARIOS = {
     "normal": (sc_normal, "127.0.0.1"),
@@ -2327,6 +2515,9 @@ SCENARIOS = {
     "icmp6_port_unreach": (sc_icmp6_port_unreach, "::1"),
     "pmtu_icmp": (sc_pmtu_icmp, PMTU_SERVER),
     "pmtu_blackhole": (sc_pmtu_blackhole, PMTU_SERVER),
+    "isb_syn_giveup": (sc_isb_syn_giveup, "127.0.0.1"),
+    "isb_stall_giveup": (sc_isb_stall_giveup, "127.0.0.1"),
+    "isb_close_wait": (sc_isb_close_wait, "127.0.0.1"),
 }
 
 # default --wait per scenario (seconds)
@@ -2343,6 +2534,9 @@ WAIT_DEFAULT = {
     "syn_blackhole_default": 33.0,
     "accept_overflow_default": 8.5,
     "pmtu_blackhole": 1.25,
+    "isb_syn_giveup": 2.5,
+    "isb_stall_giveup": 2.0,
+    "isb_close_wait": 7.0,
 }
 
 
