@@ -7,10 +7,17 @@
 #include "tcplens/source.h"
 
 struct fast;
+struct tl_zstream;
+struct tl_pcapng_scan;
 
 struct input {
     pcap_t *pcap;
-    struct fast *fast;       /* source_read.c reads the records, or NULL */
+    struct fast *fast; /* source_read.c reads the records, or NULL */
+    /* The stream libpcap reads when it is not the file itself (compressed,
+     * pcapng, stdin, a pipe: see open_capture()), or NULL; and the scanner
+     * of the pcapng blocks libpcap skips, fed from that stream, or NULL. */
+    struct tl_zstream *z;
+    struct tl_pcapng_scan *scan;
     struct bpf_program prog; /* the filter, when has_filter */
     bool has_filter;
     bool pending; /* hdr/data hold a frame not yet handed out */
@@ -19,9 +26,9 @@ struct input {
     char *iobuf; /* the file's stdio buffer; freed after pcap_close */
     struct tl_input_info info;
     /* For tl_source_progress(): */
-    bool opened; /* it was opened for reading */
-    bool sized;  /* a regular file: size is known */
-    uint64_t size;
+    bool opened;           /* it was opened for reading */
+    bool sized;            /* a regular file: size is known */
+    uint64_t size;         /* its bytes (compressed ones, when it is compressed) */
     uint64_t offset;       /* bytes consumed, once closed */
     uint64_t record_bytes; /* bytes of the records read: where there is no offset (a pipe) */
 };

@@ -10,7 +10,9 @@
  * first record that is not, libpcap takes over from that record's offset
  * (tl_fast_handover), so every truncation, lying length or odd
  * timestamp meets libpcap's own handling and message. Swapped files,
- * other versions and pcapng are libpcap's from the start.
+ * other versions and pcapng are libpcap's from the start, as is all that
+ * is read through a decompress.h stream (compressed files, stdin, pipes:
+ * source_file.c's open_capture()), which has no file to pread(2).
  * tests/reader-diff.sh holds both readers to the same frames on every
  * capture in the tree and in ../shared.
  */

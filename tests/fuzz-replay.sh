@@ -1,16 +1,16 @@
 #!/bin/bash
-# Runs the saved fuzz corpus (tests/fuzz/corpus/) through both harnesses,
+# Runs the saved fuzz corpus (tests/fuzz/corpus/) through the harnesses,
 # built with a replay main() by whatever compiler built the tree; under
 # --enable-sanitizers any report fails the run. Prints TAP.
 set -u
 srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 builddir=${BUILDDIR:-.}
 skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
-for h in decode pipeline; do
+for h in decode pipeline pcapng; do
     [ -x "$builddir/tests/fuzz/replay_$h" ] || skip "tests/fuzz/replay_$h not built"
 done
 n=0 failed=0
-for h in decode pipeline; do
+for h in decode pipeline pcapng; do
     out=$("$builddir/tests/fuzz/replay_$h" "$srcdir/tests/fuzz/corpus/$h" 2>&1)
     rc=$?
     count=$(printf '%s\n' "$out" | grep -c '^ok ')

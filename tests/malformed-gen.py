@@ -517,20 +517,21 @@ def pcapng_interfaces(c, raw, recs):
     c.add("ng-two-ethernet-interfaces.pcapng", body, 0, "-", NORMAL_OK)
     # Ethernet, raw IP and 802.11 interfaces described up front. libpcap
     # 1.10 gives a file one link type and refuses an interface of another
-    # when it meets its description: nothing can be read.
+    # when it meets its description: nothing can be read, and the message
+    # says which interface and how to split the file.
     body = ng_shb() + ng_idb(LINKTYPE_ETHERNET) + ng_idb(LINKTYPE_RAW) + \
         ng_idb(LINKTYPE_IEEE802_11)
     for i, d in enumerate(pk):
         body += ng_epb(0, d) + ng_epb(1, raw_ip[i]) + ng_epb(2, b"\x08\x00" + d[:30])
     c.add("ng-eth-raw-wifi-interfaces.pcapng", body, 2,
-          "an interface has a type 101 different from the type of the first interface")
+          "interface 1 is RAW (101), not EN10MB like the first")
     # The same with Linux cooked (SLL) in second place.
     body = ng_shb() + ng_idb(LINKTYPE_ETHERNET) + ng_idb(LINKTYPE_LINUX_SLL)
     sll = b"\x00\x00\x03\x04\x00\x06" + b"\x00" * 8 + b"\x08\x00"
     for i, d in enumerate(pk):
         body += ng_epb(0, d) + ng_epb(1, sll + raw_ip[i])
     c.add("ng-eth-sll-interfaces.pcapng", body, 2,
-          "an interface has a type 113 different from the type of the first interface")
+          "-Y \"frame.interface_id == 1\" -w T.pcapng && editcap -T linux-sll -F pcap")
     # The second interface is described after three packets: those three
     # are reported, then the refusal is said.
     body = ng_shb() + ng_idb(LINKTYPE_ETHERNET)
@@ -540,14 +541,14 @@ def pcapng_interfaces(c, raw, recs):
     for d, r_ in zip(pk[3:], raw_ip[3:]):
         body += ng_epb(0, d) + ng_epb(1, r_)
     c.add("ng-raw-interface-midway.pcapng", body, 0,
-          "an interface has a type 101 different from the type of the first interface",
+          "read error after packet 3: interface 1 is RAW (101), not EN10MB like the first",
           "capture.packets=3 capture.tcp_packets=3 summary.connections=1 " + skips())
     body = ng_shb() + ng_idb(LINKTYPE_ETHERNET)
     for d in pk[:5]:
         body += ng_epb(0, d)
     body += ng_idb(LINKTYPE_IEEE802_11) + ng_epb(1, b"\x08\x00" + b"\x00" * 40)
     c.add("ng-wifi-interface-midway.pcapng", body, 0,
-          "an interface has a type 105 different from the type of the first interface",
+          "interface 1 is IEEE802_11 (105), not EN10MB like the first",
           "capture.packets=5 capture.tcp_packets=5 " + skips())
     # The first interface is of a type tcplens does not decode.
     body = ng_shb() + ng_idb(LINKTYPE_IEEE802_11) + ng_idb(LINKTYPE_ETHERNET)
@@ -556,12 +557,13 @@ def pcapng_interfaces(c, raw, recs):
     c.add("ng-wifi-first-interface.pcapng", body, 2, "unsupported link type 105")
     # Raw IP only, across two interfaces. libpcap 1.10 maps the first
     # interface's LINKTYPE_RAW (101) to DLT_RAW (12), then compares the
-    # second's 101 with that 12 and refuses it: said, like any other refusal.
+    # second's 101 with that 12 and refuses it: said, with the way round it
+    # (editcap writes the file as one pcap).
     body = ng_shb() + ng_idb(LINKTYPE_RAW) + ng_idb(LINKTYPE_RAW)
     for i, d in enumerate(raw_ip):
         body += ng_epb(i % 2, d, 1700000000000000 + i)
     c.add("ng-two-raw-interfaces.pcapng", body, 2,
-          "an interface has a type 101 different from the type of the first interface")
+          "libpcap refuses a second interface of link type 101 (RAW) though it is the first's")
     # One raw IP interface: read whole.
     body = ng_shb() + ng_idb(LINKTYPE_RAW)
     for d in raw_ip:

@@ -13,10 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+#include "ngbuild.h"
 #include "pkt.h"
 #include "tap.h"
 
-#define MAX_FILES 32
+#define MAX_FILES 64
 
 /* The temporary directory and every file made in it, for the cleanup. */
 struct tmp {
@@ -618,6 +623,232 @@ static void test_progress(struct tap *t, struct tmp *tp)
         pclose(writer);
 }
 
+/* Reads every frame of one input; its info afterwards (NULL when it did
+ * not open). ts gets the last frame's time. */
+static const struct tl_input_info *read_one(struct tl_source **src, const char *path, int64_t *ts,
+                                            int *frames)
+{
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+    *src = open_src(&path, 1, &cfg);
+    struct tl_frame f;
+    *frames = 0;
+    while (*src != NULL && tl_source_next(*src, &f) == TL_OK) {
+        *ts = f.ts_us;
+        ++*frames;
+    }
+    return *src != NULL ? tl_source_input(*src, 0) : NULL;
+}
+
+/*
+ * samples/dumpcap-isb.pcapng: dumpcap 4.0.17 on lo in a network namespace
+ * (tests/netns/make-isb-sample.sh), 12 packets. Its ISB, as tshark shows
+ * it (tshark -X 'read_format:MIME Files Format' -r ... -T json -x): ifrecv
+ * 12, ifdrop 0, no osdrop; End Time bytes 00620600f1c3c112 (little-endian
+ * words: high 0x00066200, low 0x12c1c3f1), which tshark 4.0 does not
+ * decode. dumpcap wrote them in microseconds though its if_tsresol says
+ * nanoseconds: 1796602314474481 µs, 2026-12-07 00:11:54.474481 UTC, two
+ * seconds after the last packet (00:11:52.488807), as the -a duration:3
+ * capture stopped.
+ */
+static void test_isb_sample(struct tap *t)
+{
+    const char *dir = getenv("SRCDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/samples/dumpcap-isb.pcapng", dir ? dir : ".");
+    struct tl_source *src;
+    int64_t last = 0;
+    int frames = 0;
+    const struct tl_input_info *in = read_one(&src, path, &last, &frames);
+    ok(t, in != NULL && in->status == TL_OK && frames == 12, "dumpcap-isb.pcapng: 12 frames");
+    ok(t, in != NULL && in->has_endtime && in->endtime_us == INT64_C(1796602314474481),
+       "dumpcap-isb.pcapng: endtime_us 1796602314474481 (its isb_endtime, in µs)");
+    ok(t, in != NULL && last == INT64_C(1796602312488807),
+       "... and its last frame at 1796602312488807");
+    ok(t,
+       in != NULL && in->has_ifstats && in->if_recv == 12 && in->if_drop == 0 && in->os_drop == 0,
+       "dumpcap-isb.pcapng: ifrecv 12, ifdrop 0, osdrop 0");
+    if (in != NULL)
+        printf("#   end %lld, recv %llu, drop %llu, osdrop %llu\n", (long long)in->endtime_us,
+               (unsigned long long)in->if_recv, (unsigned long long)in->if_drop,
+               (unsigned long long)in->os_drop);
+    tl_source_free(src);
+}
+
+/* An ISB's end time is on the frames' clock: libpcap's time of an EPB on
+ * the same interface with the same count of units, for every kind of
+ * if_tsresol and if_tsoffset (and the clamp of TL_TS_MAX_SEC). */
+static void test_isb_clock(struct tap *t, struct tmp *tp)
+{
+    static const struct {
+        int tsresol; /* -1: none (µs) */
+        bool has_offset;
+        int64_t offset;
+        uint64_t raw;
+    } cases[] = {
+        {-1, false, 0, UINT64_C(1700000000123456)},
+        {9, false, 0, UINT64_C(1700000000123456789)},
+        {0x83, false, 0, (UINT64_C(1700000000) << 3) + 5},       /* 1/8 s */
+        {0x94, true, -50, (UINT64_C(1700000000) << 20) + 12345}, /* 2^-20 s */
+        {3, true, 86400, UINT64_C(1700000000999)},               /* ms */
+        {19, false, 0, UINT64_MAX},                              /* 10^-19 s */
+        {0, false, 0, UINT64_C(1) << 63},                        /* seconds: clamped */
+        {0xbf, false, 0, UINT64_MAX},                            /* 2^-63 s */
+    };
+    static struct ng g;
+    bool all = true;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(&g, 0, sizeof g);
+        ng_shb(&g);
+        ng_idb(&g, 1, cases[i].tsresol, cases[i].has_offset, cases[i].offset);
+        ng_epb(&g, 0, cases[i].raw, 60);
+        ng_isb(&g, 0, true, cases[i].raw, 1, 0, false, 0);
+        char name[32];
+        snprintf(name, sizeof name, "clock%zu.pcapng", i);
+        const char *path = tmp_path(tp, name);
+        struct tl_source *src = NULL;
+        int64_t ts = -1;
+        int frames = 0;
+        const struct tl_input_info *in = write_bytes(path, g.b, g.n)
+                                             ? read_one(&src, path, &ts, &frames)
+                                             : NULL;
+        bool same = in != NULL && frames == 1 && in->has_endtime && in->endtime_us == ts;
+        if (!same)
+            printf("# case %zu: frame %lld, end %lld\n", i, (long long)ts,
+                   in ? (long long)in->endtime_us : -1LL);
+        all = all && same;
+        tl_source_free(src);
+    }
+    ok(t, all, "isb_endtime = the time libpcap gives a frame of the same units (8 resolutions)");
+}
+
+/* Two interfaces of different if_tsresol, two sections, a lying ISB (its
+ * option runs past the block; libpcap skips ISBs and reads on), read
+ * through the source: ngbuild.h's ng_two_sections() says the values. An
+ * input that ends in a read error gives no statistics: what the file said
+ * after the error was not read. */
+static void test_isb_source(struct tap *t, struct tmp *tp)
+{
+    static struct ng g;
+    ng_two_sections(&g, false);
+    const char *path = tmp_path(tp, "two.pcapng");
+    struct tl_source *src = NULL;
+    int64_t ts = 0;
+    int frames = 0;
+    const struct tl_input_info *in = write_bytes(path, g.b, g.n)
+                                         ? read_one(&src, path, &ts, &frames)
+                                         : NULL;
+    ok(t, in != NULL && in->status == TL_OK && frames == 3,
+       "two interfaces, two sections, a lying ISB: 3 frames, no error");
+    ok(t, in != NULL && in->has_endtime && in->endtime_us == INT64_C(1700000010750000),
+       "the latest end: interface 1's, 2^-20 s units and +100 s");
+    ok(t,
+       in != NULL && in->has_ifstats && in->if_recv == 14 && in->if_drop == 2 && in->os_drop == 3,
+       "each interface's last ISB, summed: recv 14, drop 2, osdrop 3");
+    if (in != NULL && in->error[0] != '\0')
+        printf("#   error: %s\n", in->error);
+    tl_source_free(src);
+
+    ng_epb(&g, 0, UINT64_C(1700000004000000), 60);
+    ng_put32_at(&g, g.n - 4, 4096); /* the trailer lies: libpcap stops */
+    ng_isb(&g, 0, true, UINT64_C(1700000009000000), 1, 0, false, 0);
+    path = tmp_path(tp, "two-bad.pcapng");
+    in = write_bytes(path, g.b, g.n) ? read_one(&src, path, &ts, &frames) : NULL;
+    ok(t,
+       in != NULL && in->status == TL_EFORMAT && frames == 3 && !in->has_endtime &&
+           !in->has_ifstats,
+       "a block whose trailer lies: read error after 3 frames, no statistics");
+    if (in != NULL)
+        printf("#   error: %s\n", in->error);
+    tl_source_free(src);
+}
+
+/* libpcap refuses a pcapng whose interfaces differ in link type; the
+ * error says which and how to split the file. */
+static void test_mixed_linktypes(struct tap *t, struct tmp *tp)
+{
+    static struct ng g;
+    memset(&g, 0, sizeof g);
+    ng_shb(&g);
+    ng_idb(&g, 1, -1, false, 0);
+    ng_epb(&g, 0, UINT64_C(1700000000000000), 60);
+    ng_idb(&g, 276, -1, false, 0);
+    ng_epb(&g, 1, UINT64_C(1700000001000000), 60);
+    const char *path = tmp_path(tp, "mixed.pcapng");
+    struct tl_source *src = NULL;
+    int64_t ts = 0;
+    int frames = 0;
+    const struct tl_input_info *in = write_bytes(path, g.b, g.n)
+                                         ? read_one(&src, path, &ts, &frames)
+                                         : NULL;
+    ok(t, in != NULL && in->status == TL_EFORMAT && frames == 1,
+       "EN10MB then LINUX_SLL2 interfaces: the first frame, then an error");
+    ok(t,
+       in != NULL && strstr(in->error, "interface 1 is LINUX_SLL2 (276)") != NULL &&
+           strstr(in->error, "tshark -r IN -Y \"frame.interface_id == 1\" -w T.pcapng") != NULL &&
+           strstr(in->error, "editcap -T linux-sll2 -F pcap T.pcapng OUT.pcap") != NULL &&
+           strchr(in->error, '\n') == NULL,
+       "the error names interface 1 and the tshark and editcap commands, in one line");
+    if (in != NULL)
+        printf("#   error: %s\n", in->error);
+    tl_source_free(src);
+}
+
+#ifdef HAVE_ZLIB
+/* A gzip file of n records of 1000 bytes, a quarter random (which do not
+ * compress), the rest zeros: over two decoded bytes to one compressed. */
+static bool write_gz(const char *path, int n)
+{
+    gzFile gz = gzopen(path, "wb");
+    if (gz == NULL)
+        return false;
+    static const uint8_t hdr[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+                                    0,    0,    0,    0,    0, 0, 4, 0, 1, 0, 0, 0};
+    bool good = gzwrite(gz, hdr, sizeof hdr) == (int)sizeof hdr;
+    srand(7);
+    for (int i = 0; i < n && good; i++) {
+        uint8_t rec[16 + 1000];
+        memset(rec, 0, 16);
+        rec[0] = (uint8_t)(i + 1);
+        rec[8] = rec[12] = 1000 & 0xff;
+        rec[9] = rec[13] = 1000 >> 8;
+        for (int k = 16; k < (int)sizeof rec; k++)
+            rec[k] = k % 4 == 0 ? (uint8_t)rand() : 0;
+        good = gzwrite(gz, rec, sizeof rec) == (int)sizeof rec;
+    }
+    return gzclose(gz) == Z_OK && good;
+}
+
+/* The progress of a compressed file counts its compressed bytes: at half
+ * the frames, about half of them (the decoder reads 256 KB at a time);
+ * counting decoded bytes would reach the total there. */
+static void test_gz_progress(struct tap *t, struct tmp *tp)
+{
+    const char *path = tmp_path(tp, "big.pcap.gz");
+    enum { N = 3000 };
+    bool made = write_gz(path, N);
+    long size = file_size(path);
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+    struct tl_source *src = made ? open_src(&path, 1, &cfg) : NULL;
+    struct tl_read_progress p = {0, 0, 0}, half = {0, 0, 0};
+    struct tl_frame f;
+    int n = 0;
+    while (src != NULL && tl_source_next(src, &f) == TL_OK) {
+        if (++n == N / 2)
+            tl_source_progress(src, &half);
+    }
+    if (src != NULL)
+        tl_source_progress(src, &p);
+    ok(t, n == N && p.total == (uint64_t)size && size < N * 1016 / 2,
+       "a .gz: every frame; the total is the compressed size, well under the decoded one");
+    ok(t, half.bytes > half.total / 5 && half.bytes < half.total * 4 / 5 && p.bytes == p.total,
+       "a .gz: at half the frames about half the compressed bytes, at the end all of them");
+    printf("#   at half: %llu of %llu\n", (unsigned long long)half.bytes,
+           (unsigned long long)half.total);
+    printf("#   %llu of %llu bytes\n", (unsigned long long)p.bytes, (unsigned long long)p.total);
+    tl_source_free(src);
+}
+#endif
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep the TAP lines if a sanitizer aborts */
@@ -638,6 +869,13 @@ int main(void)
     test_extreme_times(&t, &tp);
     test_stdin(&t, &tp);
     test_progress(&t, &tp);
+    test_isb_sample(&t);
+    test_isb_clock(&t, &tp);
+    test_isb_source(&t, &tp);
+    test_mixed_linktypes(&t, &tp);
+#ifdef HAVE_ZLIB
+    test_gz_progress(&t, &tp);
+#endif
     tmp_cleanup(&tp);
     return tap_done(&t);
 }
