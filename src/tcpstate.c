@@ -232,7 +232,14 @@ static void fire(struct ctx *x, enum tl_role r, enum tl_ev ev)
         if (x->st->ep[r].state != TL_EP_CLOSED)
             return; /* it crossed the ACK: still a plain retransmission */
         break;
-    case TL_ACT_UNEXPECTED: break;
+    case TL_ACT_UNEXPECTED:
+        /* A late copy of the endpoint's own SYN (its ISN) reaching a
+         * synchronized connection: an old duplicate, which the receiver
+         * answers with an ACK and ignores (RFC 9293 3.10.7.4, RFC 5961). */
+        if (x->out->kind == TL_K_SYN_RETX && x->st->ep[r].state >= TL_EP_ESTABLISHED &&
+            x->st->ep[r].state <= TL_EP_LAST_ACK)
+            return;
+        break;
     }
     if (x->out->kind != TL_K_RST_IGNORED)
         x->out->kind = TL_K_UNEXPECTED;
