@@ -56,7 +56,7 @@ enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto)
     uint16_t frag = tl_rd_be16(h + 6);
     if ((frag & 0x2000) || (frag & 0x1fff))
         return TL_DEC_FRAGMENT;
-    if (h[9] != TL_PROTO_TCP && h[9] != TL_PROTO_ICMP)
+    if (h[9] != TL_PROTO_TCP && !tl_proto_goes_on(h[9], false))
         return TL_DEC_NOT_TCP;
     *proto = h[9];
     out->ttl = h[8];
@@ -87,10 +87,10 @@ static size_t v6_ext_len(uint8_t nh, const uint8_t *h)
     }
 }
 
-enum tl_dec tl_decode_v6_ext(struct tl_cur *c, uint8_t *nh, bool icmp)
+enum tl_dec tl_decode_v6_ext(struct tl_cur *c, uint8_t *nh, bool outer)
 {
     for (int i = 0; i < MAX_V6_EXT; i++) {
-        if (*nh == TL_PROTO_TCP || (icmp && *nh == TL_PROTO_ICMP6))
+        if (*nh == TL_PROTO_TCP || (outer && tl_proto_goes_on(*nh, true)))
             return TL_DEC_OK;
         if (*nh == V6_NONEXT || *nh == V6_ESP)
             return TL_DEC_NOT_TCP;
@@ -116,7 +116,8 @@ enum tl_dec tl_decode_v6_ext(struct tl_cur *c, uint8_t *nh, bool icmp)
         tl_cur_skip(c, len);
     }
     /* MAX_V6_EXT headers are allowed: TCP may still follow the last one. */
-    return *nh == TL_PROTO_TCP || (icmp && *nh == TL_PROTO_ICMP6) ? TL_DEC_OK : TL_DEC_BAD_IPV6_EXT;
+    return *nh == TL_PROTO_TCP || (outer && tl_proto_goes_on(*nh, true)) ? TL_DEC_OK
+                                                                         : TL_DEC_BAD_IPV6_EXT;
 }
 
 enum tl_dec tl_decode_ipv6(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto)

@@ -75,21 +75,26 @@ static int ep_cmp(const struct tl_addr *a, uint16_t pa, const struct tl_addr *b,
 
 static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n);
 
-/* A tunnel's identity as 32 bits, its outer addresses in the key's order
- * (a's side first), so that both directions agree; never 0. Two tunnels
- * carrying the same inner 4-tuple collide once in 2^32. */
-static uint32_t tunnel_digest(const struct tl_tunnel *t, bool from_a)
+/*
+ * A tunnel's identity as 32 bits, the same for both directions of one
+ * connection; never 0. Its outer addresses count as a pair in either
+ * order: a traffic mirror (AWS VXLAN mirroring, ERSPAN) sends both
+ * directions from the same source to the same collector. Only VXLAN's VNI
+ * counts: GTP-U TEIDs and L2TP ids are chosen by each end, and Geneve
+ * gateways give each direction its own VNI. Two tunnels carrying the same
+ * inner 4-tuple between the same outer addresses stay apart only by a
+ * VXLAN VNI; other digests collide once in 2^32.
+ */
+static uint32_t tunnel_digest(const struct tl_tunnel *t)
 {
     if (t->type == TL_TUN_NONE)
         return 0;
-    const struct tl_addr *oa = from_a ? &t->outer_src : &t->outer_dst;
-    const struct tl_addr *ob = from_a ? &t->outer_dst : &t->outer_src;
-    uint8_t head[6] = {t->type,
-                       t->has_id,
-                       (uint8_t)(t->id >> 24),
-                       (uint8_t)(t->id >> 16),
-                       (uint8_t)(t->id >> 8),
-                       (uint8_t)t->id};
+    bool src_first = tl_addr_cmp(&t->outer_src, &t->outer_dst) <= 0;
+    const struct tl_addr *oa = src_first ? &t->outer_src : &t->outer_dst;
+    const struct tl_addr *ob = src_first ? &t->outer_dst : &t->outer_src;
+    uint32_t id = t->type == TL_TUN_VXLAN && t->has_id ? t->id : 0;
+    uint8_t head[5] = {t->type, (uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
+                       (uint8_t)id};
     uint64_t h = fnv1a(UINT64_C(0xcbf29ce484222325), head, sizeof head);
     h = fnv1a(h, &oa->family, 1);
     h = fnv1a(h, oa->b, sizeof oa->b);
@@ -107,7 +112,7 @@ void tl_flow_key_make(const struct tl_pkt *p, struct tl_flow_key *k, bool *from_
     k->pa = *from_a ? p->sport : p->dport;
     k->pb = *from_a ? p->dport : p->sport;
     k->vlan = p->vlan;
-    k->tunnel = tunnel_digest(&p->tunnel, *from_a);
+    k->tunnel = tunnel_digest(&p->tunnel);
 }
 
 static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)

@@ -13,13 +13,19 @@
 enum {
     TL_DLT_NULL = 0,
     TL_DLT_EN10MB = 1,
-    TL_DLT_RAW = 12,       /* LINKTYPE_RAW (101) maps here on Linux */
-    TL_DLT_RAW_BSD = 14,   /* OpenBSD's DLT_RAW */
-    TL_LINKTYPE_RAW = 101, /* the file format's number, should a reader hand it over */
+    TL_DLT_PPP = 9,         /* PPP, with or without the HDLC-like FF 03 */
+    TL_DLT_FDDI = 10,       /* FDDI: not decoded */
+    TL_DLT_RAW = 12,        /* LINKTYPE_RAW (101) maps here on Linux */
+    TL_DLT_RAW_BSD = 14,    /* OpenBSD's DLT_RAW */
+    TL_DLT_PPP_SERIAL = 50, /* PPP in HDLC-like framing, or Cisco HDLC */
+    TL_LINKTYPE_RAW = 101,  /* the file format's number, should a reader hand it over */
+    TL_DLT_C_HDLC = 104,    /* Cisco HDLC */
     TL_DLT_LOOP = 108,
     TL_DLT_LINUX_SLL = 113,
+    TL_DLT_IEEE802_11_RADIO = 127, /* 802.11 after a radiotap header */
     TL_DLT_IPV4 = 228,
     TL_DLT_IPV6 = 229,
+    TL_DLT_NFLOG = 239, /* Linux NFLOG: TLVs, the packet in type 9 */
     TL_DLT_LINUX_SLL2 = 276,
 };
 
@@ -59,6 +65,14 @@ enum tl_dec {
     /* Not a skip: an ICMP or ICMPv6 error quoting a TCP segment, which
      * *out then describes (tl_pkt.icmp). */
     TL_DEC_ICMP,
+    /* Tunnels and encapsulations (tl_pkt.tunnel). */
+    TL_DEC_ENCAP_NOT_DECODED, /* a tunnel whose payload tcplens does not decode */
+    TL_DEC_TUNNEL_TOO_DEEP,   /* more than TL_TUNNEL_MAX_DEPTH tunnels nested */
+    TL_DEC_ENCRYPTED,         /* IPsec ESP, a protected 802.11 frame */
+    TL_DEC_TRUNC_UDP,         /* a UDP header cut short */
+    TL_DEC_TRUNC_TUNNEL,      /* a tunnel header cut short */
+    TL_DEC_BAD_TUNNEL,        /* a tunnel header whose lengths lie */
+    TL_DEC_BAD_L2,            /* a link header whose lengths lie */
     TL_DEC_NRESULTS
 };
 
@@ -142,6 +156,27 @@ struct tl_tunnel {
     struct tl_addr outer_src, outer_dst;
 };
 
+/* Nested tunnels decoded at most; a segment deeper in is skipped
+ * (TL_DEC_TUNNEL_TOO_DEEP). Inside a tunnel, src, dst, ttl, ip4_hdr and the
+ * TCP fields are the inner packet's; vlan goes on counting tags, the outer
+ * frame's first (the last two kept); quirks gather every layer's. */
+#define TL_TUNNEL_MAX_DEPTH 4
+
+/* UDP ports of one tunnel type at most. */
+#define TL_DECODE_MAX_PORTS 4
+
+/* What the decoder looks into. tl_decode() uses tl_decode_cfg_default()'s. */
+struct tl_decode_cfg {
+    /* The UDP ports of each tunnel type carried in UDP (VXLAN, Geneve,
+     * GTP-U, Teredo, L2TP), 0 for none: a datagram to one of them (or
+     * else from one) is decoded as that tunnel; other UDP is not_tcp. */
+    uint16_t udp_ports[TL_TUN_NTYPES][TL_DECODE_MAX_PORTS];
+};
+
+/* Fills *cfg with the defaults: VXLAN 4789 and 8472 (Linux's old
+ * default), Geneve 6081, GTP-U 2152, Teredo 3544, L2TP 1701. */
+void tl_decode_cfg_default(struct tl_decode_cfg *cfg);
+
 /* A decoded TCP segment. Pointers borrow the caller's buffer. */
 struct tl_pkt {
     struct tl_addr src, dst;
@@ -172,6 +207,10 @@ struct tl_pkt {
  */
 enum tl_dec tl_decode(const uint8_t *buf, size_t caplen, size_t wirelen, int linktype,
                       struct tl_pkt *out);
+
+/* tl_decode() with the tunnels' UDP ports of *cfg. */
+enum tl_dec tl_decode_cfg(const uint8_t *buf, size_t caplen, size_t wirelen, int linktype,
+                          const struct tl_decode_cfg *cfg, struct tl_pkt *out);
 
 /* True when tl_decode understands frames of this DLT_* link type. */
 bool tl_decode_linktype_supported(int linktype);

@@ -12,10 +12,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* New link types go at the end, so that a saved input keeps its own. */
+/* clang-format off */
 static const int linktypes[] = {
-    TL_DLT_NULL,      TL_DLT_EN10MB, TL_DLT_RAW,  TL_DLT_RAW_BSD,    TL_DLT_LOOP,
-    TL_DLT_LINUX_SLL, TL_DLT_IPV4,   TL_DLT_IPV6, TL_DLT_LINUX_SLL2, 147, /* USER0: unknown */
+    TL_DLT_NULL, TL_DLT_EN10MB, TL_DLT_RAW, TL_DLT_RAW_BSD, TL_DLT_LOOP,
+    TL_DLT_LINUX_SLL, TL_DLT_IPV4, TL_DLT_IPV6, TL_DLT_LINUX_SLL2,
+    147, /* USER0: unknown */
+    TL_DLT_PPP, TL_DLT_PPP_SERIAL, TL_DLT_C_HDLC,
+    TL_DLT_IEEE802_11_RADIO, TL_DLT_NFLOG,
 };
+/* clang-format on */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -31,6 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* What a TCP result points at must lie inside the frame. */
     if (r == TL_DEC_OK && p.payload_caplen > 0 &&
         (p.payload < data + 2 || p.payload + p.payload_caplen > data + size))
+        __builtin_trap();
+    /* Tunnels nest no deeper than the bound. */
+    if ((r == TL_DEC_OK || r == TL_DEC_ICMP) &&
+        (p.tunnel.depth > TL_TUNNEL_MAX_DEPTH || (p.tunnel.depth == 0) != (p.tunnel.type == 0)))
         __builtin_trap();
     (void)tl_dec_name(r);
     return 0;

@@ -1,6 +1,7 @@
 /*
  * Decoder unit tests: every link type, IPv4/IPv6/TCP edge cases, TCP
- * options, and truncation of real frames at every byte. Every frame is
+ * options, tunnels (each encapsulation, nesting, lying lengths, what is
+ * skipped), and truncation of real frames at every byte. Every frame is
  * decoded from a malloc'd copy of exactly caplen bytes, so ASan reports any
  * read past what was captured.
  */
@@ -61,7 +62,8 @@ static enum tl_dec dec(const struct pkt *p, int dlt, struct tl_pkt *out, long *p
 static bool is_trunc(enum tl_dec r)
 {
     return r == TL_DEC_TRUNC_L2 || r == TL_DEC_TRUNC_IP || r == TL_DEC_TRUNC_IPV6_EXT ||
-           r == TL_DEC_TRUNC_TCP || r == TL_DEC_TRUNC_ICMP;
+           r == TL_DEC_TRUNC_TCP || r == TL_DEC_TRUNC_ICMP || r == TL_DEC_TRUNC_UDP ||
+           r == TL_DEC_TRUNC_TUNNEL;
 }
 
 /* ---- the standard segment every link-layer test carries ---- */
@@ -231,6 +233,90 @@ static void l2_null_le24(struct pkt *p, int ver) { pkt_null(p, ver == 4 ? 2 : 24
 static void l2_null_be28(struct pkt *p, int ver) { pkt_null(p, ver == 4 ? 2 : 28, 1); }
 /* DLT_LOOP is always network order. */
 static void l2_loop(struct pkt *p, int ver) { pkt_null(p, ver == 4 ? 2 : 24, 1); }
+static uint16_t ppp_proto(int ver) { return ver == 4 ? PKT_PPP_IPV4 : PKT_PPP_IPV6; }
+static void l2_pppoe_pfc(struct pkt *p, int ver)
+{
+    pkt_eth(p, PKT_ETH_PPPOE);
+    p->pppoe_off = p->len;
+    uint8_t *w = pkt_put(p, 6);
+    w[0] = 0x11;
+    pkt_be16(w + 2, 0x002d);
+    pkt_ppp(p, ppp_proto(ver), 1, 1);
+}
+static void l2_8023_snap(struct pkt *p, int ver) { pkt_eth_snap(p, ethertype(ver)); }
+static void l2_vlan_snap(struct pkt *p, int ver)
+{
+    pkt_eth(p, PKT_ETH_VLAN);
+    pkt_vlan(p, 5, 0);
+    pkt_fix(p, p->len - 2, PKT_FIX_8023);
+    pkt_snap(p, ethertype(ver));
+}
+static void l2_sll_llc(struct pkt *p, int ver)
+{
+    pkt_sll(p, 4);
+    pkt_snap(p, ethertype(ver));
+}
+static void l2_pbb(struct pkt *p, int ver)
+{
+    pkt_eth(p, PKT_ETH_QINQ);
+    pkt_vlan(p, 100, PKT_ETH_PBB);
+    pkt_pbb(p, 0x1ebb30, PKT_ETH_VLAN);
+    pkt_vlan(p, 200, ethertype(ver));
+}
+static void l2_vntag(struct pkt *p, int ver)
+{
+    pkt_eth(p, PKT_ETH_VLAN);
+    pkt_vlan(p, 250, PKT_ETH_VNTAG);
+    pkt_vntag(p, PKT_ETH_VLAN);
+    pkt_vlan(p, 251, ethertype(ver));
+}
+static void l2_fabricpath(struct pkt *p, int ver)
+{
+    pkt_eth(p, PKT_ETH_FABRICPATH);
+    pkt_fabricpath(p, ethertype(ver));
+}
+static void l2_chdlc(struct pkt *p, int ver) { pkt_chdlc(p, ethertype(ver)); }
+static void l2_ppp(struct pkt *p, int ver) { pkt_ppp(p, ppp_proto(ver), 0, 0); }
+static void l2_ppp_compressed(struct pkt *p, int ver) { pkt_ppp(p, ppp_proto(ver), 1, 1); }
+static void l2_ppp_mpls(struct pkt *p, int ver)
+{
+    (void)ver;
+    pkt_ppp(p, 0x0281, 0, 0);
+    pkt_mpls(p, 16, 1);
+}
+static void l2_nflog_le(struct pkt *p, int ver) { pkt_nflog(p, ver == 4 ? 2 : 10, 0); }
+static void l2_nflog_be(struct pkt *p, int ver) { pkt_nflog(p, ver == 4 ? 2 : 10, 1); }
+static void l2_nflog_unspec(struct pkt *p, int ver)
+{
+    (void)ver;
+    pkt_nflog(p, 0, 0);
+}
+static void l2_wlan(struct pkt *p, int ver)
+{
+    pkt_radiotap(p, 0, 0, 0);
+    pkt_80211(p, 0, 0x02, 0); /* from the distribution system */
+    pkt_snap(p, ethertype(ver));
+}
+static void l2_wlan_qos_htc(struct pkt *p, int ver)
+{
+    pkt_radiotap(p, 0, 1, 0);
+    pkt_80211(p, 8, 0x81, 0); /* QoS, to the DS, HT control */
+    pkt_snap(p, ethertype(ver));
+}
+static void l2_radiotap(struct pkt *p, int ver)
+{
+    pkt_radiotap(p, 0, 1, 1);
+    pkt_80211(p, 8, 0x01, 0);
+    pkt_snap(p, ethertype(ver));
+}
+/* Four addresses, no QoS: a 30-byte header, padded to 32 (flag 0x20). */
+static void l2_radiotap_pad(struct pkt *p, int ver)
+{
+    pkt_radiotap(p, 0x20, 0, 0);
+    pkt_80211(p, 0, 0x03, 0);
+    (void)pkt_put(p, 2);
+    pkt_snap(p, ethertype(ver));
+}
 
 struct link_case {
     const char *name;
@@ -263,7 +349,30 @@ static const struct link_case link_cases[] = {
     {"LINKTYPE_RAW 101", 101, l2_none, 0, 0},
     {"IPV4", TL_DLT_IPV4, l2_none, 0, 4},
     {"IPV6", TL_DLT_IPV6, l2_none, 0, 6},
+    {"PPPoE, protocol compressed", TL_DLT_EN10MB, l2_pppoe_pfc, 0, 0},
+    {"802.3 + LLC/SNAP", TL_DLT_EN10MB, l2_8023_snap, 0, 0},
+    {"802.1Q + 802.3 length + LLC/SNAP", TL_DLT_EN10MB, l2_vlan_snap, 5, 0},
+    {"LINUX_SLL protocol 4 (LLC/SNAP)", TL_DLT_LINUX_SLL, l2_sll_llc, 0, 0},
+    {"802.1ad + 802.1ah PBB + 802.1Q", TL_DLT_EN10MB, l2_pbb, (100u << 12) | 200u, 0},
+    {"802.1Q + VN-Tag + 802.1Q", TL_DLT_EN10MB, l2_vntag, (250u << 12) | 251u, 0},
+    {"FabricPath", TL_DLT_EN10MB, l2_fabricpath, 0, 0},
+    {"C_HDLC", TL_DLT_C_HDLC, l2_chdlc, 0, 0},
+    {"PPP with FF 03", TL_DLT_PPP, l2_ppp, 0, 0},
+    {"PPP without FF 03, protocol compressed", TL_DLT_PPP, l2_ppp_compressed, 0, 0},
+    {"PPP + MPLS", TL_DLT_PPP, l2_ppp_mpls, 0, 0},
+    {"PPP_SERIAL (PPP)", TL_DLT_PPP_SERIAL, l2_ppp, 0, 0},
+    {"PPP_SERIAL (Cisco HDLC)", TL_DLT_PPP_SERIAL, l2_chdlc, 0, 0},
+    {"NFLOG little-endian TLVs", TL_DLT_NFLOG, l2_nflog_le, 0, 0},
+    {"NFLOG big-endian TLVs", TL_DLT_NFLOG, l2_nflog_be, 0, 0},
+    {"NFLOG family 0 (IP version decides)", TL_DLT_NFLOG, l2_nflog_unspec, 0, 0},
+    {"radiotap + 802.11 data", TL_DLT_IEEE802_11_RADIO, l2_wlan, 0, 0},
+    {"radiotap (TSFT) + 802.11 QoS data with HT control", TL_DLT_IEEE802_11_RADIO, l2_wlan_qos_htc,
+     0, 0},
+    {"radiotap (TSFT, 2 bitmaps) + 802.11 QoS data", TL_DLT_IEEE802_11_RADIO, l2_radiotap, 0, 0},
+    {"radiotap data pad + 802.11 with 4 addresses", TL_DLT_IEEE802_11_RADIO, l2_radiotap_pad, 0, 0},
 };
+
+static void write_seed(const char *name, int ver, int dlt, const struct pkt *p);
 
 static void test_link_case(struct tap *t, const struct link_case *lc, int ver)
 {
@@ -272,6 +381,7 @@ static void test_link_case(struct tap *t, const struct link_case *lc, int ver)
     pkt_init(&p, buf, sizeof buf);
     lc->l2(&p, ver);
     std_ip_tcp(&p, ver);
+    write_seed(lc->name, ver, lc->dlt, &p);
     struct tl_pkt o;
     long poff;
     char name[128];
@@ -341,7 +451,8 @@ static void test_link_refusals(struct tap *t)
     is_int(t, dec_l2(bad_loop_le, TL_DLT_LOOP), TL_DEC_NOT_IP,
            "LOOP is network order only: little-endian AF_INET is not IP");
     is_int(t, dec_l2(bad_sll_arp, TL_DLT_LINUX_SLL), TL_DEC_NOT_IP, "SLL ARP is not IP");
-    is_int(t, dec_l2(bad_none, 105), TL_DEC_UNSUPPORTED_LINKTYPE, "802.11 (105) is unsupported");
+    is_int(t, dec_l2(bad_none, 105), TL_DEC_UNSUPPORTED_LINKTYPE,
+           "802.11 without radiotap (105) is unsupported");
     is_int(t, dec_l2(bad_none, -1), TL_DEC_UNSUPPORTED_LINKTYPE, "-1 is unsupported");
     /* After MPLS the version nibble decides; 5 is neither IPv4 nor IPv6. */
     uint8_t buf[PKT_MAX];
@@ -640,8 +751,7 @@ static void test_ipv6_misc(struct tap *t)
     } not_tcp[] = {
         {PKT_PROTO_UDP, 0, "IPv6 UDP: not TCP"},
         {PKT_PROTO_NONEXT, 0, "IPv6 no next header: not TCP"},
-        {PKT_PROTO_ESP, 0, "IPv6 ESP: not TCP"},
-        {PKT_PROTO_HOPOPTS, 4, "IPv6 hop-by-hop then IPv4-in-IPv6: not TCP"},
+        {PKT_PROTO_HOPOPTS, 132, "IPv6 hop-by-hop then SCTP: not TCP"},
         {PKT_PROTO_DSTOPTS, PKT_PROTO_UDP, "IPv6 destination options then UDP: not TCP"},
     };
     uint8_t buf[PKT_MAX];
@@ -1058,13 +1168,924 @@ static void test_icmp6(struct tap *t)
            "ICMPv6 quote cut in its extension headers: truncated quote");
 }
 
+/* ---- tunnels ---- */
+
+/* The outer header of tunnel level k (0 the outermost): IPv4
+ * 192.0.2.(2k+1) -> .(2k+2), or IPv6 2001:db8::(2k+1) -> ::(2k+2). */
+static void outer_addr(uint8_t a[16], int k, int end)
+{
+    memset(a, 0, 16);
+    a[0] = 0x20;
+    a[1] = 0x01;
+    a[2] = 0x0d;
+    a[3] = 0xb8;
+    a[15] = (uint8_t)(2 * k + 1 + end);
+}
+
+static void outer_ip(struct pkt *p, int k, int v, uint8_t proto)
+{
+    if (v == 4) {
+        pkt_ipv4_outer(p, PKT_V4(192, 0, 2, 2 * k + 1), PKT_V4(192, 0, 2, 2 * k + 2), proto);
+    } else {
+        uint8_t s[16], d[16];
+        outer_addr(s, k, 0);
+        outer_addr(d, k, 1);
+        pkt_ipv6_outer(p, s, d, proto);
+    }
+}
+
+static bool outer_is(const struct tl_addr *a, int k, int v, int end)
+{
+    uint8_t want[16] = {0};
+    if (v == 4) {
+        want[0] = 192;
+        want[2] = 2;
+        want[3] = (uint8_t)(2 * k + 1 + end);
+    } else {
+        outer_addr(want, k, end);
+    }
+    return a->family == (v == 4 ? TL_AF_INET : TL_AF_INET6) && memcmp(a->b, want, 16) == 0;
+}
+
+/* Ethernet, then the outer IP header of level 0. */
+static void eth_outer(struct pkt *p, int v, uint8_t proto)
+{
+    pkt_eth(p, v == 4 ? PKT_ETH_IPV4 : PKT_ETH_IPV6);
+    outer_ip(p, 0, v, proto);
+}
+
+static void udp_to(struct pkt *p, int v, uint16_t dport)
+{
+    eth_outer(p, v, PKT_PROTO_UDP);
+    pkt_udp(p, 40001, dport);
+}
+
+/* Each writes everything before the inner IP header (of version ver). */
+static void t_vxlan(struct pkt *p, int ver)
+{
+    udp_to(p, 4, PKT_PORT_VXLAN);
+    pkt_vxlan(p, 0x123456);
+    pkt_eth(p, ethertype(ver));
+}
+static void t_vxlan8472_v6(struct pkt *p, int ver)
+{
+    udp_to(p, 6, 8472);
+    pkt_vxlan(p, 1);
+    pkt_eth(p, ethertype(ver));
+}
+static void t_vxlan_sport_vlan(struct pkt *p, int ver)
+{
+    eth_outer(p, 4, PKT_PROTO_UDP);
+    pkt_udp(p, PKT_PORT_VXLAN, 53); /* the tunnel's port as the source */
+    pkt_vxlan(p, 0xffffff);
+    pkt_eth(p, PKT_ETH_VLAN);
+    pkt_vlan(p, 33, ethertype(ver));
+}
+static void t_geneve(struct pkt *p, int ver)
+{
+    udp_to(p, 4, PKT_PORT_GENEVE);
+    pkt_geneve(p, 0xabcdef, PKT_ETH_TEB, 0);
+    pkt_eth(p, ethertype(ver));
+}
+static void t_geneve_opts(struct pkt *p, int ver)
+{
+    udp_to(p, 6, PKT_PORT_GENEVE);
+    pkt_geneve(p, 7, PKT_ETH_TEB, 252); /* the most there can be: 128 + 124 */
+    pkt_eth(p, ethertype(ver));
+}
+static void t_geneve_ip(struct pkt *p, int ver)
+{
+    udp_to(p, 4, PKT_PORT_GENEVE);
+    pkt_geneve(p, 8, ethertype(ver), 8);
+}
+static void t_gre(struct pkt *p, int ver)
+{
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre(p, 0, ethertype(ver), 0, 0);
+}
+static void t_gre_cks(struct pkt *p, int ver)
+{
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre(p, PKT_GRE_C | PKT_GRE_K | PKT_GRE_S, ethertype(ver), 0xdeadbeef, 99);
+}
+static void t_gretap(struct pkt *p, int ver)
+{
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre(p, PKT_GRE_K, PKT_ETH_TEB, 77, 0);
+    pkt_eth(p, ethertype(ver));
+}
+static void t_gre_v6(struct pkt *p, int ver)
+{
+    eth_outer(p, 6, PKT_PROTO_GRE);
+    pkt_gre(p, PKT_GRE_K | PKT_GRE_S, ethertype(ver), 5, 1);
+}
+static void t_gre_mpls(struct pkt *p, int ver)
+{
+    (void)ver;
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre(p, 0, PKT_ETH_MPLS, 0, 0);
+    pkt_mpls(p, 100, 1);
+}
+static void t_erspan1(struct pkt *p, int ver)
+{
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre(p, 0, PKT_ETH_ERSPAN, 0, 0);
+    pkt_eth(p, ethertype(ver));
+}
+static void t_erspan2(struct pkt *p, int ver)
+{
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre(p, PKT_GRE_S, PKT_ETH_ERSPAN, 0, 1);
+    pkt_erspan2(p, 300);
+    pkt_eth(p, ethertype(ver));
+}
+static void t_erspan3(struct pkt *p, int ver)
+{
+    eth_outer(p, 6, PKT_PROTO_GRE);
+    pkt_gre(p, PKT_GRE_K | PKT_GRE_S, PKT_ETH_ERSPAN3, 1, 2);
+    pkt_erspan3(p, 1023, 0);
+    pkt_eth(p, ethertype(ver));
+}
+static void t_erspan3_sub(struct pkt *p, int ver)
+{
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre(p, PKT_GRE_S, PKT_ETH_ERSPAN3, 0, 2);
+    pkt_erspan3(p, 5, 1);
+    pkt_eth(p, ethertype(ver));
+}
+static void t_pptp(struct pkt *p, int ver)
+{
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre_pptp(p, 55, 1, 1);
+    pkt_ppp(p, ppp_proto(ver), 0, 0);
+}
+static void t_pptp_compressed(struct pkt *p, int ver)
+{
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre_pptp(p, 56, 1, 0);
+    pkt_ppp(p, ppp_proto(ver), 1, 1);
+}
+static uint8_t ipip_proto(int ver) { return ver == 4 ? PKT_PROTO_IPIP : PKT_PROTO_IPV6; }
+static void t_ipip4(struct pkt *p, int ver) { eth_outer(p, 4, ipip_proto(ver)); }
+static void t_ipip6(struct pkt *p, int ver) { eth_outer(p, 6, ipip_proto(ver)); }
+static void t_ipip6_ext(struct pkt *p, int ver)
+{
+    eth_outer(p, 6, PKT_PROTO_DSTOPTS);
+    pkt_ipv6_ext(p, ipip_proto(ver), 0); /* RFC 2473's tunnel encapsulation limit lives here */
+}
+static void t_ipip_raw(struct pkt *p, int ver) { outer_ip(p, 0, 4, ipip_proto(ver)); }
+static void t_gtpu(struct pkt *p, int ver)
+{
+    (void)ver;
+    udp_to(p, 4, PKT_PORT_GTPU);
+    pkt_gtpu(p, 0x11223344, 0, 0);
+}
+static void t_gtpu_ext(struct pkt *p, int ver)
+{
+    (void)ver;
+    udp_to(p, 6, PKT_PORT_GTPU);
+    pkt_gtpu(p, 0x01, 0x04 | 0x02, 0x85);
+    pkt_gtp_ext(p, 1, 0x85); /* PDU session container */
+    pkt_gtp_ext(p, 2, 0);
+}
+static void t_gtpu_seq(struct pkt *p, int ver)
+{
+    (void)ver;
+    udp_to(p, 4, PKT_PORT_GTPU);
+    pkt_gtpu(p, 0x02, 0x02, 0x85); /* the next type is not read without E */
+}
+static void t_teredo(struct pkt *p, int ver)
+{
+    (void)ver;
+    eth_outer(p, 4, PKT_PROTO_UDP);
+    pkt_udp(p, PKT_PORT_TEREDO, 40003);
+}
+static void t_teredo_auth_origin(struct pkt *p, int ver)
+{
+    (void)ver;
+    udp_to(p, 4, PKT_PORT_TEREDO);
+    pkt_teredo_auth(p, 3, 5);
+    pkt_teredo_origin(p);
+}
+static void t_teredo_origin(struct pkt *p, int ver)
+{
+    (void)ver;
+    udp_to(p, 4, PKT_PORT_TEREDO);
+    pkt_teredo_origin(p);
+}
+static void t_l2tp(struct pkt *p, int ver)
+{
+    udp_to(p, 4, PKT_PORT_L2TP);
+    pkt_l2tp(p, 0, 3, 4, 0);
+    pkt_ppp(p, ppp_proto(ver), 0, 0);
+}
+static void t_l2tp_all(struct pkt *p, int ver)
+{
+    udp_to(p, 6, PKT_PORT_L2TP);
+    pkt_l2tp(p, 0x4000 | 0x0800 | 0x0200, 0xffff, 0xfffe, 3);
+    pkt_ppp(p, ppp_proto(ver), 1, 1);
+}
+/* GRE over IPv4 carrying Ethernet, IPv6 in it carrying VXLAN: the
+ * innermost tunnel is the VXLAN one, at level 1. */
+static void t_vxlan_in_gretap(struct pkt *p, int ver)
+{
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre(p, PKT_GRE_K, PKT_ETH_TEB, 9, 0);
+    pkt_eth(p, PKT_ETH_IPV6);
+    outer_ip(p, 1, 6, PKT_PROTO_UDP);
+    pkt_udp(p, 40004, PKT_PORT_VXLAN);
+    pkt_vxlan(p, 42);
+    pkt_eth(p, ethertype(ver));
+}
+/* IP in IP on a PPP link, in a VLAN: the link layers stay the frame's. */
+static void t_ipip_vlan(struct pkt *p, int ver)
+{
+    pkt_eth(p, PKT_ETH_VLAN);
+    pkt_vlan(p, 7, PKT_ETH_IPV4);
+    outer_ip(p, 0, 4, ipip_proto(ver));
+}
+
+struct tun_case {
+    const char *name;
+    int dlt;
+    void (*outer)(struct pkt *p, int ver);
+    int type, depth;
+    bool has_id;
+    uint32_t id;
+    int outer_ver, level; /* the innermost tunnel's outer header */
+    uint32_t vlan;
+    int only_ver;
+};
+
+/* clang-format off */
+static const struct tun_case tun_cases[] = {
+    {"VXLAN", TL_DLT_EN10MB, t_vxlan, TL_TUN_VXLAN, 1, true, 0x123456, 4, 0, 0, 0},
+    {"VXLAN on 8472 over IPv6", TL_DLT_EN10MB, t_vxlan8472_v6, TL_TUN_VXLAN, 1, true, 1, 6, 0, 0, 0},
+    {"VXLAN from its port, inner 802.1Q", TL_DLT_EN10MB, t_vxlan_sport_vlan, TL_TUN_VXLAN, 1, true, 0xffffff, 4, 0, 33, 0},
+    {"Geneve", TL_DLT_EN10MB, t_geneve, TL_TUN_GENEVE, 1, true, 0xabcdef, 4, 0, 0, 0},
+    {"Geneve, 252 bytes of options, over IPv6", TL_DLT_EN10MB, t_geneve_opts, TL_TUN_GENEVE, 1, true, 7, 6, 0, 0, 0},
+    {"Geneve carrying IP", TL_DLT_EN10MB, t_geneve_ip, TL_TUN_GENEVE, 1, true, 8, 4, 0, 0, 0},
+    {"GRE", TL_DLT_EN10MB, t_gre, TL_TUN_GRE, 1, false, 0, 4, 0, 0, 0},
+    {"GRE with checksum, key, sequence", TL_DLT_EN10MB, t_gre_cks, TL_TUN_GRE, 1, true, 0xdeadbeef, 4, 0, 0, 0},
+    {"GRE Ethernet (gretap)", TL_DLT_EN10MB, t_gretap, TL_TUN_GRE, 1, true, 77, 4, 0, 0, 0},
+    {"GRE over IPv6 (ip6gre)", TL_DLT_EN10MB, t_gre_v6, TL_TUN_GRE, 1, true, 5, 6, 0, 0, 0},
+    {"GRE + MPLS", TL_DLT_EN10MB, t_gre_mpls, TL_TUN_GRE, 1, false, 0, 4, 0, 0, 0},
+    {"ERSPAN type I", TL_DLT_EN10MB, t_erspan1, TL_TUN_ERSPAN, 1, false, 0, 4, 0, 0, 0},
+    {"ERSPAN type II", TL_DLT_EN10MB, t_erspan2, TL_TUN_ERSPAN, 1, true, 300, 4, 0, 0, 0},
+    {"ERSPAN type III over IPv6", TL_DLT_EN10MB, t_erspan3, TL_TUN_ERSPAN, 1, true, 1023, 6, 0, 0, 0},
+    {"ERSPAN type III with sub-header", TL_DLT_EN10MB, t_erspan3_sub, TL_TUN_ERSPAN, 1, true, 5, 4, 0, 0, 0},
+    {"PPTP GRE", TL_DLT_EN10MB, t_pptp, TL_TUN_GRE, 1, true, 55, 4, 0, 0, 0},
+    {"PPTP GRE, PPP compressed", TL_DLT_EN10MB, t_pptp_compressed, TL_TUN_GRE, 1, true, 56, 4, 0, 0, 0},
+    {"IP in IPv4 (4in4, 6in4)", TL_DLT_EN10MB, t_ipip4, TL_TUN_IPIP, 1, false, 0, 4, 0, 0, 0},
+    {"IP in IPv6 (4in6, 6in6)", TL_DLT_EN10MB, t_ipip6, TL_TUN_IPIP, 1, false, 0, 6, 0, 0, 0},
+    {"IP in IPv6 after a destination option", TL_DLT_EN10MB, t_ipip6_ext, TL_TUN_IPIP, 1, false, 0, 6, 0, 0, 0},
+    {"IP in IPv4 on a raw link", TL_DLT_RAW, t_ipip_raw, TL_TUN_IPIP, 1, false, 0, 4, 0, 0, 0},
+    {"IP in IPv4 in a VLAN", TL_DLT_EN10MB, t_ipip_vlan, TL_TUN_IPIP, 1, false, 0, 4, 0, 7, 0},
+    {"GTP-U", TL_DLT_EN10MB, t_gtpu, TL_TUN_GTPU, 1, true, 0x11223344, 4, 0, 0, 0},
+    {"GTP-U with extension headers over IPv6", TL_DLT_EN10MB, t_gtpu_ext, TL_TUN_GTPU, 1, true, 1, 6, 0, 0, 0},
+    {"GTP-U with a sequence number", TL_DLT_EN10MB, t_gtpu_seq, TL_TUN_GTPU, 1, true, 2, 4, 0, 0, 0},
+    {"Teredo", TL_DLT_EN10MB, t_teredo, TL_TUN_TEREDO, 1, false, 0, 4, 0, 0, 6},
+    {"Teredo, authentication and origin", TL_DLT_EN10MB, t_teredo_auth_origin, TL_TUN_TEREDO, 1, false, 0, 4, 0, 0, 6},
+    {"Teredo, origin", TL_DLT_EN10MB, t_teredo_origin, TL_TUN_TEREDO, 1, false, 0, 4, 0, 0, 6},
+    {"L2TPv2", TL_DLT_EN10MB, t_l2tp, TL_TUN_L2TP, 1, true, 0x00030004, 4, 0, 0, 0},
+    {"L2TPv2 length, Ns/Nr, offset; PPP compressed", TL_DLT_EN10MB, t_l2tp_all, TL_TUN_L2TP, 1, true, 0xfffffffe, 6, 0, 0, 0},
+    {"VXLAN over IPv6 in gretap", TL_DLT_EN10MB, t_vxlan_in_gretap, TL_TUN_VXLAN, 2, true, 42, 6, 1, 0, 0},
+};
+/* clang-format on */
+
+/* Says which tunnel fields differ. */
+static bool tunnel_ok(const struct tl_pkt *o, const struct tun_case *tc)
+{
+    const struct tl_tunnel *t = &o->tunnel;
+    struct {
+        const char *what;
+        bool good;
+    } f[] = {
+        {"type", t->type == tc->type},
+        {"depth", t->depth == tc->depth},
+        {"id", t->has_id == tc->has_id && t->id == tc->id},
+        {"outer src", outer_is(&t->outer_src, tc->level, tc->outer_ver, 0)},
+        {"outer dst", outer_is(&t->outer_dst, tc->level, tc->outer_ver, 1)},
+    };
+    bool all = true;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (!f[i].good)
+            printf("#   wrong tunnel %s\n", f[i].what);
+        all = all && f[i].good;
+    }
+    return all;
+}
+
+/*
+ * With TL_WRITE_SEEDS=DIR, each tunnel and link case's frame is written
+ * there as a seed for tests/fuzz/fuzz_decode.c (its first byte the index
+ * of the link type in the harness's table, the second 0).
+ */
+static void write_seed(const char *name, int ver, int dlt, const struct pkt *p)
+{
+    /* tests/fuzz/fuzz_decode.c's linktypes[], in its order */
+    static const int harness_dlts[] = {0,   1,   12, 14, 108, 113, 228, 229,
+                                       276, 147, 9,  10, 50,  104, 127, 239};
+    const char *dir = getenv("TL_WRITE_SEEDS");
+    if (dir == NULL)
+        return;
+    int idx = -1;
+    for (size_t i = 0; i < sizeof harness_dlts / sizeof harness_dlts[0]; i++)
+        if (harness_dlts[i] == dlt)
+            idx = (int)i;
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/unit-", dir);
+    for (const char *c = name; *c != '\0' && n < 4000; c++)
+        path[n++] = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')
+                        ? *c
+                        : '-';
+    snprintf(path + n, sizeof path - (size_t)n, "-v%d", ver);
+    FILE *f = idx < 0 ? NULL : fopen(path, "wb");
+    if (f == NULL)
+        return;
+    uint8_t head[2] = {(uint8_t)idx, 0};
+    fwrite(head, 1, 2, f);
+    fwrite(p->b, 1, p->len, f);
+    fclose(f);
+}
+
+static void test_tunnel_case(struct tap *t, const struct tun_case *tc, int ver)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    pkt_init(&p, buf, sizeof buf);
+    tc->outer(&p, ver);
+    std_ip_tcp(&p, ver);
+    write_seed(tc->name, ver, tc->dlt, &p);
+    struct tl_pkt o;
+    long poff;
+    char name[160];
+    enum tl_dec r = dec(&p, tc->dlt, &o, &poff);
+    snprintf(name, sizeof name, "%s, inner IPv%d: decodes", tc->name, ver);
+    is_str(t, tl_dec_name(r), "ok", name);
+    snprintf(name, sizeof name, "%s, inner IPv%d: the inner segment, every field", tc->name, ver);
+    ok(t, r == TL_DEC_OK && std_ok(&o, ver, tc->vlan, poff, (long)p.pay_off), name);
+    snprintf(name, sizeof name, "%s, inner IPv%d: tunnel type, depth, id, outer addresses",
+             tc->name, ver);
+    ok(t, r == TL_DEC_OK && tunnel_ok(&o, tc), name);
+    snprintf(name, sizeof name, "%s, inner IPv%d: the inner IPv4 header to checksum", tc->name,
+             ver);
+    ok(t, r == TL_DEC_OK && (o.ip4_hdr != NULL) == (ver == 4) && o.ip4_hlen == (ver == 4 ? 20 : 0),
+       name);
+    snprintf(name, sizeof name, "%s, inner IPv%d: every cut is truncated, then ok", tc->name, ver);
+    is_int(t, sweep(p.b, p.len, p.pay_off, tc->dlt), 0, name);
+}
+
+static void test_tunnels(struct tap *t)
+{
+    for (size_t i = 0; i < sizeof tun_cases / sizeof tun_cases[0]; i++)
+        for (int ver = 4; ver <= 6; ver += 2)
+            if (tun_cases[i].only_ver == 0 || tun_cases[i].only_ver == ver)
+                test_tunnel_case(t, &tun_cases[i], ver);
+}
+
+/* n tunnels, each kind[i % nkind] (0 VXLAN, 1 GRE, 2 IP in IP, 3
+ * Geneve), around the standard IPv4 segment. Returns the result; *o and
+ * *p as decoded and built. */
+static enum tl_dec nested(int n, const int *kind, int nkind, struct pkt *p, uint8_t *buf,
+                          struct tl_pkt *o)
+{
+    pkt_init(p, buf, PKT_MAX);
+    pkt_eth(p, PKT_ETH_IPV4);
+    for (int i = 0; i < n; i++) {
+        switch (kind[i % nkind]) {
+        case 0:
+            outer_ip(p, i, 4, PKT_PROTO_UDP);
+            pkt_udp(p, 40000, PKT_PORT_VXLAN);
+            pkt_vxlan(p, (uint32_t)i);
+            pkt_eth(p, PKT_ETH_IPV4);
+            break;
+        case 1:
+            outer_ip(p, i, 4, PKT_PROTO_GRE);
+            pkt_gre(p, PKT_GRE_K, PKT_ETH_IPV4, (uint32_t)i, 0);
+            break;
+        case 2: outer_ip(p, i, 4, PKT_PROTO_IPIP); break;
+        default:
+            outer_ip(p, i, 4, PKT_PROTO_UDP);
+            pkt_udp(p, 40000, PKT_PORT_GENEVE);
+            pkt_geneve(p, (uint32_t)i, PKT_ETH_IPV4, 4);
+            break;
+        }
+    }
+    std_ip_tcp(p, 4);
+    long poff;
+    enum tl_dec r = dec(p, TL_DLT_EN10MB, o, &poff);
+    if (r == TL_DEC_OK && poff != (long)p->pay_off)
+        return TL_DEC_NRESULTS;
+    return r;
+}
+
+static void test_tunnel_nesting(struct tap *t)
+{
+    static const int vxlan[] = {0}, mixed[] = {2, 1, 3, 0};
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    char name[96];
+    for (int n = 1; n <= TL_TUNNEL_MAX_DEPTH; n++) {
+        enum tl_dec r = nested(n, vxlan, 1, &p, buf, &o);
+        snprintf(name, sizeof name,
+                 "%d VXLAN tunnels nested: decoded, depth %d, the innermost's id", n, n);
+        ok(t,
+           r == TL_DEC_OK && o.tunnel.depth == n && o.tunnel.id == (uint32_t)(n - 1) &&
+               outer_is(&o.tunnel.outer_src, n - 1, 4, 0) && std_ok(&o, 4, 0, 0, 0),
+           name);
+    }
+    is_str(t, tl_dec_name(nested(TL_TUNNEL_MAX_DEPTH + 1, vxlan, 1, &p, buf, &o)),
+           "tunnel_too_deep", "5 VXLAN tunnels nested: tunnel_too_deep");
+    enum tl_dec r = nested(4, mixed, 4, &p, buf, &o);
+    ok(t, r == TL_DEC_OK && o.tunnel.type == TL_TUN_VXLAN && o.tunnel.depth == 4,
+       "IP in IP, GRE, Geneve, VXLAN nested: decoded, VXLAN innermost, depth 4");
+    is_int(t, sweep(p.b, p.len, p.pay_off, TL_DLT_EN10MB), 0,
+           "IP in IP, GRE, Geneve, VXLAN nested: every cut is truncated, then ok");
+    is_str(t, tl_dec_name(nested(5, mixed, 4, &p, buf, &o)), "tunnel_too_deep",
+           "IP in IP, GRE, Geneve, VXLAN, IP in IP: tunnel_too_deep");
+    static const int ipip[] = {2};
+    is_str(t, tl_dec_name(nested(30, ipip, 1, &p, buf, &o)), "tunnel_too_deep",
+           "30 IP-in-IP headers: tunnel_too_deep");
+}
+
+/* Builds a tunnel case's frame (inner IPv4) into p. */
+static void tun_frame(struct pkt *p, uint8_t *buf, void (*outer)(struct pkt *p, int ver))
+{
+    pkt_init(p, buf, PKT_MAX);
+    outer(p, 4);
+    std_ip_tcp(p, 4);
+}
+
+/* Offset of the first byte after the outer IPv4 header of level 0
+ * (Ethernet + 20), where UDP or GRE starts. */
+enum { L4_OFF = 14 + 20, TUN_OFF = 14 + 20 + 8 };
+
+static void test_tunnel_lies(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    tun_frame(&p, buf, t_vxlan);
+    pkt_be16(buf + L4_OFF + 4, (uint16_t)(p.len - L4_OFF + 1));
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "UDP length one beyond the datagram: bad tunnel header");
+    pkt_be16(buf + L4_OFF + 4, 7);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "UDP length 7: bad tunnel header");
+    pkt_be16(buf + L4_OFF + 4, (uint16_t)(p.len - L4_OFF - 1));
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_ip_total_length",
+           "UDP length one short of the inner datagram: its IP length lies");
+    pkt_be16(buf + L4_OFF + 4, 0);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "ok",
+           "UDP length 0 (jumbogram, offload): the IP length goes");
+    tun_frame(&p, buf, t_vxlan);
+    pkt_be16(buf + 14 + 2, TUN_OFF - 14 + 4);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "outer IPv4 leaving 4 bytes for VXLAN: bad tunnel header");
+    pkt_be16(buf + 14 + 2, L4_OFF - 14 + 7);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_ip_total_length",
+           "outer IPv4 leaving 7 bytes for UDP: bad length");
+
+    tun_frame(&p, buf, t_geneve);
+    buf[TUN_OFF] = 0x3f; /* 252 bytes of options in a shorter datagram */
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "Geneve options beyond the datagram: bad tunnel header");
+    tun_frame(&p, buf, t_geneve_ip);
+    buf[TUN_OFF + 8 + 3] = 2; /* the 8-byte option space holds one of 12 */
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "Geneve option longer than the options: bad tunnel header");
+
+    tun_frame(&p, buf, t_gtpu);
+    pkt_be16(buf + TUN_OFF + 2, (uint16_t)(p.len - TUN_OFF - 8 + 1));
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "GTP-U length one beyond the datagram: bad tunnel header");
+    pkt_be16(buf + TUN_OFF + 2, (uint16_t)(p.len - TUN_OFF - 8 - 1));
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_ip_total_length",
+           "GTP-U length one short: the inner IP length lies");
+    pkt_init(&p, buf, PKT_MAX);
+    udp_to(&p, 4, PKT_PORT_GTPU);
+    pkt_gtpu(&p, 1, 0x04, 0x85);
+    size_t ext = p.len;
+    pkt_gtp_ext(&p, 1, 0);
+    std_ip_tcp(&p, 4);
+    buf[ext] = 0;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "GTP-U extension header of length 0: bad tunnel header");
+    buf[ext] = 200;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "GTP-U extension header beyond the message: bad tunnel header");
+    buf[ext] = 1;
+    buf[ext + 3] = 0x85; /* loops until the message ends */
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "GTP-U extension headers running into the packet: bad tunnel header");
+
+    tun_frame(&p, buf, t_l2tp_all);
+    /* (over IPv6: UDP at 14 + 40) */
+    pkt_be16(buf + 14 + 40 + 8 + 2, (uint16_t)(p.len - 14 - 40 - 8 + 1));
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "L2TP length one beyond the datagram: bad tunnel header");
+    pkt_be16(buf + 14 + 40 + 8 + 2, 11);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "L2TP length shorter than its header: bad tunnel header");
+    tun_frame(&p, buf, t_l2tp_all);
+    pkt_be16(buf + 14 + 40 + 8 + 12, 2000);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "L2TP offset beyond the datagram: bad tunnel header");
+
+    tun_frame(&p, buf, t_teredo_auth_origin);
+    buf[TUN_OFF + 3] = 255;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "Teredo authentication value beyond the datagram: bad tunnel header");
+
+    tun_frame(&p, buf, t_gre_cks);
+    pkt_be16(buf + 14 + 2, L4_OFF - 14 + 8);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "GRE of 16 bytes in 8: bad tunnel header");
+    tun_frame(&p, buf, t_pptp);
+    pkt_be16(buf + L4_OFF + 4, 2000);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "PPTP payload length beyond the datagram: bad tunnel header");
+    tun_frame(&p, buf, t_ipip4);
+    pkt_be16(buf + L4_OFF + 2, (uint16_t)(p.len - L4_OFF + 1));
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_ip_total_length",
+           "4in4, inner total length beyond the outer datagram: bad length");
+    tun_frame(&p, buf, t_ipip4);
+    buf[L4_OFF] = 0x65;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "bad_ip_version",
+           "protocol 4 carrying version 6: bad version");
+}
+
+/* A tunnel case's frame, byte at off set to v (off < 0: left alone). */
+static enum tl_dec tun_poke(void (*outer)(struct pkt *p, int ver), int ver, long off, int v)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    pkt_init(&p, buf, sizeof buf);
+    outer(&p, ver);
+    std_ip_tcp(&p, ver);
+    if (off >= 0)
+        buf[off] = (uint8_t)v;
+    struct tl_pkt o;
+    long poff;
+    return dec(&p, TL_DLT_EN10MB, &o, &poff);
+}
+
+static void t_gre_arp(struct pkt *p, int ver)
+{
+    (void)ver;
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre(p, 0, 0x0806, 0, 0);
+}
+static void t_udp53(struct pkt *p, int ver)
+{
+    eth_outer(p, ver, PKT_PROTO_UDP);
+    pkt_udp(p, 40000, 53);
+}
+static void t_esp(struct pkt *p, int ver)
+{
+    eth_outer(p, ver, PKT_PROTO_ESP);
+    pkt_be32(pkt_put(p, 8), 0x1000);
+}
+static void t_esp_after_ext(struct pkt *p, int ver)
+{
+    (void)ver;
+    eth_outer(p, 6, PKT_PROTO_HOPOPTS);
+    pkt_ipv6_ext(p, PKT_PROTO_ESP, 0);
+}
+static void t_vxlan_arp(struct pkt *p, int ver)
+{
+    (void)ver;
+    udp_to(p, 4, PKT_PORT_VXLAN);
+    pkt_vxlan(p, 3);
+    pkt_eth(p, PKT_ETH_ARP);
+}
+static void t_gtp_echo(struct pkt *p, int ver)
+{
+    (void)ver;
+    udp_to(p, 4, PKT_PORT_GTPU);
+    pkt_gtpu(p, 0, 0x02, 0);
+    p->b[p->len - 12 + 1] = 1; /* echo request */
+}
+/* A G-PDU of length 0 (the bytes after it are the datagram's padding). */
+static void t_gtp_empty(struct pkt *p, int ver)
+{
+    (void)ver;
+    udp_to(p, 4, PKT_PORT_GTPU);
+    pkt_gtpu(p, 0, 0, 0);
+    p->nfix--;
+}
+static void t_l2tp_lcp(struct pkt *p, int ver)
+{
+    (void)ver;
+    udp_to(p, 4, PKT_PORT_L2TP);
+    pkt_l2tp(p, 0, 1, 2, 0);
+    pkt_ppp(p, PKT_PPP_LCP, 0, 0);
+}
+static void t_ipip_udp(struct pkt *p, int ver)
+{
+    eth_outer(p, 6, PKT_PROTO_IPIP);
+    outer_ip(p, 1, 4, PKT_PROTO_UDP);
+    pkt_udp(p, 1, 2);
+    (void)ver;
+}
+
+static void test_tunnel_skips(struct tap *t)
+{
+    static const struct {
+        void (*outer)(struct pkt *p, int ver);
+        int ver;
+        long off;
+        int v;
+        const char *want, *name;
+    } cases[] = {
+        {t_udp53, 4, -1, 0, "not_tcp", "UDP to 53: not TCP"},
+        {t_udp53, 6, -1, 0, "not_tcp", "UDP over IPv6 to 53: not TCP"},
+        {t_ipip_udp, 4, -1, 0, "not_tcp", "UDP in IPv4 in IPv6: not TCP"},
+        {t_vxlan_arp, 4, -1, 0, "not_ip", "VXLAN carrying ARP: not IP"},
+        {t_gre_arp, 4, -1, 0, "encapsulation_not_decoded", "GRE of protocol 0x0806"},
+        {t_gre, 4, L4_OFF + 2, 0x99, "encapsulation_not_decoded", "GRE of protocol 0x9900"},
+        {t_gre, 4, L4_OFF + 1, 0x02, "encapsulation_not_decoded", "GRE version 2"},
+        {t_gre, 4, L4_OFF, 0x40, "encapsulation_not_decoded", "GRE with source routes"},
+        {t_pptp, 4, L4_OFF + 2, 0x08, "encapsulation_not_decoded", "GRE version 1 not PPP"},
+        {t_erspan2, 4, L4_OFF + 8, 0x30, "encapsulation_not_decoded", "ERSPAN II of version 3"},
+        {t_erspan3_sub, 4, L4_OFF + 8 + 10, 0x09, "encapsulation_not_decoded",
+         "ERSPAN III of frame type 2"},
+        {t_geneve, 4, TUN_OFF, 0x40, "encapsulation_not_decoded", "Geneve version 1"},
+        {t_geneve, 4, TUN_OFF + 2, 0x12, "encapsulation_not_decoded", "Geneve protocol 0x1258"},
+        {t_gtpu, 4, TUN_OFF, 0x50, "encapsulation_not_decoded", "GTP version 2"},
+        {t_gtpu, 4, TUN_OFF, 0x20, "encapsulation_not_decoded", "GTP' (protocol type 0)"},
+        {t_gtpu, 4, TUN_OFF + 8, 0x55, "encapsulation_not_decoded", "GTP-U carrying no IP"},
+        {t_gtp_echo, 4, -1, 0, "not_tcp", "GTP-U echo request: not TCP"},
+        {t_gtp_empty, 4, -1, 0, "not_tcp", "GTP-U G-PDU of no bytes: not TCP"},
+        {t_teredo, 6, TUN_OFF, 0x45, "encapsulation_not_decoded", "Teredo carrying IPv4"},
+        {t_teredo_origin, 6, TUN_OFF + 1, 0x02, "encapsulation_not_decoded",
+         "Teredo indicator 0x0002"},
+        {t_l2tp, 4, TUN_OFF + 1, 0x03, "encapsulation_not_decoded", "L2TPv3 over UDP"},
+        {t_l2tp, 4, TUN_OFF, 0xc8, "not_tcp", "L2TP control message: not TCP"},
+        {t_l2tp_lcp, 4, -1, 0, "not_ip", "L2TP carrying LCP: not IP"},
+        {t_esp, 4, -1, 0, "encrypted", "ESP over IPv4: encrypted"},
+        {t_esp, 6, -1, 0, "encrypted", "ESP over IPv6: encrypted"},
+        {t_esp_after_ext, 6, -1, 0, "encrypted", "ESP after hop-by-hop options: encrypted"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        is_str(t, tl_dec_name(tun_poke(cases[i].outer, cases[i].ver, cases[i].off, cases[i].v)),
+               cases[i].want, cases[i].name);
+    bool classes = true;
+    for (int r = TL_DEC_ENCAP_NOT_DECODED; r <= TL_DEC_ENCRYPTED; r++)
+        classes = classes && tl_dec_class((enum tl_dec)r) == TL_DEC_CLASS_NON_TCP;
+    ok(t,
+       classes && tl_dec_class(TL_DEC_BAD_TUNNEL) == TL_DEC_CLASS_MALFORMED &&
+           tl_dec_class(TL_DEC_BAD_L2) == TL_DEC_CLASS_MALFORMED,
+       "tunnel results: skips are non-TCP, lies malformed");
+    is_str(t, tl_dec_name(TL_DEC_ENCAP_NOT_DECODED), "encapsulation_not_decoded",
+           "tl_dec_name(ENCAP_NOT_DECODED)");
+}
+
+static void test_tunnel_cfg(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    struct tl_decode_cfg cfg;
+    tl_decode_cfg_default(&cfg);
+    ok(t,
+       cfg.udp_ports[TL_TUN_VXLAN][0] == 4789 && cfg.udp_ports[TL_TUN_VXLAN][1] == 8472 &&
+           cfg.udp_ports[TL_TUN_GENEVE][0] == 6081 && cfg.udp_ports[TL_TUN_GTPU][0] == 2152 &&
+           cfg.udp_ports[TL_TUN_TEREDO][0] == 3544 && cfg.udp_ports[TL_TUN_L2TP][0] == 1701 &&
+           cfg.udp_ports[TL_TUN_GRE][0] == 0,
+       "default ports: VXLAN 4789 8472, Geneve 6081, GTP-U 2152, Teredo 3544, L2TP 1701");
+    tun_frame(&p, buf, t_vxlan);
+    pkt_be16(buf + L4_OFF + 2, 9999);
+    is_int(t, tl_decode(buf, p.len, p.len, TL_DLT_EN10MB, &o), TL_DEC_NOT_TCP,
+           "VXLAN on 9999, default ports: not TCP");
+    cfg.udp_ports[TL_TUN_VXLAN][3] = 9999;
+    enum tl_dec r = tl_decode_cfg(buf, p.len, p.len, TL_DLT_EN10MB, &cfg, &o);
+    ok(t, r == TL_DEC_OK && o.tunnel.type == TL_TUN_VXLAN && o.sport == STD_SPORT,
+       "VXLAN on 9999 with 9999 configured: decoded");
+    tun_frame(&p, buf, t_vxlan);
+    cfg.udp_ports[TL_TUN_VXLAN][0] = 0;
+    is_int(t, tl_decode_cfg(buf, p.len, p.len, TL_DLT_EN10MB, &cfg, &o), TL_DEC_NOT_TCP,
+           "VXLAN on 4789 with 4789 taken out: not TCP");
+    /* GTP-U on Geneve's port: the port decides. */
+    tun_frame(&p, buf, t_gtpu);
+    tl_decode_cfg_default(&cfg);
+    cfg.udp_ports[TL_TUN_GTPU][1] = 6081;
+    cfg.udp_ports[TL_TUN_GENEVE][0] = 0;
+    pkt_be16(buf + L4_OFF + 2, 6081);
+    r = tl_decode_cfg(buf, p.len, p.len, TL_DLT_EN10MB, &cfg, &o);
+    ok(t, r == TL_DEC_OK && o.tunnel.type == TL_TUN_GTPU, "GTP-U on a configured second port");
+    cfg.udp_ports[TL_TUN_IPIP][0] = 2152;
+    cfg.udp_ports[TL_TUN_GTPU][0] = 0;
+    pkt_be16(buf + L4_OFF + 2, 2152);
+    is_str(t, tl_dec_name(tl_decode_cfg(buf, p.len, p.len, TL_DLT_EN10MB, &cfg, &o)),
+           "encapsulation_not_decoded", "a port given to a type not carried in UDP: not decoded");
+}
+
+/* An ICMP port unreachable inside VXLAN, quoting the standard segment. */
+static void test_tunnel_icmp(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    pkt_init(&p, buf, sizeof buf);
+    udp_to(&p, 4, PKT_PORT_VXLAN);
+    pkt_vxlan(&p, 77);
+    pkt_eth(&p, PKT_ETH_IPV4);
+    pkt_ipv4(&p, PKT_V4(10, 0, 0, 2), PKT_V4(10, 0, 0, 1), PKT_PROTO_ICMP, 0);
+    pkt_icmp(&p, 3, 3, 0);
+    pkt_quote_ipv4(&p, PKT_V4(10, 0, 0, 1), PKT_V4(10, 0, 0, 2), 60);
+    pkt_quote_tcp(&p, STD_SPORT, STD_DPORT, 1000, 2000, TL_TH_SYN, 20);
+    pkt_finish(&p);
+    struct tl_pkt o;
+    long poff;
+    is_int(t, dec(&p, TL_DLT_EN10MB, &o, &poff), TL_DEC_ICMP,
+           "ICMP port unreachable in VXLAN: an error");
+    ok(t,
+       addr_is(&o.src, 4, 1) && addr_is(&o.dst, 4, 2) && o.sport == STD_SPORT && o.seq == 1000 &&
+           addr_is(&o.icmp.from, 4, 2) && o.icmp.type == 3,
+       "ICMP in VXLAN: the quoted segment, the inner sender");
+    ok(t,
+       o.tunnel.type == TL_TUN_VXLAN && o.tunnel.id == 77 && o.tunnel.depth == 1 &&
+           outer_is(&o.tunnel.outer_src, 0, 4, 0) && outer_is(&o.tunnel.outer_dst, 0, 4, 1),
+       "ICMP in VXLAN: the segment's tunnel is the error's");
+    pkt_init(&p, buf, sizeof buf);
+    eth_outer(&p, 6, PKT_PROTO_IPV6);
+    uint8_t s[16], d[16], r6[16];
+    pkt_v6addr(s, 1);
+    pkt_v6addr(d, 2);
+    pkt_v6addr(r6, 9);
+    pkt_ipv6(&p, r6, s, 58);
+    pkt_icmp(&p, 2, 0, 1280);
+    pkt_quote_ipv6(&p, s, d, PKT_PROTO_TCP);
+    pkt_quote_tcp(&p, STD_SPORT, STD_DPORT, 77, 0, TL_TH_ACK, 20);
+    pkt_finish(&p);
+    enum tl_dec r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t,
+       r == TL_DEC_ICMP && o.icmp.v6 && o.icmp.mtu == 1280 && addr_is(&o.icmp.from, 6, 9) &&
+           o.tunnel.type == TL_TUN_IPIP && outer_is(&o.tunnel.outer_src, 0, 6, 0),
+       "ICMPv6 packet too big in 6in6: the error, its tunnel");
+}
+
+static void test_link_refusals_new(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    /* radiotap with the FCS flag: 4 bytes after the datagram. */
+    pkt_init(&p, buf, sizeof buf);
+    pkt_radiotap(&p, 0x10, 0, 0);
+    size_t rt = p.len;
+    pkt_80211(&p, 0, 0x01, 0);
+    pkt_snap(&p, PKT_ETH_IPV4);
+    std_ip_tcp(&p, 4);
+    pkt_be32(pkt_put(&p, 4), 0xcafebabe);
+    enum tl_dec r = dec(&p, TL_DLT_IEEE802_11_RADIO, &o, &poff);
+    ok(t, r == TL_DEC_OK && std_ok(&o, 4, 0, poff, (long)p.pay_off),
+       "radiotap FCS flag: the FCS is no payload, no padding quirk");
+    buf[2] = 7;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_IEEE802_11_RADIO, &o, &poff)), "bad_link_header",
+           "radiotap length 7: bad link header");
+    buf[2] = 0xff;
+    buf[3] = 0xff;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_IEEE802_11_RADIO, &o, &poff)), "bad_link_header",
+           "radiotap length beyond the frame: bad link header");
+    buf[2] = (uint8_t)rt;
+    buf[3] = 0;
+    buf[0] = 1;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_IEEE802_11_RADIO, &o, &poff)), "bad_link_header",
+           "radiotap version 1: bad link header");
+    buf[0] = 0;
+    buf[rt] = 0x80; /* beacon */
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_IEEE802_11_RADIO, &o, &poff)), "not_ip",
+           "802.11 beacon: not IP");
+    buf[rt] = 0x48; /* null data */
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_IEEE802_11_RADIO, &o, &poff)), "not_ip",
+           "802.11 null data: not IP");
+    buf[rt] = 0x08;
+    buf[rt + 1] = 0x41;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_IEEE802_11_RADIO, &o, &poff)), "encrypted",
+           "802.11 protected frame: encrypted");
+    buf[rt + 1] = 0x01;
+    buf[rt + 24] = 0xaa ^ 0x42;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_IEEE802_11_RADIO, &o, &poff)), "not_ip",
+           "802.11 data, LLC not SNAP: not IP");
+    pkt_init(&p, buf, sizeof buf);
+    pkt_radiotap(&p, 0, 0, 0);
+    pkt_80211(&p, 8, 0x01, 0x80);
+    pkt_snap(&p, PKT_ETH_IPV4);
+    std_ip_tcp(&p, 4);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_IEEE802_11_RADIO, &o, &poff)), "encapsulation_not_decoded",
+           "802.11 A-MSDU: not decoded");
+
+    pkt_init(&p, buf, sizeof buf);
+    pkt_nflog(&p, 2, 0);
+    size_t tlv = p.len - 4;
+    std_ip_tcp(&p, 4);
+    buf[4] = 3;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_NFLOG, &o, &poff)), "bad_link_header",
+           "NFLOG TLV of length 3: bad link header");
+    buf[4] = 8;
+    buf[tlv] = 0xff;
+    buf[tlv + 1] = 0xff;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_NFLOG, &o, &poff)), "bad_link_header",
+           "NFLOG payload TLV beyond the frame: bad link header");
+    buf[tlv] = 4;
+    buf[tlv + 1] = 0;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_NFLOG, &o, &poff)), "truncated_ip_header",
+           "NFLOG payload TLV of no bytes: no IP header");
+    buf[tlv + 2] = 10; /* the payload's type taken away: TLVs to the end */
+    ok(t, dec(&p, TL_DLT_NFLOG, &o, &poff) != TL_DEC_OK,
+       "NFLOG without a payload TLV: not decoded");
+    pkt_init(&p, buf, sizeof buf);
+    pkt_nflog(&p, 3, 0);
+    std_ip_tcp(&p, 4);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_NFLOG, &o, &poff)), "not_ip", "NFLOG of ARP: not IP");
+    pkt_init(&p, buf, sizeof buf);
+    pkt_nflog(&p, 2, 0);
+    pkt_finish(&p);
+    p.len -= 4;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_NFLOG, &o, &poff)), "not_ip",
+           "NFLOG with no payload logged: not IP");
+
+    pkt_init(&p, buf, sizeof buf);
+    pkt_eth(&p, 60);
+    static const uint8_t stp[3] = {0x42, 0x42, 0x03};
+    pkt_bytes(&p, stp, 3);
+    std_ip_tcp(&p, 4);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "not_ip", "802.3 STP: not IP");
+    pkt_init(&p, buf, sizeof buf);
+    pkt_eth_snap(&p, PKT_ETH_IPV4);
+    buf[14 + 5] = 0x0c; /* Cisco's OUI */
+    std_ip_tcp(&p, 4);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "not_ip",
+           "SNAP with Cisco's OUI: not IP");
+    pkt_init(&p, buf, sizeof buf);
+    pkt_ppp(&p, PKT_PPP_IPV4, 0, 0);
+    buf[1] = 0x05;
+    std_ip_tcp(&p, 4);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_PPP, &o, &poff)), "not_ip",
+           "PPP with FF but no 03: not IP");
+    pkt_init(&p, buf, sizeof buf);
+    pkt_chdlc(&p, 0x8035);
+    std_ip_tcp(&p, 4);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_C_HDLC, &o, &poff)), "not_ip", "C_HDLC SLARP: not IP");
+}
+
+/* The captures of real tunnels (tests/tunnels/, made by tests/tunnels.sh):
+ * each frame swept, the TCP segments counted by tunnel type. */
+static void test_tunnel_captures(struct tap *t)
+{
+    static const struct {
+        const char *file;
+        int type;
+    } caps[] = {
+        {"vxlan.pcap", TL_TUN_VXLAN},
+        {"gre.pcap", TL_TUN_GRE},
+        {"sit.pcap", TL_TUN_IPIP},
+    };
+    const char *dir = getenv("SRCDIR");
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        char path[4096], err[PCAP_ERRBUF_SIZE], name[160];
+        snprintf(path, sizeof path, "%s/tests/tunnels/%s", dir ? dir : ".", caps[i].file);
+        pcap_t *pc = pcap_open_offline(path, err);
+        snprintf(name, sizeof name, "tests/tunnels/%s: opens", caps[i].file);
+        ok(t, pc != NULL, name);
+        if (pc == NULL) {
+            printf("# %s\n", err);
+            continue;
+        }
+        int dlt = pcap_datalink(pc), tcp = 0, in_tunnel = 0, bad = 0;
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        while (pcap_next_ex(pc, &h, &data) == 1) {
+            struct tl_pkt o;
+            if (tl_decode(data, h->caplen, h->len, dlt, &o) == TL_DEC_OK &&
+                o.tunnel.type == caps[i].type && o.tunnel.depth == 1)
+                in_tunnel++;
+            bad += sweep_any(data, h->caplen, h->len, dlt, &tcp);
+        }
+        pcap_close(pc);
+        snprintf(name, sizeof name, "tests/tunnels/%s: %d TCP segments, all in the tunnel",
+                 caps[i].file, tcp);
+        ok(t, tcp >= 8 && in_tunnel == tcp, name);
+        snprintf(name, sizeof name, "tests/tunnels/%s: every prefix truncated or the same",
+                 caps[i].file);
+        is_int(t, bad, 0, name);
+    }
+}
+
 static void test_linktypes(struct tap *t)
 {
-    static const int yes[] = {TL_DLT_NULL,      TL_DLT_EN10MB, TL_DLT_RAW,
-                              TL_DLT_RAW_BSD,   101,           TL_DLT_LOOP,
-                              TL_DLT_IPV4,      TL_DLT_IPV6,   TL_DLT_LINUX_SLL,
-                              TL_DLT_LINUX_SLL2};
-    static const int no[] = {-1, 2, 9, 105, 127, 147, 9999};
+    /* clang-format off */
+    static const int yes[] = {TL_DLT_NULL, TL_DLT_EN10MB, TL_DLT_RAW, TL_DLT_RAW_BSD, 101,
+                              TL_DLT_LOOP, TL_DLT_IPV4, TL_DLT_IPV6, TL_DLT_LINUX_SLL,
+                              TL_DLT_LINUX_SLL2, TL_DLT_PPP, TL_DLT_PPP_SERIAL,
+                              TL_DLT_C_HDLC, TL_DLT_IEEE802_11_RADIO, TL_DLT_NFLOG};
+    /* clang-format on */
+    static const int no[] = {-1, 2, TL_DLT_FDDI, 51, 105, 147, 192, 9999};
     bool all = true;
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         all = all && tl_decode_linktype_supported(yes[i]) &&
@@ -1077,6 +2098,8 @@ static void test_linktypes(struct tap *t)
     ok(t, none, "tl_decode_linktype_supported: others refused");
     is_str(t, tl_decode_linktype_name(TL_DLT_EN10MB), "EN10MB", "name of DLT 1");
     is_str(t, tl_decode_linktype_name(TL_DLT_LINUX_SLL2), "LINUX_SLL2", "name of DLT 276");
+    is_str(t, tl_decode_linktype_name(127), "IEEE802_11_RADIO", "name of DLT 127");
+    is_str(t, tl_decode_linktype_name(239), "NFLOG", "name of DLT 239");
 }
 
 static void test_flags_str(struct tap *t)
@@ -1115,6 +2138,14 @@ int main(void)
     test_tcpopt_bad(&t);
     test_icmp4(&t);
     test_icmp6(&t);
+    test_tunnels(&t);
+    test_tunnel_nesting(&t);
+    test_tunnel_lies(&t);
+    test_tunnel_skips(&t);
+    test_tunnel_cfg(&t);
+    test_tunnel_icmp(&t);
+    test_link_refusals_new(&t);
+    test_tunnel_captures(&t);
     test_real_syn(&t);
     test_sample_pcap(&t);
     test_names(&t);

@@ -157,6 +157,15 @@ static void test_key_tunnel(struct tap *t)
     struct tl_pkt r = in_vxlan(reversed(&p), 100, 2, 1);
     tl_flow_key_make(&r, &kr, &f);
     ok(t, tl_flow_key_eq(&k1, &kr), "both directions of one tunnel: one key");
+    struct tl_pkt m = in_vxlan(reversed(&p), 100, 1, 2); /* a mirror: same outer direction */
+    tl_flow_key_make(&m, &kr, &f);
+    ok(t, tl_flow_key_eq(&k1, &kr), "a mirror's two directions, outer addresses alike: one key");
+    struct tl_pkt g1 = in_vxlan(p, 7, 1, 2), g2 = in_vxlan(reversed(&p), 9, 2, 1);
+    g1.tunnel.type = g2.tunnel.type = TL_TUN_GTPU; /* each end picks its own TEID */
+    struct tl_flow_key kg1, kg2;
+    tl_flow_key_make(&g1, &kg1, &f);
+    tl_flow_key_make(&g2, &kg2, &f);
+    ok(t, tl_flow_key_eq(&kg1, &kg2), "GTP-U: TEIDs differing by direction, one key");
     struct tl_flow_table *tb = table(0, 0, 1);
     ok(t,
        add(tb, &a) != NULL && add(tb, &b) != NULL && add(tb, &p) != NULL &&
