@@ -43,6 +43,7 @@ enum {
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
     OPT_CAPTURE_END,
+    OPT_TUNNEL_PORT,
     OPT_THREADS,
 };
 
@@ -133,6 +134,10 @@ static const char usage_text[] =
     "                       thread beside the analysis when reading files\n"
     "                       (default: 2 when tcplens may use two CPUs); the\n"
     "                       output is the same\n"
+    "  --tunnel-port TYPE=PORT[,PORT...]\n"
+    "                       look into UDP on these ports as tunnel TYPE (vxlan\n"
+    "                       4789,8472, geneve 6081, gtpu 2152, teredo 3544, l2tp\n"
+    "                       1701 by default); TYPE=0 turns it off\n"
     "  --capture-end TIME|+DUR\n"
     "                       the capture ran until TIME (UTC, 2023-11-14T22:13:20Z,\n"
     "                       or seconds since 1970) or DUR after its last packet:\n"
@@ -320,6 +325,45 @@ bool tl_cli_parse_time(const char *s, int64_t *us)
     return true;
 }
 
+/* --tunnel-port TYPE=PORT[,PORT...]: the UDP ports of a tunnel carried in
+ * UDP, in place of its defaults; 0 alone turns it off. */
+static void parse_tunnel_port(struct tl_cli *cli, const char *arg)
+{
+    static const struct {
+        const char *name;
+        enum tl_tunnel_type type;
+    } types[] = {{"vxlan", TL_TUN_VXLAN},
+                 {"geneve", TL_TUN_GENEVE},
+                 {"gtpu", TL_TUN_GTPU},
+                 {"teredo", TL_TUN_TEREDO},
+                 {"l2tp", TL_TUN_L2TP}};
+    const char *eq = strchr(arg, '=');
+    size_t t = 0, n = eq != NULL ? (size_t)(eq - arg) : 0;
+    while (t < sizeof types / sizeof types[0] &&
+           (strlen(types[t].name) != n || strncmp(arg, types[t].name, n) != 0))
+        t++;
+    if (eq == NULL || t == sizeof types / sizeof types[0])
+        usage_error("bad --tunnel-port '%s' (TYPE=PORT[,PORT...]; TYPE vxlan, geneve, gtpu, "
+                    "teredo or l2tp)",
+                    arg);
+    uint16_t *ports = cli->decode.udp_ports[types[t].type];
+    memset(ports, 0, sizeof cli->decode.udp_ports[0]);
+    const char *p = eq + 1;
+    for (size_t k = 0;; k++) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(p, &end, 10);
+        if (end == p || *p == '-' || errno != 0 || v > 65535 || k >= TL_DECODE_MAX_PORTS ||
+            (*end != ',' && *end != '\0'))
+            usage_error("bad --tunnel-port '%s' (at most %d ports from 0 to 65535)", arg,
+                        TL_DECODE_MAX_PORTS);
+        ports[k] = (uint16_t)v;
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+}
+
 static void check_stdout(const struct tl_cli *cli)
 {
     bool json_out = is_stdout(cli->json_path) || is_stdout(cli->ndjson_path) ||
@@ -355,6 +399,7 @@ static const struct option long_opts[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"capture-end", required_argument, NULL, OPT_CAPTURE_END},
+    {"tunnel-port", required_argument, NULL, OPT_TUNNEL_PORT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -484,6 +529,7 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
         break;
     case OPT_PROGRESS: cli->progress = 1; break;
     case OPT_NO_PROGRESS: cli->progress = 0; break;
+    case OPT_TUNNEL_PORT: parse_tunnel_port(cli, arg); break;
     case OPT_CAPTURE_END:
         if (arg[0] == '+' && tl_cli_parse_duration(arg + 1, &cli->capture_end_us))
             cli->capture_end = TL_CLI_END_AFTER;
@@ -514,6 +560,7 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
     cli->max_flows = TL_DEFAULT_MAX_FLOWS;
     cli->idle_timeout_us = TL_DEFAULT_IDLE_TIMEOUT_US;
     cli->linger_us = TL_DEFAULT_LINGER_US;
+    tl_decode_cfg_default(&cli->decode);
     cli->timeline_max = TL_DEFAULT_TIMELINE_MAX;
     cli->fail_on = -1;
     cli->progress = -1;

@@ -2,6 +2,7 @@
 #ifndef TCPLENS_CLI_H
 #define TCPLENS_CLI_H
 
+#include "tcplens/decode.h"
 #include "tcplens/types.h"
 
 /* Most shards --shard accepts. */
@@ -47,9 +48,10 @@ struct tl_cli {
     uint32_t shard_index, shard_count; /* --shard K/N: index K-1 of N; count 0 = off */
     int vlan_key;                      /* --vlan-key: enum tl_vlan_key */
     uint32_t scan_ports, scan_hosts;   /* --scan-ports, --scan-hosts; 0: default */
-    int progress;           /* --progress 1, --no-progress 0; -1: when stderr is a terminal */
-    uint32_t threads;       /* --threads: 1, 2 (formatting beside the analysis); 0 auto */
-    int capture_end;        /* --capture-end: enum tl_cli_end */
+    int progress;                /* --progress 1, --no-progress 0; -1: when stderr is a terminal */
+    uint32_t threads;            /* --threads: 1, 2 (formatting beside the analysis); 0 auto */
+    struct tl_decode_cfg decode; /* --tunnel-port: the tunnels' UDP ports */
+    int capture_end;             /* --capture-end: enum tl_cli_end */
     int64_t capture_end_us; /* the time (µs since the epoch), or how long after the last packet */
 };
 

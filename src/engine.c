@@ -865,10 +865,17 @@ enum tl_status tl_engine_feed_decoded(struct tl_engine *e, const struct tl_frame
     return st != TL_OK ? st : on_segment(e, p, f, l);
 }
 
+enum tl_dec tl_engine_decode(const struct tl_engine *e, const struct tl_frame *f, struct tl_pkt *p)
+{
+    if (e->cfg.decode == NULL)
+        return tl_decode(f->data, f->caplen, f->wirelen, f->linktype, p);
+    return tl_decode_cfg(f->data, f->caplen, f->wirelen, f->linktype, e->cfg.decode, p);
+}
+
 enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f)
 {
     struct tl_pkt p;
-    enum tl_dec r = tl_decode(f->data, f->caplen, f->wirelen, f->linktype, &p);
+    enum tl_dec r = tl_engine_decode(e, f, &p);
     return tl_engine_feed_decoded(e, f, &p, r, NULL);
 }
 

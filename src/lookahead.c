@@ -68,7 +68,7 @@ static bool take(struct tl_lookahead *a, struct held *h, const struct tl_frame *
         memcpy(h->data, f->data, f->caplen);
     h->f = *f;
     h->f.data = h->data;
-    h->dec = tl_decode(h->f.data, h->f.caplen, h->f.wirelen, h->f.linktype, &h->p);
+    h->dec = tl_engine_decode(a->e, &h->f, &h->p);
     if (h->dec == TL_DEC_OK)
         tl_engine_prefetch_key(a->e, &h->p, &h->lookup);
     return true;

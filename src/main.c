@@ -333,7 +333,8 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
                                .nreports = o->n,
                                .shard_index = cli->shard_index,
                                .shard_count = cli->shard_count,
-                               .threads = threads(cli)};
+                               .threads = threads(cli),
+                               .decode = &cli->decode};
     struct tl_engine *e = tl_engine_new(&ec);
     struct tl_input_info *infos = calloc(tl_source_ninputs(src) + 1, sizeof *infos);
     if (e == NULL || infos == NULL) {

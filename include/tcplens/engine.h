@@ -43,6 +43,9 @@ struct tl_engine_cfg {
     /* 2: the ordering stage and the formatters run on a thread of their
      * own (handoff.h); 0 or 1: on the engine's. The output is the same. */
     uint32_t threads;
+    /* What the decoder looks into (tunnel ports; --tunnel-port), borrowed;
+     * NULL: tl_decode()'s defaults. */
+    const struct tl_decode_cfg *decode;
     struct tl_report *const *reports; /* borrowed; every one gets every connection */
     size_t nreports;
 };
@@ -50,6 +53,9 @@ struct tl_engine_cfg {
 struct tl_engine;
 
 TL_MUST_CHECK struct tl_engine *tl_engine_new(const struct tl_engine_cfg *cfg);
+
+/* Decodes frame f as the engine does (its tunnel ports), into *p. */
+enum tl_dec tl_engine_decode(const struct tl_engine *e, const struct tl_frame *f, struct tl_pkt *p);
 
 /* Takes one frame. Fails only when a reporter fails (TL_ENOMEM, TL_EIO). */
 TL_MUST_CHECK enum tl_status tl_engine_feed(struct tl_engine *e, const struct tl_frame *f);
