@@ -107,6 +107,22 @@ static void set_error(struct tl_zstream *z, const char *fmt, ...)
     va_end(ap);
 }
 
+#if defined(HAVE_ZSTD) || defined(HAVE_LZ4)
+/* zstd's and lz4's decoders return 0 at a frame's end and start the next
+ * frame by themselves: the input may end only there. */
+static enum step frame_step(struct tl_zstream *z, bool frame_end, size_t used, size_t made,
+                            bool last)
+{
+    if (frame_end)
+        z->frame_done = true;
+    else if (used > 0)
+        z->frame_done = false;
+    if (!last || made > 0)
+        return STEP_OK;
+    return z->frame_done ? STEP_END : STEP_TRUNC;
+}
+#endif
+
 /* ---- gzip (zlib) --------------------------------------------------- */
 
 #ifdef HAVE_ZLIB
@@ -181,13 +197,7 @@ static enum step zs_step(struct tl_zstream *z, const uint8_t *in, size_t n, bool
         set_error(z, "zstd data corrupt: %s", ZSTD_getErrorName(rc));
         return STEP_ERR;
     }
-    if (rc == 0)
-        z->frame_done = true;
-    else if (*used > 0)
-        z->frame_done = false;
-    if (!last || *made > 0)
-        return STEP_OK;
-    return z->frame_done ? STEP_END : STEP_TRUNC;
+    return frame_step(z, rc == 0, *used, *made, last);
 }
 
 static void zs_end(struct tl_zstream *z) { ZSTD_freeDStream(z->dec.zs); }
@@ -214,13 +224,7 @@ static enum step lz_step(struct tl_zstream *z, const uint8_t *in, size_t n, bool
         set_error(z, "lz4 data corrupt: %s", LZ4F_getErrorName(rc));
         return STEP_ERR;
     }
-    if (rc == 0)
-        z->frame_done = true;
-    else if (*used > 0)
-        z->frame_done = false;
-    if (!last || *made > 0)
-        return STEP_OK;
-    return z->frame_done ? STEP_END : STEP_TRUNC;
+    return frame_step(z, rc == 0, *used, *made, last);
 }
 
 static void lz_end(struct tl_zstream *z) { LZ4F_freeDecompressionContext(z->dec.lz); }

@@ -739,16 +739,13 @@ static int due_timer(const struct tl_tcpstate *st, int64_t now_us, bool final, i
     return best;
 }
 
-bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final, struct tl_step *out,
-                         int64_t *when_us)
+/* Endpoint r's timer of this kind ran out at when: the step it makes. */
+static void timer_runs_out(struct tl_tcpstate *st, enum tl_role r, enum tl_evkind kind,
+                           int64_t when, struct tl_step *out)
 {
-    enum tl_evkind kind = TL_K_TIME_WAIT_END;
     bool was_ended = tl_tcpstate_ended(st);
-    int r = due_timer(st, now_us, final, when_us, &kind);
-    if (r < 0)
-        return false;
     memset(out, 0, sizeof *out);
-    struct ctx x = {st, NULL, *when_us, out, -1};
+    struct ctx x = {st, NULL, when, out, -1};
     out->kind = (uint8_t)kind;
     out->lifecycle = true;
     if (kind == TL_K_SYN_TIMEOUT)
@@ -759,8 +756,18 @@ bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final, str
         st->rtx_gave_up = true;
     if (kind == TL_K_FW2_REAPED)
         st->fw2_reaped = true;
-    fire(&x, (enum tl_role)r, TL_EV_TIMEOUT);
+    fire(&x, r, TL_EV_TIMEOUT);
     out->ended = !was_ended && tl_tcpstate_ended(st);
+}
+
+bool tl_tcpstate_advance(struct tl_tcpstate *st, int64_t now_us, bool final, struct tl_step *out,
+                         int64_t *when_us)
+{
+    enum tl_evkind kind = TL_K_TIME_WAIT_END;
+    int r = due_timer(st, now_us, final, when_us, &kind);
+    if (r < 0)
+        return false;
+    timer_runs_out(st, (enum tl_role)r, kind, *when_us, out);
     return true;
 }
 
@@ -805,21 +812,12 @@ void tl_tcpstate_icmp(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_ro
 bool tl_tcpstate_gave_up_before(struct tl_tcpstate *st, const struct tl_pkt *p, enum tl_role r,
                                 int64_t now_us, struct tl_step *out, int64_t *when_us)
 {
-    struct tl_ep *e = &st->ep[r];
     int64_t t;
     enum tl_evkind k;
     if (!(p->flags & TL_TH_RST) || !timer_of(st, r, true, &t, &k) || k != TL_K_RETX_TIMEOUT ||
         now_us < t)
         return false;
-    bool was_ended = tl_tcpstate_ended(st);
-    memset(out, 0, sizeof *out);
-    struct ctx x = {st, NULL, t, out, -1};
-    out->kind = TL_K_RETX_TIMEOUT;
-    out->lifecycle = true;
-    st->rtx_gave_up = true;
-    e->nrtx = 0;
-    fire(&x, r, TL_EV_TIMEOUT);
-    out->ended = !was_ended && tl_tcpstate_ended(st);
+    timer_runs_out(st, r, k, t, out);
     *when_us = t;
     return true;
 }
