@@ -115,6 +115,7 @@ enum tl_dec tl_decode_gre(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3)
         return TL_DEC_TRUNC_TUNNEL;
     if (flags & GRE_K) {
         out->tunnel.has_id = true;
+        out->tunnel.id_shared = true;
         out->tunnel.id = tl_rd_be32(c->p + GRE_BASE + (flags & GRE_C ? GRE_FIELD : 0));
     }
     tl_cur_skip(c, hlen);
@@ -123,6 +124,7 @@ enum tl_dec tl_decode_gre(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3)
         /* Type I has no ERSPAN header, and no sequence number. */
         out->tunnel.type = TL_TUN_ERSPAN;
         out->tunnel.has_id = false;
+        out->tunnel.id_shared = false;
         out->tunnel.id = 0;
         if (!(flags & GRE_S))
             return tl_decode_ether(c, out, l3);
@@ -130,6 +132,7 @@ enum tl_dec tl_decode_gre(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3)
     case TYPE_ERSPAN_III:
         out->tunnel.type = TL_TUN_ERSPAN;
         out->tunnel.has_id = false;
+        out->tunnel.id_shared = false;
         out->tunnel.id = 0;
         return decode_erspan(c, true, out, l3);
     default: return tl_decode_inner_type(c, type, out, l3);

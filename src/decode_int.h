@@ -107,6 +107,7 @@ enum tl_dec tl_decode_llc(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3);
 /* Link types of decode_link.c, rows of decode_l2.c's table. */
 enum tl_dec tl_decode_ppp_serial(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3);
 enum tl_dec tl_decode_chdlc(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3);
+enum tl_dec tl_decode_fddi(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3);
 enum tl_dec tl_decode_nflog(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3);
 enum tl_dec tl_decode_radiotap(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3);
 enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto);

@@ -22,6 +22,38 @@ enum {
  * crafted loop and is refused. */
 #define MAX_V6_EXT 16
 
+/* The largest IP datagram, once its fragments are put together. */
+enum { IP_MAX_DATAGRAM = 65535 };
+
+/*
+ * Whether a fragment (its offset, its more-fragments bit, the protocol it
+ * carries) is the first of a tunnel's datagram. GTP-U, VXLAN or GRE
+ * packets of full size grow past the path's MTU and are fragmented on the
+ * way; the first fragment holds every header down to the inner TCP one,
+ * and the inner IP header says how long the inner packet is. That is all
+ * the state machines need, so the segment is followed without putting
+ * the fragments together. A fragment of plain TCP is not: its segment's
+ * length is only known from the last fragment.
+ */
+static bool first_fragment_of_tunnel(uint16_t offset, bool more, uint8_t proto)
+{
+    return offset == 0 && more && proto != TL_PROTO_TCP && tl_proto_goes_on(proto, false);
+}
+
+/* Bounds the cursor to a datagram of tot bytes from here; a first
+ * fragment's datagram goes on past what this frame holds, up to the
+ * length the tunnel's own headers give. */
+static void clamp_datagram(struct tl_cur *c, size_t tot, bool first_piece)
+{
+    if (!first_piece) {
+        tl_cur_clamp(c, tot);
+        return;
+    }
+    if (c->left > tot)
+        c->left = tot;
+    c->wire = IP_MAX_DATAGRAM;
+}
+
 enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto)
 {
     if (!tl_cur_has(c, 20))
@@ -51,11 +83,16 @@ enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto)
     /* A total length beyond what was on the wire is a lie. */
     if (tot > c->wire)
         return TL_DEC_BAD_IP_LEN;
-    if (tot < c->wire)
+    if (tot < c->wire && !(out->quirks & TL_QUIRK_OUTER_FRAGMENT))
         out->quirks |= TL_QUIRK_L2_PADDING;
     uint16_t frag = tl_rd_be16(h + 6);
-    if ((frag & 0x2000) || (frag & 0x1fff))
-        return TL_DEC_FRAGMENT;
+    bool first_piece = false;
+    if ((frag & 0x2000) || (frag & 0x1fff)) {
+        if (!first_fragment_of_tunnel(frag & 0x1fff, (frag & 0x2000) != 0, h[9]))
+            return TL_DEC_FRAGMENT;
+        first_piece = true;
+        out->quirks |= TL_QUIRK_OUTER_FRAGMENT;
+    }
     if (h[9] != TL_PROTO_TCP && !tl_proto_goes_on(h[9], false))
         return TL_DEC_NOT_TCP;
     *proto = h[9];
@@ -66,7 +103,7 @@ enum tl_dec tl_decode_ipv4(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto)
     memcpy(out->dst.b, h + 16, 4);
     out->ip4_hdr = h;
     out->ip4_hlen = (uint16_t)ihl;
-    tl_cur_clamp(c, tot);
+    clamp_datagram(c, tot, first_piece);
     tl_cur_skip(c, ihl);
     return TL_DEC_OK;
 }
@@ -87,7 +124,9 @@ static size_t v6_ext_len(uint8_t nh, const uint8_t *h)
     }
 }
 
-enum tl_dec tl_decode_v6_ext(struct tl_cur *c, uint8_t *nh, bool outer)
+/* tl_decode_v6_ext(); *first_piece is set when a fragment header makes
+ * this the first fragment of a tunnel's datagram. */
+static enum tl_dec walk_v6_ext(struct tl_cur *c, uint8_t *nh, bool outer, bool *first_piece)
 {
     for (int i = 0; i < MAX_V6_EXT; i++) {
         if (*nh == TL_PROTO_TCP || (outer && tl_proto_goes_on(*nh, true)))
@@ -98,9 +137,14 @@ enum tl_dec tl_decode_v6_ext(struct tl_cur *c, uint8_t *nh, bool outer)
             return TL_DEC_TRUNC_IPV6_EXT;
         if (*nh == V6_FRAGMENT) {
             /* Offset and more-fragments both zero: an atomic fragment,
-             * whole in itself (RFC 6946). Anything else is a piece. */
-            if (tl_rd_be16(c->p + 2) & 0xfff9)
-                return TL_DEC_FRAGMENT;
+             * whole in itself (RFC 6946). Anything else is a piece; the
+             * first of a tunnel's datagram is followed as in IPv4. */
+            uint16_t frag = tl_rd_be16(c->p + 2);
+            if (frag & 0xfff9) {
+                if (!outer || !first_fragment_of_tunnel(frag >> 3, frag & 1u, c->p[0]))
+                    return TL_DEC_FRAGMENT;
+                *first_piece = true;
+            }
             *nh = c->p[0];
             tl_cur_skip(c, 8);
             continue;
@@ -120,6 +164,12 @@ enum tl_dec tl_decode_v6_ext(struct tl_cur *c, uint8_t *nh, bool outer)
                                                                          : TL_DEC_BAD_IPV6_EXT;
 }
 
+enum tl_dec tl_decode_v6_ext(struct tl_cur *c, uint8_t *nh, bool outer)
+{
+    bool first_piece = false;
+    return walk_v6_ext(c, nh, outer, &first_piece);
+}
+
 enum tl_dec tl_decode_ipv6(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto)
 {
     if (!tl_cur_has(c, 40))
@@ -136,7 +186,7 @@ enum tl_dec tl_decode_ipv6(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto)
     }
     if (plen > wire_payload)
         return TL_DEC_BAD_IP_LEN;
-    if (plen < wire_payload)
+    if (plen < wire_payload && !(out->quirks & TL_QUIRK_OUTER_FRAGMENT))
         out->quirks |= TL_QUIRK_L2_PADDING;
     uint8_t nh = h[6];
     out->ttl = h[7];
@@ -146,7 +196,12 @@ enum tl_dec tl_decode_ipv6(struct tl_cur *c, struct tl_pkt *out, uint8_t *proto)
     memcpy(out->dst.b, h + 24, 16);
     tl_cur_clamp(c, 40 + plen);
     tl_cur_skip(c, 40);
-    enum tl_dec r = tl_decode_v6_ext(c, &nh, true);
+    bool first_piece = false;
+    enum tl_dec r = walk_v6_ext(c, &nh, true, &first_piece);
+    if (r == TL_DEC_OK && first_piece) {
+        out->quirks |= TL_QUIRK_OUTER_FRAGMENT;
+        c->wire = IP_MAX_DATAGRAM;
+    }
     *proto = nh;
     return r;
 }

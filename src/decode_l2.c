@@ -308,6 +308,7 @@ static const struct linktype {
     {TL_DLT_PPP, "PPP", tl_decode_ppp},
     {TL_DLT_PPP_SERIAL, "PPP_SERIAL", tl_decode_ppp_serial},
     {TL_DLT_C_HDLC, "C_HDLC", tl_decode_chdlc},
+    {TL_DLT_FDDI, "FDDI", tl_decode_fddi},
     /* clang-format on */
 };
 

@@ -1,6 +1,6 @@
 /*
  * Link types other than Ethernet's family: Cisco HDLC, PPP on serial
- * lines, Linux NFLOG, 802.11 after radiotap. Rows of the
+ * lines, FDDI, Linux NFLOG, 802.11 after radiotap. Rows of the
  * linktypes[] table in decode_l2.c.
  */
 #include "tcplens/decode.h"
@@ -29,6 +29,21 @@ enum tl_dec tl_decode_ppp_serial(struct tl_cur *c, struct tl_pkt *out, enum tl_l
     if (c->p[0] == CHDLC_UNICAST || c->p[0] == CHDLC_BROADCAST)
         return tl_decode_chdlc(c, out, l3);
     return tl_decode_ppp(c, out, l3);
+}
+
+/* FDDI: frame control, destination and source addresses, then 802.2 LLC.
+ * Only asynchronous LLC frames (frame control 0101 0PPP) carry IP; the
+ * others are the ring's own (tokens, station management, MAC frames). */
+enum { FDDI_LEN = 13, FDDI_FC_KIND = 0xf8, FDDI_FC_LLC = 0x50 };
+
+enum tl_dec tl_decode_fddi(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3)
+{
+    if (!tl_cur_has(c, FDDI_LEN))
+        return TL_DEC_TRUNC_L2;
+    if ((c->p[0] & FDDI_FC_KIND) != FDDI_FC_LLC)
+        return TL_DEC_NOT_IP;
+    tl_cur_skip(c, FDDI_LEN);
+    return tl_decode_llc(c, out, l3);
 }
 
 /*

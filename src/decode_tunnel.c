@@ -36,6 +36,7 @@ enum tl_dec tl_tunnel_enter(struct tl_pkt *out, enum tl_tunnel_type type)
     t->type = (uint8_t)type;
     t->depth++;
     t->has_id = false;
+    t->id_shared = false;
     t->id = 0;
     t->outer_src = out->src;
     t->outer_dst = out->dst;
@@ -63,6 +64,25 @@ static enum tl_tunnel_type udp_tunnel(const struct tl_decode_cfg *cfg, uint16_t 
     return TL_TUN_NONE;
 }
 
+enum { IP6_HDR = 40 };
+
+/* Teredo between a client and a relay or a peer goes to any port (the
+ * relay's, the client's NAT-mapped one); only its server listens on 3544.
+ * A datagram is taken for Teredo, as Wireshark's and Zeek's heuristics
+ * take it, when it holds exactly one IPv6 packet to or from a Teredo
+ * address (2001:0::/32, RFC 4380): version 6, the payload length that
+ * fills the datagram. Not when Teredo is turned off (--tunnel-port). */
+static bool teredo_shaped(const struct tl_cur *c, const struct tl_decode_cfg *cfg)
+{
+    if (cfg->udp_ports[TL_TUN_TEREDO][0] == 0 || !tl_cur_has(c, UDP_HDR + IP6_HDR))
+        return false;
+    const uint8_t *u = c->p, *ip = c->p + UDP_HDR;
+    if ((ip[0] >> 4) != 6 || tl_rd_be16(u + 4) != (size_t)UDP_HDR + IP6_HDR + tl_rd_be16(ip + 4))
+        return false;
+    static const uint8_t prefix[4] = {0x20, 0x01, 0x00, 0x00};
+    return memcmp(ip + 8, prefix, 4) == 0 || memcmp(ip + 24, prefix, 4) == 0;
+}
+
 static enum tl_dec decode_udp(struct tl_cur *c, const struct tl_decode_cfg *cfg, struct tl_pkt *out,
                               enum tl_l3 *l3)
 {
@@ -72,6 +92,8 @@ static enum tl_dec decode_udp(struct tl_cur *c, const struct tl_decode_cfg *cfg,
     if (!tl_cur_has(c, UDP_HDR))
         return TL_DEC_TRUNC_UDP;
     enum tl_tunnel_type type = udp_tunnel(cfg, tl_rd_be16(c->p), tl_rd_be16(c->p + 2));
+    if (type == TL_TUN_NONE && teredo_shaped(c, cfg))
+        type = TL_TUN_TEREDO;
     if (type == TL_TUN_NONE)
         return TL_DEC_NOT_TCP;
     size_t len = tl_rd_be16(c->p + 4);

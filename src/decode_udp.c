@@ -19,6 +19,7 @@ enum tl_dec tl_decode_vxlan(struct tl_cur *c, struct tl_pkt *out, enum tl_l3 *l3
         return TL_DEC_TRUNC_TUNNEL;
     if (c->p[0] & VXLAN_I) {
         out->tunnel.has_id = true;
+        out->tunnel.id_shared = true;
         out->tunnel.id = tl_rd_be24(c->p + 4);
     }
     tl_cur_skip(c, VXLAN_HDR);

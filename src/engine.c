@@ -616,7 +616,7 @@ static bool late_for_tomb(struct tl_engine *e, const struct tl_flow_key *k, uint
     if (t == NULL)
         return false;
     enum tl_role r = tl_role_of(t->client_is_a, from_a);
-    if (t->lapse_us >= e->clock_us) {
+    if (t->lapse_us >= e->clock_us && !tl_seqspace_reset_again(&t->seq, p, f->ts_us - t->last_ts)) {
         if (tl_seqspace_starts_new(&t->seq, p, r, true)) {
             *prev = reuse_of(t->id, t->last_ts, t->time_wait_due, f->ts_us);
         } else if ((p->flags & TL_TH_SYN) || tl_seqspace_continues(&t->seq, p, r)) {
@@ -626,6 +626,17 @@ static bool late_for_tomb(struct tl_engine *e, const struct tl_flow_key *k, uint
     }
     tl_tombs_remove(e->tombs, t);
     return false;
+}
+
+/* A lone reset again on the 4-tuple of a connection of resets alone
+ * (tl_seqspace_reset_again()): that one is over, and this starts another. */
+static bool reset_again(struct tl_conn *c, const struct tl_pkt *p, int64_t ts_us)
+{
+    if (!(p->flags & TL_TH_RST))
+        return false;
+    struct tl_seqspace s;
+    tl_tcpstate_seqspace(conn_state(c), &s);
+    return tl_seqspace_reset_again(&s, p, ts_us - c->last_ts);
 }
 
 /* Where p's connection is looked up first (engine.h). The shard is the
@@ -672,6 +683,12 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     if (c != NULL && c->links.list == TL_FLOW_DORMANT &&
         !tl_tcpstate_continues(conn_state(c), p, tl_conn_role(c, from_a))) {
         st = retire_idle(e, c);
+        c = NULL;
+        if (st != TL_OK)
+            return st;
+    }
+    if (c != NULL && reset_again(c, p, f->ts_us)) {
+        st = retire(e, c, TL_END_OPEN);
         c = NULL;
         if (st != TL_OK)
             return st;

@@ -79,11 +79,12 @@ static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n);
  * A tunnel's identity as 32 bits, the same for both directions of one
  * connection; never 0. Its outer addresses count as a pair in either
  * order: a traffic mirror (AWS VXLAN mirroring, ERSPAN) sends both
- * directions from the same source to the same collector. Only VXLAN's VNI
- * counts: GTP-U TEIDs and L2TP ids are chosen by each end, and Geneve
- * gateways give each direction its own VNI. Two tunnels carrying the same
- * inner 4-tuple between the same outer addresses stay apart only by a
- * VXLAN VNI; other digests collide once in 2^32.
+ * directions from the same source to the same collector. Only an id both
+ * directions share counts (VXLAN's VNI, a GRE key: tl_tunnel.id_shared):
+ * GTP-U TEIDs and L2TP ids are chosen by each end, and Geneve gateways
+ * give each direction its own VNI. Two tunnels carrying the same inner
+ * 4-tuple between the same outer addresses stay apart only by such an id;
+ * other digests collide once in 2^32.
  */
 static uint32_t tunnel_digest(const struct tl_tunnel *t)
 {
@@ -92,7 +93,7 @@ static uint32_t tunnel_digest(const struct tl_tunnel *t)
     bool src_first = tl_addr_cmp(&t->outer_src, &t->outer_dst) <= 0;
     const struct tl_addr *oa = src_first ? &t->outer_src : &t->outer_dst;
     const struct tl_addr *ob = src_first ? &t->outer_dst : &t->outer_src;
-    uint32_t id = t->type == TL_TUN_VXLAN && t->has_id ? t->id : 0;
+    uint32_t id = t->id_shared ? t->id : 0;
     uint8_t head[5] = {t->type, (uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
                        (uint8_t)id};
     uint64_t h = fnv1a(UINT64_C(0xcbf29ce484222325), head, sizeof head);

@@ -321,6 +321,8 @@ static void track(struct tl_tcpstate *st, const struct tl_pkt *p, struct tl_ep *
         me->isn = p->seq;
         me->snd_nxt = end;
     }
+    if (!(p->flags & TL_TH_RST))
+        me->sent_other = true;
     if (syn && !me->syn_sent) {
         me->syn_sent = true;
         me->isn = p->seq;
@@ -917,6 +919,13 @@ void tl_tcpstate_seqspace(const struct tl_tcpstate *st, struct tl_seqspace *out)
         out->seen |= (uint8_t)(e->seen << r);
         out->syn_sent |= (uint8_t)(e->syn_sent << r);
     }
+    out->resets_only = out->seen != 0 && !st->ep[0].sent_other && !st->ep[1].sent_other;
+}
+
+bool tl_seqspace_reset_again(const struct tl_seqspace *s, const struct tl_pkt *p, int64_t gap_us)
+{
+    return s->resets_only && (p->flags & (TL_TH_RST | TL_TH_SYN)) == TL_TH_RST &&
+           gap_us > TL_RESET_ALONE_US;
 }
 
 bool tl_seqspace_continues(const struct tl_seqspace *s, const struct tl_pkt *p, enum tl_role r)

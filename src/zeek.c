@@ -96,7 +96,9 @@ static void to_seg(const struct tl_pkt *p, bool from_a, int64_t ts_us, struct zk
     s->seq = p->seq;
     s->ack = p->ack;
     s->len = p->payload_len;
-    s->caplen = p->payload_caplen;
+    /* Zeek puts a tunnel's fragmented datagram together: it holds the
+     * whole segment that this first fragment begins. */
+    s->caplen = (p->quirks & TL_QUIRK_OUTER_FRAGMENT) ? p->payload_len : p->payload_caplen;
     s->win = p->win;
     s->flags = p->flags;
     s->side = from_a ? 0 : 1;

@@ -14,7 +14,7 @@ enum {
     TL_DLT_NULL = 0,
     TL_DLT_EN10MB = 1,
     TL_DLT_PPP = 9,         /* PPP, with or without the HDLC-like FF 03 */
-    TL_DLT_FDDI = 10,       /* FDDI: not decoded */
+    TL_DLT_FDDI = 10,       /* FDDI, LLC/SNAP after its 13-byte header */
     TL_DLT_RAW = 12,        /* LINKTYPE_RAW (101) maps here on Linux */
     TL_DLT_RAW_BSD = 14,    /* OpenBSD's DLT_RAW */
     TL_DLT_PPP_SERIAL = 50, /* PPP in HDLC-like framing, or Cisco HDLC */
@@ -92,6 +92,9 @@ enum {
     TL_QUIRK_TCPOPT_BAD = 1u << 0,  /* an option's length ran past the header */
     TL_QUIRK_IP_LEN_ZERO = 1u << 1, /* IPv4 total length 0 (segmentation offload) */
     TL_QUIRK_L2_PADDING = 1u << 2,  /* frame longer than the IP datagram */
+    /* The first fragment of a tunnel's datagram: the inner packet goes on
+     * in fragments not seen here; its headers are all in this one. */
+    TL_QUIRK_OUTER_FRAGMENT = 1u << 3,
 };
 
 #define TL_MAX_SACK_BLOCKS 4
@@ -152,6 +155,11 @@ struct tl_tunnel {
     uint8_t type;  /* enum tl_tunnel_type */
     uint8_t depth; /* tunnels crossed, the innermost counted */
     bool has_id;
+    /* The id is the same both ways and names a tenant (VXLAN's VNI, a GRE
+     * key): it is part of the connection's key. The others are chosen by
+     * each end or per direction (GTP-U TEIDs, L2TP and PPTP ids, Geneve
+     * VNIs as gateways use them) and would split a connection in two. */
+    bool id_shared;
     uint32_t id;
     struct tl_addr outer_src, outer_dst;
 };

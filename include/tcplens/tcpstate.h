@@ -103,6 +103,7 @@ struct tl_ep {
     uint8_t wscale;
     bool acked_any;
     bool unseen_syn;            /* its SYN or SYN-ACK is inferred, not captured */
+    bool sent_other;            /* sent a segment that was not an RST */
     uint32_t isn;               /* SYN's sequence number, else the first seen */
     uint32_t snd_nxt;           /* highest sequence number sent, plus one */
     uint32_t fin_seq;           /* sequence number of our FIN */
@@ -256,12 +257,23 @@ struct tl_seqspace {
     uint32_t snd_nxt[2]; /* highest sequence number sent, plus one */
     uint8_t seen;        /* bit per role: sent at least one segment */
     uint8_t syn_sent;    /* bit per role */
+    bool resets_only;    /* nothing but RSTs was sent */
 };
 
 void tl_tcpstate_seqspace(const struct tl_tcpstate *st, struct tl_seqspace *out);
 
 /* tl_tcpstate_continues() on what a tombstone kept. */
 bool tl_seqspace_continues(const struct tl_seqspace *s, const struct tl_pkt *p, enum tl_role r);
+
+/* How long after a connection of resets alone another reset still belongs
+ * to it: as long as Zeek keeps a reset connection (tcp_reset_delay). */
+#define TL_RESET_ALONE_US (5 * TL_USEC_PER_SEC)
+
+/* True when p is a reset coming gap_us after the last segment of a
+ * connection that was nothing but resets. No host holds anything for such
+ * a connection (a reset leaves no TCB behind and answers none), so the
+ * reset is another, lone event on the 4-tuple: a connection of its own. */
+bool tl_seqspace_reset_again(const struct tl_seqspace *s, const struct tl_pkt *p, int64_t gap_us);
 
 /* tl_tcpstate_starts_new() on what a tombstone kept; ended says whether
  * the connection had ended. */

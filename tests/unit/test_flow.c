@@ -130,7 +130,8 @@ static void test_key(struct tap *t)
  * 192.0.2.<to>. */
 static struct tl_pkt in_vxlan(struct tl_pkt p, uint32_t vni, uint8_t from, uint8_t to)
 {
-    p.tunnel = (struct tl_tunnel){.type = TL_TUN_VXLAN, .depth = 1, .has_id = true, .id = vni};
+    p.tunnel = (struct tl_tunnel){
+        .type = TL_TUN_VXLAN, .depth = 1, .has_id = true, .id_shared = true, .id = vni};
     p.tunnel.outer_src.family = p.tunnel.outer_dst.family = TL_AF_INET;
     memcpy(p.tunnel.outer_src.b, (uint8_t[]){192, 0, 2, from}, 4);
     memcpy(p.tunnel.outer_dst.b, (uint8_t[]){192, 0, 2, to}, 4);
@@ -162,10 +163,21 @@ static void test_key_tunnel(struct tap *t)
     ok(t, tl_flow_key_eq(&k1, &kr), "a mirror's two directions, outer addresses alike: one key");
     struct tl_pkt g1 = in_vxlan(p, 7, 1, 2), g2 = in_vxlan(reversed(&p), 9, 2, 1);
     g1.tunnel.type = g2.tunnel.type = TL_TUN_GTPU; /* each end picks its own TEID */
+    g1.tunnel.id_shared = g2.tunnel.id_shared = false;
     struct tl_flow_key kg1, kg2;
     tl_flow_key_make(&g1, &kg1, &f);
     tl_flow_key_make(&g2, &kg2, &f);
     ok(t, tl_flow_key_eq(&kg1, &kg2), "GTP-U: TEIDs differing by direction, one key");
+    /* Two GRE keys between the same two routers: two tenants, as two VNIs. */
+    struct tl_pkt r1 = in_vxlan(p, 7, 1, 2), r2 = in_vxlan(reversed(&p), 7, 2, 1);
+    struct tl_pkt r3 = in_vxlan(p, 8, 1, 2);
+    r1.tunnel.type = r2.tunnel.type = r3.tunnel.type = TL_TUN_GRE;
+    struct tl_flow_key kr1, kr2, kr3;
+    tl_flow_key_make(&r1, &kr1, &f);
+    tl_flow_key_make(&r2, &kr2, &f);
+    tl_flow_key_make(&r3, &kr3, &f);
+    ok(t, tl_flow_key_eq(&kr1, &kr2) && !tl_flow_key_eq(&kr1, &kr3),
+       "GRE: one key both ways; another key, another connection");
     struct tl_flow_table *tb = table(0, 0, 1);
     ok(t,
        add(tb, &a) != NULL && add(tb, &b) != NULL && add(tb, &p) != NULL &&
