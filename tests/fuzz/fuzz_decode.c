@@ -12,13 +12,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* New link types go at the end, so that a saved input keeps its own. */
+/* New link types go at the end, so that a saved input keeps its own.
+ * FDDI holds the place the corpus was written with (tests/unit/
+ * test_decode.c's write_seed(), the real-fddi-llc-* seeds): without it
+ * every seed from PPP_SERIAL on would be read as the next link type. */
 /* clang-format off */
 static const int linktypes[] = {
     TL_DLT_NULL, TL_DLT_EN10MB, TL_DLT_RAW, TL_DLT_RAW_BSD, TL_DLT_LOOP,
     TL_DLT_LINUX_SLL, TL_DLT_IPV4, TL_DLT_IPV6, TL_DLT_LINUX_SLL2,
     147, /* USER0: unknown */
-    TL_DLT_PPP, TL_DLT_PPP_SERIAL, TL_DLT_C_HDLC,
+    TL_DLT_PPP, TL_DLT_FDDI, TL_DLT_PPP_SERIAL, TL_DLT_C_HDLC,
     TL_DLT_IEEE802_11_RADIO, TL_DLT_NFLOG,
 };
 /* clang-format on */

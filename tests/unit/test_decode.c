@@ -6,6 +6,7 @@
  * read past what was captured.
  */
 #include "tcplens/decode.h"
+#include "tcplens/flow.h"
 
 #include <pcap/pcap.h>
 #include <stdbool.h>
@@ -276,6 +277,11 @@ static void l2_fabricpath(struct pkt *p, int ver)
     pkt_fabricpath(p, ethertype(ver));
 }
 static void l2_chdlc(struct pkt *p, int ver) { pkt_chdlc(p, ethertype(ver)); }
+static void l2_fddi(struct pkt *p, int ver)
+{
+    pkt_fddi(p);
+    pkt_snap(p, ethertype(ver));
+}
 static void l2_ppp(struct pkt *p, int ver) { pkt_ppp(p, ppp_proto(ver), 0, 0); }
 static void l2_ppp_compressed(struct pkt *p, int ver) { pkt_ppp(p, ppp_proto(ver), 1, 1); }
 static void l2_ppp_mpls(struct pkt *p, int ver)
@@ -357,6 +363,7 @@ static const struct link_case link_cases[] = {
     {"802.1Q + VN-Tag + 802.1Q", TL_DLT_EN10MB, l2_vntag, (250u << 12) | 251u, 0},
     {"FabricPath", TL_DLT_EN10MB, l2_fabricpath, 0, 0},
     {"C_HDLC", TL_DLT_C_HDLC, l2_chdlc, 0, 0},
+    {"FDDI + LLC/SNAP", TL_DLT_FDDI, l2_fddi, 0, 0},
     {"PPP with FF 03", TL_DLT_PPP, l2_ppp, 0, 0},
     {"PPP without FF 03, protocol compressed", TL_DLT_PPP, l2_ppp_compressed, 0, 0},
     {"PPP + MPLS", TL_DLT_PPP, l2_ppp_mpls, 0, 0},
@@ -478,6 +485,56 @@ static void test_link_refusals(struct tap *t)
            "DLT_IPV4 carrying IPv6: bad version");
     is_int(t, dec_n(buf, 0, 0, TL_DLT_RAW, &o, &poff), TL_DEC_TRUNC_IP,
            "RAW, empty frame: truncated IP header");
+}
+
+/* FDDI: only asynchronous LLC frames (frame control 0101 0PPP, any
+ * priority) carry IP; the ring's own frames and synchronous ones do not. */
+static void test_fddi(struct tap *t)
+{
+    static const struct {
+        uint8_t fc;
+        enum tl_dec want;
+        const char *name;
+    } cases[] = {
+        {0x50, TL_DEC_OK, "FDDI async LLC, priority 0: decodes"},
+        {0x57, TL_DEC_OK, "FDDI async LLC, priority 7: decodes"},
+        {0x58, TL_DEC_NOT_IP, "FDDI frame control 0x58 (reserved LLC): not IP"},
+        {0xd0, TL_DEC_NOT_IP, "FDDI synchronous LLC (0xd0): not IP"},
+        {0x41, TL_DEC_NOT_IP, "FDDI station management (0x41): not IP"},
+        {0xc2, TL_DEC_NOT_IP, "FDDI MAC frame (0xc2): not IP"},
+        {0x80, TL_DEC_NOT_IP, "FDDI token (0x80): not IP"},
+        {0x00, TL_DEC_NOT_IP, "FDDI void frame (0x00): not IP"},
+    };
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pkt_init(&p, buf, sizeof buf);
+        l2_fddi(&p, 4);
+        std_ip_tcp(&p, 4);
+        buf[0] = cases[i].fc;
+        enum tl_dec r = dec(&p, TL_DLT_FDDI, &o, &poff);
+        is_str(t, tl_dec_name(r), tl_dec_name(cases[i].want), cases[i].name);
+        if (cases[i].want == TL_DEC_OK)
+            ok(t, r == TL_DEC_OK && std_ok(&o, 4, 0, poff, (long)p.pay_off),
+               "FDDI: the segment after 13 bytes of FDDI and 8 of LLC/SNAP, every field");
+    }
+    /* 802.2 LLC that is not SNAP (spanning tree's DSAP 0x42). */
+    pkt_init(&p, buf, sizeof buf);
+    l2_fddi(&p, 4);
+    std_ip_tcp(&p, 4);
+    buf[13] = buf[14] = 0x42;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_FDDI, &o, &poff)), "not_ip",
+           "FDDI async LLC of DSAP 0x42: not IP");
+    /* An FDDI frame read as Ethernet, or Ethernet as FDDI, is not taken. */
+    pkt_init(&p, buf, sizeof buf);
+    l2_eth(&p, 4);
+    std_ip_tcp(&p, 4);
+    is_int(t, dec(&p, TL_DLT_FDDI, &o, &poff), TL_DEC_NOT_IP,
+           "an Ethernet frame read as FDDI (frame control 0x02): not IP");
+    is_int(t, dec_n(buf, 12, 12, TL_DLT_FDDI, &o, &poff), TL_DEC_TRUNC_L2,
+           "FDDI frame of 12 bytes: truncated link header");
 }
 
 /* ---- IPv4 ---- */
@@ -1928,6 +1985,415 @@ static void test_tunnel_icmp(struct tap *t)
        "ICMPv6 packet too big in 6in6: the error, its tunnel");
 }
 
+/* ---- Teredo to any port ---- */
+
+/* A Teredo address (2001:0::/32, RFC 4380) ending in n, or with prefix
+ * 2001:db8::/32 when !teredo. */
+static void teredo_addr(uint8_t a[16], bool teredo, uint8_t n)
+{
+    memset(a, 0, 16);
+    a[0] = 0x20;
+    a[1] = 0x01;
+    if (!teredo) {
+        a[2] = 0x0d;
+        a[3] = 0xb8;
+    }
+    a[15] = n;
+}
+
+/* IPv4 UDP 40001 -> dport holding an IPv6 packet (src, dst) with the
+ * standard segment; extra bytes after it inside the datagram. */
+static void teredo_frame(struct pkt *p, uint8_t *buf, uint16_t dport, const uint8_t src[16],
+                         const uint8_t dst[16], size_t extra)
+{
+    pkt_init(p, buf, PKT_MAX);
+    udp_to(p, 4, dport);
+    pkt_ipv6(p, src, dst, PKT_PROTO_TCP);
+    std_tcp(p);
+    size_t ip6 = p->ip_off;
+    (void)pkt_put(p, extra);
+    pkt_finish(p);
+    pkt_be16(p->b + ip6 + 4, (uint16_t)(p->len - ip6 - 40 - extra));
+}
+
+static void test_teredo_any_port(struct tap *t)
+{
+    uint8_t buf[PKT_MAX], tsrc[16], tdst[16], src[16], dst[16];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    teredo_addr(tsrc, true, 1);
+    teredo_addr(tdst, true, 2);
+    pkt_v6addr(src, 1);
+    pkt_v6addr(dst, 2);
+    teredo_frame(&p, buf, 50000, tsrc, dst, 0);
+    enum tl_dec r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t,
+       r == TL_DEC_OK && o.tunnel.type == TL_TUN_TEREDO && o.tunnel.depth == 1 &&
+           memcmp(o.src.b, tsrc, 16) == 0 && addr_is(&o.dst, 6, 2) && o.sport == STD_SPORT &&
+           o.payload_len == STD_PAYLEN && poff == (long)p.pay_off &&
+           outer_is(&o.tunnel.outer_src, 0, 4, 0),
+       "Teredo to port 50000, from a Teredo address: the inner segment");
+    teredo_frame(&p, buf, 50000, src, tdst, 0);
+    r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && o.tunnel.type == TL_TUN_TEREDO && memcmp(o.dst.b, tdst, 16) == 0,
+       "Teredo to port 50000, to a Teredo address: the inner segment");
+    pkt_be16(buf + L4_OFF, 50001); /* neither port Teredo's */
+    r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && o.tunnel.type == TL_TUN_TEREDO,
+       "Teredo between ports 50001 and 50000: the inner segment");
+
+    teredo_frame(&p, buf, 50000, src, dst, 0);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "not_tcp",
+           "IPv6 in UDP to port 50000, no Teredo address: not TCP");
+    teredo_addr(src, false, 1);
+    teredo_addr(dst, false, 2);
+    teredo_frame(&p, buf, 50000, src, dst, 0);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "not_tcp",
+           "IPv6 in UDP to port 50000, 2001:db8:: addresses (not 2001:0::/32): not TCP");
+
+    teredo_frame(&p, buf, 50000, tsrc, tdst, 1);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "not_tcp",
+           "Teredo addresses, a byte after the IPv6 packet in the datagram: not TCP");
+    pkt_be16(buf + L4_OFF + 2, PKT_PORT_TEREDO);
+    r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && o.tunnel.type == TL_TUN_TEREDO,
+       "the same datagram to Teredo's port 3544: decoded (the port is enough)");
+    teredo_frame(&p, buf, 50000, tsrc, tdst, 0);
+    pkt_be16(buf + L4_OFF + 8 + 4, (uint16_t)(p.len - L4_OFF - 8 - 40 + 1));
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "not_tcp",
+           "Teredo addresses, IPv6 payload length one beyond the datagram: not TCP");
+    teredo_frame(&p, buf, 50000, tsrc, tdst, 0);
+    buf[L4_OFF + 8] = 0x40;
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "not_tcp",
+           "Teredo addresses, IP version 4 in the first nibble: not TCP");
+
+    struct tl_decode_cfg cfg;
+    tl_decode_cfg_default(&cfg);
+    teredo_frame(&p, buf, 50000, tsrc, tdst, 0);
+    cfg.udp_ports[TL_TUN_TEREDO][0] = 3545;
+    r = tl_decode_cfg(buf, p.len, p.len, TL_DLT_EN10MB, &cfg, &o);
+    ok(t, r == TL_DEC_OK && o.tunnel.type == TL_TUN_TEREDO,
+       "Teredo moved to 3545 (--tunnel-port teredo=3545): any port still taken");
+    cfg.udp_ports[TL_TUN_TEREDO][0] = 0;
+    is_str(t, tl_dec_name(tl_decode_cfg(buf, p.len, p.len, TL_DLT_EN10MB, &cfg, &o)), "not_tcp",
+           "Teredo turned off (--tunnel-port teredo=0): not taken on any port");
+    /* Cut before the IPv6 header is whole, the datagram cannot be told
+     * from any other UDP; never a read past the cut (ASan). */
+    teredo_frame(&p, buf, 50000, tsrc, tdst, 0);
+    int bad = 0;
+    for (size_t cut = 0; cut <= p.len; cut++) {
+        enum tl_dec rc = dec_n(buf, cut, p.len, TL_DLT_EN10MB, &o, &poff);
+        bool good = cut < L4_OFF + 8 + 40 ? rc != TL_DEC_OK
+                    : cut < p.pay_off     ? is_trunc(rc)
+                                          : rc == TL_DEC_OK && o.tunnel.type == TL_TUN_TEREDO &&
+                                            o.payload_caplen == cut - p.pay_off;
+        if (!good) {
+            printf("#   cut at %zu: %s\n", cut, tl_dec_name(rc));
+            bad++;
+        }
+    }
+    is_int(t, bad, 0, "Teredo to any port, cut at every byte: not taken, truncated, then ok");
+}
+
+/* ---- the first fragment of a tunnel's datagram ---- */
+
+enum { FRAG_PAYLEN = 1400, FRAG_KEEP = 100 };
+
+/* The inner IPv4 segment of a fragmented tunnel: FRAG_PAYLEN bytes. */
+static void frag_inner(struct pkt *p)
+{
+    pkt_ipv4(p, PKT_V4(10, 0, 0, 1), PKT_V4(10, 0, 0, 2), PKT_PROTO_TCP, 0);
+    struct pkt_tcp tcp = {.sport = STD_SPORT,
+                          .dport = STD_DPORT,
+                          .seq = 1000,
+                          .ack = 2000,
+                          .flags = TL_TH_ACK,
+                          .win = 512,
+                          .paylen = FRAG_PAYLEN};
+    pkt_tcp(p, &tcp);
+    pkt_finish(p);
+}
+
+/* Outer headers over IPv6 with a fragment header (offset 0, M 1). */
+static void f6_vxlan(struct pkt *p, int ver)
+{
+    eth_outer(p, 6, PKT_PROTO_FRAGMENT);
+    pkt_ipv6_frag(p, PKT_PROTO_UDP, 0, 1);
+    pkt_udp(p, 40001, PKT_PORT_VXLAN);
+    pkt_vxlan(p, 9);
+    pkt_eth(p, ethertype(ver));
+}
+static void f6_gtpu(struct pkt *p, int ver)
+{
+    (void)ver;
+    eth_outer(p, 6, PKT_PROTO_FRAGMENT);
+    pkt_ipv6_frag(p, PKT_PROTO_UDP, 0, 1);
+    pkt_udp(p, 40001, PKT_PORT_GTPU);
+    pkt_gtpu(p, 0x44, 0, 0);
+}
+static void f6_gre(struct pkt *p, int ver)
+{
+    eth_outer(p, 6, PKT_PROTO_FRAGMENT);
+    pkt_ipv6_frag(p, PKT_PROTO_GRE, 0, 1);
+    pkt_gre(p, PKT_GRE_K, ethertype(ver), 5, 0);
+}
+
+struct frag_case {
+    const char *name;
+    void (*outer)(struct pkt *p, int ver);
+    int outer_ver, type;
+};
+
+static const struct frag_case frag_cases[] = {
+    {"GTP-U over IPv4", t_gtpu, 4, TL_TUN_GTPU},    {"VXLAN over IPv4", t_vxlan, 4, TL_TUN_VXLAN},
+    {"GRE over IPv4", t_gre, 4, TL_TUN_GRE},        {"IP in IPv4", t_ipip4, 4, TL_TUN_IPIP},
+    {"VXLAN over IPv6", f6_vxlan, 6, TL_TUN_VXLAN}, {"GTP-U over IPv6", f6_gtpu, 6, TL_TUN_GTPU},
+    {"GRE over IPv6", f6_gre, 6, TL_TUN_GRE},
+};
+
+/* Where the outer IP datagram's fragmentable part starts: after the
+ * IPv4 header, or the IPv6 header and its fragment header. */
+static size_t frag_start(int outer_ver) { return outer_ver == 4 ? 14 + 20 : 14 + 40 + 8; }
+
+/* Builds the whole datagram of fc, then keeps its first fragment:
+ * headers and FRAG_KEEP bytes of payload or so (8-byte units). */
+static size_t frag_first(const struct frag_case *fc, struct pkt *p, uint8_t *buf)
+{
+    pkt_init(p, buf, PKT_MAX);
+    fc->outer(p, 4);
+    frag_inner(p);
+    size_t start = frag_start(fc->outer_ver);
+    size_t keep = start + ((p->pay_off + FRAG_KEEP - start) & ~(size_t)7);
+    if (fc->outer_ver == 4) {
+        pkt_be16(buf + 14 + 2, (uint16_t)(keep - 14));
+        pkt_be16(buf + 14 + 6, 0x2000); /* MF, offset 0 */
+    } else {
+        pkt_be16(buf + 14 + 4, (uint16_t)(keep - 14 - 40));
+    }
+    return keep;
+}
+
+/* The fragment that follows (offset after the first, M/MF more) into
+ * tail, from the whole datagram in buf cut at keep; its length. */
+static size_t frag_next(const struct frag_case *fc, const uint8_t *buf, size_t len, size_t keep,
+                        bool more, uint8_t *tail)
+{
+    size_t start = frag_start(fc->outer_ver);
+    memcpy(tail, buf, start);
+    memcpy(tail + start, buf + keep, len - keep);
+    size_t n = start + len - keep;
+    uint16_t off8 = (uint16_t)((keep - start) / 8);
+    if (fc->outer_ver == 4) {
+        pkt_be16(tail + 14 + 2, (uint16_t)(n - 14));
+        pkt_be16(tail + 14 + 6, (uint16_t)(off8 | (more ? 0x2000 : 0)));
+    } else {
+        pkt_be16(tail + 14 + 4, (uint16_t)(n - 14 - 40));
+        pkt_be16(tail + 14 + 40 + 2, (uint16_t)((off8 << 3) | (more ? 1 : 0)));
+    }
+    return n;
+}
+
+static void test_outer_fragment_case(struct tap *t, const struct frag_case *fc)
+{
+    uint8_t buf[PKT_MAX], tail[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    char name[160];
+    size_t keep = frag_first(fc, &p, buf);
+    enum tl_dec r = dec_n(buf, keep, keep, TL_DLT_EN10MB, &o, &poff);
+    snprintf(name, sizeof name, "first fragment of %s: the inner segment, %d bytes long, %zu held",
+             fc->name, FRAG_PAYLEN, keep - p.pay_off);
+    ok(t,
+       r == TL_DEC_OK && o.tunnel.type == fc->type && o.tunnel.depth == 1 &&
+           addr_is(&o.src, 4, 1) && addr_is(&o.dst, 4, 2) && o.sport == STD_SPORT &&
+           o.seq == 1000 && o.payload_len == FRAG_PAYLEN && o.payload_caplen == keep - p.pay_off &&
+           poff == (long)p.pay_off && outer_is(&o.tunnel.outer_src, 0, fc->outer_ver, 0),
+       name);
+    if (r != TL_DEC_OK)
+        printf("#   %s\n", tl_dec_name(r));
+    snprintf(name, sizeof name, "first fragment of %s: quirk outer_fragment, not padding",
+             fc->name);
+    ok(t, r == TL_DEC_OK && o.quirks == TL_QUIRK_OUTER_FRAGMENT, name);
+    int bad = 0;
+    for (size_t cut = 0; cut < keep; cut++) {
+        enum tl_dec rc = dec_n(buf, cut, keep, TL_DLT_EN10MB, &o, &poff);
+        if (cut < p.pay_off ? !is_trunc(rc)
+                            : rc != TL_DEC_OK || o.payload_caplen != cut - p.pay_off ||
+                                  o.payload_len != FRAG_PAYLEN) {
+            printf("#   cut at %zu: %s\n", cut, tl_dec_name(rc));
+            bad++;
+        }
+    }
+    snprintf(name, sizeof name, "first fragment of %s, cut at every byte: truncated, then ok",
+             fc->name);
+    is_int(t, bad, 0, name);
+    size_t n = frag_next(fc, buf, p.len, keep, false, tail);
+    snprintf(name, sizeof name, "last fragment of %s: fragment", fc->name);
+    is_str(t, tl_dec_name(dec_n(tail, n, n, TL_DLT_EN10MB, &o, &poff)), "ip_fragment", name);
+    n = frag_next(fc, buf, p.len, keep, true, tail);
+    snprintf(name, sizeof name, "middle fragment of %s: fragment", fc->name);
+    is_str(t, tl_dec_name(dec_n(tail, n, n, TL_DLT_EN10MB, &o, &poff)), "ip_fragment", name);
+}
+
+/* A plain TCP segment's first fragment: its length is only known from
+ * the last one, so it is still skipped. */
+static void test_outer_fragment_plain(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    pkt_init(&p, buf, sizeof buf);
+    pkt_eth(&p, PKT_ETH_IPV4);
+    frag_inner(&p);
+    size_t keep = 14 + 20 + 80;
+    pkt_be16(buf + 14 + 2, (uint16_t)(keep - 14));
+    pkt_be16(buf + 14 + 6, 0x2000);
+    is_str(t, tl_dec_name(dec_n(buf, keep, keep, TL_DLT_EN10MB, &o, &poff)), "ip_fragment",
+           "first fragment of plain TCP over IPv4: fragment");
+    uint8_t s[16], d[16];
+    pkt_v6addr(s, 1);
+    pkt_v6addr(d, 2);
+    pkt_init(&p, buf, sizeof buf);
+    pkt_eth(&p, PKT_ETH_IPV6);
+    pkt_ipv6(&p, s, d, PKT_PROTO_FRAGMENT);
+    pkt_ipv6_frag(&p, PKT_PROTO_TCP, 0, 1);
+    std_tcp(&p);
+    pkt_finish(&p);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "ip_fragment",
+           "first fragment of plain TCP over IPv6: fragment");
+    /* Inside a tunnel, the inner datagram's own first fragment is not
+     * followed either: TCP in it. */
+    pkt_init(&p, buf, sizeof buf);
+    t_vxlan(&p, 4);
+    frag_inner(&p);
+    pkt_be16(buf + p.ip_off + 6, 0x2000);
+    is_str(t, tl_dec_name(dec(&p, TL_DLT_EN10MB, &o, &poff)), "ip_fragment",
+           "VXLAN whole, the inner TCP datagram a first fragment: fragment");
+}
+
+/* Lengths in a first fragment come from headers the rest of the datagram
+ * is not there to check: bounded by the largest datagram (65535). */
+static void test_outer_fragment_lies(struct tap *t)
+{
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    /* VXLAN over IPv4, UDP length 0 (taken as the rest of the datagram):
+     * 65535 - 20 - 8 - 8 - 14 = 65485 bytes left for the inner packet. */
+    size_t keep = frag_first(&frag_cases[1], &p, buf);
+    pkt_be16(buf + L4_OFF + 4, 0);
+    size_t inner = L4_OFF + 8 + 8 + 14;
+    pkt_be16(buf + inner + 2, 65485);
+    enum tl_dec r = dec_n(buf, keep, keep, TL_DLT_EN10MB, &o, &poff);
+    ok(t, r == TL_DEC_OK && o.payload_len == 65485 - 40,
+       "first fragment, inner IPv4 length 65485 (all a datagram holds): taken");
+    pkt_be16(buf + inner + 2, 65486);
+    is_str(t, tl_dec_name(dec_n(buf, keep, keep, TL_DLT_EN10MB, &o, &poff)), "bad_ip_total_length",
+           "first fragment, inner IPv4 length 65486: bad length");
+    pkt_be16(buf + inner + 2, 65535);
+    is_str(t, tl_dec_name(dec_n(buf, keep, keep, TL_DLT_EN10MB, &o, &poff)), "bad_ip_total_length",
+           "first fragment, inner IPv4 length 65535: bad length");
+    keep = frag_first(&frag_cases[1], &p, buf);
+    pkt_be16(buf + L4_OFF + 4, 65535);
+    is_str(t, tl_dec_name(dec_n(buf, keep, keep, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "first fragment, UDP length 65535 after a 20-byte IP header: bad tunnel header");
+    keep = frag_first(&frag_cases[0], &p, buf);
+    pkt_be16(buf + TUN_OFF + 2, 65535);
+    is_str(t, tl_dec_name(dec_n(buf, keep, keep, TL_DLT_EN10MB, &o, &poff)), "bad_tunnel_header",
+           "first fragment, GTP-U length 65535: bad tunnel header");
+    keep = frag_first(&frag_cases[2], &p, buf);
+    pkt_be16(buf + L4_OFF + 4 + 2, 65535);
+    is_str(t, tl_dec_name(dec_n(buf, keep, keep, TL_DLT_EN10MB, &o, &poff)), "bad_ip_total_length",
+           "first fragment of GRE, inner IPv4 length 65535: bad length");
+    keep = frag_first(&frag_cases[4], &p, buf);
+    pkt_be16(buf + 14 + 40 + 8 + 4, 0);
+    pkt_be16(buf + 14 + 40 + 8 + 8 + 8 + 14 + 2, 65535);
+    is_str(t, tl_dec_name(dec_n(buf, keep, keep, TL_DLT_EN10MB, &o, &poff)), "bad_ip_total_length",
+           "first fragment of VXLAN over IPv6, inner IPv4 length 65535: bad length");
+}
+
+static void test_outer_fragment(struct tap *t)
+{
+    for (size_t i = 0; i < sizeof frag_cases / sizeof frag_cases[0]; i++)
+        test_outer_fragment_case(t, &frag_cases[i]);
+    test_outer_fragment_plain(t);
+    test_outer_fragment_lies(t);
+}
+
+/* ---- tunnel ids in the connection's key ---- */
+
+/* GRE with a key carrying IPv4, carrying IP in IP: the innermost
+ * tunnel, IP in IP, has no id. */
+static void t_ipip_in_gre_key(struct pkt *p, int ver)
+{
+    eth_outer(p, 4, PKT_PROTO_GRE);
+    pkt_gre(p, PKT_GRE_K, PKT_ETH_IPV4, 7, 0);
+    outer_ip(p, 1, 4, ipip_proto(ver));
+}
+
+static void test_tunnel_id_shared(struct tap *t)
+{
+    static const struct {
+        void (*outer)(struct pkt *p, int ver);
+        bool has_id, shared;
+        const char *name;
+    } cases[] = {
+        {t_vxlan, true, true, "VXLAN's VNI"},
+        {t_vxlan8472_v6, true, true, "VXLAN's VNI over IPv6"},
+        {t_vxlan_in_gretap, true, true, "VXLAN's VNI inside keyed gretap"},
+        {t_gre_cks, true, true, "a GRE key (with checksum, sequence)"},
+        {t_gretap, true, true, "a gretap key"},
+        {t_gre_v6, true, true, "an ip6gre key"},
+        {t_gre, false, false, "GRE without a key"},
+        {t_pptp, true, false, "PPTP's call id"},
+        {t_gtpu, true, false, "a GTP-U TEID"},
+        {t_geneve, true, false, "a Geneve VNI"},
+        {t_l2tp, true, false, "L2TP's tunnel and session ids"},
+        {t_erspan2, true, false, "an ERSPAN II session"},
+        {t_erspan3, true, false, "an ERSPAN III session after a GRE key"},
+        {t_ipip_in_gre_key, false, false, "IP in IP inside keyed GRE"},
+    };
+    uint8_t buf[PKT_MAX];
+    struct pkt p;
+    struct tl_pkt o;
+    long poff;
+    char name[160];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tun_frame(&p, buf, cases[i].outer);
+        enum tl_dec r = dec(&p, TL_DLT_EN10MB, &o, &poff);
+        snprintf(name, sizeof name, "%s: %s the connection's key", cases[i].name,
+                 cases[i].shared ? "in" : "not in");
+        ok(t,
+           r == TL_DEC_OK && o.tunnel.has_id == cases[i].has_id &&
+               o.tunnel.id_shared == cases[i].shared,
+           name);
+    }
+    /* Through the flow key: two GRE keys apart, two TEIDs together. */
+    struct tl_flow_key k1, k2;
+    bool from_a;
+    struct tl_pkt o2;
+    tun_frame(&p, buf, t_gretap);
+    (void)dec(&p, TL_DLT_EN10MB, &o, &poff);
+    pkt_be32(buf + L4_OFF + 4, 78);
+    (void)dec(&p, TL_DLT_EN10MB, &o2, &poff);
+    tl_flow_key_make(&o, &k1, &from_a);
+    tl_flow_key_make(&o2, &k2, &from_a);
+    ok(t, o.tunnel.id == 77 && o2.tunnel.id == 78 && !tl_flow_key_eq(&k1, &k2),
+       "gretap keys 77 and 78, same routers, same 4-tuple: two connection keys");
+    tun_frame(&p, buf, t_gtpu);
+    (void)dec(&p, TL_DLT_EN10MB, &o, &poff);
+    pkt_be32(buf + TUN_OFF + 4, 0x55667788);
+    (void)dec(&p, TL_DLT_EN10MB, &o2, &poff);
+    tl_flow_key_make(&o, &k1, &from_a);
+    tl_flow_key_make(&o2, &k2, &from_a);
+    ok(t, o.tunnel.id != o2.tunnel.id && tl_flow_key_eq(&k1, &k2),
+       "GTP-U TEIDs differing, same routers, same 4-tuple: one connection key");
+}
+
 static void test_link_refusals_new(struct tap *t)
 {
     uint8_t buf[PKT_MAX];
@@ -2125,6 +2591,7 @@ int main(void)
     struct tap t = {0, 0};
     test_link_types(&t);
     test_link_refusals(&t);
+    test_fddi(&t);
     test_ipv4_ihl(&t);
     test_ipv4_len(&t);
     test_snaplen(&t);
@@ -2145,6 +2612,9 @@ int main(void)
     test_tunnel_skips(&t);
     test_tunnel_cfg(&t);
     test_tunnel_icmp(&t);
+    test_teredo_any_port(&t);
+    test_outer_fragment(&t);
+    test_tunnel_id_shared(&t);
     test_link_refusals_new(&t);
     test_tunnel_captures(&t);
     test_real_syn(&t);

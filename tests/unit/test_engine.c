@@ -458,6 +458,138 @@ static void test_tombstone_vlan_apart(struct tap *t)
     json_decref(c);
 }
 
+/* An engine lingering linger_us after a connection ends: TL_DEFAULT_LINGER_US
+ * keeps it in the table, 1 ms leaves a tombstone in its place. */
+static void rig_open_linger(struct rig *g, int64_t linger_us)
+{
+    struct tl_report_cfg rc = {.format = TL_REPORT_NDJSON, .reorder = true};
+    struct tl_engine_cfg ec = {.idle_timeout_us = TL_DEFAULT_IDLE_TIMEOUT_US,
+                               .vlan_key = TL_VLAN_KEY_AUTO,
+                               .linger_us = linger_us,
+                               .timeline = {.max_events = TL_DEFAULT_TIMELINE_MAX}};
+    rig_start(g, &rc, &ec);
+}
+
+/* Bare RSTs from the client at each of at_ms[] (the same sequence number,
+ * as a host answering stray segments sends), then a SYN on another port
+ * 100 s on to move the clock past every linger. */
+static json_t *lone_resets(int64_t linger_us, const int64_t *at_ms, size_t n,
+                           struct tl_capture_info *cap)
+{
+    struct rig g;
+    rig_open_linger(&g, linger_us);
+    for (size_t i = 0; i < n; i++)
+        seg(&g, at_ms[i], C2S, TL_TH_RST, 5000, 0, 0);
+    g.cport = 40001;
+    seg(&g, at_ms[n - 1] + 100000, C2S, TL_TH_SYN, 1, 0, 0);
+    return rig_close(&g, cap);
+}
+
+/* Connections of the lone RSTs' 4-tuple (port 40000), and the packets of
+ * the first. */
+static size_t on_port(json_t *c, long long *first_packets)
+{
+    size_t n = 0;
+    *first_packets = -1;
+    for (size_t i = 0; i < json_array_size(c); i++) {
+        if (num(c, i, "client", "port") != 40000 && num(c, i, "server", "port") != 40000)
+            continue;
+        if (n++ == 0)
+            *first_packets = num(c, i, "packets", "client") + num(c, i, "packets", "server");
+    }
+    return n;
+}
+
+/* A connection of resets alone is over when its reset is: a reset more
+ * than 5 s after its last segment is another connection, lingering or
+ * reported (a tombstone) alike; within 5 s it is the same one. */
+static void test_reset_alone(struct tap *t)
+{
+    static const struct {
+        int64_t linger_us;
+        const char *mode;
+    } modes[] = {{TL_DEFAULT_LINGER_US, "lingering"}, {1000, "tombstone (1 ms linger)"}};
+    /* Lingering only: a reset late for a tombstone is counted, not added
+     * to what the tombstone kept, so its 5 s run from the first reset. */
+    static const struct {
+        int64_t at[3];
+        size_t n, conns;
+        bool lingering_only;
+        const char *what;
+    } runs[] = {
+        {{0, 6000}, 2, 2, false, "two lone RSTs 6 s apart: two connections"},
+        {{0, 1000}, 2, 1, false, "two lone RSTs 1 s apart: one connection"},
+        {{0, 5000}, 2, 1, false, "two lone RSTs exactly 5 s apart: one connection"},
+        {{0, 5001}, 2, 2, false, "two lone RSTs 5.001 s apart: two connections"},
+        {{0, 1000, 7000}, 3, 2, false, "lone RSTs at 0, 1 and 7 s: two connections"},
+        {{0, 4000, 8000},
+         3,
+         1,
+         true,
+         "lone RSTs at 0, 4 and 8 s (each within 5 s of the last): one"},
+    };
+    char name[200];
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+            if (runs[i].lingering_only && m > 0)
+                continue;
+            struct tl_capture_info cap;
+            json_t *c = lone_resets(modes[m].linger_us, runs[i].at, runs[i].n, &cap);
+            long long first;
+            snprintf(name, sizeof name, "reset alone, %s: %s", modes[m].mode, runs[i].what);
+            is_int(t, on_port(c, &first), runs[i].conns, name);
+            json_decref(c);
+        }
+    }
+    /* Which path took the second reset: the lingering connection, or the
+     * tombstone (counted late, not reported again). */
+    struct tl_capture_info cap;
+    long long first;
+    json_t *c = lone_resets(TL_DEFAULT_LINGER_US, runs[1].at, 2, &cap);
+    ok(t, on_port(c, &first) == 1 && first == 2 && cap.late_segments == 0,
+       "reset alone, lingering: the second RST 1 s on is the connection's second packet");
+    json_decref(c);
+    c = lone_resets(1000, runs[1].at, 2, &cap);
+    ok(t, on_port(c, &first) == 1 && first == 1 && cap.late_segments == 1,
+       "reset alone, tombstone: the second RST 1 s on is late for the reported connection");
+    json_decref(c);
+    c = lone_resets(1000, runs[0].at, 2, &cap);
+    ok(t, on_port(c, &first) == 2 && cap.late_segments == 0,
+       "reset alone, tombstone: the second RST 6 s on is not late, it is another connection");
+    json_decref(c);
+}
+
+/* A connection that sent anything but RSTs is not one of resets alone: a
+ * reset 10 s after its own RST is still its own. */
+static void test_reset_after_data(struct tap *t)
+{
+    static const int64_t lingers[] = {TL_DEFAULT_LINGER_US, 1000};
+    for (size_t m = 0; m < 2; m++) {
+        struct rig g;
+        struct tl_capture_info cap;
+        rig_open_linger(&g, lingers[m]);
+        seg(&g, 0, C2S, TL_TH_SYN, 1000, 0, 0);
+        seg(&g, 1, S2C, TL_TH_SYN | TL_TH_ACK, 9000, 1001, 0);
+        seg(&g, 2, C2S, TL_TH_ACK, 1001, 9001, 0);
+        seg(&g, 3, C2S, TL_TH_ACK | TL_TH_PSH, 1001, 9001, 10);
+        seg(&g, 4, S2C, TL_TH_ACK, 9001, 1011, 0);
+        seg(&g, 5, C2S, TL_TH_RST, 1011, 0, 0);
+        seg(&g, 10005, C2S, TL_TH_RST, 1011, 0, 0);
+        g.cport = 40001;
+        seg(&g, 200000, C2S, TL_TH_SYN, 1, 0, 0);
+        json_t *c = rig_close(&g, &cap);
+        long long first;
+        size_t n = on_port(c, &first);
+        ok(t,
+           n == 1 && (m == 0 ? first == 7 && cap.late_segments == 0
+                             : first == 6 && cap.late_segments == 1),
+           m == 0 ? "data, RST, RST 10 s later, lingering: one connection, the RST on it"
+                  : "data, RST, RST 10 s later, tombstone: one connection, the RST late");
+        is_str(t, str(c, 0, "end"), "rst", "data, RST, RST 10 s later: ended by RST");
+        json_decref(c);
+    }
+}
+
 /* --vlan-key: a tap that tags each direction with its own VLAN gives one
  * connection (auto, off); tenants that reuse addresses stay apart (auto,
  * on). */
@@ -923,6 +1055,8 @@ int main(void)
     test_duplicates(&t);
     test_vlan_key(&t);
     test_tombstone_vlan_apart(&t);
+    test_reset_alone(&t);
+    test_reset_after_data(&t);
     test_max_flows(&t);
     test_max_flows_prefers_ended(&t);
     test_roles(&t);
