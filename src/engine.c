@@ -620,6 +620,9 @@ static bool late_for_tomb(struct tl_engine *e, const struct tl_flow_key *k, uint
         if (tl_seqspace_starts_new(&t->seq, p, r, true)) {
             *prev = reuse_of(t->id, t->last_ts, t->time_wait_due, f->ts_us);
         } else if ((p->flags & TL_TH_SYN) || tl_seqspace_continues(&t->seq, p, r)) {
+            /* Its last segment now, as it would be for the connection
+             * itself had it lingered: later gaps count from here. */
+            t->last_ts = f->ts_us;
             e->cap.late_segments++;
             return true;
         }

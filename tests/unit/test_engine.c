@@ -509,30 +509,23 @@ static void test_reset_alone(struct tap *t)
         int64_t linger_us;
         const char *mode;
     } modes[] = {{TL_DEFAULT_LINGER_US, "lingering"}, {1000, "tombstone (1 ms linger)"}};
-    /* Lingering only: a reset late for a tombstone is counted, not added
-     * to what the tombstone kept, so its 5 s run from the first reset. */
+    /* A reset late for a tombstone becomes its last segment, as it would
+     * be the lingering connection's: the 5 s run from it in both modes. */
     static const struct {
         int64_t at[3];
         size_t n, conns;
-        bool lingering_only;
         const char *what;
     } runs[] = {
-        {{0, 6000}, 2, 2, false, "two lone RSTs 6 s apart: two connections"},
-        {{0, 1000}, 2, 1, false, "two lone RSTs 1 s apart: one connection"},
-        {{0, 5000}, 2, 1, false, "two lone RSTs exactly 5 s apart: one connection"},
-        {{0, 5001}, 2, 2, false, "two lone RSTs 5.001 s apart: two connections"},
-        {{0, 1000, 7000}, 3, 2, false, "lone RSTs at 0, 1 and 7 s: two connections"},
-        {{0, 4000, 8000},
-         3,
-         1,
-         true,
-         "lone RSTs at 0, 4 and 8 s (each within 5 s of the last): one"},
+        {{0, 6000}, 2, 2, "two lone RSTs 6 s apart: two connections"},
+        {{0, 1000}, 2, 1, "two lone RSTs 1 s apart: one connection"},
+        {{0, 5000}, 2, 1, "two lone RSTs exactly 5 s apart: one connection"},
+        {{0, 5001}, 2, 2, "two lone RSTs 5.001 s apart: two connections"},
+        {{0, 1000, 7000}, 3, 2, "lone RSTs at 0, 1 and 7 s: two connections"},
+        {{0, 4000, 8000}, 3, 1, "lone RSTs at 0, 4 and 8 s (each within 5 s of the last): one"},
     };
     char name[200];
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
-            if (runs[i].lingering_only && m > 0)
-                continue;
             struct tl_capture_info cap;
             json_t *c = lone_resets(modes[m].linger_us, runs[i].at, runs[i].n, &cap);
             long long first;
