@@ -82,9 +82,9 @@ needs() { # the tools a scenario needs beyond ip and ss
     syn_blackhole_default | syn_dropped_then_answered | challenge_ack) echo nft ;;
     blackhole | lossy | scan | icmp_router_ttl | icmp_established_soft) echo nft ;;
     icmp_port_unreach | icmp_admin_prohibited | icmp6_admin_prohibited) echo nft tc ;;
-    icmp_host_unreach | icmp6_port_unreach) echo nft tc ;;
+    icmp_host_unreach | icmp6_port_unreach | icmp6_addr_unreach) echo nft tc ;;
     simultaneous_close | half_open_scan) echo tc ;;
-    isb_syn_giveup | isb_stall_giveup) echo nft dumpcap ;;
+    isb_syn_giveup | isb_stall_giveup | isb_syn_pending) echo nft dumpcap ;;
     isb_close_wait) echo dumpcap ;;
     esac
 }

@@ -42,11 +42,14 @@ TK_SS_MS=${TK_SS_MS:-5}
 # topo=router (three namespaces, see tk_topo_router: the scenario runs in the
 # client's, which the capture and the sysctls are for; ss polls the client's
 # and the server's; the capture is on the client's veth unless iface= says),
+# topo=router6 (the same over IPv6 only, see TK_TOPO6_CLIENT),
 # capture=dumpcap (dumpcap -q -w NAME.pcapng instead of tcpdump, stopped with
 # SIGINT so that it writes the Interface Statistics Block: isb_endtime is the
 # only mark of the capture's end, so no end-of-capture datagram is sent; the
 # capture stops as soon as the scenario is ready, and the ss poller's final
-# snapshot comes after that stop; see tk_dumpcap_start)
+# snapshot comes after that stop; see tk_dumpcap_start), lane=N (N >= 1: run
+# in background lane N alongside the others, see tk_run_all; given to the
+# scenarios that mostly wait for the kernel's timers)
 TK_TABLE=(
     "client_first|normal|||"
     "server_first|server_first|||"
@@ -57,45 +60,48 @@ TK_TABLE=(
     "linger0|linger0|||"
     "write_after_close|write_after_close|||"
     "refused|refused|||"
-    "syn_dropped|syn_dropped|net.ipv4.tcp_syn_retries=2||timeout=20"
-    "backlog_full|backlog_full|net.ipv4.tcp_syncookies=0 net.ipv4.tcp_synack_retries=2 net.ipv4.tcp_abort_on_overflow=0|--wait 3.0|timeout=15"
+    "syn_dropped|syn_dropped|net.ipv4.tcp_syn_retries=2||timeout=20 lane=2"
+    "backlog_full|backlog_full|net.ipv4.tcp_syncookies=0 net.ipv4.tcp_synack_retries=2 net.ipv4.tcp_abort_on_overflow=0|--wait 3.0|timeout=15 lane=2"
     "close_before_accept|close_before_accept||--wait 0.5|"
     "final_ack_dropped|final_ack_dropped||--wait 1.0|"
     "simultaneous_close|simultaneous_close|||"
     "half_close|half_close|||"
     "zero_window|zero_window||--wait 1.5|timeout=15"
     "keepalive|keepalive||--wait 2.5|timeout=15"
-    "keepalive_timeout|keepalive_timeout|||timeout=15"
+    "keepalive_timeout|keepalive_timeout|||timeout=15 lane=1"
     "port_reuse|port_reuse||--gap 0.3|fixedport"
     "port_reuse_tw|port_reuse_tw|net.ipv4.tcp_tw_reuse=2||fixedport"
     "midstream|midstream|||midstream"
     "ipv6|ipv6|||"
     "synack_lost|synack_lost||--wait 1.5|"
-    "blackhole|blackhole|net.ipv4.tcp_retries2=3||timeout=20"
+    "blackhole|blackhole|net.ipv4.tcp_retries2=3||timeout=20 lane=2"
     "lossy|lossy|||"
     "scan|scan|||"
     "tw_pressure|tw_pressure|net.ipv4.tcp_tw_reuse=0||ports=400"
-    "syn_blackhole_default|syn_blackhole_default||--wait 33|timeout=45"
+    "syn_blackhole_default|syn_blackhole_default||--wait 33|timeout=45 lane=1"
     "syn_dropped_then_answered|syn_dropped_then_answered|||"
-    "accept_overflow_default|accept_overflow_default||--wait 8.5|timeout=15"
+    "accept_overflow_default|accept_overflow_default||--wait 8.5|timeout=15 lane=2"
     "half_open_scan|half_open_scan|||fixedport raw"
     "challenge_ack|challenge_ack|||fixedport"
     "captured_twice|captured_twice|||iface=any"
     "vlan_split|normal|||retag=vlan"
-    "final_ack_lost_late|final_ack_lost_late||--wait 4.0|timeout=15"
+    "final_ack_lost_late|final_ack_lost_late||--wait 4.0|timeout=15 lane=2"
     "fin_ack_lost_late|fin_ack_lost_late||--wait 1.5|timeout=15"
     "icmp_port_unreach|icmp_port_unreach|||"
     "icmp_admin_prohibited|icmp_admin_prohibited|||"
     "icmp6_admin_prohibited|icmp6_admin_prohibited|||"
     "icmp_router_ttl|icmp_router_ttl|||"
-    "icmp_established_soft|icmp_established_soft|net.ipv4.tcp_retries2=3||timeout=15"
+    "icmp_established_soft|icmp_established_soft|net.ipv4.tcp_retries2=3||timeout=15 lane=1"
     "icmp_host_unreach|icmp_host_unreach|||"
     "icmp6_port_unreach|icmp6_port_unreach|||"
     "pmtu_icmp|pmtu_icmp|||topo=router"
-    "pmtu_blackhole|pmtu_blackhole|net.ipv4.tcp_retries2=3|--wait 1.25|topo=router timeout=20"
-    "isb_syn_giveup|isb_syn_giveup|net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_syn_linear_timeouts=0|--wait 2.5|capture=dumpcap timeout=15"
-    "isb_stall_giveup|isb_stall_giveup|net.ipv4.tcp_retries2=3|--wait 2.0|capture=dumpcap timeout=15"
-    "isb_close_wait|isb_close_wait||--wait 7.0|capture=dumpcap timeout=15"
+    "pmtu_blackhole|pmtu_blackhole|net.ipv4.tcp_retries2=3|--wait 1.25|topo=router timeout=20 lane=2"
+    "isb_syn_giveup|isb_syn_giveup|net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_syn_linear_timeouts=0|--wait 2.5|capture=dumpcap timeout=15 lane=2"
+    "isb_stall_giveup|isb_stall_giveup|net.ipv4.tcp_retries2=3|--wait 2.0|capture=dumpcap timeout=15 lane=2"
+    "isb_close_wait|isb_close_wait||--wait 7.0|capture=dumpcap timeout=15 lane=2"
+    "icmp6_addr_unreach|icmp6_addr_unreach|||"
+    "pmtu6_icmp|pmtu6_icmp|||topo=router6"
+    "isb_syn_pending|isb_syn_pending||--wait 40|capture=dumpcap timeout=50 lane=1"
 )
 
 # topo=router: client 10.77.1.1 (veth tlc, MTU 1500) in the scenario's
@@ -108,6 +114,14 @@ TK_TABLE=(
 # discovery in the capture), static neighbours (no ARP), no offloads.
 TK_TOPO_CLIENT=10.77.1.1 TK_TOPO_ROUTER=10.77.1.254 TK_TOPO_SERVER=10.77.2.1
 TK_TOPO_MTU=1280
+# topo=router6: the same three namespaces, links and MTUs over IPv6 alone
+# (IPv4 unused): client fd77:1::1, router fd77:1::fe and fd77:2::fe, server
+# fd77:2::1.  1280 is IPv6's minimum link MTU, so the router still forwards
+# over it and answers a bigger packet with ICMPv6 packet too big.  Addresses
+# without duplicate address detection, no link-local addresses
+# (addr_gen_mode 1), no router solicitations, static neighbours: the
+# capture holds the TCP, the ICMPv6 error and the end-of-capture datagram.
+TK_TOPO6_CLIENT=fd77:1::1 TK_TOPO6_ROUTER=fd77:1::fe TK_TOPO6_SERVER=fd77:2::1
 
 # sysctls recorded in every NAME.meta (their values inside the namespace)
 TK_SYSCTLS=(net.ipv4.tcp_syn_retries net.ipv4.tcp_syn_linear_timeouts
@@ -156,6 +170,39 @@ tk_topo_router() {
     done
     ip -n "$c" route add default via "$TK_TOPO_ROUTER" dev tlc &&
         ip -n "$s" route add default via "$rs" dev tls
+}
+
+# tk_topo_router6 NS: NS-r and NS-s wired as tk_topo_router does, over IPv6
+tk_topo_router6() {
+    local -; set +e
+    local c=$1 r=$1-r s=$1-s rs=fd77:2::fe n ns dev addr mac pns pdev k
+    tl_netns_up "$r" && tl_netns_up "$s" || return 1
+    for n in "$c" "$r" "$s"; do
+        for k in all default; do
+            tl_sysctl "$n" "net.ipv6.conf.$k.accept_dad=0" "net.ipv6.conf.$k.dad_transmits=0" \
+                "net.ipv6.conf.$k.router_solicitations=0" "net.ipv6.conf.$k.addr_gen_mode=1" \
+                "net.ipv6.conf.$k.accept_ra=0" || return 1
+        done
+    done
+    tl_sysctl "$r" net.ipv6.conf.all.forwarding=1 || return 1
+    ip -n "$c" link add tlc type veth peer name tlr1 netns "$r" &&
+        ip -n "$r" link add tlr2 type veth peer name tls netns "$s" &&
+        ip -n "$r" link set tlr2 mtu "$TK_TOPO_MTU" || return 1
+    for n in "$c tlc $TK_TOPO6_CLIENT" "$r tlr1 $TK_TOPO6_ROUTER" "$r tlr2 $rs" \
+        "$s tls $TK_TOPO6_SERVER"; do
+        read -r ns dev addr <<<"$n"
+        ip -n "$ns" -6 addr add "$addr/64" dev "$dev" nodad && ip -n "$ns" link set "$dev" up || return 1
+        ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off >/dev/null 2>&1 ||
+            tl_log "ethtool -K $dev failed in $ns (ignored)"
+    done
+    for n in "$c tlc $TK_TOPO6_ROUTER $r tlr1" "$r tlr1 $TK_TOPO6_CLIENT $c tlc" \
+        "$r tlr2 $TK_TOPO6_SERVER $s tls" "$s tls $rs $r tlr2"; do
+        read -r ns dev addr pns pdev <<<"$n"
+        mac=$(ip -n "$pns" -o link show dev "$pdev" | sed -n 's|.*link/ether \([0-9a-f:]*\).*|\1|p')
+        [[ -n $mac ]] && ip -n "$ns" -6 neigh replace "$addr" lladdr "$mac" dev "$dev" nud permanent || return 1
+    done
+    ip -n "$c" -6 route add default via "$TK_TOPO6_ROUTER" dev tlc &&
+        ip -n "$s" -6 route add default via "$rs" dev tls
 }
 
 # tk_ss_poll2 NS FILE MS NS2: tl_ss_poll_start with TL_SS_T0=1 TL_SS_SAME=1,
@@ -300,6 +347,7 @@ tk_run_one() {
         iface=*) iface=${o#iface=} ;;
         retag=*) retag=${o#retag=} ;;
         topo=router) topo=router iface=tlc eoc=$TK_TOPO_ROUTER ;;
+        topo=router6) topo=router6 iface=tlc eoc=$TK_TOPO6_ROUTER ;;
         timeout=*) timeout=${o#timeout=} ;;
         ports=*) chi=$((clo + ${o#ports=} - 1)) ;;
         capture=dumpcap) capture=dumpcap ext=pcapng ;;
@@ -331,6 +379,7 @@ tk_run_one() {
     }
     step "netns up" tl_netns_up "$ns"
     [[ $topo == router ]] && step "topology" tk_topo_router "$ns"
+    [[ $topo == router6 ]] && step "topology" tk_topo_router6 "$ns"
     # shellcheck disable=SC2086  # sysctls is a word list
     step "sysctl" tl_sysctl "$ns" "net.ipv4.ip_local_port_range=$clo $chi" $sysctls
     local k v
@@ -342,11 +391,11 @@ tk_run_one() {
     tk_meta t_begin "$EPOCHREALTIME"
     local args=(--port "$sport" --timeout "$timeout" --hold-timeout $((timeout + 20)))
     (( fixed )) && args+=(--client-port $((clo + 20)))
-    [[ $topo == router ]] && args+=(--router-netns "$ns-r" --server-netns "$ns-s")
+    [[ -n $topo ]] && args+=(--router-netns "$ns-r" --server-netns "$ns-s")
     # shellcheck disable=SC2206  # sargs is a word list
     args+=($sargs)
     tk_meta args "${args[*]}"
-    if [[ $topo == router ]]; then
+    if [[ -n $topo ]]; then
         step "ss poll" tk_ss_poll2 "$ns" "$out/$name.ss.txt" "$TK_SS_MS" "$ns-s"
     else
         TL_SS_T0=1 TL_SS_SAME=1 step "ss poll" tl_ss_poll_start "$ns" "$out/$name.ss.txt" "$TK_SS_MS"
@@ -389,7 +438,7 @@ tk_run_one() {
         # one UDP datagram 300 ms after the scenario settled stands in for it
         # (topo=router: to the router, so that it crosses the captured veth).
         sleep 0.3
-        ip netns exec "$ns" python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"end-of-capture", (sys.argv[1], 9))' "$eoc" 2>/dev/null || true
+        ip netns exec "$ns" python3 -c 'import socket, sys; socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM).sendto(b"end-of-capture", (sys.argv[1], 9))' "$eoc" 2>/dev/null || true
         sleep 0.05
         [[ -n ${TL_SS_PID[$out/$name.ss.txt]:-} ]] && { tl_ss_poll_stop "$out/$name.ss.txt" || fail=${fail:-ss poll stop}; }
         tk_meta t_capture_stop_call "$EPOCHREALTIME"
@@ -414,7 +463,7 @@ tk_run_one() {
     ip netns exec "$ns" nft delete table inet tcplens_test >/dev/null 2>&1
     ip netns exec "$ns" tc qdisc del dev lo root >/dev/null 2>&1
     tl_netns_down "$ns"
-    [[ $topo == router ]] && { tl_netns_down "$ns-r"; tl_netns_down "$ns-s"; }
+    [[ -n $topo ]] && { tl_netns_down "$ns-r"; tl_netns_down "$ns-s"; }
     if [[ $TK_TRACE == 1 ]]; then
         sleep 0.05
         tl_trace_take "$out/$name.trace.txt" || fail=${fail:-trace buffer overrun}
@@ -427,34 +476,116 @@ tk_run_one() {
     return 0
 }
 
+# tk_lane NAME: the lane of scenario NAME (its option lane=N; 0 without)
+tk_lane() {
+    local row o
+    row=$(tk_row "$1") || return 1
+    for o in ${row##*|}; do
+        [[ $o == lane=* ]] && { echo "${o#lane=}"; return 0; }
+    done
+    echo 0
+}
+
+# tk_trace_begin FILTER: the tracepoint for this lane (TK_TRACE, TK_TRACE_WHY)
+tk_trace_begin() {
+    TK_TRACE=0 TK_TRACE_WHY="disabled by TL_KERNEL_NOTRACE"
+    [[ ${TL_KERNEL_NOTRACE:-0} == 1 ]] && return 0
+    if tl_trace_start "$1"; then
+        TK_TRACE=1 TK_TRACE_WHY=
+    else
+        # shellcheck disable=SC2153  # set by tl_trace_start (lib.sh)
+        TK_TRACE_WHY=$TL_TRACE_WHY
+        tl_log "tracepoint unavailable ($TK_TRACE_WHY): ss only"
+    fi
+}
+
+# tk_lane_run OUTDIR INDEX:NAME...: in a background subshell of tk_run_all,
+# the lane's scenarios one after another, with a tracing instance of its
+# own filtered on their server ports; the parent's namespaces, captures and
+# workdir are not this subshell's to clean up
+tk_lane_run() {
+    local -; set +e
+    local out=$1 x f='' rc=0; shift
+    # shellcheck disable=SC2034  # lib.sh's state: this subshell starts its own
+    TL_TRACE_INST='' TL_TRACE_MOUNTED='' TL_TRAPS_SET=0 TL_WORKDIR_OWNED=0
+    # shellcheck disable=SC2034
+    TL_NETNS_LIST=() TL_CAP_PID=() TL_CAP_ERR=() TL_SS_PID=() TL_SS_STOP=()
+    TL_SCN_PID=() TK_LANE_PIDS=()
+    tl_install_traps
+    for x in "$@"; do
+        f+="${f:+ || }sport == $((10000 + 100 * TK_BLOCK + ${x%%:*})) || dport == $((10000 + 100 * TK_BLOCK + ${x%%:*}))"
+    done
+    tk_trace_begin "$f"
+    for x in "$@"; do
+        tl_log "scenario ${x#*:} (lane; ports $((10000 + 100 * TK_BLOCK + ${x%%:*})), $((30000 + 1000 * TK_BLOCK + 40 * ${x%%:*}))+)"
+        tk_run_one "$out" "${x%%:*}" "${x#*:}" || rc=1
+    done
+    [[ $TK_TRACE == 1 ]] && tl_trace_stop
+    return $rc
+}
+
+# tk_lanes_stop: end the lanes still running (a TL_CLEANUP_HOOKS entry:
+# each lane's own traps then clean up after it)
+tk_lanes_stop() {
+    local pid
+    for pid in "${TK_LANE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${TK_LANE_PIDS[@]}"; do
+        tl_wait_pid "$pid" 10 || kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    TK_LANE_PIDS=()
+}
+declare -ga TK_LANE_PIDS=()
+TL_CLEANUP_HOOKS+=(tk_lanes_stop)
+
+# tk_run_all OUTDIR [NAME...]: the scenarios with option lane=N (N >= 1) run
+# in N background lanes, each lane's one after another, alongside the others
+# (lane 0) in the foreground: they are the ones that mostly wait for the
+# kernel's timers, in namespaces and on ports of their own.
+# TL_KERNEL_JOBS=1 runs everything in one lane, in table order.
 tk_run_all() {
     local -; set +e
     local out=$1; shift
-    local names=("$@") all i rc=0 n t0
+    local names=("$@") all i rc=0 n t0 lane pid sport main=() excl=''
+    local -A lanes=()
     mapfile -t all < <(tk_scenarios)
     (( ${#names[@]} )) || names=("${all[@]}")
     mkdir -p -- "$out" || return 1
+    tl_workdir || return 1
     TK_BLOCK=${TL_KERNEL_PORTBLOCK:-$((RANDOM % 30))}
     if (( TK_BLOCK < 0 || TK_BLOCK > 29 )); then
         tl_err "TL_KERNEL_PORTBLOCK must be 0..29"; return 1
-    fi
-    local lo=$((10000 + 100 * TK_BLOCK)) hi=$((10000 + 100 * TK_BLOCK + 99))
-    TK_TRACE=0 TK_TRACE_WHY="disabled by TL_KERNEL_NOTRACE"
-    if [[ ${TL_KERNEL_NOTRACE:-0} != 1 ]]; then
-        if tl_trace_start "sport >= $lo && sport <= $hi || dport >= $lo && dport <= $hi"; then
-            TK_TRACE=1 TK_TRACE_WHY=
-        else
-            # shellcheck disable=SC2153  # set by tl_trace_start (lib.sh)
-            TK_TRACE_WHY=$TL_TRACE_WHY
-            tl_log "tracepoint unavailable ($TK_TRACE_WHY): ss only"
-        fi
     fi
     for n in "${names[@]}"; do
         i=0
         for t0 in "${all[@]}"; do i=$((i + 1)); [[ $t0 == "$n" ]] && break; done
         [[ ${all[i - 1]} == "$n" ]] || { tl_err "unknown scenario $n"; rc=1; continue; }
-        tl_log "scenario $n (ports $((10000 + 100 * TK_BLOCK + i)), $((30000 + 1000 * TK_BLOCK + 40 * i))+)"
-        tk_run_one "$out" "$i" "$n" || rc=1
+        lane=$(tk_lane "$n")
+        [[ ${TL_KERNEL_JOBS:-0} == 1 ]] && lane=0
+        if (( lane > 0 )); then
+            lanes[$lane]+="$i:$n "
+            sport=$((10000 + 100 * TK_BLOCK + i))
+            excl+=" && sport != $sport && dport != $sport"
+        else
+            main+=("$i:$n")
+        fi
+    done
+    local lo=$((10000 + 100 * TK_BLOCK)) hi=$((10000 + 100 * TK_BLOCK + 99))
+    tk_trace_begin "(sport >= $lo && sport <= $hi || dport >= $lo && dport <= $hi)$excl"
+    for lane in $(printf '%s\n' "${!lanes[@]}" | sort -n); do
+        # shellcheck disable=SC2086  # the lane's INDEX:NAME words
+        tk_lane_run "$out" ${lanes[$lane]} >"$out/lane$lane.log" 2>&1 &
+        TK_LANE_PIDS+=("$!")
+    done
+    for n in "${main[@]}"; do
+        tl_log "scenario ${n#*:} (ports $((10000 + 100 * TK_BLOCK + ${n%%:*})), $((30000 + 1000 * TK_BLOCK + 40 * ${n%%:*}))+)"
+        tk_run_one "$out" "${n%%:*}" "${n#*:}" || rc=1
+    done
+    for pid in "${TK_LANE_PIDS[@]}"; do wait "$pid" || rc=1; done
+    TK_LANE_PIDS=()
+    for lane in $(printf '%s\n' "${!lanes[@]}" | sort -n); do
+        tl_log "lane $lane:"
+        cat -- "$out/lane$lane.log" >&2 && rm -f -- "$out/lane$lane.log"
     done
     [[ $TK_TRACE == 1 ]] && tl_trace_stop
     return $rc

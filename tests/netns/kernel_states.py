@@ -1224,6 +1224,53 @@ class Tap:
             print("# " + line)
 
 
+# What tcplens must also say, beyond the endpoint states, for the scenarios
+# where the capture alone shows why the connection ended or when the capture
+# did: "end" the connection's end, "errno" the icmp_unreachable anomaly's
+# evidence.errno (what the kernel's connect() failed with: the scenario
+# fails unless it is that), "icmp" the ICMP error matched to the connection
+# (its icmp_errors, a timeline event icmp_error, none unmatched in the
+# capture), "capture_end" the source of the capture's end time.
+TCPLENS_EXPECT = {
+    "icmp_port_unreach": {"end": "icmp", "errno": "ECONNREFUSED", "icmp": True},
+    "icmp_admin_prohibited": {"end": "icmp", "errno": "EHOSTUNREACH", "icmp": True},
+    "icmp6_admin_prohibited": {"end": "icmp", "errno": "EACCES", "icmp": True},
+    "icmp_host_unreach": {"end": "icmp", "errno": "EHOSTUNREACH", "icmp": True},
+    "icmp6_port_unreach": {"end": "icmp", "errno": "ECONNREFUSED", "icmp": True},
+    "icmp6_addr_unreach": {"end": "icmp", "errno": "EHOSTUNREACH", "icmp": True},
+    "pmtu_icmp": {"icmp": True},
+    "pmtu6_icmp": {"icmp": True},
+    "isb_syn_giveup": {"capture_end": "pcapng_isb"},
+    "isb_syn_pending": {"capture_end": "pcapng_isb"},
+}
+
+
+def check_expect(report, jc, want):
+    """Problems with tcplens's report against TCPLENS_EXPECT's want."""
+    probs = []
+    if "capture_end" in want:
+        got = ((report.get("capture") or {}).get("end") or {}).get("source")
+        if got != want["capture_end"]:
+            probs.append("capture end from %s, want %s" % (got, want["capture_end"]))
+    if "end" in want and jc.get("end") != want["end"]:
+        probs.append("connection end %s, want %s" % (jc.get("end"), want["end"]))
+    if "errno" in want:
+        got = [(a.get("evidence") or {}).get("errno") for a in jc.get("anomalies") or []
+               if a.get("type") == "icmp_unreachable"]
+        if got != [want["errno"]]:
+            probs.append("icmp_unreachable errno %s, want [%s]" % (got, want["errno"]))
+    if want.get("icmp"):
+        if not jc.get("icmp_errors"):
+            probs.append("no ICMP error matched to the connection (icmp_errors %s)"
+                         % jc.get("icmp_errors"))
+        if not any(t.get("event") == "icmp_error" for t in jc.get("timeline") or []):
+            probs.append("no icmp_error event in the timeline")
+        unmatched = ((report.get("capture") or {}).get("icmp_errors") or {}).get("unmatched")
+        if unmatched:
+            probs.append("%s ICMP error(s) matched to no connection" % unmatched)
+    return probs
+
+
 def compare(docs, pcap_of, tcplens, summary_dir):
     tap = Tap()
     rows = []
@@ -1290,6 +1337,12 @@ def compare(docs, pcap_of, tcplens, summary_dir):
             nfinal += f_ok
             nseq += s_ok
             agree += f_ok and s_ok
+            if ep["role"] == "client" and ep["conn"] == 1 and name in TCPLENS_EXPECT:
+                want = TCPLENS_EXPECT[name]
+                xp = probs or check_expect(report, jc, want)
+                tap.point(not xp, "%s: tcplens reports %s" % (label, ", ".join(
+                    "%s %s" % (k, "yes" if v is True else v) for k, v in sorted(want.items()))),
+                          ["problem: %s" % p for p in xp])
             rows.append((name, "conn%d/%s" % (ep["conn"], ep["role"]),
                          "%s>%s" % (ep["local"], ep["remote"]),
                          ep["final"], (final or "-") + (" (split)" if split else ""),

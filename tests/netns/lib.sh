@@ -75,6 +75,8 @@
 #                                 that tl_netns_up installs; if you install
 #                                 your own EXIT trap, call tl_cleanup from it.
 #                                 Also removes the tracing instance.
+#                                 Calls the functions named in the array
+#                                 TL_CLEANUP_HOOKS first.
 #
 # All functions are safe to call under `set -euo pipefail`.
 #
@@ -106,6 +108,7 @@ declare -ga TL_NETNS_LIST=()
 declare -gA TL_CAP_PID=() TL_CAP_ERR=()
 declare -gA TL_SS_PID=() TL_SS_STOP=()
 declare -gA TL_SCN_PID=() TL_SCN_LOG=() TL_SCN_HOLD=()
+declare -ga TL_CLEANUP_HOOKS=()   # functions tl_cleanup calls first
 TL_TRAPS_SET=${TL_TRAPS_SET:-0}
 
 tl_log() { printf '[tl] %s\n' "$*" >&2; }
@@ -428,7 +431,7 @@ tl_trace_start() {
     [[ -n $fs ]] || { TL_TRACE_WHY="tracefs not available (mount -t tracefs failed)"; return 1; }
     [[ -d $fs/events/sock/inet_sock_set_state ]] ||
         { TL_TRACE_WHY="no sock:inet_sock_set_state tracepoint in $fs"; tl_trace_stop; return 1; }
-    TL_TRACE_INST="$fs/instances/tl-$$-$RANDOM"
+    TL_TRACE_INST="$fs/instances/tl-$$-$BASHPID-$RANDOM"   # BASHPID: a subshell's own
     tl_install_traps
     mkdir "$TL_TRACE_INST" 2>/dev/null ||
         { TL_TRACE_WHY="cannot create tracing instance $TL_TRACE_INST"; TL_TRACE_INST=; tl_trace_stop; return 1; }
@@ -480,6 +483,7 @@ tl_trace_stop() {
 tl_cleanup() {
     local -; set +e
     local k ns
+    for k in "${TL_CLEANUP_HOOKS[@]}"; do "$k"; done
     for k in "${!TL_SCN_PID[@]}"; do
         kill -KILL "${TL_SCN_PID[$k]}" 2>/dev/null; wait "${TL_SCN_PID[$k]}" 2>/dev/null
     done

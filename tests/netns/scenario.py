@@ -1370,10 +1370,11 @@ def sc_lossy(a):
 
 
 def sc_scan(a):
-    """A connect scan of 40 ports; the ports are 50..89 of the run's block
-    (the tracepoint filter covers the block)."""
+    """A connect scan of 40 ports; the ports are 60..99 of the run's block
+    (the tracepoint filter covers the block; 0..59 are the scenarios' own
+    server ports)."""
     host = a.host
-    ports = [a.port // 100 * 100 + 50 + i for i in range(40)]
+    ports = [a.port // 100 * 100 + 60 + i for i in range(40)]
     open_ports, filtered = {ports[7], ports[23], ports[31]}, ports[-4:]
     for p in sorted(open_ports) + filtered:
         _keep.append(listener(host, p, backlog=8))
@@ -1919,6 +1920,12 @@ def sc_icmp6_port_unreach(a):
     icmp_reject_syn(a, "icmpv6 type port-unreachable", errno.ECONNREFUSED)
 
 
+def sc_icmp6_addr_unreach(a):
+    # ICMPv6 destination unreachable code 3: icmpv6_err_convert() maps it to
+    # EHOSTUNREACH, fatal; tcp_v6_err() ends a SYN_SENT socket on it
+    icmp_reject_syn(a, "icmpv6 type addr-unreachable", errno.EHOSTUNREACH)
+
+
 ROUTER = "127.0.0.9"        # icmp_router_ttl: the router that sends time exceeded
 
 
@@ -2077,6 +2084,8 @@ def sc_icmp_established_soft(a):
 # ------------------------------------------- path MTU (three namespaces)
 
 PMTU_CLIENT, PMTU_ROUTER, PMTU_SERVER = "10.77.1.1", "10.77.1.254", "10.77.2.1"
+# pmtu6_icmp (kernel-lib.sh topo=router6): the same wiring over IPv6
+PMTU6_CLIENT, PMTU6_ROUTER, PMTU6_SERVER = "fd77:1::1", "fd77:1::fe", "fd77:2::1"
 PMTU_MTU = 1280                 # the router's link toward the server
 CLONE_NEWNET = 0x40000000
 
@@ -2119,12 +2128,21 @@ def ns_counters(ns, names):
     for k, v in zip(lines[0::2], lines[1::2]):
         for name, val in zip(k.split()[1:], v.split()[1:]):
             got.setdefault(name, val)
+    if any(n.startswith(("Icmp6", "Ip6", "Tcp6")) for n in names):
+        # /proc/net/snmp6: one "name value" pair a line
+        out = run_tool((["ip", "netns", "exec", ns] if ns else []) +
+                       ["cat", "/proc/net/snmp6"])
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) == 2:
+                got.setdefault(f[0], f[1])
     return " ".join("%s=%s" % (n, got.get(n, "?")) for n in names)
 
 
 PMTU_CLIENT_MIB = ("InDestUnreachs", "RetransSegs", "TCPTimeouts", "TCPLossProbes",
-                   "TCPAbortOnTimeout", "LockDroppedIcmps")
+                   "TCPAbortOnTimeout", "LockDroppedIcmps", "Icmp6InPktTooBigs")
 PMTU_ROUTER_MIB = ("OutDestUnreachs", "ForwDatagrams")
+PMTU6_ROUTER_MIB = ("Icmp6OutPktTooBigs", "Ip6OutForwDatagrams")
 
 
 def tcp_mss(s):
@@ -2145,15 +2163,22 @@ def pmtu_request(n):
     raise ValueError("no %d-byte request" % n)
 
 
+def pmtu_addrs(a):
+    """(client, router, server) of the scenario's topology, by its family."""
+    if a.host == PMTU6_SERVER:
+        return PMTU6_CLIENT, PMTU6_ROUTER, PMTU6_SERVER
+    return PMTU_CLIENT, PMTU_ROUTER, PMTU_SERVER
+
+
 def pmtu_common(a):
     if not (a.router_netns and a.server_netns):
         raise RuntimeError("%s needs --router-netns and --server-netns (kernel-lib.sh "
                            "topo=router)" % a.scenario)
+    client, router, server = pmtu_addrs(a)
     event("client %s (this namespace), router %s (%s), server %s (%s); route: %s" % (
-        PMTU_CLIENT, PMTU_ROUTER, a.router_netns, PMTU_SERVER, a.server_netns,
-        route_mtu(PMTU_SERVER)))
+        client, router, a.router_netns, server, a.server_netns, route_mtu(server)))
     with netns(a.server_netns):
-        ls = listener(PMTU_SERVER, a.port)
+        ls = listener(server, a.port)
     return ls
 
 
@@ -2161,8 +2186,10 @@ def sc_pmtu_icmp(a):
     """The client writes a request bigger than the router's link toward the
     server; the router answers the full-sized segment with ICMP fragmentation
     needed (mtu 1280), the client lowers its MSS, resends in smaller segments
-    and the exchange completes; client-first close."""
-    host, port = PMTU_SERVER, a.port
+    and the exchange completes; client-first close.  pmtu6_icmp: the same
+    over IPv6, where the router sends ICMPv6 packet too big (mtu 1280)."""
+    host, port = pmtu_addrs(a)[2], a.port
+    hdrs = 60 if family_of(host) == socket.AF_INET6 else 40   # IP + TCP
     req = pmtu_request(a.size)
     ls = pmtu_common(a)
     event("client counters before: %s" % ns_counters(None, PMTU_CLIENT_MIB))
@@ -2197,7 +2224,7 @@ def sc_pmtu_icmp(a):
     event("client: got the response %.3f s after the send(); MSS now %d"
           % (time.time() - t0, tcp_mss(c)))
     event("client: route after: %s" % route_mtu(host))
-    if tcp_mss(c) > PMTU_MTU - 40:
+    if tcp_mss(c) > PMTU_MTU - hdrs:
         fail("client MSS %d: the path MTU was not lowered" % tcp_mss(c))
     time.sleep(STEP)
     c.close()
@@ -2206,7 +2233,8 @@ def sc_pmtu_icmp(a):
     ls.close()
     settle()
     event("client counters after: %s" % ns_counters(None, PMTU_CLIENT_MIB))
-    event("router counters after: %s" % ns_counters(a.router_netns, PMTU_ROUTER_MIB))
+    event("router counters after: %s" % ns_counters(
+        a.router_netns, PMTU6_ROUTER_MIB if hdrs == 60 else PMTU_ROUTER_MIB))
 
 
 def sc_pmtu_blackhole(a):
@@ -2350,6 +2378,38 @@ def sc_isb_syn_giveup(a):
     event("nft counters: %s" % nft_counters())
     quiet_tail(a, time.time(), "ETIMEDOUT")
     event("%.3f s after connect()" % (time.time() - t0))
+
+
+def sc_isb_syn_pending(a):
+    """A listener behind an nft input drop of SYNs to its port (after the
+    capture saw them), every sysctl at its default (tcp_syn_retries 6): the
+    capture stops --wait s (40) after connect(), between two SYN
+    retransmissions (on Linux 6.5+ with tcp_syn_linear_timeouts 4 the SYNs go
+    at +0, 1, 2, 3, 4, 5, 7, 11, 19, 35 s, the next at ~67 s; before it, at
+    +0, 1, 3, 7, 15, 31 s, the next at ~63 s): the client is still SYN_SENT,
+    its connect() still blocked.  Nothing but the ISB's isb_endtime says the
+    capture went on past the last SYN."""
+    host, port = a.host, a.port
+    log_sysctls("net.ipv4.tcp_syn_retries", "net.ipv4.tcp_syn_linear_timeouts")
+    ls = listener(host, port)
+    _keep.append(ls)
+    nft_table("chain input { type filter hook input priority 0; policy accept;\n"
+              "  tcp dport %d tcp flags & (syn | ack) == syn counter drop\n}" % port)
+    c = client_socket(host)
+    c.setblocking(False)          # the kernel's own SYN retries go on meanwhile
+    _keep.append(c)
+    t0 = time.time()
+    err = c.connect_ex((host, port))
+    event("client: connect() -> %s" % errno.errorcode.get(err, err))
+    if err != errno.EINPROGRESS:
+        fail("client: connect() -> %s, expected EINPROGRESS" % errno.errorcode.get(err, err))
+    time.sleep(max(0.0, t0 + a.wait - time.time()))
+    st = tcp_state(c)
+    event("client: socket state %s %.3f s after connect(); nft counters: %s"
+          % (st, time.time() - t0, nft_counters()))
+    if st != "SYN_SENT":
+        fail("client socket %s, expected SYN_SENT" % st)
+    event("%.3f s after connect(): the capture may stop" % (time.time() - t0))
 
 
 def sc_isb_stall_giveup(a):
@@ -2513,9 +2573,12 @@ SCENARIOS = {
     "icmp_established_soft": (sc_icmp_established_soft, "127.0.0.1"),
     "icmp_host_unreach": (sc_icmp_host_unreach, "127.0.0.1"),
     "icmp6_port_unreach": (sc_icmp6_port_unreach, "::1"),
+    "icmp6_addr_unreach": (sc_icmp6_addr_unreach, "::1"),
     "pmtu_icmp": (sc_pmtu_icmp, PMTU_SERVER),
     "pmtu_blackhole": (sc_pmtu_blackhole, PMTU_SERVER),
+    "pmtu6_icmp": (sc_pmtu_icmp, PMTU6_SERVER),
     "isb_syn_giveup": (sc_isb_syn_giveup, "127.0.0.1"),
+    "isb_syn_pending": (sc_isb_syn_pending, "127.0.0.1"),
     "isb_stall_giveup": (sc_isb_stall_giveup, "127.0.0.1"),
     "isb_close_wait": (sc_isb_close_wait, "127.0.0.1"),
 }
@@ -2537,6 +2600,7 @@ WAIT_DEFAULT = {
     "isb_syn_giveup": 2.5,
     "isb_stall_giveup": 2.0,
     "isb_close_wait": 7.0,
+    "isb_syn_pending": 40.0,
 }
 
 
