@@ -218,9 +218,14 @@ def load_ndjson(path):
             if not line.endswith("\n"):
                 bad.append("line %d not terminated" % i)
             try:
-                conns.append(json.loads(line))
+                rec = json.loads(line)
             except ValueError as e:
                 bad.append("line %d: %s" % (i, e))
+                continue
+            if rec.get("record") == "connection":
+                conns.append(rec)
+            elif rec.get("record") not in ("host_anomaly", "summary"):
+                bad.append("line %d: record %r" % (i, rec.get("record")))
     return conns, bad
 
 
