@@ -76,7 +76,7 @@ static const char usage_text[] =
     "\n"
     "Output (default: the text report on stdout):\n"
     "  --json FILE|-        write the JSON report to FILE ('-' for stdout)\n"
-    "  --ndjson[=FILE]      write one JSON connection per line instead of the\n"
+    "  --ndjson[=FILE]      write one JSON record per line instead of the\n"
     "                       report document (to FILE, else the --json target,\n"
     "                       else stdout); live, lines are flushed as they come\n"
     "  --html FILE|-        write a self-contained HTML report to FILE: summary,\n"

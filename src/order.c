@@ -318,7 +318,7 @@ static enum tl_status take_all(struct tl_order *o, const struct tl_conn_view *v,
     return st;
 }
 
-enum tl_status tl_order_conn(struct tl_order *o, const struct tl_conn_view *v)
+static enum tl_status take_conn(struct tl_order *o, const struct tl_conn_view *v)
 {
     uint64_t id = v->conn->id;
     struct pending p = {.id = id};
@@ -340,6 +340,18 @@ enum tl_status tl_order_conn(struct tl_order *o, const struct tl_conn_view *v)
     if (p.skip && o->oldest_held != 0)
         return drain(o, false);
     return heap_push(o, &p);
+}
+
+/* What the connection released goes on to the readers of streams. */
+enum tl_status tl_order_conn(struct tl_order *o, const struct tl_conn_view *v)
+{
+    enum tl_status st = take_conn(o, v);
+    for (size_t i = 0; i < o->n; i++) {
+        enum tl_status s = tl_report_released(o->r[i]);
+        if (st == TL_OK)
+            st = s;
+    }
+    return st;
 }
 
 void tl_order_oldest_held(struct tl_order *o, uint64_t oldest)

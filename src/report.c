@@ -11,12 +11,20 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "report_int.h"
 #include "tcplens/order.h"
 
 #define BIG_BUFFER ((size_t)1024 * 1024)
+
+/* A stream read as it is written (a pipe, a socket, a terminal) gets what
+ * the ordering stage released at most this long after it, in writes no
+ * more often than that: `tcplens big.pcap --ndjson | head -1` ends with
+ * the first connection, and a pipe into gzip still gets big writes. */
+#define STREAM_FLUSH_NS ((int64_t)10 * 1000 * 1000)
 
 char *tl_report_big_buffer(FILE *f)
 {
@@ -24,6 +32,22 @@ char *tl_report_big_buffer(FILE *f)
     if (b != NULL)
         setvbuf(f, b, _IOFBF, BIG_BUFFER);
     return b;
+}
+
+/* Whether out is a pipe, a socket or a terminal: someone reads it now. */
+static bool read_as_written(FILE *out)
+{
+    struct stat st;
+    if (out == NULL || fstat(fileno(out), &st) != 0)
+        return false;
+    return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(fileno(out));
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
@@ -37,7 +61,8 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
     r->ops = cfg->format == TL_REPORT_TEXT    ? &tl_report_text_ops
              : cfg->format == TL_REPORT_LINES ? &tl_report_lines_ops
              : cfg->format == TL_REPORT_HTML  ? &tl_report_html_ops
-                                              : &tl_report_json_ops;
+             : cfg->format == TL_REPORT_JSON  ? &tl_report_json_ops
+                                              : &tl_report_ndjson_ops;
     /* Streams need no document around their lines: they go straight out. */
     if (cfg->format != TL_REPORT_NDJSON && cfg->format != TL_REPORT_LINES) {
         r->spool = tmpfile();
@@ -52,6 +77,8 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
          * each detail block: a refill after a seek reads a whole buffer. */
         if (cfg->format == TL_REPORT_JSON || cfg->format == TL_REPORT_HTML)
             r->spool_buf = tl_report_big_buffer(r->spool);
+    } else {
+        r->read_live = read_as_written(cfg->out);
     }
     return r;
 }
@@ -68,7 +95,23 @@ static enum tl_status emit(struct tl_report *r, const char *text, size_t len)
      * write(2) per line cost more than formatting them. */
     if (r->spool == NULL && !r->cfg.reorder && fflush(f) != 0)
         return TL_EIO;
+    r->unflushed = r->spool == NULL && r->cfg.reorder;
     return TL_OK;
+}
+
+/* The first line at once, then at most one write every STREAM_FLUSH_NS:
+ * a write(2) per line cost more than formatting it. Lines still waiting
+ * go with the next batch, or at the end. */
+enum tl_status tl_report_released(struct tl_report *r)
+{
+    if (!r->unflushed || !r->read_live)
+        return TL_OK;
+    int64_t now = now_ns();
+    if (r->flushed_ns != 0 && now - r->flushed_ns < STREAM_FLUSH_NS)
+        return TL_OK;
+    r->flushed_ns = now;
+    r->unflushed = false;
+    return fflush(r->cfg.out) == 0 ? TL_OK : TL_EIO;
 }
 
 bool tl_report_reorders(const struct tl_report *r) { return r->cfg.reorder; }

@@ -88,6 +88,9 @@ struct tl_report {
     uint64_t top_written;  /* highest id written */
     uint64_t listed;       /* connections it lists (after its filters) */
     uint64_t out_of_order; /* written after a newer one (TL_ORDER_WAIT_MAX) */
+    bool read_live;        /* a stream into a pipe, a socket or a terminal */
+    bool unflushed;        /* lines written since the last flush */
+    int64_t flushed_ns;    /* when it was flushed last (CLOCK_MONOTONIC), 0: never */
     /* The tallies of every connection, shared by every reporter of one
      * stage (tl_run.summary): set for the length of tl_report_finish(). */
     const struct report_summary *sum;
@@ -112,20 +115,28 @@ bool tl_report_text_summary(const struct report_summary *sum, const struct tl_ca
                             FILE *out);
 
 extern const struct report_ops tl_report_json_ops;
+extern const struct report_ops tl_report_ndjson_ops;
 extern const struct report_ops tl_report_text_ops;
 extern const struct report_ops tl_report_lines_ops;
 extern const struct report_ops tl_report_html_ops;
 
 /* src/report_json_conn.c: the connection as one line of JSON (the ops'
- * format_conn of both JSON formats), and what the jansson form shares. */
-char *tl_report_json_format_conn(const struct tl_conn_view *v, bool all_details, size_t *len);
+ * format_conn of both JSON formats), and what the jansson form shares.
+ * record: NULL in the document; NDJSON's "connection", its first member. */
+char *tl_report_json_format_conn(const struct tl_conn_view *v, const char *record, size_t *len);
 
 /* "evidence": {…} of an anomaly, in the writer's current mode. */
 struct tl_jw;
 void tl_report_json_evidence(struct tl_jw *w, const struct tl_anomaly *a);
 
 /* src/report_json_doc.c: the JSON document, head and connections (the
- * spool), with the one streaming writer. */
+ * spool), with the one streaming writer; and the members of its head that
+ * NDJSON's records share, each written into the object open in w. */
+void tl_report_json_tool(struct tl_jw *w); /* tool, version, schema_version */
+void tl_report_json_inputs(struct tl_jw *w, const struct tl_run *run);
+void tl_report_json_capture(struct tl_jw *w, const struct tl_capture_info *cap);
+void tl_report_json_summary(struct tl_jw *w, const struct tl_report *r);
+void tl_report_json_host_anomaly_fields(struct tl_jw *w, const struct tl_host_anomaly *h);
 TL_MUST_CHECK enum tl_status tl_report_json_doc(const struct tl_report *r, const struct tl_run *run,
                                                 FILE *spool);
 

@@ -370,12 +370,16 @@ static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
     }
 }
 
-static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
+static void w_conn(struct tl_jw *w, const struct tl_conn_view *v, const char *record)
 {
     const struct tl_conn *c = v->conn;
     struct tl_conn_ends ends;
     tl_report_conn_ends(c, &ends);
     tl_jw_obj_begin(w);
+    if (record != NULL) {
+        TL_JW_KEY(w, "record");
+        tl_jw_str(w, record);
+    }
     TL_JW_KEY(w, "id");
     tl_jw_int(w, (int64_t)c->id);
     w_endpoint(w, "client", &ends, TL_ROLE_CLIENT);
@@ -414,13 +418,12 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v)
  * handed to the reporter core. */
 #define CONN_STACK_BYTES 8192
 
-char *tl_report_json_format_conn(const struct tl_conn_view *v, bool all_details, size_t *len)
+char *tl_report_json_format_conn(const struct tl_conn_view *v, const char *record, size_t *len)
 {
-    (void)all_details;
     char stack[CONN_STACK_BYTES];
     struct tl_jw w;
     tl_jw_init(&w, stack, sizeof stack);
-    w_conn(&w, v);
+    w_conn(&w, v, record);
     char *s = tl_jw_dup(&w, len);
     tl_jw_free(&w);
     return s;

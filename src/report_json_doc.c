@@ -3,7 +3,8 @@
  * its head (tool, inputs, capture, summary, host anomalies) indented as
  * jansson's JSON_INDENT(2) writes it, then the connections, one compact
  * line each, from the spool. One streaming writer writes it all; the
- * unit test holds it to jansson's output.
+ * unit test holds it to jansson's output. NDJSON's summary and
+ * host_anomaly records (report_json_ndjson.c) write the same members.
  */
 #include "tcplens/report.h"
 
@@ -34,7 +35,7 @@ static void w_str(struct tl_jw *w, const char *key, const char *s)
     tl_jw_str(w, s);
 }
 
-static void w_inputs(struct tl_jw *w, const struct tl_run *run)
+void tl_report_json_inputs(struct tl_jw *w, const struct tl_run *run)
 {
     TL_JW_KEY(w, "inputs");
     tl_jw_arr_begin(w);
@@ -73,7 +74,7 @@ static void w_skipped(struct tl_jw *w, const struct tl_capture_info *cap)
     tl_jw_obj_end(w);
 }
 
-static void w_capture(struct tl_jw *w, const struct tl_capture_info *cap)
+void tl_report_json_capture(struct tl_jw *w, const struct tl_capture_info *cap)
 {
     TL_JW_KEY(w, "capture");
     tl_jw_obj_begin(w);
@@ -146,7 +147,7 @@ static void w_state_counts(struct tl_jw *w, const char *key, const uint64_t *n)
     tl_jw_obj_end(w);
 }
 
-static void w_summary(struct tl_jw *w, const struct tl_report *r)
+void tl_report_json_summary(struct tl_jw *w, const struct tl_report *r)
 {
     const struct report_summary *sum = r->sum;
     TL_JW_KEY(w, "summary");
@@ -177,12 +178,11 @@ static void w_summary(struct tl_jw *w, const struct tl_report *r)
 
 /* docs/design.md section 4's host_anomalies entry; port and peer only where
  * the type has them, connections_total when the id list was capped. */
-static void w_host_anomaly(struct tl_jw *w, const struct tl_host_anomaly *h)
+void tl_report_json_host_anomaly_fields(struct tl_jw *w, const struct tl_host_anomaly *h)
 {
     const struct tl_anomaly *a = &h->a;
     struct tl_anomaly_text t;
     tl_host_anomaly_render(h, &t);
-    tl_jw_obj_begin(w);
     w_str(w, "type", tl_anomaly_id((enum tl_anomaly_type)a->type));
     w_str(w, "severity", tl_sev_name((enum tl_sev)a->severity));
     w_str(w, "host", h->host);
@@ -203,7 +203,13 @@ static void w_host_anomaly(struct tl_jw *w, const struct tl_host_anomaly *h)
     tl_report_json_evidence(w, a);
     w_str(w, "explanation", t.explanation);
     w_str(w, "suggestion", t.suggestion);
-    tl_jw_obj_end(w);
+}
+
+void tl_report_json_tool(struct tl_jw *w)
+{
+    w_str(w, "tool", "tcplens");
+    w_str(w, "version", PACKAGE_VERSION);
+    w_uint(w, "schema_version", SCHEMA_VERSION);
 }
 
 /* The document up to its connections, left open after host_anomalies. */
@@ -211,16 +217,17 @@ static void w_head(struct tl_jw *w, const struct tl_report *r, const struct tl_r
 {
     const struct tl_host_anomaly_list *ha = run->host_anomalies;
     tl_jw_obj_begin(w);
-    w_str(w, "tool", "tcplens");
-    w_str(w, "version", PACKAGE_VERSION);
-    w_uint(w, "schema_version", SCHEMA_VERSION);
-    w_inputs(w, run);
-    w_capture(w, run->capture);
-    w_summary(w, r);
+    tl_report_json_tool(w);
+    tl_report_json_inputs(w, run);
+    tl_report_json_capture(w, run->capture);
+    tl_report_json_summary(w, r);
     TL_JW_KEY(w, "host_anomalies");
     tl_jw_arr_begin(w);
-    for (size_t i = 0; ha != NULL && i < ha->n; i++)
-        w_host_anomaly(w, &ha->a[i]);
+    for (size_t i = 0; ha != NULL && i < ha->n; i++) {
+        tl_jw_obj_begin(w);
+        tl_report_json_host_anomaly_fields(w, &ha->a[i]);
+        tl_jw_obj_end(w);
+    }
     tl_jw_arr_end(w);
 }
 

@@ -73,7 +73,7 @@ def run_tcplens(trace, ignore_checksums):
         if not line:
             continue
         c = json.loads(line)
-        if "zeek" not in c or "client" not in c:
+        if c.get("record") != "connection":
             continue
         conns.append({
             "key": endpoint_pair(c["client"]["ip"], c["client"]["port"],

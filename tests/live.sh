@@ -218,9 +218,15 @@ def load_ndjson(path):
             if not line.endswith("\n"):
                 bad.append("line %d not terminated" % i)
             try:
-                conns.append(json.loads(line))
+                rec = json.loads(line)
             except ValueError as e:
                 bad.append("line %d: %s" % (i, e))
+                continue
+            if rec.get("record") == "connection":
+                del rec["record"]  # as in the document's connections
+                conns.append(rec)
+            elif rec.get("record") not in ("host_anomaly", "summary"):
+                bad.append("line %d: record %r" % (i, rec.get("record")))
     return conns, bad
 
 
@@ -287,6 +293,8 @@ def cmd_watch(stream, log, stop):
                 line, buf = buf.split(b"\n", 1)
                 try:
                     c = json.loads(line)
+                    if c.get("record") in ("host_anomaly", "summary"):
+                        continue  # written at the end
                     lf.write(json.dumps({"t": now, "id": c["id"],
                                          "port": c["server"]["port"],
                                          "last_ts": c["last_ts"]}) + "\n")

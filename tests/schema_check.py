@@ -316,10 +316,19 @@ def check_negative(tap, validators, lschema, doc):
                    "%s rejects a document with a %s" % (v.name, what))
     if cases:
         line = copy.deepcopy(next(c for c in doc["connections"] if c.get("timeline")))
-        line["states_at_end"]["server"] = "LISTENING"
+        line["record"] = "connection"
         for v in validators:
-            tap.ok(next(iter(v.errors(line, lschema)), None) is not None,
-                   "%s rejects an NDJSON line with a misspelled state" % v.name)
+            tap.ok(next(iter(v.errors(line, lschema)), None) is None,
+                   "%s takes a connection of the document as an NDJSON line" % v.name)
+        bad = [("a misspelled state", dict(line, states_at_end={"client": "CLOSED",
+                                                                "server": "LISTENING"})),
+               ("no record", {k: x for k, x in line.items() if k != "record"}),
+               ("an unknown record", dict(line, record="connections")),
+               ("a summary record on a connection", dict(line, record="summary"))]
+        for what, b in bad:
+            for v in validators:
+                tap.ok(next(iter(v.errors(b, lschema)), None) is not None,
+                       "%s rejects an NDJSON line with %s" % (v.name, what))
 
 
 class Seen:
@@ -355,10 +364,31 @@ def check_output(tap, validators, lschema, kind, path, label, seen):
                 break
         tap.ok(not problems, "%s: %s valid (%s)" % (label, kind, v.name), problems)
     for _, inst, _ in items:
+        if kind == "ndjson" and not (isinstance(inst, dict) and inst.get("record") == "connection"):
+            continue
         for c in inst["connections"] if kind == "json" else [inst]:
             if isinstance(c, dict):
                 seen.add_conn(c)
-    return items[0][1] if kind == "json" else None
+    return items[0][1] if kind == "json" else [inst for _, inst, _ in items]
+
+
+def check_pair(tap, label, doc, lines):
+    """The NDJSON stream holds what the document does, record by record:
+    its connections in order, then its host anomalies, then one summary
+    line, the last, with the rest of the document's head."""
+    recs = [l.get("record") if isinstance(l, dict) else None for l in lines]
+    strip = [{k: v for k, v in l.items() if k != "record"} for l in lines if isinstance(l, dict)]
+    conns = [l for l, r in zip(strip, recs) if r == "connection"]
+    hosts = [l for l, r in zip(strip, recs) if r == "host_anomaly"]
+    order = ["connection"] * len(conns) + ["host_anomaly"] * len(hosts) + ["summary"]
+    head = {k: v for k, v in doc.items() if k not in ("connections", "host_anomalies")}
+    tap.ok(recs == order, "%s: ndjson records are connections, host anomalies, one summary last"
+           % label, ["records: %s" % sorted(set(map(str, recs))), "count: %d" % len(recs)])
+    tap.ok(conns == doc["connections"] and hosts == doc["host_anomalies"] and
+           strip and strip[-1] == head,
+           "%s: ndjson records hold the document (%d connections, %d host anomalies, summary)"
+           % (label, len(conns), len(hosts)))
+    return len(hosts)
 
 
 def main():
@@ -390,12 +420,19 @@ def main():
     tap.ok(len(validators) > 0, "at least one validator works")
     check_sources(tap, root, args.srcdir)
     seen, demo, lschema = Seen(), None, line_schema(root)
+    docs, host_lines = {}, 0
     for line in open(args.manifest):
         kind, path, label = line.rstrip("\n").split(" ", 2)
-        doc = check_output(tap, validators, lschema, kind, path, label, seen)
+        out = check_output(tap, validators, lschema, kind, path, label, seen)
+        if kind == "json" and out is not None:
+            docs[label] = out
+        elif kind == "ndjson" and out is not None and label in docs:
+            host_lines += check_pair(tap, label, docs.pop(label), out)
+        doc = out if kind == "json" else None
         if demo is None and doc is not None and any(
                 c.get("timeline") for c in doc["connections"]):
             demo = doc
+    tap.ok(host_lines > 0, "ndjson outputs held host_anomaly lines (%d)" % host_lines)
     tap.ok(seen.connections > 0, "outputs held connections (%d)" % seen.connections)
     tap.ok(seen.shapes == {"segment", "segments", "timed"},
            "outputs covered all three timeline entry shapes",

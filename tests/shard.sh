@@ -30,7 +30,8 @@ def run(files, *extra):
     out = subprocess.run(args + ["--ndjson"] + list(extra), capture_output=True, text=True)
     if out.returncode != 0:
         return None
-    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    recs = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    return [r for r in recs if r.get("record") == "connection"]
 
 def ident(c):
     return (c["client"]["ip"], c["client"]["port"], c["server"]["ip"], c["server"]["port"],

@@ -52,7 +52,7 @@ def run(f, *extra):
         if not line.strip():
             continue
         rec = json.loads(line)
-        if "id" in rec and "client" in rec:
+        if rec.get("record") == "connection":
             conns.append(rec)
     return out.returncode, conns, out.stderr
 

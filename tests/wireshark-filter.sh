@@ -23,7 +23,8 @@ tcplens, captures = sys.argv[1], sys.argv[2:]
 n = failed = 0
 for cap in captures:
     out = subprocess.run([tcplens, "-r", cap, "--ndjson"], capture_output=True, text=True)
-    conns = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    recs = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    conns = [c for c in recs if c.get("record") == "connection"]
     # One tshark pass per capture: every filter becomes a column of 0/1.
     filters = [c["wireshark_filter"] for c in conns]
     counts = [0] * len(filters)

@@ -94,6 +94,10 @@ TL_MUST_CHECK enum tl_status tl_report_take(struct tl_report *r, const struct tl
                                             char **text, size_t *len);
 TL_MUST_CHECK enum tl_status tl_report_put(struct tl_report *r, uint64_t id, const char *text,
                                            size_t len);
+/* The ordering stage has handed r what one connection's end released: a
+ * stream read as it is written (a pipe) sends it on (tl_report_put() only
+ * buffers it), the first time at once, then at most every 10 ms. */
+TL_MUST_CHECK enum tl_status tl_report_released(struct tl_report *r);
 /* Whether r writes in first-seen order (else as connections end). */
 bool tl_report_reorders(const struct tl_report *r);
 /* Bytes of formatted text r lets wait in memory for older connections. */

@@ -125,7 +125,8 @@ static inline void rig_finish(struct rig *g, struct tl_capture_info *cap, uint64
     tl_report_free(g->r);
 }
 
-/* After rig_finish(): the NDJSON report's connections as a JSON array
+/* After rig_finish(): the NDJSON report's connections (its "connection"
+ * records; the summary line and host anomalies left out) as a JSON array
  * (the caller frees it); the report's file is closed. */
 static inline json_t *rig_read(struct rig *g)
 {
@@ -133,8 +134,14 @@ static inline json_t *rig_read(struct rig *g)
     json_t *all = json_array();
     char *line = NULL;
     size_t size = 0;
-    while (getline(&line, &size, g->out) > 0)
-        json_array_append_new(all, json_loads(line, 0, NULL));
+    while (getline(&line, &size, g->out) > 0) {
+        json_t *rec = json_loads(line, 0, NULL);
+        const char *kind = json_string_value(json_object_get(rec, "record"));
+        if (kind == NULL || strcmp(kind, "connection") == 0)
+            json_array_append_new(all, rec);
+        else
+            json_decref(rec);
+    }
     free(line);
     fclose(g->out);
     return all;

@@ -444,7 +444,7 @@ static const char *compare(const char *text, size_t len, json_t *ref)
 static const char *check_view(const struct tl_conn_view *v)
 {
     size_t len = 0;
-    char *text = tl_report_json_format_conn(v, false, &len);
+    char *text = tl_report_json_format_conn(v, NULL, &len);
     json_t *ref = tl_report_conn_json(v);
     const char *why = compare(text, len, ref);
     if (why != NULL)
@@ -692,7 +692,7 @@ static void test_compare_fails(struct tap *t)
     struct synth s;
     synth_init(&s, false);
     size_t len = 0;
-    char *text = tl_report_json_format_conn(&s.v, false, &len);
+    char *text = tl_report_json_format_conn(&s.v, NULL, &len);
     json_t *ref = tl_report_conn_json(&s.v);
     ok(t, compare(text, len, ref) == NULL, "self-check: the pair agrees");
     json_t *changed = json_deep_copy(ref);
