@@ -103,6 +103,8 @@ enum tl_status tl_report_take(struct tl_report *r, const struct tl_conn_view *v,
     if (!tl_report_lists(r, v))
         return TL_OK;
     r->listed++;
+    if (r->ops->take != NULL)
+        return r->ops->take(r, v, text, len);
     *text = r->ops->format_conn(v, &r->cfg, len);
     return *text != NULL ? TL_OK : TL_ENOMEM;
 }
@@ -166,6 +168,7 @@ void tl_report_free(struct tl_report *r)
     if (r->spool != NULL)
         fclose(r->spool);
     free(r->spool_buf);
+    free(r->top);
     free(r);
 }
 

@@ -401,4 +401,4 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     return TL_OK;
 }
 
-const struct report_ops tl_report_html_ops = {format_conn, write_doc};
+const struct report_ops tl_report_html_ops = {format_conn, write_doc, NULL};
