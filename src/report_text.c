@@ -1035,10 +1035,12 @@ static void groups_left(struct buf *b, const struct report_groups *g, uint8_t ty
                         uint64_t conns)
 {
     const struct report_group_type *t = &g->t[type];
+    const char *what = t->ex_h != NULL ? (n == 1 ? "host" : "hosts")
+                                       : (n == 1 ? "service" : "services");
     if (n > 0)
         bprintf(b,
-                "\n  … %" PRIu64 " more %s, %" PRIu64 " connections (--anomalies-only lists them)",
-                n, t->ex_h != NULL ? "hosts" : "services", conns);
+                "\n  … %" PRIu64 " more %s, %" PRIu64 " connection%s (--anomalies-only lists %s)",
+                n, what, conns, conns == 1 ? "" : "s", n == 1 ? "it" : "them");
     if (t->left_out > 0)
         bprintf(b, "\n  … %" PRIu64 " connections whose service was not kept (more than %u groups)",
                 t->left_out, TL_REPORT_GROUPS_MAX);
