@@ -30,8 +30,10 @@ void tl_report_groups_init(struct report_groups *g)
 void tl_report_groups_free(struct report_groups *g)
 {
     free(g->e);
-    for (int t = 0; t < TL_AN_NTYPES; t++)
+    for (int t = 0; t < TL_AN_NTYPES; t++) {
         free(g->t[t].ex_c);
+        free(g->t[t].ex_h);
+    }
     memset(g, 0, sizeof *g);
     tl_report_groups_init(g);
 }
@@ -188,12 +190,14 @@ static void count(struct report_groups *g, struct report_group *e, const struct 
 /* The lowest id of a type keeps its anomaly and a copy of its connection
  * (the struct alone: renderers read the endpoints, not the layers). */
 static void keep_example(struct report_group_type *t, const struct tl_anomaly *a,
-                         const struct tl_conn *c)
+                         const struct tl_conn *c, bool *failed)
 {
     if (t->ex_id != 0 && t->ex_id < c->id)
         return;
-    if (t->ex_c == NULL && (t->ex_c = malloc(sizeof *t->ex_c)) == NULL)
-        return; /* worded without its addresses */
+    if (t->ex_c == NULL && (t->ex_c = malloc(sizeof *t->ex_c)) == NULL) {
+        *failed = true; /* the report would word it without its addresses */
+        return;
+    }
     memcpy(t->ex_c, c, sizeof *t->ex_c);
     t->ex_a = *a;
     t->ex_id = c->id;
@@ -219,7 +223,7 @@ void tl_report_groups_add(struct report_groups *g, const struct tl_conn_view *v)
         tl_conn_endpoint(v->conn, TL_ROLE_SERVER, &ip, &port);
         struct report_group *e = find(g, a->type, ip, port, false);
         count(g, e, a, 1);
-        keep_example(&g->t[a->type], a, v->conn);
+        keep_example(&g->t[a->type], a, v->conn, &g->failed);
         if (e != NULL) {
             add_example(e->ex, &e->nex, v->conn->id);
             add_range(e, v->conn->id);
@@ -249,8 +253,15 @@ void tl_report_groups_hosts(struct report_groups *g, const struct tl_host_anomal
         struct report_group *e = find(g, a->type, &addr, ha->port, true);
         uint64_t n = ha->total_conns > ha->nconns ? ha->total_conns : ha->nconns;
         count(g, e, a, n > 0 ? n : 1);
-        if (g->t[a->type].ex_h == NULL)
-            g->t[a->type].ex_h = ha;
+        /* A copy: the engine may free and remake its list before the
+         * reports are written (a finish that failed, then the last one). */
+        struct report_group_type *t = &g->t[a->type];
+        if (t->ex_h == NULL && (t->ex_h = malloc(sizeof *t->ex_h)) == NULL)
+            g->failed = true;
+        else if (!t->ex_set) {
+            *t->ex_h = *ha;
+            t->ex_set = true;
+        }
         for (uint32_t k = 0; e != NULL && k < ha->nconns && k < TL_HOST_MAX_CONNS; k++) {
             add_example(e->ex, &e->nex, ha->conns[k]);
             add_range(e, ha->conns[k]);
@@ -310,7 +321,7 @@ const struct report_group **tl_report_groups_sorted(const struct report_groups *
 void tl_report_group_text(const struct report_group_type *t, struct tl_anomaly_text *out)
 {
     memset(out, 0, sizeof *out);
-    if (t->ex_h != NULL)
+    if (t->ex_set)
         tl_host_anomaly_render(t->ex_h, out);
     else if (t->ex_id != 0)
         tl_anomaly_render_conn(&t->ex_a, t->ex_c, out);

@@ -20,6 +20,7 @@
 struct page {
     FILE *out;
     bool ok;
+    bool nomem; /* the groups could not be sorted */
 };
 
 /* Markup (never data: that goes through esc()). */
@@ -503,7 +504,7 @@ static void write_groups(struct page *p, const struct tl_report *r, const struct
     const struct report_groups *g = &r->sum->groups;
     const struct report_group **v = tl_report_groups_sorted(g, &n);
     if (v == NULL) {
-        p->ok = false;
+        p->nomem = true;
         return;
     }
     if (n > 0)
@@ -539,9 +540,10 @@ static void write_groups(struct page *p, const struct tl_report *r, const struct
     free(v);
 }
 
-bool tl_report_html_summary(const struct tl_report *r, const struct tl_run *run, FILE *out)
+enum tl_status tl_report_html_summary(const struct tl_report *r, const struct tl_run *run,
+                                      FILE *out)
 {
-    struct page p = {out, true};
+    struct page p = {out, true, false};
     const struct tl_capture_info *cap = run->capture;
     write_header(&p, run);
     write_cards(&p, r->sum, cap);
@@ -555,5 +557,5 @@ bool tl_report_html_summary(const struct tl_report *r, const struct tl_run *run,
     write_host_anomalies(&p, run);
     write_groups(&p, r, run);
     put(&p, "</section>\n");
-    return p.ok;
+    return p.nomem ? TL_ENOMEM : p.ok ? TL_OK : TL_EIO;
 }

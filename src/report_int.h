@@ -74,19 +74,20 @@ struct report_group_type {
     uint64_t conns, groups, left_out;
     int64_t first_ts, last_ts;
     int8_t sev; /* the worst, -1: none */
-    /* Its lowest id's anomaly and connection (the struct alone), worded
-     * only when printed; or, host level, its first host anomaly (the
-     * run's list, alive until the reports are written). */
+    /* Its lowest id's anomaly and connection (a copy of the struct alone),
+     * worded only when printed; or, host level, a copy of its first host
+     * anomaly (ex_set once copied). */
     uint64_t ex_id;
     struct tl_anomaly ex_a;
     struct tl_conn *ex_c;
-    const struct tl_host_anomaly *ex_h;
+    struct tl_host_anomaly *ex_h;
+    bool ex_set;
 };
 
 struct report_groups {
     struct report_group *e; /* cap slots */
     uint32_t cap, used;
-    bool failed; /* could not grow: the rest counted as left out */
+    bool failed; /* out of memory: the reports would be wrong, and say so */
     struct report_group_type t[TL_AN_NTYPES];
 };
 

@@ -1000,7 +1000,9 @@ static void group_type(struct buf *b, const struct report_groups *g, uint8_t typ
         snprintf(label, sizeof label, "(The first host's.) ");
     struct buf e = {NULL, 0, 0, false};
     bprintf(&e, "%s%s", label, x.explanation);
-    if (!e.failed && x.explanation[0] != '\0')
+    if (e.failed)
+        b->failed = true;
+    else if (x.explanation[0] != '\0')
         wrap_at(b, GROUP_INDENT, "explanation", e.s);
     free(e.s);
     if (x.suggestion[0] != '\0')
