@@ -31,6 +31,8 @@ enum {
     OPT_FAIL_ON,
     OPT_CLOSE_WAIT,
     OPT_CONNECTION,
+    OPT_TOP,
+    OPT_ALL,
     OPT_LADDER,
     OPT_COLOR,
     OPT_FIN_TIMEOUT,
@@ -95,6 +97,9 @@ static const char usage_text[] =
     "                       (the summary still counts every connection)\n"
     "  --connection ID      list only connection ID, with its anomalies and\n"
     "                       timeline (ids are first-seen order, as in the report)\n"
+    "  --top N              text: detail the worst N connections (default 20)\n"
+    "  --all                text: the table of every connection and the detail of\n"
+    "                       each one with a warning or an error\n"
     "  --ladder[=ascii|unicode]\n"
     "                       draw each listed connection as a ladder: client and\n"
     "                       server lifelines, each segment an arrow with its flags,\n"
@@ -389,6 +394,8 @@ static const struct option long_opts[] = {
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"close-wait-threshold", required_argument, NULL, OPT_CLOSE_WAIT},
     {"connection", required_argument, NULL, OPT_CONNECTION},
+    {"top", required_argument, NULL, OPT_TOP},
+    {"all", no_argument, NULL, OPT_ALL},
     {"ladder", optional_argument, NULL, OPT_LADDER},
     {"color", required_argument, NULL, OPT_COLOR},
     {"fin-timeout", required_argument, NULL, OPT_FIN_TIMEOUT},
@@ -506,6 +513,12 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
         if (cli->connection == 0)
             usage_error("bad --connection '%s' (an id from the report, from 1)", arg);
         break;
+    case OPT_TOP:
+        cli->top = (uint32_t)parse_count(arg, "--top", UINT32_MAX);
+        if (cli->top == 0)
+            usage_error("bad --top '%s' (at least 1)", arg);
+        break;
+    case OPT_ALL: cli->all = true; break;
     case OPT_SHARD: parse_shard(cli, arg); break;
     case OPT_SCAN_PORTS:
         cli->scan_ports = (uint32_t)parse_count(arg, "--scan-ports", 65535);

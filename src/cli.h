@@ -39,6 +39,8 @@ struct tl_cli {
     bool zeek_checksums;               /* --zeek-checksums */
     bool anomalies_only;               /* --anomalies-only */
     uint64_t connection;               /* --connection ID, 0 = all */
+    uint32_t top;                      /* --top N, 0: the report's default (20) */
+    bool all;                          /* --all: the text's every connection */
     bool ladder;                       /* --ladder */
     bool ladder_unicode;               /* --ladder=unicode */
     int color;                         /* --color: enum tl_cli_color */

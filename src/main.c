@@ -56,6 +56,8 @@ static bool add_report(struct outputs *o, enum tl_report_format fmt, FILE *out,
                                .only_id = cli->connection,
                                .all_details = cli->timeline_full || cli->connection != 0 ||
                                               cli->ladder,
+                               .top = cli->top,
+                               .all = cli->all,
                                .ladder = {cli->ladder, cli->ladder && use_color(cli->color, out),
                                           cli->ladder_unicode}};
     struct tl_report *r = tl_report_new(&rc);

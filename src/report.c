@@ -146,6 +146,8 @@ enum tl_status tl_report_take(struct tl_report *r, const struct tl_conn_view *v,
     if (!tl_report_lists(r, v))
         return TL_OK;
     r->listed++;
+    if (r->ops->take != NULL)
+        return r->ops->take(r, v, text, len);
     *text = r->ops->format_conn(v, &r->cfg, len);
     return *text != NULL ? TL_OK : TL_ENOMEM;
 }
@@ -193,6 +195,8 @@ enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run)
     for (int k = 0; k < TL_HOSTS_NTALLIES; k++)
         if (r->sum->hosts[k].failed)
             st = TL_ENOMEM;
+    if (r->sum->groups.failed)
+        st = TL_ENOMEM;
     if (st == TL_OK)
         st = r->ops->write_doc(r, run, r->spool);
     r->sum = NULL;
@@ -209,6 +213,7 @@ void tl_report_free(struct tl_report *r)
     if (r->spool != NULL)
         fclose(r->spool);
     free(r->spool_buf);
+    free(r->top);
     free(r);
 }
 

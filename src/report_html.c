@@ -385,9 +385,14 @@ static const char list_frame[] =
 static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *run, FILE *spool)
 {
     FILE *out = r->cfg.out;
-    if (!write_head(run, out) || !tl_report_html_summary(r, run, out) || fputs(list_frame, out) < 0)
+    if (!write_head(run, out))
         return TL_EIO;
-    enum tl_status st = write_meta(r, run, out);
+    enum tl_status st = tl_report_html_summary(r, run, out);
+    if (st != TL_OK)
+        return st;
+    if (fputs(list_frame, out) < 0)
+        return TL_EIO;
+    st = write_meta(r, run, out);
     if (st != TL_OK)
         return st;
     if (fputs("<script type=\"application/json\" id=\"tl-data\">[\n", out) < 0)
@@ -401,4 +406,4 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     return TL_OK;
 }
 
-const struct report_ops tl_report_html_ops = {format_conn, write_doc};
+const struct report_ops tl_report_html_ops = {format_conn, write_doc, NULL};

@@ -16,6 +16,7 @@
 
 #include <stdio.h>
 
+#include "tcplens/status.h"
 #include "tcplens/types.h"
 
 /*
@@ -63,9 +64,11 @@ struct tl_report;
 struct tl_run;
 
 /* Writes the page's header and summary (report_html_summary.c): what was
- * read, counts, states at end, anomalies, hosts, host anomalies, and the
- * frame of the chart the script draws; opens <main>. false on an I/O error. */
-bool tl_report_html_summary(const struct tl_report *r, const struct tl_run *run, FILE *out);
+ * read, counts, states at end, anomalies, hosts, host anomalies, the
+ * anomaly groups and the frame of the chart the script draws; opens <main>.
+ * TL_EIO on an I/O error, TL_ENOMEM when the groups could not be sorted. */
+enum tl_status tl_report_html_summary(const struct tl_report *r, const struct tl_run *run,
+                                      FILE *out);
 
 /*
  * The page's style sheet and script, written into the page as they are:

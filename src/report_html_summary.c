@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report_html_int.h"
@@ -19,6 +20,7 @@
 struct page {
     FILE *out;
     bool ok;
+    bool nomem; /* the groups could not be sorted */
 };
 
 /* Markup (never data: that goes through esc()). */
@@ -447,9 +449,101 @@ static void write_host_anomalies(struct page *p, const struct tl_run *run)
     put(p, "</section>\n");
 }
 
-bool tl_report_html_summary(const struct tl_report *r, const struct tl_run *run, FILE *out)
+/* Rows shown per anomaly type; the rest are counted. */
+#define GROUP_ROWS_MAX 50
+
+/* A type's heading, its one explanation and suggestion (its first
+ * connection's or host's), then a table of its services. */
+static void group_type(struct page *p, const struct report_groups *g, uint8_t type, bool open)
 {
-    struct page p = {out, true};
+    const struct report_group_type *t = &g->t[type];
+    const char *sev = tl_sev_name((enum tl_sev)t->sev);
+    put(p,
+        "<details class=\"anomaly sev-%s\"%s>\n<summary class=\"ahead\"><span class=\"badge "
+        "sev-%s\">%s</span> <b>%s</b> %" PRIu64 " connection%s, %" PRIu64 " %s</summary>\n",
+        sev, open ? " open" : "", sev, sev, tl_anomaly_id((enum tl_anomaly_type)type), t->conns,
+        t->conns == 1 ? "" : "s", t->groups,
+        t->ex_h != NULL ? (t->groups == 1 ? "host" : "hosts")
+                        : (t->groups == 1 ? "service" : "services"));
+    struct tl_anomaly_text x;
+    tl_report_group_text(t, &x);
+    char who[80] = "What happened";
+    if (t->ex_h == NULL && t->conns > 1 && t->ex_id != 0)
+        snprintf(who, sizeof who, "What happened (connection %" PRIu64 ", the first)", t->ex_id);
+    else if (t->ex_h != NULL && t->groups > 1)
+        snprintf(who, sizeof who, "What happened (the first host)");
+    write_text(p, "x", who, x.explanation);
+    write_text(p, "g", "What to do", x.suggestion);
+}
+
+/* One service of a type: count, span, examples, the command. */
+static void group_row(struct page *p, const struct report_group *e, const struct tl_run *run)
+{
+    char svc[TL_ADDR_STRLEN + 8], a[40], b[40], cmd[TL_REPORT_COMMAND_MAX];
+    if (e->addr.family == 0)
+        snprintf(svc, sizeof svc, "?");
+    else if (e->port != 0)
+        tl_report_endpoint(&e->addr, e->port, svc, sizeof svc);
+    else
+        tl_addr_str(&e->addr, svc, sizeof svc);
+    put(p, "<tr><th><code>");
+    esc(p, svc);
+    put(p, "</code></th><td>%" PRIu64 "</td><td>%s</td><td>%s</td><td>", e->n,
+        tl_report_utc(e->first_ts, a, sizeof a), tl_report_utc(e->last_ts, b, sizeof b));
+    for (uint8_t i = 0; i < e->nex; i++)
+        put(p, "%s<a href=\"#c%" PRIu64 "\">%" PRIu64 "</a>", i ? " " : "", e->ex[i], e->ex[i]);
+    put(p, "</td><td><code>");
+    esc(p, run->capture->live ? "" : tl_report_group_command(e, run, cmd, sizeof cmd));
+    put(p, "</code></td></tr>\n");
+}
+
+/* Warnings and errors by type and service, as the text report groups them. */
+static void write_groups(struct page *p, const struct tl_report *r, const struct tl_run *run)
+{
+    size_t n;
+    const struct report_groups *g = &r->sum->groups;
+    const struct report_group **v = tl_report_groups_sorted(g, &n);
+    if (v == NULL) {
+        p->nomem = true;
+        return;
+    }
+    if (n > 0)
+        put(p, "<section class=\"panel wide\" id=\"groups\">\n<h2>Anomaly groups (%zu)</h2>\n", n);
+    size_t types = 0;
+    for (size_t i = 0; i < n; i++)
+        types += i == 0 || v[i]->type != v[i - 1]->type;
+    for (size_t i = 0; i < n;) {
+        uint8_t type = v[i]->type;
+        group_type(p, g, type, types <= HOST_ANOMALIES_OPEN);
+        put(p, "<table class=\"num hosts groups\">\n<thead><tr><th>service</th><th>connections</th>"
+               "<th>first (UTC)</th><th>last (UTC)</th><th>e.g.</th><th>list them</th></tr>"
+               "</thead>\n<tbody>\n");
+        uint64_t more = 0, conns = 0;
+        for (size_t k = 0; i < n && v[i]->type == type; i++, k++) {
+            if (k < GROUP_ROWS_MAX) {
+                group_row(p, v[i], run);
+            } else {
+                more++;
+                conns += v[i]->n;
+            }
+        }
+        put(p, "</tbody>\n</table>\n");
+        if (more > 0)
+            put(p,
+                "<p>%" PRIu64 " more, %" PRIu64 " connections (the text report with "
+                "<code>--anomalies-only</code> lists them)</p>\n",
+                more, conns);
+        put(p, "</details>\n");
+    }
+    if (n > 0)
+        put(p, "</section>\n");
+    free(v);
+}
+
+enum tl_status tl_report_html_summary(const struct tl_report *r, const struct tl_run *run,
+                                      FILE *out)
+{
+    struct page p = {out, true, false};
     const struct tl_capture_info *cap = run->capture;
     write_header(&p, run);
     write_cards(&p, r->sum, cap);
@@ -461,6 +555,7 @@ bool tl_report_html_summary(const struct tl_report *r, const struct tl_run *run,
     put(&p, "</div>\n<div class=\"panel wide\">\n<h2>Connections over time</h2>\n"
             "<div id=\"chart\"></div>\n</div>\n");
     write_host_anomalies(&p, run);
+    write_groups(&p, r, run);
     put(&p, "</section>\n");
-    return p.ok;
+    return p.nomem ? TL_ENOMEM : p.ok ? TL_OK : TL_EIO;
 }

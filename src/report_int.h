@@ -47,6 +47,71 @@ enum report_host_tally {
 /* Lifetimes (first to last segment) of connections that closed (fin, rst). */
 enum report_life { TL_LIFE_1S = 0, TL_LIFE_10S, TL_LIFE_60S, TL_LIFE_LONGER, TL_LIFE_N };
 
+/*
+ * Anomaly groups (report_groups.c): warnings and errors by type and
+ * service, at most TL_REPORT_GROUPS_MAX groups (a connection whose group
+ * finds the table full counts in its type's left_out).
+ */
+#define TL_REPORT_GROUPS_MAX 16384u
+#define TL_GROUP_EXAMPLES 5 /* lowest ids kept per group */
+#define TL_GROUP_RANGES 8   /* id ranges kept for a --connection list */
+
+struct report_group {
+    struct tl_addr addr; /* the server, or the host (host level) */
+    uint16_t port;       /* 0: none (a host-level type without one) */
+    uint8_t type, sev;   /* sev: the worst */
+    bool host_level;
+    bool ranges_full; /* too many ranges (or ids unknown): no list */
+    uint8_t nex, nranges;
+    uint32_t hash, seq; /* seq: first-seen rank */
+    uint64_t n;         /* connections; 0: a free slot */
+    int64_t first_ts, last_ts;
+    uint64_t ex[TL_GROUP_EXAMPLES]; /* the lowest ids, ascending */
+    uint64_t lo[TL_GROUP_RANGES], hi[TL_GROUP_RANGES];
+};
+
+struct report_group_type {
+    uint64_t conns, groups, left_out;
+    int64_t first_ts, last_ts;
+    int8_t sev; /* the worst, -1: none */
+    /* Its lowest id's anomaly and connection (a copy of the struct alone),
+     * worded only when printed; or, host level, a copy of its first host
+     * anomaly (ex_set once copied). */
+    uint64_t ex_id;
+    struct tl_anomaly ex_a;
+    struct tl_conn *ex_c;
+    struct tl_host_anomaly *ex_h;
+    bool ex_set;
+};
+
+struct report_groups {
+    struct report_group *e; /* cap slots */
+    uint32_t cap, used;
+    bool failed; /* out of memory: the reports would be wrong, and say so */
+    struct report_group_type t[TL_AN_NTYPES];
+};
+
+void tl_report_groups_init(struct report_groups *g);
+void tl_report_groups_free(struct report_groups *g);
+void tl_report_groups_add(struct report_groups *g, const struct tl_conn_view *v);
+void tl_report_groups_hosts(struct report_groups *g, const struct tl_host_anomaly_list *h);
+
+/* The groups in report order (types worst first, then by connections; in
+ * a type the biggest group first), malloc'd; NULL short of memory. */
+const struct report_group **tl_report_groups_sorted(const struct report_groups *g, size_t *n);
+
+/* The texts of a type's example (its lowest id, or first host anomaly). */
+void tl_report_group_text(const struct report_group_type *t, struct tl_anomaly_text *out);
+
+/* Room for a group's command: the inputs' names and a filter. */
+#define TL_REPORT_COMMAND_MAX 4096
+
+/* The command line that lists a group's connections: its --connection
+ * list while it is short, else a filter on its service; "" if it does not
+ * fit in buf. */
+const char *tl_report_group_command(const struct report_group *e, const struct tl_run *run,
+                                    char *buf, size_t size);
+
 /* Tallies every format can print in its summary. */
 struct report_summary {
     uint64_t connections;
@@ -60,12 +125,21 @@ struct report_summary {
     uint64_t resets_unknown; /* ended by RST, sender not in the timeline */
     uint64_t life[TL_LIFE_N];
     uint64_t short_lived; /* handshake to close within 1 s */
+    struct report_groups groups;
 };
 
 /* Frees a summary's host tables. */
 void tl_report_summary_free(struct report_summary *sum);
 
 struct tl_report;
+
+/* A connection's rank among those the text report details: the worst
+ * severity, then how many warnings and errors, then the lowest id. */
+struct report_rank {
+    uint64_t id;
+    uint32_t n;
+    uint8_t sev;
+};
 
 struct report_ops {
     /* Formats one connection as a malloc'd string (no trailing newline),
@@ -76,6 +150,10 @@ struct report_ops {
     /* Writes the whole document; spool holds the connections in order,
      * each followed by '\n'. */
     enum tl_status (*write_doc)(const struct tl_report *r, const struct tl_run *run, FILE *spool);
+    /* Optional, in place of format_conn: takes a listed connection with
+     * the reporter's state at hand; *text NULL when nothing is kept. */
+    enum tl_status (*take)(struct tl_report *r, const struct tl_conn_view *v, char **text,
+                           size_t *len);
 };
 
 struct tl_report {
@@ -91,6 +169,11 @@ struct tl_report {
     bool read_live;        /* a stream into a pipe, a socket or a terminal */
     bool unflushed;        /* lines written since the last flush */
     int64_t flushed_ns;    /* when it was flushed last (CLOCK_MONOTONIC), 0: never */
+    /* Text: the worst connections seen so far (a heap, the least bad at
+     * the root), those whose detail is formatted. */
+    struct report_rank *top;
+    size_t ntop, captop;
+    uint64_t ranked; /* listed connections that are detailed if ranked high */
     /* The tallies of every connection, shared by every reporter of one
      * stage (tl_run.summary): set for the length of tl_report_finish(). */
     const struct report_summary *sum;

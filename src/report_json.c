@@ -21,4 +21,4 @@ static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cf
     return tl_report_json_format_conn(v, NULL, len);
 }
 
-const struct report_ops tl_report_json_ops = {format_conn, write_doc};
+const struct report_ops tl_report_json_ops = {format_conn, write_doc, NULL};

@@ -99,4 +99,4 @@ static enum tl_status write_tail(const struct tl_report *r, const struct tl_run 
     return st;
 }
 
-const struct report_ops tl_report_ndjson_ops = {format_conn, write_tail};
+const struct report_ops tl_report_ndjson_ops = {format_conn, write_tail, NULL};

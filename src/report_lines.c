@@ -60,7 +60,7 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     return TL_OK;
 }
 
-const struct report_ops tl_report_lines_ops = {format_conn, write_doc};
+const struct report_ops tl_report_lines_ops = {format_conn, write_doc, NULL};
 
 bool tl_report_snapshot_head(FILE *out, int64_t now_us, size_t nconns)
 {

@@ -18,6 +18,7 @@ void tl_report_summary_init(struct report_summary *sum)
 {
     for (int t = 0; t < TL_AN_NTYPES; t++)
         sum->type_worst[t] = -1;
+    tl_report_groups_init(&sum->groups);
 }
 
 /* FNV-1a over the family and the address bytes. */
@@ -91,6 +92,7 @@ void tl_report_summary_free(struct report_summary *sum)
         free(sum->hosts[k].e);
         memset(&sum->hosts[k], 0, sizeof sum->hosts[k]);
     }
+    tl_report_groups_free(&sum->groups);
 }
 
 static void role_addr(const struct tl_conn *c, enum tl_role r, const struct tl_addr **a)
@@ -177,12 +179,14 @@ void tl_report_summary_add(struct report_summary *sum, const struct tl_conn_view
         tally_anomaly(sum, &v->anomalies->a[i]);
     tally_hosts(sum, v);
     tally_life(sum, v);
+    tl_report_groups_add(&sum->groups, v);
 }
 
 void tl_report_summary_hosts(struct report_summary *sum, const struct tl_host_anomaly_list *h)
 {
     for (size_t i = 0; h != NULL && i < h->n; i++)
         tally_anomaly(sum, &h->a[i].a);
+    tl_report_groups_hosts(&sum->groups, h);
 }
 
 static int host_order(const void *pa, const void *pb)

@@ -270,13 +270,13 @@ static void timeline_lines(struct buf *b, const struct tl_conn_view *v)
  * continuation lines indented under the text. Control characters become
  * spaces: a newline in a detector's text must not break the spool format.
  */
-static void wrap(struct buf *b, const char *label, const char *text)
+static void wrap_at(struct buf *b, size_t indent, const char *label, const char *text)
 {
     bput(b, "\n\t", 2);
-    bspaces(b, NOTE_INDENT - 12);
+    bspaces(b, indent - 12);
     bpad(b, label, 12, false);
     bput(b, " ", 1);
-    size_t col = NOTE_INDENT + 1, start = col;
+    size_t col = indent + 1, start = col;
     const unsigned char *p = (const unsigned char *)text;
     for (;;) {
         while (*p != '\0' && (*p <= ' ' || *p == 0x7f))
@@ -298,6 +298,11 @@ static void wrap(struct buf *b, const char *label, const char *text)
         col += n;
         p += n;
     }
+}
+
+static void wrap(struct buf *b, const char *label, const char *text)
+{
+    wrap_at(b, NOTE_INDENT, label, text);
 }
 
 /* Seconds and rates as people write them: "0.000011", "2.5", "1e+12". */
@@ -351,7 +356,7 @@ static void evidence_value(struct buf *b, const struct tl_anomaly *a, const stru
 }
 
 /* "key value, key value", wrapped like the explanation. */
-static void evidence(struct buf *b, const struct tl_anomaly *a)
+static void evidence_at(struct buf *b, size_t indent, const struct tl_anomaly *a)
 {
     if (a->nfields == 0)
         return;
@@ -366,25 +371,39 @@ static void evidence(struct buf *b, const struct tl_anomaly *a)
     if (e.failed)
         b->failed = true;
     else
-        wrap(b, "evidence", e.s);
+        wrap_at(b, indent, "evidence", e.s);
     free(e.s);
 }
 
+static void evidence(struct buf *b, const struct tl_anomaly *a) { evidence_at(b, NOTE_INDENT, a); }
+
+/* A detail block being written: explain says whether its warnings and
+ * errors get their own explanation and suggestion (--all, --connection),
+ * or only their evidence, their group having said the rest. Groups hold no
+ * info-level anomaly: those are always explained where printed. */
+struct pen {
+    struct buf *b;
+    bool explain;
+};
+
 /* An anomaly's paragraphs: explanation, suggestion, evidence. */
-static void anomaly_notes(struct buf *b, const struct tl_anomaly *a, const struct tl_conn *c)
+static void anomaly_notes(const struct pen *p, const struct tl_anomaly *a, const struct tl_conn *c)
 {
-    struct tl_anomaly_text t;
-    tl_anomaly_render_conn(a, c, &t);
-    if (t.explanation[0] != '\0')
-        wrap(b, "explanation", t.explanation);
-    if (t.suggestion[0] != '\0')
-        wrap(b, "suggestion", t.suggestion);
-    evidence(b, a);
+    if (p->explain || a->severity < TL_SEV_WARNING) {
+        struct tl_anomaly_text t;
+        tl_anomaly_render_conn(a, c, &t);
+        if (t.explanation[0] != '\0')
+            wrap(p->b, "explanation", t.explanation);
+        if (t.suggestion[0] != '\0')
+            wrap(p->b, "suggestion", t.suggestion);
+    }
+    evidence(p->b, a);
 }
 
 /* "  error    close_wait_stuck  server  12:16:06.256319 (+5.198137 s)  packets 28 31" */
-static void anomaly_lines(struct buf *b, const struct tl_anomaly *a, const struct tl_conn *c)
+static void anomaly_lines(const struct pen *p, const struct tl_anomaly *a, const struct tl_conn *c)
 {
+    struct buf *b = p->b;
     int64_t t0 = c->first_ts;
     char clk[24], d[32];
     span_str(a->ts - t0, d);
@@ -403,13 +422,14 @@ static void anomaly_lines(struct buf *b, const struct tl_anomaly *a, const struc
         bstr(b, i == 0 ? "  packets " : " ");
         bu64(b, a->pkts[i], 0, false);
     }
-    anomaly_notes(b, a, c);
+    anomaly_notes(p, a, c);
 }
 
 static void ladder_line(void *ctx, const char *s)
 {
-    bput(ctx, "\n\t", 2);
-    bstr(ctx, s);
+    const struct pen *p = ctx;
+    bput(p->b, "\n\t", 2);
+    bstr(p->b, s);
 }
 
 static void ladder_notes(void *ctx, const struct tl_anomaly *a, const struct tl_conn *c)
@@ -439,14 +459,17 @@ static void tunnel_words(struct buf *b, const struct tl_conn *c)
 
 /* The detail block: heading, anomalies worst first, timeline; or, with
  * --ladder, heading and ladder (report_ladder.c), anomalies keyed under it. */
-static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst,
-                         const struct tl_ladder_cfg *ladder)
+static void detail_block(const struct pen *p, const struct tl_conn_view *v,
+                         const struct report_rank *k, const struct tl_ladder_cfg *ladder)
 {
+    struct buf *b = p->b;
     const struct tl_conn *c = v->conn;
     char cl[TL_ADDR_STRLEN + 8], sv[TL_ADDR_STRLEN + 8];
     tl_report_endpoints(c, cl, sv, sizeof cl);
     bput(b, "\n\t#", 3);
-    bi64(b, worst);
+    bu64(b, k->sev, 0, false);
+    bput(b, " ", 1);
+    bu64(b, k->n, 0, false);
     bput(b, " ", 1);
     bu64(b, c->id, 0, false);
     bstr(b, "\n\tconnection ");
@@ -472,7 +495,8 @@ static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst,
         bstr(b, tl_zeek_history(v->zeek));
     }
     if (ladder->on) {
-        struct tl_ladder_sink out = {b, ladder_line, ladder_notes};
+        struct pen q = *p; /* the sink's context is not const */
+        struct tl_ladder_sink out = {&q, ladder_line, ladder_notes};
         if (tl_report_ladder(v, ladder, &out) != TL_OK)
             b->failed = true;
         return;
@@ -480,7 +504,7 @@ static void detail_block(struct buf *b, const struct tl_conn_view *v, int worst,
     for (int s = TL_SEV_NLEVELS - 1; s >= 0; s--)
         for (size_t i = 0; i < v->anomalies->n; i++)
             if (v->anomalies->a[i].severity == s)
-                anomaly_lines(b, &v->anomalies->a[i], c);
+                anomaly_lines(p, &v->anomalies->a[i], c);
     if (v->timeline != NULL)
         timeline_lines(b, v);
 }
@@ -564,19 +588,121 @@ static bool detailed(const struct tl_conn_view *v, const struct tl_report_cfg *c
     return v->anomalies != NULL && tl_anomaly_worst(v->anomalies) >= TL_SEV_WARNING;
 }
 
-static char *format_conn(const struct tl_conn_view *v, const struct tl_report_cfg *cfg, size_t *len)
+static uint32_t top_n(const struct tl_report_cfg *cfg)
 {
-    struct buf b = {NULL, 0, 0, false};
-    table_row(&b, v);
-    int worst = v->anomalies != NULL ? tl_anomaly_worst(v->anomalies) : -1;
-    if (detailed(v, cfg))
-        detail_block(&b, v, worst < 0 ? 0 : worst, &cfg->ladder);
-    if (b.failed) {
-        free(b.s);
-        return NULL;
+    return cfg->top != 0 ? cfg->top : TL_REPORT_TOP_DEFAULT;
+}
+
+/* Every listed connection's row and detail (--all, --connection). */
+static bool everything(const struct tl_report_cfg *cfg) { return cfg->all || cfg->only_id != 0; }
+
+static struct report_rank rank_of(const struct tl_conn_view *v)
+{
+    struct report_rank k = {v->conn->id, 0, 0};
+    for (size_t i = 0; v->anomalies != NULL && i < v->anomalies->n; i++) {
+        uint8_t sev = v->anomalies->a[i].severity;
+        k.sev = sev > k.sev ? sev : k.sev;
+        k.n += sev >= TL_SEV_WARNING;
     }
-    *len = b.len;
-    return b.s;
+    return k;
+}
+
+/* Whether a ranks before (is worse than) b. */
+static bool worse(const struct report_rank *a, const struct report_rank *b)
+{
+    if (a->sev != b->sev)
+        return a->sev > b->sev;
+    if (a->n != b->n)
+        return a->n > b->n;
+    return a->id < b->id;
+}
+
+static void rank_swap(struct report_rank *a, struct report_rank *b)
+{
+    struct report_rank t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Whether k is among the top worst seen so far (the heap keeps them, the
+ * least bad at its root): only those get their detail formatted. */
+static enum tl_status rank_admit(struct tl_report *r, const struct report_rank *k, bool *in)
+{
+    struct report_rank *h = r->top;
+    size_t n = r->ntop, max = top_n(&r->cfg);
+    *in = false;
+    if (n == max && !worse(k, &h[0]))
+        return TL_OK;
+    if (n < max) {
+        if (n == r->captop) {
+            size_t cap = r->captop ? r->captop * 2 : 32;
+            if ((h = realloc(h, cap * sizeof *h)) == NULL)
+                return TL_ENOMEM;
+            r->top = h;
+            r->captop = cap;
+        }
+        size_t i = r->ntop++;
+        h[i] = *k;
+        for (; i > 0 && worse(&h[(i - 1) / 2], &h[i]); i = (i - 1) / 2)
+            rank_swap(&h[(i - 1) / 2], &h[i]);
+    } else {
+        h[0] = *k;
+        for (size_t i = 0;;) {
+            size_t l = 2 * i + 1, m = i;
+            if (l < n && worse(&h[m], &h[l]))
+                m = l;
+            if (l + 1 < n && worse(&h[m], &h[l + 1]))
+                m = l + 1;
+            if (m == i)
+                break;
+            rank_swap(&h[i], &h[m]);
+            i = m;
+        }
+    }
+    *in = true;
+    return TL_OK;
+}
+
+/*
+ * A listed connection's spool entry: its table row while the table may
+ * still be printed (every one with --all; else the first top N listed,
+ * kept in case no more come), and its detail block when it is among the
+ * worst seen so far. Nothing else is formatted, so no explanation is
+ * worded for a connection nobody prints.
+ */
+static enum tl_status take(struct tl_report *r, const struct tl_conn_view *v, char **text,
+                           size_t *len)
+{
+    const struct tl_report_cfg *cfg = &r->cfg;
+    bool row = everything(cfg) || r->listed <= top_n(cfg), detail = false;
+    struct report_rank k = rank_of(v);
+    enum tl_status st = TL_OK;
+    if (detailed(v, cfg)) {
+        r->ranked++;
+        if (everything(cfg))
+            detail = true;
+        else
+            st = rank_admit(r, &k, &detail);
+    }
+    if (st != TL_OK || (!row && !detail))
+        return st;
+    struct buf b = {NULL, 0, 0, false};
+    if (row)
+        table_row(&b, v);
+    if (detail) {
+        struct pen p = {&b, everything(cfg)};
+        detail_block(&p, v, &k, &cfg->ladder);
+    }
+    if (b.failed || b.s == NULL) {
+        free(b.s);
+        return TL_ENOMEM;
+    }
+    /* Without its row, the block starts the entry: no empty line before. */
+    size_t skip = row ? 0 : 1;
+    memmove(b.s, b.s + skip, b.len - skip + 1);
+    *text = b.s;
+    *len = b.len - skip;
+    return TL_OK;
 }
 
 static bool write_inputs(const struct tl_run *run, FILE *out)
@@ -695,9 +821,8 @@ static bool write_counts(const struct tl_report *r, FILE *out)
 
 /* Where a detail block is in the spool, and how it sorts. */
 struct block_ref {
-    uint64_t id;
+    struct report_rank k;
     uint64_t off; /* its first line, after the header */
-    uint8_t sev;
 };
 
 struct blocks {
@@ -707,10 +832,10 @@ struct blocks {
 
 static bool blocks_add(struct blocks *bl, const char *header, uint64_t off)
 {
-    unsigned sev;
+    unsigned sev, n;
     uint64_t id;
     /* Only this file writes headers; one that does not parse is skipped. */
-    if (sscanf(header, "\t#%u %" SCNu64, &sev, &id) != 2)
+    if (sscanf(header, "\t#%u %u %" SCNu64, &sev, &n, &id) != 3)
         return true;
     if (bl->n == bl->cap) {
         size_t cap = bl->cap ? bl->cap * 2 : 64;
@@ -720,7 +845,7 @@ static bool blocks_add(struct blocks *bl, const char *header, uint64_t off)
         bl->v = v;
         bl->cap = cap;
     }
-    bl->v[bl->n++] = (struct block_ref){id, off, (uint8_t)sev};
+    bl->v[bl->n++] = (struct block_ref){{id, n, (uint8_t)sev}, off};
     return true;
 }
 
@@ -728,13 +853,11 @@ static bool blocks_add(struct blocks *bl, const char *header, uint64_t off)
 static int block_order(const void *pa, const void *pb)
 {
     const struct block_ref *a = pa, *b = pb;
-    if (a->sev != b->sev)
-        return a->sev > b->sev ? -1 : 1;
-    return a->id < b->id ? -1 : a->id > b->id;
+    return worse(&a->k, &b->k) ? -1 : worse(&b->k, &a->k);
 }
 
 /* Copies the table rows out of the spool and indexes the detail blocks. */
-static enum tl_status copy_rows(FILE *spool, FILE *out, struct blocks *bl)
+static enum tl_status copy_rows(FILE *spool, FILE *out, bool rows, struct blocks *bl)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -743,7 +866,7 @@ static enum tl_status copy_rows(FILE *spool, FILE *out, struct blocks *bl)
     enum tl_status st = TL_OK;
     while (st == TL_OK && (n = getline(&line, &cap, spool)) > 0) {
         pos += (uint64_t)n;
-        if (line[0] != '\t' && fputs(line, out) < 0)
+        if (line[0] != '\t' && rows && fputs(line, out) < 0)
             st = TL_EIO;
         else if (line[0] == '\t' && line[1] == '#' && !blocks_add(bl, line, pos))
             st = TL_ENOMEM;
@@ -772,67 +895,200 @@ static enum tl_status copy_block(FILE *spool, FILE *out, uint64_t off)
     return n < 0 && !feof(spool) ? TL_ENOMEM : TL_OK;
 }
 
+/* The heading of the details: how many, of how many, in what order. */
+static bool details_head(const struct tl_report *r, size_t shown, uint64_t n, FILE *out)
+{
+    const struct tl_report_cfg *cfg = &r->cfg;
+    const char *what = cfg->all_details || cfg->ladder.on ? "listed" : "with a warning or an error";
+    if (n == 0)
+        return r->sum->connections == 0 ||
+               fputs("\nno connection has a warning or an error\n", out) >= 0;
+    if (shown == n)
+        return fprintf(out, "\n%" PRIu64 " connection%s %s, worst first%s\n", n, n == 1 ? "" : "s",
+                       cfg->all_details ? "in detail" : "with a warning or an error",
+                       everything(cfg) || r->sum->groups.used == 0
+                           ? ""
+                           : " (the groups above explain their warnings and errors)") >= 0;
+    return fprintf(out,
+                   "\nthe %zu worst of %" PRIu64 " connections %s, worst first (--top N shows more;"
+                   "\nthe groups above explain their warnings and errors)\n",
+                   shown, n, what) >= 0;
+}
+
+/* The table (every listed connection's row, with --all or when there are
+ * at most top N), then the detail blocks worst first: every one with
+ * --all, else the top N. */
 static enum tl_status write_connections(const struct tl_report *r, FILE *spool, FILE *out)
 {
     struct blocks bl = {NULL, 0, 0};
     enum tl_status st = TL_OK;
-    if (r->listed > 0 &&
+    bool rows = everything(&r->cfg) || r->listed <= top_n(&r->cfg);
+    if (r->listed > 0 && rows &&
         fprintf(out, "\n%5s  %-22s %-22s %-6s %-26s %11s  %-11s %-15s %-7s %-23s %-16s %s\n", "id",
                 "client", "server", "roles", "start (UTC)", "duration", "pkts c/s", "bytes c/s",
                 "end", "at end client/server", "zeek", "anomalies") < 0)
         st = TL_EIO;
+    else if (r->listed > 0 && !rows &&
+             fprintf(out,
+                     "\nconnections  %" PRIu64 " listed: their table is left out (--all prints it,"
+                     " --top N details more)\n",
+                     r->listed) < 0)
+        st = TL_EIO;
     if (st == TL_OK)
-        st = copy_rows(spool, out, &bl);
+        st = copy_rows(spool, out, rows, &bl);
     if (bl.n > 1)
         qsort(bl.v, bl.n, sizeof *bl.v, block_order);
-    if (st == TL_OK && bl.n > 0 &&
-        fprintf(out, "\n%zu connection%s %s, worst first\n", bl.n, bl.n == 1 ? "" : "s",
-                r->cfg.all_details ? "in detail" : "with a warning or an error") < 0)
+    /* Blocks were kept for every connection that was among the worst when
+     * it came; the worst top N of them are the capture's. */
+    size_t shown = everything(&r->cfg) || bl.n < top_n(&r->cfg) ? bl.n : top_n(&r->cfg);
+    uint64_t candidates = bl.n;
+    if (!everything(&r->cfg))
+        candidates = r->ranked;
+    if (st == TL_OK && !details_head(r, shown, candidates, out))
         st = TL_EIO;
-    else if (st == TL_OK && bl.n == 0 && r->sum->connections > 0 &&
-             fputs("\nno connection has a warning or an error\n", out) < 0)
-        st = TL_EIO;
-    for (size_t i = 0; st == TL_OK && i < bl.n; i++)
+    for (size_t i = 0; st == TL_OK && i < shown; i++)
         st = copy_block(spool, out, bl.v[i].off);
     free(bl.v);
     return st;
 }
 
-/* One host anomaly: what, where, which connections, then the paragraphs. */
-static void host_anomaly(struct buf *b, const struct tl_host_anomaly *h)
+/* Services listed under each type by default; --anomalies-only and
+ * --all list every group. */
+#define GROUPS_SHOWN 2
+#define GROUP_INDENT 14
+
+/* "192.0.2.6:80", "[2001:db8::1]:80", or a host-level group's "192.0.2.6". */
+static const char *group_service(const struct report_group *e, char *buf, size_t size)
 {
-    const struct tl_anomaly *a = &h->a;
-    char clk[24];
-    bprintf(b, "\n\t  %-8s %-26s %s", tl_sev_name((enum tl_sev)a->severity),
-            tl_anomaly_id((enum tl_anomaly_type)a->type), h->host);
-    if (h->port != 0)
-        bprintf(b, ":%u", (unsigned)h->port);
-    if (h->peer[0] != '\0')
-        bprintf(b, " -> %s", h->peer);
-    if (h->peer[0] != '\0' && h->peer_port != 0)
-        bprintf(b, ":%u", (unsigned)h->peer_port);
-    bprintf(b, "  %s  connections", clock_str(a->ts, clk, sizeof clk));
-    for (uint32_t i = 0; i < h->nconns && i < TL_HOST_MAX_CONNS; i++)
-        bprintf(b, " %" PRIu64, h->conns[i]);
-    if (h->total_conns > h->nconns)
-        bprintf(b, " … (%" PRIu64 " in all)", h->total_conns);
-    struct tl_anomaly_text t;
-    tl_host_anomaly_render(h, &t);
-    wrap(b, "explanation", t.explanation);
-    wrap(b, "suggestion", t.suggestion);
-    evidence(b, a);
+    if (e->addr.family == 0)
+        snprintf(buf, size, "?");
+    else if (e->port != 0)
+        tl_report_endpoint(&e->addr, e->port, buf, size);
+    else
+        tl_addr_str(&e->addr, buf, size);
+    return buf;
 }
 
-/* Anomalies across connections, after the summary. */
-static enum tl_status write_host_anomalies(const struct tl_run *run, FILE *out)
+/* "00:00:01.203000 to 00:02:50.117000" (one time when they are equal). */
+static void group_span(struct buf *b, int64_t first, int64_t last)
 {
-    const struct tl_host_anomaly_list *l = run->host_anomalies;
-    if (l == NULL || l->n == 0)
+    char clk[24];
+    bstr(b, clock_str(first, clk, sizeof clk));
+    if (last != first) {
+        bstr(b, " to ");
+        bstr(b, clock_str(last, clk, sizeof clk));
+    }
+}
+
+/* A type's heading and its one explanation and suggestion: its first
+ * connection's (or first host's), said to be so when it has others. */
+static void group_type(struct buf *b, const struct report_groups *g, uint8_t type)
+{
+    const struct report_group_type *t = &g->t[type];
+    bprintf(b, "\n\n%-8s %s  %" PRIu64 " connection%s", tl_sev_name((enum tl_sev)t->sev),
+            tl_anomaly_id((enum tl_anomaly_type)type), t->conns, t->conns == 1 ? "" : "s");
+    if (t->groups > 1)
+        bprintf(b, " to %" PRIu64 " %s", t->groups, t->ex_h != NULL ? "hosts" : "services");
+    bstr(b, ", ");
+    group_span(b, t->first_ts, t->last_ts);
+    struct tl_anomaly_text x;
+    tl_report_group_text(t, &x);
+    char label[64] = "";
+    if (t->ex_h == NULL && t->conns > 1 && t->ex_id != 0)
+        snprintf(label, sizeof label, "(Connection %" PRIu64 "'s, the first.) ", t->ex_id);
+    else if (t->ex_h != NULL && t->groups > 1)
+        snprintf(label, sizeof label, "(The first host's.) ");
+    struct buf e = {NULL, 0, 0, false};
+    bprintf(&e, "%s%s", label, x.explanation);
+    if (e.failed)
+        b->failed = true;
+    else if (x.explanation[0] != '\0')
+        wrap_at(b, GROUP_INDENT, "explanation", e.s);
+    free(e.s);
+    if (x.suggestion[0] != '\0')
+        wrap_at(b, GROUP_INDENT, "suggestion", x.suggestion);
+    /* A host-level anomaly has no connection detail to carry its figures. */
+    if (t->ex_h != NULL)
+        evidence_at(b, GROUP_INDENT, &t->ex_h->a);
+}
+
+/* A group's two lines: service, count, span, examples; the command. */
+static void group_lines(struct buf *b, const struct report_group *e, const struct tl_run *run)
+{
+    char svc[TL_ADDR_STRLEN + 8], cmd[TL_REPORT_COMMAND_MAX];
+    bstr(b, "\n  ");
+    bpad(b, group_service(e, svc, sizeof svc), 24, false);
+    bu64(b, e->n, 8, true);
+    bstr(b, "  ");
+    group_span(b, e->first_ts, e->last_ts);
+    for (uint8_t i = 0; i < e->nex; i++) {
+        bstr(b, i == 0 ? "  e.g. " : " ");
+        bu64(b, e->ex[i], 0, false);
+    }
+    const char *c = tl_report_group_command(e, run, cmd, sizeof cmd);
+    if (c[0] != '\0' && !run->capture->live) {
+        bstr(b, "\n      ");
+        bstr(b, c);
+    }
+}
+
+/* "  … 184 more services, 14600 connections (...)" */
+static void groups_left(struct buf *b, const struct report_groups *g, uint8_t type, uint64_t n,
+                        uint64_t conns)
+{
+    const struct report_group_type *t = &g->t[type];
+    const char *what = t->ex_h != NULL ? (n == 1 ? "host" : "hosts")
+                                       : (n == 1 ? "service" : "services");
+    if (n > 0)
+        bprintf(b,
+                "\n  … %" PRIu64 " more %s, %" PRIu64 " connection%s (--anomalies-only lists %s)",
+                n, what, conns, conns == 1 ? "" : "s", n == 1 ? "it" : "them");
+    if (t->left_out > 0)
+        bprintf(b, "\n  … %" PRIu64 " connections whose service was not kept (more than %u groups)",
+                t->left_out, TL_REPORT_GROUPS_MAX);
+}
+
+/* The anomaly groups, worst type first: each type's explanation once, then
+ * its services, the biggest first. */
+static void write_group_text(struct buf *b, const struct tl_report *r, const struct tl_run *run,
+                             const struct report_group **v, size_t n)
+{
+    const struct report_groups *g = &r->sum->groups;
+    size_t shown_max = r->cfg.anomalies_only || everything(&r->cfg) ? SIZE_MAX : GROUPS_SHOWN;
+    bprintf(b,
+            "\nanomaly groups  %zu: warnings and errors by type and service (the server's"
+            "\naddress:port, the host for host-level types), worst first",
+            n);
+    for (size_t i = 0; i < n;) {
+        uint8_t type = v[i]->type;
+        group_type(b, g, type);
+        uint64_t more = 0, conns = 0;
+        size_t shown = 0;
+        for (; i < n && v[i]->type == type; i++) {
+            if (shown++ < shown_max) {
+                group_lines(b, v[i], run);
+            } else {
+                more++;
+                conns += v[i]->n;
+            }
+        }
+        groups_left(b, g, type, more, conns);
+    }
+}
+
+static enum tl_status write_groups(const struct tl_report *r, const struct tl_run *run, FILE *out)
+{
+    size_t n;
+    const struct report_group **v = tl_report_groups_sorted(&r->sum->groups, &n);
+    if (v == NULL)
+        return TL_ENOMEM;
+    if (n == 0) {
+        free(v);
         return TL_OK;
+    }
     struct buf b = {NULL, 0, 0, false};
-    bprintf(&b, "\nhost anomalies  %zu", l->n);
-    for (size_t i = 0; i < l->n; i++)
-        host_anomaly(&b, &l->a[i]);
+    write_group_text(&b, r, run, v, n);
+    free(v);
     if (b.failed) { /* the text could not grow: nothing written yet */
         free(b.s);
         return TL_ENOMEM;
@@ -851,8 +1107,10 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     FILE *out = r->cfg.out;
     bool ok = write_inputs(run, out) && write_capture(run->capture, out) && write_counts(r, out) &&
               tl_report_text_summary(r->sum, run->capture, out);
-    enum tl_status st = ok ? write_host_anomalies(run, out) : TL_EIO;
+    enum tl_status st = ok ? write_groups(r, run, out) : TL_EIO;
+    /* A section of the top services belongs here, between the groups and
+     * the connections. */
     return st == TL_OK ? write_connections(r, spool, out) : st;
 }
 
-const struct report_ops tl_report_text_ops = {format_conn, write_doc};
+const struct report_ops tl_report_text_ops = {NULL, write_doc, take};

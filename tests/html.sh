@@ -97,7 +97,9 @@ page = open(os.path.join(tmp, "evil.html"), encoding="utf-8").read()
 esc_name = "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;.pcap"
 ok("<img" not in page and evil not in page, "hostile name: never written as markup")
 ok("<title>tcplens: %s</title>" % esc_name in page, "hostile name: escaped in the title")
-ok(page.count(esc_name) == 2, "hostile name: escaped in the title and the inputs (%d)" % page.count(esc_name))
+ok(page.count(esc_name) == 4,
+   "hostile name: escaped in the title, the inputs and the two groups' commands (%d)"
+   % page.count(esc_name))
 ok("len &lt; 65536 or tcp[13] &amp; 0x12 &gt; 0" in page and flt not in page,
    "hostile filter: escaped")
 ok(page.count("<script") == 3 and page.count("</script>") == 3 and not self_contained(page),
@@ -118,6 +120,26 @@ recs, meta = block(page, "tl-data"), block(page, "tl-meta")
 ok(recs is not None and [rec[0] for rec in recs] == [2, 3] and meta["anomalies_only"]
    and meta["connections"] == 6 and meta["listed"] == 2,
    "--anomalies-only: connections 2 and 3 of 6 listed")
+
+# The anomaly groups, before the connection list: the kernel's scan has 33
+# refused ports, one service each, explained once; each row names its
+# service, count, example (a link to its connection) and its command.
+scan = os.path.join(srcdir, "tests", "netns", "kernel", "scan.pcap")
+r = run(["-r", scan, "--html", "-"])
+page = r.stdout.decode("utf-8", "replace")
+g = page.find('<section class="panel wide" id="groups">')
+ok(r.returncode == 0 and 0 < g < page.find('id="tl-data"'),
+   "groups: a section before the connection list")
+sec = page[g:page.find("</section>", g)]
+ok("<h2>Anomaly groups (37)</h2>" in sec, "groups: 37 (33 refused, 1 syn_scan, 3 rst_instead_of_fin)",
+   sec[:300])
+ok(sec.count("<b>refused</b> 33 connections, 33 services") == 1 and
+   sec.count("What happened (connection 1, the first)") == 1,
+   "groups: refused once, with its first connection's explanation")
+ok(len(re.findall(r"<tr><th><code>127\.0\.0\.1:100\d\d</code></th><td>1</td>", sec)) >= 33,
+   "groups: a row per refused port")
+ok('<a href="#c1">1</a></td><td><code>tcplens ' in sec and "scan.pcap --connection 1</code>" in sec,
+   "groups: example link and the command that lists it")
 
 # Usage errors: two documents on stdout, a page that cannot be written.
 r = run(["-r", os.path.join(srcdir, "samples", "demo.pcap"), "--html", "-", "--json", "-"])

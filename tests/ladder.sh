@@ -153,7 +153,7 @@ def us(t):
 def check_capture(path):
     name = os.path.relpath(path, srcdir)
     pkts = tcpdump_packets(path)
-    p = subprocess.run([tcplens, "-r", path, "--ladder", "--timeline", "full", "--color",
+    p = subprocess.run([tcplens, "-r", path, "--all", "--ladder", "--timeline", "full", "--color",
                         "never"], capture_output=True, text=True)
     lads = ladders(p.stdout)
     seen, bad = {}, []
@@ -212,7 +212,7 @@ for path in sorted(glob.glob(os.path.join(srcdir, "samples", "*.pcap"))):
     wide = []
     for mode in ("lifecycle", "full"):
         for style in ("ascii", "unicode"):
-            p = subprocess.run([tcplens, "-r", path, "--timeline", mode, "--ladder=" + style],
+            p = subprocess.run([tcplens, "-r", path, "--all", "--timeline", mode, "--ladder=" + style],
                                capture_output=True, text=True)
             lines = [l for lad in ladders(p.stdout.replace("\u2502", "|").replace("\u2506", ":"))
                      for l in lad["lines"]]

@@ -69,7 +69,13 @@ struct tl_report_cfg {
     bool all_details;            /* text: details (anomalies, timeline) for every listed
                          * connection (--timeline full, --connection) */
     struct tl_ladder_cfg ladder; /* text only */
+    /* Text: the connections detailed, worst first (0: TL_REPORT_TOP_DEFAULT);
+     * all: every listed connection's table row and detail instead. */
+    uint32_t top;
+    bool all;
 };
+
+#define TL_REPORT_TOP_DEFAULT 20u
 
 struct tl_report;
 

@@ -753,7 +753,7 @@ static enum tl_status verdict_doc(const struct tl_report *r, const struct tl_run
     return TL_OK;
 }
 
-static const struct report_ops verdict_ops = {verdict_conn, verdict_doc};
+static const struct report_ops verdict_ops = {verdict_conn, verdict_doc, NULL};
 
 struct mode {
     const char *name;

@@ -101,17 +101,25 @@ static void fake_feed(struct tl_report *r, struct fake *f)
     tl_anomaly_list_free(&f->an);
 }
 
-static struct tl_report *text_report(FILE *out, size_t budget, bool only)
+static struct tl_report *text_report_top(FILE *out, size_t budget, bool only, uint32_t top,
+                                         bool all)
 {
     struct tl_report_cfg cfg = {.format = TL_REPORT_TEXT,
                                 .out = out,
                                 .reorder = true,
                                 .wait_budget = budget,
-                                .anomalies_only = only};
+                                .anomalies_only = only,
+                                .top = top,
+                                .all = all};
     struct tl_report *r = tl_report_new(&cfg);
     if (r == NULL)
         abort();
     return r;
+}
+
+static struct tl_report *text_report(FILE *out, size_t budget, bool only)
+{
+    return text_report_top(out, budget, only, 0, false);
 }
 
 /* Finishes r and returns everything it wrote (malloc'd). */
@@ -143,10 +151,10 @@ static const char *after(const char *s, const char *what)
 
 /* Five connections ending in reverse order: 1 info-only, 2 warning,
  * 3 error, 4 clean, 5 error. Blocks: 3, 5 (errors by id), then 2. */
-static char *worst_first_report(size_t budget, bool only)
+static char *worst_report(size_t budget, bool only, uint32_t top, bool all)
 {
     FILE *out = tmpfile();
-    struct tl_report *r = text_report(out, budget, only);
+    struct tl_report *r = text_report_top(out, budget, only, top, all);
     struct fake f[5];
     for (int i = 4; i >= 0; i--) {
         fake_init(&f[i], (uint64_t)i + 1, (uint8_t)(i + 1), 200000);
@@ -164,13 +172,58 @@ static char *worst_first_report(size_t budget, bool only)
     return finish(r, out);
 }
 
+static char *worst_first_report(size_t budget, bool only)
+{
+    return worst_report(budget, only, 0, false);
+}
+
+static size_t count_of(const char *s, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s, what); p != NULL; p = strstr(p + 1, what))
+        n++;
+    return n;
+}
+
+/* The same five with --top 1: the worst one's block alone, no table (5
+ * listed), and each anomaly type explained once, in its group. */
+static void test_top(struct tap *t)
+{
+    char *s = worst_report(0, false, 1, false);
+    ok(t, strstr(s, "the 1 worst of 3 connections with a warning or an error") != NULL,
+       "--top 1: heading says 1 of 3");
+    const char *b3 = after(s, "\nconnection 3 ");
+    ok(t, b3 != NULL && after(s, "\nconnection 5 ") == NULL && after(s, "\nconnection 2 ") == NULL,
+       "--top 1: only the worst block (errors tie: the lowest id)");
+    ok(t, after(s, "\n   id  ") == NULL && strstr(s, "their table is left out") != NULL,
+       "--top 1: 5 listed, no table");
+    /* Groups hold warnings and errors; block 3's info anomaly keeps its own. */
+    ok(t, count_of(s, "explanation") == 3,
+       "explanations: one per group type (2), the block's info anomaly (1)");
+    ok(t, strstr(s, "\nerror    rst_instead_of_fin  2 connections,") != NULL,
+       "group: type, severity and count");
+    ok(t, strstr(s, "(Connection 3's, the first.)") != NULL, "group: whose explanation it is");
+    ok(t, strstr(s, "e.g. 3 5\n      tcplens --connection 3,5\n") != NULL,
+       "group: examples and the command that lists them");
+    free(s);
+    s = worst_report(0, false, 1, true);
+    ok(t, after(s, "\n   id  ") != NULL && after(s, "\n    4  ") != NULL,
+       "--all: the table of every connection");
+    const char *head = after(s, "3 connections with a warning or an error, worst first");
+    ok(t,
+       head != NULL && after(head, "\nconnection 2 ") != NULL &&
+           after(head, "\nconnection 5 ") != NULL,
+       "--all: every block, --top aside");
+    free(s);
+}
+
 static void test_worst_first(struct tap *t, size_t budget, const char *what)
 {
     char *s = worst_first_report(budget, false);
     const char *rows = after(s, "\n   id  ");
     const char *r1 = after(rows, "\n    1  "), *r5 = after(rows, "\n    5  ");
     ok(t, r1 != NULL && r5 != NULL && r1 < r5, what);
-    const char *head = after(s, "3 connections with a warning or an error, worst first\n");
+    const char *head = after(s, "3 connections with a warning or an error, worst first");
     const char *b3 = after(head, "\nconnection 3 "), *b5 = after(head, "\nconnection 5 ");
     const char *b2 = after(head, "\nconnection 2 ");
     ok(t, head != NULL && b3 != NULL && b5 != NULL && b2 != NULL && b3 < b5 && b5 < b2,
@@ -271,6 +324,7 @@ int main(void)
 {
     struct tap t = {0, 0};
     test_worst_first(&t, 0, "rows in first-seen order (in memory)");
+    test_top(&t);
     test_worst_first(&t, 1, "rows in first-seen order (overflow file)");
     test_anomalies_only(&t);
     test_top_hosts(&t);
