@@ -61,7 +61,10 @@ static const char usage_text[] =
     "  FILTER EXPRESSION    trailing words form a BPF filter, as in tcpdump\n"
     "  --progress, --no-progress\n"
     "                       show (or not) a progress line on stderr while reading\n"
-    "                       files (default: when stderr is a terminal)\n"
+    "                       files (default: when stderr is a terminal); SIGUSR1\n"
+    "                       prints it with the open connections' states;\n"
+    "                       SIGINT/SIGTERM stop the read and write the reports\n"
+    "                       for what was read, marked partial\n"
     "\n"
     "Live capture:\n"
     "  -i IFACE             capture on IFACE ('any' for all); connections are\n"
@@ -149,7 +152,8 @@ static const char usage_text[] =
     "  -h, --help           show this help\n"
     "  -V, --version        show versions\n"
     "\n"
-    "Exit status: 0 ran fine, 1 --fail-on matched, 2 usage or input error.\n";
+    "Exit status: 0 ran fine, 1 --fail-on matched, 2 usage or input error or an\n"
+    "output that could not be written.\n";
 
 static _Noreturn TL_PRINTF(1, 2) void usage_error(const char *fmt, ...)
 {

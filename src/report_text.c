@@ -598,8 +598,10 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
 {
     char a[40], b[40], d[32];
     span_str(cap->last_ts - cap->first_ts, d);
-    bool ok = true;
-    if (cap->packets > 0)
+    bool ok = !cap->partial || fputs("PARTIAL  the read was interrupted: this report covers only"
+                                     " the packets read before it\n",
+                                     out) != EOF;
+    if (ok && cap->packets > 0)
         ok = fprintf(out, "capture  %s → %s UTC (%s s)\n",
                      tl_report_utc(cap->first_ts, a, sizeof a),
                      tl_report_utc(cap->last_ts, b, sizeof b), d) >= 0;
