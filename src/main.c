@@ -1,5 +1,6 @@
 /* tcplens: the program. Builds the pipeline from the command line, runs it,
  * and turns what happened into messages and the exit status. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -62,8 +63,9 @@ static bool add_report(struct outputs *o, enum tl_report_format fmt, struct tl_o
                                .out = out->f,
                                .reorder = !stream,
                                .anomalies_only = anomalies_only,
-                               .only_id = cli->connection,
-                               .all_details = cli->timeline_full || cli->connection != 0 ||
+                               .only = cli->connections,
+                               .nonly = cli->nconnections,
+                               .all_details = cli->timeline_full || cli->nconnections != 0 ||
                                               cli->ladder,
                                .ladder = {cli->ladder,
                                           cli->ladder && use_color(cli->color, out->fd),
@@ -340,6 +342,27 @@ static enum tl_status finish_reports(struct outputs *o, const struct tl_source *
     return all;
 }
 
+/* --connection: an id the capture does not have is a mistake, said on one
+ * line (the lowest such ids). */
+static bool connections_exist(const struct tl_cli *cli, uint64_t have, bool partial)
+{
+    for (size_t i = 0; i < cli->nconnections; i++) {
+        const struct tl_id_range *r = &cli->connections[i];
+        if (r->last <= have)
+            continue;
+        uint64_t first = r->first > have ? r->first : have + 1;
+        char ids[48];
+        if (first == r->last)
+            snprintf(ids, sizeof ids, "%" PRIu64, first);
+        else
+            snprintf(ids, sizeof ids, "%" PRIu64 "-%" PRIu64, first, r->last);
+        fprintf(stderr, "tcplens: --connection %s: no such connection (%s %" PRIu64 ")\n", ids,
+                partial ? "the part read has" : "the capture has", have);
+        return false;
+    }
+    return true;
+}
+
 /* Live: run until stopped, show the open connections, end them as "open",
  * and say what the kernel dropped. */
 static enum tl_status run_live(const struct tl_cli *cli, struct tl_source *src, struct tl_engine *e)
@@ -417,6 +440,9 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
     enum tl_status rs = finish_reports(o, src, e, infos, w.partial);
     const struct tl_capture_info *cap = tl_engine_capture(e);
     int rc = input_verdict(src, cap);
+    /* With every output gone (`| head`), nobody reads a complaint. */
+    if (outputs_alive(o) && !connections_exist(cli, cap->connections, w.partial))
+        rc = EXIT_INPUT;
     if (rc == EXIT_OK && cli->fail_on >= 0 && cap->worst_severity >= cli->fail_on)
         rc = EXIT_FAIL_ON;
     tl_engine_free(e);
@@ -462,6 +488,38 @@ static int main_live(struct tl_cli *cli)
     return crc != EXIT_OK ? crc : rc;
 }
 
+/* Whether a word of the filter that libpcap refused was more likely a
+ * capture file's name mistyped: it has a '/' or a '.' and is no address
+ * ("10.0.0.1", "10.0.0.0/8", "::1"), and no such file exists. */
+static bool looks_like_path(const char *word)
+{
+    if (strpbrk(word, "/.") == NULL || access(word, F_OK) == 0)
+        return false;
+    char addr[64];
+    size_t len = strcspn(word, "/");
+    if (len >= sizeof addr)
+        return true;
+    memcpy(addr, word, len);
+    addr[len] = '\0';
+    unsigned char bin[16];
+    return inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1;
+}
+
+/* The inputs could not be opened: the reason, or, when the filter was
+ * refused and its first word looks like a file, that file's absence. */
+static void say_open_error(const struct tl_cli *cli, enum tl_status st, const struct tl_diag *d)
+{
+    if (st == TL_EINVAL && cli->filter != NULL) {
+        char word[256];
+        snprintf(word, sizeof word, "%.*s", (int)strcspn(cli->filter, " "), cli->filter);
+        if (looks_like_path(word)) {
+            fprintf(stderr, "tcplens: %s: %s (nor a filter expression)\n", word, strerror(ENOENT));
+            return;
+        }
+    }
+    fprintf(stderr, "tcplens: %s\n", d->msg[0] ? d->msg : tl_status_str(st));
+}
+
 int main(int argc, char **argv)
 {
     struct tl_cli cli;
@@ -483,7 +541,7 @@ int main(int argc, char **argv)
     tl_interrupt_open(&intr);
     enum tl_status st = tl_source_open_files(&src, cli.inputs, cli.ninputs, &sc, &d);
     if (st != TL_OK) {
-        fprintf(stderr, "tcplens: %s\n", d.msg[0] ? d.msg : tl_status_str(st));
+        say_open_error(&cli, st, &d);
         tl_cli_free(&cli);
         return EXIT_INPUT;
     }
