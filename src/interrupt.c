@@ -57,10 +57,9 @@ enum tl_intr tl_interrupt_poll(struct tl_interrupt *in)
 void tl_interrupt_close(struct tl_interrupt *in)
 {
     /* One that came since the last look is taken here, not acted on by
-     * its default once unblocked: the whole input was read anyway. */
-    int signo = in->signo;
+     * its default once unblocked: the whole input was read, the reports
+     * are complete, and tcplens ends by that signal after writing them. */
     (void)tl_interrupt_poll(in);
-    in->signo = signo;
     if (in->fd >= 0)
         close(in->fd);
     in->fd = -1;

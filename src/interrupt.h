@@ -40,9 +40,10 @@ enum tl_intr tl_interrupt_poll(struct tl_interrupt *in);
  * at once. SIGUSR1 stays blocked: from now on it is ignored. */
 void tl_interrupt_close(struct tl_interrupt *in);
 
-/* After the reports: ends the process by the signal that stopped the
- * read, as a shell expects of an interrupted command (its loop stops
- * too). Returns only when that fails. */
+/* After the reports: ends the process by the SIGINT or SIGTERM that came
+ * during the read (it stopped it, or came as the input ended), as a shell
+ * expects of an interrupted command (its loop stops too). Returns when
+ * none came, or when raising it fails. */
 void tl_interrupt_reraise(const struct tl_interrupt *in);
 
 #endif

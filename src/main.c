@@ -298,9 +298,6 @@ static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struc
             }
         }
     }
-    /* A stop that came during the last frames still marks the report. */
-    if (st == TL_EOF && !failed && tl_interrupt_poll(w->intr) == TL_INTR_STOP)
-        w->partial = true;
     tl_interrupt_close(w->intr);
     /* The end of the input, or a read error: the engine still gets every
      * frame read before it. */
@@ -316,11 +313,12 @@ static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struc
     return st == TL_OK ? tl_engine_finish(e) : st;
 }
 
-/* Writes every report, each whatever became of the others; a report that
- * fails is said, naming its output. TL_OK when all were written. */
+/* Writes every report, each whatever became of the others. The outputs
+ * of those that failed are named in failed ("a.json, standard output");
+ * returns the first failure, TL_OK when all were written. */
 static enum tl_status finish_reports(struct outputs *o, const struct tl_source *src,
                                      const struct tl_engine *e, struct tl_input_info *infos,
-                                     bool partial)
+                                     bool partial, char *failed, size_t size)
 {
     size_t n = tl_source_ninputs(src);
     for (size_t i = 0; i < n; i++)
@@ -331,15 +329,31 @@ static enum tl_status finish_reports(struct outputs *o, const struct tl_source *
                        &cap,      tl_engine_host_anomalies(e),
                        o->filter, tl_engine_summary(e)};
     enum tl_status all = TL_OK;
+    size_t len = 0;
+    failed[0] = '\0';
     for (size_t i = 0; i < o->n; i++) {
         enum tl_status st = tl_report_finish(o->reports[i], &r);
-        if (st != TL_OK && tl_output_error(o->report_out[i]) == 0)
-            fprintf(stderr, "tcplens: %s: writing the report failed: %s\n",
-                    tl_output_name(o->report_out[i]), tl_status_str(st));
-        if (st != TL_OK && all == TL_OK)
+        if (st == TL_OK)
+            continue;
+        if (len < size)
+            len += (size_t)snprintf(failed + len, size - len, "%s%s", all != TL_OK ? ", " : "",
+                                    tl_output_name(o->report_out[i]));
+        if (all == TL_OK)
             all = st;
     }
     return all;
+}
+
+/* One line, however many steps the shortage (most often) hit. */
+static void say_failure(enum tl_status st, enum tl_status rs, const char *failed)
+{
+    if (st != TL_OK && rs != TL_OK)
+        fprintf(stderr, "tcplens: analysis stopped: %s; writing the report failed (%s): %s\n",
+                tl_status_str(st), failed, tl_status_str(rs));
+    else if (st != TL_OK)
+        fprintf(stderr, "tcplens: analysis stopped: %s\n", tl_status_str(st));
+    else if (rs != TL_OK)
+        fprintf(stderr, "tcplens: writing the report failed (%s): %s\n", failed, tl_status_str(rs));
 }
 
 /* --connection: an id the capture does not have is a mistake, said on one
@@ -435,9 +449,9 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
     /* Whatever stopped the run, report everything read so far. */
     if (st != TL_OK && tl_engine_finish(e) != TL_OK)
         st = TL_ENOMEM;
-    if (st != TL_OK)
-        fprintf(stderr, "tcplens: analysis stopped: %s\n", tl_status_str(st));
-    enum tl_status rs = finish_reports(o, src, e, infos, w.partial);
+    char failed[256];
+    enum tl_status rs = finish_reports(o, src, e, infos, w.partial, failed, sizeof failed);
+    say_failure(st, rs, failed);
     const struct tl_capture_info *cap = tl_engine_capture(e);
     int rc = input_verdict(src, cap);
     /* With every output gone (`| head`), nobody reads a complaint. */
