@@ -63,7 +63,10 @@ static const char usage_text[] =
     "  FILTER EXPRESSION    trailing words form a BPF filter, as in tcpdump\n"
     "  --progress, --no-progress\n"
     "                       show (or not) a progress line on stderr while reading\n"
-    "                       files (default: when stderr is a terminal)\n"
+    "                       files (default: when stderr is a terminal); SIGUSR1\n"
+    "                       prints it with the open connections' states;\n"
+    "                       SIGINT/SIGTERM stop the read and write the reports\n"
+    "                       for what was read, marked partial\n"
     "\n"
     "Live capture:\n"
     "  -i IFACE             capture on IFACE ('any' for all); connections are\n"
@@ -95,8 +98,10 @@ static const char usage_text[] =
     "                       carry offloaded, unfilled checksums)\n"
     "  --anomalies-only     list only connections with a warning or an error\n"
     "                       (the summary still counts every connection)\n"
-    "  --connection ID      list only connection ID, with its anomalies and\n"
-    "                       timeline (ids are first-seen order, as in the report)\n"
+    "  --connection LIST    list only these connections (3,17,40-45; repeats add\n"
+    "                       up), with their anomalies and timelines (ids are\n"
+    "                       first-seen order, as in the report); an id the\n"
+    "                       capture lacks is an error\n"
     "  --top N              text: detail the worst N connections (default 20)\n"
     "  --all                text: the table of every connection and the detail of\n"
     "                       each one with a warning or an error\n"
@@ -120,7 +125,9 @@ static const char usage_text[] =
     "                       5 minutes, most failing (default 15, as Zeek's)\n"
     "  --scan-hosts N       syn_scan: hosts one source tries on one port (25)\n"
     "  --fail-on SEVERITY   exit 1 when an anomaly of this severity or worse\n"
-    "                       was found (info, warning, error)\n"
+    "                       was found (info, warning, error); every normal\n"
+    "                       close is a time_wait (info), so 'info' fails on\n"
+    "                       nearly every capture\n"
     "\n"
     "Limits:\n"
     "  --max-flows N        hold at most N connections at once (default 1000000;\n"
@@ -154,7 +161,8 @@ static const char usage_text[] =
     "  -h, --help           show this help\n"
     "  -V, --version        show versions\n"
     "\n"
-    "Exit status: 0 ran fine, 1 --fail-on matched, 2 usage or input error.\n";
+    "Exit status: 0 ran fine, 1 --fail-on matched, 2 usage or input error, an\n"
+    "output that could not be written, or a --connection id not in the capture.\n";
 
 static _Noreturn TL_PRINTF(1, 2) void usage_error(const char *fmt, ...)
 {
@@ -190,6 +198,76 @@ bool tl_cli_parse_duration(const char *s, int64_t *us)
         return false;
     *us = (int64_t)(v * mult);
     return true;
+}
+
+/* One id, from 1, up to the next ',' or '-' or the end. */
+static bool parse_id(const char **s, uint64_t *id)
+{
+    char *end;
+    errno = 0;
+    if (**s < '0' || **s > '9')
+        return false;
+    unsigned long long v = strtoull(*s, &end, 10);
+    if (errno != 0 || v == 0 || (*end != '\0' && *end != ',' && *end != '-'))
+        return false;
+    *id = v;
+    *s = end;
+    return true;
+}
+
+bool tl_cli_parse_ids(const char *s, struct tl_id_range **r, size_t *n)
+{
+    size_t items = 1;
+    for (const char *c = s; *c != '\0'; c++)
+        items += *c == ',';
+    struct tl_id_range *grown = realloc(*r, (*n + items) * sizeof **r);
+    if (grown == NULL) {
+        errno = ENOMEM;
+        return false;
+    }
+    *r = grown;
+    size_t k = *n;
+    for (;;) {
+        struct tl_id_range one;
+        if (!parse_id(&s, &one.first))
+            break;
+        one.last = one.first;
+        if (*s == '-' && (s++, !parse_id(&s, &one.last) || one.last < one.first))
+            break;
+        grown[k++] = one;
+        if (*s == '\0') {
+            *n = k;
+            return true;
+        }
+        if (*s++ != ',')
+            break;
+    }
+    errno = EINVAL;
+    return false;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const struct tl_id_range *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+size_t tl_cli_merge_ids(struct tl_id_range *r, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(r, n, sizeof *r, cmp_range);
+    size_t k = 0;
+    for (size_t i = 1; i < n; i++) {
+        /* Touching: 3-5 and 6-9 are 3-9 (no overflow: last < UINT64_MAX). */
+        if (r[k].last == UINT64_MAX || r[i].first <= r[k].last + 1) {
+            if (r[i].last > r[k].last)
+                r[k].last = r[i].last;
+        } else {
+            r[++k] = r[i];
+        }
+    }
+    return k + 1;
 }
 
 static uint64_t parse_count(const char *s, const char *what, uint64_t max)
@@ -509,9 +587,11 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
         break;
     }
     case OPT_CONNECTION:
-        cli->connection = parse_count(arg, "--connection", UINT64_MAX);
-        if (cli->connection == 0)
-            usage_error("bad --connection '%s' (an id from the report, from 1)", arg);
+        if (!tl_cli_parse_ids(arg, &cli->connections, &cli->nconnections)) {
+            if (errno == ENOMEM)
+                usage_error("%s", "out of memory");
+            usage_error("bad --connection '%s' (ids from the report, from 1: 3,17,40-45)", arg);
+        }
         break;
     case OPT_TOP:
         cli->top = (uint32_t)parse_count(arg, "--top", UINT32_MAX);
@@ -563,8 +643,53 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
         break;
     case 'h': fputs(usage_text, stdout); exit(0);
     case 'V': print_version();
-    default: usage_error("%s", "unknown or incomplete option");
+    default: usage_error("%s", "unknown option");
     }
+}
+
+/* The long option whose value is val, "" when none. */
+static const char *long_name(int val)
+{
+    for (const struct option *o = long_opts; o->name != NULL; o++)
+        if (o->val == val)
+            return o->name;
+    return "";
+}
+
+/* An unknown or ambiguous long option: word is "--name[=value]". */
+static _Noreturn void bad_long(const char *word)
+{
+    const char *name = word + 2;
+    size_t len = strcspn(name, "="), n = 0;
+    char list[160] = "";
+    for (const struct option *o = long_opts; o->name != NULL; o++) {
+        if (strncmp(o->name, name, len) != 0)
+            continue;
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s--%s", n++ > 0 ? ", " : "", o->name);
+    }
+    if (n > 1)
+        usage_error("ambiguous option '--%.*s' (%s)", (int)len, name, list);
+    usage_error("unknown option '--%.*s'", (int)len, name);
+}
+
+/* getopt found a mistake (opt '?' or ':'): it says nothing itself
+ * (opterr 0), so that there is one message, under tcplens's name. optopt
+ * is the option's value: 0 for a long option getopt does not know (word,
+ * the argument it stopped after, is then that option), a character for a
+ * short option (and --help, --version). */
+static _Noreturn void bad_option(int opt, const char *word)
+{
+    bool is_long = optopt >= 256 || (strncmp(word, "--", 2) == 0 && *long_name(optopt) != '\0');
+    if (opt == ':' && is_long)
+        usage_error("option '--%s' requires an argument", long_name(optopt));
+    if (opt == ':')
+        usage_error("option '-%c' requires an argument", optopt);
+    if (optopt == 0)
+        bad_long(word);
+    if (is_long)
+        usage_error("option '--%s' takes no argument", long_name(optopt));
+    usage_error("unknown option '-%c'", optopt);
 }
 
 void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
@@ -588,9 +713,14 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
     int opt;
     /* Options may follow the files, as with tcpdump; filter words never
      * start with '-', and "--" ends the options anyway. */
-    while ((opt = getopt_long(argc, argv, "r:c:nhVi:s:w:Z:", long_opts, NULL)) != -1)
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":r:c:nhVi:s:w:Z:", long_opts, NULL)) != -1) {
+        if (opt == '?' || opt == ':')
+            bad_option(opt, argv[optind - 1]);
         parse_one(cli, opt, optarg);
+    }
     check_stdout(cli);
+    cli->nconnections = tl_cli_merge_ids(cli->connections, cli->nconnections);
     if (cli->iface != NULL) {
         /* Live, an ended connection is reported after a short grace for its
          * last segments, not after Linux's 60 s of TIME_WAIT. */
@@ -615,4 +745,5 @@ void tl_cli_free(struct tl_cli *cli)
 {
     free(cli->inputs);
     free(cli->filter);
+    free(cli->connections);
 }

@@ -3,6 +3,7 @@
 #define TCPLENS_CLI_H
 
 #include "tcplens/decode.h"
+#include "tcplens/report.h"
 #include "tcplens/types.h"
 
 /* Most shards --shard accepts. */
@@ -38,7 +39,8 @@ struct tl_cli {
     uint32_t timeline_max;             /* --timeline-max */
     bool zeek_checksums;               /* --zeek-checksums */
     bool anomalies_only;               /* --anomalies-only */
-    uint64_t connection;               /* --connection ID, 0 = all */
+    struct tl_id_range *connections;   /* --connection LIST: sorted, apart */
+    size_t nconnections;               /* 0 = all */
     uint32_t top;                      /* --top N, 0: the report's default (20) */
     bool all;                          /* --all: the text's every connection */
     bool ladder;                       /* --ladder */
@@ -69,6 +71,15 @@ void tl_cli_free(struct tl_cli *cli);
  * 8601 ("2023-11-14T22:13:20.25Z", the Z or a space optional) into µs
  * since the epoch; false when malformed. */
 bool tl_cli_parse_time(const char *s, int64_t *us);
+
+/* Parses an id list, "3,17,40-45" (ids from 1, a range's first <= its
+ * last), appending its ranges to the *n of *r (realloc'd; free it): false
+ * when malformed (nothing appended then) or out of memory (errno ENOMEM). */
+bool tl_cli_parse_ids(const char *s, struct tl_id_range **r, size_t *n);
+
+/* Sorts ranges and merges those that overlap or touch; returns how many
+ * are left. */
+size_t tl_cli_merge_ids(struct tl_id_range *r, size_t n);
 
 /* Parses "300", "5s", "500ms", "2m", "1h" into µs; false when malformed. */
 bool tl_cli_parse_duration(const char *s, int64_t *us);

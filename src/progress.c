@@ -6,6 +6,8 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "tcplens/tcpstate.h"
+
 /*
  * The clock is read every `every` frames. A look sooner than LOOK_SOON_NS
  * after the last one doubles the interval, one later than LOOK_LATE_NS
@@ -143,9 +145,10 @@ void tl_progress_start(struct tl_progress *p, FILE *out, const struct tl_source 
     p->every = EVERY_START;
     /* Off, the clock is never read: the count only wraps. */
     p->left = out != NULL ? p->every : UINT32_MAX;
+    /* The rates of a snapshot (SIGUSR1) need the start even without a line. */
+    p->start_ns = p->last_look_ns = now_ns();
     if (out == NULL)
         return;
-    p->start_ns = p->last_look_ns = now_ns();
     p->next_draw_ns = p->start_ns + TL_PROGRESS_DELAY_NS;
 }
 
@@ -158,17 +161,23 @@ static unsigned columns(FILE *out)
     return 0;
 }
 
-static void draw(struct tl_progress *p, int64_t now)
+static void sample(const struct tl_progress *p, int64_t now, struct tl_progress_sample *s)
 {
     struct tl_read_progress rp;
     tl_source_progress(p->src, &rp);
-    struct tl_progress_sample s = {.bytes = rp.bytes,
-                                   .total = rp.total,
-                                   .frames = rp.frames,
-                                   .packets = tl_engine_capture(p->e)->packets,
-                                   .max_packets = p->max_packets,
-                                   .open = tl_engine_open_count(p->e),
-                                   .elapsed = (double)(now - p->start_ns) / NS_PER_SEC};
+    *s = (struct tl_progress_sample){.bytes = rp.bytes,
+                                     .total = rp.total,
+                                     .frames = rp.frames,
+                                     .packets = tl_engine_capture(p->e)->packets,
+                                     .max_packets = p->max_packets,
+                                     .open = tl_engine_open_count(p->e),
+                                     .elapsed = (double)(now - p->start_ns) / NS_PER_SEC};
+}
+
+static void draw(struct tl_progress *p, int64_t now)
+{
+    struct tl_progress_sample s;
+    sample(p, now, &s);
     /* Back to the start of the line, the text, then clear what a longer
      * line before left: one write(2). */
     char line[256];
@@ -199,6 +208,59 @@ void tl_progress_look(struct tl_progress *p)
         return;
     p->next_draw_ns = now + TL_PROGRESS_PERIOD_NS;
     draw(p, now);
+}
+
+/* The open connections' endpoint states, counted by role. */
+struct tally {
+    size_t open;
+    size_t n[2][TL_EP_NSTATES];
+};
+
+static void count_one(void *ctx, const struct tl_conn_view *v)
+{
+    struct tally *t = ctx;
+    /* An ended connection lingering for late packets is not open. */
+    if (v->tcp == NULL || tl_tcpstate_ended(v->tcp))
+        return;
+    t->open++;
+    for (int role = 0; role < 2; role++) {
+        unsigned st = v->tcp->ep[role].state;
+        t->n[role][st < TL_EP_NSTATES ? st : TL_EP_UNKNOWN]++;
+    }
+}
+
+/* "client ESTABLISHED 812, SYN_SENT 3": the states held, in the
+ * diagram's order. */
+static void print_states(FILE *out, const char *who, const size_t *n)
+{
+    fprintf(out, "tcplens:   %s", who);
+    const char *sep = " ";
+    for (int st = 0; st < TL_EP_NSTATES; st++) {
+        if (n[st] == 0)
+            continue;
+        fprintf(out, "%s%s %zu", sep, tl_ep_state_name((enum tl_ep_state)st), n[st]);
+        sep = ", ";
+    }
+    fputc('\n', out);
+}
+
+void tl_progress_snapshot(struct tl_progress *p, FILE *out)
+{
+    struct tl_progress_sample s;
+    sample(p, now_ns(), &s);
+    char line[256];
+    tl_progress_format(line, sizeof line, &s, 0);
+    struct tally t;
+    memset(&t, 0, sizeof t);
+    tl_engine_each(p->e, count_one, &t);
+    /* Below the progress line, if one is drawn: it is redrawn after. */
+    fprintf(out, "%s%s\ntcplens: %zu connection%s open\n", p->shown ? "\r\033[K" : "", line, t.open,
+            t.open == 1 ? "" : "s");
+    if (t.open > 0) {
+        print_states(out, "client", t.n[TL_ROLE_CLIENT]);
+        print_states(out, "server", t.n[TL_ROLE_SERVER]);
+    }
+    fflush(out);
 }
 
 void tl_progress_end(struct tl_progress *p)

@@ -61,6 +61,11 @@ static inline void tl_progress_tick(struct tl_progress *p)
         tl_progress_look(p);
 }
 
+/* SIGUSR1: the progress line, then how many connections are open and
+ * their endpoints' states, on out as lines of their own (the line
+ * redrawn in place, if any, comes back at the next redraw). */
+void tl_progress_snapshot(struct tl_progress *p, FILE *out);
+
 /* Erases the line, if one was drawn. */
 void tl_progress_end(struct tl_progress *p);
 

@@ -128,10 +128,26 @@ enum tl_status tl_report_put(struct tl_report *r, uint64_t id, const char *text,
     return emit(r, text, len);
 }
 
+/* Whether id is in one of the sorted, disjoint ranges. */
+static bool in_ranges(const struct tl_id_range *rg, size_t n, uint64_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (id < rg[mid].first)
+            hi = mid;
+        else if (id > rg[mid].last)
+            lo = mid + 1;
+        else
+            return true;
+    }
+    return false;
+}
+
 /* --anomalies-only: info-level entries such as time_wait do not count. */
 bool tl_report_lists(const struct tl_report *r, const struct tl_conn_view *v)
 {
-    if (r->cfg.only_id != 0 && v->conn->id != r->cfg.only_id)
+    if (r->cfg.nonly != 0 && !in_ranges(r->cfg.only, r->cfg.nonly, v->conn->id))
         return false;
     if (!r->cfg.anomalies_only)
         return true;

@@ -157,6 +157,11 @@ static void write_capture(struct page *p, const struct tl_report *r,
     const struct report_summary *sum = r->sum;
     char a[40], b[40];
     put(p, "<div class=\"panel\">\n<h2>Capture</h2>\n<table class=\"kv\">\n");
+    if (cap->partial) {
+        kv(p, "partial");
+        put(p, "the read was interrupted: this report covers only the packets read before "
+               "it</td></tr>\n");
+    }
     if (cap->packets > 0) {
         kv(p, "first packet");
         put(p, "%s UTC</td></tr>\n", tl_report_utc(cap->first_ts, a, sizeof a));

@@ -80,6 +80,10 @@ void tl_report_json_capture(struct tl_jw *w, const struct tl_capture_info *cap)
     tl_jw_obj_begin(w);
     w_ts(w, "first_ts", cap->first_ts);
     w_ts(w, "last_ts", cap->last_ts);
+    if (cap->partial) {
+        TL_JW_KEY(w, "partial");
+        tl_jw_bool(w, true);
+    }
     TL_JW_KEY(w, "end");
     tl_jw_obj_begin(w);
     w_ts(w, "ts", cap->end_ts);

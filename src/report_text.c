@@ -594,7 +594,7 @@ static uint32_t top_n(const struct tl_report_cfg *cfg)
 }
 
 /* Every listed connection's row and detail (--all, --connection). */
-static bool everything(const struct tl_report_cfg *cfg) { return cfg->all || cfg->only_id != 0; }
+static bool everything(const struct tl_report_cfg *cfg) { return cfg->all || cfg->nonly != 0; }
 
 static struct report_rank rank_of(const struct tl_conn_view *v)
 {
@@ -724,8 +724,10 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
 {
     char a[40], b[40], d[32];
     span_str(cap->last_ts - cap->first_ts, d);
-    bool ok = true;
-    if (cap->packets > 0)
+    bool ok = !cap->partial || fputs("PARTIAL  the read was interrupted: this report covers only"
+                                     " the packets read before it\n",
+                                     out) != EOF;
+    if (ok && cap->packets > 0)
         ok = fprintf(out, "capture  %s → %s UTC (%s s)\n",
                      tl_report_utc(cap->first_ts, a, sizeof a),
                      tl_report_utc(cap->last_ts, b, sizeof b), d) >= 0;

@@ -149,7 +149,8 @@ static void stream_open_error(const struct input *in, char *errbuf)
     if (why != NULL)
         snprintf(msg, sizeof msg, "%s", why);
     else if (fmt != TL_Z_NONE)
-        snprintf(msg, sizeof msg, "%s-compressed: %s", tl_zfmt_name(fmt), errbuf);
+        snprintf(msg, sizeof msg, "%s-compressed: %.*s", tl_zfmt_name(fmt), (int)(sizeof msg - 32),
+                 errbuf); /* cut, not overflowing */
     else
         return;
     memcpy(errbuf, msg, PCAP_ERRBUF_SIZE);

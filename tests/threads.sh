@@ -74,15 +74,16 @@ if [ -x "$flood" ]; then
     lines=$(grep -c '^{"record":"connection",' "$tmp/2/ndjson")
     [ "$lines" -eq 20001 ]
     ok $? "... and every connection is in the threaded NDJSON ($lines connection lines)"
-    # A write that fails on the thread stops the run as on one: exit 2,
-    # the same message.
+    # A write that fails on the thread fails that output as on one: exit
+    # 2, the same message, naming the file and the system's reason.
     if [ -w /dev/full ]; then
         for t in 1 2; do
             "$tcplens" --threads $t -r "$tmp/flood.pcap" --ndjson=/dev/full > /dev/null \
                 2> "$tmp/full.$t"
             echo "exit $?" >> "$tmp/full.$t"
         done
-        grep -q "input/output error" "$tmp/full.2" && grep -q "^exit 2$" "$tmp/full.2" &&
+        grep -qx "tcplens: /dev/full: No space left on device" "$tmp/full.2" &&
+            grep -q "^exit 2$" "$tmp/full.2" && [ "$(wc -l < "$tmp/full.2")" -eq 2 ] &&
             cmp -s "$tmp/full.1" "$tmp/full.2"
         ok $? "NDJSON to /dev/full: exit 2 and one message, the same with either count"
     fi

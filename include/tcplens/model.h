@@ -59,6 +59,9 @@ struct tl_capture_info {
      * sharded), and the TCP frames left to the other shards. */
     uint32_t shard_index, shard_count;
     uint64_t shard_other_packets;
+    /* The read was stopped (SIGINT, SIGTERM) before the inputs' end: the
+     * report covers only what was read. Set by the program, not the engine. */
+    bool partial;
 };
 
 /* What reporters read about one finished connection. */

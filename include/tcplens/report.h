@@ -54,6 +54,11 @@ struct tl_ladder_cfg {
     bool unicode; /* box-drawing lines and arrowheads instead of ASCII */
 };
 
+/* Connection ids first to last, both included (--connection 40-45). */
+struct tl_id_range {
+    uint64_t first, last;
+};
+
 struct tl_report_cfg {
     enum tl_report_format format;
     FILE *out;    /* borrowed; written at the end (JSON, text) or per line */
@@ -65,7 +70,10 @@ struct tl_report_cfg {
     /* List only connections with a warning or an error (the summary still
      * counts every connection). */
     bool anomalies_only;
-    uint64_t only_id;            /* list only this connection (--connection), 0 = all */
+    /* List only the connections of these ranges (--connection), sorted and
+     * apart; borrowed. None (nonly 0): all. */
+    const struct tl_id_range *only;
+    size_t nonly;
     bool all_details;            /* text: details (anomalies, timeline) for every listed
                          * connection (--timeline full, --connection) */
     struct tl_ladder_cfg ladder; /* text only */
