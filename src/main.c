@@ -61,6 +61,7 @@ static bool add_report(struct outputs *o, enum tl_report_format fmt, struct tl_o
     bool stream = cli->iface != NULL && (fmt == TL_REPORT_NDJSON || fmt == TL_REPORT_LINES);
     struct tl_report_cfg rc = {.format = fmt,
                                .out = out->f,
+                               .out_fd = out->fd,
                                .reorder = !stream,
                                .anomalies_only = anomalies_only,
                                .only = cli->connections,

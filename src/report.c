@@ -35,12 +35,13 @@ char *tl_report_big_buffer(FILE *f)
 }
 
 /* Whether out is a pipe, a socket or a terminal: someone reads it now. */
-static bool read_as_written(FILE *out)
+static bool read_as_written(const struct tl_report_cfg *cfg)
 {
+    int fd = cfg->out_fd > 0 ? cfg->out_fd : cfg->out != NULL ? fileno(cfg->out) : -1;
     struct stat st;
-    if (out == NULL || fstat(fileno(out), &st) != 0)
+    if (fd < 0 || fstat(fd, &st) != 0)
         return false;
-    return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(fileno(out));
+    return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(fd);
 }
 
 static int64_t now_ns(void)
@@ -78,7 +79,7 @@ struct tl_report *tl_report_new(const struct tl_report_cfg *cfg)
         if (cfg->format == TL_REPORT_JSON || cfg->format == TL_REPORT_HTML)
             r->spool_buf = tl_report_big_buffer(r->spool);
     } else {
-        r->read_live = read_as_written(cfg->out);
+        r->read_live = read_as_written(cfg);
     }
     return r;
 }

@@ -61,7 +61,11 @@ struct tl_id_range {
 
 struct tl_report_cfg {
     enum tl_report_format format;
-    FILE *out;    /* borrowed; written at the end (JSON, text) or per line */
+    FILE *out; /* borrowed; written at the end (JSON, text) or per line */
+    /* The descriptor out writes to, when out has none of its own (a
+     * stream over a cookie): whether a reader takes lines as they come
+     * (a pipe, a socket, a terminal) is asked of it. 0: out's own. */
+    int out_fd;
     bool reorder; /* write connections in id order (off: as they end) */
     /* Bytes of formatted connections kept in memory while they wait for an
      * older one to end; beyond it they wait in a temporary file. 0 means
