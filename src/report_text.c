@@ -1056,7 +1056,8 @@ static void write_group_text(struct buf *b, const struct tl_report *r, const str
                              const struct report_group **v, size_t n)
 {
     const struct report_groups *g = &r->sum->groups;
-    size_t shown_max = r->cfg.anomalies_only || everything(&r->cfg) ? SIZE_MAX : GROUPS_SHOWN;
+    /* --connection asks for its connections, not for every group. */
+    size_t shown_max = r->cfg.anomalies_only || r->cfg.all ? SIZE_MAX : GROUPS_SHOWN;
     bprintf(b,
             "\nanomaly groups  %zu: warnings and errors by type and service (the server's"
             "\naddress:port, the host for host-level types), worst first",
