@@ -460,6 +460,7 @@ bool tl_report_html_summary(const struct tl_report *r, const struct tl_run *run,
     write_hosts(&p, r->sum, cap);
     put(&p, "</div>\n<div class=\"panel wide\">\n<h2>Connections over time</h2>\n"
             "<div id=\"chart\"></div>\n</div>\n");
+    p.ok = p.ok && tl_report_html_services(r->sum, out);
     write_host_anomalies(&p, run);
     put(&p, "</section>\n");
     return p.ok;

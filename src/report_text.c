@@ -850,7 +850,8 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
 {
     FILE *out = r->cfg.out;
     bool ok = write_inputs(run, out) && write_capture(run->capture, out) && write_counts(r, out) &&
-              tl_report_text_summary(r->sum, run->capture, out);
+              tl_report_text_summary(r->sum, run->capture, out) &&
+              tl_report_text_services(r->sum, out);
     enum tl_status st = ok ? write_host_anomalies(run, out) : TL_EIO;
     return st == TL_OK ? write_connections(r, spool, out) : st;
 }
