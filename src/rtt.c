@@ -5,6 +5,7 @@
 #include "tcplens/rtt.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "tcplens/seq.h"
 
@@ -80,8 +81,11 @@ bool tl_rtt_segment(struct tl_rtt *t, int r, uint32_t seq, uint32_t len, bool fi
 {
     r &= 1;
     bool ok = true;
-    if (len > 0 && t->ring == NULL)
-        ok = (t->ring = calloc(1, sizeof *t->ring)) != NULL;
+    if (len > 0 && t->ring == NULL && (ok = (t->ring = malloc(sizeof *t->ring)) != NULL)) {
+        /* Entries are written before they are read: only the rings' ends. */
+        memset(t->ring->head, 0, sizeof t->ring->head);
+        memset(t->ring->n, 0, sizeof t->ring->n);
+    }
     if (has_ack)
         acked(t, !r, ack, ts);
     if (len > 0 || fin)
