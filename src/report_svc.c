@@ -18,6 +18,7 @@
 
 /* Services the text report lists, and the HTML chart draws. */
 #define TEXT_TOP 10
+#define TEXT_TROUBLE 5 /* and those with the most trouble beyond them */
 #define CHART_TOP 20
 
 /* The quantiles every sketch is reported with. */
@@ -215,6 +216,36 @@ static size_t top_by_connections(const struct tl_svc **sorted, uint32_t n,
     return k;
 }
 
+/* Connections that went wrong: refused, unanswered, reset, timed out. */
+static uint64_t trouble(const struct tl_svc *e)
+{
+    return e->refused + e->unanswered + e->timeouts + e->resets[0] + e->resets[1];
+}
+
+/* Up to max services with trouble that top[ntop] does not list, most
+ * first (first seen among equals). */
+static size_t most_trouble(const struct tl_svc **sorted, uint32_t n, const struct tl_svc **top,
+                           size_t ntop, const struct tl_svc **out, size_t max)
+{
+    size_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        bool listed = trouble(sorted[i]) == 0;
+        for (size_t t = 0; !listed && t < ntop; t++)
+            listed = top[t] == sorted[i];
+        if (listed)
+            continue;
+        size_t j = k < max ? k++ : max;
+        while (j > 0 && trouble(sorted[i]) > trouble(out[j - 1])) {
+            if (j < max)
+                out[j] = out[j - 1];
+            j--;
+        }
+        if (j < max)
+            out[j] = sorted[i];
+    }
+    return k;
+}
+
 /* "0.123/4.567" ms, or "-" without samples. */
 static const char *p50_p99(const struct tl_sketch *s, char *buf, size_t size)
 {
@@ -253,6 +284,15 @@ bool tl_report_text_services(const struct report_summary *sum, FILE *out)
                       "sa>ack p50/p99 ms") >= 0;
     for (size_t i = 0; ok && i < n; i++)
         ok = text_line(top[i], out);
+    const struct tl_svc *bad[TEXT_TROUBLE];
+    size_t nbad = most_trouble(sorted, s->svc.n, top, n, bad, TEXT_TROUBLE);
+    if (ok && nbad != 0)
+        ok = fprintf(out,
+                     "  and the %zu with the most refused, unanswered, reset or timed out "
+                     "connections:\n",
+                     nbad) >= 0;
+    for (size_t i = 0; ok && i < nbad; i++)
+        ok = text_line(bad[i], out);
     if (ok && s->svc.untracked != 0)
         ok = fprintf(out, "  %" PRIu64 " connections of services past the first %u not counted\n",
                      s->svc.untracked, TL_SVC_MAX) >= 0;
