@@ -240,6 +240,11 @@ static enum tl_status report_finished(void *ctx, const struct tl_finished *f)
     tl_hosts_conn(e->hosts, f->v.conn, f->v.tcp, f->track);
     struct tl_conn_view v = f->v;
     v.anomalies = an;
+    struct tl_conn_perf perf;
+    if (f->track != NULL) {
+        tl_track_perf(f->track, &perf);
+        v.perf = &perf;
+    }
     tl_order_oldest_held(e->order, f->oldest);
     enum tl_status os = tl_order_conn(e->order, &v);
     return st != TL_OK ? st : os;
@@ -964,7 +969,7 @@ void tl_engine_each(const struct tl_engine *e, void (*fn)(void *ctx, const struc
             }
             x = tmp;
         }
-        struct tl_conn_view v = {c, &x->tcp, &x->zeek, &x->tl, NULL};
+        struct tl_conn_view v = {c, &x->tcp, &x->zeek, &x->tl, NULL, NULL};
         fn(ctx, &v);
         if (tmp != NULL) {
             tl_timeline_free(&tmp->tl);

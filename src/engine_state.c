@@ -42,6 +42,7 @@ void tl_engine_pack(struct tl_engine *e, struct tl_conn *c)
         e->scratch = b;
         e->scratch_size = bound;
     }
+    tl_track_compact(&x->track); /* what only an active connection needs */
     size_t size = tl_pack(e->scratch, x, sizeof *x);
     if (evbytes)
         size += tl_pack(e->scratch + size, x->tl.ev, evbytes);

@@ -212,7 +212,7 @@ enum tl_status tl_report_finish(struct tl_report *r, const struct tl_run *run)
     for (int k = 0; k < TL_HOSTS_NTALLIES; k++)
         if (r->sum->hosts[k].failed)
             st = TL_ENOMEM;
-    if (r->sum->groups.failed)
+    if (r->sum->groups.failed || tl_report_summary_services_failed(r->sum))
         st = TL_ENOMEM;
     if (st == TL_OK)
         st = r->ops->write_doc(r, run, r->spool);

@@ -559,6 +559,7 @@ enum tl_status tl_report_html_summary(const struct tl_report *r, const struct tl
     write_hosts(&p, r->sum, cap);
     put(&p, "</div>\n<div class=\"panel wide\">\n<h2>Connections over time</h2>\n"
             "<div id=\"chart\"></div>\n</div>\n");
+    p.ok = p.ok && tl_report_html_services(r->sum, out);
     write_host_anomalies(&p, run);
     write_groups(&p, r, run);
     put(&p, "</section>\n");

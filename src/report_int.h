@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "tcplens/report.h"
+#include "tcplens/services.h"
 
 /* Default for tl_report_cfg.wait_budget: past it, waiting text goes to the
  * ordering stage's overflow file (order.h), so memory stays flat even when
@@ -126,7 +127,27 @@ struct report_summary {
     uint64_t life[TL_LIFE_N];
     uint64_t short_lived; /* handshake to close within 1 s */
     struct report_groups groups;
+    /* Services and client hosts (services.h), allocated on the first
+     * connection (src/report_svc.c). */
+    struct tl_services *svc;
+    bool svc_failed;
 };
+
+/* src/report_svc.c: the service and host tables of the summary, and
+ * their part in each format. */
+void tl_report_summary_services(struct report_summary *sum, const struct tl_conn_view *v);
+void tl_report_summary_services_free(struct report_summary *sum);
+/* Whether the tables missed something for want of memory. */
+bool tl_report_summary_services_failed(const struct report_summary *sum);
+struct tl_jw;
+/* "services", "hosts" and "services_untracked" of the JSON document. */
+void tl_report_json_services(struct tl_jw *w, const struct report_summary *sum);
+/* A connection's "rtt" object (nothing when p is NULL). */
+void tl_report_json_rtt(struct tl_jw *w, const struct tl_conn_perf *p);
+/* The text report's "top services" lines; false on an I/O error. */
+bool tl_report_text_services(const struct report_summary *sum, FILE *out);
+/* The HTML page's services section; false on an I/O error. */
+bool tl_report_html_services(const struct report_summary *sum, FILE *out);
 
 /* Frees a summary's host tables. */
 void tl_report_summary_free(struct report_summary *sum);

@@ -233,6 +233,7 @@ static void w_head(struct tl_jw *w, const struct tl_report *r, const struct tl_r
         tl_jw_obj_end(w);
     }
     tl_jw_arr_end(w);
+    tl_report_json_services(w, r->sum);
 }
 
 enum tl_status tl_report_json_doc(const struct tl_report *r, const struct tl_run *run, FILE *spool)

@@ -93,6 +93,7 @@ void tl_report_summary_free(struct report_summary *sum)
         memset(&sum->hosts[k], 0, sizeof sum->hosts[k]);
     }
     tl_report_groups_free(&sum->groups);
+    tl_report_summary_services_free(sum);
 }
 
 static void role_addr(const struct tl_conn *c, enum tl_role r, const struct tl_addr **a)
@@ -180,6 +181,7 @@ void tl_report_summary_add(struct report_summary *sum, const struct tl_conn_view
     tally_hosts(sum, v);
     tally_life(sum, v);
     tl_report_groups_add(&sum->groups, v);
+    tl_report_summary_services(sum, v);
 }
 
 void tl_report_summary_hosts(struct report_summary *sum, const struct tl_host_anomaly_list *h)

@@ -1111,8 +1111,9 @@ static enum tl_status write_doc(const struct tl_report *r, const struct tl_run *
     bool ok = write_inputs(run, out) && write_capture(run->capture, out) && write_counts(r, out) &&
               tl_report_text_summary(r->sum, run->capture, out);
     enum tl_status st = ok ? write_groups(r, run, out) : TL_EIO;
-    /* A section of the top services belongs here, between the groups and
-     * the connections. */
+    /* The top services, between the groups and the connections. */
+    if (st == TL_OK && !tl_report_text_services(r->sum, out))
+        st = TL_EIO;
     return st == TL_OK ? write_connections(r, spool, out) : st;
 }
 

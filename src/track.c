@@ -42,7 +42,10 @@ void tl_track_free(struct tl_track *t)
             d->trouble = NULL;
         }
     }
+    tl_rtt_release(&t->rtt);
 }
+
+void tl_track_compact(struct tl_track *t) { tl_rtt_release(&t->rtt); }
 
 /* Bytes of tm's recorded entries past the first. */
 static size_t times_extra(const struct tl_times *tm)
@@ -79,6 +82,7 @@ static void times_move(struct tl_times *tm, unsigned char **at)
 void tl_track_copy(struct tl_track *dst, const struct tl_track *src, unsigned char *buf)
 {
     *dst = *src;
+    dst->rtt.ring = NULL; /* the reports read the samples only */
     for (int r = 0; r < 2; r++) {
         struct tl_track_side *s = &dst->side[r];
         if (s->trouble != NULL) {
@@ -400,6 +404,50 @@ static bool on_data(struct tl_track *t, const struct tl_tcpstate *st, const stru
     return true;
 }
 
+/* The last time in tm at or before ts; 0 when none. */
+static int64_t last_before(const struct tl_times *tm, int64_t ts)
+{
+    int64_t best = 0;
+    for (uint32_t i = 0; i < tm->k; i++) {
+        int64_t v = tl_times_ts(tm, i);
+        if (v <= ts)
+            best = v;
+    }
+    return best;
+}
+
+static void track_rtt(const struct tl_track *t, struct tl_conn_rtt *out)
+{
+    memset(out, 0, sizeof *out);
+    out->syn_synack = out->synack_ack = -1;
+    const struct tl_times *syn = &t->side[TL_ROLE_CLIENT].syn;
+    const struct tl_times *synack = &t->side[TL_ROLE_SERVER].syn;
+    if (synack->k > 0 && syn->k > 0) {
+        int64_t sa = synack->first.ts, s = last_before(syn, sa);
+        if (s != 0)
+            out->syn_synack = sa - s;
+    }
+    if (t->hs_ack_pkt != 0 && synack->k > 0) {
+        int64_t sa = last_before(synack, t->hs_ack_ts);
+        if (sa != 0)
+            out->synack_ack = t->hs_ack_ts - sa;
+    }
+    for (int r = 0; r < 2; r++)
+        out->data[r] = t->rtt.d[r].st;
+}
+
+void tl_track_perf(const struct tl_track *t, struct tl_conn_perf *out)
+{
+    memset(out, 0, sizeof *out);
+    track_rtt(t, &out->rtt);
+    for (int r = 0; r < 2; r++) {
+        const struct tl_track_side *d = &t->side[r];
+        out->data_segs[r] = d->data_segs;
+        out->retx_segs[r] = tl_track_trouble(d)->retx;
+        out->rsts[r] = tl_track_trouble(d)->rsts;
+    }
+}
+
 enum tl_status tl_track_step(struct tl_track *t, const struct tl_tcpstate *st,
                              const struct tl_step *s, const struct tl_pkt *p, enum tl_role r,
                              uint64_t pkt_no, int64_t ts)
@@ -443,6 +491,10 @@ enum tl_status tl_track_step(struct tl_track *t, const struct tl_tcpstate *st,
         tl_seq_gt(s->rel_ack, pt->stall_seq))
         times_reset(&pt->stall);
     ok = on_data(t, st, s, p, r, pkt_no, ts) && ok;
+    if (tl_rtt_wants(&t->rtt, p->payload_len) && !(p->flags & TL_TH_SYN))
+        ok = tl_rtt_segment(&t->rtt, (int)r, p->seq, p->payload_len, (p->flags & TL_TH_FIN) != 0,
+                            (p->flags & TL_TH_ACK) != 0, p->ack, ts) &&
+             ok;
     me->last_ts = ts;
     me->last_had_data = p->payload_len > 0;
     me->last_had_fin = (p->flags & TL_TH_FIN) != 0;

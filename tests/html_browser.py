@@ -237,6 +237,30 @@ def check_controls(t, d, doc):
          "link #c4: clears the filter and opens connection 4")
 
 
+def check_services(t, d, doc):
+    """The services table sorts by a header's click, numbers by value."""
+    def col(i):
+        return js(d, "return [...document.querySelectorAll('#svc-table tbody tr')]"
+                     ".map(tr => tr.cells[arguments[0]].getAttribute('data-v'))", i)
+    heads = d.find_elements(By.CSS_SELECTOR, "#svc-table thead th")
+    t.ok(len(col(0)) == len(doc["services"]), "services: a row per service", col(0))
+    conns = [h for h in heads if h.text == "conns"][0]
+    d.execute_script("arguments[0].scrollIntoView()", conns)
+    conns.click()
+    got = [int(v) for v in col(1)]
+    want = sorted((s["connections"] for s in doc["services"]), reverse=True)
+    t.ok(got == want, "services: connections, most first", got)
+    conns.click()
+    got = [int(v) for v in col(1)]
+    t.ok(got == sorted(want), "services: and the other way", got)
+    t.ok(conns.get_attribute("aria-sort") == "ascending", "services: the header says so")
+    heads[0].click()
+    got = [int(v) for v in col(0)]
+    by_name = sorted(doc["services"], key=lambda s: "%s:%d" % (s["server"]["ip"],
+                                                              s["server"]["port"]))
+    t.ok(got == [s["first_connection"] for s in by_name], "services: by name", got)
+
+
 def screenshot(t, d, path):
     js(d, "location.hash = ''")
     set_filter(d, "")
@@ -289,6 +313,7 @@ def main():
             check_page(t, d, name, path, doc)
             if name == "demo.pcap":
                 check_controls(t, d, doc)
+                check_services(t, d, doc)
                 screenshot(t, d, args.screenshot)
                 d.set_window_size(1400, 1000)
         check_hostile(t, d, args)

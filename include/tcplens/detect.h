@@ -13,6 +13,7 @@
 #include "tcplens/anomaly.h"
 #include "tcplens/decode.h"
 #include "tcplens/flow.h"
+#include "tcplens/rtt.h"
 #include "tcplens/tcpstate.h"
 #include "tcplens/timeline.h"
 #include "tcplens/types.h"
@@ -187,7 +188,19 @@ struct tl_track {
     struct tl_reuse reuse;
     uint32_t synack_after_ack; /* SYN-ACKs seen after the handshake ACK */
     bool midstream;            /* the first segment was not a SYN */
+    /* The data RTT sampler (rtt.h): only the reports read it. Its ring of
+     * timed segments is allocated on the first payload segment and freed
+     * when the state is packed (tl_track_compact()). */
+    struct tl_rtt rtt;
 };
+
+/* Frees what only an active connection needs (the RTT sampler's ring),
+ * before its state is packed. */
+void tl_track_compact(struct tl_track *t);
+
+/* The connection's round trips (the handshake's legs from the SYN times,
+ * the data samples from the sampler) and segment counts. */
+void tl_track_perf(const struct tl_track *t, struct tl_conn_perf *out);
 
 void tl_track_init(struct tl_track *t);
 

@@ -9,6 +9,7 @@
 #include "tcplens/anomaly.h"
 #include "tcplens/decode.h"
 #include "tcplens/flow.h"
+#include "tcplens/rtt.h"
 #include "tcplens/tcpstate.h"
 #include "tcplens/timeline.h"
 #include "tcplens/types.h"
@@ -71,6 +72,7 @@ struct tl_conn_view {
     const struct tl_zeek *zeek;              /* may be NULL */
     const struct tl_timeline *timeline;      /* may be NULL */
     const struct tl_anomaly_list *anomalies; /* may be NULL */
+    const struct tl_conn_perf *perf;         /* round trips, retransmissions; may be NULL */
 };
 
 #endif

@@ -482,6 +482,36 @@
   }
   window.addEventListener('hashchange', onHash);
 
+  /* Tables the program writes whole (the services): a click on a heading
+   * sorts the rows by its cells' data-v (numbers) or their text, again
+   * the other way; ties keep first-seen order (the first cell's data-v). */
+  document.querySelectorAll('table.sortable').forEach(function (t) {
+    var ths = t.querySelectorAll('thead th'), dir = 1, col = -1;
+    ths.forEach(function (th, i) {
+      th.setAttribute('aria-sort', 'none');
+      th.setAttribute('tabindex', '0');
+      function sortBy() {
+        var num = th.classList.contains('num');
+        dir = col === i ? -dir : num ? -1 : 1;
+        col = i;
+        var body = t.tBodies[0], rows = [].slice.call(body.rows);
+        function first(r) { return +r.cells[0].getAttribute('data-v'); }
+        rows.sort(function (a, b) {
+          var x = a.cells[i], y = b.cells[i];
+          var d = num ? +x.getAttribute('data-v') - +y.getAttribute('data-v')
+            : x.textContent.localeCompare(y.textContent);
+          return d * dir || first(a) - first(b);
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+        ths.forEach(function (h, k) {
+          h.setAttribute('aria-sort', k !== i ? 'none' : dir > 0 ? 'ascending' : 'descending');
+        });
+      }
+      th.addEventListener('click', sortBy);
+      th.addEventListener('keydown', function (ev) { if (ev.key === 'Enter') sortBy(); });
+    });
+  });
+
   header();
   chart();
   apply();

@@ -62,6 +62,35 @@ static json_t *zeek_json(const struct tl_zeek *z)
     return o;
 }
 
+/* A duration in seconds, or null when not seen (negative). */
+static json_t *leg_json(int64_t us) { return us >= 0 ? ts_json(us) : json_null(); }
+
+static json_t *rtt_stats_json(const struct tl_rtt_stats *s)
+{
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "samples", json_integer(s->n)) ||
+        !put(o, "min", s->n != 0 ? ts_json(s->min) : json_null()) ||
+        !put(o, "srtt", s->n != 0 ? ts_json(s->srtt) : json_null()) ||
+        !put(o, "max", s->n != 0 ? ts_json(s->max) : json_null())) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *rtt_json(const struct tl_conn_perf *p)
+{
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "syn_synack", leg_json(p->rtt.syn_synack)) ||
+        !put(o, "synack_ack", leg_json(p->rtt.synack_ack)) ||
+        !put(o, "client_to_server", rtt_stats_json(&p->rtt.data[TL_ROLE_CLIENT])) ||
+        !put(o, "server_to_client", rtt_stats_json(&p->rtt.data[TL_ROLE_SERVER]))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *states_json(uint8_t client, uint8_t server)
 {
     json_t *o = json_object();
@@ -291,6 +320,7 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
                                                  v->tcp->ep[TL_ROLE_SERVER].state))) &&
               put(o, "end", json_string(tl_end_name(c->end))) &&
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
+              (v->perf == NULL || put(o, "rtt", rtt_json(v->perf))) &&
               put(o, "wireshark_filter", wireshark_filter(v)) &&
               (v->anomalies == NULL || put(o, "anomalies", anomalies_json(v))) &&
               (v->timeline == NULL ||

@@ -563,7 +563,7 @@ static void synth_init(struct synth *s, bool v6)
     snprintf(s->zeek.history, sizeof s->zeek.history, "%s", "ShA\"\\d\x02\xc3\xa9");
     synth_anomalies(s);
     synth_timeline(s);
-    s->v = (struct tl_conn_view){c, &s->tcp, &s->zeek, &s->tl, &s->anl};
+    s->v = (struct tl_conn_view){c, &s->tcp, &s->zeek, &s->tl, &s->anl, NULL};
 }
 
 /* ---- pretty mode (the document's head) ---- */

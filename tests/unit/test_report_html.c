@@ -175,7 +175,7 @@ static char *write_page(void)
     static struct fixture fx[2];
     for (int i = 0; i < 2; i++) {
         make_fixture(&fx[i], (uint64_t)(2 - i));
-        struct tl_conn_view v = {&fx[i].conn, &fx[i].tcp, NULL, &fx[i].tl, &fx[i].al};
+        struct tl_conn_view v = {&fx[i].conn, &fx[i].tcp, NULL, &fx[i].tl, &fx[i].al, NULL};
         if (tl_report_conn(r, &v) != TL_OK)
             abort();
     }
