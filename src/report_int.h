@@ -142,6 +142,13 @@ bool tl_report_summary_services_failed(const struct report_summary *sum);
 struct tl_jw;
 /* "services", "hosts" and "services_untracked" of the JSON document. */
 void tl_report_json_services(struct tl_jw *w, const struct report_summary *sum);
+/* Its services_untracked member alone (the NDJSON summary's). */
+void tl_report_json_services_untracked(struct tl_jw *w, const struct report_summary *sum);
+/* NDJSON: how many services (service) or client hosts there are, put in
+ * first-seen order; the members of the i-th of them. */
+size_t tl_report_svc_lines(const struct report_summary *sum, bool service);
+void tl_report_json_svc_fields(struct tl_jw *w, const struct report_summary *sum, bool service,
+                               size_t i);
 /* A connection's "rtt" object (nothing when p is NULL). */
 void tl_report_json_rtt(struct tl_jw *w, const struct tl_conn_perf *p);
 /* The text report's "top services" lines; false on an I/O error. */

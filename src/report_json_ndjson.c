@@ -7,8 +7,12 @@
  *                 stage releases it (first-seen order), while the capture
  *                 is still being read
  *   host_anomaly  an entry of the document's host_anomalies, at the end
+ *   service       an entry of the document's services (a server
+ *                 address:port), in its order, at the end
+ *   host          an entry of the document's hosts (a client host)
  *   summary       the last line: the document's tool, version,
- *                 schema_version, inputs, capture and summary
+ *                 schema_version, inputs, capture, summary and
+ *                 services_untracked
  *
  * The records written at the end are the rows of tail_records[]: another
  * kind is one function that writes its members and one row.
@@ -45,6 +49,30 @@ static void host_anomaly(struct tl_jw *w, const struct tl_report *r, const struc
     tl_report_json_host_anomaly_fields(w, &run->host_anomalies->a[i]);
 }
 
+static size_t services(const struct tl_report *r, const struct tl_run *run)
+{
+    (void)run;
+    return tl_report_svc_lines(r->sum, true);
+}
+
+static void service(struct tl_jw *w, const struct tl_report *r, const struct tl_run *run, size_t i)
+{
+    (void)run;
+    tl_report_json_svc_fields(w, r->sum, true, i);
+}
+
+static size_t hosts(const struct tl_report *r, const struct tl_run *run)
+{
+    (void)run;
+    return tl_report_svc_lines(r->sum, false);
+}
+
+static void host(struct tl_jw *w, const struct tl_report *r, const struct tl_run *run, size_t i)
+{
+    (void)run;
+    tl_report_json_svc_fields(w, r->sum, false, i);
+}
+
 static size_t one(const struct tl_report *r, const struct tl_run *run)
 {
     (void)r;
@@ -59,12 +87,15 @@ static void summary(struct tl_jw *w, const struct tl_report *r, const struct tl_
     tl_report_json_inputs(w, run);
     tl_report_json_capture(w, run->capture);
     tl_report_json_summary(w, r);
+    tl_report_json_services_untracked(w, r->sum);
 }
 
 /* In the order written; the summary last, so that a reader knows the
  * stream is whole when it has it. */
 static const struct tail_record tail_records[] = {
     {"host_anomaly", host_anomalies, host_anomaly},
+    {"service", services, service},
+    {"host", hosts, host},
     {"summary", one, summary},
 };
 

@@ -134,11 +134,11 @@ static void w_states(struct tl_jw *w, const struct tl_svc *e)
     tl_jw_obj_end(w);
 }
 
-static void w_entry(struct tl_jw *w, const struct tl_svc *e, bool service)
+/* The members of a services or hosts entry (its object's inside). */
+static void w_entry_fields(struct tl_jw *w, const struct tl_svc *e, bool service)
 {
     char ip[TL_ADDR_STRLEN];
     tl_addr_str(&e->addr, ip, sizeof ip);
-    tl_jw_obj_begin(w);
     if (service) {
         TL_JW_KEY(w, "server");
         tl_jw_obj_begin(w);
@@ -170,6 +170,12 @@ static void w_entry(struct tl_jw *w, const struct tl_svc *e, bool service)
     w_count(w, "retransmitted_segments", e->retx_segs);
     TL_JW_KEY(w, "retransmission_rate");
     tl_jw_real(w, tl_svc_retx_rate(e));
+}
+
+static void w_entry(struct tl_jw *w, const struct tl_svc *e, bool service)
+{
+    tl_jw_obj_begin(w);
+    w_entry_fields(w, e, service);
     tl_jw_obj_end(w);
 }
 
@@ -183,11 +189,36 @@ static void w_table(struct tl_jw *w, const char *key, const struct tl_svc_table 
     tl_jw_arr_end(w);
 }
 
-void tl_report_json_services(struct tl_jw *w, const struct report_summary *sum)
+static const struct tl_svc_table *table_of(const struct report_summary *sum, bool service)
 {
     const struct tl_services *s = sum->svc;
-    w_table(w, "services", s != NULL ? &s->svc : NULL, true);
-    w_table(w, "hosts", s != NULL ? &s->hosts : NULL, false);
+    return s == NULL ? NULL : service ? &s->svc : &s->hosts;
+}
+
+size_t tl_report_svc_lines(const struct report_summary *sum, bool service)
+{
+    const struct tl_svc_table *t = table_of(sum, service);
+    return t != NULL && tl_svc_sorted(t) != NULL ? t->n : 0;
+}
+
+void tl_report_json_svc_fields(struct tl_jw *w, const struct report_summary *sum, bool service,
+                               size_t i)
+{
+    const struct tl_svc_table *t = table_of(sum, service);
+    if (t != NULL && i < t->n)
+        w_entry_fields(w, t->order[i], service);
+}
+
+void tl_report_json_services(struct tl_jw *w, const struct report_summary *sum)
+{
+    w_table(w, "services", table_of(sum, true), true);
+    w_table(w, "hosts", table_of(sum, false), false);
+    tl_report_json_services_untracked(w, sum);
+}
+
+void tl_report_json_services_untracked(struct tl_jw *w, const struct report_summary *sum)
+{
+    const struct tl_services *s = sum->svc;
     TL_JW_KEY(w, "services_untracked");
     tl_jw_obj_begin(w);
     w_count(w, "limit", TL_SVC_MAX);

@@ -70,9 +70,12 @@ for cap, want in (("tw_pressure.pcap", "time_wait_pressure"),
        [err, [h.get("type") for h in hosts]])
     kinds = [r["record"] for r in recs]
     first_host = kinds.index("host_anomaly") if hosts else len(kinds)
-    ok(all(k == "connection" for k in kinds[:first_host]) and
-       all(k == "host_anomaly" for k in kinds[first_host:-1]) and kinds[-1:] == ["summary"],
-       "%s: connections, then host anomalies, then the summary" % cap, [kinds])
+    order = ["connection", "host_anomaly", "service", "host", "summary"]
+    ranks = [order.index(k) if k in order else -1 for k in kinds]
+    ok(all(k == "connection" for k in kinds[:first_host]) and -1 not in ranks and
+       ranks == sorted(ranks) and kinds[-1:] == ["summary"] and kinds.count("summary") == 1,
+       "%s: connections, then host anomalies, services and hosts, then the summary" % cap,
+       [kinds])
     ok(all(h["connections"] and all(isinstance(i, int) for i in h["connections"]) for h in hosts),
        "%s: each host anomaly names its connections by id" % cap)
 
@@ -126,7 +129,9 @@ except (OSError, ValueError) as e:
     err += str(e)
 ok(rc == 0 and out.startswith("input") and len(doc.get("connections", [])) == 4 and
    len(doc.get("host_anomalies", [])) == 1 and
-   [r["record"] for r in recs] == ["connection"] * 4 + ["host_anomaly", "summary"],
+   [r["record"] for r in recs] == (["connection"] * 4 + ["host_anomaly"] +
+                                   ["service"] * len(doc.get("services", [])) +
+                                   ["host"] * len(doc.get("hosts", [])) + ["summary"]),
    "--json FILE --ndjson=FILE: the document and the stream, each whole", [err, out[:200]])
 
 # The README's recipes (jq selects by record).

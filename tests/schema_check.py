@@ -378,16 +378,24 @@ def check_pair(tap, label, doc, lines):
     line, the last, with the rest of the document's head."""
     recs = [l.get("record") if isinstance(l, dict) else None for l in lines]
     strip = [{k: v for k, v in l.items() if k != "record"} for l in lines if isinstance(l, dict)]
-    conns = [l for l, r in zip(strip, recs) if r == "connection"]
-    hosts = [l for l, r in zip(strip, recs) if r == "host_anomaly"]
-    order = ["connection"] * len(conns) + ["host_anomaly"] * len(hosts) + ["summary"]
-    head = {k: v for k, v in doc.items() if k not in ("connections", "host_anomalies")}
-    tap.ok(recs == order, "%s: ndjson records are connections, host anomalies, one summary last"
-           % label, ["records: %s" % sorted(set(map(str, recs))), "count: %d" % len(recs)])
+
+    def of(kind):
+        return [l for l, r in zip(strip, recs) if r == kind]
+    conns, hosts = of("connection"), of("host_anomaly")
+    services, clients = of("service"), of("host")
+    order = (["connection"] * len(conns) + ["host_anomaly"] * len(hosts) +
+             ["service"] * len(services) + ["host"] * len(clients) + ["summary"])
+    head = {k: v for k, v in doc.items()
+            if k not in ("connections", "host_anomalies", "services", "hosts")}
+    tap.ok(recs == order, "%s: ndjson records are connections, host anomalies, services, "
+           "hosts, one summary last" % label,
+           ["records: %s" % sorted(set(map(str, recs))), "count: %d" % len(recs)])
     tap.ok(conns == doc["connections"] and hosts == doc["host_anomalies"] and
+           services == doc["services"] and clients == doc["hosts"] and
            strip and strip[-1] == head,
-           "%s: ndjson records hold the document (%d connections, %d host anomalies, summary)"
-           % (label, len(conns), len(hosts)))
+           "%s: ndjson records hold the document (%d connections, %d host anomalies, "
+           "%d services, %d hosts, summary)"
+           % (label, len(conns), len(hosts), len(services), len(clients)))
     return len(hosts)
 
 
