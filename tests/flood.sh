@@ -180,7 +180,8 @@ for syns in (NDJSON_SHORT, NDJSON_LONG):
     # Streamed: ids 2, 3, … in order, and the session's 1 somewhere after.
     seen = {"next": 2, "session": 0, "at": 0, "stray": 0, "lines": 0}
     def take(line, s=seen):
-        if line.startswith((b'{"record":"host_anomaly",', b'{"record":"summary",')):
+        if line.startswith((b'{"record":"host_anomaly",', b'{"record":"service",',
+                            b'{"record":"host",', b'{"record":"summary",')):
             return  # written at the end
         pre = b'{"record":"connection","id":'
         i = int(line[len(pre):line.index(b",", len(pre))]) if line.startswith(pre) else 0

@@ -225,7 +225,7 @@ def load_ndjson(path):
             if rec.get("record") == "connection":
                 del rec["record"]  # as in the document's connections
                 conns.append(rec)
-            elif rec.get("record") not in ("host_anomaly", "summary"):
+            elif rec.get("record") not in ("host_anomaly", "service", "host", "summary"):
                 bad.append("line %d: record %r" % (i, rec.get("record")))
     return conns, bad
 
@@ -293,7 +293,7 @@ def cmd_watch(stream, log, stop):
                 line, buf = buf.split(b"\n", 1)
                 try:
                     c = json.loads(line)
-                    if c.get("record") in ("host_anomaly", "summary"):
+                    if c.get("record") in ("host_anomaly", "service", "host", "summary"):
                         continue  # written at the end
                     lf.write(json.dumps({"t": now, "id": c["id"],
                                          "port": c["server"]["port"],
