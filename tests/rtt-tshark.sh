@@ -9,4 +9,4 @@ tcplens=${TCPLENS:-./tcplens}
 skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
 command -v tshark >/dev/null 2>&1 || skip "tshark not installed"
 command -v python3 >/dev/null 2>&1 || skip "python3 not found"
-exec python3 "$srcdir/tests/rtt_tshark.py" "$tcplens" "$srcdir"/tests/netns/kernel/*.pcap
+exec python3 "$srcdir/tests/rtt_tshark.py" "$tcplens" "$srcdir"/tests/netns/kernel/*.pcap "$srcdir"/tests/netns/kernel/*.pcapng
