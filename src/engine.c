@@ -284,7 +284,7 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     struct tl_conn *oldest = tl_flow_first(e->flows);
     if (oldest == c)
         oldest = tl_flow_next(c);
-    struct tl_finished f = {.v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, NULL},
+    struct tl_finished f = {.v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, NULL, NULL},
                             .track = &ext(c)->track,
                             .now_us = conn_now(e, c),
                             .oldest = oldest != NULL ? oldest->id : c->id + 1,
