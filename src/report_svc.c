@@ -229,21 +229,30 @@ void tl_report_json_services_untracked(struct tl_jw *w, const struct report_summ
 
 /* ---- text ---- */
 
+/* Offers e to out[*k], the at most max with the largest key so far, kept
+ * largest first; among equals the one offered first stays first. */
+static void keep_top(const struct tl_svc **out, size_t *k, size_t max, const struct tl_svc *e,
+                     uint64_t (*key)(const struct tl_svc *))
+{
+    size_t j = *k < max ? (*k)++ : max;
+    while (j > 0 && key(e) > key(out[j - 1])) {
+        if (j < max)
+            out[j] = out[j - 1];
+        j--;
+    }
+    if (j < max)
+        out[j] = e;
+}
+
+static uint64_t connections_of(const struct tl_svc *e) { return e->connections; }
+
 /* Most connections first, then first seen; sorted is in first-seen order. */
 static size_t top_by_connections(const struct tl_svc **sorted, uint32_t n,
                                  const struct tl_svc **out, size_t max)
 {
     size_t k = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        size_t j = k < max ? k++ : max;
-        while (j > 0 && sorted[i]->connections > out[j - 1]->connections) {
-            if (j < max)
-                out[j] = out[j - 1];
-            j--;
-        }
-        if (j < max)
-            out[j] = sorted[i];
-    }
+    for (uint32_t i = 0; i < n; i++)
+        keep_top(out, &k, max, sorted[i], connections_of);
     return k;
 }
 
@@ -263,16 +272,8 @@ static size_t most_trouble(const struct tl_svc **sorted, uint32_t n, const struc
         bool listed = trouble(sorted[i]) == 0;
         for (size_t t = 0; !listed && t < ntop; t++)
             listed = top[t] == sorted[i];
-        if (listed)
-            continue;
-        size_t j = k < max ? k++ : max;
-        while (j > 0 && trouble(sorted[i]) > trouble(out[j - 1])) {
-            if (j < max)
-                out[j] = out[j - 1];
-            j--;
-        }
-        if (j < max)
-            out[j] = sorted[i];
+        if (!listed)
+            keep_top(out, &k, max, sorted[i], trouble);
     }
     return k;
 }
