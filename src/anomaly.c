@@ -15,10 +15,11 @@ struct reg {
     bool host;
     tl_detector_fn detect;
     tl_render_fn render;
+    const char *shows, *check;
 };
 
-#define TL_ANOM_REG(name, id, sev, host, detect, render) \
-    [TL_AN_##name] = {id, sev, host, detect, render},
+#define TL_ANOM_REG(name, id, sev, host, detect, render, shows, check) \
+    [TL_AN_##name] = {id, sev, host, detect, render, shows, check},
 static const struct reg registry[TL_AN_NTYPES] = {TL_ANOMALIES(TL_ANOM_REG)};
 #undef TL_ANOM_REG
 
@@ -35,6 +36,16 @@ enum tl_sev tl_anomaly_default_sev(enum tl_anomaly_type t)
 bool tl_anomaly_is_host(enum tl_anomaly_type t)
 {
     return (unsigned)t < TL_AN_NTYPES && registry[t].host;
+}
+
+const char *tl_anomaly_shows(enum tl_anomaly_type t)
+{
+    return (unsigned)t < TL_AN_NTYPES ? registry[t].shows : "";
+}
+
+const char *tl_anomaly_check(enum tl_anomaly_type t)
+{
+    return (unsigned)t < TL_AN_NTYPES ? registry[t].check : "";
 }
 
 tl_detector_fn tl_anomaly_detector(enum tl_anomaly_type t)

@@ -38,7 +38,7 @@ static const uint8_t run_order[] = {
 
 /* Every connection-level type runs (tests/unit/test_engine.c checks that
  * each runs once). */
-#define TL_COUNT_CONN(name, id, sev, host, detect, render) +((host) ? 0 : 1)
+#define TL_COUNT_CONN(name, id, sev, host, detect, render, shows, check) +((host) ? 0 : 1)
 enum { N_CONN_TYPES = 0 TL_ANOMALIES(TL_COUNT_CONN) };
 #undef TL_COUNT_CONN
 _Static_assert(sizeof run_order / sizeof run_order[0] == N_CONN_TYPES,

@@ -17,7 +17,7 @@
 #include "tcplens/services.h"
 
 /* Services the text report lists, and the HTML chart draws. */
-#define TEXT_TOP 10
+#define TEXT_TOP 5
 #define TEXT_TROUBLE 5 /* and those with the most trouble beyond them */
 #define CHART_TOP 20
 

@@ -5,11 +5,12 @@
  *
  * Connections arrive once, when they end, and go to the spool in id order
  * (report.c). A connection's spool entry is its table row, then, only when
- * it has a warning or an error, a header line "\t#SEVERITY ID" and its
- * detail lines, each starting with a tab. At the end the rows are copied
- * out while the detail blocks are indexed (id, severity, spool offset: 24
- * bytes each), the index is sorted, and the blocks are read back in that
- * order: memory holds the index, never the text.
+ * it has a warning or an error, a header line "\t#SEVERITY COUNT ID KIND",
+ * a tab and the connection's line in a brief report's list of the worst,
+ * then its detail lines, each starting with a tab. At the end the rows are
+ * copied out while the detail blocks are indexed (rank, kind, spool
+ * offsets: 48 bytes each), the index is sorted, and the blocks are read
+ * back in that order: memory holds the index, never the text.
  */
 #include "tcplens/report.h"
 
@@ -270,11 +271,12 @@ static void timeline_lines(struct buf *b, const struct tl_conn_view *v)
  * continuation lines indented under the text. Control characters become
  * spaces: a newline in a detector's text must not break the spool format.
  */
-static void wrap_at(struct buf *b, size_t indent, const char *label, const char *text)
+static void wrap_label(struct buf *b, size_t indent, size_t label_w, const char *label,
+                       const char *text)
 {
     bput(b, "\n\t", 2);
-    bspaces(b, indent - 12);
-    bpad(b, label, 12, false);
+    bspaces(b, indent - label_w);
+    bpad(b, label, label_w, false);
     bput(b, " ", 1);
     size_t col = indent + 1, start = col;
     const unsigned char *p = (const unsigned char *)text;
@@ -298,6 +300,11 @@ static void wrap_at(struct buf *b, size_t indent, const char *label, const char 
         col += n;
         p += n;
     }
+}
+
+static void wrap_at(struct buf *b, size_t indent, const char *label, const char *text)
+{
+    wrap_label(b, indent, 12, label, text);
 }
 
 static void wrap(struct buf *b, const char *label, const char *text)
@@ -457,6 +464,47 @@ static void tunnel_words(struct buf *b, const struct tl_conn *c)
     bstr(b, os);
 }
 
+/* The kind of a connection's trouble: a bit per type of its warnings and
+ * errors. Among the worst connections listed a line each, one of each kind
+ * is detailed: the others would repeat it. */
+static uint64_t kind_of(const struct tl_conn_view *v)
+{
+    _Static_assert(TL_AN_NTYPES <= 64, "a bit per anomaly type");
+    uint64_t kind = 0;
+    for (size_t i = 0; v->anomalies != NULL && i < v->anomalies->n; i++)
+        if (v->anomalies->a[i].severity >= TL_SEV_WARNING)
+            kind |= UINT64_C(1) << (v->anomalies->a[i].type % 64);
+    return kind;
+}
+
+static void anomaly_ids(struct buf *b, const struct tl_anomaly_list *l, uint8_t min_sev);
+
+/* "      13  10.0.2.122:32768 -> 192.0.2.6:443   rst   CLOSED/CLOSED   refused": a
+ * worst connection in one line (its warnings and errors by type). */
+static void brief_line(struct buf *b, const struct tl_conn_view *v, const char *cl, const char *sv)
+{
+    const struct tl_conn *c = v->conn;
+    char id[24], ends[2 * (TL_ADDR_STRLEN + 8) + 8];
+    snprintf(ends, sizeof ends, "%s -> %s", cl, sv);
+    u64_at(id, c->id);
+    bpad(b, id, 8, true);
+    bput(b, "  ", 2);
+    bpad(b, ends, 46, false);
+    bput(b, " ", 1);
+    bpad(b, tl_end_name(c->end), 7, false);
+    bput(b, " ", 1);
+    if (v->tcp != NULL) {
+        char states[32];
+        snprintf(states, sizeof states, "%s/%s", tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state),
+                 tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
+        bpad(b, states, 23, false);
+    } else {
+        bpad(b, "-", 23, false);
+    }
+    bput(b, " ", 1);
+    anomaly_ids(b, v->anomalies, TL_SEV_WARNING);
+}
+
 /* The detail block: heading, anomalies worst first, timeline; or, with
  * --ladder, heading and ladder (report_ladder.c), anomalies keyed under it. */
 static void detail_block(const struct pen *p, const struct tl_conn_view *v,
@@ -472,6 +520,8 @@ static void detail_block(const struct pen *p, const struct tl_conn_view *v,
     bu64(b, k->n, 0, false);
     bput(b, " ", 1);
     bu64(b, c->id, 0, false);
+    bprintf(b, " %" PRIx64 "\t", kind_of(v));
+    brief_line(b, v, cl, sv);
     bstr(b, "\n\tconnection ");
     bu64(b, c->id, 0, false);
     bput(b, "  ", 2);
@@ -509,20 +559,21 @@ static void detail_block(const struct pen *p, const struct tl_conn_view *v,
         timeline_lines(b, v);
 }
 
-/* "port_reuse,time_wait" (each type once, in list order), or "-". */
-static void anomaly_ids(struct buf *b, const struct tl_anomaly_list *l)
+/* "port_reuse,time_wait" (each type of at least min_sev once, in list
+ * order), or "-". */
+static void anomaly_ids(struct buf *b, const struct tl_anomaly_list *l, uint8_t min_sev)
 {
     bool any = false;
     for (size_t i = 0; l != NULL && i < l->n; i++) {
-        bool dup = false;
+        bool dup = l->a[i].severity < min_sev;
         for (size_t j = 0; j < i && !dup; j++)
-            dup = l->a[j].type == l->a[i].type;
+            dup = l->a[j].type == l->a[i].type && l->a[j].severity >= min_sev;
         if (!dup) {
             if (any)
                 bpad(b, ",", 0, false);
             bpad(b, tl_anomaly_id((enum tl_anomaly_type)l->a[i].type), 0, false);
+            any = true;
         }
-        any = true;
     }
     if (!any)
         bpad(b, "-", 0, false);
@@ -575,7 +626,7 @@ static void table_row(struct buf *b, const struct tl_conn_view *v)
     bcol(b, tl_end_name(c->end), 7, false, " ");
     bcol(b, states, 23, false, " ");
     bcol(b, zeek, 16, false, " ");
-    anomaly_ids(b, v->anomalies);
+    anomaly_ids(b, v->anomalies, TL_SEV_INFO);
 }
 
 /* Only a detail block prints explanations: the table names anomalies by
@@ -824,7 +875,9 @@ static bool write_counts(const struct tl_report *r, FILE *out)
 /* Where a detail block is in the spool, and how it sorts. */
 struct block_ref {
     struct report_rank k;
-    uint64_t off; /* its first line, after the header */
+    uint64_t kind; /* kind_of() */
+    uint64_t hoff; /* its header */
+    uint64_t off;  /* its first line, after the header */
 };
 
 struct blocks {
@@ -832,12 +885,12 @@ struct blocks {
     size_t n, cap;
 };
 
-static bool blocks_add(struct blocks *bl, const char *header, uint64_t off)
+static bool blocks_add(struct blocks *bl, const char *header, uint64_t hoff, uint64_t off)
 {
     unsigned sev, n;
-    uint64_t id;
+    uint64_t id, kind;
     /* Only this file writes headers; one that does not parse is skipped. */
-    if (sscanf(header, "\t#%u %u %" SCNu64, &sev, &n, &id) != 3)
+    if (sscanf(header, "\t#%u %u %" SCNu64 " %" SCNx64, &sev, &n, &id, &kind) != 4)
         return true;
     if (bl->n == bl->cap) {
         size_t cap = bl->cap ? bl->cap * 2 : 64;
@@ -847,7 +900,7 @@ static bool blocks_add(struct blocks *bl, const char *header, uint64_t off)
         bl->v = v;
         bl->cap = cap;
     }
-    bl->v[bl->n++] = (struct block_ref){{id, n, (uint8_t)sev}, off};
+    bl->v[bl->n++] = (struct block_ref){{id, n, (uint8_t)sev}, kind, hoff, off};
     return true;
 }
 
@@ -870,7 +923,7 @@ static enum tl_status copy_rows(FILE *spool, FILE *out, bool rows, struct blocks
         pos += (uint64_t)n;
         if (line[0] != '\t' && rows && fputs(line, out) < 0)
             st = TL_EIO;
-        else if (line[0] == '\t' && line[1] == '#' && !blocks_add(bl, line, pos))
+        else if (line[0] == '\t' && line[1] == '#' && !blocks_add(bl, line, pos - (uint64_t)n, pos))
             st = TL_ENOMEM;
     }
     free(line);
@@ -895,6 +948,66 @@ static enum tl_status copy_block(FILE *spool, FILE *out, uint64_t off)
         return TL_EIO;
     /* As in copy_rows(): -1 before the end of the spool is memory. */
     return n < 0 && !feof(spool) ? TL_ENOMEM : TL_OK;
+}
+
+/* Whether the report is brief, the default when more connections have a
+ * warning or an error than are detailed: the worst are listed a line each
+ * with one of each kind detailed, and the groups explain each type in a
+ * line of its own (the registry's) instead of its first connection's
+ * worded paragraph. --top N, --all, --connection, --ladder and --timeline-full
+ * detail every connection they show. */
+static bool brief(const struct tl_report *r)
+{
+    const struct tl_report_cfg *cfg = &r->cfg;
+    return cfg->top == 0 && !everything(cfg) && !cfg->ladder.on && !cfg->all_details &&
+           r->ranked > top_n(cfg);
+}
+
+/* A block's line in the list of the worst: its header after the tab. */
+static enum tl_status copy_brief(FILE *spool, FILE *out, uint64_t hoff)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    if (fseeko(spool, (off_t)hoff, SEEK_SET) != 0)
+        return TL_EIO;
+    ssize_t n = getline(&line, &cap, spool);
+    const char *t = n > 0 ? strchr(line, '\t') : NULL;
+    t = t != NULL ? strchr(t + 1, '\t') : NULL;
+    bool ok = t == NULL || fputs(t + 1, out) >= 0;
+    free(line);
+    if (!ok || ferror(spool))
+        return TL_EIO;
+    return n < 0 && !feof(spool) ? TL_ENOMEM : TL_OK;
+}
+
+/* Whether block i is the first of its kind among those before it. */
+static bool first_of_kind(const struct blocks *bl, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (bl->v[j].kind == bl->v[i].kind)
+            return false;
+    return true;
+}
+
+/* The worst, a line each, then the first of each kind in detail. */
+static enum tl_status write_brief(const struct blocks *bl, size_t shown, uint64_t n, FILE *spool,
+                                  FILE *out)
+{
+    if (fprintf(out,
+                "\nthe %zu worst of %" PRIu64
+                " connections with a warning or an error, worst first,"
+                " then the\nfirst of each kind in detail (--top N details N)\n%8s  %-46s"
+                " %-7s %-23s %s\n",
+                shown, n, "id", "client -> server", "end", "at end client/server",
+                "warnings and errors") < 0)
+        return TL_EIO;
+    enum tl_status st = TL_OK;
+    for (size_t i = 0; st == TL_OK && i < shown; i++)
+        st = copy_brief(spool, out, bl->v[i].hoff);
+    for (size_t i = 0; st == TL_OK && i < shown; i++)
+        if (first_of_kind(bl, i))
+            st = copy_block(spool, out, bl->v[i].off);
+    return st;
 }
 
 /* The heading of the details: how many, of how many, in what order. */
@@ -946,10 +1059,14 @@ static enum tl_status write_connections(const struct tl_report *r, FILE *spool, 
     uint64_t candidates = bl.n;
     if (!everything(&r->cfg))
         candidates = r->ranked;
-    if (st == TL_OK && !details_head(r, shown, candidates, out))
-        st = TL_EIO;
-    for (size_t i = 0; st == TL_OK && i < shown; i++)
-        st = copy_block(spool, out, bl.v[i].off);
+    if (st == TL_OK && brief(r)) {
+        st = write_brief(&bl, shown, candidates, spool, out);
+    } else {
+        if (st == TL_OK && !details_head(r, shown, candidates, out))
+            st = TL_EIO;
+        for (size_t i = 0; st == TL_OK && i < shown; i++)
+            st = copy_block(spool, out, bl.v[i].off);
+    }
     free(bl.v);
     return st;
 }
@@ -957,6 +1074,7 @@ static enum tl_status write_connections(const struct tl_report *r, FILE *spool, 
 /* Services listed under each type by default; --anomalies-only and
  * --all list every group. */
 #define GROUPS_SHOWN 2
+#define GROUPS_BRIEF 1 /* in a brief report */
 #define GROUP_INDENT 14
 
 /* "192.0.2.6:80", "[2001:db8::1]:80", or a host-level group's "192.0.2.6". */
@@ -982,17 +1100,26 @@ static void group_span(struct buf *b, int64_t first, int64_t last)
     }
 }
 
-/* A type's heading and its one explanation and suggestion: its first
- * connection's (or first host's), said to be so when it has others. */
-static void group_type(struct buf *b, const struct report_groups *g, uint8_t type)
+/* A type's heading and its one explanation and suggestion: when terse, the
+ * type's own lines (the registry's); else its first connection's (or first
+ * host's) worded texts, said to be so when it has others. */
+static void group_type(struct buf *b, const struct report_groups *g, uint8_t type, bool terse)
 {
     const struct report_group_type *t = &g->t[type];
-    bprintf(b, "\n\n%-8s %s  %" PRIu64 " connection%s", tl_sev_name((enum tl_sev)t->sev),
+    bstr(b, terse ? "\n" : "\n\n");
+    bprintf(b, "%-8s %s  %" PRIu64 " connection%s", tl_sev_name((enum tl_sev)t->sev),
             tl_anomaly_id((enum tl_anomaly_type)type), t->conns, t->conns == 1 ? "" : "s");
     if (t->groups > 1)
         bprintf(b, " to %" PRIu64 " %s", t->groups, t->ex_h != NULL ? "hosts" : "services");
     bstr(b, ", ");
     group_span(b, t->first_ts, t->last_ts);
+    if (terse) {
+        wrap_label(b, 6, 4, "why", tl_anomaly_shows((enum tl_anomaly_type)type));
+        wrap_label(b, 6, 4, "fix", tl_anomaly_check((enum tl_anomaly_type)type));
+        if (t->ex_h != NULL) /* the figures of a host-level one: no detail has them */
+            evidence_at(b, GROUP_INDENT, &t->ex_h->a);
+        return;
+    }
     struct tl_anomaly_text x;
     tl_report_group_text(t, &x);
     char label[64] = "";
@@ -1036,12 +1163,12 @@ static void group_lines(struct buf *b, const struct report_group *e, const struc
 
 /* "  … 184 more services, 14600 connections (...)" */
 static void groups_left(struct buf *b, const struct report_groups *g, uint8_t type, uint64_t n,
-                        uint64_t conns)
+                        uint64_t conns, bool terse)
 {
     const struct report_group_type *t = &g->t[type];
     const char *what = t->ex_h != NULL ? (n == 1 ? "host" : "hosts")
                                        : (n == 1 ? "service" : "services");
-    if (n > 0)
+    if (n > 0 && !terse) /* when terse, the type's heading counts them */
         bprintf(b,
                 "\n  … %" PRIu64 " more %s, %" PRIu64 " connection%s (--anomalies-only lists %s)",
                 n, what, conns, conns == 1 ? "" : "s", n == 1 ? "it" : "them");
@@ -1057,14 +1184,20 @@ static void write_group_text(struct buf *b, const struct tl_report *r, const str
 {
     const struct report_groups *g = &r->sum->groups;
     /* --connection asks for its connections, not for every group. */
-    size_t shown_max = r->cfg.anomalies_only || r->cfg.all ? SIZE_MAX : GROUPS_SHOWN;
+    bool terse = !r->cfg.anomalies_only && brief(r);
+    size_t shown_max = r->cfg.anomalies_only || r->cfg.all ? SIZE_MAX
+                       : terse                             ? GROUPS_BRIEF
+                                                           : GROUPS_SHOWN;
     bprintf(b,
             "\nanomaly groups  %zu: warnings and errors by type and service (the server's"
-            "\naddress:port, the host for host-level types), worst first",
-            n);
+            "\naddress:port, the host for host-level types), worst first%s",
+            n,
+            terse ? "; the biggest of each type\n(--anomalies-only lists every group, "
+                    "its type explained by its first connection)\n"
+                  : "");
     for (size_t i = 0; i < n;) {
         uint8_t type = v[i]->type;
-        group_type(b, g, type);
+        group_type(b, g, type, terse);
         uint64_t more = 0, conns = 0;
         size_t shown = 0;
         for (; i < n && v[i]->type == type; i++) {
@@ -1075,7 +1208,7 @@ static void write_group_text(struct buf *b, const struct tl_report *r, const str
                 conns += v[i]->n;
             }
         }
-        groups_left(b, g, type, more, conns);
+        groups_left(b, g, type, more, conns, terse);
     }
 }
 

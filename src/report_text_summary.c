@@ -13,6 +13,8 @@
 #include "report_int.h"
 
 #define LABEL_W 30
+#define WRAP_COLS 100
+#define TEXT_HOSTS 4 /* per tally: one line of IPv4 addresses */
 
 static bool write_states(const struct report_summary *sum, FILE *out)
 {
@@ -37,8 +39,8 @@ static int type_sev(const struct report_summary *sum, int t)
                                    : (int)tl_anomaly_default_sev((enum tl_anomaly_type)t);
 }
 
-/* "anomalies  7: 1 error, 2 warning, 4 info", then one line per type,
- * worst severity first, in registry order within a severity. */
+/* "anomalies  7: 1 error, 2 warning, 4 info", then the types, worst
+ * severity first, in registry order within a severity, two to a line. */
 static bool write_anomalies(const struct report_summary *sum, FILE *out)
 {
     uint64_t total = 0;
@@ -55,13 +57,14 @@ static bool write_anomalies(const struct report_summary *sum, FILE *out)
              0;
         sep = ", ";
     }
-    ok = ok && fputc('\n', out) != EOF;
+    int col = 0;
     for (int s = TL_SEV_NLEVELS - 1; ok && s >= 0; s--)
         for (int t = 0; ok && t < TL_AN_NTYPES; t++)
             if (sum->anomalies[t] != 0 && type_sev(sum, t) == s)
-                ok = fprintf(out, "  %-8s %-26s %8" PRIu64 "\n", tl_sev_name((enum tl_sev)s),
-                             tl_anomaly_id((enum tl_anomaly_type)t), sum->anomalies[t]) >= 0;
-    return ok;
+                ok = fprintf(out, "%s  %-8s %-22s %8" PRIu64, col++ % 2 == 0 ? "\n" : "   ",
+                             tl_sev_name((enum tl_sev)s), tl_anomaly_id((enum tl_anomaly_type)t),
+                             sum->anomalies[t]) >= 0;
+    return ok && fputc('\n', out) != EOF;
 }
 
 static const char *const host_labels[TL_HOSTS_NTALLIES] = {
@@ -70,39 +73,34 @@ static const char *const host_labels[TL_HOSTS_NTALLIES] = {
     [TL_HOSTS_RESETS] = "most resets sent",
 };
 
-/* One tally: up to TL_REPORT_TOP_SHOWN hosts, the label on the first. */
-static bool write_top(const struct report_top *t, const char *label, int addr_w, FILE *out)
+/* One tally on one line: "most TIME_WAIT at end   10.0.0.7 51, 10.0.0.9 3",
+ * up to TEXT_HOSTS hosts, continued under the first past WRAP_COLS
+ * columns (long IPv6 addresses). */
+static bool write_top(const struct report_top *t, const char *label, FILE *out)
 {
-    const struct report_host *top[TL_REPORT_TOP_SHOWN];
-    size_t n = tl_report_top_hosts(t, top, TL_REPORT_TOP_SHOWN);
-    bool ok = true;
+    const struct report_host *top[TEXT_HOSTS];
+    size_t n = tl_report_top_hosts(t, top, TEXT_HOSTS);
+    int col = fprintf(out, "%-*s", LABEL_W, label);
+    bool ok = col >= 0;
     for (size_t i = 0; ok && i < n; i++) {
-        char ip[TL_ADDR_STRLEN];
-        ok = fprintf(out, "%-*s %-*s %8" PRIu64 "\n", LABEL_W, i == 0 ? label : "", addr_w,
-                     tl_addr_str(&top[i]->addr, ip, sizeof ip), top[i]->n) >= 0;
+        char ip[TL_ADDR_STRLEN], item[TL_ADDR_STRLEN + 32];
+        int len = snprintf(item, sizeof item, "%s %" PRIu64 "%s",
+                           tl_addr_str(&top[i]->addr, ip, sizeof ip), top[i]->n,
+                           i + 1 < n ? "," : "");
+        if (i > 0 && col + 1 + len > WRAP_COLS) {
+            ok = fprintf(out, "\n%-*s", LABEL_W, "") >= 0;
+            col = LABEL_W;
+        }
+        ok = ok && fprintf(out, " %s", item) >= 0;
+        col += 1 + len;
     }
+    ok = ok && fputc('\n', out) != EOF;
     if (ok && t->untallied > 0)
         ok = fprintf(out,
-                     "%-*s (more hosts than the %u ranked: %" PRIu64 " more were not ranked;\n"
-                     "%-*s  a host first seen after that may rank higher than shown)\n",
-                     LABEL_W, "", TL_REPORT_TOP_HOSTS, t->untallied, LABEL_W, "") >= 0;
+                     "%-*s (%" PRIu64
+                     " not ranked: one first seen past %u hosts may rank higher)\n",
+                     LABEL_W, "", t->untallied, TL_REPORT_TOP_HOSTS) >= 0;
     return ok;
-}
-
-/* Width of the widest address shown, so that the counts line up. */
-static int addr_width(const struct report_summary *sum)
-{
-    int w = 15;
-    for (int k = 0; k < TL_HOSTS_NTALLIES; k++) {
-        const struct report_host *top[TL_REPORT_TOP_SHOWN];
-        size_t n = tl_report_top_hosts(&sum->hosts[k], top, TL_REPORT_TOP_SHOWN);
-        for (size_t i = 0; i < n; i++) {
-            char ip[TL_ADDR_STRLEN];
-            int len = (int)strlen(tl_addr_str(&top[i]->addr, ip, sizeof ip));
-            w = len > w ? len : w;
-        }
-    }
-    return w;
 }
 
 static bool write_hosts(const struct report_summary *sum, FILE *out)
@@ -112,10 +110,10 @@ static bool write_hosts(const struct report_summary *sum, FILE *out)
         any = any || sum->hosts[k].used != 0;
     if (!any)
         return true;
-    int w = addr_width(sum);
     bool ok = fputc('\n', out) != EOF;
     for (int k = 0; ok && k < TL_HOSTS_NTALLIES; k++)
-        ok = write_top(&sum->hosts[k], host_labels[k], w, out);
+        if (sum->hosts[k].used != 0 || sum->hosts[k].untallied != 0)
+            ok = write_top(&sum->hosts[k], host_labels[k], out);
     if (ok && sum->resets_unknown != 0)
         ok = fprintf(out,
                      "%-*s %" PRIu64 " more ended by a reset whose sender the timeline "
@@ -137,9 +135,8 @@ static bool write_short_lived(const struct report_summary *sum, const struct tl_
                      (double)sum->short_lived * (double)TL_USEC_PER_SEC / (double)span) >= 0;
     ok = ok && fputc('\n', out) != EOF;
     if (ok && sum->short_lived > 0)
-        ok = fputs("  each costs a handshake and leaves a TIME_WAIT socket for 60 s on the side "
-                   "that closed first;\n  if they go to the same server, keep-alive or a "
-                   "connection pool would avoid them\n",
+        ok = fputs("  each costs a handshake and a TIME_WAIT socket for 60 s where it closed first;"
+                   " a pool avoids them\n",
                    out) >= 0;
     return ok;
 }
@@ -152,16 +149,14 @@ static bool write_lifetimes(const struct report_summary *sum, const struct tl_ca
     uint64_t closed = 0;
     for (int b = 0; b < TL_LIFE_N; b++)
         closed += sum->life[b];
-    bool ok = fprintf(out,
-                      "\nlifetimes  %" PRIu64 " closed (fin or rst), first to last "
-                      "segment\n",
-                      closed) >= 0;
-    for (int b = 0; ok && closed > 0 && b < TL_LIFE_N; b++)
-        ok = fprintf(out, "  %-13s %8" PRIu64 "\n", names[b], sum->life[b]) >= 0;
+    bool ok = fprintf(out, "\nlifetimes  %" PRIu64 " closed (fin or rst)", closed) >= 0;
     if (ok && sum->connections > closed)
-        ok = fprintf(out, "  %-13s %8" PRIu64 "  (open at the end, idle timeout or evicted)\n",
-                     "not closed", sum->connections - closed) >= 0;
-    return ok && write_short_lived(sum, cap, out);
+        ok = fprintf(out, ", %" PRIu64 " not closed (open at the end, idle timeout or evicted)",
+                     sum->connections - closed) >= 0;
+    for (int b = 0; ok && closed > 0 && b < TL_LIFE_N; b++)
+        ok = fprintf(out, "%s%s %" PRIu64, b == 0 ? "\n  first to last segment: " : ", ", names[b],
+                     sum->life[b]) >= 0;
+    return ok && fputc('\n', out) != EOF && write_short_lived(sum, cap, out);
 }
 
 bool tl_report_text_summary(const struct report_summary *sum, const struct tl_capture_info *cap,

@@ -2,7 +2,8 @@
 # docs/anomalies.md against the anomaly registry (TL_ANOMALIES in
 # include/tcplens/anomaly.h): one "## `id`" section per type id, no other
 # such section, and a contents table (under "## Contents") listing the same
-# ids with the registry's severity. Prints TAP; a failure names the ids
+# ids with the registry's severity and, as what the capture shows, the
+# registry's one-line explanation of the type. Prints TAP; a failure names the ids
 # that are missing or extra.
 # Env: SRCDIR (source tree).
 set -u
@@ -95,6 +96,26 @@ sort -u "$tmp/toc.rows" | join "$tmp/reg.sev" - |
     awk '$2 != $3 { print $1 ": registry " $2 ", contents table " $3; bad = 1 } END { exit bad }' \
     > "$tmp/msg"
 result $? "the contents table gives each id the registry's severity" < "$tmp/msg"
+
+# What the capture shows, per id: the registry's one-line explanation (its
+# seventh argument, the first string after the renderer) is the contents
+# table's last column, word for word.
+shows() {
+    awk '/^#define[ \t]+TL_ANOMALIES\(X\)/ { on = 1 }
+         on && /X\([A-Z0-9_]+, "/ { match($0, /"[a-z0-9_]+"/); id = substr($0, RSTART + 1, RLENGTH - 2); k = 0 }
+         on && /^[ \t]*"/ && id != "" { if (k++ == 0) { t = $0; sub(/^[ \t]*"/, "", t); sub(/", \\$/, "", t); print id "\t" t } }
+         on && !/\\[ \t]*$/ { exit }' "$header" | sort
+}
+table_shows() {
+    awk '/^#+[ \t]/ { on = ($0 ~ /^## Contents[ \t]*$/); next }
+         on && /^\| \[`/' "$doc" |
+        sed -n 's/^| \[`\([a-z0-9_]*\)`\][^|]*|[^|]*|[^|]*| \(.*\) |$/\1\t\2/p' | sort
+}
+shows > "$tmp/shows"
+table_shows > "$tmp/toc.shows"
+[ "$(wc -l < "$tmp/shows")" -eq "$(wc -l < "$tmp/ids")" ] && cmp -s "$tmp/shows" "$tmp/toc.shows"
+result $? "the contents table says what the capture shows as the registry does" \
+    < <(diff "$tmp/shows" "$tmp/toc.shows" | head -20)
 
 echo "1..$n"
 [ "$fail" -eq 0 ]

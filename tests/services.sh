@@ -84,7 +84,7 @@ for cap in caps:
     at = [i for i, l in enumerate(lines) if l.startswith("top services")]
     ok = len(at) == 1
     if ok:
-        shown = min(10, nsvc)
+        shown = min(5, nsvc)
         body = lines[at[0] + 2: at[0] + 2 + shown]
         top = sorted(doc["services"], key=lambda r: (-r["connections"], r["first_connection"]))[:shown]
         for l, r in zip(body, top):
@@ -92,7 +92,7 @@ for cap in caps:
                                                                           r["server"]["port"])
             f = l.split()
             ok = ok and f[0] == ep and int(f[1]) == r["connections"]
-    check(ok, "%s: the text lists the top %d services, most connections first" % (name, min(10, nsvc)))
+    check(ok, "%s: the text lists the top %d services, most connections first" % (name, min(5, nsvc)))
     if not ok:
         continue
 

@@ -25,53 +25,116 @@ enum tl_sev { TL_SEV_INFO = 0, TL_SEV_WARNING, TL_SEV_ERROR, TL_SEV_NLEVELS };
 
 /*
  * The one registry: X(ENUM, "id", default severity, host-level, detector,
- * renderer). The detector (connection-level types; NULL for host-level
- * ones, which hosts*.c find across connections) fills evidence only; the
- * renderer writes the explanation and suggestion from that evidence when a
- * report prints them. Both are declared in src/anomaly_int.h.
+ * renderer, shows, check). The detector (connection-level types; NULL for
+ * host-level ones, which hosts*.c find across connections) fills evidence
+ * only; the renderer writes the explanation and suggestion from that
+ * evidence when a report prints them. Both are declared in
+ * src/anomaly_int.h. shows and check are the type's one-line explanation
+ * and suggestion, for reports that speak of many anomalies of a type at
+ * once (the default text report's groups); "shows" is also the last column
+ * of docs/anomalies.md's table of contents (tests/anomaly-docs.sh).
  */
-#define TL_ANOMALIES(X)                                                                           \
-    X(REFUSED, "refused", TL_SEV_ERROR, false, tl_det_refused, tl_text_refused)                   \
-    X(HANDSHAKE_TIMEOUT, "handshake_timeout", TL_SEV_ERROR, false, tl_det_handshake_timeout,      \
-      tl_text_handshake_timeout)                                                                  \
-    X(SYN_BACKOFF, "syn_backoff", TL_SEV_WARNING, false, tl_det_syn_backoff, tl_text_syn_backoff) \
-    X(SYNACK_RETRANSMIT, "synack_retransmit", TL_SEV_WARNING, false, tl_det_synack_retransmit,    \
-      tl_text_synack_retransmit)                                                                  \
-    X(RST_INSTEAD_OF_FIN, "rst_instead_of_fin", TL_SEV_WARNING, false, tl_det_rst_instead_of_fin, \
-      tl_text_rst_instead_of_fin)                                                                 \
-    X(RST_AFTER_CLOSE, "rst_after_close", TL_SEV_WARNING, false, tl_det_rst_after_close,          \
-      tl_text_rst_after_close)                                                                    \
-    X(MISSING_FINAL_ACK, "missing_final_ack", TL_SEV_WARNING, false, tl_det_missing_final_ack,    \
-      tl_text_missing_final_ack)                                                                  \
-    X(CLOSE_WAIT_STUCK, "close_wait_stuck", TL_SEV_ERROR, false, tl_det_close_wait_stuck,         \
-      tl_text_close_wait_stuck)                                                                   \
-    X(FIN_WAIT2_TIMEOUT, "fin_wait2_timeout", TL_SEV_WARNING, false, tl_det_fin_wait2_timeout,    \
-      tl_text_fin_wait2_timeout)                                                                  \
-    X(TIME_WAIT, "time_wait", TL_SEV_INFO, false, tl_det_time_wait, tl_text_time_wait)            \
-    X(SIMULTANEOUS_CLOSE, "simultaneous_close", TL_SEV_INFO, false, tl_det_simultaneous_close,    \
-      tl_text_simultaneous_close)                                                                 \
-    X(HALF_CLOSE, "half_close", TL_SEV_INFO, false, tl_det_half_close, tl_text_half_close)        \
-    X(ZERO_WINDOW, "zero_window", TL_SEV_WARNING, false, tl_det_zero_window, tl_text_zero_window) \
-    X(KEEPALIVE, "keepalive", TL_SEV_INFO, false, tl_det_keepalive, tl_text_keepalive)            \
-    X(KEEPALIVE_TIMEOUT, "keepalive_timeout", TL_SEV_ERROR, false, tl_det_keepalive_timeout,      \
-      tl_text_keepalive_timeout)                                                                  \
-    X(RETRANSMISSION, "retransmission", TL_SEV_WARNING, false, tl_det_retransmission,             \
-      tl_text_retransmission)                                                                     \
-    X(STALLED_RETRANSMISSION, "stalled_retransmission", TL_SEV_ERROR, false,                      \
-      tl_det_stalled_retransmission, tl_text_stalled_retransmission)                              \
-    X(PORT_REUSE, "port_reuse", TL_SEV_INFO, false, tl_det_port_reuse, tl_text_port_reuse)        \
-    X(MIDSTREAM, "midstream", TL_SEV_INFO, false, tl_det_midstream, tl_text_midstream)            \
-    X(UNEXPECTED_SEGMENT, "unexpected_segment", TL_SEV_WARNING, false, tl_det_unexpected_segment, \
-      tl_text_unexpected_segment)                                                                 \
-    X(ICMP_UNREACHABLE, "icmp_unreachable", TL_SEV_ERROR, false, tl_det_icmp_unreachable,         \
-      tl_text_icmp_unreachable)                                                                   \
-    X(SYN_SCAN, "syn_scan", TL_SEV_WARNING, true, NULL, tl_text_syn_scan)                         \
-    X(ACCEPT_QUEUE_OVERFLOW, "accept_queue_overflow", TL_SEV_ERROR, true, NULL,                   \
-      tl_text_accept_queue_overflow)                                                              \
-    X(TIME_WAIT_PRESSURE, "time_wait_pressure", TL_SEV_WARNING, true, NULL,                       \
-      tl_text_time_wait_pressure)
+/* clang-format off */
+#define TL_ANOMALIES(X) \
+    X(REFUSED, "refused", TL_SEV_ERROR, false, \
+     tl_det_refused, tl_text_refused, \
+      "the SYN was answered by an RST: nothing listens on the port (or a firewall rejects)", \
+      "check that the service listens on that address and port (ss -ltnp), and for REJECT rules") \
+    X(HANDSHAKE_TIMEOUT, "handshake_timeout", TL_SEV_ERROR, false, \
+     tl_det_handshake_timeout, tl_text_handshake_timeout, \
+      "the SYNs went unanswered until the client gave up: host down, or SYNs dropped on the way", \
+      "check that the server is up and reachable, and look for DROP rules on the path") \
+    X(SYN_BACKOFF, "syn_backoff", TL_SEV_WARNING, false, \
+     tl_det_syn_backoff, tl_text_syn_backoff, \
+      "the SYN was sent again, gaps doubling (1, 2, 4 s): dropped by a filter or a full queue", \
+      "look for DROP rules and full SYN or accept queues (nstat TcpExtListenDrops, ss -ltn)") \
+    X(SYNACK_RETRANSMIT, "synack_retransmit", TL_SEV_WARNING, false, \
+     tl_det_synack_retransmit, tl_text_synack_retransmit, \
+      "the server sent its SYN-ACK more than once; after the client's ACK: accept queue full", \
+      "check the server's accept loop and backlog (ss -ltn Recv-Q, nstat TcpExtListenOverflows)") \
+    X(RST_INSTEAD_OF_FIN, "rst_instead_of_fin", TL_SEV_WARNING, false, \
+     tl_det_rst_instead_of_fin, tl_text_rst_instead_of_fin, \
+      "an RST ended it instead of FINs: close() with unread data, SO_LINGER 0, a crash", \
+      "read to EOF before close(); look for SO_LINGER {1, 0}, crashes, or a middlebox's RST") \
+    X(RST_AFTER_CLOSE, "rst_after_close", TL_SEV_WARNING, false, \
+     tl_det_rst_after_close, tl_text_rst_after_close, \
+      "an RST answered data sent to an endpoint that had closed: the writer got EPIPE or a reset", \
+      "make the writer stop when the peer closes (read() returns 0) instead of sending more") \
+    X(MISSING_FINAL_ACK, "missing_final_ack", TL_SEV_WARNING, false, \
+     tl_det_missing_final_ack, tl_text_missing_final_ack, \
+      "the side in LAST_ACK sent its FIN again, or the last ACK of the close never appeared", \
+      "look for loss of the last ACK between the hosts, or a capture that missed it") \
+    X(CLOSE_WAIT_STUCK, "close_wait_stuck", TL_SEV_ERROR, false, \
+     tl_det_close_wait_stuck, tl_text_close_wait_stuck, \
+      "an endpoint took the peer's FIN and sent none: its application never called close()", \
+      "find the owner (ss -tanp state close-wait) and the code path that skips close() after EOF") \
+    X(FIN_WAIT2_TIMEOUT, "fin_wait2_timeout", TL_SEV_WARNING, false, \
+     tl_det_fin_wait2_timeout, tl_text_fin_wait2_timeout, \
+      "an endpoint in FIN_WAIT_2 vanished or idled past tcp_fin_timeout: its peer in CLOSE_WAIT", \
+      "make the peer's application close() once read() returns 0") \
+    X(TIME_WAIT, "time_wait", TL_SEV_INFO, false, \
+     tl_det_time_wait, tl_text_time_wait, \
+      "the side that closed first entered TIME_WAIT (60 s on Linux)", \
+      "nothing for one connection; under pressure, reuse connections (keep-alive, pools)") \
+    X(SIMULTANEOUS_CLOSE, "simultaneous_close", TL_SEV_INFO, false, \
+     tl_det_simultaneous_close, tl_text_simultaneous_close, \
+      "both sides sent FIN at once (FIN_WAIT_1, CLOSING, TIME_WAIT on both)", \
+      "nothing to fix: both applications closed at the same time") \
+    X(HALF_CLOSE, "half_close", TL_SEV_INFO, false, \
+     tl_det_half_close, tl_text_half_close, \
+      "one direction was finished (FIN) while data kept flowing the other way: shutdown(SHUT_WR)", \
+      "nothing to fix unless the other side never finishes") \
+    X(ZERO_WINDOW, "zero_window", TL_SEV_WARNING, false, \
+     tl_det_zero_window, tl_text_zero_window, \
+      "a receiver advertised a zero window, the sender probed: its application did not read", \
+      "find why the receiver reads slowly: its CPU, its locks, its read loop") \
+    X(KEEPALIVE, "keepalive", TL_SEV_INFO, false, \
+     tl_det_keepalive, tl_text_keepalive, \
+      "keepalive probes on an idle connection, answered", \
+      "nothing to fix: the peer answered") \
+    X(KEEPALIVE_TIMEOUT, "keepalive_timeout", TL_SEV_ERROR, false, \
+     tl_det_keepalive_timeout, tl_text_keepalive_timeout, \
+      "keepalive probes went unanswered and the prober reset: the peer is dead or cut off", \
+      "check the peer and the path: NAT and firewall state timeouts drop idle flows") \
+    X(RETRANSMISSION, "retransmission", TL_SEV_WARNING, false, \
+     tl_det_retransmission, tl_text_retransmission, \
+      "data segments were sent again: loss or congestion on the path", \
+      "look for loss on the path: interface errors and drops, nstat TcpRetransSegs") \
+    X(STALLED_RETRANSMISSION, "stalled_retransmission", TL_SEV_ERROR, false, \
+     tl_det_stalled_retransmission, tl_text_stalled_retransmission, \
+      "the same data was sent again, gaps growing, never acknowledged: the peer was unreachable", \
+      "check that the peer is up, its route, and the path MTU (ICMP filtered on the way)") \
+    X(PORT_REUSE, "port_reuse", TL_SEV_INFO, false, \
+     tl_det_port_reuse, tl_text_port_reuse, \
+      "a new connection used the 4-tuple of an earlier one (new ISN)", \
+      "nothing unless the earlier one was still in TIME_WAIT (see time_wait_pressure)") \
+    X(MIDSTREAM, "midstream", TL_SEV_INFO, false, \
+     tl_det_midstream, tl_text_midstream, \
+      "the capture began after the handshake: roles and states are inferred", \
+      "start the capture before the connections open to see their handshakes") \
+    X(UNEXPECTED_SEGMENT, "unexpected_segment", TL_SEV_WARNING, false, \
+     tl_det_unexpected_segment, tl_text_unexpected_segment, \
+      "a segment the receiving endpoint's state has no rule for (e.g. data to a CLOSED endpoint)", \
+      "look for a middlebox, or for packets the capture missed") \
+    X(ICMP_UNREACHABLE, "icmp_unreachable", TL_SEV_ERROR, false, \
+     tl_det_icmp_unreachable, tl_text_icmp_unreachable, \
+      "an ICMP error quoted one of its segments: a reject, no route, a host down, a small MTU", \
+      "read the ICMP's sender and code: a firewall reject, a missing route, or a path MTU") \
+    X(SYN_SCAN, "syn_scan", TL_SEV_WARNING, true, \
+     NULL, tl_text_syn_scan, \
+      "one source sent SYNs to many ports or hosts, most of them failing: a scanner or a worm", \
+      "find who runs the source host; block or rate-limit it unless it is an authorised scanner") \
+    X(ACCEPT_QUEUE_OVERFLOW, "accept_queue_overflow", TL_SEV_ERROR, true, \
+     NULL, tl_text_accept_queue_overflow, \
+      "a listener dropped handshakes after some completed: accept queue (backlog + 1) full", \
+      "speed up accept(); raise the listen() backlog and net.core.somaxconn") \
+    X(TIME_WAIT_PRESSURE, "time_wait_pressure", TL_SEV_WARNING, true, \
+     NULL, tl_text_time_wait_pressure, \
+      "one client opened connections to one server so fast TIME_WAIT would exhaust its ports", \
+      "reuse connections (keep-alive, pools); net.ipv4.tcp_tw_reuse for outgoing ones")
+/* clang-format on */
 
-#define TL_ANOM_ENUM(name, id, sev, host, detect, render) TL_AN_##name,
+#define TL_ANOM_ENUM(name, id, sev, host, detect, render, shows, check) TL_AN_##name,
 enum tl_anomaly_type { TL_ANOMALIES(TL_ANOM_ENUM) TL_AN_NTYPES };
 #undef TL_ANOM_ENUM
 
@@ -184,6 +247,11 @@ struct tl_detect_ctx;
 typedef void (*tl_detector_fn)(const struct tl_detect_ctx *ctx, struct tl_anomaly_list *out);
 typedef void (*tl_render_fn)(const struct tl_anomaly *a, const struct tl_anomaly_about *about,
                              struct tl_anomaly_text *out);
+
+/* Type t's one-line explanation (what the capture shows) and suggestion
+ * (what to check), the same for every anomaly of the type. */
+const char *tl_anomaly_shows(enum tl_anomaly_type t);
+const char *tl_anomaly_check(enum tl_anomaly_type t);
 
 /* Type t's detector; NULL for a host-level type (or an unknown one). */
 tl_detector_fn tl_anomaly_detector(enum tl_anomaly_type t);
