@@ -399,6 +399,10 @@ static void w_conn(struct tl_jw *w, const struct tl_conn_view *v, const char *re
         w_tunnel(w, c);
     TL_JW_KEY(w, "first_ts");
     tl_jw_usec(w, c->first_ts);
+    /* The frame that made it: what orders connections first-seen across
+     * shards (tcplens merge), as one run numbers them. */
+    TL_JW_KEY(w, "first_packet");
+    tl_jw_int(w, (int64_t)c->first_pkt);
     TL_JW_KEY(w, "last_ts");
     tl_jw_usec(w, c->last_ts);
     TL_JW_KEY(w, "duration");
