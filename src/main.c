@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "merge.h"
 #include "cli.h"
 #include "interrupt.h"
 #include "live.h"
@@ -541,6 +542,10 @@ static void say_open_error(const struct tl_cli *cli, enum tl_status st, const st
 
 int main(int argc, char **argv)
 {
+    /* "tcplens merge …" is its own command; a capture named merge is
+     * ./merge. */
+    if (argc > 1 && strcmp(argv[1], "merge") == 0)
+        return tl_merge_main(argc - 1, argv + 1);
     struct tl_cli cli;
     tl_cli_parse(argc, argv, &cli);
     if (cli.iface != NULL)

@@ -5,12 +5,13 @@
 # chromium, its driver and Selenium for tests/html-browser.sh; clang-format
 # for tools/check-format.sh. The compression libraries read compressed
 # captures (each optional to configure); their command-line tools make
-# tests/compressed.sh's files.
+# tests/compressed.sh's files. GNU parallel runs docs/scale-out.md's
+# recipe in tests/merge.sh.
 set -eu
 pkgs="gcc make autoconf automake pkg-config libpcap-dev libjansson-dev
       zlib1g-dev libzstd-dev liblz4-dev liblzma-dev gzip zstd lz4 xz-utils
       tcpdump iproute2 nftables ethtool python3 tshark python3-jsonschema
-      clang libclang-rt-14-dev clang-format valgrind
+      clang libclang-rt-14-dev clang-format valgrind parallel
       chromium chromium-driver python3-selenium"
 missing=""
 for p in $pkgs; do

@@ -308,7 +308,9 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
               (!tl_conn_vlan_split(c) ||
                put(o, "vlan_server", json_integer(c->vlan[TL_ROLE_SERVER]))) &&
               (c->tunnel.type == TL_TUN_NONE || put(o, "tunnel", tunnel_json(c))) &&
-              put(o, "first_ts", ts_json(c->first_ts)) && put(o, "last_ts", ts_json(c->last_ts)) &&
+              put(o, "first_ts", ts_json(c->first_ts)) &&
+              put(o, "first_packet", json_integer((json_int_t)c->first_pkt)) &&
+              put(o, "last_ts", ts_json(c->last_ts)) &&
               put(o, "duration", ts_json(c->last_ts - c->first_ts)) &&
               put(o, "packets", pair_json(c->packets[0], c->packets[1])) &&
               put(o, "bytes", pair_json(c->bytes[0], c->bytes[1])) &&

@@ -1,0 +1,128 @@
+#!/bin/bash
+# tcplens merge: the NDJSON of N --shard K/N runs, given in any order,
+# merges into exactly the connection records of one unsharded run, byte for
+# byte (ids in first-seen order, port_reuse's previous_id renamed); a
+# missing, repeated or foreign shard is an error (exit 2) that names it.
+# Inputs: every kernel capture and sample (N = 1, 2, 7), bench/gen's
+# synthetic traffic (20,000 connections; N = 2, 7) and, where ../shared is,
+# every real capture (N = 3). Prints TAP.
+set -u
+export LC_ALL=C TZ=UTC
+srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+tcplens=${TCPLENS:-./tcplens}
+skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
+[ -x "$tcplens" ] || skip "tcplens not built ($tcplens)"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tl-merge.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+n=0 failed=0
+ok() { # ok STATUS DESCRIPTION
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
+}
+
+# merged NAME SHARDS FILE...: 0 when the shards' merge equals the run's
+# connection records; the shards are merged last to first.
+merged() {
+    local name=$1 count=$2 k
+    shift 2
+    local ins=()
+    for f in "$@"; do ins+=(-r "$f"); done
+    "$tcplens" "${ins[@]}" --ndjson 2>/dev/null | grep '^{"record":"connection"' >"$tmp/want" || true
+    local shards=()
+    for ((k = count; k >= 1; k--)); do
+        # An input that cannot be read still gives its NDJSON (exit 2).
+        "$tcplens" "${ins[@]}" --ndjson --shard "$k/$count" >"$tmp/s$k" 2>/dev/null
+        shards+=("$tmp/s$k")
+    done
+    "$tcplens" merge "${shards[@]}" >"$tmp/got" 2>"$tmp/err" || return 1
+    cmp -s "$tmp/want" "$tmp/got"
+}
+
+caps=("$srcdir"/tests/netns/kernel/*.pcap "$srcdir"/samples/*.pcap)
+for c in 1 2 7; do
+    bad=0 total=0
+    for f in "${caps[@]}"; do
+        total=$((total + 1))
+        merged "$(basename "$f")" "$c" "$f" || { bad=$((bad + 1)); echo "# differs: $f ($c shards)"; }
+    done
+    ok "$bad" "kernel captures and samples, $c shards: merge = one run ($((total - bad)) of $total)"
+done
+merged all 7 "${caps[@]}"
+ok $? "every kernel capture and sample in one run, 7 shards: merge = one run"
+grep -q 'port_reuse' "$tmp/got" && grep -q '"previous_id"' "$tmp/got"
+ok $? "the merged run holds port_reuse, its previous_id renamed"
+
+if command -v "${CC:-cc}" >/dev/null 2>&1 &&
+    "${CC:-cc}" -O1 -o "$tmp/gen" "$srcdir/bench/gen.c" "$srcdir/bench/gen_tcp.c" 2>/dev/null &&
+    "$tmp/gen" -q -o "$tmp/g.pcap" -c 20000 -n 200000 -C 1000 -s header-only; then
+    for c in 2 7; do
+        merged gen "$c" "$tmp/g.pcap"
+        ok $? "bench/gen, 20,000 connections, $c shards: merge = one run ($(wc -l <"$tmp/want") lines)"
+    done
+else
+    echo "# bench/gen did not build or run: synthetic traffic left out"
+fi
+
+real=$srcdir/../shared/real-captures
+if [ -d "$real" ]; then
+    bad=0 total=0
+    for f in "$real"/*.pcap "$real"/*.pcapng "$real"/*.cap; do
+        [ -f "$f" ] || continue
+        total=$((total + 1))
+        merged "$(basename "$f")" 3 "$f" || { bad=$((bad + 1)); echo "# differs: $f"; }
+    done
+    ok "$bad" "real captures, 3 shards: merge = one run ($((total - bad)) of $total)"
+else
+    echo "# ../shared/real-captures not found: real captures left out"
+fi
+
+# docs/scale-out.md's GNU parallel recipe, as written there, on bench/gen's
+# capture (or the demo sample) standing for big.pcap.
+if command -v parallel >/dev/null 2>&1; then
+    mkdir -p "$tmp/recipe/bin" && ln -s "$tcplens" "$tmp/recipe/bin/tcplens"
+    big=$tmp/g.pcap
+    [ -f "$big" ] || big=$srcdir/samples/demo.pcap
+    ln -s "$big" "$tmp/recipe/big.pcap"
+    awk '/^## Recipe: GNU parallel/ { on = 1 } on && /^```sh$/ { inb = 1; next }
+         inb && /^```$/ { exit } inb { print }' "$srcdir/docs/scale-out.md" >"$tmp/recipe/run.sh"
+    (cd "$tmp/recipe" && PATH=$tmp/recipe/bin:$PATH bash -e run.sh 2>"$tmp/recipe/err")
+    st=$?
+    "$tcplens" "$big" --ndjson | grep '^{"record":"connection"' >"$tmp/want"
+    [ "$st" -eq 0 ] && [ -s "$tmp/recipe/run.sh" ] && [ "$(ls "$tmp/recipe"/shard-*.ndjson | wc -l)" -eq 8 ] &&
+        cmp -s "$tmp/want" "$tmp/recipe/connections.ndjson"
+    ok $? "docs/scale-out.md's GNU parallel recipe: 8 shards merged = one run ($(wc -l <"$tmp/want") connections)"
+else
+    echo "ok $((n = n + 1)) # SKIP GNU parallel not installed: docs/scale-out.md's recipe not run"
+fi
+
+# The shard set: all of 1..N, once, over the same inputs.
+f=$srcdir/samples/demo.pcap
+for k in 1 2 3; do "$tcplens" -r "$f" --ndjson --shard "$k/3" >"$tmp/d$k"; done
+"$tcplens" merge "$tmp/d1" "$tmp/d3" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "2 of 3 shards given; missing: 2/3" "$tmp/err"
+ok $? "a missing shard: exit 2, named ($(head -1 "$tmp/err"))"
+"$tcplens" merge "$tmp/d1" "$tmp/d2" "$tmp/d2" "$tmp/d3" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "both hold a connection first seen in packet\|are both shard 2/3" "$tmp/err"
+ok $? "a shard twice: exit 2 ($(head -1 "$tmp/err"))"
+"$tcplens" -r "$srcdir/samples/refused.pcap" --ndjson --shard 2/3 >"$tmp/other"
+"$tcplens" merge "$tmp/d1" "$tmp/other" "$tmp/d3" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "read different inputs\|shards of other inputs" "$tmp/err"
+ok $? "a shard of other inputs: exit 2 ($(head -1 "$tmp/err"))"
+"$tcplens" -r "$f" --ndjson >"$tmp/plain"
+"$tcplens" merge "$tmp/plain" "$tmp/d2" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "is shard 2/3, .* is of 1\|both hold a connection" "$tmp/err"
+ok $? "an unsharded run (1/1) with a shard of 3: exit 2 ($(head -1 "$tmp/err"))"
+head -c 300 "$tmp/d1" >"$tmp/cut"
+"$tcplens" merge "$tmp/cut" "$tmp/d2" "$tmp/d3" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "$tmp/cut:1:" "$tmp/err"
+ok $? "a cut shard: exit 2, file and line named ($(head -1 "$tmp/err"))"
+cat "$tmp/d2" | "$tcplens" merge "$tmp/d3" - "$tmp/d1" >"$tmp/got" 2>/dev/null &&
+    "$tcplens" -r "$f" --ndjson | grep '^{"record":"connection"' | cmp -s - "$tmp/got"
+ok $? "a shard on standard input ('-'), any order"
+"$tcplens" merge "$tmp/nope" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "nope: No such file or directory" "$tmp/err"
+ok $? "a missing file: exit 2, named"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
