@@ -6,11 +6,12 @@
 # for tools/check-format.sh. The compression libraries read compressed
 # captures (each optional to configure); their command-line tools make
 # tests/compressed.sh's files. GNU parallel runs docs/scale-out.md's
-# recipe in tests/merge.sh.
+# recipe in tests/merge.sh; python3-yaml reads docs/scale-out/'s Kubernetes
+# Job in tests/scale-out-recipes.sh.
 set -eu
 pkgs="gcc make autoconf automake pkg-config libpcap-dev libjansson-dev
       zlib1g-dev libzstd-dev liblz4-dev liblzma-dev gzip zstd lz4 xz-utils
-      tcpdump iproute2 nftables ethtool python3 tshark python3-jsonschema
+      tcpdump iproute2 nftables ethtool python3 python3-yaml tshark python3-jsonschema
       clang libclang-rt-14-dev clang-format valgrind parallel
       chromium chromium-driver python3-selenium"
 missing=""
