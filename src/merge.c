@@ -2,13 +2,17 @@
  * tcplens merge: the NDJSON outputs of N --shard runs over the same inputs
  * turned back into the connection records one run would have written.
  *
- * Each shard writes its connections in its own first-seen order, and
- * first_packet (the frame that made a connection, numbered alike in every
- * shard) orders them across shards: the merge is a k-way merge on it, one
- * line held per shard, so memory is bounded by the number of shards and
- * the longest line, not by the capture. Ids are given again, 1, 2, … in
- * that order. The shards are checked to be one set: every K of N once,
- * over the same inputs, no connection twice.
+ * A connection's id in one run is its rank in first-seen order, and
+ * first_packet (the frame that made it, numbered alike in every shard)
+ * is that order. A shard writes its connections mostly in its own id
+ * order, but not always: one left open while too many newer ones waited
+ * is written after them (order.h). So the merge reads twice. The first
+ * pass checks the shards are one set (every K of N once, over the same
+ * inputs, no connection twice) and sorts every first_packet: 16 bytes a
+ * connection, and 16 more per shard to name port_reuse's previous_id
+ * again. The second is a k-way merge on first_packet, one line held per
+ * shard, each written with its rank as its id. Standard input is kept in
+ * a temporary file for the second pass.
  *
  * What a shard alone cannot know is not merged yet and the merge says so
  * on stderr: the summary, the services and client hosts tables and the
@@ -26,31 +30,42 @@
 #include <string.h>
 
 #define CONN_PREFIX "{\"record\":\"connection\",\"id\":"
+#define SUMMARY_PREFIX "{\"record\":\"summary\""
 #define FIRST_PACKET_KEY "\"first_packet\":"
 #define SHARD_KEY "\"shard\":{\"index\":"
 #define INPUTS_KEY "\"inputs\":"
+#define PREVIOUS_KEY "\"previous_id\":"
+#define PREVIOUS_TEXT "the 4-tuple of connection "
 
 enum { EXIT_OK = 0, EXIT_ERR = 2 }; /* as tcplens: 2 for any error */
+
+/* A connection as the first pass saw it. */
+struct seen {
+    uint64_t key;   /* first_packet (global list) or local id (a shard's) */
+    uint64_t other; /* the shard's index in the list, or first_packet */
+};
 
 struct shard {
     const char *name;
     FILE *f;
-    char *line; /* the connection line held, or the last line read */
-    size_t cap;
-    size_t len;
+    bool is_stdin;
+    char *line;
+    size_t cap, len;
     uint64_t lineno;
     uint64_t first_packet; /* of the line held */
-    bool held;             /* a connection line is held */
+    bool held;             /* pass 2: a connection line is held */
     bool seen_summary;
-    uint32_t index, count; /* its capture.shard, from its summary */
+    uint32_t index, count; /* its capture.shard (1/1 for a run unsharded) */
     char *inputs;          /* its summary's "inputs" array, as written */
-    /* Its ids given again, local id ascending: what an earlier connection
-     * on the same 4-tuple (port_reuse's previous_id), always in the same
-     * shard, is now called. */
-    struct id_pair {
-        uint64_t local, global;
-    } * ids;
-    size_t nids, capids;
+    struct seen *local;    /* local id -> first_packet, sorted by local id */
+    size_t nlocal, caplocal;
+};
+
+struct merge {
+    struct shard *s;
+    size_t n;
+    struct seen *all; /* first_packet -> shard, sorted by first_packet */
+    size_t nall, capall;
 };
 
 /* Why a shard's input cannot be merged, with where; false. */
@@ -78,6 +93,57 @@ static bool number_after(const char *line, const char *key, uint64_t *out)
     return true;
 }
 
+static bool push(struct seen **v, size_t *n, size_t *cap, uint64_t key, uint64_t other)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 1024;
+        struct seen *w = realloc(*v, c * sizeof *w);
+        if (w == NULL)
+            return false;
+        *v = w;
+        *cap = c;
+    }
+    (*v)[(*n)++] = (struct seen){key, other};
+    return true;
+}
+
+static int by_key(const void *pa, const void *pb)
+{
+    const struct seen *a = pa, *b = pb;
+    return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/* The index of key in v (sorted), or n. */
+static size_t find(const struct seen *v, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo].key == key ? lo : n;
+}
+
+/* The next line of s into s->line; 0 at the end, -1 on an error (said). */
+static int next_line(struct shard *s)
+{
+    errno = 0;
+    ssize_t n = getline(&s->line, &s->cap, s->f);
+    if (n < 0) {
+        if (ferror(s->f))
+            return bad(s, strerror(errno ? errno : EIO)) ? 0 : -1;
+        return 0;
+    }
+    s->lineno++;
+    s->len = (size_t)n;
+    if (n > 0 && s->line[n - 1] == '\n')
+        s->line[--s->len] = '\0';
+    return 1;
+}
+
 /* The summary record: which shard it is and over which inputs. The
  * inputs array is compared as written (each shard's writer is the same). */
 static bool take_summary(struct shard *s)
@@ -99,78 +165,116 @@ static bool take_summary(struct shard *s)
     return true;
 }
 
-/* Reads on to the shard's next connection line (held), or to its end,
- * taking its summary on the way. false on an error (said). */
-static bool advance(struct shard *s)
+/* Pass 1 over shard i: its connections' first_packet and local id, its
+ * summary; standard input copied to a temporary file for pass 2. */
+static bool scan(struct merge *m, size_t i)
 {
-    s->held = false;
-    for (;;) {
-        errno = 0;
-        ssize_t n = getline(&s->line, &s->cap, s->f);
-        if (n < 0) {
-            if (ferror(s->f))
-                return bad(s, strerror(errno ? errno : EIO));
-            if (!s->seen_summary)
-                return bad(s, "no summary record at its end: the shard's run did not finish");
-            return true;
-        }
-        s->lineno++;
-        s->len = (size_t)n;
-        if (n > 0 && s->line[n - 1] == '\n')
-            s->line[--s->len] = '\0';
-        if (strncmp(s->line, CONN_PREFIX, strlen(CONN_PREFIX)) == 0) {
-            uint64_t fp = 0;
+    struct shard *s = &m->s[i];
+    FILE *copy = NULL;
+    if (s->is_stdin && (copy = tmpfile()) == NULL)
+        return bad(s, strerror(errno));
+    int r;
+    bool ok = true;
+    while (ok && (r = next_line(s)) > 0) {
+        if (copy != NULL && fprintf(copy, "%s\n", s->line) < 0) {
+            ok = bad(s, "cannot keep standard input in a temporary file");
+        } else if (strncmp(s->line, CONN_PREFIX, strlen(CONN_PREFIX)) == 0) {
+            uint64_t fp = 0, id = 0;
             if (s->seen_summary)
-                return bad(s, "a connection after the summary record");
-            if (!number_after(s->line, FIRST_PACKET_KEY, &fp))
-                return bad(s, "a connection without first_packet (written by an older tcplens?)");
-            if (s->lineno > 1 && fp <= s->first_packet)
-                return bad(s, "connections out of first-seen order");
-            s->first_packet = fp;
-            s->held = true;
-            return true;
-        }
-        if (strncmp(s->line, "{\"record\":\"summary\"", 19) == 0) {
-            if (s->seen_summary)
-                return bad(s, "two summary records");
-            if (!take_summary(s))
-                return false;
+                ok = bad(s, "a connection after the summary record");
+            else if (!number_after(s->line, FIRST_PACKET_KEY, &fp) ||
+                     !number_after(s->line, "\"id\":", &id))
+                ok = bad(s, "a connection without first_packet (written by an older tcplens?)");
+            else if (!push(&m->all, &m->nall, &m->capall, fp, i) ||
+                     !push(&s->local, &s->nlocal, &s->caplocal, id, fp))
+                ok = bad(s, "out of memory");
+        } else if (strncmp(s->line, SUMMARY_PREFIX, strlen(SUMMARY_PREFIX)) == 0) {
+            ok = s->seen_summary ? bad(s, "two summary records") : take_summary(s);
         } else if (strncmp(s->line, "{\"record\":", 10) != 0) {
-            return bad(s, "not a tcplens NDJSON record");
+            ok = bad(s, "not a tcplens NDJSON record");
         }
     }
+    if (ok && r < 0)
+        ok = false;
+    if (ok && !s->seen_summary)
+        ok = bad(s, "no summary record at its end: the shard's run did not finish");
+    if (copy != NULL) {
+        if (ok && (fflush(copy) != 0 || fseeko(copy, 0, SEEK_SET) != 0))
+            ok = bad(s, "cannot keep standard input in a temporary file");
+        s->f = copy;
+    } else if (ok && fseeko(s->f, 0, SEEK_SET) != 0) {
+        ok = bad(s, "cannot read it twice (a pipe? give it as '-')");
+    }
+    s->lineno = 0;
+    if (ok && s->nlocal > 1)
+        qsort(s->local, s->nlocal, sizeof *s->local, by_key);
+    return ok;
 }
 
-static bool remember(struct shard *s, uint64_t local, uint64_t global)
+/* Every shard K of N once, all over the same inputs, no connection in two. */
+static bool one_set(const struct merge *m)
 {
-    if (s->nids == s->capids) {
-        size_t cap = s->capids ? s->capids * 2 : 1024;
-        struct id_pair *v = realloc(s->ids, cap * sizeof *v);
-        if (v == NULL)
+    const struct shard *s = m->s;
+    uint32_t count = s[0].count;
+    for (size_t i = 0; i < m->n; i++) {
+        if (s[i].count != count) {
+            fprintf(stderr,
+                    "tcplens merge: %s is shard %" PRIu32 "/%" PRIu32 ", %s is of %" PRIu32 "\n",
+                    s[i].name, s[i].index, s[i].count, s[0].name, count);
             return false;
-        s->ids = v;
-        s->capids = cap;
+        }
+        if (strcmp(s[i].inputs, s[0].inputs) != 0) {
+            fprintf(stderr, "tcplens merge: %s and %s read different inputs\n", s[i].name,
+                    s[0].name);
+            return false;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (s[j].index == s[i].index) {
+                fprintf(stderr, "tcplens merge: %s and %s are both shard %" PRIu32 "/%" PRIu32 "\n",
+                        s[j].name, s[i].name, s[i].index, count);
+                return false;
+            }
     }
-    s->ids[s->nids++] = (struct id_pair){local, global};
+    if (m->n != count) {
+        fprintf(stderr, "tcplens merge: %zu of %" PRIu32 " shards given; missing:", m->n, count);
+        for (uint32_t k = 1; k <= count; k++) {
+            bool have = false;
+            for (size_t i = 0; i < m->n && !have; i++)
+                have = s[i].index == k;
+            if (!have)
+                fprintf(stderr, " %" PRIu32 "/%" PRIu32, k, count);
+        }
+        fputc('\n', stderr);
+        return false;
+    }
+    for (size_t i = 1; i < m->nall; i++)
+        if (m->all[i].key == m->all[i - 1].key) {
+            fprintf(stderr,
+                    "tcplens merge: %s and %s both hold a connection first seen in packet %" PRIu64
+                    "\n",
+                    s[m->all[i - 1].other].name, s[m->all[i].other].name, m->all[i].key);
+            return false;
+        }
     return true;
 }
 
-/* The new id of s's connection local; 0 if s wrote none such. */
-static uint64_t global_id(const struct shard *s, uint64_t local)
+/* Pass 2: reads on to s's next connection line (held), or to its end. */
+static bool advance(struct shard *s)
 {
-    size_t lo = 0, hi = s->nids;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->ids[mid].local < local)
-            lo = mid + 1;
-        else
-            hi = mid;
+    int r;
+    s->held = false;
+    while ((r = next_line(s)) > 0) {
+        if (strncmp(s->line, CONN_PREFIX, strlen(CONN_PREFIX)) == 0 &&
+            number_after(s->line, FIRST_PACKET_KEY, &s->first_packet)) {
+            s->held = true;
+            return true;
+        }
     }
-    return lo < s->nids && s->ids[lo].local == local ? s->ids[lo].global : 0;
+    return r == 0;
 }
 
-/* Writes text[0, n) with, after key (once, if there), the number old
- * written as new. */
+/* Writes text up to the number old after key (once, if there), then new
+ * in its place; returns where the rest starts. */
 static const char *put_renumbered(FILE *out, const char *text, const char *key, uint64_t old,
                                   uint64_t new)
 {
@@ -185,97 +289,51 @@ static const char *put_renumbered(FILE *out, const char *text, const char *key, 
     return p + len;
 }
 
-#define PREVIOUS_KEY "\"previous_id\":"
-#define PREVIOUS_TEXT "the 4-tuple of connection "
+/* A connection's id in the whole run: its rank in first-seen order. */
+static uint64_t rank_of(const struct merge *m, uint64_t first_packet)
+{
+    return find(m->all, m->nall, first_packet) + 1;
+}
 
-/* Writes s's held line with id as its id, and port_reuse's previous_id
- * (in its evidence and its explanation) as that connection's new id. */
-static bool write_conn(FILE *out, struct shard *s, uint64_t id)
+/* Writes s's held line with its id in the whole run, and port_reuse's
+ * previous_id (in its evidence and its explanation) as that connection's:
+ * an earlier connection on the same 4-tuple, in the same shard. */
+static bool write_conn(const struct merge *m, const struct shard *s, FILE *out)
 {
     const char *rest = s->line + strlen(CONN_PREFIX);
-    char *end;
-    uint64_t local = strtoull(rest, &end, 10);
-    if (!remember(s, local, id))
-        return false;
-    fprintf(out, "%s%" PRIu64, CONN_PREFIX, id);
-    rest = end;
+    rest += strspn(rest, "0123456789");
+    fprintf(out, "%s%" PRIu64, CONN_PREFIX, rank_of(m, s->first_packet));
     uint64_t prev = 0;
-    if (number_after(rest, PREVIOUS_KEY, &prev)) {
-        uint64_t g = global_id(s, prev);
-        if (g != 0) {
-            rest = put_renumbered(out, rest, PREVIOUS_KEY, prev, g);
-            rest = put_renumbered(out, rest, PREVIOUS_TEXT, prev, g);
-        }
+    size_t at;
+    if (number_after(rest, PREVIOUS_KEY, &prev) &&
+        (at = find(s->local, s->nlocal, prev)) < s->nlocal) {
+        uint64_t g = rank_of(m, s->local[at].other);
+        rest = put_renumbered(out, rest, PREVIOUS_KEY, prev, g);
+        rest = put_renumbered(out, rest, PREVIOUS_TEXT, prev, g);
     }
     return fputs(rest, out) >= 0 && fputc('\n', out) != EOF;
 }
 
-/* Every shard K of N once, all over the same inputs. */
-static bool one_set(struct shard *s, size_t n)
-{
-    uint32_t count = s[0].count;
-    bool ok = true;
-    for (size_t i = 0; ok && i < n; i++) {
-        if (s[i].count != count) {
-            fprintf(stderr,
-                    "tcplens merge: %s is shard %" PRIu32 "/%" PRIu32 ", %s is of %" PRIu32 "\n",
-                    s[i].name, s[i].index, s[i].count, s[0].name, count);
-            ok = false;
-        } else if (strcmp(s[i].inputs, s[0].inputs) != 0) {
-            fprintf(stderr, "tcplens merge: %s and %s read different inputs\n", s[i].name,
-                    s[0].name);
-            ok = false;
-        }
-        for (size_t j = 0; ok && j < i; j++)
-            if (s[j].index == s[i].index) {
-                fprintf(stderr, "tcplens merge: %s and %s are both shard %" PRIu32 "/%" PRIu32 "\n",
-                        s[j].name, s[i].name, s[i].index, count);
-                ok = false;
-            }
-    }
-    if (ok && n != count) {
-        fprintf(stderr, "tcplens merge: %zu of %" PRIu32 " shards given; missing:", n, count);
-        for (uint32_t k = 1; k <= count; k++) {
-            bool have = false;
-            for (size_t i = 0; i < n && !have; i++)
-                have = s[i].index == k;
-            if (!have)
-                fprintf(stderr, " %" PRIu32 "/%" PRIu32, k, count);
-        }
-        fputc('\n', stderr);
-        ok = false;
-    }
-    return ok;
-}
-
 /* The k-way merge: the held line with the lowest first_packet goes next. */
-static int merge(struct shard *s, size_t n, FILE *out)
+static bool merge_out(struct merge *m, FILE *out)
 {
-    uint64_t id = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (!advance(&m->s[i]))
+            return false;
     for (;;) {
         struct shard *min = NULL;
-        for (size_t i = 0; i < n; i++)
-            if (s[i].held && (min == NULL || s[i].first_packet < min->first_packet))
-                min = &s[i];
+        for (size_t i = 0; i < m->n; i++)
+            if (m->s[i].held && (min == NULL || m->s[i].first_packet < min->first_packet))
+                min = &m->s[i];
         if (min == NULL)
-            break;
-        for (size_t i = 0; i < n; i++)
-            if (&s[i] != min && s[i].held && s[i].first_packet == min->first_packet) {
-                fprintf(
-                    stderr,
-                    "tcplens merge: %s and %s both hold a connection first seen in packet %" PRIu64
-                    ": the same shard twice, or shards of other inputs\n",
-                    min->name, s[i].name, min->first_packet);
-                return EXIT_ERR;
-            }
-        if (!write_conn(out, min, ++id)) {
+            return true;
+        if (!write_conn(m, min, out)) {
             fprintf(stderr, "tcplens merge: writing: %s\n", strerror(errno));
-            return EXIT_ERR;
+            return false;
         }
         if (!advance(min))
-            return EXIT_ERR;
+            return false;
     }
-    return one_set(s, n) ? EXIT_OK : EXIT_ERR;
 }
 
 static void usage(FILE *f)
@@ -285,6 +343,42 @@ static void usage(FILE *f)
           "  would have: first-seen order, ids from 1. The shards may come in any order;\n"
           "  each of 1..N must come once, over the same inputs.\n",
           f);
+}
+
+/* Opens the shards and reads them once; false on an error (said). */
+static bool open_all(struct merge *m, char **names)
+{
+    bool stdin_used = false;
+    for (size_t i = 0; i < m->n; i++) {
+        struct shard *s = &m->s[i];
+        s->name = names[i];
+        if (strcmp(s->name, "-") == 0 && !stdin_used) {
+            s->f = stdin;
+            s->is_stdin = stdin_used = true;
+            s->name = "(standard input)";
+        } else if ((s->f = fopen(s->name, "r")) == NULL) {
+            fprintf(stderr, "tcplens merge: %s: %s\n", s->name, strerror(errno));
+            return false;
+        }
+        if (!scan(m, i))
+            return false;
+    }
+    if (m->nall > 1)
+        qsort(m->all, m->nall, sizeof *m->all, by_key);
+    return one_set(m);
+}
+
+static void free_all(struct merge *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->s[i].f != NULL && m->s[i].f != stdin)
+            fclose(m->s[i].f);
+        free(m->s[i].line);
+        free(m->s[i].inputs);
+        free(m->s[i].local);
+    }
+    free(m->s);
+    free(m->all);
 }
 
 int tl_merge_main(int argc, char **argv)
@@ -300,64 +394,41 @@ int tl_merge_main(int argc, char **argv)
             usage(stdout);
             return EXIT_OK;
         }
-        if (c == 'o') {
-            outname = optarg;
-            continue;
+        if (c != 'o') {
+            fprintf(stderr, "tcplens merge: unknown option '%s' (tcplens merge --help)\n",
+                    argv[optind - 1]);
+            return EXIT_ERR;
         }
-        fprintf(stderr, "tcplens merge: unknown option '%s' (tcplens merge --help)\n",
-                argv[optind - 1]);
-        return EXIT_ERR;
+        outname = optarg;
     }
-    size_t n = (size_t)(argc - optind);
-    if (n == 0) {
+    struct merge m = {NULL, (size_t)(argc - optind), NULL, 0, 0};
+    if (m.n == 0) {
         fputs("tcplens merge: no shard to merge (tcplens merge --help)\n", stderr);
         return EXIT_ERR;
     }
-    struct shard *s = calloc(n, sizeof *s);
-    if (s == NULL) {
+    if ((m.s = calloc(m.n, sizeof *m.s)) == NULL) {
         fputs("tcplens merge: out of memory\n", stderr);
         return EXIT_ERR;
     }
-    int rc = EXIT_OK;
-    bool stdin_used = false;
-    for (size_t i = 0; rc == EXIT_OK && i < n; i++) {
-        s[i].name = argv[optind + (int)i];
-        if (strcmp(s[i].name, "-") == 0 && !stdin_used) {
-            s[i].f = stdin;
-            s[i].name = "(standard input)";
-            stdin_used = true;
-        } else if ((s[i].f = fopen(s[i].name, "r")) == NULL) {
-            fprintf(stderr, "tcplens merge: %s: %s\n", s[i].name, strerror(errno));
-            rc = EXIT_ERR;
-        }
-        if (rc == EXIT_OK && !advance(&s[i]))
-            rc = EXIT_ERR;
-    }
+    bool ok = open_all(&m, argv + optind);
     FILE *out = stdout;
-    if (rc == EXIT_OK && outname != NULL && strcmp(outname, "-") != 0 &&
-        (out = fopen(outname, "w")) == NULL) {
+    if (ok && outname != NULL && strcmp(outname, "-") != 0 && (out = fopen(outname, "w")) == NULL) {
         fprintf(stderr, "tcplens merge: %s: %s\n", outname, strerror(errno));
-        rc = EXIT_ERR;
+        ok = false;
     }
-    if (rc == EXIT_OK)
-        rc = merge(s, n, out);
-    bool own = out != NULL && out != stdout;
-    if ((own ? fclose(out) : fflush(stdout)) != 0 && rc == EXIT_OK) {
-        fprintf(stderr, "tcplens merge: %s: %s\n", own ? outname : "standard output",
-                strerror(errno));
-        rc = EXIT_ERR;
+    ok = ok && merge_out(&m, out);
+    if (out != NULL) {
+        bool own = out != stdout;
+        if ((own ? fclose(out) : fflush(stdout)) != 0 && ok) {
+            fprintf(stderr, "tcplens merge: %s: %s\n", own ? outname : "standard output",
+                    strerror(errno));
+            ok = false;
+        }
     }
-    if (rc == EXIT_OK)
+    if (ok)
         fputs("tcplens merge: connection records merged; the summary, services, client hosts "
               "and host-level anomalies span shards and are not merged\n",
               stderr);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].f != NULL && s[i].f != stdin)
-            fclose(s[i].f);
-        free(s[i].line);
-        free(s[i].inputs);
-        free(s[i].ids);
-    }
-    free(s);
-    return rc;
+    free_all(&m);
+    return ok ? EXIT_OK : EXIT_ERR;
 }
