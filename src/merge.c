@@ -47,8 +47,8 @@ struct seen {
 
 struct shard {
     const char *name;
+    FILE *err; /* where errors are said */
     FILE *f;
-    bool is_stdin;
     char *line;
     size_t cap, len;
     uint64_t lineno;
@@ -62,7 +62,7 @@ struct shard {
 };
 
 struct merge {
-    struct shard *s;
+    struct shard *s; /* s[0].err says the errors that are no one shard's */
     size_t n;
     struct seen *all; /* first_packet -> shard, sorted by first_packet */
     size_t nall, capall;
@@ -71,7 +71,7 @@ struct merge {
 /* Why a shard's input cannot be merged, with where; false. */
 static bool bad(const struct shard *s, const char *why)
 {
-    fprintf(stderr, "tcplens merge: %s:%" PRIu64 ": %s\n", s->name, s->lineno, why);
+    fprintf(s->err, "tcplens merge: %s:%" PRIu64 ": %s\n", s->name, s->lineno, why);
     return false;
 }
 
@@ -166,19 +166,14 @@ static bool take_summary(struct shard *s)
 }
 
 /* Pass 1 over shard i: its connections' first_packet and local id, its
- * summary; standard input copied to a temporary file for pass 2. */
+ * summary. */
 static bool scan(struct merge *m, size_t i)
 {
     struct shard *s = &m->s[i];
-    FILE *copy = NULL;
-    if (s->is_stdin && (copy = tmpfile()) == NULL)
-        return bad(s, strerror(errno));
     int r;
     bool ok = true;
     while (ok && (r = next_line(s)) > 0) {
-        if (copy != NULL && fprintf(copy, "%s\n", s->line) < 0) {
-            ok = bad(s, "cannot keep standard input in a temporary file");
-        } else if (strncmp(s->line, CONN_PREFIX, strlen(CONN_PREFIX)) == 0) {
+        if (strncmp(s->line, CONN_PREFIX, strlen(CONN_PREFIX)) == 0) {
             uint64_t fp = 0, id = 0;
             if (s->seen_summary)
                 ok = bad(s, "a connection after the summary record");
@@ -198,13 +193,8 @@ static bool scan(struct merge *m, size_t i)
         ok = false;
     if (ok && !s->seen_summary)
         ok = bad(s, "no summary record at its end: the shard's run did not finish");
-    if (copy != NULL) {
-        if (ok && (fflush(copy) != 0 || fseeko(copy, 0, SEEK_SET) != 0))
-            ok = bad(s, "cannot keep standard input in a temporary file");
-        s->f = copy;
-    } else if (ok && fseeko(s->f, 0, SEEK_SET) != 0) {
-        ok = bad(s, "cannot read it twice (a pipe? give it as '-')");
-    }
+    if (ok && fseeko(s->f, 0, SEEK_SET) != 0)
+        ok = bad(s, "cannot read it twice");
     s->lineno = 0;
     if (ok && s->nlocal > 1)
         qsort(s->local, s->nlocal, sizeof *s->local, by_key);
@@ -218,38 +208,40 @@ static bool one_set(const struct merge *m)
     uint32_t count = s[0].count;
     for (size_t i = 0; i < m->n; i++) {
         if (s[i].count != count) {
-            fprintf(stderr,
+            fprintf(m->s[0].err,
                     "tcplens merge: %s is shard %" PRIu32 "/%" PRIu32 ", %s is of %" PRIu32 "\n",
                     s[i].name, s[i].index, s[i].count, s[0].name, count);
             return false;
         }
         if (strcmp(s[i].inputs, s[0].inputs) != 0) {
-            fprintf(stderr, "tcplens merge: %s and %s read different inputs\n", s[i].name,
+            fprintf(m->s[0].err, "tcplens merge: %s and %s read different inputs\n", s[i].name,
                     s[0].name);
             return false;
         }
         for (size_t j = 0; j < i; j++)
             if (s[j].index == s[i].index) {
-                fprintf(stderr, "tcplens merge: %s and %s are both shard %" PRIu32 "/%" PRIu32 "\n",
+                fprintf(m->s[0].err,
+                        "tcplens merge: %s and %s are both shard %" PRIu32 "/%" PRIu32 "\n",
                         s[j].name, s[i].name, s[i].index, count);
                 return false;
             }
     }
     if (m->n != count) {
-        fprintf(stderr, "tcplens merge: %zu of %" PRIu32 " shards given; missing:", m->n, count);
+        fprintf(m->s[0].err, "tcplens merge: %zu of %" PRIu32 " shards given; missing:", m->n,
+                count);
         for (uint32_t k = 1; k <= count; k++) {
             bool have = false;
             for (size_t i = 0; i < m->n && !have; i++)
                 have = s[i].index == k;
             if (!have)
-                fprintf(stderr, " %" PRIu32 "/%" PRIu32, k, count);
+                fprintf(m->s[0].err, " %" PRIu32 "/%" PRIu32, k, count);
         }
-        fputc('\n', stderr);
+        fputc('\n', m->s[0].err);
         return false;
     }
     for (size_t i = 1; i < m->nall; i++)
         if (m->all[i].key == m->all[i - 1].key) {
-            fprintf(stderr,
+            fprintf(m->s[0].err,
                     "tcplens merge: %s and %s both hold a connection first seen in packet %" PRIu64
                     "\n",
                     s[m->all[i - 1].other].name, s[m->all[i].other].name, m->all[i].key);
@@ -328,7 +320,7 @@ static bool merge_out(struct merge *m, FILE *out)
         if (min == NULL)
             return true;
         if (!write_conn(m, min, out)) {
-            fprintf(stderr, "tcplens merge: writing: %s\n", strerror(errno));
+            fprintf(m->s[0].err, "tcplens merge: writing: %s\n", strerror(errno));
             return false;
         }
         if (!advance(min))
@@ -345,40 +337,83 @@ static void usage(FILE *f)
           f);
 }
 
-/* Opens the shards and reads them once; false on an error (said). */
-static bool open_all(struct merge *m, char **names)
+/* Reads the shards once (first-seen order, the shard set); false on an
+ * error (said). */
+static bool scan_all(struct merge *m)
 {
-    bool stdin_used = false;
-    for (size_t i = 0; i < m->n; i++) {
-        struct shard *s = &m->s[i];
-        s->name = names[i];
-        if (strcmp(s->name, "-") == 0 && !stdin_used) {
-            s->f = stdin;
-            s->is_stdin = stdin_used = true;
-            s->name = "(standard input)";
-        } else if ((s->f = fopen(s->name, "r")) == NULL) {
-            fprintf(stderr, "tcplens merge: %s: %s\n", s->name, strerror(errno));
-            return false;
-        }
+    for (size_t i = 0; i < m->n; i++)
         if (!scan(m, i))
             return false;
-    }
     if (m->nall > 1)
         qsort(m->all, m->nall, sizeof *m->all, by_key);
     return one_set(m);
 }
 
-static void free_all(struct merge *m)
+bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n, FILE *out, FILE *err)
 {
-    for (size_t i = 0; i < m->n; i++) {
-        if (m->s[i].f != NULL && m->s[i].f != stdin)
-            fclose(m->s[i].f);
-        free(m->s[i].line);
-        free(m->s[i].inputs);
-        free(m->s[i].local);
+    struct merge m = {calloc(n ? n : 1, sizeof *m.s), n, NULL, 0, 0};
+    if (m.s == NULL) {
+        fputs("tcplens merge: out of memory\n", err);
+        return false;
     }
-    free(m->s);
-    free(m->all);
+    for (size_t i = 0; i < n; i++)
+        m.s[i] = (struct shard){.name = names[i], .err = err, .f = in[i]};
+    bool ok = n > 0 && scan_all(&m) && merge_out(&m, out);
+    for (size_t i = 0; i < n; i++) {
+        free(m.s[i].line);
+        free(m.s[i].inputs);
+        free(m.s[i].local);
+    }
+    free(m.s);
+    free(m.all);
+    return ok;
+}
+
+/* Standard input in a temporary file: the merge reads it twice. */
+static FILE *keep_stdin(void)
+{
+    FILE *t = tmpfile();
+    char buf[65536];
+    size_t k;
+    while (t != NULL && (k = fread(buf, 1, sizeof buf, stdin)) > 0)
+        if (fwrite(buf, 1, k, t) != k) {
+            fclose(t);
+            return NULL;
+        }
+    if (t != NULL && (ferror(stdin) || fflush(t) != 0 || fseeko(t, 0, SEEK_SET) != 0)) {
+        fclose(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Opens the shards' files ("-": standard input, once); false on an error
+ * (said), with the files opened so far in in[]. */
+static bool open_inputs(char **argv, size_t n, FILE **in, const char **names)
+{
+    bool stdin_used = false;
+    for (size_t i = 0; i < n; i++) {
+        names[i] = argv[i];
+        if (strcmp(argv[i], "-") == 0 && !stdin_used) {
+            stdin_used = true;
+            names[i] = "(standard input)";
+            if ((in[i] = keep_stdin()) == NULL) {
+                fprintf(stderr,
+                        "tcplens merge: standard input: cannot keep it in a temporary "
+                        "file: %s\n",
+                        strerror(errno ? errno : EIO));
+                return false;
+            }
+        } else if ((in[i] = fopen(argv[i], "r")) == NULL) {
+            fprintf(stderr, "tcplens merge: %s: %s\n", argv[i], strerror(errno));
+            return false;
+        } else if (fseeko(in[i], 0, SEEK_END) != 0 || fseeko(in[i], 0, SEEK_SET) != 0) {
+            fprintf(stderr, "tcplens merge: %s: cannot read it twice (a pipe? give it as '-')\n",
+                    argv[i]);
+            return false;
+        }
+    }
+    return true;
 }
 
 int tl_merge_main(int argc, char **argv)
@@ -401,22 +436,23 @@ int tl_merge_main(int argc, char **argv)
         }
         outname = optarg;
     }
-    struct merge m = {NULL, (size_t)(argc - optind), NULL, 0, 0};
-    if (m.n == 0) {
+    size_t n = (size_t)(argc - optind);
+    if (n == 0) {
         fputs("tcplens merge: no shard to merge (tcplens merge --help)\n", stderr);
         return EXIT_ERR;
     }
-    if ((m.s = calloc(m.n, sizeof *m.s)) == NULL) {
+    FILE **in = calloc(n, sizeof *in);
+    const char **names = calloc(n, sizeof *names);
+    bool ok = in != NULL && names != NULL;
+    if (!ok)
         fputs("tcplens merge: out of memory\n", stderr);
-        return EXIT_ERR;
-    }
-    bool ok = open_all(&m, argv + optind);
+    ok = ok && open_inputs(argv + optind, n, in, names);
     FILE *out = stdout;
     if (ok && outname != NULL && strcmp(outname, "-") != 0 && (out = fopen(outname, "w")) == NULL) {
         fprintf(stderr, "tcplens merge: %s: %s\n", outname, strerror(errno));
         ok = false;
     }
-    ok = ok && merge_out(&m, out);
+    ok = ok && tl_merge_streams(in, names, n, out, stderr);
     if (out != NULL) {
         bool own = out != stdout;
         if ((own ? fclose(out) : fflush(stdout)) != 0 && ok) {
@@ -429,6 +465,10 @@ int tl_merge_main(int argc, char **argv)
         fputs("tcplens merge: connection records merged; the summary, services, client hosts "
               "and host-level anomalies span shards and are not merged\n",
               stderr);
-    free_all(&m);
+    for (size_t i = 0; in != NULL && i < n; i++)
+        if (in[i] != NULL)
+            fclose(in[i]);
+    free(in);
+    free(names);
     return ok ? EXIT_OK : EXIT_ERR;
 }

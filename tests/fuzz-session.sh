@@ -11,17 +11,20 @@ set -u
 srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 builddir=${BUILDDIR:-.}
 skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
-for h in decode pipeline pcapng; do
+for h in decode pipeline pcapng merge; do
     [ -x "$builddir/tests/fuzz/fuzz_$h" ] || skip "tests/fuzz/fuzz_$h not built (configure --enable-fuzzers)"
 done
 
 # Executions per harness: the decoder runs ~125k inputs/s under the sanitizers on one core of
 # CI's machine, the pipeline (temp file, engine, four reports) ~150/s, so its time limit ends
-# it, the pcapng scanner (two scans and a decompression stream from a memory file) ~2,200/s.
-# The decoder's and the pipeline's sessions run side by side, one a core.
+# it, the pcapng scanner (two scans and a decompression stream from a memory file) ~2,200/s,
+# the merge (up to four memory files, each read twice) about as fast. Two sessions run side
+# by side, one a core: the decoder's and the pipeline's, then the pcapng scanner's and the
+# merge's.
 runs_decode=${TL_FUZZ_RUNS_DECODE:-20000000}
 runs_pipeline=${TL_FUZZ_RUNS_PIPELINE:-60000}
 runs_pcapng=${TL_FUZZ_RUNS_PCAPNG:-150000}
+runs_merge=${TL_FUZZ_RUNS_MERGE:-150000}
 max_time=${TL_FUZZ_MAX_TIME:-150}
 artifacts=${TL_FUZZ_ARTIFACTS:-$builddir/fuzz-artifacts}
 
@@ -60,7 +63,10 @@ session decode "$runs_decode" 4096 1 &
 decode=$!
 session pipeline "$runs_pipeline" 16384 2 || failed=1
 wait "$decode" || failed=1
+session merge "$runs_merge" 65536 4 &
+merge=$!
 session pcapng "$runs_pcapng" 16384 3 || failed=1
-cat "$tmp"/1.tap "$tmp"/2.tap "$tmp"/3.tap
-echo "1..3"
+wait "$merge" || failed=1
+cat "$tmp"/1.tap "$tmp"/2.tap "$tmp"/3.tap "$tmp"/4.tap
+echo "1..4"
 [ "$failed" -eq 0 ]

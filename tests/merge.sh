@@ -81,9 +81,13 @@ print(len(c), sum(c.values()), hashlib.sha256(b"".join(sorted(k + str(v).encode(
     }
     "$tcplens" "$tmp/m.pcap" --threads 1 --ndjson | digests >"$tmp/want"
     ms=()
+    # Two shards at a time (CI's two cores), as a scheduler would run them.
     for k in 1 2 3 4 5 6 7; do
-        "$tcplens" "$tmp/m.pcap" --threads 1 --ndjson --shard "$k/7" >"$tmp/m$k" && ms+=("$tmp/m$k")
+        "$tcplens" "$tmp/m.pcap" --threads 1 --ndjson --shard "$k/7" >"$tmp/m$k" &
+        ms+=("$tmp/m$k")
+        ((k % 2 == 0)) && wait
     done
+    wait
     rm -f "$tmp/m.pcap"
     "$tcplens" merge "${ms[@]}" 2>/dev/null | digests >"$tmp/got"
     rm -f "${ms[@]}"
