@@ -57,6 +57,7 @@ struct shard {
     bool seen_summary;
     uint32_t index, count; /* its capture.shard (1/1 for a run unsharded) */
     char *inputs;          /* its summary's "inputs" array, as written */
+    char *read;            /* its capture's times and packet counts, as written */
     struct seen *local;    /* local id -> first_packet, sorted by local id */
     size_t nlocal, caplocal;
 };
@@ -156,9 +157,26 @@ static bool take_summary(struct shard *s)
     const char *in = strstr(s->line, INPUTS_KEY), *end = in ? strstr(in, "}],") : NULL;
     if (in == NULL || end == NULL)
         return bad(s, "its summary lists no inputs");
+    /* The same inputs read alike: the filter and the end of the read show
+     * in the capture's times and packet counts, the same in every shard. */
+    const char *cap = strstr(s->line, "\"capture\":{"),
+               *cend = cap ? strstr(cap, "\"duplicates\":") : NULL;
+    if (cap == NULL || cend == NULL)
+        return bad(s, "its summary has no capture counts");
     s->inputs = strndup(in, (size_t)(end - in));
-    if (s->inputs == NULL)
+    s->read = strndup(cap, (size_t)(cend - cap));
+    if (s->inputs == NULL || s->read == NULL)
         return bad(s, "out of memory");
+    /* An id is a rank among every connection: a shard that lists only
+     * some (--anomalies-only, --connection) cannot be given its ids. */
+    uint64_t all = 0, listed = 0;
+    const char *sum = strstr(s->line, "\"summary\":{");
+    if (sum == NULL || !number_after(sum, "\"connections\":", &all) ||
+        !number_after(sum, "\"connections_listed\":", &listed))
+        return bad(s, "its summary does not count its connections");
+    if (listed != all)
+        return bad(s, "it lists only some of its connections (--anomalies-only or --connection):"
+                      " their ids in the whole run cannot be known; merge shards that list all");
     s->index = (uint32_t)k;
     s->count = (uint32_t)n;
     s->seen_summary = true;
@@ -216,6 +234,13 @@ static bool one_set(const struct merge *m)
         if (strcmp(s[i].inputs, s[0].inputs) != 0) {
             fprintf(m->s[0].err, "tcplens merge: %s and %s read different inputs\n", s[i].name,
                     s[0].name);
+            return false;
+        }
+        if (strcmp(s[i].read, s[0].read) != 0) {
+            fprintf(m->s[0].err,
+                    "tcplens merge: %s and %s read their inputs differently (another filter or "
+                    "--count, or a run cut short)\n",
+                    s[i].name, s[0].name);
             return false;
         }
         for (size_t j = 0; j < i; j++)
@@ -362,6 +387,7 @@ bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n, FILE 
     for (size_t i = 0; i < n; i++) {
         free(m.s[i].line);
         free(m.s[i].inputs);
+        free(m.s[i].read);
         free(m.s[i].local);
     }
     free(m.s);
