@@ -151,6 +151,10 @@ void tl_report_json_svc_fields(struct tl_jw *w, const struct report_summary *sum
                                size_t i);
 /* A connection's "rtt" object (nothing when p is NULL). */
 void tl_report_json_rtt(struct tl_jw *w, const struct tl_conn_perf *p);
+/* Its "segments" object: data, retransmitted and RST segments by sender,
+ * what its services' and client hosts' rows count (nothing when p is
+ * NULL). */
+void tl_report_json_segments(struct tl_jw *w, const struct tl_conn_perf *p);
 /* The text report's "top services" lines; false on an I/O error. */
 bool tl_report_text_services(const struct report_summary *sum, FILE *out);
 /* The HTML page's services section; false on an I/O error. */

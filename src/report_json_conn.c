@@ -349,6 +349,7 @@ static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
         w_strs(w, "zeek", "conn_state", tl_zeek_conn_state(v->zeek), "history",
                tl_zeek_history(v->zeek));
     tl_report_json_rtt(w, v->perf);
+    tl_report_json_segments(w, v->perf);
     TL_JW_KEY(w, "wireshark_filter");
     tl_jw_str(w, tl_report_wireshark_filter(v, ends, filter, sizeof filter));
     if (v->anomalies != NULL) {

@@ -99,6 +99,27 @@ static void w_count(struct tl_jw *w, const char *key, uint64_t v)
     tl_jw_uint(w, v);
 }
 
+static void w_sides(struct tl_jw *w, const char *key, const uint32_t *v)
+{
+    tl_jw_key(w, key);
+    tl_jw_obj_begin(w);
+    w_count(w, "client", v[TL_ROLE_CLIENT]);
+    w_count(w, "server", v[TL_ROLE_SERVER]);
+    tl_jw_obj_end(w);
+}
+
+void tl_report_json_segments(struct tl_jw *w, const struct tl_conn_perf *p)
+{
+    if (p == NULL)
+        return;
+    TL_JW_KEY(w, "segments");
+    tl_jw_obj_begin(w);
+    w_sides(w, "data", p->data_segs);
+    w_sides(w, "retransmitted", p->retx_segs);
+    w_sides(w, "rst", p->rsts);
+    tl_jw_obj_end(w);
+}
+
 static void w_sketch(struct tl_jw *w, const char *key, const struct tl_sketch *s)
 {
     tl_jw_key(w, key);

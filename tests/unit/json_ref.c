@@ -91,6 +91,18 @@ static json_t *rtt_json(const struct tl_conn_perf *p)
     return o;
 }
 
+static json_t *segments_json(const struct tl_conn_perf *p)
+{
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "data", pair_json(p->data_segs[0], p->data_segs[1])) ||
+        !put(o, "retransmitted", pair_json(p->retx_segs[0], p->retx_segs[1])) ||
+        !put(o, "rst", pair_json(p->rsts[0], p->rsts[1]))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *states_json(uint8_t client, uint8_t server)
 {
     json_t *o = json_object();
@@ -323,6 +335,7 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
               put(o, "end", json_string(tl_end_name(c->end))) &&
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
               (v->perf == NULL || put(o, "rtt", rtt_json(v->perf))) &&
+              (v->perf == NULL || put(o, "segments", segments_json(v->perf))) &&
               put(o, "wireshark_filter", wireshark_filter(v)) &&
               (v->anomalies == NULL || put(o, "anomalies", anomalies_json(v))) &&
               (v->timeline == NULL ||
