@@ -1,6 +1,8 @@
 /*
  * tcplens merge: the NDJSON outputs of N --shard runs over the same inputs
- * turned back into the connection records one run would have written.
+ * turned back into the records one run would have written: connections,
+ * then services and client hosts (counted again from the connections by
+ * merge_svc.c).
  *
  * A connection's id in one run is its rank in first-seen order, and
  * first_packet (the frame that made it, numbered alike in every shard)
@@ -14,9 +16,8 @@
  * shard, each written with its rank as its id. Standard input is kept in
  * a temporary file for the second pass.
  *
- * What a shard alone cannot know is not merged yet and the merge says so
- * on stderr: the summary, the services and client hosts tables and the
- * host-level anomalies span shards (docs/scale-out.md).
+ * The summary and the host-level anomalies are not merged yet, and the
+ * merge says so on stderr (docs/scale-out.md).
  */
 #include "merge.h"
 
@@ -28,6 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "merge_svc.h"
+#include "tcplens/services.h"
 
 #define CONN_PREFIX "{\"record\":\"connection\",\"id\":"
 #define SUMMARY_PREFIX "{\"record\":\"summary\""
@@ -64,6 +68,7 @@ struct shard {
 
 struct merge {
     struct shard *s; /* s[0].err says the errors that are no one shard's */
+    struct tl_merge_svc *svc;
     size_t n;
     struct seen *all; /* first_packet -> shard, sorted by first_packet */
     size_t nall, capall;
@@ -343,7 +348,11 @@ static bool merge_out(struct merge *m, FILE *out)
             if (m->s[i].held && (min == NULL || m->s[i].first_packet < min->first_packet))
                 min = &m->s[i];
         if (min == NULL)
-            return true;
+            break;
+        if (!tl_merge_svc_add(m->svc, min->line, min->len, rank_of(m, min->first_packet))) {
+            bad(min, "a connection record the services table cannot read");
+            return false;
+        }
         if (!write_conn(m, min, out)) {
             fprintf(m->s[0].err, "tcplens merge: writing: %s\n", strerror(errno));
             return false;
@@ -351,14 +360,28 @@ static bool merge_out(struct merge *m, FILE *out)
         if (!advance(min))
             return false;
     }
+    /* Then the services' and client hosts' records, as one run ends. */
+    if (tl_merge_svc_capped(m->svc))
+        fprintf(m->s[0].err,
+                "tcplens merge: more services or client hosts than the %u a table keeps: those "
+                "kept are the first seen, where one run keeps the first whose connections "
+                "ended\n",
+                TL_SVC_MAX);
+    if (!tl_merge_svc_write(m->svc, out)) {
+        fprintf(m->s[0].err, "tcplens merge: the services and client hosts records: %s\n",
+                ferror(out) ? strerror(errno) : "out of memory");
+        return false;
+    }
+    return true;
 }
 
 static void usage(FILE *f)
 {
     fputs("usage: tcplens merge [--ndjson=FILE] SHARD.ndjson... ('-' for standard input)\n"
           "  Writes the connection records of the --shard K/N runs' NDJSON as one run\n"
-          "  would have: first-seen order, ids from 1. The shards may come in any order;\n"
-          "  each of 1..N must come once, over the same inputs.\n",
+          "  would have (first-seen order, ids from 1), then its service and client host\n"
+          "  records. The shards may come in any order; each of 1..N must come once, over\n"
+          "  the same inputs.\n",
           f);
 }
 
@@ -376,8 +399,10 @@ static bool scan_all(struct merge *m)
 
 bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n, FILE *out, FILE *err)
 {
-    struct merge m = {calloc(n ? n : 1, sizeof *m.s), n, NULL, 0, 0};
-    if (m.s == NULL) {
+    struct merge m = {calloc(n ? n : 1, sizeof *m.s), tl_merge_svc_new(), n, NULL, 0, 0};
+    if (m.s == NULL || m.svc == NULL) {
+        free(m.s);
+        tl_merge_svc_free(m.svc);
         fputs("tcplens merge: out of memory\n", err);
         return false;
     }
@@ -392,6 +417,7 @@ bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n, FILE 
     }
     free(m.s);
     free(m.all);
+    tl_merge_svc_free(m.svc);
     return ok;
 }
 
@@ -488,8 +514,8 @@ int tl_merge_main(int argc, char **argv)
         }
     }
     if (ok)
-        fputs("tcplens merge: connection records merged; the summary, services, client hosts "
-              "and host-level anomalies span shards and are not merged\n",
+        fputs("tcplens merge: connection, service and client host records merged; the summary "
+              "and the host-level anomalies span shards and are not merged\n",
               stderr);
     for (size_t i = 0; in != NULL && i < n; i++)
         if (in[i] != NULL)

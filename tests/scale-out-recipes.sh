@@ -28,7 +28,7 @@ demo=$srcdir/samples/demo.pcap
 # `tcplens` on PATH is the built one.
 case $tcplens in /*) ;; *) tcplens=$PWD/$tcplens ;; esac
 mkdir -p "$tmp/bin" && ln -s "$tcplens" "$tmp/bin/tcplens"
-"$tcplens" "$demo" --ndjson | grep '^{"record":"connection"' >"$tmp/want"
+"$tcplens" "$demo" --ndjson | grep -E '^\{"record":"(connection|service|host)"' >"$tmp/want"
 [ -s "$tmp/want" ]
 ok $? "the unsharded run of samples/demo.pcap: $(wc -l <"$tmp/want") connection records"
 
