@@ -1,5 +1,6 @@
 /*
- * tcplens merge: the NDJSON outputs of N --shard runs over the same inputs
+ * tcplens merge: the NDJSON outputs (or JSON documents, merge_doc.c) of N
+ * --shard runs over the same inputs
  * turned back into the records one run would have written: connections,
  * then services and client hosts (counted again from the connections by
  * merge_svc.c).
@@ -24,20 +25,20 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge_doc.h"
 #include "merge_svc.h"
 #include "tcplens/services.h"
 
 #define CONN_PREFIX "{\"record\":\"connection\",\"id\":"
 #define SUMMARY_PREFIX "{\"record\":\"summary\""
 #define FIRST_PACKET_KEY "\"first_packet\":"
-#define SHARD_KEY "\"shard\":{\"index\":"
-#define INPUTS_KEY "\"inputs\":"
 #define PREVIOUS_KEY "\"previous_id\":"
 #define PREVIOUS_TEXT "the 4-tuple of connection "
 
@@ -53,6 +54,7 @@ struct shard {
     const char *name;
     FILE *err; /* where errors are said */
     FILE *f;
+    FILE *own; /* f, when it is the NDJSON made of a JSON document */
     char *line;
     size_t cap, len;
     uint64_t lineno;
@@ -60,8 +62,8 @@ struct shard {
     bool held;             /* pass 2: a connection line is held */
     bool seen_summary;
     uint32_t index, count; /* its capture.shard (1/1 for a run unsharded) */
-    char *inputs;          /* its summary's "inputs" array, as written */
-    char *read;            /* its capture's times and packet counts, as written */
+    json_t *inputs;        /* its summary's "inputs" */
+    json_t *read;          /* its capture's times and packet counts */
     struct seen *local;    /* local id -> first_packet, sorted by local id */
     size_t nlocal, caplocal;
 };
@@ -150,38 +152,54 @@ static int next_line(struct shard *s)
     return 1;
 }
 
-/* The summary record: which shard it is and over which inputs. The
- * inputs array is compared as written (each shard's writer is the same). */
+static uint64_t count_of(json_t *o, const char *key)
+{
+    json_int_t v = json_integer_value(json_object_get(o, key));
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+/* The summary record: which shard it is, over which inputs, read how
+ * (the filter, --count and a run cut short show in the capture's times
+ * and packet counts, the same in every shard of one set). */
 static bool take_summary(struct shard *s)
 {
+    json_t *o = json_loadb(s->line, s->len, 0, NULL);
+    json_t *cap = json_object_get(o, "capture"), *sh = json_object_get(cap, "shard");
+    json_t *sum = json_object_get(o, "summary");
     uint64_t k = 1, n = 1; /* no shard (or --shard 1/1): the whole run, 1/1 */
-    const char *sh = strstr(s->line, SHARD_KEY);
-    if (sh != NULL && (!number_after(sh, SHARD_KEY, &k) || !number_after(sh, "\"count\":", &n) ||
-                       k < 1 || n < 1 || k > n || n > 65536))
-        return bad(s, "its summary's shard is not K of N");
-    const char *in = strstr(s->line, INPUTS_KEY), *end = in ? strstr(in, "}],") : NULL;
-    if (in == NULL || end == NULL)
-        return bad(s, "its summary lists no inputs");
-    /* The same inputs read alike: the filter and the end of the read show
-     * in the capture's times and packet counts, the same in every shard. */
-    const char *cap = strstr(s->line, "\"capture\":{"),
-               *cend = cap ? strstr(cap, "\"duplicates\":") : NULL;
-    if (cap == NULL || cend == NULL)
-        return bad(s, "its summary has no capture counts");
-    s->inputs = strndup(in, (size_t)(end - in));
-    s->read = strndup(cap, (size_t)(cend - cap));
-    if (s->inputs == NULL || s->read == NULL)
-        return bad(s, "out of memory");
+    if (sh != NULL) {
+        k = count_of(sh, "index");
+        n = count_of(sh, "count");
+    }
+    const char *why = NULL;
+    if (o == NULL)
+        why = "its summary record is not JSON";
+    else if (k < 1 || n < 1 || k > n || n > 65536)
+        why = "its summary's shard is not K of N";
+    else if (!json_is_array(json_object_get(o, "inputs")) || !json_is_object(cap) ||
+             !json_is_object(sum))
+        why = "its summary has no inputs, capture or counts";
     /* An id is a rank among every connection: a shard that lists only
      * some (--anomalies-only, --connection) cannot be given its ids. */
-    uint64_t all = 0, listed = 0;
-    const char *sum = strstr(s->line, "\"summary\":{");
-    if (sum == NULL || !number_after(sum, "\"connections\":", &all) ||
-        !number_after(sum, "\"connections_listed\":", &listed))
-        return bad(s, "its summary does not count its connections");
-    if (listed != all)
-        return bad(s, "it lists only some of its connections (--anomalies-only or --connection):"
-                      " their ids in the whole run cannot be known; merge shards that list all");
+    else if (count_of(sum, "connections_listed") != count_of(sum, "connections"))
+        why = "it lists only some of its connections (--anomalies-only or --connection): their "
+              "ids in the whole run cannot be known; merge shards that list all";
+    if (why == NULL) {
+        s->inputs = json_incref(json_object_get(o, "inputs"));
+        s->read = json_object();
+        static const char *const read_keys[] = {"first_ts", "last_ts", "partial",
+                                                "end",      "packets", "tcp_packets"};
+        for (size_t i = 0; s->read != NULL && i < sizeof read_keys / sizeof read_keys[0]; i++) {
+            json_t *v = json_object_get(cap, read_keys[i]);
+            if (v != NULL && json_object_set(s->read, read_keys[i], v) != 0)
+                why = "out of memory";
+        }
+        if (s->read == NULL)
+            why = "out of memory";
+    }
+    json_decref(o);
+    if (why != NULL)
+        return bad(s, why);
     s->index = (uint32_t)k;
     s->count = (uint32_t)n;
     s->seen_summary = true;
@@ -236,12 +254,12 @@ static bool one_set(const struct merge *m)
                     s[i].name, s[i].index, s[i].count, s[0].name, count);
             return false;
         }
-        if (strcmp(s[i].inputs, s[0].inputs) != 0) {
+        if (!json_equal(s[i].inputs, s[0].inputs)) {
             fprintf(m->s[0].err, "tcplens merge: %s and %s read different inputs\n", s[i].name,
                     s[0].name);
             return false;
         }
-        if (strcmp(s[i].read, s[0].read) != 0) {
+        if (!json_equal(s[i].read, s[0].read)) {
             fprintf(m->s[0].err,
                     "tcplens merge: %s and %s read their inputs differently (another filter or "
                     "--count, or a run cut short)\n",
@@ -377,11 +395,11 @@ static bool merge_out(struct merge *m, FILE *out)
 
 static void usage(FILE *f)
 {
-    fputs("usage: tcplens merge [--ndjson=FILE] SHARD.ndjson... ('-' for standard input)\n"
-          "  Writes the connection records of the --shard K/N runs' NDJSON as one run\n"
-          "  would have (first-seen order, ids from 1), then its service and client host\n"
-          "  records. The shards may come in any order; each of 1..N must come once, over\n"
-          "  the same inputs.\n",
+    fputs("usage: tcplens merge [--ndjson=FILE] SHARD... ('-' for standard input)\n"
+          "  Reads the --shard K/N runs' NDJSON or JSON documents and writes, as NDJSON,\n"
+          "  their connection records as one run would have (first-seen order, ids from\n"
+          "  1), then its service and client host records. The shards may come in any\n"
+          "  order; each of 1..N must come once, over the same inputs.\n",
           f);
 }
 
@@ -406,13 +424,21 @@ bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n, FILE 
         fputs("tcplens merge: out of memory\n", err);
         return false;
     }
-    for (size_t i = 0; i < n; i++)
-        m.s[i] = (struct shard){.name = names[i], .err = err, .f = in[i]};
-    bool ok = n > 0 && scan_all(&m) && merge_out(&m, out);
+    bool ok = n > 0;
     for (size_t i = 0; i < n; i++) {
+        m.s[i] = (struct shard){.name = names[i], .err = err, .f = in[i]};
+        if (ok && tl_merge_doc_is(in[i])) {
+            m.s[i].f = m.s[i].own = tl_merge_doc_ndjson(in[i], names[i], err);
+            ok = m.s[i].f != NULL;
+        }
+    }
+    ok = ok && scan_all(&m) && merge_out(&m, out);
+    for (size_t i = 0; i < n; i++) {
+        if (m.s[i].own != NULL)
+            fclose(m.s[i].own);
         free(m.s[i].line);
-        free(m.s[i].inputs);
-        free(m.s[i].read);
+        json_decref(m.s[i].inputs);
+        json_decref(m.s[i].read);
         free(m.s[i].local);
     }
     free(m.s);

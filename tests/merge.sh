@@ -7,7 +7,8 @@
 # Inputs: every kernel capture and sample (N = 1, 2, 7), bench/gen's
 # synthetic traffic (20,000 connections; N = 2, 7; a million, N = 7, run
 # once), where ../shared is every real capture (N = 3), and
-# docs/scale-out.md's GNU parallel recipe as written. Prints TAP.
+# docs/scale-out.md's GNU parallel recipe as written; shards' JSON
+# documents, alone and mixed with NDJSON. Prints TAP.
 set -u
 export LC_ALL=C TZ=UTC
 srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -59,6 +60,30 @@ for c in 1 2 7; do
     done
     ok "$bad" "kernel captures and samples, $c shards: merge = one run ($((total - bad)) of $total)"
 done
+# The shards' JSON documents (--json) merge alike, alone or mixed with NDJSON.
+bad=0 total=0
+for f in "${caps[@]}"; do
+    total=$((total + 1))
+    "$tcplens" -r "$f" --ndjson 2>/dev/null | grep -E '^\{"record":"(connection|service|host)"' >"$tmp/want"
+    "$tcplens" -r "$f" --shard 1/2 --json "$tmp/j1" >/dev/null 2>&1
+    "$tcplens" -r "$f" --shard 2/2 --json "$tmp/j2" >/dev/null 2>&1
+    "$tcplens" -r "$f" --shard 2/2 --ndjson >"$tmp/n2" 2>/dev/null
+    { "$tcplens" merge "$tmp/j2" "$tmp/j1" 2>/dev/null | cmp -s "$tmp/want" - &&
+        "$tcplens" merge "$tmp/j1" "$tmp/n2" 2>/dev/null | cmp -s "$tmp/want" -; } ||
+        { bad=$((bad + 1)); echo "# differs: $f (JSON documents)"; }
+done
+ok "$bad" "kernel captures and samples, 2 shards as JSON documents, and mixed with NDJSON: merge = one run ($((total - bad)) of $total)"
+"$tcplens" -r "$srcdir/samples/demo.pcap" --shard 1/2 --json "$tmp/j1" >/dev/null 2>&1
+"$tcplens" -r "$srcdir/samples/demo.pcap" --shard 2/2 --json "$tmp/j2" >/dev/null 2>&1
+head -n 20 "$tmp/j1" >"$tmp/jcut"
+"$tcplens" merge "$tmp/jcut" "$tmp/j2" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "jcut:20: not a tcplens JSON document" "$tmp/err"
+ok $? "a JSON document cut in its head: exit 2, named ($(head -1 "$tmp/err"))"
+sed '$d' "$tmp/j1" | sed '$d' >"$tmp/jcut"
+"$tcplens" merge "$tmp/jcut" "$tmp/j2" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "jcut:.*ends inside its connections" "$tmp/err"
+ok $? "a JSON document cut in its connections: exit 2, named ($(head -1 "$tmp/err"))"
+
 merged all 7 "${caps[@]}"
 ok $? "every kernel capture and sample in one run, 7 shards: merge = one run"
 grep -q 'port_reuse' "$tmp/got" && grep -q '"previous_id"' "$tmp/got"
