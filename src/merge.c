@@ -1,9 +1,8 @@
 /*
- * tcplens merge: the NDJSON outputs (or JSON documents, merge_doc.c) of N
- * --shard runs over the same inputs
- * turned back into the records one run would have written: connections,
- * then services and client hosts (counted again from the connections by
- * merge_svc.c).
+ * tcplens merge: the NDJSON outputs (or JSON documents, merge_doc.c) of
+ * N --shard runs over the same inputs turned back into the records one
+ * run would have written: connections, then services and client hosts
+ * (counted again from the connections by merge_svc.c).
  *
  * A connection's id in one run is its rank in first-seen order, and
  * first_packet (the frame that made it, numbered alike in every shard)
