@@ -46,36 +46,25 @@ static bool next(struct reader *r)
 }
 
 /* The head, up to the connections, with an empty list closing it;
- * *none: the document's list is empty (written on its line). */
+ * *none: the document's list is empty (written on its line). NULL when
+ * there is no list (errno 0) or short of memory. */
 static char *read_head(struct reader *r, size_t *n, bool *none)
 {
-    size_t cap = 4096, len = 0;
-    char *head = malloc(cap);
-    bool found = false;
-    while (head != NULL && !found && next(r)) {
+    char *head = NULL;
+    FILE *m = open_memstream(&head, n);
+    bool found = false, ok = m != NULL;
+    while (ok && !found && next(r)) {
         *none = strcmp(r->line, CONNECTIONS_NONE) == 0;
         found = *none || strcmp(r->line, CONNECTIONS_OPEN) == 0;
-        const char *add = found ? "\"connections\": []}" : r->line;
-        size_t k = strlen(add);
-        if (len + k + 2 > cap) {
-            char *h = realloc(head, cap = 2 * (len + k + 2));
-            if (h == NULL) {
-                free(head);
-                return NULL;
-            }
-            head = h;
-        }
-        memcpy(head + len, add, k);
-        len += k;
-        head[len++] = '\n';
+        ok = fprintf(m, "%s\n", found ? "\"connections\": []}" : r->line) >= 0;
     }
-    if (head != NULL && !found) {
-        free(head);
-        errno = 0;
-        return NULL;
-    }
-    *n = len;
-    return head;
+    if (m != NULL && fclose(m) != 0)
+        ok = false;
+    if (ok && found)
+        return head;
+    free(head);
+    errno = ok ? 0 : ENOMEM;
+    return NULL;
 }
 
 /* The summary record the merge reads: the head's inputs, capture and

@@ -11,7 +11,6 @@
  */
 #include "merge_svc.h"
 
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,15 +48,10 @@ static bool addr_of(json_t *end, struct tl_addr *a, uint16_t *port)
 {
     const char *ip = json_string_value(json_object_get(end, "ip"));
     json_int_t p = json_integer_value(json_object_get(end, "port"));
-    memset(a, 0, sizeof *a);
     if (ip == NULL || p < 0 || p > 65535)
         return false;
     *port = (uint16_t)p;
-    if (inet_pton(AF_INET, ip, a->b) == 1)
-        a->family = TL_AF_INET;
-    else if (inet_pton(AF_INET6, ip, a->b) == 1)
-        a->family = TL_AF_INET6;
-    return a->family != 0;
+    return tl_addr_parse(ip, a);
 }
 
 /* The index of name among names(0..n), or -1. */
@@ -155,18 +149,18 @@ static json_t *load_head(const char *line, size_t len)
 bool tl_merge_svc_add(struct tl_merge_svc *m, const char *line, size_t len, uint64_t id)
 {
     json_t *o = load_head(line, len);
-    struct tl_conn *c = calloc(1, sizeof *c);
+    struct tl_conn c; /* its ext[] is not used */
     struct tl_anomaly_list an = {0};
     struct tl_conn_perf p;
+    memset(&c, 0, sizeof c);
     memset(&p, 0, sizeof p);
-    bool ok = o != NULL && c != NULL && read_record(m, o, id, c, &an, &p);
+    bool ok = o != NULL && read_record(m, o, id, &c, &an, &p);
     if (ok) {
-        struct tl_conn_view v = {c, &m->tcp, NULL, NULL, &an, &p};
+        struct tl_conn_view v = {&c, &m->tcp, NULL, NULL, &an, &p};
         tl_services_add(&m->svc, &v);
     }
     m->bad |= !ok;
     tl_anomaly_list_free(&an);
-    free(c);
     json_decref(o);
     return ok;
 }

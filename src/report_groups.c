@@ -13,7 +13,6 @@
  */
 #include "tcplens/report.h"
 
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,16 +230,6 @@ void tl_report_groups_add(struct report_groups *g, const struct tl_conn_view *v)
     }
 }
 
-/* A host anomaly's host as an address (zeroes if it does not parse). */
-static void host_addr(const char *s, struct tl_addr *a)
-{
-    memset(a, 0, sizeof *a);
-    if (inet_pton(AF_INET, s, a->b) == 1)
-        a->family = TL_AF_INET;
-    else if (inet_pton(AF_INET6, s, a->b) == 1)
-        a->family = TL_AF_INET6;
-}
-
 void tl_report_groups_hosts(struct report_groups *g, const struct tl_host_anomaly_list *h)
 {
     for (size_t i = 0; h != NULL && i < h->n; i++) {
@@ -249,7 +238,7 @@ void tl_report_groups_hosts(struct report_groups *g, const struct tl_host_anomal
         if (a->severity < TL_SEV_WARNING || a->type >= TL_AN_NTYPES)
             continue;
         struct tl_addr addr;
-        host_addr(ha->host, &addr);
+        tl_addr_parse(ha->host, &addr); /* zeroes if it does not */
         struct report_group *e = find(g, a->type, &addr, ha->port, true);
         uint64_t n = ha->total_conns > ha->nconns ? ha->total_conns : ha->nconns;
         count(g, e, a, n > 0 ? n : 1);

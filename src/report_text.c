@@ -464,6 +464,20 @@ static void tunnel_words(struct buf *b, const struct tl_conn *c)
     bstr(b, os);
 }
 
+/* Two names joined by sep, in out (size bytes; cut short to fit). */
+static const char *joined(const char *a, char sep, const char *z, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *s = a; *s != '\0' && n + 1 < size; s++)
+        out[n++] = *s;
+    if (n + 1 < size)
+        out[n++] = sep;
+    for (const char *s = z; *s != '\0' && n + 1 < size; s++)
+        out[n++] = *s;
+    out[n] = '\0';
+    return out;
+}
+
 /* The kind of a connection's trouble: a bit per type of its warnings and
  * errors. Among the worst connections listed a line each, one of each kind
  * is detailed: the others would repeat it. */
@@ -493,14 +507,11 @@ static void brief_line(struct buf *b, const struct tl_conn_view *v, const char *
     bput(b, " ", 1);
     bpad(b, tl_end_name(c->end), 7, false);
     bput(b, " ", 1);
-    if (v->tcp != NULL) {
-        char states[32];
-        snprintf(states, sizeof states, "%s/%s", tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state),
-                 tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
-        bpad(b, states, 23, false);
-    } else {
-        bpad(b, "-", 23, false);
-    }
+    char states[32] = "-";
+    if (v->tcp != NULL)
+        joined(tl_ep_state_name(v->tcp->ep[TL_ROLE_CLIENT].state), '/',
+               tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state), states, sizeof states);
+    bpad(b, states, 23, false);
     bput(b, " ", 1);
     anomaly_ids(b, v->anomalies, TL_SEV_WARNING);
 }
@@ -577,20 +588,6 @@ static void anomaly_ids(struct buf *b, const struct tl_anomaly_list *l, uint8_t 
     }
     if (!any)
         bpad(b, "-", 0, false);
-}
-
-/* Two names joined by sep, in out (size bytes; cut short to fit). */
-static const char *joined(const char *a, char sep, const char *z, char *out, size_t size)
-{
-    size_t n = 0;
-    for (const char *s = a; *s != '\0' && n + 1 < size; s++)
-        out[n++] = *s;
-    if (n + 1 < size)
-        out[n++] = sep;
-    for (const char *s = z; *s != '\0' && n + 1 < size; s++)
-        out[n++] = *s;
-    out[n] = '\0';
-    return out;
 }
 
 /* A column: s padded to width, then sep. */

@@ -101,6 +101,18 @@ static const char *ipv6_str(const uint8_t *b, char *buf)
     return buf;
 }
 
+bool tl_addr_parse(const char *s, struct tl_addr *a)
+{
+    memset(a, 0, sizeof *a);
+    if (inet_pton(AF_INET, s, a->b) == 1)
+        a->family = TL_AF_INET;
+    else if (inet_pton(AF_INET6, s, a->b) == 1)
+        a->family = TL_AF_INET6;
+    else
+        memset(a->b, 0, sizeof a->b);
+    return a->family != 0;
+}
+
 const char *tl_addr_str(const struct tl_addr *a, char *buf, size_t size)
 {
     if (a->family != TL_AF_INET6 && size >= 16)

@@ -38,6 +38,10 @@ enum { TL_AF_INET = 4, TL_AF_INET6 = 6 };
 /* Writes the numeric text form of a into buf (size >= TL_ADDR_STRLEN). */
 const char *tl_addr_str(const struct tl_addr *a, char *buf, size_t size);
 
+/* The reverse: s, an IPv4 or IPv6 address in text, into *a; false (and *a
+ * zeroed) when it is neither. */
+bool tl_addr_parse(const char *s, struct tl_addr *a);
+
 /* The address bytes as two 64-bit words, most significant byte first, so
  * that comparing the words orders the addresses as memcmp() would. */
 static inline uint64_t tl_addr_word(const struct tl_addr *a, int i)
