@@ -237,9 +237,14 @@ static enum tl_status report_finished(void *ctx, const struct tl_finished *f)
     int worst = tl_anomaly_worst(an);
     if (worst > e->reported_worst)
         e->reported_worst = worst;
-    tl_hosts_conn(e->hosts, f->v.conn, f->v.tcp, f->track);
+    /* Host-level detection takes connections in id order, as tcplens
+     * merge can give them too. */
+    struct tl_host_conn hc;
+    tl_hosts_facts(f->v.conn, f->v.tcp, f->track, &hc);
+    tl_hosts_take(e->hosts, &hc, f->oldest);
     struct tl_conn_view v = f->v;
     v.anomalies = an;
+    v.host = &hc;
     struct tl_conn_perf perf;
     if (f->track != NULL) {
         tl_track_perf(f->track, &perf);
@@ -284,11 +289,12 @@ static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end
     struct tl_conn *oldest = tl_flow_first(e->flows);
     if (oldest == c)
         oldest = tl_flow_next(c);
-    struct tl_finished f = {.v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, NULL, NULL},
+    struct tl_finished f = {.v = {c, &ext(c)->tcp, &ext(c)->zeek, &ext(c)->tl, NULL, NULL, NULL, 0},
                             .track = &ext(c)->track,
                             .now_us = conn_now(e, c),
                             .oldest = oldest != NULL ? oldest->id : c->id + 1,
                             .detect = st == TL_OK};
+    f.v.released_pkt = e->finishing ? 0 : e->between ? e->read_pkt + 1 : e->read_pkt;
     enum tl_status rs = e->handoff != NULL ? tl_handoff_conn(e->handoff, &f)
                                            : report_finished(e, &f);
     if (st == TL_OK)
@@ -877,6 +883,8 @@ enum tl_status tl_engine_feed_decoded(struct tl_engine *e, const struct tl_frame
     if (e->cap.packets == 0 || f->ts_us > e->clock_us)
         e->clock_us = f->ts_us;
     e->cap.packets++;
+    e->read_pkt = f->pkt_no;
+    e->between = false;
     if (r == TL_DEC_ICMP) {
         enum tl_status st = expire(e);
         return st != TL_OK ? st : on_icmp(e, p, f);
@@ -953,6 +961,7 @@ enum tl_status tl_engine_tick(struct tl_engine *e, int64_t now_us)
 {
     if (now_us > e->clock_us)
         e->clock_us = now_us;
+    e->between = true; /* after the frame last read, before the next */
     return expire(e);
 }
 
@@ -969,7 +978,7 @@ void tl_engine_each(const struct tl_engine *e, void (*fn)(void *ctx, const struc
             }
             x = tmp;
         }
-        struct tl_conn_view v = {c, &x->tcp, &x->zeek, &x->tl, NULL, NULL};
+        struct tl_conn_view v = {c, &x->tcp, &x->zeek, &x->tl, NULL, NULL, NULL, 0};
         fn(ctx, &v);
         if (tmp != NULL) {
             tl_timeline_free(&tmp->tl);
@@ -984,6 +993,7 @@ enum tl_status tl_engine_finish(struct tl_engine *e)
     if (e->cap.end_source == TL_CEND_LAST_PACKET)
         e->cap.end_ts = e->cap.last_ts;
     struct tl_conn *c;
+    e->finishing = true;
     /* First-seen order, so that streamed output needs no reordering here. */
     while ((c = tl_flow_first(e->flows)) != NULL) {
         enum tl_status s = c->links.list == TL_FLOW_DORMANT ? retire_idle(e, c)

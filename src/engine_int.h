@@ -61,6 +61,11 @@ struct tl_engine {
     uint64_t detector_runs; /* tl_detect() calls: one per connection reported */
     int reported_worst;     /* the worst severity of a connection's anomalies, -1
                              * for none: cap.worst_severity's at the end */
+    /* Where a connection let go now is let go (tl_conn_view.released_pkt):
+     * the frame being read (read_pkt), or after it (between: a clock tick),
+     * or at the end (finishing). */
+    uint64_t read_pkt;
+    bool between, finishing;
 };
 
 static inline struct conn_slot *slot(struct tl_conn *c) { return (struct conn_slot *)c->ext; }

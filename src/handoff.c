@@ -87,6 +87,7 @@ static bool snap_into(struct slot *sl, const struct tl_finished *f)
     struct tl_conn *c = (struct tl_conn *)(void *)(b + at_conn);
     memcpy(c, v->conn, sizeof *c);
     s->f.v.conn = c;
+    s->f.v.released_pkt = v->released_pkt;
     if (v->tcp != NULL) {
         s->tcp = *v->tcp;
         s->f.v.tcp = &s->tcp;

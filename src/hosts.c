@@ -150,6 +150,7 @@ struct tl_hosts *tl_hosts_new(const struct tl_hosts_cfg *cfg)
         return NULL;
     }
     h->mask = nb - 1;
+    h->next_id = 1;
     return h;
 }
 
@@ -262,14 +263,6 @@ struct agg *tl_hosts_get(struct tl_hosts *h, const struct key *k)
 
 /* ------------------------------------------------------------ feeding */
 
-void tl_hosts_endpoints(const struct tl_conn *c, const struct tl_addr **cip,
-                        const struct tl_addr **sip, uint16_t *sport)
-{
-    uint16_t cport;
-    tl_conn_endpoint(c, TL_ROLE_CLIENT, cip, &cport);
-    tl_conn_endpoint(c, TL_ROLE_SERVER, sip, sport);
-}
-
 /* When the server proved its application had accepted the connection: its
  * first data or FIN (the kernel sends neither for a queued connection). */
 static int64_t accepted_at(const struct tl_track_side *srv)
@@ -280,23 +273,56 @@ static int64_t accepted_at(const struct tl_track_side *srv)
     return t;
 }
 
-/* The client's first SYN got no SYN-ACK (nor RST) before it sent another:
- * dropped (a full accept queue drops SYNs outright). */
-static bool syn_dropped(const struct tl_track *t)
+/* How many of the client's first SYNs went unanswered: 2 when its first
+ * got no SYN-ACK (nor RST) before it sent another (dropped: a full accept
+ * queue drops SYNs outright), 3 when its first three all did (not a lossy
+ * path); else 0. */
+static uint8_t syns_lost(const struct tl_track *t)
 {
     const struct tl_times *cs = &t->side[TL_ROLE_CLIENT].syn, *ss = &t->side[TL_ROLE_SERVER].syn;
     if (cs->n < 2)
-        return false;
-    if (ss->n == 0)
-        return tl_track_trouble(&t->side[TL_ROLE_SERVER])->rst_pkt == 0;
-    return tl_times_ts(ss, 0) > tl_times_ts(cs, 1);
+        return 0;
+    bool lost = ss->n == 0 ? tl_track_trouble(&t->side[TL_ROLE_SERVER])->rst_pkt == 0
+                           : tl_times_ts(ss, 0) > tl_times_ts(cs, 1);
+    if (!lost)
+        return 0;
+    return cs->n >= 3 && (ss->n == 0 || tl_times_ts(ss, 0) > tl_times_ts(cs, 2)) ? 3 : 2;
 }
 
-/* Its first three SYNs all went unanswered: not a lossy path. */
-static bool syn_dropped_again(const struct tl_track *t)
+static const char *const outcome_names[TL_HOST_NOUTCOMES] = {"answered", "refused", "unanswered",
+                                                             "half_open"};
+
+const char *tl_host_outcome_name(enum tl_host_outcome o)
 {
-    const struct tl_times *cs = &t->side[TL_ROLE_CLIENT].syn, *ss = &t->side[TL_ROLE_SERVER].syn;
-    return cs->n >= 3 && (ss->n == 0 || tl_times_ts(ss, 0) > tl_times_ts(cs, 2));
+    return o < TL_HOST_NOUTCOMES ? outcome_names[o] : "answered";
+}
+
+void tl_hosts_facts(const struct tl_conn *c, const struct tl_tcpstate *st, const struct tl_track *t,
+                    struct tl_host_conn *out)
+{
+    memset(out, 0, sizeof *out);
+    uint16_t cport;
+    const struct tl_addr *a;
+    out->id = c->id;
+    tl_conn_endpoint(c, TL_ROLE_CLIENT, &a, &cport);
+    out->client = *a;
+    tl_conn_endpoint(c, TL_ROLE_SERVER, &a, &out->server_port);
+    out->server = *a;
+    out->first_ts = c->first_ts;
+    out->accepted_ts = INT64_MAX;
+    out->syn_seen = c->roles_from == TL_ROLES_SYN;
+    if (t == NULL || st == NULL)
+        return;
+    if (out->syn_seen)
+        out->outcome = (uint8_t)tl_hosts_outcome(st, t);
+    out->hs_ack = t->hs_ack_pkt != 0;
+    out->hs_ack_ts = out->hs_ack ? t->hs_ack_ts : 0;
+    out->synack_after_ack = t->synack_after_ack;
+    out->syns_lost = syns_lost(t);
+    out->syn_ts = out->syns_lost ? tl_times_ts(&t->side[TL_ROLE_CLIENT].syn, 0) : 0;
+    if (out->hs_ack)
+        out->accepted_ts = accepted_at(&t->side[TL_ROLE_SERVER]);
+    out->client_time_wait_ts = t->side[TL_ROLE_CLIENT].time_wait_since;
 }
 
 static int64_t waited(const struct pending *p)
@@ -328,43 +354,36 @@ static void note_drop(struct listen *l, int64_t ts, uint64_t id)
     tl_hosts_ids_add(&l->ids, id);
 }
 
-static void feed_listen(struct tl_hosts *h, const struct tl_conn *c, const struct tl_track *t)
+static void feed_listen(struct tl_hosts *h, const struct tl_host_conn *hc)
 {
-    bool ack_drop = t->synack_after_ack > 0, syn_drop = !ack_drop && syn_dropped(t);
-    if (!ack_drop && !syn_drop && t->hs_ack_pkt == 0)
+    bool ack_drop = hc->synack_after_ack > 0, syn_drop = !ack_drop && hc->syns_lost >= 2;
+    if (!ack_drop && !syn_drop && !hc->hs_ack)
         return;
-    const struct tl_addr *cip, *sip;
-    struct key k = {.kind = K_LISTEN};
-    tl_hosts_endpoints(c, &cip, &sip, &k.port);
-    k.a = *sip;
+    struct key k = {.kind = K_LISTEN, .a = hc->server, .port = hc->server_port};
     struct agg *g = tl_hosts_get(h, &k);
     if (g == NULL)
         return;
     struct listen *l = &g->u.l;
     if (ack_drop) {
         l->ack_drops++;
-        l->ack_drops_again += t->synack_after_ack >= 2;
-        note_drop(l, t->hs_ack_ts, c->id);
+        l->ack_drops_again += hc->synack_after_ack >= 2;
+        note_drop(l, hc->hs_ack_ts, hc->id);
     } else if (syn_drop) {
         l->syn_drops++;
-        l->syn_drops_again += syn_dropped_again(t);
-        note_drop(l, tl_times_ts(&t->side[TL_ROLE_CLIENT].syn, 0), c->id);
+        l->syn_drops_again += hc->syns_lost >= 3;
+        note_drop(l, hc->syn_ts, hc->id);
     } else {
         l->completed++;
-        pend_add(l, t->hs_ack_ts, accepted_at(&t->side[TL_ROLE_SERVER]), c->id);
+        pend_add(l, hc->hs_ack_ts, hc->accepted_ts, hc->id);
     }
 }
 
-static void feed_pair(struct tl_hosts *h, const struct tl_conn *c, const struct tl_track *t)
+static void feed_pair(struct tl_hosts *h, const struct tl_host_conn *hc)
 {
-    int64_t tw = t->side[TL_ROLE_CLIENT].time_wait_since;
+    int64_t tw = hc->client_time_wait_ts;
     if (tw == 0)
         return;
-    const struct tl_addr *cip, *sip;
-    struct key k = {.kind = K_PAIR};
-    tl_hosts_endpoints(c, &cip, &sip, &k.port);
-    k.a = *cip;
-    k.b = *sip;
+    struct key k = {.kind = K_PAIR, .a = hc->client, .b = hc->server, .port = hc->server_port};
     struct agg *g = tl_hosts_get(h, &k);
     if (g == NULL)
         return;
@@ -384,19 +403,96 @@ static void feed_pair(struct tl_hosts *h, const struct tl_conn *c, const struct 
         p->win_first = tw;
     if (tw > p->win_last)
         p->win_last = tw;
-    tl_hosts_ids_add(&p->ids, c->id);
+    tl_hosts_ids_add(&p->ids, hc->id);
+}
+
+void tl_hosts_feed(struct tl_hosts *h, const struct tl_host_conn *hc)
+{
+    /* The SYN tells the client apart and shows the attempt. */
+    if (hc->syn_seen) {
+        tl_hosts_feed_scan(h, hc);
+        feed_listen(h, hc);
+    }
+    feed_pair(h, hc);
 }
 
 void tl_hosts_conn(struct tl_hosts *h, const struct tl_conn *c, const struct tl_tcpstate *st,
                    const struct tl_track *t)
 {
-    /* The SYN tells the client apart and shows the attempt. */
-    if (c->roles_from == TL_ROLES_SYN) {
-        tl_hosts_feed_scan(h, c, st, t);
-        feed_listen(h, c, t);
-    }
-    feed_pair(h, c, t);
+    struct tl_host_conn hc;
+    tl_hosts_facts(c, st, t, &hc);
+    tl_hosts_feed(h, &hc);
 }
+
+/* ----------------------------------------------------- id order */
+
+static bool wait_before(const struct tl_host_conn *a, const struct tl_host_conn *b)
+{
+    return a->id < b->id;
+}
+
+/* Takes the lowest waiting connection off the heap and feeds it. */
+static void feed_lowest(struct tl_hosts *h)
+{
+    struct tl_host_conn *w = h->wait;
+    struct tl_host_conn hc = w[0];
+    w[0] = w[--h->nwait];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < h->nwait && wait_before(&w[l], &w[m]))
+            m = l;
+        if (l + 1 < h->nwait && wait_before(&w[l + 1], &w[m]))
+            m = l + 1;
+        if (m == i)
+            break;
+        struct tl_host_conn t = w[i];
+        w[i] = w[m];
+        w[m] = t;
+        i = m;
+    }
+    if (hc.id < h->next_id)
+        h->out_of_order++; /* a newer one went first (the cap) */
+    else
+        h->next_id = hc.id + 1;
+    tl_hosts_feed(h, &hc);
+}
+
+/* Feeds the waiting connections whose turn has come. */
+static void feed_due(struct tl_hosts *h)
+{
+    while (h->nwait > 0 && (h->wait[0].id <= h->next_id || h->wait[0].id < h->oldest_held))
+        feed_lowest(h);
+}
+
+void tl_hosts_take(struct tl_hosts *h, const struct tl_host_conn *hc, uint64_t oldest)
+{
+    if (oldest > h->oldest_held)
+        h->oldest_held = oldest;
+    if (h->nwait == h->capwait) {
+        size_t cap = h->capwait ? h->capwait * 2 : 64;
+        struct tl_host_conn *w = realloc(h->wait, cap * sizeof *w);
+        if (w == NULL) { /* fed at once, out of order: the findings may differ */
+            h->failed = true;
+            tl_hosts_feed(h, hc);
+            return;
+        }
+        h->wait = w;
+        h->capwait = cap;
+    }
+    size_t i = h->nwait++;
+    h->wait[i] = *hc;
+    while (i > 0 && wait_before(&h->wait[i], &h->wait[(i - 1) / 2])) {
+        struct tl_host_conn t = h->wait[i];
+        h->wait[i] = h->wait[(i - 1) / 2];
+        h->wait[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    feed_due(h);
+    while (h->nwait > TL_HOSTS_WAIT_MAX)
+        feed_lowest(h);
+}
+
+uint64_t tl_hosts_out_of_order(const struct tl_hosts *h) { return h->out_of_order; }
 
 /* --------------------------------------------------------- evaluation */
 
@@ -602,6 +698,8 @@ static int cmp_ha(const void *x, const void *y)
 
 enum tl_status tl_hosts_finish(struct tl_hosts *h, struct tl_host_anomaly_list *out)
 {
+    while (h->nwait > 0)
+        feed_lowest(h);
     while (h->oldest != NULL) {
         evaluate(h, h->oldest, &h->found);
         drop_agg(h, h->oldest);
@@ -663,6 +761,7 @@ void tl_hosts_free(struct tl_hosts *h)
         }
     }
     tl_host_anomaly_list_free(&h->found);
+    free(h->wait);
     free(h->buckets);
     free(h);
 }

@@ -97,6 +97,13 @@ struct tl_hosts {
     struct tl_host_anomaly_list found; /* from evicted aggregates */
     uint64_t evicted, dropped;
     bool failed;
+    /* Connections that came before an older one (tl_hosts_take()): a
+     * min-heap by id. */
+    struct tl_host_conn *wait;
+    size_t nwait, capwait;
+    uint64_t next_id;     /* the lowest id not fed yet, when all below were */
+    uint64_t oldest_held; /* every lower id has come */
+    uint64_t out_of_order;
 };
 
 uint64_t tl_hosts_mix(uint64_t x);
@@ -118,13 +125,10 @@ struct agg *tl_hosts_get(struct tl_hosts *h, const struct key *k);
 struct tl_host_anomaly *tl_hosts_push(struct tl_hosts *h, struct tl_host_anomaly_list *l,
                                       enum tl_anomaly_type type, enum tl_anom_ep ep, int64_t ts);
 
-/* The client's address, the server's address and port of c. */
-void tl_hosts_endpoints(const struct tl_conn *c, const struct tl_addr **cip,
-                        const struct tl_addr **sip, uint16_t *sport);
-
 /* hosts_scan.c: syn_scan. */
-void tl_hosts_feed_scan(struct tl_hosts *h, const struct tl_conn *c, const struct tl_tcpstate *st,
-                        const struct tl_track *t);
+void tl_hosts_feed_scan(struct tl_hosts *h, const struct tl_host_conn *hc);
+/* What one attempt came to (tl_host_conn.outcome). */
+enum tl_host_outcome tl_hosts_outcome(const struct tl_tcpstate *st, const struct tl_track *t);
 void tl_hosts_eval_scan(struct tl_hosts *h, const struct agg *g, struct tl_host_anomaly_list *out);
 /* Frees what a scan aggregate owns (before the aggregate is reused). */
 void tl_hosts_scan_release(struct scan *s);

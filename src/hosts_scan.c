@@ -23,8 +23,13 @@
 
 #define SCAN_SLOTS 8u
 
-/* What one attempt came to. */
-enum outcome { O_ANSWERED = 0, O_REFUSED, O_UNANSWERED, O_HALF_OPEN };
+/* What one attempt came to (hosts.h). */
+enum outcome {
+    O_ANSWERED = TL_HOST_ANSWERED,
+    O_REFUSED = TL_HOST_REFUSED,
+    O_UNANSWERED = TL_HOST_UNANSWERED,
+    O_HALF_OPEN = TL_HOST_HALF_OPEN
+};
 
 /* One victim (its ports) or one port (its hosts) within a window. */
 struct set {
@@ -58,16 +63,16 @@ static bool failed(enum outcome o) { return o != O_ANSWERED; }
 
 /* Answered, then reset by the client before its ACK: nmap -sS, whose own
  * kernel resets the SYN-ACK of a SYN it never sent. */
-static enum outcome outcome_of(const struct tl_tcpstate *st, const struct tl_track *t)
+enum tl_host_outcome tl_hosts_outcome(const struct tl_tcpstate *st, const struct tl_track *t)
 {
     const struct tl_track_side *srv = &t->side[TL_ROLE_SERVER];
     if (srv->syn.n > 0)
         return t->hs_ack_pkt == 0 && tl_track_trouble(&t->side[TL_ROLE_CLIENT])->rst_pkt != 0
-                   ? O_HALF_OPEN
-                   : O_ANSWERED;
+                   ? TL_HOST_HALF_OPEN
+                   : TL_HOST_ANSWERED;
     if (tl_track_trouble(srv)->rst_pkt != 0)
-        return O_REFUSED;
-    return st->ep[TL_ROLE_SERVER].seen ? O_ANSWERED : O_UNANSWERED;
+        return TL_HOST_REFUSED;
+    return st->ep[TL_ROLE_SERVER].seen ? TL_HOST_ANSWERED : TL_HOST_UNANSWERED;
 }
 
 static struct scan_sets *sets_new(const struct tl_hosts_cfg *cfg)
@@ -186,35 +191,33 @@ static void note_failure(struct tl_hosts *h, struct scan *s, const struct tl_add
              (enum outcome)s->first_fail_outcome);
 }
 
-void tl_hosts_feed_scan(struct tl_hosts *h, const struct tl_conn *c, const struct tl_tcpstate *st,
-                        const struct tl_track *t)
+void tl_hosts_feed_scan(struct tl_hosts *h, const struct tl_host_conn *hc)
 {
-    const struct tl_addr *cip, *sip;
-    uint16_t sport;
-    tl_hosts_endpoints(c, &cip, &sip, &sport);
-    struct key k = {.kind = K_SCAN, .a = *cip};
+    const struct tl_addr *sip = &hc->server;
+    uint16_t sport = hc->server_port;
+    struct key k = {.kind = K_SCAN, .a = hc->client};
     struct agg *g = tl_hosts_get(h, &k);
     if (g == NULL)
         return;
     struct scan *s = &g->u.s;
-    if (s->attempts++ == 0 || c->first_ts < s->first)
-        s->first = c->first_ts;
-    if (c->first_ts > s->last)
-        s->last = c->first_ts;
-    enum outcome o = outcome_of(st, t);
+    if (s->attempts++ == 0 || hc->first_ts < s->first)
+        s->first = hc->first_ts;
+    if (hc->first_ts > s->last)
+        s->last = hc->first_ts;
+    enum outcome o = (enum outcome)hc->outcome;
     s->open += o == O_ANSWERED || o == O_HALF_OPEN;
     s->half_open += o == O_HALF_OPEN;
     s->refused += o == O_REFUSED;
     s->unanswered += o == O_UNANSWERED;
     bool had_sets = s->sets != NULL;
     if (failed(o))
-        note_failure(h, s, sip, sport, c->first_ts, o);
+        note_failure(h, s, sip, sport, hc->first_ts, o);
     if (had_sets || (s->sets != NULL && failed(o)))
-        sets_add(s->sets, &h->cfg, sip, sport, c->first_ts, o);
+        sets_add(s->sets, &h->cfg, sip, sport, hc->first_ts, o);
     tl_hosts_bit_set(s->targets, tl_hosts_addr_hash(sip, sport));
     tl_hosts_bit_set(s->ports, tl_hosts_mix(sport + UINT64_C(1)));
     tl_hosts_bit_set(s->hosts, tl_hosts_addr_hash(sip, 0));
-    tl_hosts_ids_add(&s->ids, c->id);
+    tl_hosts_ids_add(&s->ids, hc->id);
 }
 
 void tl_text_syn_scan(const struct tl_anomaly *a, const struct tl_anomaly_about *about,

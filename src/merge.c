@@ -1,8 +1,11 @@
 /*
  * tcplens merge: the NDJSON outputs (or JSON documents, merge_doc.c) of
- * N --shard runs over the same inputs turned back into the records one
- * run would have written: connections, then services and client hosts
- * (counted again from the connections by merge_svc.c).
+ * N --shard runs over the same inputs turned back into the NDJSON or the
+ * JSON document one run would have written: connections in first-seen
+ * order, then host-level anomalies, services, client hosts and the
+ * summary, each counted again from the connection records (merge_rec.c)
+ * by the run's own tables and detectors, which take connections in id
+ * order in a run too.
  *
  * A connection's id in one run is its rank in first-seen order, and
  * first_packet (the frame that made it, numbered alike in every shard)
@@ -15,9 +18,6 @@
  * again. The second is a k-way merge on first_packet, one line held per
  * shard, each written with its rank as its id. Standard input is kept in
  * a temporary file for the second pass.
- *
- * The summary and the host-level anomalies are not merged yet, and the
- * merge says so on stderr (docs/scale-out.md).
  */
 #include "merge.h"
 
@@ -32,7 +32,11 @@
 #include <string.h>
 
 #include "merge_doc.h"
-#include "merge_svc.h"
+#include "merge_rec.h"
+#include "merge_run.h"
+#include "report_int.h"
+#include "tcplens/hosts.h"
+#include "tcplens/report.h"
 #include "tcplens/services.h"
 
 #define CONN_PREFIX "{\"record\":\"connection\",\"id\":"
@@ -62,17 +66,27 @@ struct shard {
     bool seen_summary;
     uint32_t index, count; /* its capture.shard (1/1 for a run unsharded) */
     json_t *inputs;        /* its summary's "inputs" */
+    json_t *capture;       /* its summary's "capture" */
     json_t *read;          /* its capture's times and packet counts */
     struct seen *local;    /* local id -> first_packet, sorted by local id */
     size_t nlocal, caplocal;
 };
 
+/* The outputs: NDJSON, the JSON document. */
+enum { OUT_NDJSON = 0, OUT_JSON, NOUTS };
+
 struct merge {
     struct shard *s; /* s[0].err says the errors that are no one shard's */
-    struct tl_merge_svc *svc;
     size_t n;
     struct seen *all; /* first_packet -> shard, sorted by first_packet */
     size_t nall, capall;
+    struct tl_report *out[NOUTS]; /* NULL: not written */
+    struct report_summary sum;    /* every connection's tallies */
+    struct tl_hosts *hosts;       /* host-level detection */
+    struct tl_merge_rec rec;      /* the connection being written */
+    struct tl_merge_peak peak;
+    char *text; /* its line, id renumbered */
+    size_t len, cap;
 };
 
 /* Why a shard's input cannot be merged, with where; false. */
@@ -185,6 +199,7 @@ static bool take_summary(struct shard *s)
               "ids in the whole run cannot be known; merge shards that list all";
     if (why == NULL) {
         s->inputs = json_incref(json_object_get(o, "inputs"));
+        s->capture = json_incref(cap);
         s->read = json_object();
         static const char *const read_keys[] = {"first_ts", "last_ts", "partial",
                                                 "end",      "packets", "tcp_packets"};
@@ -312,9 +327,35 @@ static bool advance(struct shard *s)
     return r == 0;
 }
 
-/* Writes text up to the number old after key (once, if there), then new
- * in its place; returns where the rest starts. */
-static const char *put_renumbered(FILE *out, const char *text, const char *key, uint64_t old,
+/* Appends n bytes of p to m's line; false short of memory. */
+static bool put(struct merge *m, const char *p, size_t n)
+{
+    if (m->len + n + 1 > m->cap) {
+        size_t cap = m->cap ? m->cap : 4096;
+        while (cap < m->len + n + 1)
+            cap *= 2;
+        char *t = realloc(m->text, cap);
+        if (t == NULL)
+            return false;
+        m->text = t;
+        m->cap = cap;
+    }
+    memcpy(m->text + m->len, p, n);
+    m->len += n;
+    m->text[m->len] = '\0';
+    return true;
+}
+
+static bool put_uint(struct merge *m, uint64_t v)
+{
+    char num[24];
+    int k = snprintf(num, sizeof num, "%" PRIu64, v);
+    return put(m, num, (size_t)k);
+}
+
+/* Puts text up to the number old after key (once, if there), then new in
+ * its place; returns where the rest starts (NULL short of memory). */
+static const char *put_renumbered(struct merge *m, const char *text, const char *key, uint64_t old,
                                   uint64_t new)
 {
     const char *p = strstr(text, key);
@@ -323,8 +364,8 @@ static const char *put_renumbered(FILE *out, const char *text, const char *key, 
     if (p == NULL || strncmp(p + strlen(key), num, (size_t)len) != 0)
         return text;
     p += strlen(key);
-    fwrite(text, 1, (size_t)(p - text), out);
-    fprintf(out, "%" PRIu64, new);
+    if (!put(m, text, (size_t)(p - text)) || !put_uint(m, new))
+        return NULL;
     return p + len;
 }
 
@@ -334,27 +375,98 @@ static uint64_t rank_of(const struct merge *m, uint64_t first_packet)
     return find(m->all, m->nall, first_packet) + 1;
 }
 
-/* Writes s's held line with its id in the whole run, and port_reuse's
+/* s's held line with its id in the whole run, and port_reuse's
  * previous_id (in its evidence and its explanation) as that connection's:
  * an earlier connection on the same 4-tuple, in the same shard. */
-static bool write_conn(const struct merge *m, const struct shard *s, FILE *out)
+static bool format_conn(struct merge *m, const struct shard *s, uint64_t id)
 {
     const char *rest = s->line + strlen(CONN_PREFIX);
     rest += strspn(rest, "0123456789");
-    fprintf(out, "%s%" PRIu64, CONN_PREFIX, rank_of(m, s->first_packet));
+    m->len = 0;
+    if (!put(m, CONN_PREFIX, strlen(CONN_PREFIX)) || !put_uint(m, id))
+        return false;
     uint64_t prev = 0;
     size_t at;
     if (number_after(rest, PREVIOUS_KEY, &prev) &&
         (at = find(s->local, s->nlocal, prev)) < s->nlocal) {
         uint64_t g = rank_of(m, s->local[at].other);
-        rest = put_renumbered(out, rest, PREVIOUS_KEY, prev, g);
-        rest = put_renumbered(out, rest, PREVIOUS_TEXT, prev, g);
+        rest = put_renumbered(m, rest, PREVIOUS_KEY, prev, g);
+        rest = rest != NULL ? put_renumbered(m, rest, PREVIOUS_TEXT, prev, g) : NULL;
     }
-    return fputs(rest, out) >= 0 && fputc('\n', out) != EOF;
+    return rest != NULL && put(m, rest, strlen(rest));
+}
+
+/* Says why writing failed; false. */
+static bool write_failed(const struct merge *m, enum tl_status st)
+{
+    fprintf(m->s[0].err, "tcplens merge: writing: %s\n",
+            st == TL_ENOMEM ? "out of memory" : strerror(errno ? errno : EIO));
+    return false;
+}
+
+/* One connection: counted by the summary, the services and host-level
+ * detection, and handed to each output as its line (the document's
+ * without its "record" member). */
+static bool take_conn(struct merge *m, struct shard *s, uint64_t id)
+{
+    if (!format_conn(m, s, id))
+        return write_failed(m, TL_ENOMEM);
+    if (!tl_merge_rec_read(&m->rec, s->line, s->len, id))
+        return bad(s, "a connection record that cannot be read back (written by another "
+                      "tcplens version?)");
+    const struct tl_conn_view *v = &m->rec.v;
+    tl_report_summary_add(&m->sum, v);
+    tl_hosts_feed(m->hosts, &m->rec.host);
+    tl_merge_peak_add(&m->peak, m->rec.c.first_pkt, v->released_pkt);
+    enum tl_status st = TL_OK;
+    if (m->out[OUT_NDJSON] != NULL)
+        st = tl_report_put_formatted(m->out[OUT_NDJSON], v, m->text, m->len);
+    /* The document's object: the same from its "id" on. */
+    size_t at = strlen(CONN_PREFIX) - strlen("{\"id\":");
+    if (st == TL_OK && m->out[OUT_JSON] != NULL) {
+        m->text[at] = '{';
+        st = tl_report_put_formatted(m->out[OUT_JSON], v, m->text + at, m->len - at);
+    }
+    return st == TL_OK || write_failed(m, st);
+}
+
+/* The records (or the document's members) of the end, as one run writes
+ * them. */
+static bool finish(struct merge *m)
+{
+    struct tl_host_anomaly_list ha = {0};
+    enum tl_status st = tl_hosts_finish(m->hosts, &ha);
+    tl_report_summary_hosts(&m->sum, &ha);
+    void **caps = calloc(m->n, sizeof *caps);
+    struct tl_input_info *inputs = NULL;
+    size_t ninputs = 0;
+    if (caps == NULL || !tl_merge_inputs(m->s[0].inputs, &inputs, &ninputs) || m->peak.failed)
+        st = TL_ENOMEM;
+    struct tl_capture_info cap;
+    for (size_t i = 0; caps != NULL && i < m->n; i++)
+        caps[i] = m->s[i].capture;
+    tl_merge_capture(caps, caps != NULL ? m->n : 0, &cap);
+    cap.peak_flows = (size_t)m->peak.peak;
+    cap.evicted_hosts = tl_hosts_evicted(m->hosts);
+    cap.connections = m->sum.connections;
+    struct tl_run run = {inputs, ninputs, &cap, &ha, NULL, &m->sum};
+    if (m->sum.svc != NULL && (m->sum.svc->svc.untracked != 0 || m->sum.svc->hosts.untracked != 0))
+        fprintf(m->s[0].err,
+                "tcplens merge: more services or client hosts than the %u a table keeps: those "
+                "kept are the first seen, where one run keeps the first whose connections "
+                "ended\n",
+                TL_SVC_MAX);
+    for (int k = 0; k < NOUTS && st == TL_OK; k++)
+        if (m->out[k] != NULL)
+            st = tl_report_finish(m->out[k], &run);
+    free(caps);
+    free(inputs);
+    tl_host_anomaly_list_free(&ha);
+    return st == TL_OK || write_failed(m, st);
 }
 
 /* The k-way merge: the held line with the lowest first_packet goes next. */
-static bool merge_out(struct merge *m, FILE *out)
+static bool merge_out(struct merge *m)
 {
     for (size_t i = 0; i < m->n; i++)
         if (!advance(&m->s[i]))
@@ -366,39 +478,21 @@ static bool merge_out(struct merge *m, FILE *out)
                 min = &m->s[i];
         if (min == NULL)
             break;
-        if (!tl_merge_svc_add(m->svc, min->line, min->len, rank_of(m, min->first_packet))) {
-            bad(min, "a connection record the services table cannot read");
-            return false;
-        }
-        if (!write_conn(m, min, out)) {
-            fprintf(m->s[0].err, "tcplens merge: writing: %s\n", strerror(errno));
-            return false;
-        }
-        if (!advance(min))
+        if (!take_conn(m, min, rank_of(m, min->first_packet)) || !advance(min))
             return false;
     }
-    /* Then the services' and client hosts' records, as one run ends. */
-    if (tl_merge_svc_capped(m->svc))
-        fprintf(m->s[0].err,
-                "tcplens merge: more services or client hosts than the %u a table keeps: those "
-                "kept are the first seen, where one run keeps the first whose connections "
-                "ended\n",
-                TL_SVC_MAX);
-    if (!tl_merge_svc_write(m->svc, out)) {
-        fprintf(m->s[0].err, "tcplens merge: the services and client hosts records: %s\n",
-                ferror(out) ? strerror(errno) : "out of memory");
-        return false;
-    }
-    return true;
+    return finish(m);
 }
 
 static void usage(FILE *f)
 {
-    fputs("usage: tcplens merge [--ndjson=FILE] SHARD... ('-' for standard input)\n"
-          "  Reads the --shard K/N runs' NDJSON or JSON documents and writes, as NDJSON,\n"
-          "  their connection records as one run would have (first-seen order, ids from\n"
-          "  1), then its service and client host records. The shards may come in any\n"
-          "  order; each of 1..N must come once, over the same inputs.\n",
+    fputs("usage: tcplens merge [--ndjson FILE] [--json FILE] SHARD... ('-' for standard input)\n"
+          "  Reads the --shard K/N runs' NDJSON or JSON documents and writes what one run\n"
+          "  would have: the NDJSON records (connections in first-seen order, ids from 1,\n"
+          "  host-level anomalies, services, client hosts, the summary), or with --json\n"
+          "  the JSON document; both, given both. Default: NDJSON on standard output.\n"
+          "  The shards may come in any order; each of 1..N must come once, over the\n"
+          "  same inputs.\n",
           f);
 }
 
@@ -414,35 +508,68 @@ static bool scan_all(struct merge *m)
     return one_set(m);
 }
 
-bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n, FILE *out, FILE *err)
+/* m's outputs, tables and detectors; false short of memory. */
+static bool start(struct merge *m, FILE *ndjson, FILE *json)
 {
-    struct merge m = {calloc(n ? n : 1, sizeof *m.s), tl_merge_svc_new(), n, NULL, 0, 0};
-    if (m.s == NULL || m.svc == NULL) {
-        free(m.s);
-        tl_merge_svc_free(m.svc);
+    FILE *outs[NOUTS] = {ndjson, json};
+    static const enum tl_report_format fmt[NOUTS] = {TL_REPORT_NDJSON, TL_REPORT_JSON};
+    for (int k = 0; k < NOUTS; k++) {
+        struct tl_report_cfg cfg = {.format = fmt[k], .out = outs[k], .reorder = true};
+        if (outs[k] != NULL && (m->out[k] = tl_report_new(&cfg)) == NULL)
+            return false;
+    }
+    tl_report_summary_init(&m->sum);
+    m->hosts = tl_hosts_new(NULL);
+    return m->hosts != NULL;
+}
+
+static void stop(struct merge *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->s[i].own != NULL)
+            fclose(m->s[i].own);
+        free(m->s[i].line);
+        json_decref(m->s[i].inputs);
+        json_decref(m->s[i].capture);
+        json_decref(m->s[i].read);
+        free(m->s[i].local);
+    }
+    free(m->s);
+    free(m->all);
+    for (int k = 0; k < NOUTS; k++)
+        tl_report_free(m->out[k]);
+    tl_report_summary_free(&m->sum);
+    tl_hosts_free(m->hosts);
+    tl_merge_rec_free(&m->rec);
+    tl_merge_peak_free(&m->peak);
+    free(m->text);
+}
+
+bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n, FILE *ndjson, FILE *json,
+                      FILE *err)
+{
+    struct merge *m = calloc(1, sizeof *m);
+    if (m == NULL || (m->s = calloc(n ? n : 1, sizeof *m->s)) == NULL) {
+        free(m);
         fputs("tcplens merge: out of memory\n", err);
         return false;
     }
-    bool ok = n > 0;
+    m->n = n;
+    m->s[0].err = err;
+    bool ok = start(m, ndjson, json);
+    if (!ok)
+        fputs("tcplens merge: out of memory (or no temporary file)\n", err);
+    ok = ok && n > 0;
     for (size_t i = 0; i < n; i++) {
-        m.s[i] = (struct shard){.name = names[i], .err = err, .f = in[i]};
+        m->s[i] = (struct shard){.name = names[i], .err = err, .f = in[i]};
         if (ok && tl_merge_doc_is(in[i])) {
-            m.s[i].f = m.s[i].own = tl_merge_doc_ndjson(in[i], names[i], err);
-            ok = m.s[i].f != NULL;
+            m->s[i].f = m->s[i].own = tl_merge_doc_ndjson(in[i], names[i], err);
+            ok = m->s[i].f != NULL;
         }
     }
-    ok = ok && scan_all(&m) && merge_out(&m, out);
-    for (size_t i = 0; i < n; i++) {
-        if (m.s[i].own != NULL)
-            fclose(m.s[i].own);
-        free(m.s[i].line);
-        json_decref(m.s[i].inputs);
-        json_decref(m.s[i].read);
-        free(m.s[i].local);
-    }
-    free(m.s);
-    free(m.all);
-    tl_merge_svc_free(m.svc);
+    ok = ok && scan_all(m) && merge_out(m);
+    stop(m);
+    free(m);
     return ok;
 }
 
@@ -496,22 +623,36 @@ static bool open_inputs(char **argv, size_t n, FILE **in, const char **names)
 int tl_merge_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"ndjson", required_argument, NULL, 'o'},
+                                         {"json", required_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *outname = NULL;
+    const char *name[NOUTS] = {NULL, NULL};
+    bool asked[NOUTS] = {false, false};
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+ho:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);
             return EXIT_OK;
         }
-        if (c != 'o') {
+        if (c != 'o' && c != 'j') {
             fprintf(stderr, "tcplens merge: unknown option '%s' (tcplens merge --help)\n",
                     argv[optind - 1]);
             return EXIT_ERR;
         }
-        outname = optarg;
+        int k = c == 'o' ? OUT_NDJSON : OUT_JSON;
+        asked[k] = true;
+        name[k] = optarg;
+    }
+    if (!asked[OUT_JSON] && !asked[OUT_NDJSON]) {
+        asked[OUT_NDJSON] = true;
+        name[OUT_NDJSON] = "-";
+    }
+    if (asked[OUT_NDJSON] && asked[OUT_JSON] && strcmp(name[OUT_NDJSON], "-") == 0 &&
+        strcmp(name[OUT_JSON], "-") == 0) {
+        fputs("tcplens merge: --ndjson and --json both on standard output: give one a file\n",
+              stderr);
+        return EXIT_ERR;
     }
     size_t n = (size_t)(argc - optind);
     if (n == 0) {
@@ -524,24 +665,27 @@ int tl_merge_main(int argc, char **argv)
     if (!ok)
         fputs("tcplens merge: out of memory\n", stderr);
     ok = ok && open_inputs(argv + optind, n, in, names);
-    FILE *out = stdout;
-    if (ok && outname != NULL && strcmp(outname, "-") != 0 && (out = fopen(outname, "w")) == NULL) {
-        fprintf(stderr, "tcplens merge: %s: %s\n", outname, strerror(errno));
-        ok = false;
+    FILE *out[NOUTS] = {NULL, NULL};
+    for (int k = 0; ok && k < NOUTS; k++) {
+        if (!asked[k])
+            continue;
+        out[k] = strcmp(name[k], "-") == 0 ? stdout : fopen(name[k], "w");
+        if (out[k] == NULL) {
+            fprintf(stderr, "tcplens merge: %s: %s\n", name[k], strerror(errno));
+            ok = false;
+        }
     }
-    ok = ok && tl_merge_streams(in, names, n, out, stderr);
-    if (out != NULL) {
-        bool own = out != stdout;
-        if ((own ? fclose(out) : fflush(stdout)) != 0 && ok) {
-            fprintf(stderr, "tcplens merge: %s: %s\n", own ? outname : "standard output",
+    ok = ok && tl_merge_streams(in, names, n, out[OUT_NDJSON], out[OUT_JSON], stderr);
+    for (int k = 0; k < NOUTS; k++) {
+        if (out[k] == NULL)
+            continue;
+        bool own = out[k] != stdout;
+        if ((own ? fclose(out[k]) : fflush(stdout)) != 0 && ok) {
+            fprintf(stderr, "tcplens merge: %s: %s\n", own ? name[k] : "standard output",
                     strerror(errno));
             ok = false;
         }
     }
-    if (ok)
-        fputs("tcplens merge: connection, service and client host records merged; the summary "
-              "and the host-level anomalies span shards and are not merged\n",
-              stderr);
     for (size_t i = 0; in != NULL && i < n; i++)
         if (in[i] != NULL)
             fclose(in[i]);

@@ -169,6 +169,15 @@ enum tl_status tl_report_take(struct tl_report *r, const struct tl_conn_view *v,
     return *text != NULL ? TL_OK : TL_ENOMEM;
 }
 
+enum tl_status tl_report_put_formatted(struct tl_report *r, const struct tl_conn_view *v,
+                                       const char *text, size_t len)
+{
+    if (!tl_report_lists(r, v))
+        return TL_OK;
+    r->listed++;
+    return tl_report_put(r, v->conn->id, text, len);
+}
+
 /* A reporter used on its own gets an ordering stage of its own. */
 static struct tl_order *own_order(struct tl_report *r)
 {

@@ -334,6 +334,43 @@ static void w_anomaly(struct tl_jw *w, const struct tl_anomaly *a, const struct 
     tl_jw_obj_end(w);
 }
 
+static void w_usec(struct tl_jw *w, const char *key, int64_t us)
+{
+    tl_jw_key(w, key);
+    tl_jw_usec(w, us);
+}
+
+/* "host_facts": what host-level detection read of it (hosts.h), each
+ * member only where it says something; none at all when nothing does. */
+static void w_host_facts(struct tl_jw *w, const struct tl_host_conn *h)
+{
+    if (h == NULL || !(h->syn_seen || h->hs_ack || h->synack_after_ack || h->syns_lost ||
+                       h->client_time_wait_ts))
+        return;
+    TL_JW_KEY(w, "host_facts");
+    tl_jw_obj_begin(w);
+    if (h->syn_seen) {
+        TL_JW_KEY(w, "outcome");
+        tl_jw_str(w, tl_host_outcome_name((enum tl_host_outcome)h->outcome));
+    }
+    if (h->hs_ack)
+        w_usec(w, "handshake_ack_ts", h->hs_ack_ts);
+    if (h->hs_ack && h->accepted_ts != INT64_MAX)
+        w_usec(w, "accepted_ts", h->accepted_ts);
+    if (h->synack_after_ack != 0) {
+        TL_JW_KEY(w, "synack_after_ack");
+        tl_jw_int(w, h->synack_after_ack);
+    }
+    if (h->syns_lost != 0) {
+        TL_JW_KEY(w, "syns_lost");
+        tl_jw_int(w, h->syns_lost);
+        w_usec(w, "first_syn_ts", h->syn_ts);
+    }
+    if (h->client_time_wait_ts != 0)
+        w_usec(w, "client_time_wait_ts", h->client_time_wait_ts);
+    tl_jw_obj_end(w);
+}
+
 /* Everything after "bytes", in docs/design.md's order. */
 static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
                         const struct tl_conn_ends *ends)
@@ -350,6 +387,11 @@ static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
                tl_zeek_history(v->zeek));
     tl_report_json_rtt(w, v->perf);
     tl_report_json_segments(w, v->perf);
+    w_host_facts(w, v->host);
+    if (v->released_pkt != 0) {
+        TL_JW_KEY(w, "released_packet");
+        tl_jw_int(w, (int64_t)v->released_pkt);
+    }
     TL_JW_KEY(w, "wireshark_filter");
     tl_jw_str(w, tl_report_wireshark_filter(v, ends, filter, sizeof filter));
     if (v->anomalies != NULL) {

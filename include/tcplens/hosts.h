@@ -1,7 +1,10 @@
 /*
  * Host-level anomalies: patterns that only show across connections. The
- * engine hands every connection to tl_hosts_conn() when it reports it;
- * tl_hosts_finish() then lists what the aggregates prove:
+ * engine hands every connection it reports to tl_hosts_take(), which
+ * feeds them to the detectors in id (first-seen) order, whatever order
+ * they end in: tcplens merge feeds a shards' records in the same order
+ * and finds the same. tl_hosts_finish() then lists what the aggregates
+ * prove:
  *
  *   syn_scan               one source sends SYNs to many ports or hosts,
  *                          most of them refused or unanswered
@@ -80,18 +83,74 @@ void tl_host_anomaly_list_free(struct tl_host_anomaly_list *l);
  * they print ha. */
 void tl_host_anomaly_render(const struct tl_host_anomaly *ha, struct tl_anomaly_text *out);
 
+/* What one attempt came to, for syn_scan (a connection whose SYN was seen). */
+enum tl_host_outcome {
+    TL_HOST_ANSWERED = 0, /* SYN-ACK or data from the server */
+    TL_HOST_REFUSED,      /* RST from the server: nothing listening */
+    TL_HOST_UNANSWERED,   /* nothing from the server */
+    TL_HOST_HALF_OPEN,    /* answered, then reset by the client before its ACK */
+    TL_HOST_NOUTCOMES
+};
+
+/* "answered", "refused", "unanswered", "half_open". */
+const char *tl_host_outcome_name(enum tl_host_outcome o);
+
+/*
+ * All the host-level detectors read of one connection (tl_hosts_facts()
+ * takes it from the trackers). The JSON records carry it ("host_facts",
+ * docs/report.md), so that tcplens merge feeds the same detectors the
+ * same connections as one run.
+ */
+struct tl_host_conn {
+    uint64_t id;
+    struct tl_addr client, server;
+    uint16_t server_port;
+    bool syn_seen;             /* roles from the client's SYN: an attempt */
+    bool hs_ack;               /* the server took a handshake ACK, at hs_ack_ts */
+    uint8_t outcome;           /* enum tl_host_outcome, when syn_seen */
+    uint8_t syns_lost;         /* 0; 2: the client's first SYN went unanswered
+                        * before its second; 3: its first three did */
+    uint32_t synack_after_ack; /* SYN-ACKs the server resent after it */
+    int64_t first_ts;
+    int64_t hs_ack_ts;
+    int64_t accepted_ts;         /* the server's first data or FIN; INT64_MAX: none */
+    int64_t syn_ts;              /* the client's first SYN, when syns_lost */
+    int64_t client_time_wait_ts; /* the client entered TIME_WAIT (0: never) */
+};
+
+/* One reported connection's part in host-level detection: c with its
+ * final states st and its tracker t (borrowed). */
+void tl_hosts_facts(const struct tl_conn *c, const struct tl_tcpstate *st, const struct tl_track *t,
+                    struct tl_host_conn *out);
+
 struct tl_hosts;
 
 /* Returns NULL when out of memory. cfg may be NULL (all defaults). */
 TL_MUST_CHECK struct tl_hosts *tl_hosts_new(const struct tl_hosts_cfg *cfg);
 
 /*
- * Takes in one reported connection: c with its final states st and its
- * tracker t (all borrowed until return). Never fails: an aggregate that
- * cannot be allocated is skipped and tl_hosts_finish() says TL_ENOMEM.
+ * Takes in one reported connection at once. Never fails: an aggregate
+ * that cannot be allocated is skipped and tl_hosts_finish() says
+ * TL_ENOMEM. What the detectors find depends on the order connections
+ * come in (windows, the cap): tcplens feeds them in id order.
  */
+void tl_hosts_feed(struct tl_hosts *h, const struct tl_host_conn *hc);
+
+/* tl_hosts_facts(), then tl_hosts_feed(). */
 void tl_hosts_conn(struct tl_hosts *h, const struct tl_conn *c, const struct tl_tcpstate *st,
                    const struct tl_track *t);
+
+/*
+ * Takes a connection that may come out of id order (connections end in
+ * any order), and feeds it once every older one has come: all ids below
+ * oldest have come or are coming now (order.h's rule), or it is the next
+ * id. At most TL_HOSTS_WAIT_MAX wait; past that the oldest waiting is fed
+ * at once (counted: tl_hosts_out_of_order()). tl_hosts_finish() feeds
+ * those still waiting.
+ */
+void tl_hosts_take(struct tl_hosts *h, const struct tl_host_conn *hc, uint64_t oldest);
+#define TL_HOSTS_WAIT_MAX ((size_t)1 << 16)
+uint64_t tl_hosts_out_of_order(const struct tl_hosts *h);
 
 /*
  * Appends every host anomaly, ordered by time (then type, host), to out,

@@ -9,6 +9,7 @@
 #include "tcplens/anomaly.h"
 #include "tcplens/decode.h"
 #include "tcplens/flow.h"
+#include "tcplens/hosts.h"
 #include "tcplens/rtt.h"
 #include "tcplens/tcpstate.h"
 #include "tcplens/timeline.h"
@@ -73,6 +74,12 @@ struct tl_conn_view {
     const struct tl_timeline *timeline;      /* may be NULL */
     const struct tl_anomaly_list *anomalies; /* may be NULL */
     const struct tl_conn_perf *perf;         /* round trips, retransmissions; may be NULL */
+    /* What host-level detection read of it (hosts.h); may be NULL. */
+    const struct tl_host_conn *host;
+    /* The frame at which tcplens let it go (reported it and stopped
+     * holding it): while reading that frame, or before it; 0 when it was
+     * held to the end of the capture. */
+    uint64_t released_pkt;
 };
 
 #endif

@@ -104,6 +104,14 @@ TL_MUST_CHECK enum tl_status tl_report_conn(struct tl_report *r, const struct tl
  * oldest has been handed to it, or is being handed now (tl_order_oldest_held). */
 void tl_report_oldest_held(struct tl_report *r, uint64_t oldest);
 
+/* tcplens merge: v's connection formatted already, in first-seen order
+ * (a shard's record given its id in the whole run), for a JSON or NDJSON
+ * reporter: listed (if it lists v) and written as its own would be. The
+ * tallies are the caller's (tl_run.summary). */
+TL_MUST_CHECK enum tl_status tl_report_put_formatted(struct tl_report *r,
+                                                     const struct tl_conn_view *v, const char *text,
+                                                     size_t len);
+
 /* The ordering stage's side (order.h). tl_report_take() tallies v and, when
  * r lists it, formats it: *text is then a malloc'd string (no newline) the
  * caller frees, else NULL. tl_report_put() writes the text of connection

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FILE *sink = fopen("/dev/null", "w");
     if (sink != NULL) {
-        (void)tl_merge_streams(in, names, n, sink, sink);
+        (void)tl_merge_streams(in, names, n, sink, sink, sink);
         fclose(sink);
     }
 done:

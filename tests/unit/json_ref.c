@@ -103,6 +103,35 @@ static json_t *segments_json(const struct tl_conn_perf *p)
     return o;
 }
 
+static json_t *host_facts_json(const struct tl_host_conn *h)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL &&
+              (!h->syn_seen ||
+               put(o, "outcome",
+                   json_string(tl_host_outcome_name((enum tl_host_outcome)h->outcome)))) &&
+              (!h->hs_ack || put(o, "handshake_ack_ts", ts_json(h->hs_ack_ts))) &&
+              (!h->hs_ack || h->accepted_ts == INT64_MAX ||
+               put(o, "accepted_ts", ts_json(h->accepted_ts))) &&
+              (h->synack_after_ack == 0 ||
+               put(o, "synack_after_ack", json_integer(h->synack_after_ack))) &&
+              (h->syns_lost == 0 || (put(o, "syns_lost", json_integer(h->syns_lost)) &&
+                                     put(o, "first_syn_ts", ts_json(h->syn_ts)))) &&
+              (h->client_time_wait_ts == 0 ||
+               put(o, "client_time_wait_ts", ts_json(h->client_time_wait_ts)));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static bool has_host_facts(const struct tl_host_conn *h)
+{
+    return h != NULL && (h->syn_seen || h->hs_ack || h->synack_after_ack || h->syns_lost ||
+                         h->client_time_wait_ts);
+}
+
 static json_t *states_json(uint8_t client, uint8_t server)
 {
     json_t *o = json_object();
@@ -336,6 +365,9 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
               (v->perf == NULL || put(o, "rtt", rtt_json(v->perf))) &&
               (v->perf == NULL || put(o, "segments", segments_json(v->perf))) &&
+              (!has_host_facts(v->host) || put(o, "host_facts", host_facts_json(v->host))) &&
+              (v->released_pkt == 0 ||
+               put(o, "released_packet", json_integer((json_int_t)v->released_pkt))) &&
               put(o, "wireshark_filter", wireshark_filter(v)) &&
               (v->anomalies == NULL || put(o, "anomalies", anomalies_json(v))) &&
               (v->timeline == NULL ||

@@ -463,6 +463,7 @@ struct synth {
     struct tl_event ev[5];
     struct tl_sum sum[1];
     struct tl_timeline tl;
+    struct tl_host_conn host;
     struct tl_conn_view v;
 };
 
@@ -563,7 +564,17 @@ static void synth_init(struct synth *s, bool v6)
     snprintf(s->zeek.history, sizeof s->zeek.history, "%s", "ShA\"\\d\x02\xc3\xa9");
     synth_anomalies(s);
     synth_timeline(s);
-    s->v = (struct tl_conn_view){c, &s->tcp, &s->zeek, &s->tl, &s->anl, NULL};
+    /* Every host fact, at the ends of their ranges. */
+    s->host = (struct tl_host_conn){.syn_seen = true,
+                                    .hs_ack = true,
+                                    .outcome = 77, /* out of range: "answered" */
+                                    .syns_lost = 3,
+                                    .synack_after_ack = UINT32_MAX,
+                                    .hs_ack_ts = -1,
+                                    .accepted_ts = INT64_MAX - 1,
+                                    .syn_ts = INT64_MIN + 1,
+                                    .client_time_wait_ts = 1};
+    s->v = (struct tl_conn_view){c, &s->tcp, &s->zeek, &s->tl, &s->anl, NULL, &s->host, UINT64_MAX};
 }
 
 /* ---- pretty mode (the document's head) ---- */

@@ -175,7 +175,8 @@ static char *write_page(void)
     static struct fixture fx[2];
     for (int i = 0; i < 2; i++) {
         make_fixture(&fx[i], (uint64_t)(2 - i));
-        struct tl_conn_view v = {&fx[i].conn, &fx[i].tcp, NULL, &fx[i].tl, &fx[i].al, NULL};
+        struct tl_conn_view v = {&fx[i].conn, &fx[i].tcp, NULL, &fx[i].tl,
+                                 &fx[i].al,   NULL,       NULL, 0};
         if (tl_report_conn(r, &v) != TL_OK)
             abort();
     }

@@ -114,7 +114,7 @@ static void anomaly(struct fake *f, enum tl_anomaly_type type, int64_t ts, uint6
 
 static void draw(struct fake *f, struct tl_ladder_cfg cfg, struct got *g)
 {
-    struct tl_conn_view v = {&f->c, NULL, NULL, &f->tl, &f->an, NULL};
+    struct tl_conn_view v = {&f->c, NULL, NULL, &f->tl, &f->an, NULL, NULL, 0};
     struct tl_ladder_sink out = {g, got_line, got_notes};
     memset(g, 0, sizeof *g);
     cfg.on = true;
@@ -319,7 +319,7 @@ static void test_edges(struct tap *t)
     draw(&f, (struct tl_ladder_cfg){0}, &g);
     ok(t, g.n == 2 && strstr(g.line[1], "(no timeline entries)"), "empty timeline");
     got_free(&g);
-    struct tl_conn_view v = {&f.c, NULL, NULL, NULL, NULL, NULL};
+    struct tl_conn_view v = {&f.c, NULL, NULL, NULL, NULL, NULL, NULL, 0};
     struct tl_ladder_cfg cfg = {.on = true};
     struct tl_ladder_sink out = {&g, got_line, got_notes};
     ok(t, tl_report_ladder(&v, &cfg, &out) == TL_OK && g.n == 2, "no timeline, no anomalies");

@@ -93,7 +93,7 @@ static void fake_rst(struct fake *f)
 
 static void fake_feed(struct tl_report *r, struct fake *f)
 {
-    struct tl_conn_view v = {f->c, &f->tcp, NULL, &f->tl, &f->an, NULL};
+    struct tl_conn_view v = {f->c, &f->tcp, NULL, &f->tl, &f->an, NULL, NULL, 0};
     if (tl_report_conn(r, &v) != TL_OK)
         abort();
     free(f->c);

@@ -1,0 +1,156 @@
+/*
+ * tcplens merge: the capture, inputs and peak of the run the shards make
+ * together. Every shard reads every frame (the shard of a segment is
+ * chosen after it is decoded), so what is about frames is the same in
+ * each; what is about connections each counted for its own.
+ */
+#include "merge_run.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merge_rec.h"
+
+static uint64_t u64(json_t *o, const char *key)
+{
+    json_int_t v = json_integer_value(json_object_get(o, key));
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+static int64_t usec(json_t *o, const char *key)
+{
+    int64_t us = 0;
+    (void)tl_merge_usec(json_object_get(o, key), &us);
+    return us;
+}
+
+static void read_alike(json_t *c, struct tl_capture_info *out)
+{
+    out->first_ts = usec(c, "first_ts");
+    out->last_ts = usec(c, "last_ts");
+    out->partial = json_is_true(json_object_get(c, "partial"));
+    json_t *end = json_object_get(c, "end");
+    out->end_ts = usec(end, "ts");
+    const char *src = json_string_value(json_object_get(end, "source"));
+    for (int s = 0; src != NULL && s < TL_CEND_N; s++)
+        if (strcmp(src, tl_capture_end_name((enum tl_capture_end)s)) == 0)
+            out->end_source = (uint8_t)s;
+    out->packets = u64(c, "packets");
+    out->tcp_packets = u64(c, "tcp_packets");
+    json_t *why = json_object_get(c, "skipped_reasons");
+    for (int r = 1; r < TL_DEC_NRESULTS; r++)
+        out->skipped[r] = u64(why, tl_dec_name((enum tl_dec)r));
+    json_t *live = json_object_get(c, "live");
+    if (live != NULL) {
+        out->live = true;
+        out->live_received = u64(live, "received");
+        out->live_dropped = u64(live, "dropped");
+        out->live_if_dropped = u64(live, "if_dropped");
+    }
+    json_t *fs = json_object_get(c, "file_stats");
+    if (fs != NULL) {
+        out->file_stats = true;
+        out->file_received = u64(fs, "received");
+        out->file_if_dropped = u64(fs, "if_dropped");
+        out->file_os_dropped = u64(fs, "os_dropped");
+    }
+}
+
+static void add_own(json_t *c, struct tl_capture_info *out)
+{
+    out->duplicates += u64(c, "duplicates");
+    json_t *ev = json_object_get(c, "evicted");
+    out->evicted_idle += u64(ev, "idle");
+    out->evicted_cap += u64(ev, "max_flows");
+    out->evicted_tombstones += u64(ev, "tombstones");
+    out->late_segments += u64(c, "late_segments");
+    json_t *icmp = json_object_get(c, "icmp_errors");
+    out->icmp_matched += u64(icmp, "matched");
+    out->icmp_unmatched += u64(icmp, "unmatched");
+}
+
+void tl_merge_capture(void *const *caps, size_t n, struct tl_capture_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->worst_severity = -1;
+    if (n > 0)
+        read_alike(caps[0], out);
+    for (size_t i = 0; i < n; i++)
+        add_own(caps[i], out);
+}
+
+bool tl_merge_inputs(const void *inputs, struct tl_input_info **out, size_t *n)
+{
+    json_t *a = (json_t *)(uintptr_t)inputs;
+    *n = json_array_size(a);
+    *out = calloc(*n ? *n : 1, sizeof **out);
+    if (*out == NULL)
+        return false;
+    for (size_t i = 0; i < *n; i++) {
+        json_t *o = json_array_get(a, i);
+        struct tl_input_info *in = &(*out)[i];
+        const char *name = json_string_value(json_object_get(o, "source"));
+        const char *err = json_string_value(json_object_get(o, "error"));
+        in->name = name != NULL ? name : "";
+        in->linktype_name = json_string_value(json_object_get(o, "linktype"));
+        in->packets = u64(o, "packets");
+        in->status = err != NULL ? TL_EIO : TL_OK;
+        if (err != NULL)
+            snprintf(in->error, sizeof in->error, "%s", err);
+    }
+    return true;
+}
+
+static void heap_down(uint64_t *h, size_t n)
+{
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && h[l] < h[m])
+            m = l;
+        if (l + 1 < n && h[l + 1] < h[m])
+            m = l + 1;
+        if (m == i)
+            return;
+        uint64_t t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+void tl_merge_peak_add(struct tl_merge_peak *p, uint64_t first_pkt, uint64_t released_pkt)
+{
+    /* Those let go at or before this frame are gone before it makes this
+     * one (the engine expires, then looks up). */
+    while (p->n > 0 && p->held[0] <= first_pkt) {
+        p->held[0] = p->held[--p->n];
+        heap_down(p->held, p->n);
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 1024;
+        uint64_t *h = realloc(p->held, cap * sizeof *h);
+        if (h == NULL) {
+            p->failed = true;
+            return;
+        }
+        p->held = h;
+        p->cap = cap;
+    }
+    size_t i = p->n++;
+    p->held[i] = released_pkt != 0 ? released_pkt : UINT64_MAX;
+    while (i > 0 && p->held[(i - 1) / 2] > p->held[i]) {
+        uint64_t t = p->held[i];
+        p->held[i] = p->held[(i - 1) / 2];
+        p->held[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    if (p->n > p->peak)
+        p->peak = p->n;
+}
+
+void tl_merge_peak_free(struct tl_merge_peak *p)
+{
+    free(p->held);
+    memset(p, 0, sizeof *p);
+}
