@@ -9,15 +9,19 @@
  *
  * A connection's id in one run is its rank in first-seen order, and
  * first_packet (the frame that made it, numbered alike in every shard)
- * is that order. A shard writes its connections mostly in its own id
- * order, but not always: one left open while too many newer ones waited
- * is written after them (order.h). So the merge reads twice. The first
- * pass checks the shards are one set (every K of N once, over the same
- * inputs, no connection twice) and sorts every first_packet: 16 bytes a
- * connection, and 16 more per shard to name port_reuse's previous_id
- * again. The second is a k-way merge on first_packet, one line held per
- * shard, each written with its rank as its id. Standard input is kept in
- * a temporary file for the second pass.
+ * is that order. The merge reads each shard twice. The first pass checks
+ * the shards are one set (every K of N once, over the same inputs) and
+ * whether each wrote its connections in first_packet order, as a run
+ * does unless too many newer ones waited for an older one (order.h). The
+ * second is a k-way merge on first_packet, one line held per shard. When
+ * every shard is in order, ids are counted as the merge writes, and what
+ * it holds is bounded by what a run holds at once (the connections held
+ * for peak_connections, the host aggregates, the services tables) but
+ * for a byte or two per connection to name port_reuse's previous_id
+ * again (struct idmap). When one is not, every shard is read once more
+ * before the merge, to sort every first_packet: 32 bytes a connection,
+ * from which each gets its rank. Standard input is kept in a temporary
+ * file, to be read again.
  */
 #include "merge.h"
 
@@ -53,6 +57,99 @@ struct seen {
     uint64_t other; /* the shard's index in the list, or first_packet */
 };
 
+/*
+ * The new id of each of a shard's connections, by its local id, for
+ * port_reuse's previous_id, when the shard came in first_packet order: its
+ * local ids then come 1, 2, 3… and the new ones rise too, by about N each
+ * (N shards), so each is kept as its difference from the one before in a
+ * byte or two (7 bits a byte), with the sum so far every IDMAP_STEP of
+ * them to start a lookup from: a million connections cost about a
+ * mebibyte, not the 16 bytes each of a table.
+ */
+#define IDMAP_STEP 64u
+
+struct idmap {
+    uint8_t *bytes;
+    size_t len, cap;
+    uint64_t *mark;  /* mark[k]: the new id of local id k * IDMAP_STEP + 1 */
+    size_t *mark_at; /* and where its difference starts in bytes */
+    size_t nmark, capmark, capmark_at;
+    uint64_t n, last; /* local ids kept, the last one's new id */
+    bool broken;      /* a local id out of turn, or out of memory: no lookups */
+};
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 256;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * size);
+    if (q == NULL)
+        return false;
+    *p = q;
+    *cap = c;
+    return true;
+}
+
+/* Keeps local id local's new id; they must come in turn (1, 2, …). */
+static void idmap_add(struct idmap *m, uint64_t local, uint64_t id)
+{
+    if (m->broken || local != m->n + 1 || id <= m->last) {
+        m->broken = true;
+        return;
+    }
+    if (m->n % IDMAP_STEP == 0) {
+        if (!grow((void **)&m->mark, &m->capmark, m->nmark + 1, sizeof *m->mark) ||
+            !grow((void **)&m->mark_at, &m->capmark_at, m->nmark + 1, sizeof *m->mark_at)) {
+            m->broken = true;
+            return;
+        }
+        m->mark[m->nmark] = id;
+        m->mark_at[m->nmark++] = m->len;
+    }
+    if (!grow((void **)&m->bytes, &m->cap, m->len + 10, 1)) {
+        m->broken = true;
+        return;
+    }
+    for (uint64_t d = id - m->last;; d >>= 7) {
+        m->bytes[m->len++] = (uint8_t)((d & 0x7f) | (d > 0x7f ? 0x80 : 0));
+        if (d <= 0x7f)
+            break;
+    }
+    m->n = local;
+    m->last = id;
+}
+
+/* The new id of local id local; 0 when not kept. */
+static uint64_t idmap_get(const struct idmap *m, uint64_t local)
+{
+    if (m->broken || local == 0 || local > m->n)
+        return 0;
+    size_t k = (size_t)((local - 1) / IDMAP_STEP), at = m->mark_at[k];
+    uint64_t id = m->mark[k];
+    for (uint64_t i = (uint64_t)k * IDMAP_STEP + 1; i <= local; i++) {
+        uint64_t d = 0;
+        for (int shift = 0; at < m->len; shift += 7) {
+            uint8_t b = m->bytes[at++];
+            d |= (uint64_t)(b & 0x7f) << shift;
+            if (!(b & 0x80) || shift > 56)
+                break;
+        }
+        if (i > (uint64_t)k * IDMAP_STEP + 1)
+            id += d;
+    }
+    return id;
+}
+
+static void idmap_free(struct idmap *m)
+{
+    free(m->bytes);
+    free(m->mark);
+    free(m->mark_at);
+}
+
 struct shard {
     const char *name;
     FILE *err; /* where errors are said */
@@ -70,6 +167,9 @@ struct shard {
     json_t *read;          /* its capture's times and packet counts */
     struct seen *local;    /* local id -> first_packet, sorted by local id */
     size_t nlocal, caplocal;
+    bool sorted;         /* its connections come in first_packet order */
+    uint64_t top_packet; /* the highest first_packet so far (pass 1) */
+    struct idmap ids;    /* pass 2, sorted shards: its local ids' new ones */
 };
 
 /* The outputs: NDJSON, the JSON document. */
@@ -87,6 +187,11 @@ struct merge {
     struct tl_merge_peak peak;
     char *text; /* its line, id renumbered */
     size_t len, cap;
+    /* A shard's connections out of first_packet order: ranks and
+     * previous_id from the tables (all, each shard's local) of pass 1.
+     * Else the ids are counted as the k-way merge writes them. */
+    bool tables;
+    uint64_t written, last_packet; /* connections written, the last's first_packet */
 };
 
 /* Why a shard's input cannot be merged, with where; false. */
@@ -220,26 +325,35 @@ static bool take_summary(struct shard *s)
     return true;
 }
 
-/* Pass 1 over shard i: its connections' first_packet and local id, its
- * summary. */
-static bool scan(struct merge *m, size_t i)
+/* A pass over shard i. The first (tables false) checks its lines, takes
+ * its summary and sees whether its connections come in first_packet
+ * order; a second (tables true), needed only when a shard's do not, keeps
+ * every first_packet and local id. */
+static bool scan(struct merge *m, size_t i, bool tables)
 {
     struct shard *s = &m->s[i];
     int r;
     bool ok = true;
+    if (!tables)
+        s->sorted = true;
     while (ok && (r = next_line(s)) > 0) {
         if (strncmp(s->line, CONN_PREFIX, strlen(CONN_PREFIX)) == 0) {
             uint64_t fp = 0, id = 0;
-            if (s->seen_summary)
+            if (!tables && s->seen_summary)
                 ok = bad(s, "a connection after the summary record");
             else if (!number_after(s->line, FIRST_PACKET_KEY, &fp) ||
                      !number_after(s->line, "\"id\":", &id))
                 ok = bad(s, "a connection without first_packet (written by an older tcplens?)");
-            else if (!push(&m->all, &m->nall, &m->capall, fp, i) ||
-                     !push(&s->local, &s->nlocal, &s->caplocal, id, fp))
+            else if (tables && (!push(&m->all, &m->nall, &m->capall, fp, i) ||
+                                !push(&s->local, &s->nlocal, &s->caplocal, id, fp)))
                 ok = bad(s, "out of memory");
+            if (ok && !tables) {
+                s->sorted = s->sorted && fp > s->top_packet;
+                s->top_packet = fp > s->top_packet ? fp : s->top_packet;
+            }
         } else if (strncmp(s->line, SUMMARY_PREFIX, strlen(SUMMARY_PREFIX)) == 0) {
-            ok = s->seen_summary ? bad(s, "two summary records") : take_summary(s);
+            if (!tables)
+                ok = s->seen_summary ? bad(s, "two summary records") : take_summary(s);
         } else if (strncmp(s->line, "{\"record\":", 10) != 0) {
             ok = bad(s, "not a tcplens NDJSON record");
         }
@@ -301,7 +415,7 @@ static bool one_set(const struct merge *m)
         fputc('\n', m->s[0].err);
         return false;
     }
-    for (size_t i = 1; i < m->nall; i++)
+    for (size_t i = 1; m->tables && i < m->nall; i++)
         if (m->all[i].key == m->all[i - 1].key) {
             fprintf(m->s[0].err,
                     "tcplens merge: %s and %s both hold a connection first seen in packet %" PRIu64
@@ -385,11 +499,15 @@ static bool format_conn(struct merge *m, const struct shard *s, uint64_t id)
     m->len = 0;
     if (!put(m, CONN_PREFIX, strlen(CONN_PREFIX)) || !put_uint(m, id))
         return false;
-    uint64_t prev = 0;
+    uint64_t prev = 0, g = 0;
     size_t at;
-    if (number_after(rest, PREVIOUS_KEY, &prev) &&
-        (at = find(s->local, s->nlocal, prev)) < s->nlocal) {
-        uint64_t g = rank_of(m, s->local[at].other);
+    if (number_after(rest, PREVIOUS_KEY, &prev)) {
+        if (!m->tables)
+            g = idmap_get(&s->ids, prev);
+        else if ((at = find(s->local, s->nlocal, prev)) < s->nlocal)
+            g = rank_of(m, s->local[at].other);
+    }
+    if (g != 0) {
         rest = put_renumbered(m, rest, PREVIOUS_KEY, prev, g);
         rest = rest != NULL ? put_renumbered(m, rest, PREVIOUS_TEXT, prev, g) : NULL;
     }
@@ -478,7 +596,20 @@ static bool merge_out(struct merge *m)
                 min = &m->s[i];
         if (min == NULL)
             break;
-        if (!take_conn(m, min, rank_of(m, min->first_packet)) || !advance(min))
+        uint64_t id = ++m->written, local = 0;
+        if (m->tables) {
+            id = rank_of(m, min->first_packet);
+        } else if (id > 1 && min->first_packet == m->last_packet) {
+            fprintf(m->s[0].err,
+                    "tcplens merge: two shards hold a connection first seen in packet %" PRIu64
+                    "\n",
+                    min->first_packet);
+            return false;
+        }
+        m->last_packet = min->first_packet;
+        if (!m->tables && number_after(min->line, "\"id\":", &local))
+            idmap_add(&min->ids, local, id);
+        if (!take_conn(m, min, id) || !advance(min))
             return false;
     }
     return finish(m);
@@ -500,8 +631,15 @@ static void usage(FILE *f)
  * error (said). */
 static bool scan_all(struct merge *m)
 {
-    for (size_t i = 0; i < m->n; i++)
-        if (!scan(m, i))
+    for (size_t i = 0; i < m->n; i++) {
+        if (!scan(m, i, false))
+            return false;
+        m->tables = m->tables || !m->s[i].sorted;
+    }
+    /* A shard that wrote a connection after newer ones (order.h): the
+     * ranks come from a table of every first_packet. */
+    for (size_t i = 0; m->tables && i < m->n; i++)
+        if (!scan(m, i, true))
             return false;
     if (m->nall > 1)
         qsort(m->all, m->nall, sizeof *m->all, by_key);
@@ -533,6 +671,7 @@ static void stop(struct merge *m)
         json_decref(m->s[i].capture);
         json_decref(m->s[i].read);
         free(m->s[i].local);
+        idmap_free(&m->s[i].ids);
     }
     free(m->s);
     free(m->all);
