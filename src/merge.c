@@ -306,8 +306,8 @@ static bool take_summary(struct shard *s)
         s->inputs = json_incref(json_object_get(o, "inputs"));
         s->capture = json_incref(cap);
         s->read = json_object();
-        static const char *const read_keys[] = {"first_ts", "last_ts", "partial",
-                                                "end",      "packets", "tcp_packets"};
+        static const char *const read_keys[] = {"first_ts", "last_ts",     "partial", "end",
+                                                "packets",  "tcp_packets", "filter"};
         for (size_t i = 0; s->read != NULL && i < sizeof read_keys / sizeof read_keys[0]; i++) {
             json_t *v = json_object_get(cap, read_keys[i]);
             if (v != NULL && json_object_set(s->read, read_keys[i], v) != 0)
@@ -567,7 +567,8 @@ static bool finish(struct merge *m)
     cap.peak_flows = (size_t)m->peak.peak;
     cap.evicted_hosts = tl_hosts_evicted(m->hosts);
     cap.connections = m->sum.connections;
-    struct tl_run run = {inputs, ninputs, &cap, &ha, NULL, &m->sum};
+    const char *filter = json_string_value(json_object_get(m->s[0].capture, "filter"));
+    struct tl_run run = {inputs, ninputs, &cap, &ha, filter, &m->sum};
     if (m->sum.svc != NULL && (m->sum.svc->svc.untracked != 0 || m->sum.svc->hosts.untracked != 0))
         fprintf(m->s[0].err,
                 "tcplens merge: more services or client hosts than the %u a table keeps: those "

@@ -249,7 +249,7 @@ void tl_report_json_evidence(struct tl_jw *w, const struct tl_anomaly *a);
  * NDJSON's records share, each written into the object open in w. */
 void tl_report_json_tool(struct tl_jw *w); /* tool, version, schema_version */
 void tl_report_json_inputs(struct tl_jw *w, const struct tl_run *run);
-void tl_report_json_capture(struct tl_jw *w, const struct tl_capture_info *cap);
+void tl_report_json_capture(struct tl_jw *w, const struct tl_run *run);
 void tl_report_json_summary(struct tl_jw *w, const struct tl_report *r);
 void tl_report_json_host_anomaly_fields(struct tl_jw *w, const struct tl_host_anomaly *h);
 TL_MUST_CHECK enum tl_status tl_report_json_doc(const struct tl_report *r, const struct tl_run *run,

@@ -74,8 +74,9 @@ static void w_skipped(struct tl_jw *w, const struct tl_capture_info *cap)
     tl_jw_obj_end(w);
 }
 
-void tl_report_json_capture(struct tl_jw *w, const struct tl_capture_info *cap)
+void tl_report_json_capture(struct tl_jw *w, const struct tl_run *run)
 {
+    const struct tl_capture_info *cap = run->capture;
     TL_JW_KEY(w, "capture");
     tl_jw_obj_begin(w);
     w_ts(w, "first_ts", cap->first_ts);
@@ -92,6 +93,8 @@ void tl_report_json_capture(struct tl_jw *w, const struct tl_capture_info *cap)
     tl_jw_obj_end(w);
     w_uint(w, "packets", cap->packets);
     w_uint(w, "tcp_packets", cap->tcp_packets);
+    if (run->filter != NULL && run->filter[0] != '\0')
+        w_str(w, "filter", run->filter);
     w_uint(w, "duplicates", cap->duplicates);
     w_skipped(w, cap);
     TL_JW_KEY(w, "evicted");
@@ -223,7 +226,7 @@ static void w_head(struct tl_jw *w, const struct tl_report *r, const struct tl_r
     tl_jw_obj_begin(w);
     tl_report_json_tool(w);
     tl_report_json_inputs(w, run);
-    tl_report_json_capture(w, run->capture);
+    tl_report_json_capture(w, run);
     tl_report_json_summary(w, r);
     TL_JW_KEY(w, "host_anomalies");
     tl_jw_arr_begin(w);

@@ -85,7 +85,7 @@ static void summary(struct tl_jw *w, const struct tl_report *r, const struct tl_
     (void)i;
     tl_report_json_tool(w);
     tl_report_json_inputs(w, run);
-    tl_report_json_capture(w, run->capture);
+    tl_report_json_capture(w, run);
     tl_report_json_summary(w, r);
     tl_report_json_services_untracked(w, r->sum);
 }
