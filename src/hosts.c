@@ -426,35 +426,37 @@ void tl_hosts_conn(struct tl_hosts *h, const struct tl_conn *c, const struct tl_
 
 /* ----------------------------------------------------- id order */
 
-static bool wait_before(const struct tl_host_conn *a, const struct tl_host_conn *b)
+/* The waiting heap holds ids and slots: sifting moves 16 bytes, not a
+ * connection's facts. */
+static void wait_swap(struct tl_hosts_wait *x, struct tl_hosts_wait *y)
 {
-    return a->id < b->id;
+    struct tl_hosts_wait t = *x;
+    *x = *y;
+    *y = t;
 }
 
 /* Takes the lowest waiting connection off the heap and feeds it. */
 static void feed_lowest(struct tl_hosts *h)
 {
-    struct tl_host_conn *w = h->wait;
-    struct tl_host_conn hc = w[0];
+    struct tl_hosts_wait *w = h->wait, top = w[0];
     w[0] = w[--h->nwait];
     for (size_t i = 0;;) {
         size_t l = 2 * i + 1, m = i;
-        if (l < h->nwait && wait_before(&w[l], &w[m]))
+        if (l < h->nwait && w[l].id < w[m].id)
             m = l;
-        if (l + 1 < h->nwait && wait_before(&w[l + 1], &w[m]))
+        if (l + 1 < h->nwait && w[l + 1].id < w[m].id)
             m = l + 1;
         if (m == i)
             break;
-        struct tl_host_conn t = w[i];
-        w[i] = w[m];
-        w[m] = t;
+        wait_swap(&w[i], &w[m]);
         i = m;
     }
-    if (hc.id < h->next_id)
+    if (top.id < h->next_id)
         h->out_of_order++; /* a newer one went first (the cap) */
     else
-        h->next_id = hc.id + 1;
-    tl_hosts_feed(h, &hc);
+        h->next_id = top.id + 1;
+    h->free_slot[h->nfree++] = top.slot;
+    tl_hosts_feed(h, &h->slot[top.slot]);
 }
 
 /* Feeds the waiting connections whose turn has come. */
@@ -464,27 +466,52 @@ static void feed_due(struct tl_hosts *h)
         feed_lowest(h);
 }
 
+/* Room for one more waiting connection; false short of memory. */
+static bool wait_room(struct tl_hosts *h)
+{
+    if (h->nwait < h->capwait)
+        return true;
+    size_t cap = h->capwait ? h->capwait * 2 : 64;
+    struct tl_hosts_wait *w = realloc(h->wait, cap * sizeof *w);
+    if (w != NULL)
+        h->wait = w;
+    struct tl_host_conn *sl = w != NULL ? realloc(h->slot, cap * sizeof *sl) : NULL;
+    if (sl != NULL)
+        h->slot = sl;
+    uint32_t *fr = sl != NULL ? realloc(h->free_slot, cap * sizeof *fr) : NULL;
+    if (fr == NULL)
+        return false;
+    h->free_slot = fr;
+    for (size_t i = h->capwait; i < cap; i++) /* the new slots are free */
+        h->free_slot[h->nfree++] = (uint32_t)i;
+    h->capwait = cap;
+    return true;
+}
+
 void tl_hosts_take(struct tl_hosts *h, const struct tl_host_conn *hc, uint64_t oldest)
 {
     if (oldest > h->oldest_held)
         h->oldest_held = oldest;
-    if (h->nwait == h->capwait) {
-        size_t cap = h->capwait ? h->capwait * 2 : 64;
-        struct tl_host_conn *w = realloc(h->wait, cap * sizeof *w);
-        if (w == NULL) { /* fed at once, out of order: the findings may differ */
-            h->failed = true;
-            tl_hosts_feed(h, hc);
-            return;
-        }
-        h->wait = w;
-        h->capwait = cap;
+    /* Most come in their turn, with nothing waiting: fed at once. */
+    if (h->nwait == 0 && (hc->id == h->next_id || hc->id < h->oldest_held)) {
+        if (hc->id < h->next_id)
+            h->out_of_order++;
+        else
+            h->next_id = hc->id + 1;
+        tl_hosts_feed(h, hc);
+        return;
     }
+    if (!wait_room(h)) { /* fed at once, out of order: the findings may differ */
+        h->failed = true;
+        tl_hosts_feed(h, hc);
+        return;
+    }
+    uint32_t sl = h->free_slot[--h->nfree];
+    h->slot[sl] = *hc;
     size_t i = h->nwait++;
-    h->wait[i] = *hc;
-    while (i > 0 && wait_before(&h->wait[i], &h->wait[(i - 1) / 2])) {
-        struct tl_host_conn t = h->wait[i];
-        h->wait[i] = h->wait[(i - 1) / 2];
-        h->wait[(i - 1) / 2] = t;
+    h->wait[i] = (struct tl_hosts_wait){hc->id, sl};
+    while (i > 0 && h->wait[i].id < h->wait[(i - 1) / 2].id) {
+        wait_swap(&h->wait[i], &h->wait[(i - 1) / 2]);
         i = (i - 1) / 2;
     }
     feed_due(h);
@@ -762,6 +789,8 @@ void tl_hosts_free(struct tl_hosts *h)
     }
     tl_host_anomaly_list_free(&h->found);
     free(h->wait);
+    free(h->slot);
+    free(h->free_slot);
     free(h->buckets);
     free(h);
 }

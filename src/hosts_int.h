@@ -86,6 +86,11 @@ struct agg {
     } u;
 };
 
+struct tl_hosts_wait {
+    uint64_t id;
+    uint32_t slot;
+};
+
 struct tl_hosts {
     struct tl_hosts_cfg cfg;
     /* Dropped aggregates by kind, for the next one of the kind: the
@@ -98,9 +103,11 @@ struct tl_hosts {
     uint64_t evicted, dropped;
     bool failed;
     /* Connections that came before an older one (tl_hosts_take()): a
-     * min-heap by id. */
-    struct tl_host_conn *wait;
-    size_t nwait, capwait;
+     * min-heap by id of their slots, capwait of each. */
+    struct tl_hosts_wait *wait;
+    struct tl_host_conn *slot;
+    uint32_t *free_slot; /* the slots not in use, nfree of them */
+    size_t nwait, capwait, nfree;
     uint64_t next_id;     /* the lowest id not fed yet, when all below were */
     uint64_t oldest_held; /* every lower id has come */
     uint64_t out_of_order;
