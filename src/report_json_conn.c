@@ -371,6 +371,31 @@ static void w_host_facts(struct tl_jw *w, const struct tl_host_conn *h)
     tl_jw_obj_end(w);
 }
 
+/* "seq": each side's sequence space, absolute, for the sides that sent
+ * anything: where its timeline's seq and ack count from (isn) and how far
+ * it sent (next). What tcplens merge joins a connection across two
+ * captures by. */
+static void w_seq(struct tl_jw *w, const struct tl_tcpstate *tcp)
+{
+    static const char *const role[2] = {"client", "server"};
+    if (tcp == NULL || !(tcp->ep[0].seen || tcp->ep[1].seen))
+        return;
+    TL_JW_KEY(w, "seq");
+    tl_jw_obj_begin(w);
+    for (int r = 0; r < 2; r++) {
+        if (!tcp->ep[r].seen)
+            continue;
+        tl_jw_key(w, role[r]);
+        tl_jw_obj_begin(w);
+        TL_JW_KEY(w, "isn");
+        tl_jw_int(w, tcp->ep[r].isn);
+        TL_JW_KEY(w, "next");
+        tl_jw_int(w, tcp->ep[r].snd_nxt);
+        tl_jw_obj_end(w);
+    }
+    tl_jw_obj_end(w);
+}
+
 /* Everything after "bytes", in docs/design.md's order. */
 static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
                         const struct tl_conn_ends *ends)
@@ -387,6 +412,7 @@ static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
                tl_zeek_history(v->zeek));
     tl_report_json_rtt(w, v->perf);
     tl_report_json_segments(w, v->perf);
+    w_seq(w, v->tcp);
     w_host_facts(w, v->host);
     if (v->released_pkt != 0) {
         TL_JW_KEY(w, "released_packet");

@@ -126,6 +126,29 @@ static json_t *host_facts_json(const struct tl_host_conn *h)
     return o;
 }
 
+static json_t *side_seq_json(const struct tl_ep *ep)
+{
+    json_t *o = json_object();
+    if (o == NULL || !put(o, "isn", json_integer(ep->isn)) ||
+        !put(o, "next", json_integer(ep->snd_nxt))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *seq_json(const struct tl_tcpstate *tcp)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL && (!tcp->ep[0].seen || put(o, "client", side_seq_json(&tcp->ep[0]))) &&
+              (!tcp->ep[1].seen || put(o, "server", side_seq_json(&tcp->ep[1])));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static bool has_host_facts(const struct tl_host_conn *h)
 {
     return h != NULL && (h->syn_seen || h->hs_ack || h->synack_after_ack || h->syns_lost ||
@@ -365,6 +388,8 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
               (v->perf == NULL || put(o, "rtt", rtt_json(v->perf))) &&
               (v->perf == NULL || put(o, "segments", segments_json(v->perf))) &&
+              (v->tcp == NULL || !(v->tcp->ep[0].seen || v->tcp->ep[1].seen) ||
+               put(o, "seq", seq_json(v->tcp))) &&
               (!has_host_facts(v->host) || put(o, "host_facts", host_facts_json(v->host))) &&
               (v->released_pkt == 0 ||
                put(o, "released_packet", json_integer((json_int_t)v->released_pkt))) &&
