@@ -95,13 +95,15 @@ bool mv_u32_of(json_t *o, const char *key, uint32_t *out)
 
 /* Seconds as tl_jw_usec() writes them, to the µs they were: the one
  * whose quotient by 1e6 is the double read, as the writer's digits read
- * back as the nearest double to us / 1e6 (exact where µs are). */
+ * back as the nearest double to us / 1e6. */
 bool mv_usec_val(json_t *v, int64_t *us)
 {
     if (!json_is_number(v))
         return false;
     double d = json_number_value(v), x = d * 1e6;
-    if (!(x > -9.0e18 && x < 9.0e18))
+    /* Past 2^53 µs (the year 2255) the writer's seconds are a double's,
+     * not the µs: nothing reads back as it was. */
+    if (!(x >= -9007199254740992.0 && x <= 9007199254740992.0))
         return false;
     int64_t c = (int64_t)(x + (x < 0 ? -0.5 : 0.5));
     for (int64_t k = c - 1; k <= c + 1; k++)
