@@ -228,7 +228,9 @@ void tl_anomaly_render(const struct tl_anomaly *a, const struct tl_anomaly_about
 {
     static const struct tl_anomaly_about none = {NULL, NULL};
     memset(out, 0, sizeof *out);
-    if (a->type < TL_AN_NTYPES)
+    if (a->texts != NULL)
+        *out = *a->texts;
+    else if (a->type < TL_AN_NTYPES)
         registry[a->type].render(a, about != NULL ? about : &none, out);
 }
 

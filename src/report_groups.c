@@ -31,6 +31,7 @@ void tl_report_groups_free(struct report_groups *g)
     free(g->e);
     for (int t = 0; t < TL_AN_NTYPES; t++) {
         free(g->t[t].ex_c);
+        free(g->t[t].ex_texts);
         free(g->t[t].ex_h);
     }
     memset(g, 0, sizeof *g);
@@ -197,8 +198,17 @@ static void keep_example(struct report_group_type *t, const struct tl_anomaly *a
         *failed = true; /* the report would word it without its addresses */
         return;
     }
+    if (a->texts != NULL && t->ex_texts == NULL &&
+        (t->ex_texts = malloc(sizeof *t->ex_texts)) == NULL) {
+        *failed = true;
+        return;
+    }
     memcpy(t->ex_c, c, sizeof *t->ex_c);
     t->ex_a = *a;
+    if (a->texts != NULL) {
+        *t->ex_texts = *a->texts;
+        t->ex_a.texts = t->ex_texts;
+    }
     t->ex_id = c->id;
 }
 

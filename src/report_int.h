@@ -81,6 +81,9 @@ struct report_group_type {
     uint64_t ex_id;
     struct tl_anomaly ex_a;
     struct tl_conn *ex_c;
+    /* A copy of ex_a's texts when it carries them (read back from a
+     * record): they are the record reader's only until its next one. */
+    struct tl_anomaly_text *ex_texts;
     struct tl_host_anomaly *ex_h;
     bool ex_set;
 };

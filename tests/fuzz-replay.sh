@@ -6,11 +6,11 @@ set -u
 srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 builddir=${BUILDDIR:-.}
 skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
-for h in decode pipeline pcapng merge; do
+for h in decode pipeline pcapng merge merge_view; do
     [ -x "$builddir/tests/fuzz/replay_$h" ] || skip "tests/fuzz/replay_$h not built"
 done
 n=0 failed=0
-for h in decode pipeline pcapng merge; do
+for h in decode pipeline pcapng merge merge_view; do
     out=$("$builddir/tests/fuzz/replay_$h" "$srcdir/tests/fuzz/corpus/$h" 2>&1)
     rc=$?
     count=$(printf '%s\n' "$out" | grep -c '^ok ')

@@ -183,6 +183,11 @@ struct tl_anomaly {
      * prints it. Each type names its slots next to its detector. */
     int64_t aux[TL_ANOM_MAX_AUX];
     struct tl_addr addr; /* the value of its TL_EVK_ADDR field (one at most) */
+    /* NULL, but for an anomaly read back from a record (src/merge_view.c):
+     * the texts the record carries, which tl_anomaly_render() then gives
+     * as they are, since the record lacks aux[] and a kept series. Borrowed
+     * from the reader, valid until its next record. */
+    const struct tl_anomaly_text *texts;
 };
 
 struct tl_anomaly_list {
