@@ -351,6 +351,32 @@ static bool read_seq_space(struct tl_conn *c, struct tl_ep *client, const char *
     return dec32(&p, &client->snd_nxt);
 }
 
+/* seq (report_json_conn.c's w_seq()): the sides that sent anything. */
+static bool read_seq(struct tl_tcpstate *tcp, json_t *o)
+{
+    static const char *const role[2] = {"client", "server"};
+    json_t *sq = json_object_get(o, "seq");
+    if (sq == NULL)
+        return true;
+    if (!json_is_object(sq))
+        return false;
+    for (int r = 0; r < 2; r++) {
+        json_t *side = json_object_get(sq, role[r]), *acked;
+        if (side == NULL)
+            continue;
+        struct tl_ep *ep = &tcp->ep[r];
+        if (!mv_u32_of(side, "isn", &ep->isn) || !mv_u32_of(side, "next", &ep->snd_nxt))
+            return false;
+        ep->seen = true;
+        if ((acked = json_object_get(side, "syn_acked")) != NULL) {
+            if (!json_is_true(acked))
+                return false;
+            ep->syn_acked = true;
+        }
+    }
+    return true;
+}
+
 /* states_at_end, zeek and the filter's sequence space. */
 static bool read_states(struct tl_merge_view *mv, json_t *o)
 {
@@ -365,7 +391,7 @@ static bool read_states(struct tl_merge_view *mv, json_t *o)
         mv->tcp.ep[TL_ROLE_CLIENT].state = (uint8_t)cs;
         mv->tcp.ep[TL_ROLE_SERVER].state = (uint8_t)ss;
         mv->v.tcp = &mv->tcp;
-        if (!read_seq_space(&mv->c, &mv->tcp.ep[TL_ROLE_CLIENT], filter))
+        if (!read_seq(&mv->tcp, o) || !read_seq_space(&mv->c, &mv->tcp.ep[TL_ROLE_CLIENT], filter))
             return false;
     }
     if (zo != NULL) {

@@ -372,9 +372,9 @@ static void w_host_facts(struct tl_jw *w, const struct tl_host_conn *h)
 }
 
 /* "seq": each side's sequence space, absolute, for the sides that sent
- * anything: where its timeline's seq and ack count from (isn) and how far
- * it sent (next). What tcplens merge joins a connection across two
- * captures by. */
+ * anything: where its timeline's seq and ack count from (isn), how far it
+ * sent (next), and whether the peer acknowledged its SYN (syn_acked, only
+ * when it did: the summary's short-lived connections count it). */
 static void w_seq(struct tl_jw *w, const struct tl_tcpstate *tcp)
 {
     static const char *const role[2] = {"client", "server"};
@@ -391,6 +391,10 @@ static void w_seq(struct tl_jw *w, const struct tl_tcpstate *tcp)
         tl_jw_int(w, tcp->ep[r].isn);
         TL_JW_KEY(w, "next");
         tl_jw_int(w, tcp->ep[r].snd_nxt);
+        if (tcp->ep[r].syn_acked) {
+            TL_JW_KEY(w, "syn_acked");
+            tl_jw_bool(w, true);
+        }
         tl_jw_obj_end(w);
     }
     tl_jw_obj_end(w);

@@ -130,7 +130,8 @@ static json_t *side_seq_json(const struct tl_ep *ep)
 {
     json_t *o = json_object();
     if (o == NULL || !put(o, "isn", json_integer(ep->isn)) ||
-        !put(o, "next", json_integer(ep->snd_nxt))) {
+        !put(o, "next", json_integer(ep->snd_nxt)) ||
+        (ep->syn_acked && !put(o, "syn_acked", json_true()))) {
         json_decref(o);
         return NULL;
     }
