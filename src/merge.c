@@ -1,11 +1,13 @@
 /*
  * tcplens merge: the NDJSON outputs (or JSON documents, merge_doc.c) of
- * N --shard runs over the same inputs turned back into the NDJSON or the
- * JSON document one run would have written: connections in first-seen
- * order, then host-level anomalies, services, client hosts and the
- * summary, each counted again from the connection records (merge_rec.c)
- * by the run's own tables and detectors, which take connections in id
- * order in a run too.
+ * N --shard runs over the same inputs turned back into what one run would
+ * have written: its NDJSON, its JSON document, its text report, its HTML
+ * page. Connections come in first-seen order; the host-level anomalies,
+ * services, client hosts and the summary are counted again from the
+ * connection records by the run's own tables and detectors (which take
+ * connections in id order in a run too). Each record is read back into
+ * what those count (merge_rec.c), or whole (merge_view.c) when the text
+ * or HTML report, which print each connection's detail, is written.
  *
  * A connection's id in one run is its rank in first-seen order, and
  * first_packet (the frame that made it, numbered alike in every shard)
@@ -38,6 +40,7 @@
 #include "merge_doc.h"
 #include "merge_rec.h"
 #include "merge_run.h"
+#include "merge_view.h"
 #include "report_int.h"
 #include "tcplens/hosts.h"
 #include "tcplens/report.h"
@@ -172,8 +175,13 @@ struct shard {
     struct idmap ids;    /* pass 2, sorted shards: its local ids' new ones */
 };
 
-/* The outputs: NDJSON, the JSON document. */
-enum { OUT_NDJSON = 0, OUT_JSON, NOUTS };
+enum {
+    OUT_NDJSON = TL_MERGE_NDJSON,
+    OUT_JSON = TL_MERGE_JSON,
+    OUT_TEXT = TL_MERGE_TEXT,
+    OUT_HTML = TL_MERGE_HTML,
+    NOUTS = TL_MERGE_NOUTS
+};
 
 struct merge {
     struct shard *s; /* s[0].err says the errors that are no one shard's */
@@ -184,6 +192,11 @@ struct merge {
     struct report_summary sum;    /* every connection's tallies */
     struct tl_hosts *hosts;       /* host-level detection */
     struct tl_merge_rec rec;      /* the connection being written */
+    /* The text and HTML reports read each connection whole: read back
+     * into mv when one of them is written (views), else only its head
+     * into rec. */
+    struct tl_merge_view mv;
+    bool views;
     struct tl_merge_peak peak;
     char *text; /* its line, id renumbered */
     size_t len, cap;
@@ -522,22 +535,54 @@ static bool write_failed(const struct merge *m, enum tl_status st)
     return false;
 }
 
+/* The text and HTML reports' part of v: formatted, then written (the
+ * merge hands connections over in id order: nothing waits). */
+static enum tl_status take_view(struct merge *m, const struct tl_conn_view *v)
+{
+    enum tl_status st = TL_OK;
+    for (int k = OUT_TEXT; k <= OUT_HTML && st == TL_OK; k++) {
+        char *text = NULL;
+        size_t len = 0;
+        if (m->out[k] == NULL)
+            continue;
+        st = tl_report_take(m->out[k], v, &text, &len);
+        if (st == TL_OK && text != NULL)
+            st = tl_report_put(m->out[k], v->conn->id, text, len);
+        free(text);
+    }
+    return st;
+}
+
+/* m's line read back: whole (m->mv) for the text and HTML reports, else
+ * what the summaries count (m->rec); NULL when it cannot be. */
+static const struct tl_conn_view *read_back(struct merge *m, uint64_t id)
+{
+    if (m->views) {
+        if (!tl_merge_view_read(&m->mv, m->text, m->len))
+            return NULL;
+        return &m->mv.v;
+    }
+    return tl_merge_rec_read(&m->rec, m->text, m->len, id) ? &m->rec.v : NULL;
+}
+
 /* One connection: counted by the summary, the services and host-level
- * detection, and handed to each output as its line (the document's
- * without its "record" member). */
+ * detection, and handed to each output: the NDJSON and the document its
+ * line (the document's without its "record" member), the text and HTML
+ * reports its view. */
 static bool take_conn(struct merge *m, struct shard *s, uint64_t id)
 {
     if (!format_conn(m, s, id))
         return write_failed(m, TL_ENOMEM);
-    if (!tl_merge_rec_read(&m->rec, s->line, s->len, id))
+    const struct tl_conn_view *v = read_back(m, id);
+    if (v == NULL)
         return bad(s, "a connection record that cannot be read back (written by another "
                       "tcplens version?)");
-    const struct tl_conn_view *v = &m->rec.v;
     tl_report_summary_add(&m->sum, v);
-    tl_hosts_feed(m->hosts, &m->rec.host);
-    tl_merge_peak_add(&m->peak, m->rec.c.first_pkt, v->released_pkt);
-    enum tl_status st = TL_OK;
-    if (m->out[OUT_NDJSON] != NULL)
+    if (v->host != NULL)
+        tl_hosts_feed(m->hosts, v->host);
+    tl_merge_peak_add(&m->peak, v->conn->first_pkt, v->released_pkt);
+    enum tl_status st = take_view(m, v);
+    if (st == TL_OK && m->out[OUT_NDJSON] != NULL)
         st = tl_report_put_formatted(m->out[OUT_NDJSON], v, m->text, m->len);
     /* The document's object: the same from its "id" on. */
     size_t at = strlen(CONN_PREFIX) - strlen("{\"id\":");
@@ -618,13 +663,14 @@ static bool merge_out(struct merge *m)
 
 static void usage(FILE *f)
 {
-    fputs("usage: tcplens merge [--ndjson FILE] [--json FILE] SHARD... ('-' for standard input)\n"
+    fputs("usage: tcplens merge [--ndjson FILE] [--json FILE] [--text FILE] [--html FILE]\n"
+          "                     SHARD... ('-' for standard input; FILE '-': standard output)\n"
           "  Reads the --shard K/N runs' NDJSON or JSON documents and writes what one run\n"
-          "  would have: the NDJSON records (connections in first-seen order, ids from 1,\n"
-          "  host-level anomalies, services, client hosts, the summary), or with --json\n"
-          "  the JSON document; both, given both. Default: NDJSON on standard output.\n"
-          "  The shards may come in any order; each of 1..N must come once, over the\n"
-          "  same inputs.\n",
+          "  would have: its NDJSON records (connections in first-seen order, ids from 1,\n"
+          "  host-level anomalies, services, client hosts, the summary), its JSON\n"
+          "  document, its text report, its HTML page; each to its file, NDJSON on\n"
+          "  standard output when none is named. The shards may come in any order; each\n"
+          "  of 1..N must come once, over the same inputs.\n",
           f);
 }
 
@@ -648,15 +694,17 @@ static bool scan_all(struct merge *m)
 }
 
 /* m's outputs, tables and detectors; false short of memory. */
-static bool start(struct merge *m, FILE *ndjson, FILE *json)
+static bool start(struct merge *m, FILE *const *outs)
 {
-    FILE *outs[NOUTS] = {ndjson, json};
-    static const enum tl_report_format fmt[NOUTS] = {TL_REPORT_NDJSON, TL_REPORT_JSON};
+    static const enum tl_report_format fmt[NOUTS] = {TL_REPORT_NDJSON, TL_REPORT_JSON,
+                                                     TL_REPORT_TEXT, TL_REPORT_HTML};
     for (int k = 0; k < NOUTS; k++) {
         struct tl_report_cfg cfg = {.format = fmt[k], .out = outs[k], .reorder = true};
         if (outs[k] != NULL && (m->out[k] = tl_report_new(&cfg)) == NULL)
             return false;
     }
+    m->views = outs[OUT_TEXT] != NULL || outs[OUT_HTML] != NULL;
+    tl_merge_view_init(&m->mv);
     tl_report_summary_init(&m->sum);
     m->hosts = tl_hosts_new(NULL);
     return m->hosts != NULL;
@@ -681,12 +729,13 @@ static void stop(struct merge *m)
     tl_report_summary_free(&m->sum);
     tl_hosts_free(m->hosts);
     tl_merge_rec_free(&m->rec);
+    tl_merge_view_free(&m->mv);
     tl_merge_peak_free(&m->peak);
     free(m->text);
 }
 
-bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n, FILE *ndjson, FILE *json,
-                      FILE *err)
+bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n,
+                      FILE *const out[TL_MERGE_NOUTS], FILE *err)
 {
     struct merge *m = calloc(1, sizeof *m);
     if (m == NULL || (m->s = calloc(n ? n : 1, sizeof *m->s)) == NULL) {
@@ -696,7 +745,7 @@ bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n, FILE 
     }
     m->n = n;
     m->s[0].err = err;
-    bool ok = start(m, ndjson, json);
+    bool ok = start(m, out);
     if (!ok)
         fputs("tcplens merge: out of memory (or no temporary file)\n", err);
     ok = ok && n > 0;
@@ -762,36 +811,35 @@ static bool open_inputs(char **argv, size_t n, FILE **in, const char **names)
 
 int tl_merge_main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"ndjson", required_argument, NULL, 'o'},
-                                         {"json", required_argument, NULL, 'j'},
+    static const struct option opts[] = {{"ndjson", required_argument, NULL, OUT_NDJSON},
+                                         {"json", required_argument, NULL, OUT_JSON},
+                                         {"text", required_argument, NULL, OUT_TEXT},
+                                         {"html", required_argument, NULL, OUT_HTML},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *name[NOUTS] = {NULL, NULL};
-    bool asked[NOUTS] = {false, false};
-    int c;
+    const char *name[NOUTS] = {NULL};
+    int c, on_stdout = 0, asked = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);
             return EXIT_OK;
         }
-        if (c != 'o' && c != 'j') {
+        if (c < 0 || c >= NOUTS) {
             fprintf(stderr, "tcplens merge: unknown option '%s' (tcplens merge --help)\n",
                     argv[optind - 1]);
             return EXIT_ERR;
         }
-        int k = c == 'o' ? OUT_NDJSON : OUT_JSON;
-        asked[k] = true;
-        name[k] = optarg;
+        asked += name[c] == NULL;
+        on_stdout += strcmp(optarg, "-") == 0 && (name[c] == NULL || strcmp(name[c], "-") != 0);
+        name[c] = optarg;
     }
-    if (!asked[OUT_JSON] && !asked[OUT_NDJSON]) {
-        asked[OUT_NDJSON] = true;
+    if (asked == 0) {
         name[OUT_NDJSON] = "-";
+        on_stdout = 1;
     }
-    if (asked[OUT_NDJSON] && asked[OUT_JSON] && strcmp(name[OUT_NDJSON], "-") == 0 &&
-        strcmp(name[OUT_JSON], "-") == 0) {
-        fputs("tcplens merge: --ndjson and --json both on standard output: give one a file\n",
-              stderr);
+    if (on_stdout > 1) {
+        fputs("tcplens merge: two outputs on standard output: give all but one a file\n", stderr);
         return EXIT_ERR;
     }
     size_t n = (size_t)(argc - optind);
@@ -805,9 +853,9 @@ int tl_merge_main(int argc, char **argv)
     if (!ok)
         fputs("tcplens merge: out of memory\n", stderr);
     ok = ok && open_inputs(argv + optind, n, in, names);
-    FILE *out[NOUTS] = {NULL, NULL};
+    FILE *out[NOUTS] = {NULL};
     for (int k = 0; ok && k < NOUTS; k++) {
-        if (!asked[k])
+        if (name[k] == NULL)
             continue;
         out[k] = strcmp(name[k], "-") == 0 ? stdout : fopen(name[k], "w");
         if (out[k] == NULL) {
@@ -815,7 +863,7 @@ int tl_merge_main(int argc, char **argv)
             ok = false;
         }
     }
-    ok = ok && tl_merge_streams(in, names, n, out[OUT_NDJSON], out[OUT_JSON], stderr);
+    ok = ok && tl_merge_streams(in, names, n, out, stderr);
     for (int k = 0; k < NOUTS; k++) {
         if (out[k] == NULL)
             continue;

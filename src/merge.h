@@ -6,12 +6,21 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* What a merge writes; each output may be NULL (not written). */
+enum tl_merge_out {
+    TL_MERGE_NDJSON = 0, /* the NDJSON records */
+    TL_MERGE_JSON,       /* the JSON document */
+    TL_MERGE_TEXT,       /* the text report */
+    TL_MERGE_HTML,       /* the HTML page */
+    TL_MERGE_NOUTS
+};
+
 /* Merges the shards in[0..n) (seekable: each is read twice), named
- * names[i] in messages, into the NDJSON ndjson and the JSON document json
- * (either may be NULL: not written); says what is wrong on err (one
- * line). False when they do not merge or an output failed. */
-bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n, FILE *ndjson, FILE *json,
-                      FILE *err);
+ * names[i] in messages, into out[] (by enum tl_merge_out); says what is
+ * wrong on err (one line). False when they do not merge or an output
+ * failed. */
+bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n,
+                      FILE *const out[TL_MERGE_NOUTS], FILE *err);
 
 /* The "merge" command, argv[0] being "merge"; returns the exit status. */
 int tl_merge_main(int argc, char **argv);

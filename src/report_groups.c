@@ -279,7 +279,9 @@ struct ranked {
 };
 
 /* Types worst first, then the most connections, then registry order;
- * within a type the biggest group first, then the first seen. */
+ * within a type the biggest group first, then the one whose first
+ * connection came first (whatever order they ended in: a merge of
+ * shards, which takes them in id order, ranks them alike). */
 static int group_order(const void *pa, const void *pb)
 {
     const struct ranked *x = pa, *y = pb;
@@ -293,6 +295,8 @@ static int group_order(const void *pa, const void *pb)
     }
     if (a->n != b->n)
         return a->n > b->n ? -1 : 1;
+    if (a->nex > 0 && b->nex > 0 && a->ex[0] != b->ex[0])
+        return a->ex[0] < b->ex[0] ? -1 : 1;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 

@@ -40,26 +40,30 @@ norm() {
 }
 
 # merged NAME SHARDS FILE...: 0 when the shards' merge equals the run's
-# NDJSON (records: what was compared); the shards are merged last to
-# first.
+# NDJSON (records: what was compared) and, below the tables' caps, its
+# text report and HTML page (merge --text, --html); the shards are merged
+# last to first.
 merged() {
     local name=$1 count=$2 k
     shift 2
     local ins=()
     for f in "$@"; do ins+=(-r "$f"); done
-    "$tcplens" "${ins[@]}" --ndjson 2>/dev/null >"$tmp/run" || true
-    capped=0 records='every record'
+    "$tcplens" "${ins[@]}" --ndjson="$tmp/run" --html "$tmp/run.html" 2>/dev/null >"$tmp/run.txt" || true
+    capped=0 records='every record, the text report and the HTML page'
     grep -q '"services_connections":0,"hosts_connections":0' "$tmp/run" ||
         { capped=1 records='all but service and host records'; }
     norm <"$tmp/run" >"$tmp/want"
-    local shards=()
+    local shards=() reports=()
     for ((k = count; k >= 1; k--)); do
         # An input that cannot be read still gives its NDJSON (exit 2).
         "$tcplens" "${ins[@]}" --ndjson --shard "$k/$count" >"$tmp/s$k" 2>/dev/null
         shards+=("$tmp/s$k")
     done
-    "$tcplens" merge "${shards[@]}" 2>"$tmp/err" | norm >"$tmp/got"
-    [ "${PIPESTATUS[0]}" -eq 0 ] && cmp -s "$tmp/want" "$tmp/got"
+    rm -f "$tmp/got.txt" "$tmp/got.html"
+    [ "$capped" = 0 ] && reports=(--text "$tmp/got.txt" --html "$tmp/got.html")
+    "$tcplens" merge --ndjson - "${reports[@]}" "${shards[@]}" 2>"$tmp/err" | norm >"$tmp/got"
+    [ "${PIPESTATUS[0]}" -eq 0 ] && cmp -s "$tmp/want" "$tmp/got" &&
+        { [ "$capped" = 1 ] || { cmp -s "$tmp/run.txt" "$tmp/got.txt" && cmp -s "$tmp/run.html" "$tmp/got.html"; }; }
 }
 
 caps=("$srcdir"/tests/netns/kernel/*.pcap "$srcdir"/samples/*.pcap)
@@ -69,7 +73,7 @@ for c in 1 2 7; do
         total=$((total + 1))
         merged "$(basename "$f")" "$c" "$f" || { bad=$((bad + 1)); echo "# differs: $f ($c shards)"; }
     done
-    ok "$bad" "kernel captures and samples, $c shards: merge = one run ($((total - bad)) of $total)"
+    ok "$bad" "kernel captures and samples, $c shards: merge = one run's NDJSON, text report and HTML page ($((total - bad)) of $total)"
 done
 # The shards' JSON documents (--json) merge alike, alone or mixed with
 # NDJSON, into the NDJSON or (merge --json) the document of one run.
@@ -99,7 +103,7 @@ sed '$d' "$tmp/j1" | sed '$d' >"$tmp/jcut"
 ok $? "a JSON document cut in its connections: exit 2, named ($(head -1 "$tmp/err"))"
 
 merged all 7 "${caps[@]}"
-ok $? "every kernel capture and sample in one run, 7 shards: merge = one run"
+ok $? "every kernel capture and sample in one run, 7 shards: merge = one run ($records)"
 grep -q 'port_reuse' "$tmp/got" && grep -q '"previous_id"' "$tmp/got"
 ok $? "the merged run holds port_reuse, its previous_id renamed"
 for t in syn_scan accept_queue_overflow time_wait_pressure; do
@@ -179,7 +183,7 @@ if [ -d "$real" ]; then
         total=$((total + 1))
         merged "$(basename "$f")" 3 "$f" || { bad=$((bad + 1)); echo "# differs: $f"; }
     done
-    ok "$bad" "real captures, 3 shards: merge = one run ($((total - bad)) of $total)"
+    ok "$bad" "real captures, 3 shards: merge = one run's NDJSON, text report and HTML page ($((total - bad)) of $total)"
 else
     echo "# ../shared/real-captures not found: real captures left out"
 fi

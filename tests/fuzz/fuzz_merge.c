@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FILE *sink = fopen("/dev/null", "w");
     if (sink != NULL) {
-        (void)tl_merge_streams(in, names, n, sink, sink, sink);
+        FILE *out[TL_MERGE_NOUTS] = {sink, sink, sink, sink};
+        (void)tl_merge_streams(in, names, n, out, sink);
         fclose(sink);
     }
 done:
