@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "feed_file.h"
 #include "json_ref.h"
 #include "json_writer.h"
 #include "report_int.h"
@@ -779,32 +780,7 @@ static bool run_capture(const char *path, const struct mode *m, FILE *out)
     if (r == NULL)
         return false;
     r->ops = &verdict_ops;
-    struct tl_engine_cfg ec = {.idle_timeout_us = TL_DEFAULT_IDLE_TIMEOUT_US,
-                               .linger_us = TL_DEFAULT_LINGER_US,
-                               .max_flows = TL_DEFAULT_MAX_FLOWS,
-                               .timeline = m->tl,
-                               .zeek = {.ignore_checksums = true},
-                               .detect = {.close_wait_us = TL_DEFAULT_CLOSE_WAIT_US,
-                                          .fin_timeout_us = TL_DEFAULT_FIN_TIMEOUT_US},
-                               .reports = &r,
-                               .nreports = 1};
-    struct tl_engine *e = tl_engine_new(&ec);
-    struct tl_source_cfg sc = {.accept_linktype = tl_decode_linktype_supported};
-    struct tl_diag d = {{0}, 0};
-    struct tl_source *src = NULL;
-    bool good = e != NULL && tl_source_open_files(&src, &path, 1, &sc, &d) == TL_OK;
-    struct tl_frame f;
-    while (good && tl_source_next(src, &f) == TL_OK)
-        good = tl_engine_feed(e, &f) == TL_OK;
-    good = good && tl_engine_finish(e) == TL_OK;
-    if (good) {
-        struct tl_run run = {.capture = tl_engine_capture(e),
-                             .summary = tl_engine_summary(e),
-                             .host_anomalies = tl_engine_host_anomalies(e)};
-        good = tl_report_finish(r, &run) == TL_OK;
-    }
-    tl_source_free(src);
-    tl_engine_free(e);
+    bool good = tl_test_feed_file(path, r, &m->tl, NULL);
     tl_report_free(r);
     return good;
 }
