@@ -76,7 +76,7 @@ static uint64_t count_of(json_t *o, const char *key, uint64_t max)
 static bool read_host(json_t *o, struct tl_merge_rec *rec)
 {
     struct tl_host_conn *h = &rec->host;
-    const struct tl_conn *c = &rec->c;
+    const struct tl_conn *c = rec->c;
     memset(h, 0, sizeof *h);
     h->id = c->id;
     h->client = c->key.a;
@@ -149,7 +149,7 @@ static bool read_perf(json_t *o, struct tl_conn_perf *p)
 /* The view's parts from one record; false when it lacks one. */
 static bool read_record(struct tl_merge_rec *rec, json_t *o, uint64_t id)
 {
-    struct tl_conn *c = &rec->c;
+    struct tl_conn *c = rec->c;
     c->id = id;
     c->client_is_a = true;
     int roles = named(json_string_value(json_object_get(o, "roles_from")), roles_name, 3);
@@ -197,17 +197,26 @@ static json_t *load_head(const char *line, size_t len)
 bool tl_merge_rec_read(struct tl_merge_rec *rec, const char *line, size_t len, uint64_t id)
 {
     struct tl_anomaly_list an = rec->an;
+    struct tl_conn *c = rec->c != NULL ? rec->c : malloc(sizeof *c);
     an.n = 0;
     an.failed = false;
     memset(rec, 0, sizeof *rec);
     rec->an = an;
+    rec->c = c;
+    if (c == NULL)
+        return false;
+    memset(c, 0, sizeof *c);
     json_t *o = load_head(line, len);
     bool ok = o != NULL && read_record(rec, o, id);
     json_decref(o);
     uint64_t released = rec->v.released_pkt;
-    rec->v = (struct tl_conn_view){&rec->c,  &rec->tcp,  NULL,       NULL,
+    rec->v = (struct tl_conn_view){rec->c,   &rec->tcp,  NULL,       NULL,
                                    &rec->an, &rec->perf, &rec->host, released};
     return ok;
 }
 
-void tl_merge_rec_free(struct tl_merge_rec *rec) { tl_anomaly_list_free(&rec->an); }
+void tl_merge_rec_free(struct tl_merge_rec *rec)
+{
+    tl_anomaly_list_free(&rec->an);
+    free(rec->c);
+}

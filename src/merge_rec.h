@@ -10,7 +10,7 @@
 #include "tcplens/model.h"
 
 struct tl_merge_rec {
-    struct tl_conn c; /* its ext[] is not used */
+    struct tl_conn *c; /* owned (a flexible ext[], not used, keeps it out of line) */
     struct tl_tcpstate tcp;
     struct tl_anomaly_list an; /* types and severities; no evidence */
     struct tl_conn_perf perf;

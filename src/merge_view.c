@@ -391,7 +391,7 @@ static bool read_states(struct tl_merge_view *mv, json_t *o)
         mv->tcp.ep[TL_ROLE_CLIENT].state = (uint8_t)cs;
         mv->tcp.ep[TL_ROLE_SERVER].state = (uint8_t)ss;
         mv->v.tcp = &mv->tcp;
-        if (!read_seq(&mv->tcp, o) || !read_seq_space(&mv->c, &mv->tcp.ep[TL_ROLE_CLIENT], filter))
+        if (!read_seq(&mv->tcp, o) || !read_seq_space(mv->c, &mv->tcp.ep[TL_ROLE_CLIENT], filter))
             return false;
     }
     if (zo != NULL) {
@@ -492,7 +492,7 @@ static bool read_host_facts(struct tl_host_conn *h, json_t *f)
 static bool read_host(struct tl_merge_view *mv, json_t *o)
 {
     struct tl_host_conn *h = &mv->host;
-    const struct tl_conn *c = &mv->c;
+    const struct tl_conn *c = mv->c;
     const struct tl_addr *ip;
     uint16_t client_port;
     h->id = c->id;
@@ -518,7 +518,7 @@ static bool read_record(struct tl_merge_view *mv, json_t *o)
 {
     const char *rec = mv_str_of(o, "record");
     if (!json_is_object(o) || rec == NULL || strcmp(rec, "connection") != 0 ||
-        !read_conn(&mv->c, o) || !read_states(mv, o) || !read_perf(mv, o) || !read_host(mv, o))
+        !read_conn(mv->c, o) || !read_states(mv, o) || !read_perf(mv, o) || !read_host(mv, o))
         return false;
     if (json_object_get(o, "released_packet") != NULL &&
         (!mv_u64_of(o, "released_packet", &mv->v.released_pkt) || mv->v.released_pkt == 0))
@@ -528,9 +528,13 @@ static bool read_record(struct tl_merge_view *mv, json_t *o)
 
 void tl_merge_view_init(struct tl_merge_view *mv) { memset(mv, 0, sizeof *mv); }
 
-/* Empties the parts, keeping what they allocated. */
-static void reset(struct tl_merge_view *mv)
+/* Empties the parts, keeping what they allocated; false short of memory. */
+static bool reset(struct tl_merge_view *mv)
 {
+    struct tl_conn *c = mv->c != NULL ? mv->c : malloc(sizeof *c);
+    if (c == NULL)
+        return false;
+    memset(c, 0, sizeof *c);
     struct tl_timeline tl = mv->tl;
     struct tl_anomaly_list an = mv->an;
     struct tl_anomaly_text *texts = mv->texts;
@@ -546,12 +550,15 @@ static void reset(struct tl_merge_view *mv)
     mv->texts = texts;
     mv->texts_cap = texts_cap;
     mv->strs = strs;
-    mv->v.conn = &mv->c;
+    mv->c = c;
+    mv->v.conn = c;
+    return true;
 }
 
 bool tl_merge_view_read(struct tl_merge_view *mv, const char *line, size_t len)
 {
-    reset(mv);
+    if (!reset(mv))
+        return false;
     json_t *o = json_loadb(line, len, 0, NULL);
     bool ok = o != NULL && read_record(mv, o);
     json_decref(o);
@@ -560,6 +567,7 @@ bool tl_merge_view_read(struct tl_merge_view *mv, const char *line, size_t len)
 
 void tl_merge_view_free(struct tl_merge_view *mv)
 {
+    free(mv->c);
     free(mv->tl.ev);
     free(mv->tl.sum);
     tl_anomaly_list_free(&mv->an);

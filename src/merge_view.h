@@ -27,7 +27,7 @@ struct mv_strs; /* interned keys and strings (merge_view.c) */
  *   Wireshark filter names its sequence space (c.overlaps).
  */
 struct tl_merge_view {
-    struct tl_conn c; /* its ext[] is not used */
+    struct tl_conn *c; /* owned (a flexible ext[], not used, keeps it out of line) */
     struct tl_tcpstate tcp;
     struct tl_zeek zeek;
     struct tl_timeline tl; /* ev[] and sum[] grow; never a summary pending */
