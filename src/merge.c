@@ -664,13 +664,15 @@ static bool merge_out(struct merge *m)
 static void usage(FILE *f)
 {
     fputs("usage: tcplens merge [--ndjson FILE] [--json FILE] [--text FILE] [--html FILE]\n"
+          "                     [--anomalies-only] [--top N] [--all]\n"
           "                     SHARD... ('-' for standard input; FILE '-': standard output)\n"
           "  Reads the --shard K/N runs' NDJSON or JSON documents and writes what one run\n"
           "  would have: its NDJSON records (connections in first-seen order, ids from 1,\n"
           "  host-level anomalies, services, client hosts, the summary), its JSON\n"
           "  document, its text report, its HTML page; each to its file, NDJSON on\n"
-          "  standard output when none is named. The shards may come in any order; each\n"
-          "  of 1..N must come once, over the same inputs.\n",
+          "  standard output when none is named. --anomalies-only, --top and --all are\n"
+          "  tcplens's own. The shards may come in any order; each of 1..N must come\n"
+          "  once, over the same inputs.\n",
           f);
 }
 
@@ -694,12 +696,18 @@ static bool scan_all(struct merge *m)
 }
 
 /* m's outputs, tables and detectors; false short of memory. */
-static bool start(struct merge *m, FILE *const *outs)
+static bool start(struct merge *m, const struct tl_merge_cfg *mc)
 {
     static const enum tl_report_format fmt[NOUTS] = {TL_REPORT_NDJSON, TL_REPORT_JSON,
                                                      TL_REPORT_TEXT, TL_REPORT_HTML};
+    FILE *const *outs = mc->out;
     for (int k = 0; k < NOUTS; k++) {
-        struct tl_report_cfg cfg = {.format = fmt[k], .out = outs[k], .reorder = true};
+        struct tl_report_cfg cfg = {.format = fmt[k],
+                                    .out = outs[k],
+                                    .reorder = true,
+                                    .anomalies_only = mc->anomalies_only,
+                                    .top = mc->top,
+                                    .all = mc->all};
         if (outs[k] != NULL && (m->out[k] = tl_report_new(&cfg)) == NULL)
             return false;
     }
@@ -735,7 +743,7 @@ static void stop(struct merge *m)
 }
 
 bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n,
-                      FILE *const out[TL_MERGE_NOUTS], FILE *err)
+                      const struct tl_merge_cfg *cfg, FILE *err)
 {
     struct merge *m = calloc(1, sizeof *m);
     if (m == NULL || (m->s = calloc(n ? n : 1, sizeof *m->s)) == NULL) {
@@ -745,7 +753,7 @@ bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n,
     }
     m->n = n;
     m->s[0].err = err;
-    bool ok = start(m, out);
+    bool ok = start(m, cfg);
     if (!ok)
         fputs("tcplens merge: out of memory (or no temporary file)\n", err);
     ok = ok && n > 0;
@@ -815,15 +823,34 @@ int tl_merge_main(int argc, char **argv)
                                          {"json", required_argument, NULL, OUT_JSON},
                                          {"text", required_argument, NULL, OUT_TEXT},
                                          {"html", required_argument, NULL, OUT_HTML},
+                                         {"anomalies-only", no_argument, NULL, 'a'},
+                                         {"top", required_argument, NULL, 't'},
+                                         {"all", no_argument, NULL, 'A'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *name[NOUTS] = {NULL};
+    struct tl_merge_cfg mc = {{NULL}, false, 0, false};
     int c, on_stdout = 0, asked = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);
             return EXIT_OK;
+        }
+        if (c == 'a' || c == 'A') {
+            *(c == 'a' ? &mc.anomalies_only : &mc.all) = true;
+            continue;
+        }
+        if (c == 't') {
+            char *end;
+            errno = 0;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (errno != 0 || *end != '\0' || end == optarg || v == 0 || v > UINT32_MAX) {
+                fprintf(stderr, "tcplens merge: bad --top '%s' (at least 1)\n", optarg);
+                return EXIT_ERR;
+            }
+            mc.top = (uint32_t)v;
+            continue;
         }
         if (c < 0 || c >= NOUTS) {
             fprintf(stderr, "tcplens merge: unknown option '%s' (tcplens merge --help)\n",
@@ -853,7 +880,7 @@ int tl_merge_main(int argc, char **argv)
     if (!ok)
         fputs("tcplens merge: out of memory\n", stderr);
     ok = ok && open_inputs(argv + optind, n, in, names);
-    FILE *out[NOUTS] = {NULL};
+    FILE **out = mc.out;
     for (int k = 0; ok && k < NOUTS; k++) {
         if (name[k] == NULL)
             continue;
@@ -863,7 +890,7 @@ int tl_merge_main(int argc, char **argv)
             ok = false;
         }
     }
-    ok = ok && tl_merge_streams(in, names, n, out, stderr);
+    ok = ok && tl_merge_streams(in, names, n, &mc, stderr);
     for (int k = 0; k < NOUTS; k++) {
         if (out[k] == NULL)
             continue;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* What a merge writes; each output may be NULL (not written). */
@@ -15,12 +16,19 @@ enum tl_merge_out {
     TL_MERGE_NOUTS
 };
 
+/* What a merge writes, and how. */
+struct tl_merge_cfg {
+    FILE *out[TL_MERGE_NOUTS]; /* by enum tl_merge_out; NULL: not written */
+    bool anomalies_only;       /* list only connections with a warning or an error */
+    uint32_t top;              /* text: the connections detailed (0: the default) */
+    bool all;                  /* text: every connection's row and detail */
+};
+
 /* Merges the shards in[0..n) (seekable: each is read twice), named
- * names[i] in messages, into out[] (by enum tl_merge_out); says what is
- * wrong on err (one line). False when they do not merge or an output
- * failed. */
+ * names[i] in messages, into cfg's outputs; says what is wrong on err
+ * (one line). False when they do not merge or an output failed. */
 bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n,
-                      FILE *const out[TL_MERGE_NOUTS], FILE *err);
+                      const struct tl_merge_cfg *cfg, FILE *err);
 
 /* The "merge" command, argv[0] being "merge"; returns the exit status. */
 int tl_merge_main(int argc, char **argv);

@@ -75,6 +75,25 @@ for c in 1 2 7; do
     done
     ok "$bad" "kernel captures and samples, $c shards: merge = one run's NDJSON, text report and HTML page ($((total - bad)) of $total)"
 done
+# The report options a merge takes (--anomalies-only, --top, --all) as a
+# run takes them: NDJSON, text report and HTML page, 2 shards.
+for opts in "--anomalies-only --top 3" "--all"; do
+    bad=0 total=0
+    for f in "${caps[@]}"; do
+        total=$((total + 1))
+        # shellcheck disable=SC2086
+        "$tcplens" -r "$f" $opts --ndjson="$tmp/o.nd" --html "$tmp/o.html" >"$tmp/o.txt" 2>/dev/null
+        for k in 1 2; do "$tcplens" -r "$f" --shard "$k/2" --ndjson >"$tmp/o$k" 2>/dev/null; done
+        # shellcheck disable=SC2086
+        "$tcplens" merge $opts --ndjson "$tmp/m.nd" --text "$tmp/m.txt" --html "$tmp/m.html" \
+            "$tmp/o2" "$tmp/o1" 2>/dev/null &&
+            cmp -s "$tmp/o.nd" "$tmp/m.nd" && cmp -s "$tmp/o.txt" "$tmp/m.txt" &&
+            cmp -s "$tmp/o.html" "$tmp/m.html" ||
+            { bad=$((bad + 1)); echo "# differs: $f ($opts)"; }
+    done
+    ok "$bad" "kernel captures and samples, merge $opts = one run's NDJSON, text and HTML ($((total - bad)) of $total)"
+done
+
 # The shards' JSON documents (--json) merge alike, alone or mixed with
 # NDJSON, into the NDJSON or (merge --json) the document of one run.
 bad=0 total=0

@@ -49,8 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FILE *sink = fopen("/dev/null", "w");
     if (sink != NULL) {
-        FILE *out[TL_MERGE_NOUTS] = {sink, sink, sink, sink};
-        (void)tl_merge_streams(in, names, n, out, sink);
+        struct tl_merge_cfg cfg = {{sink, sink, sink, sink}, size % 2 == 1, 0, size % 3 == 1};
+        (void)tl_merge_streams(in, names, n, &cfg, sink);
         fclose(sink);
     }
 done:
