@@ -297,8 +297,7 @@ const char *tl_host_outcome_name(enum tl_host_outcome o)
     return o < TL_HOST_NOUTCOMES ? outcome_names[o] : "answered";
 }
 
-void tl_hosts_facts(const struct tl_conn *c, const struct tl_tcpstate *st, const struct tl_track *t,
-                    struct tl_host_conn *out)
+void tl_host_conn_of(const struct tl_conn *c, struct tl_host_conn *out)
 {
     memset(out, 0, sizeof *out);
     uint16_t cport;
@@ -311,6 +310,12 @@ void tl_hosts_facts(const struct tl_conn *c, const struct tl_tcpstate *st, const
     out->first_ts = c->first_ts;
     out->accepted_ts = INT64_MAX;
     out->syn_seen = c->roles_from == TL_ROLES_SYN;
+}
+
+void tl_hosts_facts(const struct tl_conn *c, const struct tl_tcpstate *st, const struct tl_track *t,
+                    struct tl_host_conn *out)
+{
+    tl_host_conn_of(c, out);
     if (t == NULL || st == NULL)
         return;
     if (out->syn_seen)
@@ -435,6 +440,16 @@ static void wait_swap(struct tl_hosts_wait *x, struct tl_hosts_wait *y)
     *y = t;
 }
 
+/* Feeds hc, counting it when a newer one went first (the cap). */
+static void feed_in_turn(struct tl_hosts *h, const struct tl_host_conn *hc)
+{
+    if (hc->id < h->next_id)
+        h->out_of_order++;
+    else
+        h->next_id = hc->id + 1;
+    tl_hosts_feed(h, hc);
+}
+
 /* Takes the lowest waiting connection off the heap and feeds it. */
 static void feed_lowest(struct tl_hosts *h)
 {
@@ -451,18 +466,21 @@ static void feed_lowest(struct tl_hosts *h)
         wait_swap(&w[i], &w[m]);
         i = m;
     }
-    if (top.id < h->next_id)
-        h->out_of_order++; /* a newer one went first (the cap) */
-    else
-        h->next_id = top.id + 1;
     h->free_slot[h->nfree++] = top.slot;
-    tl_hosts_feed(h, &h->slot[top.slot]);
+    feed_in_turn(h, &h->slot[top.slot]);
+}
+
+/* Whether id's turn has come: every lower id has been fed or will never
+ * come (oldest_held). */
+static bool due(const struct tl_hosts *h, uint64_t id)
+{
+    return id <= h->next_id || id < h->oldest_held;
 }
 
 /* Feeds the waiting connections whose turn has come. */
 static void feed_due(struct tl_hosts *h)
 {
-    while (h->nwait > 0 && (h->wait[0].id <= h->next_id || h->wait[0].id < h->oldest_held))
+    while (h->nwait > 0 && due(h, h->wait[0].id))
         feed_lowest(h);
 }
 
@@ -493,12 +511,8 @@ void tl_hosts_take(struct tl_hosts *h, const struct tl_host_conn *hc, uint64_t o
     if (oldest > h->oldest_held)
         h->oldest_held = oldest;
     /* Most come in their turn, with nothing waiting: fed at once. */
-    if (h->nwait == 0 && (hc->id == h->next_id || hc->id < h->oldest_held)) {
-        if (hc->id < h->next_id)
-            h->out_of_order++;
-        else
-            h->next_id = hc->id + 1;
-        tl_hosts_feed(h, hc);
+    if (h->nwait == 0 && due(h, hc->id)) {
+        feed_in_turn(h, hc);
         return;
     }
     if (!wait_room(h)) { /* fed at once, out of order: the findings may differ */

@@ -5,9 +5,9 @@
  * page. Connections come in first-seen order; the host-level anomalies,
  * services, client hosts and the summary are counted again from the
  * connection records by the run's own tables and detectors (which take
- * connections in id order in a run too). Each record is read back into
- * what those count (merge_rec.c), or whole (merge_view.c) when the text
- * or HTML report, which print each connection's detail, is written.
+ * connections in id order in a run too). Each record is read back
+ * (merge_view.c) without its timeline, or whole when the text or HTML
+ * report, which print each connection's detail, is written.
  *
  * A connection's id in one run is its rank in first-seen order, and
  * first_packet (the frame that made it, numbered alike in every shard)
@@ -38,7 +38,6 @@
 #include <string.h>
 
 #include "merge_doc.h"
-#include "merge_rec.h"
 #include "merge_run.h"
 #include "merge_view.h"
 #include "report_int.h"
@@ -191,10 +190,8 @@ struct merge {
     struct tl_report *out[NOUTS]; /* NULL: not written */
     struct report_summary sum;    /* every connection's tallies */
     struct tl_hosts *hosts;       /* host-level detection */
-    struct tl_merge_rec rec;      /* the connection being written */
-    /* The text and HTML reports read each connection whole: read back
-     * into mv when one of them is written (views), else only its head
-     * into rec. */
+    /* The connection being written, read back: whole when the text or
+     * HTML report is written (views), which print its timeline. */
     struct tl_merge_view mv;
     bool views;
     struct tl_merge_peak peak;
@@ -553,16 +550,13 @@ static enum tl_status take_view(struct merge *m, const struct tl_conn_view *v)
     return st;
 }
 
-/* m's line read back: whole (m->mv) for the text and HTML reports, else
- * what the summaries count (m->rec); NULL when it cannot be. */
-static const struct tl_conn_view *read_back(struct merge *m, uint64_t id)
+/* m's line read back (m->mv): whole for the text and HTML reports, else
+ * without its timeline; NULL when it cannot be. */
+static const struct tl_conn_view *read_back(struct merge *m)
 {
-    if (m->views) {
-        if (!tl_merge_view_read(&m->mv, m->text, m->len))
-            return NULL;
-        return &m->mv.v;
-    }
-    return tl_merge_rec_read(&m->rec, m->text, m->len, id) ? &m->rec.v : NULL;
+    bool ok = m->views ? tl_merge_view_read(&m->mv, m->text, m->len)
+                       : tl_merge_view_read_head(&m->mv, m->text, m->len);
+    return ok ? &m->mv.v : NULL;
 }
 
 /* One connection: counted by the summary, the services and host-level
@@ -573,7 +567,7 @@ static bool take_conn(struct merge *m, struct shard *s, uint64_t id)
 {
     if (!format_conn(m, s, id))
         return write_failed(m, TL_ENOMEM);
-    const struct tl_conn_view *v = read_back(m, id);
+    const struct tl_conn_view *v = read_back(m);
     if (v == NULL)
         return bad(s, "a connection record that cannot be read back (written by another "
                       "tcplens version?)");
@@ -736,7 +730,6 @@ static void stop(struct merge *m)
         tl_report_free(m->out[k]);
     tl_report_summary_free(&m->sum);
     tl_hosts_free(m->hosts);
-    tl_merge_rec_free(&m->rec);
     tl_merge_view_free(&m->mv);
     tl_merge_peak_free(&m->peak);
     free(m->text);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "merge_rec.h"
+#include "merge_view_int.h"
 
 static uint64_t u64(json_t *o, const char *key)
 {
@@ -21,7 +21,7 @@ static uint64_t u64(json_t *o, const char *key)
 static int64_t usec(json_t *o, const char *key)
 {
     int64_t us = 0;
-    (void)tl_merge_usec(json_object_get(o, key), &us);
+    (void)mv_usec_of(o, key, &us);
     return us;
 }
 

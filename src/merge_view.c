@@ -2,10 +2,9 @@
  * A connection record read back into the whole view tcplens wrote it
  * from (merge_view.h): tl_report_json_format_conn() on what this reads
  * gives the record's line again, byte for byte (tests/merge-view.sh, on
- * every capture in the tree). merge_rec.c reads the little the summaries
- * count; this reads everything, the timeline and the anomalies' evidence
- * included, for the reports that print connections. The timeline and the
- * anomalies are read in merge_view_events.c.
+ * every capture in the tree); or all but its timeline, which only the
+ * reports that print connections read (tl_merge_view_read_head()). The
+ * timeline and the anomalies are read in merge_view_events.c.
  *
  * Each part is read as the writer (report_json_conn.c) wrote it, and what
  * the writer leaves out when it says nothing (vlan, duplicates, a
@@ -314,43 +313,6 @@ static bool read_zeek(struct tl_zeek *z, json_t *zo)
     return false;
 }
 
-/* An unsigned decimal at *p, at most UINT32_MAX; *p moves past it. */
-static bool dec32(const char **p, uint32_t *out)
-{
-    uint64_t v = 0;
-    const char *s = *p;
-    if (*s < '0' || *s > '9')
-        return false;
-    for (; *s >= '0' && *s <= '9'; s++)
-        if ((v = v * 10 + (uint64_t)(*s - '0')) > UINT32_MAX)
-            return false;
-    *p = s;
-    *out = (uint32_t)v;
-    return true;
-}
-
-/* The client's sequence space, "tcp.seq_raw >= ISN && (or ||) tcp.seq_raw
- * <= SND_NXT", which the filter names when c->overlaps. */
-static bool read_seq_space(struct tl_conn *c, struct tl_ep *client, const char *filter)
-{
-    static const char lo_at[] = "tcp.seq_raw >= ";
-    const char *p = strstr(filter, lo_at);
-    if (p == NULL)
-        return true;
-    c->overlaps = true;
-    p += sizeof lo_at - 1;
-    if (!dec32(&p, &client->isn))
-        return false;
-    if (strncmp(p, " && ", 4) != 0 && strncmp(p, " || ", 4) != 0)
-        return false;
-    p += 4;
-    static const char hi_at[] = "tcp.seq_raw <= ";
-    if (strncmp(p, hi_at, sizeof hi_at - 1) != 0)
-        return false;
-    p += sizeof hi_at - 1;
-    return dec32(&p, &client->snd_nxt);
-}
-
 /* seq (report_json_conn.c's w_seq()): the sides that sent anything. */
 static bool read_seq(struct tl_tcpstate *tcp, json_t *o)
 {
@@ -377,7 +339,7 @@ static bool read_seq(struct tl_tcpstate *tcp, json_t *o)
     return true;
 }
 
-/* states_at_end, zeek and the filter's sequence space. */
+/* states_at_end, seq, zeek and whether the filter names a sequence space. */
 static bool read_states(struct tl_merge_view *mv, json_t *o)
 {
     json_t *st = json_object_get(o, "states_at_end"), *zo = json_object_get(o, "zeek");
@@ -391,8 +353,11 @@ static bool read_states(struct tl_merge_view *mv, json_t *o)
         mv->tcp.ep[TL_ROLE_CLIENT].state = (uint8_t)cs;
         mv->tcp.ep[TL_ROLE_SERVER].state = (uint8_t)ss;
         mv->v.tcp = &mv->tcp;
-        if (!read_seq(&mv->tcp, o) || !read_seq_space(mv->c, &mv->tcp.ep[TL_ROLE_CLIENT], filter))
+        if (!read_seq(&mv->tcp, o))
             return false;
+        /* Another connection lived on the 4-tuple at the same time: the
+         * filter names the client's sequence space (seq holds it). */
+        mv->c->overlaps = strstr(filter, "tcp.seq_raw >= ") != NULL;
     }
     if (zo != NULL) {
         if (!read_zeek(&mv->zeek, zo))
@@ -493,15 +458,7 @@ static bool read_host(struct tl_merge_view *mv, json_t *o)
 {
     struct tl_host_conn *h = &mv->host;
     const struct tl_conn *c = mv->c;
-    const struct tl_addr *ip;
-    uint16_t client_port;
-    h->id = c->id;
-    tl_conn_endpoint(c, TL_ROLE_CLIENT, &ip, &client_port);
-    h->client = *ip;
-    tl_conn_endpoint(c, TL_ROLE_SERVER, &ip, &h->server_port);
-    h->server = *ip;
-    h->first_ts = c->first_ts;
-    h->accepted_ts = INT64_MAX;
+    tl_host_conn_of(c, h);
     json_t *f = json_object_get(o, "host_facts");
     if (f == NULL) {
         if (c->roles_from != TL_ROLES_SYN)
@@ -523,7 +480,7 @@ static bool read_record(struct tl_merge_view *mv, json_t *o)
     if (json_object_get(o, "released_packet") != NULL &&
         (!mv_u64_of(o, "released_packet", &mv->v.released_pkt) || mv->v.released_pkt == 0))
         return false;
-    return mv_read_anomalies(mv, o) && mv_read_timeline(mv, o);
+    return mv_read_anomalies(mv, o);
 }
 
 void tl_merge_view_init(struct tl_merge_view *mv) { memset(mv, 0, sizeof *mv); }
@@ -555,14 +512,44 @@ static bool reset(struct tl_merge_view *mv)
     return true;
 }
 
-bool tl_merge_view_read(struct tl_merge_view *mv, const char *line, size_t len)
+/* The record without its timeline (the longest part: a third of the time
+ * to parse), closed where the timeline began. Inside a JSON string a quote
+ * is escaped, so ,"timeline": can only be the member. NULL short of
+ * memory or when the rest is not JSON. */
+static json_t *load_head(const char *line, size_t len)
+{
+    const char *t = memmem(line, len, ",\"timeline\":", strlen(",\"timeline\":"));
+    if (t == NULL)
+        return json_loadb(line, len, 0, NULL);
+    size_t n = (size_t)(t - line);
+    char *head = malloc(n + 1);
+    if (head == NULL)
+        return NULL;
+    memcpy(head, line, n);
+    head[n] = '}';
+    json_t *o = json_loadb(head, n + 1, 0, NULL);
+    free(head);
+    return o;
+}
+
+static bool read_line(struct tl_merge_view *mv, const char *line, size_t len, bool whole)
 {
     if (!reset(mv))
         return false;
-    json_t *o = json_loadb(line, len, 0, NULL);
-    bool ok = o != NULL && read_record(mv, o);
+    json_t *o = whole ? json_loadb(line, len, 0, NULL) : load_head(line, len);
+    bool ok = o != NULL && read_record(mv, o) && (!whole || mv_read_timeline(mv, o));
     json_decref(o);
     return ok;
+}
+
+bool tl_merge_view_read(struct tl_merge_view *mv, const char *line, size_t len)
+{
+    return read_line(mv, line, len, true);
+}
+
+bool tl_merge_view_read_head(struct tl_merge_view *mv, const char *line, size_t len)
+{
+    return read_line(mv, line, len, false);
 }
 
 void tl_merge_view_free(struct tl_merge_view *mv)

@@ -55,6 +55,11 @@ void tl_merge_view_init(struct tl_merge_view *mv);
  */
 TL_MUST_CHECK bool tl_merge_view_read(struct tl_merge_view *mv, const char *line, size_t len);
 
+/* The same without the timeline (mv->v.timeline NULL), read in a third
+ * less time: all the summaries, the services and host-level detection
+ * read of a connection. */
+TL_MUST_CHECK bool tl_merge_view_read_head(struct tl_merge_view *mv, const char *line, size_t len);
+
 void tl_merge_view_free(struct tl_merge_view *mv);
 
 #endif

@@ -1,5 +1,6 @@
-/* Private to src/merge_view*.c: reading a record's values, and the
- * readers of its lists (merge_view_events.c). */
+/* Private to src/merge*.c: reading a record's values (merge_run.c reads
+ * the summary's with them), and the readers of its lists
+ * (merge_view_events.c). */
 #ifndef TCPLENS_MERGE_VIEW_INT_H
 #define TCPLENS_MERGE_VIEW_INT_H
 

@@ -118,6 +118,10 @@ struct tl_host_conn {
     int64_t client_time_wait_ts; /* the client entered TIME_WAIT (0: never) */
 };
 
+/* What c itself gives (id, endpoints, first time, whether its SYN was
+ * seen), the facts from the trackers left at "none". */
+void tl_host_conn_of(const struct tl_conn *c, struct tl_host_conn *out);
+
 /* One reported connection's part in host-level detection: c with its
  * final states st and its tracker t (borrowed). */
 void tl_hosts_facts(const struct tl_conn *c, const struct tl_tcpstate *st, const struct tl_track *t,
