@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge_cross.h"
 #include "merge_doc.h"
 #include "merge_run.h"
 #include "merge_view.h"
@@ -95,13 +96,26 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size)
     return true;
 }
 
-/* Keeps local id local's new id; they must come in turn (1, 2, …). */
+static void idmap_push(struct idmap *m, uint64_t id);
+
+/* Keeps local id local's new id; they must rise (1, 2, …). A local id
+ * passed over (a connection an earlier unit has whole) is kept as the
+ * one before's id: it is looked up elsewhere (struct shard's claimed). */
 static void idmap_add(struct idmap *m, uint64_t local, uint64_t id)
 {
-    if (m->broken || local != m->n + 1 || id <= m->last) {
+    if (m->broken || local <= m->n || id <= m->last) {
         m->broken = true;
         return;
     }
+    while (!m->broken && m->n + 1 < local)
+        idmap_push(m, m->last);
+    if (!m->broken)
+        idmap_push(m, id);
+}
+
+/* Keeps the next local id's new id, id (no less than the last). */
+static void idmap_push(struct idmap *m, uint64_t id)
+{
     if (m->n % IDMAP_STEP == 0) {
         if (!grow((void **)&m->mark, &m->capmark, m->nmark + 1, sizeof *m->mark) ||
             !grow((void **)&m->mark_at, &m->capmark_at, m->nmark + 1, sizeof *m->mark_at)) {
@@ -120,7 +134,7 @@ static void idmap_add(struct idmap *m, uint64_t local, uint64_t id)
         if (d <= 0x7f)
             break;
     }
-    m->n = local;
+    m->n++;
     m->last = id;
 }
 
@@ -172,6 +186,22 @@ struct shard {
     bool sorted;         /* its connections come in first_packet order */
     uint64_t top_packet; /* the highest first_packet so far (pass 1) */
     struct idmap ids;    /* pass 2, sorted shards: its local ids' new ones */
+    /* Its unit (merge_run.h: the shards over the same inputs), from its
+     * summary read ahead: the unit's rank in time, the frames of the
+     * units before it (its packet numbers move by them), its own last
+     * frame's time (a connection with a later segment went on past its
+     * inputs, --follow). */
+    json_t *unit_inputs;
+    struct tl_merge_unit_in unit_in;
+    int64_t unit_last_ts;
+    uint32_t unit;
+    uint64_t offset;
+    /* Its connections an earlier unit's record has whole: their local ids
+     * and that record's id, for port_reuse's previous_id. */
+    struct {
+        uint64_t local, id;
+    } * claimed;
+    size_t nclaimed, capclaimed;
 };
 
 enum {
@@ -202,6 +232,13 @@ struct merge {
      * Else the ids are counted as the k-way merge writes them. */
     bool tables;
     uint64_t written, last_packet; /* connections written, the last's first_packet */
+    /* Units in time (more than one: merge_cross.h). */
+    uint32_t nunits;
+    struct tl_merge_cross *cross;
+    uint64_t followed, split; /* later units' records of earlier connections */
+    /* The followed ones' duplicates, ICMP errors, idle ends: counted by
+     * the earlier unit too. */
+    uint64_t followed_dups, followed_icmp, followed_idle;
 };
 
 /* Why a shard's input cannot be merged, with where; false. */
@@ -335,6 +372,118 @@ static bool take_summary(struct shard *s)
     return true;
 }
 
+/* The µs of a time member of o, or 0. */
+static int64_t usec_of(json_t *o, const char *key)
+{
+    double v = json_number_value(json_object_get(o, key));
+    return (int64_t)(v * 1e6 + (v < 0 ? -0.5 : 0.5));
+}
+
+/* s's last line, its summary record when the run finished: NULL when it
+ * is not (reading it in turn then says what is wrong, and where). */
+static json_t *last_record(struct shard *s)
+{
+    json_t *o = NULL;
+    off_t end = fseeko(s->f, 0, SEEK_END) == 0 ? ftello(s->f) : -1;
+    for (off_t want = 1 << 20; o == NULL && end > 0; want *= 4) {
+        off_t from = end > want ? end - want : 0;
+        size_t n = (size_t)(end - from);
+        char *buf = malloc(n + 1);
+        if (buf == NULL || fseeko(s->f, from, SEEK_SET) != 0 || fread(buf, 1, n, s->f) != n) {
+            free(buf);
+            break;
+        }
+        while (n > 0 && buf[n - 1] == '\n')
+            n--;
+        buf[n] = '\0';
+        char *line = strrchr(buf, '\n');
+        if (line != NULL || from == 0) {
+            line = line != NULL ? line + 1 : buf;
+            if (strncmp(line, SUMMARY_PREFIX, strlen(SUMMARY_PREFIX)) == 0)
+                o = json_loads(line, 0, NULL);
+            end = 0; /* the last line was whole: no further look */
+        }
+        free(buf);
+        if (from == 0)
+            break;
+    }
+    if (fseeko(s->f, 0, SEEK_SET) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Shards over the same inputs are one unit; more than one unit is a
+ * merge in time (merge_cross.h): each shard's unit and packet offset,
+ * from its summary read ahead. A shard without one leaves it all one
+ * unit (reading it says what is wrong). False short of memory. */
+static bool find_units(struct merge *m)
+{
+    struct tl_merge_unit_in *in = calloc(m->n, sizeof *in);
+    uint32_t *unit = calloc(m->n, sizeof *unit);
+    uint64_t *offset = calloc(m->n, sizeof *offset);
+    bool ok = in != NULL && unit != NULL && offset != NULL, whole = true;
+    for (size_t i = 0; ok && i < m->n; i++) {
+        struct shard *s = &m->s[i];
+        json_t *o = last_record(s), *cap = json_object_get(o, "capture");
+        s->unit_inputs = json_incref(json_object_get(o, "inputs"));
+        whole = whole && s->unit_inputs != NULL;
+        s->unit_last_ts = usec_of(cap, "last_ts");
+        in[i] = (struct tl_merge_unit_in){s->unit_inputs, usec_of(cap, "first_ts"),
+                                          count_of(cap, "packets"), s->name};
+        json_decref(o);
+    }
+    m->nunits = ok && whole ? tl_merge_units(in, m->n, unit, offset) : 1;
+    ok = ok && m->nunits > 0;
+    for (size_t i = 0; ok && m->nunits > 1 && i < m->n; i++) {
+        m->s[i].unit = unit[i];
+        m->s[i].offset = offset[i];
+    }
+    /* Units that overlap in time (hosts' captures) are each their own
+     * view: nothing joins them. */
+    bool apart = true;
+    for (size_t i = 0; ok && i < m->n; i++)
+        for (size_t j = 0; j < m->n; j++)
+            if (unit[i] < unit[j] && in[j].first_ts < m->s[i].unit_last_ts)
+                apart = false;
+    if (ok && m->nunits > 1 && apart)
+        ok = (m->cross = tl_merge_cross_new()) != NULL;
+    free(in);
+    free(unit);
+    free(offset);
+    return ok;
+}
+
+/* A connection line of s that may go on in a later unit: left open at
+ * its unit's end, or with a segment after (or at the time of) its unit's
+ * last frame. */
+static bool may_cross(const struct merge *m, const struct shard *s)
+{
+    if (m->cross == NULL || s->unit + 1 == m->nunits)
+        return false;
+    if (strstr(s->line, "\"end\":\"open\"") != NULL)
+        return true;
+    const char *p = strstr(s->line, "\"last_ts\":");
+    return p != NULL && strtod(p + strlen("\"last_ts\":"), NULL) >= (double)s->unit_last_ts / 1e6;
+}
+
+/* Whether s's connection line is one an earlier unit's record has whole
+ * (--follow); *id that record's id when known. */
+static bool followed(struct merge *m, const struct shard *s, uint64_t *id)
+{
+    *id = 0;
+    if (m->cross == NULL || s->unit == 0)
+        return false;
+    const char *p = strstr(s->line, "\"first_ts\":");
+    if (p == NULL ||
+        strtod(p + strlen("\"first_ts\":"), NULL) > (double)tl_merge_cross_until(m->cross) / 1e6)
+        return false;
+    if (!tl_merge_view_read_head(&m->mv, s->line, s->len))
+        return false; /* said when it is written */
+    return tl_merge_cross_of(m->cross, &m->mv.v, s->unit, id) == TL_CROSS_FOLLOWED;
+}
+
 /* A pass over shard i. The first (tables false) checks its lines, takes
  * its summary and sees whether its connections come in first_packet
  * order; a second (tables true), needed only when a shard's do not, keeps
@@ -354,9 +503,15 @@ static bool scan(struct merge *m, size_t i, bool tables)
             else if (!number_after(s->line, FIRST_PACKET_KEY, &fp) ||
                      !number_after(s->line, "\"id\":", &id))
                 ok = bad(s, "a connection without first_packet (written by an older tcplens?)");
-            else if (tables && (!push(&m->all, &m->nall, &m->capall, fp, i) ||
-                                !push(&s->local, &s->nlocal, &s->caplocal, id, fp)))
+            else if (tables && !followed(m, s, &(uint64_t){0}) &&
+                     (!push(&m->all, &m->nall, &m->capall, fp + s->offset, i) ||
+                      !push(&s->local, &s->nlocal, &s->caplocal, id, fp)))
                 ok = bad(s, "out of memory");
+            else if (!tables && may_cross(m, s) &&
+                     (!tl_merge_view_read_head(&m->mv, s->line, s->len) ||
+                      !tl_merge_cross_add(m->cross, &m->mv.v, s->unit, fp + s->offset)))
+                ok = bad(s, "a connection record that cannot be read back (written by another "
+                            "tcplens version?), or out of memory");
             if (ok && !tables) {
                 s->sorted = s->sorted && fp > s->top_packet;
                 s->top_packet = fp > s->top_packet ? fp : s->top_packet;
@@ -380,51 +535,117 @@ static bool scan(struct merge *m, size_t i, bool tables)
     return ok;
 }
 
-/* Every shard K of N once, all over the same inputs, no connection in two. */
-static bool one_set(const struct merge *m)
+/* An input (its source) both units u and v read. */
+static const char *input_in_both(const struct shard *u, const struct shard *v)
 {
-    const struct shard *s = m->s;
-    uint32_t count = s[0].count;
+    size_t i, j;
+    json_t *a, *b;
+    json_array_foreach(u->inputs, i, a)
+    {
+        const char *name = json_string_value(json_object_get(a, "source"));
+        json_array_foreach(v->inputs, j, b)
+        {
+            if (name != NULL &&
+                json_equal(json_object_get(b, "source"), json_object_get(a, "source")))
+                return name;
+        }
+    }
+    return NULL;
+}
+
+/* The shards of unit u (all of them when there is one): every K of N
+ * once, all over the same inputs, read alike. */
+static bool one_unit(const struct merge *m, uint32_t u)
+{
+    const struct shard *s = m->s, *first = NULL;
+    size_t n = 0;
     for (size_t i = 0; i < m->n; i++) {
-        if (s[i].count != count) {
+        if (s[i].unit != u)
+            continue;
+        n++;
+        if (first == NULL)
+            first = &s[i];
+        if (s[i].count != first->count) {
             fprintf(m->s[0].err,
                     "tcplens merge: %s is shard %" PRIu32 "/%" PRIu32 ", %s is of %" PRIu32 "\n",
-                    s[i].name, s[i].index, s[i].count, s[0].name, count);
+                    s[i].name, s[i].index, s[i].count, first->name, first->count);
             return false;
         }
-        if (!json_equal(s[i].inputs, s[0].inputs)) {
+        if (!json_equal(s[i].inputs, first->inputs)) {
             fprintf(m->s[0].err, "tcplens merge: %s and %s read different inputs\n", s[i].name,
-                    s[0].name);
+                    first->name);
             return false;
         }
-        if (!json_equal(s[i].read, s[0].read)) {
+        if (!json_equal(s[i].read, first->read)) {
             fprintf(m->s[0].err,
                     "tcplens merge: %s and %s read their inputs differently (another filter or "
                     "--count, or a run cut short)\n",
-                    s[i].name, s[0].name);
+                    s[i].name, first->name);
             return false;
         }
         for (size_t j = 0; j < i; j++)
-            if (s[j].index == s[i].index) {
+            if (s[j].unit == u && s[j].index == s[i].index) {
                 fprintf(m->s[0].err,
                         "tcplens merge: %s and %s are both shard %" PRIu32 "/%" PRIu32 "\n",
-                        s[j].name, s[i].name, s[i].index, count);
+                        s[j].name, s[i].name, s[i].index, first->count);
                 return false;
             }
     }
-    if (m->n != count) {
-        fprintf(m->s[0].err, "tcplens merge: %zu of %" PRIu32 " shards given; missing:", m->n,
-                count);
-        for (uint32_t k = 1; k <= count; k++) {
+    if (first != NULL && n != first->count) {
+        fprintf(m->s[0].err, "tcplens merge: %zu of %" PRIu32 " shards given", n, first->count);
+        if (m->nunits > 1)
+            fprintf(m->s[0].err, " of the unit of %s", first->name);
+        fputs("; missing:", m->s[0].err);
+        for (uint32_t k = 1; k <= first->count; k++) {
             bool have = false;
             for (size_t i = 0; i < m->n && !have; i++)
-                have = s[i].index == k;
+                have = s[i].unit == u && s[i].index == k;
             if (!have)
-                fprintf(m->s[0].err, " %" PRIu32 "/%" PRIu32, k, count);
+                fprintf(m->s[0].err, " %" PRIu32 "/%" PRIu32, k, first->count);
         }
         fputc('\n', m->s[0].err);
         return false;
     }
+    return true;
+}
+
+/* Units over other inputs (each read once), with the same filter. */
+static bool units_apart(const struct merge *m)
+{
+    const struct shard *s = m->s;
+    for (size_t i = 0; i < m->n; i++)
+        for (size_t j = 0; j < i; j++) {
+            if (s[i].unit == s[j].unit)
+                continue;
+            const char *both = input_in_both(&s[i], &s[j]);
+            if (both != NULL) {
+                fprintf(m->s[0].err,
+                        "tcplens merge: %s and %s both read %s, but not the same inputs: "
+                        "shards read the same inputs, units in time each their own\n",
+                        s[j].name, s[i].name, both);
+                return false;
+            }
+            json_t *fi = json_object_get(s[i].read, "filter");
+            json_t *fj = json_object_get(s[j].read, "filter");
+            if ((fi != NULL || fj != NULL) && !json_equal(fi, fj)) {
+                fprintf(m->s[0].err, "tcplens merge: %s and %s were read with other filters\n",
+                        s[j].name, s[i].name);
+                return false;
+            }
+        }
+    return true;
+}
+
+/* Every unit a whole shard set, the units apart, no connection in two
+ * shards. */
+static bool one_set(const struct merge *m)
+{
+    for (uint32_t u = 0; u < m->nunits; u++)
+        if (!one_unit(m, u))
+            return false;
+    if (m->nunits > 1 && !units_apart(m))
+        return false;
+    const struct shard *s = m->s;
     for (size_t i = 1; m->tables && i < m->nall; i++)
         if (m->all[i].key == m->all[i - 1].key) {
             fprintf(m->s[0].err,
@@ -499,6 +720,19 @@ static uint64_t rank_of(const struct merge *m, uint64_t first_packet)
     return find(m->all, m->nall, first_packet) + 1;
 }
 
+/* The id in the merge of s's connection of local id local; 0 when not
+ * known. */
+static uint64_t new_id_of(const struct merge *m, const struct shard *s, uint64_t local)
+{
+    for (size_t i = s->nclaimed; i-- > 0;)
+        if (s->claimed[i].local == local)
+            return s->claimed[i].id;
+    if (!m->tables)
+        return idmap_get(&s->ids, local);
+    size_t at = find(s->local, s->nlocal, local);
+    return at < s->nlocal ? rank_of(m, s->local[at].other + s->offset) : 0;
+}
+
 /* s's held line with its id in the whole run, and port_reuse's
  * previous_id (in its evidence and its explanation) as that connection's:
  * an earlier connection on the same 4-tuple, in the same shard. */
@@ -510,13 +744,8 @@ static bool format_conn(struct merge *m, const struct shard *s, uint64_t id)
     if (!put(m, CONN_PREFIX, strlen(CONN_PREFIX)) || !put_uint(m, id))
         return false;
     uint64_t prev = 0, g = 0;
-    size_t at;
-    if (number_after(rest, PREVIOUS_KEY, &prev)) {
-        if (!m->tables)
-            g = idmap_get(&s->ids, prev);
-        else if ((at = find(s->local, s->nlocal, prev)) < s->nlocal)
-            g = rank_of(m, s->local[at].other);
-    }
+    if (number_after(rest, PREVIOUS_KEY, &prev))
+        g = new_id_of(m, s, prev);
     if (g != 0) {
         rest = put_renumbered(m, rest, PREVIOUS_KEY, prev, g);
         rest = rest != NULL ? put_renumbered(m, rest, PREVIOUS_TEXT, prev, g) : NULL;
@@ -559,18 +788,12 @@ static const struct tl_conn_view *read_back(struct merge *m)
     return ok ? &m->mv.v : NULL;
 }
 
-/* One connection: counted by the summary, the services and host-level
- * detection, and handed to each output: the NDJSON and the document its
- * line (the document's without its "record" member), the text and HTML
- * reports its view. */
-static bool take_conn(struct merge *m, struct shard *s, uint64_t id)
+/* One connection, v, its line m->text: counted by the summary, the
+ * services and host-level detection, and handed to each output: the
+ * NDJSON and the document its line (the document's without its "record"
+ * member), the text and HTML reports its view. */
+static bool write_conn(struct merge *m, const struct tl_conn_view *v)
 {
-    if (!format_conn(m, s, id))
-        return write_failed(m, TL_ENOMEM);
-    const struct tl_conn_view *v = read_back(m);
-    if (v == NULL)
-        return bad(s, "a connection record that cannot be read back (written by another "
-                      "tcplens version?)");
     tl_report_summary_add(&m->sum, v);
     if (v->host != NULL)
         tl_hosts_feed(m->hosts, v->host);
@@ -587,6 +810,104 @@ static bool take_conn(struct merge *m, struct shard *s, uint64_t id)
     return st == TL_OK || write_failed(m, st);
 }
 
+#define NOT_READ_BACK \
+    "a connection record that cannot be read back (written by another tcplens version?)"
+
+/* s's held connection, with id. */
+static bool take_conn(struct merge *m, struct shard *s, uint64_t id)
+{
+    if (!format_conn(m, s, id))
+        return write_failed(m, TL_ENOMEM);
+    const struct tl_conn_view *v = read_back(m);
+    return v != NULL ? write_conn(m, v) : bad(s, NOT_READ_BACK);
+}
+
+/* port_reuse's previous_id, local in the view, as id in the merge: its
+ * evidence and its explanation's words. */
+static void renumber_previous(struct tl_merge_view *mv, const struct merge *m,
+                              const struct shard *s)
+{
+    for (size_t i = 0; i < mv->an.n; i++) {
+        struct tl_anomaly *a = &mv->an.a[i];
+        for (uint8_t k = 0; k < a->nfields; k++) {
+            struct tl_evfield *f = &a->fields[k];
+            uint64_t g;
+            if (f->kind != TL_EVK_INT || strcmp(f->key, "previous_id") != 0 || f->v.i <= 0 ||
+                (g = new_id_of(m, s, (uint64_t)f->v.i)) == 0)
+                continue;
+            char was[48], *text = mv->texts[i].explanation, *at;
+            snprintf(was, sizeof was, "%s%" PRIu64, PREVIOUS_TEXT, (uint64_t)f->v.i);
+            size_t n = strlen(was), len = strlen(text);
+            if ((at = strstr(text, was)) != NULL && !(at[n] >= '0' && at[n] <= '9')) {
+                char num[24];
+                int k2 = snprintf(num, sizeof num, "%" PRIu64, g);
+                size_t old = n - strlen(PREVIOUS_TEXT);
+                if (len - old + (size_t)k2 < sizeof mv->texts[i].explanation) {
+                    char *digits = at + strlen(PREVIOUS_TEXT);
+                    memmove(digits + k2, digits + old, strlen(digits + old) + 1);
+                    memcpy(digits, num, (size_t)k2);
+                }
+            }
+            f->v.i = (int64_t)g;
+        }
+    }
+}
+
+/* v ended idle past --idle-timeout (capture.evicted.idle): a timeout
+ * where no endpoint gave up (closed: docs/state-machine.md). */
+static bool idle_ended(const struct tl_conn_view *v)
+{
+    return v->conn->end == TL_END_TIMEOUT && v->tcp != NULL &&
+           v->tcp->ep[0].state != TL_EP_CLOSED && v->tcp->ep[1].state != TL_EP_CLOSED;
+}
+
+/*
+ * s's held connection, of units in time: read back whole; left out when
+ * an earlier unit's record has it whole (--follow), else given its id,
+ * its previous_id and its packet numbers in the merge (fp its first
+ * frame there), written again and taken as any.
+ */
+static bool take_unit_conn(struct merge *m, struct shard *s, uint64_t fp)
+{
+    uint64_t local = 0, earlier = 0;
+    (void)number_after(s->line, "\"id\":", &local);
+    if (!tl_merge_view_read(&m->mv, s->line, s->len))
+        return bad(s, NOT_READ_BACK);
+    enum tl_merge_cross_is is = m->cross != NULL && s->unit > 0
+                                    ? tl_merge_cross_of(m->cross, &m->mv.v, s->unit, &earlier)
+                                    : TL_CROSS_OWN;
+    if (is == TL_CROSS_FOLLOWED) {
+        /* What its unit counted of it, the earlier unit counted too. */
+        const struct tl_conn *c = m->mv.v.conn;
+        m->followed++;
+        m->followed_dups += c->duplicates[0] + c->duplicates[1];
+        m->followed_icmp += c->icmp_errors;
+        m->followed_idle += idle_ended(&m->mv.v);
+        if (!grow((void **)&s->claimed, &s->capclaimed, s->nclaimed + 1, sizeof *s->claimed))
+            return write_failed(m, TL_ENOMEM);
+        s->claimed[s->nclaimed].local = local;
+        s->claimed[s->nclaimed++].id = earlier;
+        return true;
+    }
+    m->split += is == TL_CROSS_SPLIT;
+    uint64_t id = m->tables ? rank_of(m, fp) : ++m->written;
+    if (!m->tables)
+        idmap_add(&s->ids, local, id);
+    if (m->cross != NULL)
+        tl_merge_cross_written(m->cross, fp, id);
+    m->mv.c->id = id;
+    m->mv.host.id = id;
+    renumber_previous(&m->mv, m, s);
+    if (!tl_merge_view_shift(&m->mv, s->offset))
+        return bad(s, "an anomaly's text too long to number its packets in the merge");
+    size_t len = 0;
+    char *text = tl_report_json_format_conn(&m->mv.v, "connection", &len);
+    m->len = 0;
+    bool ok = text != NULL && put(m, text, len);
+    free(text);
+    return ok ? write_conn(m, &m->mv.v) : write_failed(m, TL_ENOMEM);
+}
+
 /* The records (or the document's members) of the end, as one run writes
  * them. */
 static bool finish(struct merge *m)
@@ -595,30 +916,60 @@ static bool finish(struct merge *m)
     enum tl_status st = tl_hosts_finish(m->hosts, &ha);
     tl_report_summary_hosts(&m->sum, &ha);
     void **caps = calloc(m->n, sizeof *caps);
+    bool *unit_first = calloc(m->n, sizeof *unit_first);
+    json_t *all_inputs = json_array();
     struct tl_input_info *inputs = NULL;
-    size_t ninputs = 0;
-    if (caps == NULL || !tl_merge_inputs(m->s[0].inputs, &inputs, &ninputs) || m->peak.failed)
+    size_t ninputs = 0, k = 0;
+    bool ok = caps != NULL && unit_first != NULL && all_inputs != NULL;
+    /* The shards in unit order, and each unit's inputs once. */
+    for (uint32_t u = 0; ok && u < m->nunits; u++) {
+        bool first = true;
+        for (size_t i = 0; i < m->n; i++) {
+            if (m->s[i].unit != u)
+                continue;
+            unit_first[k] = first;
+            if (first && json_array_extend(all_inputs, m->s[i].inputs) != 0)
+                ok = false;
+            first = false;
+            caps[k++] = m->s[i].capture;
+        }
+    }
+    if (!ok || !tl_merge_inputs(all_inputs, &inputs, &ninputs) || m->peak.failed)
         st = TL_ENOMEM;
     struct tl_capture_info cap;
-    for (size_t i = 0; caps != NULL && i < m->n; i++)
-        caps[i] = m->s[i].capture;
-    tl_merge_capture(caps, caps != NULL ? m->n : 0, &cap);
+    if (m->nunits > 1) {
+        tl_merge_capture_units(caps, unit_first, ok ? k : 0, &cap);
+        cap.duplicates -= m->followed_dups < cap.duplicates ? m->followed_dups : cap.duplicates;
+        cap.icmp_matched -= m->followed_icmp < cap.icmp_matched ? m->followed_icmp
+                                                                : cap.icmp_matched;
+        cap.evicted_idle -= m->followed_idle < cap.evicted_idle ? m->followed_idle
+                                                                : cap.evicted_idle;
+    } else
+        tl_merge_capture(caps, ok ? m->n : 0, &cap);
     cap.peak_flows = (size_t)m->peak.peak;
     cap.evicted_hosts = tl_hosts_evicted(m->hosts);
     cap.connections = m->sum.connections;
     const char *filter = json_string_value(json_object_get(m->s[0].capture, "filter"));
     struct tl_run run = {inputs, ninputs, &cap, &ha, filter, &m->sum};
+    if (m->split > 0)
+        fprintf(m->s[0].err,
+                "tcplens merge: %" PRIu64 " connection(s) open at the end of one unit go on in "
+                "a later one and are reported in two parts: run each unit with --follow and the "
+                "files after its own to have them whole\n",
+                m->split);
     if (m->sum.svc != NULL && (m->sum.svc->svc.untracked != 0 || m->sum.svc->hosts.untracked != 0))
         fprintf(m->s[0].err,
                 "tcplens merge: more services or client hosts than the %u a table keeps: those "
                 "kept are the first seen, where one run keeps the first whose connections "
                 "ended\n",
                 TL_SVC_MAX);
-    for (int k = 0; k < NOUTS && st == TL_OK; k++)
-        if (m->out[k] != NULL)
-            st = tl_report_finish(m->out[k], &run);
+    for (int o = 0; o < NOUTS && st == TL_OK; o++)
+        if (m->out[o] != NULL)
+            st = tl_report_finish(m->out[o], &run);
     free(caps);
+    free(unit_first);
     free(inputs);
+    json_decref(all_inputs);
     tl_host_anomaly_list_free(&ha);
     return st == TL_OK || write_failed(m, st);
 }
@@ -632,10 +983,16 @@ static bool merge_out(struct merge *m)
     for (;;) {
         struct shard *min = NULL;
         for (size_t i = 0; i < m->n; i++)
-            if (m->s[i].held && (min == NULL || m->s[i].first_packet < min->first_packet))
+            if (m->s[i].held && (min == NULL || m->s[i].first_packet + m->s[i].offset <
+                                                    min->first_packet + min->offset))
                 min = &m->s[i];
         if (min == NULL)
             break;
+        if (m->nunits > 1) {
+            if (!take_unit_conn(m, min, min->first_packet + min->offset) || !advance(min))
+                return false;
+            continue;
+        }
         uint64_t id = ++m->written, local = 0;
         if (m->tables) {
             id = rank_of(m, min->first_packet);
@@ -666,7 +1023,9 @@ static void usage(FILE *f)
           "  document, its text report, its HTML page; each to its file, NDJSON on\n"
           "  standard output when none is named. --anomalies-only, --top and --all are\n"
           "  tcplens's own. The shards may come in any order; each of 1..N must come\n"
-          "  once, over the same inputs.\n",
+          "  once, over the same inputs. Runs over other inputs are units in time\n"
+          "  (rotated files): merged in time order, frames numbered one after another,\n"
+          "  a connection a unit followed into the next files (--follow) written once.\n",
           f);
 }
 
@@ -674,11 +1033,17 @@ static void usage(FILE *f)
  * error (said). */
 static bool scan_all(struct merge *m)
 {
+    if (!find_units(m)) {
+        fputs("tcplens merge: out of memory\n", m->s[0].err);
+        return false;
+    }
     for (size_t i = 0; i < m->n; i++) {
         if (!scan(m, i, false))
             return false;
         m->tables = m->tables || !m->s[i].sorted;
     }
+    if (m->cross != NULL)
+        tl_merge_cross_seal(m->cross);
     /* A shard that wrote a connection after newer ones (order.h): the
      * ranks come from a table of every first_packet. */
     for (size_t i = 0; m->tables && i < m->n; i++)
@@ -721,11 +1086,14 @@ static void stop(struct merge *m)
         json_decref(m->s[i].inputs);
         json_decref(m->s[i].capture);
         json_decref(m->s[i].read);
+        json_decref(m->s[i].unit_inputs);
+        free(m->s[i].claimed);
         free(m->s[i].local);
         idmap_free(&m->s[i].ids);
     }
     free(m->s);
     free(m->all);
+    tl_merge_cross_free(m->cross);
     for (int k = 0; k < NOUTS; k++)
         tl_report_free(m->out[k]);
     tl_report_summary_free(&m->sum);

@@ -80,6 +80,90 @@ void tl_merge_capture(void *const *caps, size_t n, struct tl_capture_info *out)
         add_own(caps[i], out);
 }
 
+/* u, one unit's reading, into out (first: the first unit). */
+static void add_unit(const struct tl_capture_info *u, struct tl_capture_info *out, bool first)
+{
+    if (first) {
+        *out = *u;
+        return;
+    }
+    out->first_ts = u->first_ts < out->first_ts ? u->first_ts : out->first_ts;
+    out->last_ts = u->last_ts > out->last_ts ? u->last_ts : out->last_ts;
+    out->end_ts = u->end_ts;
+    out->end_source = u->end_source;
+    out->partial = out->partial || u->partial;
+    out->packets += u->packets;
+    out->tcp_packets += u->tcp_packets;
+    for (int r = 1; r < TL_DEC_NRESULTS; r++)
+        out->skipped[r] += u->skipped[r];
+    out->file_stats = out->file_stats || u->file_stats;
+    out->file_received += u->file_received;
+    out->file_if_dropped += u->file_if_dropped;
+    out->file_os_dropped += u->file_os_dropped;
+}
+
+void tl_merge_capture_units(void *const *caps, const bool *unit_first, size_t n,
+                            struct tl_capture_info *out)
+{
+    memset(out, 0, sizeof *out);
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!unit_first[i])
+            continue;
+        struct tl_capture_info u;
+        memset(&u, 0, sizeof u);
+        read_alike(caps[i], &u);
+        add_unit(&u, out, !any);
+        any = true;
+    }
+    out->worst_severity = -1;
+    for (size_t i = 0; i < n; i++)
+        add_own(caps[i], out);
+}
+
+uint32_t tl_merge_units(const struct tl_merge_unit_in *in, size_t n, uint32_t *unit,
+                        uint64_t *offset)
+{
+    /* rep[i]: the first shard over shard i's inputs; a few shards, so
+     * pairs are compared. */
+    size_t *rep = malloc((n ? n : 1) * sizeof *rep), nu = 0;
+    if (rep == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        rep[i] = i;
+        for (size_t j = 0; j < i && rep[i] == i; j++)
+            if (rep[j] == j &&
+                json_equal((json_t *)(uintptr_t)in[i].inputs, (json_t *)(uintptr_t)in[j].inputs))
+                rep[i] = j;
+        nu += rep[i] == i;
+    }
+    /* A unit's rank: the units before it in time. */
+    for (size_t i = 0; i < n; i++) {
+        if (rep[i] != i)
+            continue;
+        uint32_t rank = 0;
+        uint64_t before = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (rep[j] != j || j == i)
+                continue;
+            int by_name = strcmp(in[j].name, in[i].name);
+            if (in[j].first_ts < in[i].first_ts ||
+                (in[j].first_ts == in[i].first_ts && (by_name < 0 || (by_name == 0 && j < i)))) {
+                rank++;
+                before += in[j].packets;
+            }
+        }
+        unit[i] = rank;
+        offset[i] = before;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unit[i] = unit[rep[i]];
+        offset[i] = offset[rep[i]];
+    }
+    free(rep);
+    return (uint32_t)nu;
+}
+
 bool tl_merge_inputs(const void *inputs, struct tl_input_info **out, size_t *n)
 {
     json_t *a = (json_t *)(uintptr_t)inputs;

@@ -19,6 +19,35 @@
  */
 void tl_merge_capture(void *const *caps, size_t n, struct tl_capture_info *out);
 
+/*
+ * The same over units in time: caps[0..n) in unit order, unit_first[i]
+ * true for the first shard of each unit. What each unit read is added up
+ * (frames, skipped frames, statistics; the times span them all; the end
+ * is the last unit's), what each shard counted of its own connections
+ * summed.
+ */
+void tl_merge_capture_units(void *const *caps, const bool *unit_first, size_t n,
+                            struct tl_capture_info *out);
+
+/* A shard as tl_merge_units() sees it: its summary's inputs (a jansson
+ * array), the capture's first frame time and frames, its name. */
+struct tl_merge_unit_in {
+    const void *inputs;
+    int64_t first_ts;
+    uint64_t packets;
+    const char *name;
+};
+
+/*
+ * Shards over the same inputs make a unit; units over other inputs come
+ * one after another in time (rotated files, hosts' captures), ranked by
+ * their first frame's time (then name). unit[i]: shard i's unit's rank
+ * from 0; offset[i]: the frames of the units before it, by which its
+ * packet numbers move. Returns the number of units (0 for none).
+ */
+uint32_t tl_merge_units(const struct tl_merge_unit_in *in, size_t n, uint32_t *unit,
+                        uint64_t *offset);
+
 /* The inputs of a summary's "inputs" array (borrowed: its strings stay
  * the array's), malloc'd into *out; false short of memory. */
 bool tl_merge_inputs(const void *inputs, struct tl_input_info **out, size_t *n);

@@ -565,3 +565,78 @@ void tl_merge_view_free(struct tl_merge_view *mv)
     free(mv->strs);
     memset(mv, 0, sizeof *mv);
 }
+
+/*
+ * Moves a packet number in text on by packets: every "packet N" and
+ * "packet (N)", the two ways the renderers quote one (src/anomaly*.c).
+ * False when the text would no longer fit in n bytes (it is left as it
+ * was).
+ */
+static bool shift_text(char *text, size_t n, uint64_t packets)
+{
+    static const char word[] = "packet ";
+    char out[512];
+    size_t o = 0;
+    if (n > sizeof out)
+        return false;
+    for (const char *p = text; *p != '\0';) {
+        const char *w = strstr(p, word);
+        const char *d = w != NULL ? w + strlen(word) : NULL;
+        if (d != NULL && *d == '(')
+            d++;
+        if (w == NULL || *d < '0' || *d > '9') {
+            size_t k = w == NULL ? strlen(p) : (size_t)(d - p);
+            if (o + k >= n)
+                return false;
+            memcpy(out + o, p, k);
+            o += k;
+            p += k;
+            continue;
+        }
+        char *end;
+        unsigned long long v = strtoull(d, &end, 10);
+        int k = snprintf(out + o, n - o, "%.*s%llu", (int)(d - p), p,
+                         v + (unsigned long long)packets);
+        if (k < 0 || o + (size_t)k >= n)
+            return false;
+        o += (size_t)k;
+        p = end;
+    }
+    out[o] = '\0';
+    memcpy(text, out, o + 1);
+    return true;
+}
+
+/* An evidence member that names a frame (first_packet, data_packet,
+ * quoted_packet; 0 is none). */
+static bool names_packet(const struct tl_evfield *f)
+{
+    size_t k = strlen(f->key), s = strlen("_packet");
+    return f->kind == TL_EVK_INT && f->v.i > 0 && k > s && strcmp(f->key + k - s, "_packet") == 0;
+}
+
+bool tl_merge_view_shift(struct tl_merge_view *mv, uint64_t packets)
+{
+    if (packets == 0)
+        return true;
+    struct tl_conn *c = mv->c;
+    c->first_pkt += packets;
+    c->last_pkt += c->last_pkt != 0 ? packets : 0;
+    mv->v.released_pkt += mv->v.released_pkt != 0 ? packets : 0;
+    for (uint32_t i = 0; mv->v.timeline != NULL && i < mv->tl.n; i++)
+        mv->tl.ev[i].pkt += mv->tl.ev[i].pkt != 0 ? packets : 0;
+    for (uint32_t i = 0; mv->v.timeline != NULL && i < mv->tl.nsum; i++)
+        mv->tl.sum[i].last_pkt += mv->tl.sum[i].last_pkt != 0 ? packets : 0;
+    bool ok = true;
+    for (size_t i = 0; i < mv->an.n; i++) {
+        struct tl_anomaly *a = &mv->an.a[i];
+        for (uint8_t k = 0; k < a->npkts; k++)
+            a->pkts[k] += packets;
+        for (uint8_t k = 0; k < a->nfields; k++)
+            if (names_packet(&a->fields[k]))
+                a->fields[k].v.i += (int64_t)packets;
+        ok = shift_text(mv->texts[i].explanation, sizeof mv->texts[i].explanation, packets) &&
+             shift_text(mv->texts[i].suggestion, sizeof mv->texts[i].suggestion, packets) && ok;
+    }
+    return ok;
+}
