@@ -739,8 +739,10 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
         /* Every trailing word is the filter, as with tcpdump -i. */
         if (cli->ninputs > 0)
             usage_error("%s", "-i and -r cannot be used together");
-        if (cli->nfollow > 0)
-            usage_error("%s", "--follow reads capture files after -r: not with -i");
+        if (cli->nfollow > 0) { /* one line, as an input error is said */
+            fputs("tcplens: --follow reads capture files after the -r ones, not with -i\n", stderr);
+            exit(2);
+        }
         if (optind < argc)
             cli->filter = join_words(argv + optind, argc - optind);
         return;
