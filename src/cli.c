@@ -47,6 +47,7 @@ enum {
     OPT_CAPTURE_END,
     OPT_TUNNEL_PORT,
     OPT_THREADS,
+    OPT_FOLLOW,
 };
 
 static const char usage_text[] =
@@ -58,6 +59,11 @@ static const char usage_text[] =
     "Input:\n"
     "  -r FILE              read a pcap or pcapng file; repeatable; '-' is stdin\n"
     "  FILE...              capture files may also be given without -r\n"
+    "  --follow FILE        read FILE after the inputs (repeatable), only for the\n"
+    "                       connections they hold: a unit of a rotated capture\n"
+    "                       set (-r f2 --follow f3 --follow f4) reports them as\n"
+    "                       one run over every file does and starts none; stops\n"
+    "                       when none is held any more\n"
     "  -c COUNT             stop after COUNT packets\n"
     "  -n                   accepted for tcpdump habits (names are never resolved)\n"
     "  FILTER EXPRESSION    trailing words form a BPF filter, as in tcpdump\n"
@@ -486,6 +492,7 @@ static const struct option long_opts[] = {
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"capture-end", required_argument, NULL, OPT_CAPTURE_END},
     {"tunnel-port", required_argument, NULL, OPT_TUNNEL_PORT},
+    {"follow", required_argument, NULL, OPT_FOLLOW},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -540,6 +547,7 @@ static void parse_one(struct tl_cli *cli, int opt, const char *arg)
         return;
     switch (opt) {
     case 'r': add_input(cli, arg); break;
+    case OPT_FOLLOW: cli->follow[cli->nfollow++] = arg; break;
     case 'c': cli->count = parse_count(arg, "packet count", UINT64_MAX); break;
     case 'n': break;
     case OPT_JSON: cli->json_path = arg; break;
@@ -707,7 +715,8 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
     cli->fin_timeout_us = TL_DEFAULT_FIN_TIMEOUT_US;
     /* Every input is an argv word, so argc bounds their number. */
     cli->inputs = calloc((size_t)argc + 1, sizeof *cli->inputs);
-    if (cli->inputs == NULL) {
+    cli->follow = calloc((size_t)argc + 1, sizeof *cli->follow);
+    if (cli->inputs == NULL || cli->follow == NULL) {
         fprintf(stderr, "tcplens: out of memory\n");
         exit(2);
     }
@@ -730,6 +739,10 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
         /* Every trailing word is the filter, as with tcpdump -i. */
         if (cli->ninputs > 0)
             usage_error("%s", "-i and -r cannot be used together");
+        if (cli->nfollow > 0) { /* one line, as an input error is said */
+            fputs("tcplens: --follow reads capture files after the -r ones, not with -i\n", stderr);
+            exit(2);
+        }
         if (optind < argc)
             cli->filter = join_words(argv + optind, argc - optind);
         return;
@@ -745,6 +758,7 @@ void tl_cli_parse(int argc, char **argv, struct tl_cli *cli)
 void tl_cli_free(struct tl_cli *cli)
 {
     free(cli->inputs);
+    free(cli->follow);
     free(cli->filter);
     free(cli->connections);
 }

@@ -19,6 +19,8 @@ enum tl_cli_color { TL_COLOR_AUTO = 0, TL_COLOR_ALWAYS, TL_COLOR_NEVER };
 struct tl_cli {
     const char **inputs; /* capture files, "-" for stdin */
     size_t ninputs;
+    const char **follow; /* --follow: read after the inputs, for their connections */
+    size_t nfollow;
     char *filter;          /* BPF expression from the trailing words, or NULL */
     const char *json_path; /* --json FILE|-, NULL when not asked */
     const char *html_path; /* --html FILE|-, NULL when not asked */

@@ -267,6 +267,12 @@ static void remove_conn(struct tl_engine *e, struct tl_conn *c)
  * eviction) or, with TL_END_OPEN, what its state machines say. */
 static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end forced)
 {
+    if (c->shadow) { /* another run's to report */
+        e->shadows--;
+        tl_engine_drop_state(e, c);
+        remove_conn(e, c);
+        return TL_OK;
+    }
     if (tl_engine_unpack(e, c) != TL_OK) {
         tl_engine_drop_state(e, c);
         remove_conn(e, c);
@@ -331,7 +337,7 @@ static enum tl_status bury(struct tl_engine *e, struct tl_conn *c)
 static enum tl_status retire_ended(struct tl_engine *e, struct tl_conn *c)
 {
     enum tl_status bs = TL_OK;
-    if (e->clock_us - c->seen_us <= TL_TIME_WAIT_US) {
+    if (e->clock_us - c->seen_us <= TL_TIME_WAIT_US && !c->shadow) {
         bs = tl_engine_unpack(e, c);
         if (bs == TL_OK)
             bs = bury(e, c);
@@ -363,7 +369,7 @@ static int64_t dormancy(const struct tl_engine *e)
  * timeout. */
 static enum tl_status retire_idle(struct tl_engine *e, struct tl_conn *c)
 {
-    e->cap.evicted_idle++;
+    e->cap.evicted_idle += !c->shadow;
     return retire(e, c, TL_END_TIMEOUT);
 }
 
@@ -414,7 +420,7 @@ static enum tl_status make_room(struct tl_engine *e)
     c = stalest_live(e);
     if (c == NULL)
         return TL_ENOMEM;
-    e->cap.evicted_cap++;
+    e->cap.evicted_cap += !c->shadow;
     return retire(e, c, TL_END_EVICTED);
 }
 
@@ -480,7 +486,7 @@ static enum tl_status start_conn(struct tl_engine *e, const struct tl_flow_key *
     tl_timeline_init(&ext(c)->tl);
     tl_track_init(&ext(c)->track);
     size_t n = tl_flow_count(e->flows);
-    if (n > e->cap.peak_flows)
+    if (n > e->cap.peak_flows && !e->following)
         e->cap.peak_flows = n;
     *out = c;
     return TL_OK;
@@ -556,7 +562,7 @@ static enum tl_status take_over(struct tl_engine *e, struct tl_conn *c, enum tl_
 static enum tl_status log_duplicate(struct tl_engine *e, struct tl_conn *c, const struct tl_pkt *p,
                                     const struct tl_frame *f, enum tl_role r)
 {
-    e->cap.duplicates++;
+    e->cap.duplicates += !c->shadow;
     c->duplicates[r]++;
     struct tl_step s;
     tl_tcpstate_duplicate(conn_state(c), p, r, &s);
@@ -675,7 +681,7 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     struct tl_flow_key k = l.key;
     bool from_a = l.from_a;
     if (e->cfg.shard_count > 1 && tl_flow_shard(&k, e->cfg.shard_count) != e->cfg.shard_index) {
-        e->cap.shard_other_packets++;
+        e->cap.shard_other_packets += !e->following;
         return TL_OK;
     }
     uint32_t h = l.hash;
@@ -714,8 +720,21 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
         c = NULL;
     } else if (c == NULL && st == TL_OK && late_for_tomb(e, &k, h, p, from_a, f, &prev))
         return TL_OK;
-    if (c == NULL && st == TL_OK)
+    /* Following, a new connection is left to the run that reads its file
+     * as its own; the one it took the 4-tuple from has ended all the same.
+     * Where that one is held while its server may still answer, the new
+     * one is held too, as a shadow: it routes the challenge ACK and the
+     * RST answering it to the old one as one run routes them, and is never
+     * reported. */
+    if (c == NULL && st == TL_OK && e->following && !held)
+        return TL_OK;
+    if (c == NULL && st == TL_OK) {
         st = start_conn(e, &k, h, p, from_a, f, &c);
+        if (st == TL_OK && e->following) {
+            c->shadow = true;
+            e->shadows++;
+        }
+    }
     if (st != TL_OK)
         return st;
     if (prev.reused)
@@ -832,24 +851,24 @@ static enum tl_status on_icmp(struct tl_engine *e, const struct tl_pkt *err,
     struct tl_lookup l;
     lookup_of(e, p, &l);
     if (e->cfg.shard_count > 1 && tl_flow_shard(&l.key, e->cfg.shard_count) != e->cfg.shard_index) {
-        e->cap.shard_other_packets++;
+        e->cap.shard_other_packets += !e->following;
         return TL_OK;
     }
     struct tl_flow_key k = l.key;
     uint32_t h = l.hash;
     struct tl_conn *c = find_conn(e, p, l.from_a, &k, &h);
     if (c == NULL) {
-        e->cap.icmp_unmatched++;
+        e->cap.icmp_unmatched += !e->following;
         return TL_OK;
     }
     enum tl_status st = tl_engine_unpack(e, c);
     if (st != TL_OK)
         return st;
-    e->cap.icmp_matched++;
+    e->cap.icmp_matched += !c->shadow;
     c->icmp_errors++;
     enum tl_role r = tl_conn_role(c, l.from_a);
     if (tl_track_icmp_copy(&ext(c)->track, p, r, f->ts_us)) {
-        e->cap.duplicates++;
+        e->cap.duplicates += !c->shadow;
     } else {
         c->last_ts = f->ts_us;
         c->seen_us = e->clock_us;
@@ -870,10 +889,57 @@ static enum tl_status on_icmp(struct tl_engine *e, const struct tl_pkt *err,
     return st;
 }
 
+/*
+ * A frame of the follow inputs (tl_engine_follow()): it moves the clock
+ * and the timers as any frame does, so that the connections held end and
+ * are reported as one run over every file would report them; it reaches
+ * only those and the tombstones. The capture's own counters leave it out.
+ */
+static enum tl_status feed_follow(struct tl_engine *e, const struct tl_frame *f,
+                                  const struct tl_pkt *p, enum tl_dec r, const struct tl_lookup *l)
+{
+    if ((e->cap.packets == 0 && e->cap.follow_packets == 0) || f->ts_us > e->clock_us)
+        e->clock_us = f->ts_us;
+    if (e->cap.follow_packets == 0 || f->ts_us > e->cap.follow_last_ts)
+        e->cap.follow_last_ts = f->ts_us;
+    e->cap.follow_packets++;
+    e->read_pkt = f->pkt_no;
+    e->between = false;
+    if (r != TL_DEC_OK && r != TL_DEC_ICMP)
+        return TL_OK;
+    enum tl_status st = expire(e);
+    if (st != TL_OK)
+        return st;
+    return r == TL_DEC_ICMP ? on_icmp(e, p, f) : on_segment(e, p, f, l);
+}
+
+void tl_engine_follow(struct tl_engine *e) { e->following = true; }
+
+bool tl_engine_follow_done(struct tl_engine *e)
+{
+    if (tl_flow_count(e->flows) != e->shadows)
+        return false;
+    /* A tombstone whose minute is over claims nothing any more. */
+    tl_tombs_lapse(e->tombs, e->clock_us);
+    return tl_tombs_count(e->tombs) == 0;
+}
+
+/* The time of the last frame read: of the follow inputs' when they went
+ * further than the capture's own. */
+static int64_t run_last_ts(const struct tl_engine *e)
+{
+    if (e->cap.follow_packets != 0 &&
+        (e->cap.packets == 0 || e->cap.follow_last_ts > e->cap.last_ts))
+        return e->cap.follow_last_ts;
+    return e->cap.last_ts;
+}
+
 enum tl_status tl_engine_feed_decoded(struct tl_engine *e, const struct tl_frame *f,
                                       const struct tl_pkt *p, enum tl_dec r,
                                       const struct tl_lookup *l)
 {
+    if (e->following)
+        return feed_follow(e, f, p, r, l);
     if (e->cap.packets == 0 || f->ts_us < e->cap.first_ts)
         e->cap.first_ts = f->ts_us;
     if (e->cap.packets == 0 || f->ts_us > e->cap.last_ts)
@@ -948,13 +1014,14 @@ void tl_engine_prefetch_state(const struct tl_engine *e, uint32_t hash)
 enum tl_status tl_engine_set_capture_end(struct tl_engine *e, int64_t end_us,
                                          enum tl_capture_end src)
 {
-    if (e->cap.packets == 0 || end_us <= e->cap.last_ts)
+    int64_t last = run_last_ts(e);
+    if (e->cap.packets + e->cap.follow_packets == 0 || end_us <= last)
         return TL_OK;
     e->cap.end_ts = end_us;
     e->cap.end_source = (uint8_t)src;
     /* The clock is the latest packet's; it moves on by the time the
      * capture ran past its last one. */
-    return tl_engine_tick(e, e->clock_us + (end_us - e->cap.last_ts));
+    return tl_engine_tick(e, e->clock_us + (end_us - last));
 }
 
 enum tl_status tl_engine_tick(struct tl_engine *e, int64_t now_us)
@@ -991,7 +1058,7 @@ enum tl_status tl_engine_finish(struct tl_engine *e)
 {
     enum tl_status st = TL_OK;
     if (e->cap.end_source == TL_CEND_LAST_PACKET)
-        e->cap.end_ts = e->cap.last_ts;
+        e->cap.end_ts = run_last_ts(e);
     struct tl_conn *c;
     e->finishing = true;
     /* First-seen order, so that streamed output needs no reordering here. */

@@ -215,24 +215,37 @@ static bool want_progress(const struct tl_cli *cli)
     return !(cli->ndjson && strcmp(stream, "-") == 0 && isatty(STDOUT_FILENO));
 }
 
+/* The time of the last frame read, the follow inputs' included. */
+static int64_t last_read_ts(const struct tl_capture_info *cap)
+{
+    if (cap->follow_packets != 0 && (cap->packets == 0 || cap->follow_last_ts > cap->last_ts))
+        return cap->follow_last_ts;
+    return cap->last_ts;
+}
+
 /* When the capture ended: --capture-end, else the latest isb_endtime of
  * the pcapng inputs (else the last packet's, the engine's default); and
- * the inputs' interface statistics. now_us > 0: live capture stopped then. */
+ * the inputs' interface statistics (the own ones'). now_us > 0: live
+ * capture stopped then. Follow inputs read to their end count as a run
+ * over every file counts them; when reading them stopped early (nothing
+ * held), the end is the last frame read. */
 static enum tl_status set_capture_end(const struct tl_cli *cli, const struct tl_source *src,
-                                      struct tl_engine *e, int64_t now_us, bool partial)
+                                      struct tl_engine *e, int64_t now_us, bool partial,
+                                      bool follow_complete)
 {
     bool stats = false;
     uint64_t recv = 0, ifdrop = 0, osdrop = 0;
     int64_t end = 0;
     enum tl_capture_end from = TL_CEND_LAST_PACKET;
+    bool endtimes = !partial && (cli->nfollow == 0 || follow_complete);
     for (size_t i = 0; i < tl_source_ninputs(src); i++) {
         const struct tl_input_info *in = tl_source_input(src, i);
         /* A read stopped early did not get to the capture's end. */
-        if (in->has_endtime && !partial && (from == TL_CEND_LAST_PACKET || in->endtime_us > end)) {
+        if (in->has_endtime && endtimes && (from == TL_CEND_LAST_PACKET || in->endtime_us > end)) {
             end = in->endtime_us;
             from = TL_CEND_PCAPNG;
         }
-        if (in->has_ifstats) {
+        if (in->has_ifstats && i < tl_source_nown(src)) {
             stats = true;
             recv += in->if_recv;
             ifdrop += in->if_drop;
@@ -249,7 +262,7 @@ static enum tl_status set_capture_end(const struct tl_cli *cli, const struct tl_
         end = cli->capture_end_us;
         from = TL_CEND_OPTION;
     } else if (cli->capture_end == TL_CLI_END_AFTER) {
-        end = tl_engine_capture(e)->last_ts + cli->capture_end_us;
+        end = last_read_ts(tl_engine_capture(e)) + cli->capture_end_us;
         from = TL_CEND_OPTION;
     }
     return from == TL_CEND_LAST_PACKET ? TL_OK : tl_engine_set_capture_end(e, end, from);
@@ -274,8 +287,37 @@ static bool keep_reading(struct watch *w, struct tl_progress *pr)
     return what != TL_INTR_STOP && outputs_alive(w->o);
 }
 
+/*
+ * --follow: the follow inputs once the own ones are done, each frame
+ * straight to the engine (no lookahead), so that reading stops before the
+ * next frame as soon as the engine holds nothing. *complete: they were
+ * read to their end. TL_EOF when done, as for the own inputs.
+ */
+static enum tl_status follow(struct tl_source *src, struct tl_engine *e, struct watch *w,
+                             struct tl_progress *pr, bool *complete)
+{
+    tl_source_follow(src);
+    tl_engine_follow(e);
+    struct tl_frame f;
+    enum tl_status st = TL_OK;
+    uint32_t left = WATCH_EVERY;
+    while (!tl_engine_follow_done(e) && (st = tl_source_next(src, &f)) == TL_OK) {
+        st = tl_engine_feed(e, &f);
+        if (st != TL_OK)
+            return st;
+        tl_progress_tick(pr);
+        if (--left == 0) {
+            left = WATCH_EVERY;
+            if (!keep_reading(w, pr))
+                return TL_EOF;
+        }
+    }
+    *complete = st == TL_EOF && tl_source_follow_done(src);
+    return TL_EOF;
+}
+
 static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struct tl_engine *e,
-                          struct watch *w)
+                          struct watch *w, bool *follow_complete)
 {
     struct tl_progress pr;
     tl_progress_start(&pr, want_progress(cli) ? stderr : NULL, src, e, cli->count);
@@ -302,7 +344,6 @@ static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struc
             }
         }
     }
-    tl_interrupt_close(w->intr);
     /* The end of the input, or a read error: the engine still gets every
      * frame read before it. */
     if (!failed) {
@@ -311,9 +352,12 @@ static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struc
             st = ds;
     }
     tl_lookahead_free(a);
+    if (st == TL_EOF && !w->partial && cli->nfollow > 0)
+        st = follow(src, e, w, &pr, follow_complete);
+    tl_interrupt_close(w->intr);
     tl_progress_end(&pr);
     if (st == TL_EOF)
-        st = set_capture_end(cli, src, e, 0, w->partial);
+        st = set_capture_end(cli, src, e, 0, w->partial, *follow_complete);
     return st == TL_OK ? tl_engine_finish(e) : st;
 }
 
@@ -322,13 +366,19 @@ static enum tl_status run(const struct tl_cli *cli, struct tl_source *src, struc
  * returns the first failure, TL_OK when all were written. */
 static enum tl_status finish_reports(struct outputs *o, const struct tl_source *src,
                                      const struct tl_engine *e, struct tl_input_info *infos,
-                                     bool partial, char *failed, size_t size)
+                                     bool partial, bool follow_complete, char *failed, size_t size)
 {
-    size_t n = tl_source_ninputs(src);
-    for (size_t i = 0; i < n; i++)
+    size_t all_inputs = tl_source_ninputs(src), n = tl_source_nown(src);
+    for (size_t i = 0; i < all_inputs; i++)
         infos[i] = *tl_source_input(src, i);
     struct tl_capture_info cap = *tl_engine_capture(e);
     cap.partial = partial;
+    if (all_inputs > n) {
+        cap.follow = true;
+        cap.follow_complete = follow_complete;
+        cap.follow_inputs = infos + n;
+        cap.nfollow = all_inputs - n;
+    }
     struct tl_run r = {infos,     n,
                        &cap,      tl_engine_host_anomalies(e),
                        o->filter, tl_engine_summary(e)};
@@ -403,7 +453,7 @@ static enum tl_status run_live(const struct tl_cli *cli, struct tl_source *src, 
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     st = set_capture_end(cli, src, e, (int64_t)now.tv_sec * TL_USEC_PER_SEC + now.tv_nsec / 1000,
-                         false);
+                         false, false);
     return st == TL_OK ? tl_engine_finish(e) : st;
 }
 
@@ -449,12 +499,15 @@ static int analyse(const struct tl_cli *cli, struct tl_source *src, struct outpu
         return EXIT_INPUT;
     }
     struct watch w = {intr, o, false};
-    enum tl_status st = cli->iface != NULL ? run_live(cli, src, e) : run(cli, src, e, &w);
+    bool follow_complete = false;
+    enum tl_status st = cli->iface != NULL ? run_live(cli, src, e)
+                                           : run(cli, src, e, &w, &follow_complete);
     /* Whatever stopped the run, report everything read so far. */
     if (st != TL_OK && tl_engine_finish(e) != TL_OK)
         st = TL_ENOMEM;
     char failed[256];
-    enum tl_status rs = finish_reports(o, src, e, infos, w.partial, failed, sizeof failed);
+    enum tl_status rs = finish_reports(o, src, e, infos, w.partial, follow_complete, failed,
+                                       sizeof failed);
     say_failure(st, rs, failed);
     const struct tl_capture_info *cap = tl_engine_capture(e);
     int rc = input_verdict(src, cap);
@@ -552,7 +605,9 @@ int main(int argc, char **argv)
         return main_live(&cli);
     struct tl_source_cfg sc = {.filter = cli.filter,
                                .max_packets = cli.count,
-                               .accept_linktype = tl_decode_linktype_supported};
+                               .accept_linktype = tl_decode_linktype_supported,
+                               .follow = cli.follow,
+                               .nfollow = cli.nfollow};
     struct tl_diag d = {{0}, 0};
     struct tl_source *src = NULL;
     /* A reader that leaves a pipe is an EPIPE on its output (output.h),

@@ -310,6 +310,21 @@ const char *tl_report_end_source(uint8_t end_source)
     return end_source < TL_CEND_N ? words[end_source] : words[0];
 }
 
+const char *tl_report_follow_words(const struct tl_capture_info *cap, char *buf, size_t size)
+{
+    char t[40];
+    int n = snprintf(buf, size, "%zu file%s, %" PRIu64 " packet%s", cap->nfollow,
+                     cap->nfollow == 1 ? "" : "s", cap->follow_packets,
+                     cap->follow_packets == 1 ? "" : "s");
+    if (n >= 0 && (size_t)n < size && cap->follow_packets > 0)
+        n += snprintf(buf + n, size - (size_t)n, " to %s UTC",
+                      tl_report_utc(cap->follow_last_ts, t, sizeof t));
+    if (n >= 0 && (size_t)n < size)
+        snprintf(buf + n, size - (size_t)n, ", %s",
+                 cap->follow_complete ? "read to their end" : "stopped: no connection held");
+    return buf;
+}
+
 const char *tl_report_utc(int64_t ts_us, char *buf, size_t size)
 {
     int64_t sec = ts_us / TL_USEC_PER_SEC, usec = ts_us % TL_USEC_PER_SEC;

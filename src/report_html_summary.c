@@ -173,6 +173,11 @@ static void write_capture(struct page *p, const struct tl_report *r,
         put(p, "%s UTC (%s)</td></tr>\n", tl_report_utc(cap->end_ts, a, sizeof a),
             tl_report_end_source(cap->end_source));
     }
+    if (cap->follow) {
+        char fw[160];
+        kv(p, "followed");
+        put(p, "%s</td></tr>\n", tl_report_follow_words(cap, fw, sizeof fw));
+    }
     kv(p, "packets");
     write_skipped(p, cap);
     put(p, "</td></tr>\n");

@@ -287,6 +287,11 @@ const char *tl_report_tunnel_name(uint8_t type);
  * "live capture's clock", "--capture-end", "last packet"). */
 const char *tl_report_end_source(uint8_t end_source);
 
+/* --follow, in words for the text and HTML summaries: "2 files, 30
+ * packets to 2026-11-21 12:00:02.726968 UTC, read to their end" (or
+ * "stopped: no connection held"). Returns buf. */
+const char *tl_report_follow_words(const struct tl_capture_info *cap, char *buf, size_t size);
+
 /* Formats µs on the pcap clock as "2026-11-21 12:00:00.000123" (UTC). */
 const char *tl_report_utc(int64_t ts_us, char *buf, size_t size);
 

@@ -35,12 +35,12 @@ static void w_str(struct tl_jw *w, const char *key, const char *s)
     tl_jw_str(w, s);
 }
 
-void tl_report_json_inputs(struct tl_jw *w, const struct tl_run *run)
+static void w_inputs(struct tl_jw *w, const struct tl_input_info *inputs, size_t n)
 {
     TL_JW_KEY(w, "inputs");
     tl_jw_arr_begin(w);
-    for (size_t i = 0; i < run->ninputs; i++) {
-        const struct tl_input_info *in = &run->inputs[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct tl_input_info *in = &inputs[i];
         tl_jw_obj_begin(w);
         w_str(w, "source", in->name);
         if (in->linktype_name != NULL)
@@ -51,6 +51,26 @@ void tl_report_json_inputs(struct tl_jw *w, const struct tl_run *run)
         tl_jw_obj_end(w);
     }
     tl_jw_arr_end(w);
+}
+
+void tl_report_json_inputs(struct tl_jw *w, const struct tl_run *run)
+{
+    w_inputs(w, run->inputs, run->ninputs);
+}
+
+/* --follow: the follow inputs as inputs[] has the own ones, the frames
+ * read from them, the last one's time, and whether they were read to
+ * their end. */
+static void w_follow(struct tl_jw *w, const struct tl_capture_info *cap)
+{
+    TL_JW_KEY(w, "follow");
+    tl_jw_obj_begin(w);
+    w_inputs(w, cap->follow_inputs, cap->follow_inputs != NULL ? cap->nfollow : 0);
+    w_uint(w, "packets", cap->follow_packets);
+    w_ts(w, "last_ts", cap->follow_last_ts);
+    TL_JW_KEY(w, "complete");
+    tl_jw_bool(w, cap->follow_complete);
+    tl_jw_obj_end(w);
 }
 
 /* skipped: the three classes of docs/design.md; skipped_reasons: every
@@ -140,6 +160,8 @@ void tl_report_json_capture(struct tl_jw *w, const struct tl_run *run)
         w_uint(w, "other_packets", cap->shard_other_packets);
         tl_jw_obj_end(w);
     }
+    if (cap->follow)
+        w_follow(w, cap);
     tl_jw_obj_end(w);
 }
 

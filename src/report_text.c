@@ -794,6 +794,9 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
                      tl_report_utc(cap->end_ts, a, sizeof a), d,
                      tl_report_end_source(cap->end_source)) >= 0;
     }
+    char fw[160];
+    if (ok && cap->follow)
+        ok = fprintf(out, "follow   %s\n", tl_report_follow_words(cap, fw, sizeof fw)) >= 0;
     if (ok && cap->file_stats)
         ok = fprintf(out,
                      "file     %" PRIu64 " received, %" PRIu64 " dropped by the interface, %" PRIu64

@@ -277,16 +277,19 @@ enum tl_status tl_source_open_files(struct tl_source **out, const char *const *p
     struct tl_source *src = calloc(1, sizeof *src);
     if (src == NULL)
         return TL_ENOMEM;
-    src->in = calloc(npaths ? npaths : 1, sizeof *src->in);
+    size_t n = npaths + cfg->nfollow;
+    src->in = calloc(n ? n : 1, sizeof *src->in);
     if (src->in == NULL) {
         free(src);
         return TL_ENOMEM;
     }
-    src->n = npaths;
+    src->n = n;
+    src->nown = npaths;
+    src->hi = npaths;
     src->max_packets = cfg->max_packets;
     src->accept_linktype = cfg->accept_linktype;
-    for (size_t i = 0; i < npaths; i++) {
-        src->in[i].info.name = paths[i];
+    for (size_t i = 0; i < n; i++) {
+        src->in[i].info.name = i < npaths ? paths[i] : cfg->follow[i - npaths];
         open_one(src, &src->in[i], cfg);
     }
     enum tl_status st = check_filter(src, d);
@@ -467,11 +470,12 @@ static int64_t ts_us(const struct pcap_pkthdr *h)
     return clamp_us((int64_t)h->ts.tv_sec, (int64_t)h->ts.tv_usec);
 }
 
-/* The input whose pending frame comes first (ties: input order). */
+/* The input whose pending frame comes first (ties: input order), of
+ * those being read. */
 static struct input *earliest(struct tl_source *src)
 {
     struct input *best = NULL;
-    for (size_t i = 0; i < src->n; i++) {
+    for (size_t i = src->lo; i < src->hi; i++) {
         struct input *in = &src->in[i];
         fill(in);
         if (in->pending && (best == NULL || ts_us(in->hdr) < ts_us(best->hdr)))
@@ -509,6 +513,20 @@ enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f)
     return TL_OK;
 }
 
+void tl_source_follow(struct tl_source *src)
+{
+    src->lo = src->nown;
+    src->hi = src->n;
+}
+
+bool tl_source_follow_done(const struct tl_source *src)
+{
+    for (size_t i = src->nown; i < src->n; i++)
+        if (src->in[i].pcap != NULL)
+            return false;
+    return true;
+}
+
 void tl_source_progress(const struct tl_source *src, struct tl_read_progress *p)
 {
     memset(p, 0, sizeof *p);
@@ -533,6 +551,8 @@ void tl_source_progress(const struct tl_source *src, struct tl_read_progress *p)
 uint64_t tl_source_block_frames(const struct tl_source *src) { return src->block_frames; }
 
 size_t tl_source_ninputs(const struct tl_source *src) { return src->n; }
+
+size_t tl_source_nown(const struct tl_source *src) { return src->nown; }
 
 const struct tl_input_info *tl_source_input(const struct tl_source *src, size_t i)
 {

@@ -38,6 +38,8 @@ struct tl_source {
     bool live;           /* an interface: idle means "not yet", not the end */
     pcap_dumper_t *dump; /* -w: every frame read is written here */
     size_t n;
+    size_t nown;   /* in[0..nown): -r; in[nown..n): the follow inputs */
+    size_t lo, hi; /* the inputs being read: the own ones, then those */
     uint64_t max_packets;
     uint64_t handed_out;   /* frames that passed the filter */
     uint64_t frames;       /* frames read, filtered or not: the packet numbers */

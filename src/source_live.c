@@ -113,6 +113,8 @@ enum tl_status tl_source_open_live(struct tl_source **out, const struct tl_live_
     }
     src->in = in;
     src->n = 1;
+    src->nown = 1;
+    src->hi = 1;
     src->live = true;
     src->max_packets = cfg->max_packets;
     in->info.name = cfg->iface;

@@ -83,6 +83,19 @@ void tl_engine_prefetch_key(const struct tl_engine *e, const struct tl_pkt *p, s
 void tl_engine_prefetch_conn(const struct tl_engine *e, uint32_t hash);
 void tl_engine_prefetch_state(const struct tl_engine *e, uint32_t hash);
 
+/* --follow: the frames fed from now on are the follow inputs'
+ * (tl_source_follow()). Each moves the clock and the timers as any frame
+ * does, and reaches the connections held (late segments, the tombstones
+ * too): a segment that would start a connection starts none, as the run
+ * that reads its file as its own reports it. The capture's own counters
+ * (packets, skipped, first and last times, unmatched ICMP errors, other
+ * shards' packets) leave these frames out: tl_capture_info.follow_*. */
+void tl_engine_follow(struct tl_engine *e);
+
+/* Following: true when no connection of its own is held and no tombstone
+ * is left, so that the follow inputs can change nothing any more. */
+bool tl_engine_follow_done(struct tl_engine *e);
+
 /* Lets time pass without a packet (live capture on a quiet link): the
  * clock moves to now_us if that is later, and what has expired is reported. */
 TL_MUST_CHECK enum tl_status tl_engine_tick(struct tl_engine *e, int64_t now_us);

@@ -104,6 +104,9 @@ struct tl_conn {
     bool overlaps;          /* another connection on its 4-tuple lived at
                                * the same time (a superseded one): tell
                                * them apart by the client's sequence space */
+    bool shadow;            /* --follow: not this run's to report, held only
+                               * so that segments find the connection it
+                               * superseded as one run over every file finds it */
     uint64_t duplicates[2]; /* frames that were copies of one just seen
                                * (counted in packets, not events) */
     struct tl_conn_links links;

@@ -28,6 +28,8 @@ enum tl_capture_end {
 /* "last_packet", "pcapng_isb", "live_clock", "option". */
 const char *tl_capture_end_name(enum tl_capture_end s);
 
+struct tl_input_info; /* source.h */
+
 /* Counters about the whole run, filled in by the engine. */
 struct tl_capture_info {
     int64_t first_ts, last_ts; /* µs; both 0 when no packet was read */
@@ -64,6 +66,18 @@ struct tl_capture_info {
     /* The read was stopped (SIGINT, SIGTERM) before the inputs' end: the
      * report covers only what was read. Set by the program, not the engine. */
     bool partial;
+    /* --follow (tl_engine_follow()): the frames read from the follow
+     * inputs, which the capture's own counters above leave out (those the
+     * filter passed), and the latest one's time (µs). Set by the program:
+     * follow (--follow was given), whether the follow inputs were read to
+     * their end (else reading stopped when no connection was held any
+     * more), and the inputs themselves. */
+    uint64_t follow_packets;
+    int64_t follow_last_ts;
+    bool follow;
+    bool follow_complete;
+    const struct tl_input_info *follow_inputs;
+    size_t nfollow;
 };
 
 /* What reporters read about one finished connection. */

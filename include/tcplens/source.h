@@ -58,6 +58,10 @@ struct tl_source_cfg {
     /* Every record through libpcap's pcap_next_ex(), also where the block
      * reader (src/source_read.c) would read it: tests compare the two. */
     bool libpcap_reads;
+    /* --follow: inputs read after all the others, once tl_source_follow()
+     * is called, merged among themselves in the same order (borrowed). */
+    const char *const *follow;
+    size_t nfollow;
 };
 
 /*
@@ -74,9 +78,17 @@ TL_MUST_CHECK enum tl_status tl_source_open_files(struct tl_source **out, const 
 /*
  * Gives the next frame in timestamp order (ties: input order, then file
  * order). Returns TL_OK or TL_EOF. A read error ends that input only: it is
- * recorded in its tl_input_info and the others go on.
+ * recorded in its tl_input_info and the others go on. The follow inputs
+ * (tl_source_cfg.follow) are not read until tl_source_follow().
  */
 TL_MUST_CHECK enum tl_status tl_source_next(struct tl_source *src, struct tl_frame *f);
+
+/* Once tl_source_next() gave TL_EOF: it now reads the follow inputs, with
+ * packet numbers going on from the last frame's. */
+void tl_source_follow(struct tl_source *src);
+
+/* Whether every follow input was read to its end (or its error). */
+bool tl_source_follow_done(const struct tl_source *src);
 
 /* How far the reading of capture files has got, for a progress display. */
 struct tl_read_progress {
@@ -93,7 +105,10 @@ void tl_source_progress(const struct tl_source *src, struct tl_read_progress *p)
  * frames: the others came through libpcap. */
 uint64_t tl_source_block_frames(const struct tl_source *src);
 
+/* The inputs: first the -r ones (tl_source_nown() of them), then the
+ * follow inputs, in the order given. */
 size_t tl_source_ninputs(const struct tl_source *src);
+size_t tl_source_nown(const struct tl_source *src);
 const struct tl_input_info *tl_source_input(const struct tl_source *src, size_t i);
 
 /* A live capture on one interface ("any" works: Linux SLL2). */

@@ -202,7 +202,7 @@ static void test_merge(struct tap *t, struct tmp *tp)
            write_pcap(b, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, file_b, 4),
        "merge: two captures written");
     const char *paths[] = {a, b};
-    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false, NULL, 0};
     struct tl_source *src = open_src(paths, 2, &cfg);
     ok(t, src != NULL && tl_source_ninputs(src) == 2, "merge: opened, 2 inputs");
     if (src == NULL)
@@ -257,7 +257,7 @@ static void test_filter(struct tap *t, struct tmp *tp)
     const char *path = tmp_path(tp, "ports.pcap");
     ok(t, write_pcap(path, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, recs, 4),
        "filter: capture written");
-    struct tl_source_cfg cfg = {"tcp port 80", 0, NULL, false};
+    struct tl_source_cfg cfg = {"tcp port 80", 0, NULL, false, NULL, 0};
     struct tl_source *src = open_src(&path, 1, &cfg);
     char buf[256];
     is_int(t, src ? read_all(src, buf, sizeof buf) : -1, 2, "filter 'tcp port 80': 2 frames");
@@ -288,7 +288,7 @@ static void test_filter_linktype(struct tap *t, struct tmp *tp)
            write_pcap(raw, DLT_RAW, PCAP_TSTAMP_PRECISION_MICRO, recs, 2),
        "filter by link type: captures written");
     const char *paths[] = {raw, eth};
-    struct tl_source_cfg cfg = {"ether src 02:00:00:00:00:01", 0, NULL, false};
+    struct tl_source_cfg cfg = {"ether src 02:00:00:00:00:01", 0, NULL, false, NULL, 0};
     struct tl_diag d = {{0}, 0};
     struct tl_source *src = NULL;
     enum tl_status st = tl_source_open_files(&src, paths, 2, &cfg, &d);
@@ -319,7 +319,7 @@ static void test_bad_inputs(struct tap *t, struct tmp *tp)
            write_bytes(text, "this is not a capture file at all\n", 34),
        "bad inputs: files written");
     const char *paths[] = {missing, empty, text, good};
-    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false, NULL, 0};
     struct tl_source *src = open_src(paths, 4, &cfg);
     ok(t, src != NULL, "missing, empty and text inputs: the call still succeeds");
     if (src == NULL)
@@ -351,7 +351,7 @@ static void cut_case(struct tap *t, struct tmp *tp, const char *name, long into_
     bool made = write_pcap(path, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, recs, 3);
     long rec = (file_size(path) - 24) / 3; /* equal records */
     made = made && cut_file(path, 24 + 2 * rec + into_third);
-    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false, NULL, 0};
     struct tl_source *src = made ? open_src(&path, 1, &cfg) : NULL;
     char buf[256], label[128];
     int n = src ? read_all(src, buf, sizeof buf) : -1;
@@ -384,7 +384,7 @@ static void test_nano(struct tap *t, struct tmp *tp)
     const char *path = tmp_path(tp, "nano.pcap");
     ok(t, write_pcap(path, DLT_EN10MB, PCAP_TSTAMP_PRECISION_NANO, recs, 3),
        "nanosecond capture written");
-    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false, NULL, 0};
     struct tl_source *src = open_src(&path, 1, &cfg);
     struct tl_frame f;
     int64_t ts[3] = {0, 0, 0};
@@ -407,7 +407,7 @@ static void test_linktype(struct tap *t, struct tmp *tp)
            write_pcap(raw, DLT_RAW, PCAP_TSTAMP_PRECISION_MICRO, recs, 2),
        "link types: captures written");
     const char *paths[] = {eth, raw};
-    struct tl_source_cfg cfg = {NULL, 0, only_raw, false};
+    struct tl_source_cfg cfg = {NULL, 0, only_raw, false, NULL, 0};
     struct tl_source *src = open_src(paths, 2, &cfg);
     if (src == NULL) {
         ok(t, false, "link types: opened");
@@ -492,7 +492,7 @@ static void test_formats(struct tap *t, struct tmp *tp)
            write_bytes(be, buf, make_pcap_be(buf, recs, 2)),
        "pcapng and big-endian pcap written");
     const char *paths[] = {ng, be};
-    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false, NULL, 0};
     struct tl_source *src = open_src(paths, 2, &cfg);
     struct tl_frame f;
     char got[256];
@@ -537,7 +537,7 @@ static void test_extreme_times(struct tap *t, struct tmp *tp)
                                  INT32_MIN * TL_USEC_PER_SEC}};
     const char *paths[2] = {ng, pc};
     for (int i = 0; i < 2; i++) {
-        struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+        struct tl_source_cfg cfg = {NULL, 0, NULL, false, NULL, 0};
         struct tl_source *src = open_src(&paths[i], 1, &cfg);
         struct tl_frame f;
         int64_t got[2] = {-1, -1};
@@ -563,7 +563,7 @@ static void test_stdin(struct tap *t, struct tmp *tp)
         return;
     }
     const char *dash = "-";
-    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false, NULL, 0};
     struct tl_source *src = open_src(&dash, 1, &cfg);
     char buf[256];
     is_int(t, src ? read_all(src, buf, sizeof buf) : -1, 2, "\"-\" reads a capture on stdin");
@@ -580,7 +580,7 @@ static void test_progress(struct tap *t, struct tmp *tp)
                 write_pcap(b, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, file_b, 4);
     long size = file_size(a) + file_size(b);
     const char *paths[] = {a, gone, b};
-    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false, NULL, 0};
     struct tl_source *src = made ? open_src(paths, 3, &cfg) : NULL;
     ok(t, src != NULL, "progress: two captures and a missing file opened");
     if (src == NULL)
@@ -628,7 +628,7 @@ static void test_progress(struct tap *t, struct tmp *tp)
 static const struct tl_input_info *read_one(struct tl_source **src, const char *path, int64_t *ts,
                                             int *frames)
 {
-    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false, NULL, 0};
     *src = open_src(&path, 1, &cfg);
     struct tl_frame f;
     *frames = 0;
@@ -827,7 +827,7 @@ static void test_gz_progress(struct tap *t, struct tmp *tp)
     enum { N = 3000 };
     bool made = write_gz(path, N);
     long size = file_size(path);
-    struct tl_source_cfg cfg = {NULL, 0, NULL, false};
+    struct tl_source_cfg cfg = {NULL, 0, NULL, false, NULL, 0};
     struct tl_source *src = made ? open_src(&path, 1, &cfg) : NULL;
     struct tl_read_progress p = {0, 0, 0}, half = {0, 0, 0};
     struct tl_frame f;
