@@ -267,12 +267,6 @@ static void remove_conn(struct tl_engine *e, struct tl_conn *c)
  * eviction) or, with TL_END_OPEN, what its state machines say. */
 static enum tl_status retire(struct tl_engine *e, struct tl_conn *c, enum tl_end forced)
 {
-    if (c->shadow) { /* another run's to report */
-        e->shadows--;
-        tl_engine_drop_state(e, c);
-        remove_conn(e, c);
-        return TL_OK;
-    }
     if (tl_engine_unpack(e, c) != TL_OK) {
         tl_engine_drop_state(e, c);
         remove_conn(e, c);
@@ -337,7 +331,7 @@ static enum tl_status bury(struct tl_engine *e, struct tl_conn *c)
 static enum tl_status retire_ended(struct tl_engine *e, struct tl_conn *c)
 {
     enum tl_status bs = TL_OK;
-    if (e->clock_us - c->seen_us <= TL_TIME_WAIT_US && !c->shadow) {
+    if (e->clock_us - c->seen_us <= TL_TIME_WAIT_US) {
         bs = tl_engine_unpack(e, c);
         if (bs == TL_OK)
             bs = bury(e, c);
@@ -369,7 +363,8 @@ static int64_t dormancy(const struct tl_engine *e)
  * timeout. */
 static enum tl_status retire_idle(struct tl_engine *e, struct tl_conn *c)
 {
-    e->cap.evicted_idle += !c->shadow;
+    e->cap.evicted_idle++;
+    c->idle_ended = true;
     return retire(e, c, TL_END_TIMEOUT);
 }
 
@@ -420,7 +415,7 @@ static enum tl_status make_room(struct tl_engine *e)
     c = stalest_live(e);
     if (c == NULL)
         return TL_ENOMEM;
-    e->cap.evicted_cap += !c->shadow;
+    e->cap.evicted_cap++;
     return retire(e, c, TL_END_EVICTED);
 }
 
@@ -562,7 +557,7 @@ static enum tl_status take_over(struct tl_engine *e, struct tl_conn *c, enum tl_
 static enum tl_status log_duplicate(struct tl_engine *e, struct tl_conn *c, const struct tl_pkt *p,
                                     const struct tl_frame *f, enum tl_role r)
 {
-    e->cap.duplicates += !c->shadow;
+    e->cap.duplicates++;
     c->duplicates[r]++;
     struct tl_step s;
     tl_tcpstate_duplicate(conn_state(c), p, r, &s);
@@ -721,20 +716,15 @@ static enum tl_status on_segment(struct tl_engine *e, const struct tl_pkt *p,
     } else if (c == NULL && st == TL_OK && late_for_tomb(e, &k, h, p, from_a, f, &prev))
         return TL_OK;
     /* Following, a new connection is left to the run that reads its file
-     * as its own; the one it took the 4-tuple from has ended all the same.
-     * Where that one is held while its server may still answer, the new
-     * one is held too, as a shadow: it routes the challenge ACK and the
-     * RST answering it to the old one as one run routes them, and is never
-     * reported. */
-    if (c == NULL && st == TL_OK && e->following && !held)
+     * as its own, but for one that reuses the 4-tuple of a connection held
+     * or a tombstone's: one run tells it from that one (port_reuse, the
+     * challenge ACK and RST the old one's server still sends), the run of
+     * its file cannot. It is this run's (tcplens merge leaves the other
+     * run's record of it out). */
+    if (c == NULL && st == TL_OK && e->following && !prev.reused)
         return TL_OK;
-    if (c == NULL && st == TL_OK) {
+    if (c == NULL && st == TL_OK)
         st = start_conn(e, &k, h, p, from_a, f, &c);
-        if (st == TL_OK && e->following) {
-            c->shadow = true;
-            e->shadows++;
-        }
-    }
     if (st != TL_OK)
         return st;
     if (prev.reused)
@@ -864,11 +854,12 @@ static enum tl_status on_icmp(struct tl_engine *e, const struct tl_pkt *err,
     enum tl_status st = tl_engine_unpack(e, c);
     if (st != TL_OK)
         return st;
-    e->cap.icmp_matched += !c->shadow;
+    e->cap.icmp_matched++;
+    e->cap.follow_icmp_matched += e->following;
     c->icmp_errors++;
     enum tl_role r = tl_conn_role(c, l.from_a);
     if (tl_track_icmp_copy(&ext(c)->track, p, r, f->ts_us)) {
-        e->cap.duplicates += !c->shadow;
+        e->cap.duplicates++;
     } else {
         c->last_ts = f->ts_us;
         c->seen_us = e->clock_us;
@@ -917,7 +908,7 @@ void tl_engine_follow(struct tl_engine *e) { e->following = true; }
 
 bool tl_engine_follow_done(struct tl_engine *e)
 {
-    if (tl_flow_count(e->flows) != e->shadows)
+    if (tl_flow_count(e->flows) != 0)
         return false;
     /* A tombstone whose minute is over claims nothing any more. */
     tl_tombs_lapse(e->tombs, e->clock_us);

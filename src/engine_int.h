@@ -69,7 +69,6 @@ struct tl_engine {
     /* The frames are the follow inputs' (tl_engine_follow()): they reach
      * only the connections held and the tombstones. */
     bool following;
-    size_t shadows; /* tl_conn.shadow ones held */
 };
 
 static inline struct conn_slot *slot(struct tl_conn *c) { return (struct conn_slot *)c->ext; }

@@ -853,14 +853,6 @@ static void renumber_previous(struct tl_merge_view *mv, const struct merge *m,
     }
 }
 
-/* v ended idle past --idle-timeout (capture.evicted.idle): a timeout
- * where no endpoint gave up (closed: docs/state-machine.md). */
-static bool idle_ended(const struct tl_conn_view *v)
-{
-    return v->conn->end == TL_END_TIMEOUT && v->tcp != NULL &&
-           v->tcp->ep[0].state != TL_EP_CLOSED && v->tcp->ep[1].state != TL_EP_CLOSED;
-}
-
 /*
  * s's held connection, of units in time: read back whole; left out when
  * an earlier unit's record has it whole (--follow), else given its id,
@@ -882,7 +874,7 @@ static bool take_unit_conn(struct merge *m, struct shard *s, uint64_t fp)
         m->followed++;
         m->followed_dups += c->duplicates[0] + c->duplicates[1];
         m->followed_icmp += c->icmp_errors;
-        m->followed_idle += idle_ended(&m->mv.v);
+        m->followed_idle += c->idle_ended;
         if (!grow((void **)&s->claimed, &s->capclaimed, s->nclaimed + 1, sizeof *s->claimed))
             return write_failed(m, TL_ENOMEM);
         s->claimed[s->nclaimed].local = local;
@@ -906,6 +898,23 @@ static bool take_unit_conn(struct merge *m, struct shard *s, uint64_t fp)
     bool ok = text != NULL && put(m, text, len);
     free(text);
     return ok ? write_conn(m, &m->mv.v) : write_failed(m, TL_ENOMEM);
+}
+
+static uint64_t minus(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+/* What the units counted twice of the connections an earlier one
+ * followed: their later records' duplicates, ICMP errors and idle ends
+ * (left out); and an ICMP error the follow matched that the later unit,
+ * holding no connection for it, counted unmatched. */
+static void take_back_followed(const struct merge *m, struct tl_capture_info *cap)
+{
+    cap->duplicates = minus(cap->duplicates, m->followed_dups);
+    cap->icmp_matched = minus(cap->icmp_matched, m->followed_icmp);
+    cap->evicted_idle = minus(cap->evicted_idle, m->followed_idle);
+    uint64_t follow_icmp = 0;
+    for (size_t i = 0; i < m->n; i++)
+        follow_icmp += count_of(json_object_get(m->s[i].capture, "follow"), "icmp_errors_matched");
+    cap->icmp_unmatched = minus(cap->icmp_unmatched, minus(follow_icmp, m->followed_icmp));
 }
 
 /* The records (or the document's members) of the end, as one run writes
@@ -939,11 +948,7 @@ static bool finish(struct merge *m)
     struct tl_capture_info cap;
     if (m->nunits > 1) {
         tl_merge_capture_units(caps, unit_first, ok ? k : 0, &cap);
-        cap.duplicates -= m->followed_dups < cap.duplicates ? m->followed_dups : cap.duplicates;
-        cap.icmp_matched -= m->followed_icmp < cap.icmp_matched ? m->followed_icmp
-                                                                : cap.icmp_matched;
-        cap.evicted_idle -= m->followed_idle < cap.evicted_idle ? m->followed_idle
-                                                                : cap.evicted_idle;
+        take_back_followed(m, &cap);
     } else
         tl_merge_capture(caps, ok ? m->n : 0, &cap);
     cap.peak_flows = (size_t)m->peak.peak;

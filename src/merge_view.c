@@ -274,6 +274,10 @@ static bool read_conn(struct tl_conn *c, json_t *o)
         return false;
     c->roles_from = (uint8_t)roles;
     c->end = (uint8_t)end;
+    json_t *idle = json_object_get(o, "idle_timeout");
+    if (idle != NULL && (!json_is_true(idle) || end != TL_END_TIMEOUT))
+        return false;
+    c->idle_ended = idle != NULL;
     return read_counts(c, o);
 }
 

@@ -411,6 +411,10 @@ static void w_conn_tail(struct tl_jw *w, const struct tl_conn_view *v,
                "server", tl_ep_state_name(v->tcp->ep[TL_ROLE_SERVER].state));
     TL_JW_KEY(w, "end");
     tl_jw_str(w, tl_end_name(c->end));
+    if (c->idle_ended) {
+        TL_JW_KEY(w, "idle_timeout");
+        tl_jw_bool(w, true);
+    }
     if (v->zeek != NULL)
         w_strs(w, "zeek", "conn_state", tl_zeek_conn_state(v->zeek), "history",
                tl_zeek_history(v->zeek));

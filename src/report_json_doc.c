@@ -68,6 +68,8 @@ static void w_follow(struct tl_jw *w, const struct tl_capture_info *cap)
     w_inputs(w, cap->follow_inputs, cap->follow_inputs != NULL ? cap->nfollow : 0);
     w_uint(w, "packets", cap->follow_packets);
     w_ts(w, "last_ts", cap->follow_last_ts);
+    if (cap->follow_icmp_matched != 0)
+        w_uint(w, "icmp_errors_matched", cap->follow_icmp_matched);
     TL_JW_KEY(w, "complete");
     tl_jw_bool(w, cap->follow_complete);
     tl_jw_obj_end(w);

@@ -101,12 +101,11 @@ struct tl_conn {
     /* The tunnel its first segment came through (type TL_TUN_NONE: none),
      * outer addresses as key.a's and key.b's sides: outer_src is key.a's. */
     struct tl_tunnel tunnel;
+    bool idle_ended;        /* it ended idle past --idle-timeout (counted
+                               * in capture.evicted.idle) */
     bool overlaps;          /* another connection on its 4-tuple lived at
                                * the same time (a superseded one): tell
                                * them apart by the client's sequence space */
-    bool shadow;            /* --follow: not this run's to report, held only
-                               * so that segments find the connection it
-                               * superseded as one run over every file finds it */
     uint64_t duplicates[2]; /* frames that were copies of one just seen
                                * (counted in packets, not events) */
     struct tl_conn_links links;

@@ -74,6 +74,10 @@ struct tl_capture_info {
      * more), and the inputs themselves. */
     uint64_t follow_packets;
     int64_t follow_last_ts;
+    /* Of icmp_matched, the ICMP errors among the follow frames: a later
+     * unit of the set counted those it had no connection for as
+     * unmatched (tcplens merge takes them back). */
+    uint64_t follow_icmp_matched;
     bool follow;
     bool follow_complete;
     const struct tl_input_info *follow_inputs;

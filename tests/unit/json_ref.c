@@ -386,6 +386,7 @@ json_t *tl_report_conn_json(const struct tl_conn_view *v)
                                      states_json(v->tcp->ep[TL_ROLE_CLIENT].state,
                                                  v->tcp->ep[TL_ROLE_SERVER].state))) &&
               put(o, "end", json_string(tl_end_name(c->end))) &&
+              (!c->idle_ended || put(o, "idle_timeout", json_true())) &&
               (v->zeek == NULL || put(o, "zeek", zeek_json(v->zeek))) &&
               (v->perf == NULL || put(o, "rtt", rtt_json(v->perf))) &&
               (v->perf == NULL || put(o, "segments", segments_json(v->perf))) &&

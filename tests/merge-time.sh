@@ -1,0 +1,166 @@
+#!/bin/bash
+# tcplens merge of units in time (docs/scale-out.md "Units in time"): a
+# capture cut into rotated files, one run per file that follows its
+# connections into the files after its own (--follow), merges into one
+# run's NDJSON, text report and HTML page over all the files, byte for
+# byte. Every kernel capture and sample is cut into two files at three
+# points and into three files (editcap -r), and where ../shared is, every
+# real capture in two at its middle. Also: units run without --follow
+# (the cut connections written in two parts, and counted), units that
+# overlap in time (each kept as it is), a unit run twice. Prints TAP.
+set -u
+export LC_ALL=C TZ=UTC
+srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+tcplens=${TCPLENS:-./tcplens}
+skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
+[ -x "$tcplens" ] || skip "tcplens not built ($tcplens)"
+command -v editcap >/dev/null && command -v capinfos >/dev/null ||
+    skip "editcap or capinfos (Wireshark's tools) not installed"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tl-mtime.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+n=0 failed=0
+ok() { # ok STATUS DESCRIPTION
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
+}
+
+frames() { capinfos -M -c -T -r "$1" 2>/dev/null | awk -F'\t' '{print $2}'; }
+
+# cut FILE FRAMES AT...: FILE's frames in files $tmp/p1.pcap… cut before
+# each frame number AT (rising); prints how many files.
+cut_file() {
+    local f=$1 total=$2 from=1 i=1 at
+    shift 2
+    rm -f "$tmp"/p*.pcap
+    for at in "$@" $((total + 1)); do
+        editcap -r -F pcap "$f" "$tmp/p$i.pcap" "$from-$((at - 1))" 2>/dev/null || return 1
+        from=$at i=$((i + 1))
+    done
+    echo $((i - 1))
+}
+
+# units K [FOLLOW]: the K files' run (want: NDJSON, text, HTML) and each
+# file's unit (following the files after its own unless FOLLOW is
+# "nofollow"), merged last to first into got.
+units() {
+    local k=$1 follow=${2:-follow} i j ins=() shards=()
+    for ((i = 1; i <= k; i++)); do ins+=(-r "$tmp/p$i.pcap"); done
+    "$tcplens" "${ins[@]}" --ndjson="$tmp/want" --html "$tmp/want.html" >"$tmp/want.txt" 2>/dev/null
+    for ((i = k; i >= 1; i--)); do
+        local more=()
+        if [ "$follow" = follow ]; then
+            for ((j = i + 1; j <= k; j++)); do more+=(--follow "$tmp/p$j.pcap"); done
+        fi
+        "$tcplens" -r "$tmp/p$i.pcap" "${more[@]}" --ndjson >"$tmp/u$i" 2>/dev/null
+        shards+=("$tmp/u$i")
+    done
+    "$tcplens" merge --ndjson "$tmp/got" --text "$tmp/got.txt" --html "$tmp/got.html" \
+        "${shards[@]}" 2>"$tmp/err"
+}
+
+# apart K: 0 when the K files come one after another in time (the
+# earliest frame of each no earlier than the latest of the one before), as
+# rotated files do; a capture whose clock steps back makes files that
+# overlap, which are not units in time.
+apart() {
+    local i last=
+    for ((i = 1; i <= $1; i++)); do
+        read -r first end < <(capinfos -M -a -e -S -T -r "$tmp/p$i.pcap" | awk -F'\t' '{print $2, $3}')
+        [ -z "$last" ] || awk -v a="$last" -v b="$first" 'BEGIN{exit !(a <= b)}' || return 1
+        last=$end
+    done
+}
+
+same() {
+    cmp -s "$tmp/want" "$tmp/got" && cmp -s "$tmp/want.txt" "$tmp/got.txt" &&
+        cmp -s "$tmp/want.html" "$tmp/got.html"
+}
+
+caps=("$srcdir"/tests/netns/kernel/*.pcap "$srcdir"/samples/*.pcap)
+for parts in 2 3; do
+    bad=0 total=0
+    for f in "${caps[@]}"; do
+        t=$(frames "$f")
+        [ "${t:-0}" -ge 4 ] || continue
+        if [ "$parts" = 2 ]; then
+            cuts=("$((t / 3 + 1))" "$((t / 2 + 1))" "$((2 * t / 3 + 1))")
+        else
+            cuts=("$((t / 3 + 1)) $((2 * t / 3 + 1))")
+        fi
+        for c in "${cuts[@]}"; do
+            # shellcheck disable=SC2086
+            k=$(cut_file "$f" "$t" $c) || { bad=$((bad + 1)); echo "# cannot cut: $f"; continue; }
+            apart "$k" || { echo "# not in time order: $f cut before $c"; continue; }
+            total=$((total + 1))
+            units "$k" && same || { bad=$((bad + 1)); echo "# differs: $f cut before $c"; }
+        done
+    done
+    ok "$bad" "kernel captures and samples in $parts files, units with --follow: merge = one run over the files (NDJSON, text, HTML; $((total - bad)) of $total cuts)"
+done
+
+# A connection cut between two units run without --follow: written in two
+# parts, and said.
+f=$srcdir/samples/demo.pcap
+k=$(cut_file "$f" "$(frames "$f")" 26) && units "$k" nofollow
+st=$?
+[ "$st" -eq 0 ] && grep -q "1 connection(s) open at the end of one unit go on in a later one" "$tmp/err" &&
+    [ "$(grep -c '"record":"connection"' "$tmp/got")" -eq $(($(grep -c '"record":"connection"' "$tmp/want") + 1)) ]
+ok $? "units without --follow: the connection cut between them in two records, counted on stderr ($(head -1 "$tmp/err"))"
+units "$k" follow && same && [ ! -s "$tmp/err" ]
+ok $? "the same units with --follow: one record, nothing said"
+
+# The packet numbers a later unit's records quote move by the frames of
+# the units before: its explanations' too.
+grep -q '"packets":\[3[0-9]' "$tmp/got" && grep -q 'packet 3[0-9]' "$tmp/got"
+ok $? "a later unit's packet numbers and explanations numbered after the earlier unit's frames"
+
+# Units that overlap in time (two hosts' captures at the same time): each
+# kept as it is, one unit after the other.
+a=$srcdir/samples/normal.pcap b=$srcdir/samples/refused.pcap
+start=$(capinfos -M -a -S -T -r "$a" | awk -F'\t' '{print $2}')
+bstart=$(capinfos -M -a -S -T -r "$b" | awk -F'\t' '{print $2}')
+editcap -t "$(awk -v a="$start" -v b="$bstart" 'BEGIN{printf "%.6f", a - b + 0.000001}')" \
+    "$b" "$tmp/b.pcap" 2>/dev/null
+"$tcplens" -r "$a" --ndjson >"$tmp/ua" 2>/dev/null
+"$tcplens" -r "$tmp/b.pcap" --ndjson >"$tmp/ub" 2>/dev/null
+"$tcplens" merge "$tmp/ub" "$tmp/ua" >"$tmp/got" 2>"$tmp/err"
+st=$?
+na=$(grep -c '"record":"connection"' "$tmp/ua") nb=$(grep -c '"record":"connection"' "$tmp/ub")
+[ "$st" -eq 0 ] && [ "$(grep -c '"record":"connection"' "$tmp/got")" -eq $((na + nb)) ] &&
+    grep -q "\"packets\":$(($(frames "$a") + $(frames "$b")))," "$tmp/got"
+ok $? "units that overlap in time: every connection of both ($na + $nb), the frames of both counted"
+
+# The same unit twice is an error: its inputs are read by two units.
+"$tcplens" merge "$tmp/ua" "$tmp/ua" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "both hold a connection\|both shard 1/1" "$tmp/err"
+ok $? "a unit given twice: exit 2 ($(head -1 "$tmp/err"))"
+"$tcplens" -r "$a" -r "$tmp/b.pcap" --ndjson >"$tmp/uab" 2>/dev/null
+"$tcplens" merge "$tmp/uab" "$tmp/ub" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "both read" "$tmp/err"
+ok $? "units that share an input: exit 2 ($(head -1 "$tmp/err"))"
+
+# Every real capture cut in two at its middle (slow: once, in the plain
+# build).
+real=$srcdir/../shared/real-captures
+if [ "${TL_SLOW_TESTS:-run}" != run ]; then
+    echo "ok $((n = n + 1)) - real captures # SKIP slow test, run once in another build (TL_SLOW_TESTS=skip)"
+elif [ ! -d "$real" ]; then
+    echo "ok $((n = n + 1)) - real captures # SKIP ../shared/real-captures not here"
+else
+    bad=0 total=0 skipped=0
+    for f in "$real"/*.pcap "$real"/*.pcapng; do
+        [ -f "$f" ] || continue
+        t=$(frames "$f")
+        [ "${t:-0}" -ge 4 ] || continue
+        # editcap cannot write some as pcap (several link types).
+        k=$(cut_file "$f" "$t" $((t / 2 + 1))) && apart "$k" ||
+            { skipped=$((skipped + 1)); continue; }
+        total=$((total + 1))
+        units "$k" && same || { bad=$((bad + 1)); echo "# differs: $f cut before $((t / 2 + 1))"; }
+    done
+    ok "$bad" "real captures in two files, units with --follow: merge = one run over the files ($((total - bad)) of $total; $skipped not cut in time order or not as pcap)"
+fi
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
