@@ -1,7 +1,8 @@
 /*
  * tcplens merge: the NDJSON outputs (or JSON documents, merge_doc.c) of
- * N --shard runs over the same inputs turned back into what one run would
- * have written: its NDJSON, its JSON document, its text report, its HTML
+ * N --shard runs over the same inputs (and of units over other inputs,
+ * one after another in time: merge_units.c) turned back into what one run
+ * would have written: its NDJSON, its JSON document, its text report, its HTML
  * page. Connections come in first-seen order; the host-level anomalies,
  * services, client hosts and the summary are counted again from the
  * connection records by the run's own tables and detectors (which take
@@ -37,219 +38,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "merge_cross.h"
 #include "merge_doc.h"
-#include "merge_run.h"
-#include "merge_view.h"
-#include "report_int.h"
+#include "merge_int.h"
 #include "tcplens/hosts.h"
-#include "tcplens/report.h"
 #include "tcplens/services.h"
-
-#define CONN_PREFIX "{\"record\":\"connection\",\"id\":"
-#define SUMMARY_PREFIX "{\"record\":\"summary\""
-#define FIRST_PACKET_KEY "\"first_packet\":"
-#define PREVIOUS_KEY "\"previous_id\":"
-#define PREVIOUS_TEXT "the 4-tuple of connection "
 
 enum { EXIT_OK = 0, EXIT_ERR = 2 }; /* as tcplens: 2 for any error */
 
-/* A connection as the first pass saw it. */
-struct seen {
-    uint64_t key;   /* first_packet (global list) or local id (a shard's) */
-    uint64_t other; /* the shard's index in the list, or first_packet */
-};
-
-/*
- * The new id of each of a shard's connections, by its local id, for
- * port_reuse's previous_id, when the shard came in first_packet order: its
- * local ids then come 1, 2, 3… and the new ones rise too, by about N each
- * (N shards), so each is kept as its difference from the one before in a
- * byte or two (7 bits a byte), with the sum so far every IDMAP_STEP of
- * them to start a lookup from: a million connections cost about a
- * mebibyte, not the 16 bytes each of a table.
- */
-#define IDMAP_STEP 64u
-
-struct idmap {
-    uint8_t *bytes;
-    size_t len, cap;
-    uint64_t *mark;  /* mark[k]: the new id of local id k * IDMAP_STEP + 1 */
-    size_t *mark_at; /* and where its difference starts in bytes */
-    size_t nmark, capmark, capmark_at;
-    uint64_t n, last; /* local ids kept, the last one's new id */
-    bool broken;      /* a local id out of turn, or out of memory: no lookups */
-};
-
-static bool grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t c = *cap ? *cap * 2 : 256;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * size);
-    if (q == NULL)
-        return false;
-    *p = q;
-    *cap = c;
-    return true;
-}
-
-static void idmap_push(struct idmap *m, uint64_t id);
-
-/* Keeps local id local's new id; they must rise (1, 2, …). A local id
- * passed over (a connection an earlier unit has whole) is kept as the
- * one before's id: it is looked up elsewhere (struct shard's claimed). */
-static void idmap_add(struct idmap *m, uint64_t local, uint64_t id)
-{
-    if (m->broken || local <= m->n || id <= m->last) {
-        m->broken = true;
-        return;
-    }
-    while (!m->broken && m->n + 1 < local)
-        idmap_push(m, m->last);
-    if (!m->broken)
-        idmap_push(m, id);
-}
-
-/* Keeps the next local id's new id, id (no less than the last). */
-static void idmap_push(struct idmap *m, uint64_t id)
-{
-    if (m->n % IDMAP_STEP == 0) {
-        if (!grow((void **)&m->mark, &m->capmark, m->nmark + 1, sizeof *m->mark) ||
-            !grow((void **)&m->mark_at, &m->capmark_at, m->nmark + 1, sizeof *m->mark_at)) {
-            m->broken = true;
-            return;
-        }
-        m->mark[m->nmark] = id;
-        m->mark_at[m->nmark++] = m->len;
-    }
-    if (!grow((void **)&m->bytes, &m->cap, m->len + 10, 1)) {
-        m->broken = true;
-        return;
-    }
-    for (uint64_t d = id - m->last;; d >>= 7) {
-        m->bytes[m->len++] = (uint8_t)((d & 0x7f) | (d > 0x7f ? 0x80 : 0));
-        if (d <= 0x7f)
-            break;
-    }
-    m->n++;
-    m->last = id;
-}
-
-/* The new id of local id local; 0 when not kept. */
-static uint64_t idmap_get(const struct idmap *m, uint64_t local)
-{
-    if (m->broken || local == 0 || local > m->n)
-        return 0;
-    size_t k = (size_t)((local - 1) / IDMAP_STEP), at = m->mark_at[k];
-    uint64_t id = m->mark[k];
-    for (uint64_t i = (uint64_t)k * IDMAP_STEP + 1; i <= local; i++) {
-        uint64_t d = 0;
-        for (int shift = 0; at < m->len; shift += 7) {
-            uint8_t b = m->bytes[at++];
-            d |= (uint64_t)(b & 0x7f) << shift;
-            if (!(b & 0x80) || shift > 56)
-                break;
-        }
-        if (i > (uint64_t)k * IDMAP_STEP + 1)
-            id += d;
-    }
-    return id;
-}
-
-static void idmap_free(struct idmap *m)
-{
-    free(m->bytes);
-    free(m->mark);
-    free(m->mark_at);
-}
-
-struct shard {
-    const char *name;
-    FILE *err; /* where errors are said */
-    FILE *f;
-    FILE *own; /* f, when it is the NDJSON made of a JSON document */
-    char *line;
-    size_t cap, len;
-    uint64_t lineno;
-    uint64_t first_packet; /* of the line held */
-    bool held;             /* pass 2: a connection line is held */
-    bool seen_summary;
-    uint32_t index, count; /* its capture.shard (1/1 for a run unsharded) */
-    json_t *inputs;        /* its summary's "inputs" */
-    json_t *capture;       /* its summary's "capture" */
-    json_t *read;          /* its capture's times and packet counts */
-    struct seen *local;    /* local id -> first_packet, sorted by local id */
-    size_t nlocal, caplocal;
-    bool sorted;         /* its connections come in first_packet order */
-    uint64_t top_packet; /* the highest first_packet so far (pass 1) */
-    struct idmap ids;    /* pass 2, sorted shards: its local ids' new ones */
-    /* Its unit (merge_run.h: the shards over the same inputs), from its
-     * summary read ahead: the unit's rank in time, the frames of the
-     * units before it (its packet numbers move by them), its own last
-     * frame's time (a connection with a later segment went on past its
-     * inputs, --follow). */
-    json_t *unit_inputs;
-    struct tl_merge_unit_in unit_in;
-    int64_t unit_last_ts;
-    uint32_t unit;
-    uint64_t offset;
-    /* Its connections an earlier unit's record has whole: their local ids
-     * and that record's id, for port_reuse's previous_id. */
-    struct {
-        uint64_t local, id;
-    } * claimed;
-    size_t nclaimed, capclaimed;
-};
-
-enum {
-    OUT_NDJSON = TL_MERGE_NDJSON,
-    OUT_JSON = TL_MERGE_JSON,
-    OUT_TEXT = TL_MERGE_TEXT,
-    OUT_HTML = TL_MERGE_HTML,
-    NOUTS = TL_MERGE_NOUTS
-};
-
-struct merge {
-    struct shard *s; /* s[0].err says the errors that are no one shard's */
-    size_t n;
-    struct seen *all; /* first_packet -> shard, sorted by first_packet */
-    size_t nall, capall;
-    struct tl_report *out[NOUTS]; /* NULL: not written */
-    struct report_summary sum;    /* every connection's tallies */
-    struct tl_hosts *hosts;       /* host-level detection */
-    /* The connection being written, read back: whole when the text or
-     * HTML report is written (views), which print its timeline. */
-    struct tl_merge_view mv;
-    bool views;
-    struct tl_merge_peak peak;
-    char *text; /* its line, id renumbered */
-    size_t len, cap;
-    /* A shard's connections out of first_packet order: ranks and
-     * previous_id from the tables (all, each shard's local) of pass 1.
-     * Else the ids are counted as the k-way merge writes them. */
-    bool tables;
-    uint64_t written, last_packet; /* connections written, the last's first_packet */
-    /* Units in time (more than one: merge_cross.h). */
-    uint32_t nunits;
-    struct tl_merge_cross *cross;
-    uint64_t followed, split; /* later units' records of earlier connections */
-    /* The followed ones' duplicates, ICMP errors, idle ends: counted by
-     * the earlier unit too. */
-    uint64_t followed_dups, followed_icmp, followed_idle;
-};
-
 /* Why a shard's input cannot be merged, with where; false. */
-static bool bad(const struct shard *s, const char *why)
+bool mg_bad(const struct shard *s, const char *why)
 {
     fprintf(s->err, "tcplens merge: %s:%" PRIu64 ": %s\n", s->name, s->lineno, why);
     return false;
 }
 
 /* Reads the number after key in line; false when it is not there. */
-static bool number_after(const char *line, const char *key, uint64_t *out)
+bool mg_number_after(const char *line, const char *key, uint64_t *out)
 {
     const char *p = strstr(line, key);
     if (p == NULL)
@@ -307,7 +111,7 @@ static int next_line(struct shard *s)
     ssize_t n = getline(&s->line, &s->cap, s->f);
     if (n < 0) {
         if (ferror(s->f))
-            return bad(s, strerror(errno ? errno : EIO)) ? 0 : -1;
+            return mg_bad(s, strerror(errno ? errno : EIO)) ? 0 : -1;
         return 0;
     }
     s->lineno++;
@@ -317,7 +121,7 @@ static int next_line(struct shard *s)
     return 1;
 }
 
-static uint64_t count_of(json_t *o, const char *key)
+uint64_t mg_count_of(json_t *o, const char *key)
 {
     json_int_t v = json_integer_value(json_object_get(o, key));
     return v > 0 ? (uint64_t)v : 0;
@@ -333,8 +137,8 @@ static bool take_summary(struct shard *s)
     json_t *sum = json_object_get(o, "summary");
     uint64_t k = 1, n = 1; /* no shard (or --shard 1/1): the whole run, 1/1 */
     if (sh != NULL) {
-        k = count_of(sh, "index");
-        n = count_of(sh, "count");
+        k = mg_count_of(sh, "index");
+        n = mg_count_of(sh, "count");
     }
     const char *why = NULL;
     if (o == NULL)
@@ -346,7 +150,7 @@ static bool take_summary(struct shard *s)
         why = "its summary has no inputs, capture or counts";
     /* An id is a rank among every connection: a shard that lists only
      * some (--anomalies-only, --connection) cannot be given its ids. */
-    else if (count_of(sum, "connections_listed") != count_of(sum, "connections"))
+    else if (mg_count_of(sum, "connections_listed") != mg_count_of(sum, "connections"))
         why = "it lists only some of its connections (--anomalies-only or --connection): their "
               "ids in the whole run cannot be known; merge shards that list all";
     if (why == NULL) {
@@ -365,123 +169,11 @@ static bool take_summary(struct shard *s)
     }
     json_decref(o);
     if (why != NULL)
-        return bad(s, why);
+        return mg_bad(s, why);
     s->index = (uint32_t)k;
     s->count = (uint32_t)n;
     s->seen_summary = true;
     return true;
-}
-
-/* The µs of a time member of o, or 0. */
-static int64_t usec_of(json_t *o, const char *key)
-{
-    double v = json_number_value(json_object_get(o, key));
-    return (int64_t)(v * 1e6 + (v < 0 ? -0.5 : 0.5));
-}
-
-/* s's last line, its summary record when the run finished: NULL when it
- * is not (reading it in turn then says what is wrong, and where). */
-static json_t *last_record(struct shard *s)
-{
-    json_t *o = NULL;
-    off_t end = fseeko(s->f, 0, SEEK_END) == 0 ? ftello(s->f) : -1;
-    for (off_t want = 1 << 20; o == NULL && end > 0; want *= 4) {
-        off_t from = end > want ? end - want : 0;
-        size_t n = (size_t)(end - from);
-        char *buf = malloc(n + 1);
-        if (buf == NULL || fseeko(s->f, from, SEEK_SET) != 0 || fread(buf, 1, n, s->f) != n) {
-            free(buf);
-            break;
-        }
-        while (n > 0 && buf[n - 1] == '\n')
-            n--;
-        buf[n] = '\0';
-        char *line = strrchr(buf, '\n');
-        if (line != NULL || from == 0) {
-            line = line != NULL ? line + 1 : buf;
-            if (strncmp(line, SUMMARY_PREFIX, strlen(SUMMARY_PREFIX)) == 0)
-                o = json_loads(line, 0, NULL);
-            end = 0; /* the last line was whole: no further look */
-        }
-        free(buf);
-        if (from == 0)
-            break;
-    }
-    if (fseeko(s->f, 0, SEEK_SET) != 0) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-/* Shards over the same inputs are one unit; more than one unit is a
- * merge in time (merge_cross.h): each shard's unit and packet offset,
- * from its summary read ahead. A shard without one leaves it all one
- * unit (reading it says what is wrong). False short of memory. */
-static bool find_units(struct merge *m)
-{
-    struct tl_merge_unit_in *in = calloc(m->n, sizeof *in);
-    uint32_t *unit = calloc(m->n, sizeof *unit);
-    uint64_t *offset = calloc(m->n, sizeof *offset);
-    bool ok = in != NULL && unit != NULL && offset != NULL, whole = true;
-    for (size_t i = 0; ok && i < m->n; i++) {
-        struct shard *s = &m->s[i];
-        json_t *o = last_record(s), *cap = json_object_get(o, "capture");
-        s->unit_inputs = json_incref(json_object_get(o, "inputs"));
-        whole = whole && s->unit_inputs != NULL;
-        s->unit_last_ts = usec_of(cap, "last_ts");
-        in[i] = (struct tl_merge_unit_in){s->unit_inputs, usec_of(cap, "first_ts"),
-                                          count_of(cap, "packets"), s->name};
-        json_decref(o);
-    }
-    m->nunits = ok && whole ? tl_merge_units(in, m->n, unit, offset) : 1;
-    ok = ok && m->nunits > 0;
-    for (size_t i = 0; ok && m->nunits > 1 && i < m->n; i++) {
-        m->s[i].unit = unit[i];
-        m->s[i].offset = offset[i];
-    }
-    /* Units that overlap in time (hosts' captures) are each their own
-     * view: nothing joins them. */
-    bool apart = true;
-    for (size_t i = 0; ok && i < m->n; i++)
-        for (size_t j = 0; j < m->n; j++)
-            if (unit[i] < unit[j] && in[j].first_ts < m->s[i].unit_last_ts)
-                apart = false;
-    if (ok && m->nunits > 1 && apart)
-        ok = (m->cross = tl_merge_cross_new()) != NULL;
-    free(in);
-    free(unit);
-    free(offset);
-    return ok;
-}
-
-/* A connection line of s that may go on in a later unit: left open at
- * its unit's end, or with a segment after (or at the time of) its unit's
- * last frame. */
-static bool may_cross(const struct merge *m, const struct shard *s)
-{
-    if (m->cross == NULL || s->unit + 1 == m->nunits)
-        return false;
-    if (strstr(s->line, "\"end\":\"open\"") != NULL)
-        return true;
-    const char *p = strstr(s->line, "\"last_ts\":");
-    return p != NULL && strtod(p + strlen("\"last_ts\":"), NULL) >= (double)s->unit_last_ts / 1e6;
-}
-
-/* Whether s's connection line is one an earlier unit's record has whole
- * (--follow); *id that record's id when known. */
-static bool followed(struct merge *m, const struct shard *s, uint64_t *id)
-{
-    *id = 0;
-    if (m->cross == NULL || s->unit == 0)
-        return false;
-    const char *p = strstr(s->line, "\"first_ts\":");
-    if (p == NULL ||
-        strtod(p + strlen("\"first_ts\":"), NULL) > (double)tl_merge_cross_until(m->cross) / 1e6)
-        return false;
-    if (!tl_merge_view_read_head(&m->mv, s->line, s->len))
-        return false; /* said when it is written */
-    return tl_merge_cross_of(m->cross, &m->mv.v, s->unit, id) == TL_CROSS_FOLLOWED;
 }
 
 /* A pass over shard i. The first (tables false) checks its lines, takes
@@ -499,141 +191,40 @@ static bool scan(struct merge *m, size_t i, bool tables)
         if (strncmp(s->line, CONN_PREFIX, strlen(CONN_PREFIX)) == 0) {
             uint64_t fp = 0, id = 0;
             if (!tables && s->seen_summary)
-                ok = bad(s, "a connection after the summary record");
-            else if (!number_after(s->line, FIRST_PACKET_KEY, &fp) ||
-                     !number_after(s->line, "\"id\":", &id))
-                ok = bad(s, "a connection without first_packet (written by an older tcplens?)");
-            else if (tables && !followed(m, s, &(uint64_t){0}) &&
+                ok = mg_bad(s, "a connection after the summary record");
+            else if (!mg_number_after(s->line, FIRST_PACKET_KEY, &fp) ||
+                     !mg_number_after(s->line, "\"id\":", &id))
+                ok = mg_bad(s, "a connection without first_packet (written by an older tcplens?)");
+            else if (tables && !mg_followed(m, s, &(uint64_t){0}) &&
                      (!push(&m->all, &m->nall, &m->capall, fp + s->offset, i) ||
                       !push(&s->local, &s->nlocal, &s->caplocal, id, fp)))
-                ok = bad(s, "out of memory");
-            else if (!tables && may_cross(m, s) &&
+                ok = mg_bad(s, "out of memory");
+            else if (!tables && mg_may_cross(m, s) &&
                      (!tl_merge_view_read_head(&m->mv, s->line, s->len) ||
                       !tl_merge_cross_add(m->cross, &m->mv.v, s->unit, fp + s->offset)))
-                ok = bad(s, "a connection record that cannot be read back (written by another "
-                            "tcplens version?), or out of memory");
+                ok = mg_bad(s, "a connection record that cannot be read back (written by another "
+                               "tcplens version?), or out of memory");
             if (ok && !tables) {
                 s->sorted = s->sorted && fp > s->top_packet;
                 s->top_packet = fp > s->top_packet ? fp : s->top_packet;
             }
         } else if (strncmp(s->line, SUMMARY_PREFIX, strlen(SUMMARY_PREFIX)) == 0) {
             if (!tables)
-                ok = s->seen_summary ? bad(s, "two summary records") : take_summary(s);
+                ok = s->seen_summary ? mg_bad(s, "two summary records") : take_summary(s);
         } else if (strncmp(s->line, "{\"record\":", 10) != 0) {
-            ok = bad(s, "not a tcplens NDJSON record");
+            ok = mg_bad(s, "not a tcplens NDJSON record");
         }
     }
     if (ok && r < 0)
         ok = false;
     if (ok && !s->seen_summary)
-        ok = bad(s, "no summary record at its end: the shard's run did not finish");
+        ok = mg_bad(s, "no summary record at its end: the shard's run did not finish");
     if (ok && fseeko(s->f, 0, SEEK_SET) != 0)
-        ok = bad(s, "cannot read it twice");
+        ok = mg_bad(s, "cannot read it twice");
     s->lineno = 0;
     if (ok && s->nlocal > 1)
         qsort(s->local, s->nlocal, sizeof *s->local, by_key);
     return ok;
-}
-
-/* An input (its source) both units u and v read. */
-static const char *input_in_both(const struct shard *u, const struct shard *v)
-{
-    size_t i, j;
-    json_t *a, *b;
-    json_array_foreach(u->inputs, i, a)
-    {
-        const char *name = json_string_value(json_object_get(a, "source"));
-        json_array_foreach(v->inputs, j, b)
-        {
-            if (name != NULL &&
-                json_equal(json_object_get(b, "source"), json_object_get(a, "source")))
-                return name;
-        }
-    }
-    return NULL;
-}
-
-/* The shards of unit u (all of them when there is one): every K of N
- * once, all over the same inputs, read alike. */
-static bool one_unit(const struct merge *m, uint32_t u)
-{
-    const struct shard *s = m->s, *first = NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < m->n; i++) {
-        if (s[i].unit != u)
-            continue;
-        n++;
-        if (first == NULL)
-            first = &s[i];
-        if (s[i].count != first->count) {
-            fprintf(m->s[0].err,
-                    "tcplens merge: %s is shard %" PRIu32 "/%" PRIu32 ", %s is of %" PRIu32 "\n",
-                    s[i].name, s[i].index, s[i].count, first->name, first->count);
-            return false;
-        }
-        if (!json_equal(s[i].inputs, first->inputs)) {
-            fprintf(m->s[0].err, "tcplens merge: %s and %s read different inputs\n", s[i].name,
-                    first->name);
-            return false;
-        }
-        if (!json_equal(s[i].read, first->read)) {
-            fprintf(m->s[0].err,
-                    "tcplens merge: %s and %s read their inputs differently (another filter or "
-                    "--count, or a run cut short)\n",
-                    s[i].name, first->name);
-            return false;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (s[j].unit == u && s[j].index == s[i].index) {
-                fprintf(m->s[0].err,
-                        "tcplens merge: %s and %s are both shard %" PRIu32 "/%" PRIu32 "\n",
-                        s[j].name, s[i].name, s[i].index, first->count);
-                return false;
-            }
-    }
-    if (first != NULL && n != first->count) {
-        fprintf(m->s[0].err, "tcplens merge: %zu of %" PRIu32 " shards given", n, first->count);
-        if (m->nunits > 1)
-            fprintf(m->s[0].err, " of the unit of %s", first->name);
-        fputs("; missing:", m->s[0].err);
-        for (uint32_t k = 1; k <= first->count; k++) {
-            bool have = false;
-            for (size_t i = 0; i < m->n && !have; i++)
-                have = s[i].unit == u && s[i].index == k;
-            if (!have)
-                fprintf(m->s[0].err, " %" PRIu32 "/%" PRIu32, k, first->count);
-        }
-        fputc('\n', m->s[0].err);
-        return false;
-    }
-    return true;
-}
-
-/* Units over other inputs (each read once), with the same filter. */
-static bool units_apart(const struct merge *m)
-{
-    const struct shard *s = m->s;
-    for (size_t i = 0; i < m->n; i++)
-        for (size_t j = 0; j < i; j++) {
-            if (s[i].unit == s[j].unit)
-                continue;
-            const char *both = input_in_both(&s[i], &s[j]);
-            if (both != NULL) {
-                fprintf(m->s[0].err,
-                        "tcplens merge: %s and %s both read %s, but not the same inputs: "
-                        "shards read the same inputs, units in time each their own\n",
-                        s[j].name, s[i].name, both);
-                return false;
-            }
-            json_t *fi = json_object_get(s[i].read, "filter");
-            json_t *fj = json_object_get(s[j].read, "filter");
-            if ((fi != NULL || fj != NULL) && !json_equal(fi, fj)) {
-                fprintf(m->s[0].err, "tcplens merge: %s and %s were read with other filters\n",
-                        s[j].name, s[i].name);
-                return false;
-            }
-        }
-    return true;
 }
 
 /* Every unit a whole shard set, the units apart, no connection in two
@@ -641,9 +232,9 @@ static bool units_apart(const struct merge *m)
 static bool one_set(const struct merge *m)
 {
     for (uint32_t u = 0; u < m->nunits; u++)
-        if (!one_unit(m, u))
+        if (!mg_one_unit(m, u))
             return false;
-    if (m->nunits > 1 && !units_apart(m))
+    if (m->nunits > 1 && !mg_units_apart(m))
         return false;
     const struct shard *s = m->s;
     for (size_t i = 1; m->tables && i < m->nall; i++)
@@ -664,7 +255,7 @@ static bool advance(struct shard *s)
     s->held = false;
     while ((r = next_line(s)) > 0) {
         if (strncmp(s->line, CONN_PREFIX, strlen(CONN_PREFIX)) == 0 &&
-            number_after(s->line, FIRST_PACKET_KEY, &s->first_packet)) {
+            mg_number_after(s->line, FIRST_PACKET_KEY, &s->first_packet)) {
             s->held = true;
             return true;
         }
@@ -673,7 +264,7 @@ static bool advance(struct shard *s)
 }
 
 /* Appends n bytes of p to m's line; false short of memory. */
-static bool put(struct merge *m, const char *p, size_t n)
+bool mg_put(struct merge *m, const char *p, size_t n)
 {
     if (m->len + n + 1 > m->cap) {
         size_t cap = m->cap ? m->cap : 4096;
@@ -695,7 +286,7 @@ static bool put_uint(struct merge *m, uint64_t v)
 {
     char num[24];
     int k = snprintf(num, sizeof num, "%" PRIu64, v);
-    return put(m, num, (size_t)k);
+    return mg_put(m, num, (size_t)k);
 }
 
 /* Puts text up to the number old after key (once, if there), then new in
@@ -709,28 +300,28 @@ static const char *put_renumbered(struct merge *m, const char *text, const char 
     if (p == NULL || strncmp(p + strlen(key), num, (size_t)len) != 0)
         return text;
     p += strlen(key);
-    if (!put(m, text, (size_t)(p - text)) || !put_uint(m, new))
+    if (!mg_put(m, text, (size_t)(p - text)) || !put_uint(m, new))
         return NULL;
     return p + len;
 }
 
 /* A connection's id in the whole run: its rank in first-seen order. */
-static uint64_t rank_of(const struct merge *m, uint64_t first_packet)
+uint64_t mg_rank_of(const struct merge *m, uint64_t first_packet)
 {
     return find(m->all, m->nall, first_packet) + 1;
 }
 
 /* The id in the merge of s's connection of local id local; 0 when not
  * known. */
-static uint64_t new_id_of(const struct merge *m, const struct shard *s, uint64_t local)
+uint64_t mg_new_id_of(const struct merge *m, const struct shard *s, uint64_t local)
 {
     for (size_t i = s->nclaimed; i-- > 0;)
         if (s->claimed[i].local == local)
             return s->claimed[i].id;
     if (!m->tables)
-        return idmap_get(&s->ids, local);
+        return mg_idmap_get(&s->ids, local);
     size_t at = find(s->local, s->nlocal, local);
-    return at < s->nlocal ? rank_of(m, s->local[at].other + s->offset) : 0;
+    return at < s->nlocal ? mg_rank_of(m, s->local[at].other + s->offset) : 0;
 }
 
 /* s's held line with its id in the whole run, and port_reuse's
@@ -741,20 +332,20 @@ static bool format_conn(struct merge *m, const struct shard *s, uint64_t id)
     const char *rest = s->line + strlen(CONN_PREFIX);
     rest += strspn(rest, "0123456789");
     m->len = 0;
-    if (!put(m, CONN_PREFIX, strlen(CONN_PREFIX)) || !put_uint(m, id))
+    if (!mg_put(m, CONN_PREFIX, strlen(CONN_PREFIX)) || !put_uint(m, id))
         return false;
     uint64_t prev = 0, g = 0;
-    if (number_after(rest, PREVIOUS_KEY, &prev))
-        g = new_id_of(m, s, prev);
+    if (mg_number_after(rest, PREVIOUS_KEY, &prev))
+        g = mg_new_id_of(m, s, prev);
     if (g != 0) {
         rest = put_renumbered(m, rest, PREVIOUS_KEY, prev, g);
         rest = rest != NULL ? put_renumbered(m, rest, PREVIOUS_TEXT, prev, g) : NULL;
     }
-    return rest != NULL && put(m, rest, strlen(rest));
+    return rest != NULL && mg_put(m, rest, strlen(rest));
 }
 
 /* Says why writing failed; false. */
-static bool write_failed(const struct merge *m, enum tl_status st)
+bool mg_write_failed(const struct merge *m, enum tl_status st)
 {
     fprintf(m->s[0].err, "tcplens merge: writing: %s\n",
             st == TL_ENOMEM ? "out of memory" : strerror(errno ? errno : EIO));
@@ -792,7 +383,7 @@ static const struct tl_conn_view *read_back(struct merge *m)
  * services and host-level detection, and handed to each output: the
  * NDJSON and the document its line (the document's without its "record"
  * member), the text and HTML reports its view. */
-static bool write_conn(struct merge *m, const struct tl_conn_view *v)
+bool mg_write_conn(struct merge *m, const struct tl_conn_view *v)
 {
     tl_report_summary_add(&m->sum, v);
     if (v->host != NULL)
@@ -807,114 +398,16 @@ static bool write_conn(struct merge *m, const struct tl_conn_view *v)
         m->text[at] = '{';
         st = tl_report_put_formatted(m->out[OUT_JSON], v, m->text + at, m->len - at);
     }
-    return st == TL_OK || write_failed(m, st);
+    return st == TL_OK || mg_write_failed(m, st);
 }
-
-#define NOT_READ_BACK \
-    "a connection record that cannot be read back (written by another tcplens version?)"
 
 /* s's held connection, with id. */
 static bool take_conn(struct merge *m, struct shard *s, uint64_t id)
 {
     if (!format_conn(m, s, id))
-        return write_failed(m, TL_ENOMEM);
+        return mg_write_failed(m, TL_ENOMEM);
     const struct tl_conn_view *v = read_back(m);
-    return v != NULL ? write_conn(m, v) : bad(s, NOT_READ_BACK);
-}
-
-/* port_reuse's previous_id, local in the view, as id in the merge: its
- * evidence and its explanation's words. */
-static void renumber_previous(struct tl_merge_view *mv, const struct merge *m,
-                              const struct shard *s)
-{
-    for (size_t i = 0; i < mv->an.n; i++) {
-        struct tl_anomaly *a = &mv->an.a[i];
-        for (uint8_t k = 0; k < a->nfields; k++) {
-            struct tl_evfield *f = &a->fields[k];
-            uint64_t g;
-            if (f->kind != TL_EVK_INT || strcmp(f->key, "previous_id") != 0 || f->v.i <= 0 ||
-                (g = new_id_of(m, s, (uint64_t)f->v.i)) == 0)
-                continue;
-            char was[48], *text = mv->texts[i].explanation, *at;
-            snprintf(was, sizeof was, "%s%" PRIu64, PREVIOUS_TEXT, (uint64_t)f->v.i);
-            size_t n = strlen(was), len = strlen(text);
-            if ((at = strstr(text, was)) != NULL && !(at[n] >= '0' && at[n] <= '9')) {
-                char num[24];
-                int k2 = snprintf(num, sizeof num, "%" PRIu64, g);
-                size_t old = n - strlen(PREVIOUS_TEXT);
-                if (len - old + (size_t)k2 < sizeof mv->texts[i].explanation) {
-                    char *digits = at + strlen(PREVIOUS_TEXT);
-                    memmove(digits + k2, digits + old, strlen(digits + old) + 1);
-                    memcpy(digits, num, (size_t)k2);
-                }
-            }
-            f->v.i = (int64_t)g;
-        }
-    }
-}
-
-/*
- * s's held connection, of units in time: read back whole; left out when
- * an earlier unit's record has it whole (--follow), else given its id,
- * its previous_id and its packet numbers in the merge (fp its first
- * frame there), written again and taken as any.
- */
-static bool take_unit_conn(struct merge *m, struct shard *s, uint64_t fp)
-{
-    uint64_t local = 0, earlier = 0;
-    (void)number_after(s->line, "\"id\":", &local);
-    if (!tl_merge_view_read(&m->mv, s->line, s->len))
-        return bad(s, NOT_READ_BACK);
-    enum tl_merge_cross_is is = m->cross != NULL && s->unit > 0
-                                    ? tl_merge_cross_of(m->cross, &m->mv.v, s->unit, &earlier)
-                                    : TL_CROSS_OWN;
-    if (is == TL_CROSS_FOLLOWED) {
-        /* What its unit counted of it, the earlier unit counted too. */
-        const struct tl_conn *c = m->mv.v.conn;
-        m->followed++;
-        m->followed_dups += c->duplicates[0] + c->duplicates[1];
-        m->followed_icmp += c->icmp_errors;
-        m->followed_idle += c->idle_ended;
-        if (!grow((void **)&s->claimed, &s->capclaimed, s->nclaimed + 1, sizeof *s->claimed))
-            return write_failed(m, TL_ENOMEM);
-        s->claimed[s->nclaimed].local = local;
-        s->claimed[s->nclaimed++].id = earlier;
-        return true;
-    }
-    m->split += is == TL_CROSS_SPLIT;
-    uint64_t id = m->tables ? rank_of(m, fp) : ++m->written;
-    if (!m->tables)
-        idmap_add(&s->ids, local, id);
-    if (m->cross != NULL)
-        tl_merge_cross_written(m->cross, fp, id);
-    m->mv.c->id = id;
-    m->mv.host.id = id;
-    renumber_previous(&m->mv, m, s);
-    if (!tl_merge_view_shift(&m->mv, s->offset))
-        return bad(s, "an anomaly's text too long to number its packets in the merge");
-    size_t len = 0;
-    char *text = tl_report_json_format_conn(&m->mv.v, "connection", &len);
-    m->len = 0;
-    bool ok = text != NULL && put(m, text, len);
-    free(text);
-    return ok ? write_conn(m, &m->mv.v) : write_failed(m, TL_ENOMEM);
-}
-
-static uint64_t minus(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
-
-/* What the units counted twice of the connections an earlier one
- * followed: their later records' duplicates, ICMP errors and idle ends
- * (left out); and an ICMP error the follow matched that the later unit,
- * holding no connection for it, counted unmatched. */
-static void take_back_followed(const struct merge *m, struct tl_capture_info *cap)
-{
-    cap->duplicates = minus(cap->duplicates, m->followed_dups);
-    cap->icmp_matched = minus(cap->icmp_matched, m->followed_icmp);
-    cap->evicted_idle = minus(cap->evicted_idle, m->followed_idle);
-    uint64_t follow_icmp = 0;
-    for (size_t i = 0; i < m->n; i++)
-        follow_icmp += count_of(json_object_get(m->s[i].capture, "follow"), "icmp_errors_matched");
-    cap->icmp_unmatched = minus(cap->icmp_unmatched, minus(follow_icmp, m->followed_icmp));
+    return v != NULL ? mg_write_conn(m, v) : mg_bad(s, NOT_READ_BACK);
 }
 
 /* The records (or the document's members) of the end, as one run writes
@@ -948,7 +441,7 @@ static bool finish(struct merge *m)
     struct tl_capture_info cap;
     if (m->nunits > 1) {
         tl_merge_capture_units(caps, unit_first, ok ? k : 0, &cap);
-        take_back_followed(m, &cap);
+        mg_take_back_followed(m, &cap);
     } else
         tl_merge_capture(caps, ok ? m->n : 0, &cap);
     cap.peak_flows = (size_t)m->peak.peak;
@@ -976,7 +469,7 @@ static bool finish(struct merge *m)
     free(inputs);
     json_decref(all_inputs);
     tl_host_anomaly_list_free(&ha);
-    return st == TL_OK || write_failed(m, st);
+    return st == TL_OK || mg_write_failed(m, st);
 }
 
 /* The k-way merge: the held line with the lowest first_packet goes next. */
@@ -994,13 +487,13 @@ static bool merge_out(struct merge *m)
         if (min == NULL)
             break;
         if (m->nunits > 1) {
-            if (!take_unit_conn(m, min, min->first_packet + min->offset) || !advance(min))
+            if (!mg_take_unit_conn(m, min, min->first_packet + min->offset) || !advance(min))
                 return false;
             continue;
         }
         uint64_t id = ++m->written, local = 0;
         if (m->tables) {
-            id = rank_of(m, min->first_packet);
+            id = mg_rank_of(m, min->first_packet);
         } else if (id > 1 && min->first_packet == m->last_packet) {
             fprintf(m->s[0].err,
                     "tcplens merge: two shards hold a connection first seen in packet %" PRIu64
@@ -1009,8 +502,8 @@ static bool merge_out(struct merge *m)
             return false;
         }
         m->last_packet = min->first_packet;
-        if (!m->tables && number_after(min->line, "\"id\":", &local))
-            idmap_add(&min->ids, local, id);
+        if (!m->tables && mg_number_after(min->line, "\"id\":", &local))
+            mg_idmap_add(&min->ids, local, id);
         if (!take_conn(m, min, id) || !advance(min))
             return false;
     }
@@ -1038,7 +531,7 @@ static void usage(FILE *f)
  * error (said). */
 static bool scan_all(struct merge *m)
 {
-    if (!find_units(m)) {
+    if (!mg_find_units(m)) {
         fputs("tcplens merge: out of memory\n", m->s[0].err);
         return false;
     }
@@ -1094,7 +587,7 @@ static void stop(struct merge *m)
         json_decref(m->s[i].unit_inputs);
         free(m->s[i].claimed);
         free(m->s[i].local);
-        idmap_free(&m->s[i].ids);
+        mg_idmap_free(&m->s[i].ids);
     }
     free(m->s);
     free(m->all);

@@ -638,7 +638,7 @@ bool tl_merge_view_shift(struct tl_merge_view *mv, uint64_t packets)
             a->pkts[k] += packets;
         for (uint8_t k = 0; k < a->nfields; k++)
             if (names_packet(&a->fields[k]))
-                a->fields[k].v.i += (int64_t)packets;
+                a->fields[k].v.i = (int64_t)((uint64_t)a->fields[k].v.i + packets);
         ok = shift_text(mv->texts[i].explanation, sizeof mv->texts[i].explanation, packets) &&
              shift_text(mv->texts[i].suggestion, sizeof mv->texts[i].suggestion, packets) && ok;
     }

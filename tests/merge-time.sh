@@ -110,6 +110,19 @@ ok $? "units without --follow: the connection cut between them in two records, c
 units "$k" follow && same && [ ! -s "$tmp/err" ]
 ok $? "the same units with --follow: one record, nothing said"
 
+# Units that are each a shard set: two files, two shards each, merged in
+# any order; a shard of one unit missing is named.
+"$tcplens" -r "$tmp/p1.pcap" -r "$tmp/p2.pcap" --ndjson >"$tmp/want" 2>/dev/null
+for s in 1 2; do
+    "$tcplens" -r "$tmp/p1.pcap" --follow "$tmp/p2.pcap" --shard "$s/2" --ndjson >"$tmp/a$s" 2>/dev/null
+    "$tcplens" -r "$tmp/p2.pcap" --shard "$s/2" --ndjson >"$tmp/b$s" 2>/dev/null
+done
+"$tcplens" merge "$tmp/b2" "$tmp/a1" "$tmp/b1" "$tmp/a2" 2>/dev/null | cmp -s "$tmp/want" -
+ok $? "two units of two shards each: merge = one run over both files"
+"$tcplens" merge "$tmp/b2" "$tmp/a1" "$tmp/b1" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "1 of 2 shards given of the unit of .*a1; missing: 2/2" "$tmp/err"
+ok $? "a unit's shard missing: exit 2, named ($(head -1 "$tmp/err"))"
+
 # The packet numbers a later unit's records quote move by the frames of
 # the units before: its explanations' too.
 grep -q '"packets":\[3[0-9]' "$tmp/got" && grep -q 'packet 3[0-9]' "$tmp/got"
@@ -139,6 +152,26 @@ ok $? "a unit given twice: exit 2 ($(head -1 "$tmp/err"))"
 "$tcplens" merge "$tmp/uab" "$tmp/ub" >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q "both read" "$tmp/err"
 ok $? "units that share an input: exit 2 ($(head -1 "$tmp/err"))"
+
+# docs/scale-out.md's recipe for rotated files with GNU parallel, as
+# written there, on the demo sample cut into three files.
+if command -v parallel >/dev/null 2>&1; then
+    r=$tmp/recipe
+    mkdir -p "$r/bin" && ln -s "$tcplens" "$r/bin/tcplens"
+    f=$srcdir/samples/demo.pcap
+    k=$(cut_file "$f" "$(frames "$f")" 17 34)
+    for ((i = 1; i <= k; i++)); do cp "$tmp/p$i.pcap" "$r/trace-$i.pcap"; done
+    awk '/^### Recipe: rotated files with GNU parallel/ { on = 1 } on && /^```sh$/ { inb = 1; next }
+         inb && /^```$/ { exit } inb { print }' "$srcdir/docs/scale-out.md" | sed 's/\.pcap\.gz/.pcap/' >"$r/run.sh"
+    (cd "$r" && PATH=$r/bin:$PATH bash -e run.sh >/dev/null 2>"$r/err")
+    st=$?
+    (cd "$r" && "$tcplens" -r trace-1.pcap -r trace-2.pcap -r trace-3.pcap --ndjson >want.ndjson 2>/dev/null)
+    [ "$st" -eq 0 ] && [ -s "$r/run.sh" ] && [ "$(ls "$r"/unit-*.ndjson | wc -l)" -eq 3 ] &&
+        grep -q -- '--follow' "$r/run.sh" && cmp -s "$r/want.ndjson" "$r/connections.ndjson"
+    ok $? "docs/scale-out.md's recipe for rotated files (GNU parallel, --follow, merge): one run's NDJSON"
+else
+    echo "ok $((n = n + 1)) - rotated files recipe # SKIP GNU parallel not installed"
+fi
 
 # Every real capture cut in two at its middle (slow: once, in the plain
 # build).
