@@ -195,13 +195,11 @@ static bool scan(struct merge *m, size_t i, bool tables)
             else if (!mg_number_after(s->line, FIRST_PACKET_KEY, &fp) ||
                      !mg_number_after(s->line, "\"id\":", &id))
                 ok = mg_bad(s, "a connection without first_packet (written by an older tcplens?)");
-            else if (tables && !mg_followed(m, s, &(uint64_t){0}) &&
+            else if (tables && !mg_followed(m, s) &&
                      (!push(&m->all, &m->nall, &m->capall, fp + s->offset, i) ||
                       !push(&s->local, &s->nlocal, &s->caplocal, id, fp)))
                 ok = mg_bad(s, "out of memory");
-            else if (!tables && mg_may_cross(m, s) &&
-                     (!tl_merge_view_read_head(&m->mv, s->line, s->len) ||
-                      !tl_merge_cross_add(m->cross, &m->mv.v, s->unit, fp + s->offset)))
+            else if (!tables && mg_may_cross(m, s) && !mg_cross_add(m, s, fp + s->offset))
                 ok = mg_bad(s, "a connection record that cannot be read back (written by another "
                                "tcplens version?), or out of memory");
             if (ok && !tables) {
@@ -327,7 +325,7 @@ uint64_t mg_new_id_of(const struct merge *m, const struct shard *s, uint64_t loc
 /* s's held line with its id in the whole run, and port_reuse's
  * previous_id (in its evidence and its explanation) as that connection's:
  * an earlier connection on the same 4-tuple, in the same shard. */
-static bool format_conn(struct merge *m, const struct shard *s, uint64_t id)
+bool mg_format_conn(struct merge *m, const struct shard *s, uint64_t id)
 {
     const char *rest = s->line + strlen(CONN_PREFIX);
     rest += strspn(rest, "0123456789");
@@ -372,7 +370,7 @@ static enum tl_status take_view(struct merge *m, const struct tl_conn_view *v)
 
 /* m's line read back (m->mv): whole for the text and HTML reports, else
  * without its timeline; NULL when it cannot be. */
-static const struct tl_conn_view *read_back(struct merge *m)
+const struct tl_conn_view *mg_read_back(struct merge *m)
 {
     bool ok = m->views ? tl_merge_view_read(&m->mv, m->text, m->len)
                        : tl_merge_view_read_head(&m->mv, m->text, m->len);
@@ -404,9 +402,9 @@ bool mg_write_conn(struct merge *m, const struct tl_conn_view *v)
 /* s's held connection, with id. */
 static bool take_conn(struct merge *m, struct shard *s, uint64_t id)
 {
-    if (!format_conn(m, s, id))
+    if (!mg_format_conn(m, s, id))
         return mg_write_failed(m, TL_ENOMEM);
-    const struct tl_conn_view *v = read_back(m);
+    const struct tl_conn_view *v = mg_read_back(m);
     return v != NULL ? mg_write_conn(m, v) : mg_bad(s, NOT_READ_BACK);
 }
 
@@ -585,6 +583,7 @@ static void stop(struct merge *m)
         json_decref(m->s[i].capture);
         json_decref(m->s[i].read);
         json_decref(m->s[i].unit_inputs);
+        json_decref(m->s[i].unit_follow);
         free(m->s[i].claimed);
         free(m->s[i].local);
         mg_idmap_free(&m->s[i].ids);
@@ -599,6 +598,7 @@ static void stop(struct merge *m)
     tl_merge_view_free(&m->mv);
     tl_merge_peak_free(&m->peak);
     free(m->text);
+    free(m->spare);
 }
 
 bool tl_merge_streams(FILE *const *in, const char *const *names, size_t n,

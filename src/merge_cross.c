@@ -29,6 +29,7 @@ struct entry {
     uint32_t unit;
     int64_t first_ts, last_ts;
     uint64_t first_packet, id;
+    uint64_t ends;
 };
 
 struct tl_merge_cross {
@@ -36,18 +37,34 @@ struct tl_merge_cross {
     size_t n, cap;
     struct mark {
         uint64_t first_packet;
-        size_t at; /* in e[] */
-    } * by_packet; /* by first_packet, for written() */
-    size_t next;   /* the next of them to be written */
+        size_t at;  /* in e[] */
+    } * by_packet;  /* by first_packet, for written() */
+    uint64_t *ends; /* the entries' endpoint digests, sorted */
+    size_t next;    /* the next of them to be written */
     int64_t until;
+    uint32_t nunits;
+    bool *follows; /* [u * nunits + later]: u followed into later's inputs */
 };
 
-struct tl_merge_cross *tl_merge_cross_new(void)
+struct tl_merge_cross *tl_merge_cross_new(uint32_t nunits)
 {
     struct tl_merge_cross *t = calloc(1, sizeof *t);
-    if (t != NULL)
-        t->until = INT64_MIN;
+    if (t == NULL)
+        return NULL;
+    t->until = INT64_MIN;
+    t->nunits = nunits;
+    t->follows = calloc((size_t)nunits * nunits, sizeof *t->follows);
+    if (t->follows == NULL) {
+        free(t);
+        return NULL;
+    }
     return t;
+}
+
+void tl_merge_cross_follows(struct tl_merge_cross *t, uint32_t u, uint32_t later)
+{
+    if (u < t->nunits && later < t->nunits)
+        t->follows[(size_t)u * t->nunits + later] = true;
 }
 
 void tl_merge_cross_free(struct tl_merge_cross *t)
@@ -56,6 +73,8 @@ void tl_merge_cross_free(struct tl_merge_cross *t)
         return;
     free(t->e);
     free(t->by_packet);
+    free(t->ends);
+    free(t->follows);
     free(t);
 }
 
@@ -77,7 +96,7 @@ static void entry_of(const struct tl_conn_view *v, struct entry *x)
 }
 
 bool tl_merge_cross_add(struct tl_merge_cross *t, const struct tl_conn_view *v, uint32_t unit,
-                        uint64_t first_packet)
+                        uint64_t first_packet, uint64_t ends)
 {
     if (t->n == t->cap) {
         size_t c = t->cap ? t->cap * 2 : 256;
@@ -91,6 +110,7 @@ bool tl_merge_cross_add(struct tl_merge_cross *t, const struct tl_conn_view *v, 
     entry_of(v, x);
     x->unit = unit;
     x->first_packet = first_packet;
+    x->ends = ends;
     if (x->last_ts > t->until || x->open)
         t->until = x->open ? INT64_MAX : x->last_ts;
     return true;
@@ -103,6 +123,12 @@ static int by_key(const void *pa, const void *pb)
     return k != 0 ? k : a->first_packet < b->first_packet ? -1 : a->first_packet > b->first_packet;
 }
 
+static int by_u64(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return a < b ? -1 : a > b;
+}
+
 static int by_packet(const void *pa, const void *pb)
 {
     const struct mark *a = pa, *b = pb;
@@ -113,6 +139,11 @@ void tl_merge_cross_seal(struct tl_merge_cross *t)
 {
     if (t->n > 1)
         qsort(t->e, t->n, sizeof *t->e, by_key);
+    t->ends = malloc((t->n ? t->n : 1) * sizeof *t->ends);
+    for (size_t i = 0; t->ends != NULL && i < t->n; i++)
+        t->ends[i] = t->e[i].ends;
+    if (t->ends != NULL && t->n > 1)
+        qsort(t->ends, t->n, sizeof *t->ends, by_u64);
     t->by_packet = malloc((t->n ? t->n : 1) * sizeof *t->by_packet);
     if (t->by_packet == NULL)
         return; /* ids are then not known: 0 */
@@ -124,10 +155,32 @@ void tl_merge_cross_seal(struct tl_merge_cross *t)
 
 int64_t tl_merge_cross_until(const struct tl_merge_cross *t) { return t->until; }
 
-/* r's first sequence number on a side within q's space: followed; or on
- * past its end, for one left open. */
-static enum tl_merge_cross_is relation(const struct entry *q, const struct entry *r)
+bool tl_merge_cross_may(const struct tl_merge_cross *t, uint64_t ends)
 {
+    if (t->ends == NULL) /* short of memory when sealed: every record is read */
+        return t->n > 0;
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->ends[mid] < ends)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->n && t->ends[lo] == ends;
+}
+
+/*
+ * r's first segment while q still had segments: the earlier unit took it,
+ * for q or for a connection on the 4-tuple it started (--follow starts
+ * one that reuses the 4-tuple of one it holds): followed. Else, q left
+ * open, r's sequence numbers on each side going on from q's within the
+ * hour: the part after (split).
+ */
+static enum tl_merge_cross_is relation(const struct entry *q, const struct entry *r, bool followed)
+{
+    if (followed && r->first_ts >= q->first_ts && r->first_ts <= q->last_ts)
+        return TL_CROSS_FOLLOWED;
     bool common = false, within = true, ahead = true;
     for (int side = 0; side < 2; side++) {
         if (!q->seen[side] || !r->seen[side])
@@ -139,8 +192,6 @@ static enum tl_merge_cross_is relation(const struct entry *q, const struct entry
     }
     if (!common)
         return TL_CROSS_OWN;
-    if (within && r->first_ts >= q->first_ts && r->first_ts <= q->last_ts)
-        return TL_CROSS_FOLLOWED;
     if (q->open && (within || ahead) && r->first_ts > q->last_ts &&
         r->first_ts - q->last_ts <= SPLIT_QUIET_US)
         return TL_CROSS_SPLIT;
@@ -169,7 +220,7 @@ enum tl_merge_cross_is tl_merge_cross_of(const struct tl_merge_cross *t,
         const struct entry *q = &t->e[i];
         if (q->unit >= unit)
             continue;
-        enum tl_merge_cross_is k = relation(q, &r);
+        enum tl_merge_cross_is k = relation(q, &r, t->follows[(size_t)q->unit * t->nunits + unit]);
         if (k != TL_CROSS_OWN && (is == TL_CROSS_OWN || k == TL_CROSS_FOLLOWED)) {
             is = k;
             *id = q->id;

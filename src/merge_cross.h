@@ -24,14 +24,20 @@
  */
 struct tl_merge_cross;
 
-struct tl_merge_cross *tl_merge_cross_new(void);
+/* For nunits units. */
+struct tl_merge_cross *tl_merge_cross_new(uint32_t nunits);
 void tl_merge_cross_free(struct tl_merge_cross *t);
 
 /* v, a connection of unit whose last segment is after that unit's own
  * last frame, or left open at its end; first_packet its frame in the
- * merge. False short of memory. */
+ * merge; ends a digest of its two endpoints, the same whichever is the
+ * client (tl_merge_cross_may()). False short of memory. */
 bool tl_merge_cross_add(struct tl_merge_cross *t, const struct tl_conn_view *v, uint32_t unit,
-                        uint64_t first_packet);
+                        uint64_t first_packet, uint64_t ends);
+
+/* Unit u ran with --follow over unit later's inputs: a record of later
+ * may be one of u's entries (followed). */
+void tl_merge_cross_follows(struct tl_merge_cross *t, uint32_t u, uint32_t later);
 
 /* Once every entry is in: sorts them for tl_merge_cross_of(). */
 void tl_merge_cross_seal(struct tl_merge_cross *t);
@@ -40,16 +46,20 @@ void tl_merge_cross_seal(struct tl_merge_cross *t);
  * no entry's (INT64_MIN when there is none). */
 int64_t tl_merge_cross_until(const struct tl_merge_cross *t);
 
+/* Whether an entry has endpoints of digest ends: else a record of them
+ * is no entry's, without reading it. */
+bool tl_merge_cross_may(const struct tl_merge_cross *t, uint64_t ends);
+
 enum tl_merge_cross_is {
     TL_CROSS_OWN,      /* a connection of its own unit */
     TL_CROSS_FOLLOWED, /* an earlier unit followed it: that unit's record has it whole */
     TL_CROSS_SPLIT,    /* open at an earlier unit's end, not followed: the part after */
 };
 
-/* What v, a record of unit, is: the same 4-tuple, a segment of it no later
- * than the last of an earlier unit's entry, and each side's sequence
- * numbers within that entry's (followed), or after its end, as a
- * continuation of an entry left open (split). *id: the earlier record's id
+/* What v, a record of unit, is: the same 4-tuple as an earlier unit's
+ * entry, its first segment between that entry's first and last
+ * (followed: the earlier unit took that segment), or, the entry left
+ * open, each side's sequence numbers going on from the entry's (split). *id: the earlier record's id
  * in the merge (tl_merge_cross_written()), 0 when not known. */
 enum tl_merge_cross_is tl_merge_cross_of(const struct tl_merge_cross *t,
                                          const struct tl_conn_view *v, uint32_t unit, uint64_t *id);

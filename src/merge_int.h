@@ -75,7 +75,7 @@ struct shard {
      * frame's time (a connection with a later segment went on past its
      * inputs, --follow). */
     json_t *unit_inputs;
-    struct tl_merge_unit_in unit_in;
+    json_t *unit_follow; /* its capture.follow.inputs (--follow), or NULL */
     int64_t unit_last_ts;
     uint32_t unit;
     uint64_t offset;
@@ -110,6 +110,8 @@ struct merge {
     struct tl_merge_peak peak;
     char *text; /* its line, id renumbered */
     size_t len, cap;
+    char *spare; /* another line's room (mg_shift_line()) */
+    size_t spare_cap;
     /* A shard's connections out of first_packet order: ranks and
      * previous_id from the tables (all, each shard's local) of pass 1.
      * Else the ids are counted as the k-way merge writes them. */
@@ -148,16 +150,33 @@ uint64_t mg_rank_of(const struct merge *m, uint64_t first_packet);
 /* The id in the merge of s's connection of local id local; 0 when not
  * known. */
 uint64_t mg_new_id_of(const struct merge *m, const struct shard *s, uint64_t local);
+/* s's held line into m->text with id, and port_reuse's previous_id as
+ * that connection's id in the merge; false short of memory. */
+bool mg_format_conn(struct merge *m, const struct shard *s, uint64_t id);
+/* m->text read back (whole for the text and HTML reports); NULL when it
+ * cannot be. */
+const struct tl_conn_view *mg_read_back(struct merge *m);
 /* One connection, v, its line m->text, to every count and output. */
 bool mg_write_conn(struct merge *m, const struct tl_conn_view *v);
 
 /* Units in time (merge_units.c). */
 bool mg_find_units(struct merge *m);
 bool mg_may_cross(const struct merge *m, const struct shard *s);
-bool mg_followed(struct merge *m, const struct shard *s, uint64_t *id);
+/* s's connection line into the earlier units' table (merge_cross.h), fp
+ * its first frame in the merge; false when it cannot be read back, or
+ * short of memory. */
+bool mg_cross_add(struct merge *m, const struct shard *s, uint64_t fp);
+/* Whether s's connection line is one an earlier unit's record has whole
+ * (--follow). */
+bool mg_followed(struct merge *m, const struct shard *s);
 bool mg_one_unit(const struct merge *m, uint32_t u);
 bool mg_units_apart(const struct merge *m);
 bool mg_take_unit_conn(struct merge *m, struct shard *s, uint64_t fp);
 void mg_take_back_followed(const struct merge *m, struct tl_capture_info *cap);
+/* m's line (a connection record) with every frame number it names moved
+ * on by packets: its members' (first_packet, released_packet, the
+ * timeline's, the anomalies' packets and evidence) and its texts'
+ * ("packet N"); false short of memory. */
+bool mg_shift_line(struct merge *m, uint64_t packets);
 
 #endif

@@ -59,6 +59,24 @@ static json_t *last_record(struct shard *s)
     return o;
 }
 
+/* Whether s ran with --follow over every input of t. */
+static bool follows(const struct shard *s, const struct shard *t)
+{
+    size_t i, j;
+    json_t *a, *b;
+    json_array_foreach(t->unit_inputs, i, a)
+    {
+        bool found = false;
+        json_array_foreach(s->unit_follow, j, b)
+        {
+            found = found || json_equal(json_object_get(a, "source"), json_object_get(b, "source"));
+        }
+        if (!found)
+            return false;
+    }
+    return json_array_size(t->unit_inputs) > 0;
+}
+
 /* Shards over the same inputs are one unit; more than one unit is a
  * merge in time (merge_cross.h): each shard's unit and packet offset,
  * from its summary read ahead. A shard without one leaves it all one
@@ -73,6 +91,7 @@ bool mg_find_units(struct merge *m)
         struct shard *s = &m->s[i];
         json_t *o = last_record(s), *cap = json_object_get(o, "capture");
         s->unit_inputs = json_incref(json_object_get(o, "inputs"));
+        s->unit_follow = json_incref(json_object_get(json_object_get(cap, "follow"), "inputs"));
         whole = whole && s->unit_inputs != NULL;
         s->unit_last_ts = usec_of(cap, "last_ts");
         in[i] = (struct tl_merge_unit_in){s->unit_inputs, usec_of(cap, "first_ts"),
@@ -93,7 +112,11 @@ bool mg_find_units(struct merge *m)
             if (unit[i] < unit[j] && in[j].first_ts < m->s[i].unit_last_ts)
                 apart = false;
     if (ok && m->nunits > 1 && apart)
-        ok = (m->cross = tl_merge_cross_new()) != NULL;
+        ok = (m->cross = tl_merge_cross_new(m->nunits)) != NULL;
+    for (size_t i = 0; ok && m->cross != NULL && i < m->n; i++)
+        for (size_t j = 0; j < m->n; j++)
+            if (unit[i] < unit[j] && follows(&m->s[i], &m->s[j]))
+                tl_merge_cross_follows(m->cross, unit[i], unit[j]);
     free(in);
     free(unit);
     free(offset);
@@ -113,20 +136,42 @@ bool mg_may_cross(const struct merge *m, const struct shard *s)
     return p != NULL && strtod(p + strlen("\"last_ts\":"), NULL) >= (double)s->unit_last_ts / 1e6;
 }
 
-/* Whether s's connection line is one an earlier unit's record has whole
- * (--follow); *id that record's id when known. */
-bool mg_followed(struct merge *m, const struct shard *s, uint64_t *id)
+/* A digest of line's two endpoints ({"ip", "port"} as written), the
+ * same whichever is the client: FNV-1a of each, combined. 0 when the
+ * line has none. */
+static uint64_t ends_of(const char *line)
+{
+    static const char *const keys[] = {"\"client\":{", "\"server\":{"};
+    uint64_t ends = 0;
+    for (size_t k = 0; k < 2; k++) {
+        const char *p = strstr(line, keys[k]), *e;
+        if (p == NULL || (e = strchr(p, '}')) == NULL)
+            return 0;
+        uint64_t h = UINT64_C(14695981039346656037);
+        for (p += strlen(keys[k]); p < e; p++)
+            h = (h ^ (uint8_t)*p) * UINT64_C(1099511628211);
+        ends ^= h;
+    }
+    return ends;
+}
+
+/* What s's connection line is to the earlier units' records (merge_cross.h),
+ * read (its head, into m->mv) only when an earlier record has its
+ * endpoints; *id that record's id when known. */
+static enum tl_merge_cross_is claim(struct merge *m, const struct shard *s, uint64_t *id)
 {
     *id = 0;
-    if (m->cross == NULL || s->unit == 0)
-        return false;
-    const char *p = strstr(s->line, "\"first_ts\":");
-    if (p == NULL ||
-        strtod(p + strlen("\"first_ts\":"), NULL) > (double)tl_merge_cross_until(m->cross) / 1e6)
-        return false;
+    if (m->cross == NULL || s->unit == 0 || !tl_merge_cross_may(m->cross, ends_of(s->line)))
+        return TL_CROSS_OWN;
     if (!tl_merge_view_read_head(&m->mv, s->line, s->len))
-        return false; /* said when it is written */
-    return tl_merge_cross_of(m->cross, &m->mv.v, s->unit, id) == TL_CROSS_FOLLOWED;
+        return TL_CROSS_OWN; /* said when it is written */
+    return tl_merge_cross_of(m->cross, &m->mv.v, s->unit, id);
+}
+
+bool mg_followed(struct merge *m, const struct shard *s)
+{
+    uint64_t id;
+    return claim(m, s, &id) == TL_CROSS_FOLLOWED;
 }
 
 /* An input (its source) both units u and v read. */
@@ -230,52 +275,23 @@ bool mg_units_apart(const struct merge *m)
     return true;
 }
 
-/* port_reuse's previous_id, local in the view, as id in the merge: its
- * evidence and its explanation's words. */
-static void renumber_previous(struct tl_merge_view *mv, const struct merge *m,
-                              const struct shard *s)
+bool mg_cross_add(struct merge *m, const struct shard *s, uint64_t fp)
 {
-    for (size_t i = 0; i < mv->an.n; i++) {
-        struct tl_anomaly *a = &mv->an.a[i];
-        for (uint8_t k = 0; k < a->nfields; k++) {
-            struct tl_evfield *f = &a->fields[k];
-            uint64_t g;
-            if (f->kind != TL_EVK_INT || strcmp(f->key, "previous_id") != 0 || f->v.i <= 0 ||
-                (g = mg_new_id_of(m, s, (uint64_t)f->v.i)) == 0)
-                continue;
-            char was[48], *text = mv->texts[i].explanation, *at;
-            snprintf(was, sizeof was, "%s%" PRIu64, PREVIOUS_TEXT, (uint64_t)f->v.i);
-            size_t n = strlen(was), len = strlen(text);
-            if ((at = strstr(text, was)) != NULL && !(at[n] >= '0' && at[n] <= '9')) {
-                char num[24];
-                int k2 = snprintf(num, sizeof num, "%" PRIu64, g);
-                size_t old = n - strlen(PREVIOUS_TEXT);
-                if (len - old + (size_t)k2 < sizeof mv->texts[i].explanation) {
-                    char *digits = at + strlen(PREVIOUS_TEXT);
-                    memmove(digits + k2, digits + old, strlen(digits + old) + 1);
-                    memcpy(digits, num, (size_t)k2);
-                }
-            }
-            f->v.i = (int64_t)g;
-        }
-    }
+    return tl_merge_view_read_head(&m->mv, s->line, s->len) &&
+           tl_merge_cross_add(m->cross, &m->mv.v, s->unit, fp, ends_of(s->line));
 }
 
 /*
- * s's held connection, of units in time: read back whole; left out when
- * an earlier unit's record has it whole (--follow), else given its id,
- * its previous_id and its packet numbers in the merge (fp its first
- * frame there), written again and taken as any.
+ * s's held connection, of units in time: left out when an earlier unit's
+ * record has it whole (--follow), with what its unit counted of it; else
+ * given its id and previous_id (mg_format_conn()) and its packet numbers
+ * in the merge (fp its first frame there), and taken as any.
  */
 bool mg_take_unit_conn(struct merge *m, struct shard *s, uint64_t fp)
 {
     uint64_t local = 0, earlier = 0;
     (void)mg_number_after(s->line, "\"id\":", &local);
-    if (!tl_merge_view_read(&m->mv, s->line, s->len))
-        return mg_bad(s, NOT_READ_BACK);
-    enum tl_merge_cross_is is = m->cross != NULL && s->unit > 0
-                                    ? tl_merge_cross_of(m->cross, &m->mv.v, s->unit, &earlier)
-                                    : TL_CROSS_OWN;
+    enum tl_merge_cross_is is = claim(m, s, &earlier);
     if (is == TL_CROSS_FOLLOWED) {
         /* What its unit counted of it, the earlier unit counted too. */
         const struct tl_conn *c = m->mv.v.conn;
@@ -295,17 +311,10 @@ bool mg_take_unit_conn(struct merge *m, struct shard *s, uint64_t fp)
         mg_idmap_add(&s->ids, local, id);
     if (m->cross != NULL)
         tl_merge_cross_written(m->cross, fp, id);
-    m->mv.c->id = id;
-    m->mv.host.id = id;
-    renumber_previous(&m->mv, m, s);
-    if (!tl_merge_view_shift(&m->mv, s->offset))
-        return mg_bad(s, "an anomaly's text too long to number its packets in the merge");
-    size_t len = 0;
-    char *text = tl_report_json_format_conn(&m->mv.v, "connection", &len);
-    m->len = 0;
-    bool ok = text != NULL && mg_put(m, text, len);
-    free(text);
-    return ok ? mg_write_conn(m, &m->mv.v) : mg_write_failed(m, TL_ENOMEM);
+    if (!mg_format_conn(m, s, id) || !mg_shift_line(m, s->offset))
+        return mg_write_failed(m, TL_ENOMEM);
+    const struct tl_conn_view *v = mg_read_back(m);
+    return v != NULL ? mg_write_conn(m, v) : mg_bad(s, NOT_READ_BACK);
 }
 
 static uint64_t minus(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
@@ -324,4 +333,107 @@ void mg_take_back_followed(const struct merge *m, struct tl_capture_info *cap)
         follow_icmp += mg_count_of(json_object_get(m->s[i].capture, "follow"),
                                    "icmp_errors_matched");
     cap->icmp_unmatched = minus(cap->icmp_unmatched, minus(follow_icmp, m->followed_icmp));
+}
+
+/* ---- Packet numbers moved on, in the line as written ---- */
+
+/* The members that name a frame: the record's, the timeline entries',
+ * the evidence's that names one (first_packet, data_packet, quoted_packet);
+ * and "packets":[…], an anomaly's frames. */
+static const char *const frame_keys[] = {"\"first_packet\":", "\"released_packet\":",
+                                         "\"packet\":",       "\"last_packet\":",
+                                         "\"data_packet\":",  "\"quoted_packet\":"};
+
+/* The frame member key at p, or 0; "packets":[ (an anomaly's frames) is
+ * -1. */
+static int frame_key_at(const char *p, size_t *len)
+{
+    /* Most keys are none: each of these ends in "packet" or "packets". */
+    const char *q = strchr(p + 1, '"');
+    size_t name = q != NULL ? (size_t)(q - p - 1) : 0;
+    if (!(name >= 6 && memcmp(q - 6, "packet", 6) == 0) &&
+        !(name >= 7 && memcmp(q - 7, "packets", 7) == 0))
+        return 0;
+    for (size_t k = 0; k < sizeof frame_keys / sizeof frame_keys[0]; k++) {
+        size_t n = strlen(frame_keys[k]);
+        if (strncmp(p, frame_keys[k], n) == 0) {
+            *len = n;
+            return 1;
+        }
+    }
+    if (strncmp(p, "\"packets\":[", strlen("\"packets\":[")) == 0) {
+        *len = strlen("\"packets\":[");
+        return -1;
+    }
+    return 0;
+}
+
+/* Puts the number at *p moved on by packets (0, none, stays), *p past it. */
+static bool put_moved(struct merge *m, const char **p, uint64_t packets)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(*p, &end, 10);
+    if (end == *p || errno != 0)
+        return true; /* not a number: left as it is */
+    char num[24];
+    int k = snprintf(num, sizeof num, "%llu", v != 0 ? v + (unsigned long long)packets : 0);
+    *p = end;
+    return mg_put(m, num, (size_t)k);
+}
+
+/* Inside a string: "packet N" and "packet (N)", as the texts quote one. */
+static bool put_quoted(struct merge *m, const char **p, uint64_t packets)
+{
+    static const char word[] = "packet ";
+    size_t n = strlen(word) + ((*p)[strlen(word)] == '(');
+    if (!mg_put(m, *p, n))
+        return false;
+    *p += n;
+    return put_moved(m, p, packets);
+}
+
+bool mg_shift_line(struct merge *m, uint64_t packets)
+{
+    if (packets == 0)
+        return true;
+    /* Written into the spare buffer, which then swaps with the line's. */
+    char *line = m->text;
+    size_t len = m->len, cap = m->cap;
+    m->text = m->spare;
+    m->cap = m->spare_cap;
+    m->len = 0;
+    m->spare = line;
+    m->spare_cap = cap;
+    bool ok = true, in_str = false;
+    const char *p = line, *end = line + len;
+    while (ok && p < end) {
+        /* What needs no look goes at once. */
+        size_t n = strcspn(p, in_str ? "\"\\p" : "\"");
+        if (n > 0) {
+            ok = mg_put(m, p, n);
+            p += n;
+            continue;
+        }
+        int key = in_str ? 0 : *p == '"' ? frame_key_at(p, &n) : 0;
+        if (key != 0) {
+            ok = mg_put(m, p, n);
+            p += n;
+            ok = ok && put_moved(m, &p, packets);
+            while (ok && key < 0 && *p == ',') /* the list's next */
+                ok = mg_put(m, p++, 1) && put_moved(m, &p, packets);
+            continue;
+        }
+        if (in_str && *p == 'p' && strncmp(p, "packet ", 7) == 0 &&
+            ((p[7] >= '0' && p[7] <= '9') || (p[7] == '(' && p[8] >= '0' && p[8] <= '9'))) {
+            ok = put_quoted(m, &p, packets);
+            continue;
+        }
+        if (*p == '"')
+            in_str = !in_str;
+        else if (in_str && *p == '\\' && p + 1 < end)
+            ok = mg_put(m, p++, 1); /* the escaped character goes as it is */
+        ok = ok && mg_put(m, p++, 1);
+    }
+    return ok;
 }

@@ -60,16 +60,6 @@ TL_MUST_CHECK bool tl_merge_view_read(struct tl_merge_view *mv, const char *line
  * read of a connection. */
 TL_MUST_CHECK bool tl_merge_view_read_head(struct tl_merge_view *mv, const char *line, size_t len);
 
-/*
- * Moves every packet number of the view read last on by packets: the
- * first and released frames, the timeline's, the anomalies' packets,
- * their evidence that names a frame, and the frames their texts quote.
- * That is the record of a run over later inputs as one run over the
- * earlier ones too would number it (tcplens merge of units in time).
- * False when a text no longer fits (it is left as it was).
- */
-TL_MUST_CHECK bool tl_merge_view_shift(struct tl_merge_view *mv, uint64_t packets);
-
 void tl_merge_view_free(struct tl_merge_view *mv);
 
 #endif

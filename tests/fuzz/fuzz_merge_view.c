@@ -7,7 +7,6 @@
  * view: writing it again gives the same text. Built with libFuzzer
  * (configure --enable-fuzzers) or linked with replay.c.
  */
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,15 +31,6 @@ static void again(struct tl_merge_view *mv)
         abort(); /* nor change it */
     free(s);
     free(t);
-    /* Its packet numbers moved on, as a merge of units in time moves a
-     * later unit's, then written and read again (numbers past the
-     * reader's range may make it refuse the line: no crash). */
-    if (!tl_merge_view_shift(mv, n))
-        return;
-    s = tl_report_json_format_conn(&mv->v, "connection", &n);
-    bool read = s != NULL && tl_merge_view_read(mv, s, n);
-    (void)read;
-    free(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
