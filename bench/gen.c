@@ -32,7 +32,10 @@
 
 #define EPOCH_BASE 1704067200u /* 2024-01-01T00:00:00Z */
 #define LINKTYPE_EN10MB 1u
-#define SNAP_HEADERS 96u /* like tcpdump -s 96 */
+/* Like tcpdump -s 128: the headers of every segment, and ICMP errors
+ * whole (up to 122 bytes: an IPv6 one quoting its segment's headers),
+ * which libpcap refuses past the file's snaplen. */
+#define SNAP_HEADERS 128u
 #define SNAP_FULL 262144u
 #define OUT_BUF_SIZE (8u << 20)
 #define REUSE_RING_SIZE 4096u
@@ -680,7 +683,7 @@ static void usage(FILE *f)
             "              as a capture that ends would cut them)\n"
             "  -C N        connections in flight at once (default 1000)\n"
             "  -s MODE     header-only: headers captured, payload only counted in\n"
-            "              the IP length (snaplen 96); full: 1514-byte frames\n"
+            "              the IP length (snaplen 128); full: 1514-byte frames\n"
             "  --seed N    random seed (default 1); same seed, same bytes\n"
             "  --ipv6-share PCT   share of IPv6 connections (default 10)\n"
             "  --ts-share PCT     share of servers accepting TCP timestamps (default 50)\n"

@@ -10,19 +10,14 @@
 # nothing is held, a connection open at p1's end meets its TIME_WAIT and
 # idle timers in p2 as in one run, capture.end, compressed follow files,
 # and the errors (--follow with -i, a follow file missing). Prints TAP.
-set -u
-export LC_ALL=C TZ=UTC
-srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-tcplens=${TCPLENS:-./tcplens}
-skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
+. "$(dirname "$0")/lib.sh"
 [ -x "$tcplens" ] || skip "tcplens not built ($tcplens)"
 command -v python3 >/dev/null 2>&1 || skip "python3 not found"
 command -v editcap >/dev/null 2>&1 || skip "editcap not found"
 command -v capinfos >/dev/null 2>&1 || skip "capinfos not found"
 command -v gzip >/dev/null 2>&1 || skip "gzip not found"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tl-follow.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-exec python3 - "$tcplens" "$tmp" "$srcdir"/tests/netns/kernel/*.pcap \
+tl_tmp follow
+python3 - "$tcplens" "$tmp" "$srcdir"/tests/netns/kernel/*.pcap \
     "$srcdir"/tests/netns/kernel/*.pcapng "$srcdir"/samples/*.pcap "$srcdir"/samples/*.pcapng <<'PY'
 import glob, json, os, struct, subprocess, sys
 

@@ -8,22 +8,11 @@
 # real capture in two at its middle. Also: units run without --follow
 # (the cut connections written in two parts, and counted), units that
 # overlap in time (each kept as it is), a unit run twice. Prints TAP.
-set -u
-export LC_ALL=C TZ=UTC
-srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-tcplens=${TCPLENS:-./tcplens}
-skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
+. "$(dirname "$0")/lib.sh"
 [ -x "$tcplens" ] || skip "tcplens not built ($tcplens)"
 command -v editcap >/dev/null && command -v capinfos >/dev/null ||
     skip "editcap or capinfos (Wireshark's tools) not installed"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tl-mtime.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-
-n=0 failed=0
-ok() { # ok STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
-}
+tl_tmp mtime
 
 frames() { capinfos -M -c -T -r "$1" 2>/dev/null | awk -F'\t' '{print $2}'; }
 
@@ -195,5 +184,4 @@ else
     ok "$bad" "real captures in two files, units with --follow: merge = one run over the files ($((total - bad)) of $total; $skipped not cut in time order or not as pcap)"
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tl_done

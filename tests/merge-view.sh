@@ -8,24 +8,13 @@
 # read, never a crash. Then, where ../shared is, its real captures and
 # conformance traces (skipped, exit 77, when it is not). Fails when a line
 # differs or is not read, and when no line at all was compared. Prints TAP.
-set -u
-export LC_ALL=C TZ=UTC
-srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-builddir=${BUILDDIR:-.}
+. "$(dirname "$0")/lib.sh"
 tcplens=${TCPLENS:-$builddir/tcplens}
 prog=$builddir/tests/merge-view
-skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
 [ -x "$tcplens" ] || skip "tcplens not built ($tcplens)"
 [ -x "$prog" ] || skip "tests/merge-view not built"
 tcplens=$(cd "$(dirname "$tcplens")" && pwd)/${tcplens##*/}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tl-mview.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-
-n=0 failed=0
-ok() { # ok STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
-}
+tl_tmp mview
 
 # check SET [--garbage] -- FILE...: each file in each mode; one TAP line
 # for the set, with its figures.

@@ -6,20 +6,9 @@
 # them, every shard and then the merge, with samples/demo.pcap for the
 # capture: the merge must be the unsharded run's NDJSON, byte
 # for byte. Prints TAP.
-set -u
-export LC_ALL=C TZ=UTC
-srcdir=${SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-tcplens=${TCPLENS:-./tcplens}
-skip() { echo "1..0 # SKIP $*"; exit "${TL_SKIP_STATUS:-77}"; }
+. "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null 2>&1 || skip "python3 not installed"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tl-recipes.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-
-n=0 failed=0
-ok() { # ok STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
-}
+tl_tmp recipes
 
 yaml=$srcdir/docs/scale-out/k8s-indexed-job.yaml
 slurm=$srcdir/docs/scale-out/slurm-array.sh
@@ -89,10 +78,8 @@ import sys
 
 yaml_path, work, want_path, capture = sys.argv[1:5]
 
-
 def point(good, desc):
     print("%d %s" % (0 if good else 1, desc), flush=True)
-
 
 def get(d, *path):
     for p in path:
@@ -101,10 +88,8 @@ def get(d, *path):
         d = d[p]
     return d
 
-
 def is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
-
 
 def k8s_expand(s, env):
     """$(VAR) in command, args and env values, as the kubelet expands it:
@@ -128,7 +113,6 @@ def k8s_expand(s, env):
         out.append(s[i])
         i += 1
     return "".join(out)
-
 
 try:
     import yaml
@@ -158,11 +142,9 @@ for p in pods:
 point(all(conts) and all(c.get("image") for c in conts),
       "both Jobs: one container with an image")
 
-
 def argv(c):
     a = (c.get("command") or []) + (c.get("args") or [])
     return [str(x) for x in a]
-
 
 spec = shard.get("spec") or {}
 completions, parallelism = spec.get("completions"), spec.get("parallelism")
@@ -212,7 +194,6 @@ good = good and claims[0] and claims[0] == claims[1]
 point(bool(good), "volumes: every mount names a declared volume, a PersistentVolumeClaim, "
       "the same in both Jobs (%s)" % ", ".join(sorted(claims[0])))
 
-
 def run_env(c, ms, extra):
     """The container's environment here: its env, with paths under a
     mount moved to the claim's directory in work, and extra."""
@@ -226,7 +207,6 @@ def run_env(c, ms, extra):
         declared[e.get("name")] = v
     env.update(declared)
     return env, declared
-
 
 # The shard Job's pods, index 0..N-1, then the merge Job's pod.
 os.makedirs(os.path.join(work, "cwd"))
@@ -288,5 +268,4 @@ while read -r s d; do
 done <"$tmp/k8s.out"
 [ "$st" -eq 0 ] || ok 1 "k8s-indexed-job.yaml's checks ended early: $(tail -1 "$tmp/k8s.err")"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tl_done
