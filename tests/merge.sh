@@ -156,7 +156,6 @@ for l in sys.stdin.buffer:
         c[hashlib.blake2b(l, digest_size=16).digest()] += 1
     elif l.startswith(b"{\"record\":\"summary\""):
         summary = json.loads(l)
-        summary.pop("inputs")  # one file, or the same cut in seven
         summary["capture"]["evicted"].pop("hosts", None)
         summary["summary"].pop("connections_out_of_order", None)
         summary.pop("services_untracked", None)  # more client hosts than a table keeps
@@ -179,28 +178,6 @@ print(json.dumps(summary, sort_keys=True))'
     [ "$(head -1 "$tmp/want" | cut -d' ' -f2)" -gt 990000 ] && grep -q '"peak_connections": [1-9]' "$tmp/want" &&
         cmp -s "$tmp/want" "$tmp/got"
     ok $? "bench/gen, $(head -1 "$tmp/want" | cut -d' ' -f2) connection and service records, 7 shards: merge = one run (as sets of lines; the summary, peak_connections included)"
-    # The same capture cut into seven rotated files, a unit each that
-    # follows its connections into the files after its own (docs/scale-out.md
-    # "Units in time"), two at a time: merged, the same.
-    if command -v editcap >/dev/null 2>&1 &&
-        editcap -F pcap -c 1428572 "$tmp/m.pcap" "$tmp/rot.pcap" 2>/dev/null; then
-        rot=("$tmp"/rot_*.pcap) us=()
-        for ((k = 0; k < ${#rot[@]}; k++)); do
-            follow=()
-            for f in "${rot[@]:k+1}"; do follow+=(--follow "$f"); done
-            "$tcplens" -r "${rot[k]}" "${follow[@]}" --threads 1 --ndjson >"$tmp/u$k" &
-            us+=("$tmp/u$k")
-            ((k % 2 == 1)) && wait
-        done
-        wait
-        rm -f "${rot[@]}"
-        "$tcplens" merge "${us[@]}" 2>/dev/null | digests >"$tmp/got"
-        rm -f "${us[@]}"
-        [ "${#us[@]}" -eq 7 ] && cmp -s "$tmp/want" "$tmp/got"
-        ok $? "bench/gen cut into 7 rotated files, a unit each with --follow: merge = one run (as sets of lines; the summary but its inputs)"
-    else
-        echo "# editcap not installed: the 1M-connection units in time left out"
-    fi
     rm -f "$tmp/m.pcap"
 else
     echo "# the 1M-connection merge: slow test, run once in another build (TL_SLOW_TESTS=skip)"
