@@ -915,9 +915,7 @@ bool tl_engine_follow_done(struct tl_engine *e)
     return tl_tombs_count(e->tombs) == 0;
 }
 
-/* The time of the last frame read: of the follow inputs' when they went
- * further than the capture's own. */
-static int64_t run_last_ts(const struct tl_engine *e)
+int64_t tl_engine_last_read_ts(const struct tl_engine *e)
 {
     if (e->cap.follow_packets != 0 &&
         (e->cap.packets == 0 || e->cap.follow_last_ts > e->cap.last_ts))
@@ -1005,7 +1003,7 @@ void tl_engine_prefetch_state(const struct tl_engine *e, uint32_t hash)
 enum tl_status tl_engine_set_capture_end(struct tl_engine *e, int64_t end_us,
                                          enum tl_capture_end src)
 {
-    int64_t last = run_last_ts(e);
+    int64_t last = tl_engine_last_read_ts(e);
     if (e->cap.packets + e->cap.follow_packets == 0 || end_us <= last)
         return TL_OK;
     e->cap.end_ts = end_us;
@@ -1049,7 +1047,7 @@ enum tl_status tl_engine_finish(struct tl_engine *e)
 {
     enum tl_status st = TL_OK;
     if (e->cap.end_source == TL_CEND_LAST_PACKET)
-        e->cap.end_ts = run_last_ts(e);
+        e->cap.end_ts = tl_engine_last_read_ts(e);
     struct tl_conn *c;
     e->finishing = true;
     /* First-seen order, so that streamed output needs no reordering here. */

@@ -215,14 +215,6 @@ static bool want_progress(const struct tl_cli *cli)
     return !(cli->ndjson && strcmp(stream, "-") == 0 && isatty(STDOUT_FILENO));
 }
 
-/* The time of the last frame read, the follow inputs' included. */
-static int64_t last_read_ts(const struct tl_capture_info *cap)
-{
-    if (cap->follow_packets != 0 && (cap->packets == 0 || cap->follow_last_ts > cap->last_ts))
-        return cap->follow_last_ts;
-    return cap->last_ts;
-}
-
 /* When the capture ended: --capture-end, else the latest isb_endtime of
  * the pcapng inputs (else the last packet's, the engine's default); and
  * the inputs' interface statistics (the own ones'). now_us > 0: live
@@ -262,7 +254,7 @@ static enum tl_status set_capture_end(const struct tl_cli *cli, const struct tl_
         end = cli->capture_end_us;
         from = TL_CEND_OPTION;
     } else if (cli->capture_end == TL_CLI_END_AFTER) {
-        end = last_read_ts(tl_engine_capture(e)) + cli->capture_end_us;
+        end = tl_engine_last_read_ts(e) + cli->capture_end_us;
         from = TL_CEND_OPTION;
     }
     return from == TL_CEND_LAST_PACKET ? TL_OK : tl_engine_set_capture_end(e, end, from);
@@ -374,7 +366,6 @@ static enum tl_status finish_reports(struct outputs *o, const struct tl_source *
     struct tl_capture_info cap = *tl_engine_capture(e);
     cap.partial = partial;
     if (all_inputs > n) {
-        cap.follow = true;
         cap.follow_complete = follow_complete;
         cap.follow_inputs = infos + n;
         cap.nfollow = all_inputs - n;

@@ -40,6 +40,7 @@
 
 #include "merge_doc.h"
 #include "merge_int.h"
+#include "merge_view_int.h"
 #include "tcplens/hosts.h"
 #include "tcplens/services.h"
 
@@ -121,12 +122,6 @@ static int next_line(struct shard *s)
     return 1;
 }
 
-uint64_t mg_count_of(json_t *o, const char *key)
-{
-    json_int_t v = json_integer_value(json_object_get(o, key));
-    return v > 0 ? (uint64_t)v : 0;
-}
-
 /* The summary record: which shard it is, over which inputs, read how
  * (the filter, --count and a run cut short show in the capture's times
  * and packet counts, the same in every shard of one set). */
@@ -137,8 +132,8 @@ static bool take_summary(struct shard *s)
     json_t *sum = json_object_get(o, "summary");
     uint64_t k = 1, n = 1; /* no shard (or --shard 1/1): the whole run, 1/1 */
     if (sh != NULL) {
-        k = mg_count_of(sh, "index");
-        n = mg_count_of(sh, "count");
+        k = mv_count_of(sh, "index");
+        n = mv_count_of(sh, "count");
     }
     const char *why = NULL;
     if (o == NULL)
@@ -150,7 +145,7 @@ static bool take_summary(struct shard *s)
         why = "its summary has no inputs, capture or counts";
     /* An id is a rank among every connection: a shard that lists only
      * some (--anomalies-only, --connection) cannot be given its ids. */
-    else if (mg_count_of(sum, "connections_listed") != mg_count_of(sum, "connections"))
+    else if (mv_count_of(sum, "connections_listed") != mv_count_of(sum, "connections"))
         why = "it lists only some of its connections (--anomalies-only or --connection): their "
               "ids in the whole run cannot be known; merge shards that list all";
     if (why == NULL) {
@@ -399,13 +394,66 @@ bool mg_write_conn(struct merge *m, const struct tl_conn_view *v)
     return st == TL_OK || mg_write_failed(m, st);
 }
 
-/* s's held connection, with id. */
-static bool take_conn(struct merge *m, struct shard *s, uint64_t id)
+/*
+ * s's held connection, fp its first frame in the merge: left out when an
+ * earlier unit's record has it whole (merge_units.c), else given its id,
+ * port_reuse's previous_id and its packet numbers in the merge, read back
+ * and taken by every output.
+ */
+static bool take_conn(struct merge *m, struct shard *s, uint64_t fp)
 {
-    if (!mg_format_conn(m, s, id))
+    uint64_t local = 0, earlier = 0;
+    (void)mg_number_after(s->line, "\"id\":", &local);
+    enum tl_merge_cross_is is = mg_claim(m, s, &earlier);
+    if (is == TL_CROSS_FOLLOWED)
+        return mg_leave_out(m, s, local, earlier);
+    m->split += is == TL_CROSS_SPLIT;
+    uint64_t id = ++m->written;
+    if (m->tables) {
+        id = mg_rank_of(m, fp);
+    } else if (id > 1 && fp == m->last_packet) {
+        fprintf(m->s[0].err,
+                "tcplens merge: two shards hold a connection first seen in packet %" PRIu64 "\n",
+                fp);
+        return false;
+    }
+    m->last_packet = fp;
+    if (!m->tables)
+        mg_idmap_add(&s->ids, local, id);
+    if (m->cross != NULL)
+        tl_merge_cross_written(m->cross, fp, id);
+    if (!mg_format_conn(m, s, id) || !mg_shift_line(m, s->offset))
         return mg_write_failed(m, TL_ENOMEM);
     const struct tl_conn_view *v = mg_read_back(m);
     return v != NULL ? mg_write_conn(m, v) : mg_bad(s, NOT_READ_BACK);
+}
+
+/* The capture one run would have read (merge_run.h), from the shards in
+ * unit order, and each unit's inputs once into all_inputs (an array);
+ * false short of memory. */
+static bool run_capture(const struct merge *m, struct tl_capture_info *cap, json_t *all_inputs)
+{
+    void **caps = calloc(m->n, sizeof *caps);
+    bool *unit_first = calloc(m->n, sizeof *unit_first);
+    size_t k = 0;
+    bool ok = caps != NULL && unit_first != NULL && all_inputs != NULL;
+    for (uint32_t u = 0; ok && u < m->nunits; u++) {
+        size_t first = k;
+        for (size_t i = 0; i < m->n; i++) {
+            if (m->s[i].unit != u)
+                continue;
+            unit_first[k] = k == first;
+            if (unit_first[k] && json_array_extend(all_inputs, m->s[i].inputs) != 0)
+                ok = false;
+            caps[k++] = m->s[i].capture;
+        }
+    }
+    tl_merge_capture(caps, unit_first, ok ? k : 0, cap);
+    if (m->nunits > 1)
+        mg_take_back_followed(m, cap);
+    free(caps);
+    free(unit_first);
+    return ok;
 }
 
 /* The records (or the document's members) of the end, as one run writes
@@ -415,33 +463,13 @@ static bool finish(struct merge *m)
     struct tl_host_anomaly_list ha = {0};
     enum tl_status st = tl_hosts_finish(m->hosts, &ha);
     tl_report_summary_hosts(&m->sum, &ha);
-    void **caps = calloc(m->n, sizeof *caps);
-    bool *unit_first = calloc(m->n, sizeof *unit_first);
     json_t *all_inputs = json_array();
     struct tl_input_info *inputs = NULL;
-    size_t ninputs = 0, k = 0;
-    bool ok = caps != NULL && unit_first != NULL && all_inputs != NULL;
-    /* The shards in unit order, and each unit's inputs once. */
-    for (uint32_t u = 0; ok && u < m->nunits; u++) {
-        bool first = true;
-        for (size_t i = 0; i < m->n; i++) {
-            if (m->s[i].unit != u)
-                continue;
-            unit_first[k] = first;
-            if (first && json_array_extend(all_inputs, m->s[i].inputs) != 0)
-                ok = false;
-            first = false;
-            caps[k++] = m->s[i].capture;
-        }
-    }
-    if (!ok || !tl_merge_inputs(all_inputs, &inputs, &ninputs) || m->peak.failed)
-        st = TL_ENOMEM;
+    size_t ninputs = 0;
     struct tl_capture_info cap;
-    if (m->nunits > 1) {
-        tl_merge_capture_units(caps, unit_first, ok ? k : 0, &cap);
-        mg_take_back_followed(m, &cap);
-    } else
-        tl_merge_capture(caps, ok ? m->n : 0, &cap);
+    if (!run_capture(m, &cap, all_inputs) || !tl_merge_inputs(all_inputs, &inputs, &ninputs) ||
+        m->peak.failed)
+        st = TL_ENOMEM;
     cap.peak_flows = (size_t)m->peak.peak;
     cap.evicted_hosts = tl_hosts_evicted(m->hosts);
     cap.connections = m->sum.connections;
@@ -462,8 +490,6 @@ static bool finish(struct merge *m)
     for (int o = 0; o < NOUTS && st == TL_OK; o++)
         if (m->out[o] != NULL)
             st = tl_report_finish(m->out[o], &run);
-    free(caps);
-    free(unit_first);
     free(inputs);
     json_decref(all_inputs);
     tl_host_anomaly_list_free(&ha);
@@ -484,25 +510,7 @@ static bool merge_out(struct merge *m)
                 min = &m->s[i];
         if (min == NULL)
             break;
-        if (m->nunits > 1) {
-            if (!mg_take_unit_conn(m, min, min->first_packet + min->offset) || !advance(min))
-                return false;
-            continue;
-        }
-        uint64_t id = ++m->written, local = 0;
-        if (m->tables) {
-            id = mg_rank_of(m, min->first_packet);
-        } else if (id > 1 && min->first_packet == m->last_packet) {
-            fprintf(m->s[0].err,
-                    "tcplens merge: two shards hold a connection first seen in packet %" PRIu64
-                    "\n",
-                    min->first_packet);
-            return false;
-        }
-        m->last_packet = min->first_packet;
-        if (!m->tables && mg_number_after(min->line, "\"id\":", &local))
-            mg_idmap_add(&min->ids, local, id);
-        if (!take_conn(m, min, id) || !advance(min))
+        if (!take_conn(m, min, min->first_packet + min->offset) || !advance(min))
             return false;
     }
     return finish(m);

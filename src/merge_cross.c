@@ -1,11 +1,12 @@
 /*
  * tcplens merge of units in time: which later records are the same
- * connection as an earlier unit's (merge_cross.h). A connection is its
- * 4-tuple (with VLAN and tunnel) and, on each side, a sequence space: a
- * later record of the same 4-tuple whose first segment on each side lies
- * in the earlier one's space, while the earlier one still had segments,
- * is a part of it; a new connection on the 4-tuple (port reuse) starts
- * another space.
+ * connection as an earlier unit's (merge_cross.h). A unit that followed
+ * into a later one's files took every segment there of the 4-tuples it
+ * held: a later record of the same 4-tuple (with VLAN and tunnel) whose
+ * first segment came while the earlier record still had segments is in
+ * the earlier unit's records. Without --follow, a record whose sequence
+ * numbers go on from those of an earlier one left open is its part after
+ * the cut.
  */
 #include "merge_cross.h"
 
@@ -41,7 +42,6 @@ struct tl_merge_cross {
     } * by_packet;  /* by first_packet, for written() */
     uint64_t *ends; /* the entries' endpoint digests, sorted */
     size_t next;    /* the next of them to be written */
-    int64_t until;
     uint32_t nunits;
     bool *follows; /* [u * nunits + later]: u followed into later's inputs */
 };
@@ -51,7 +51,6 @@ struct tl_merge_cross *tl_merge_cross_new(uint32_t nunits)
     struct tl_merge_cross *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
-    t->until = INT64_MIN;
     t->nunits = nunits;
     t->follows = calloc((size_t)nunits * nunits, sizeof *t->follows);
     if (t->follows == NULL) {
@@ -111,8 +110,6 @@ bool tl_merge_cross_add(struct tl_merge_cross *t, const struct tl_conn_view *v, 
     x->unit = unit;
     x->first_packet = first_packet;
     x->ends = ends;
-    if (x->last_ts > t->until || x->open)
-        t->until = x->open ? INT64_MAX : x->last_ts;
     return true;
 }
 
@@ -152,8 +149,6 @@ void tl_merge_cross_seal(struct tl_merge_cross *t)
     if (t->n > 1)
         qsort(t->by_packet, t->n, sizeof *t->by_packet, by_packet);
 }
-
-int64_t tl_merge_cross_until(const struct tl_merge_cross *t) { return t->until; }
 
 bool tl_merge_cross_may(const struct tl_merge_cross *t, uint64_t ends)
 {
@@ -202,7 +197,7 @@ enum tl_merge_cross_is tl_merge_cross_of(const struct tl_merge_cross *t,
                                          const struct tl_conn_view *v, uint32_t unit, uint64_t *id)
 {
     *id = 0;
-    if (t->n == 0 || v->conn->first_ts > t->until)
+    if (t->n == 0)
         return TL_CROSS_OWN;
     struct entry r;
     entry_of(v, &r);

@@ -42,10 +42,6 @@ void tl_merge_cross_follows(struct tl_merge_cross *t, uint32_t u, uint32_t later
 /* Once every entry is in: sorts them for tl_merge_cross_of(). */
 void tl_merge_cross_seal(struct tl_merge_cross *t);
 
-/* The last segment's time of any entry: a record that starts later is
- * no entry's (INT64_MIN when there is none). */
-int64_t tl_merge_cross_until(const struct tl_merge_cross *t);
-
 /* Whether an entry has endpoints of digest ends: else a record of them
  * is no entry's, without reading it. */
 bool tl_merge_cross_may(const struct tl_merge_cross *t, uint64_t ends);

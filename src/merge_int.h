@@ -141,8 +141,6 @@ bool mg_bad(const struct shard *s, const char *why);
 bool mg_write_failed(const struct merge *m, enum tl_status st);
 /* The number after key in line; false when it is not there. */
 bool mg_number_after(const char *line, const char *key, uint64_t *out);
-/* A count member of o (0 when absent or not one). */
-uint64_t mg_count_of(json_t *o, const char *key);
 /* Appends n bytes of p to m's line; false short of memory. */
 bool mg_put(struct merge *m, const char *p, size_t n);
 /* A connection's id: its rank in first-seen order (the tables). */
@@ -171,7 +169,15 @@ bool mg_cross_add(struct merge *m, const struct shard *s, uint64_t fp);
 bool mg_followed(struct merge *m, const struct shard *s);
 bool mg_one_unit(const struct merge *m, uint32_t u);
 bool mg_units_apart(const struct merge *m);
-bool mg_take_unit_conn(struct merge *m, struct shard *s, uint64_t fp);
+/* What s's connection line is to the earlier units' records
+ * (merge_cross.h; TL_CROSS_OWN when the units are not in time), read
+ * (its head, into m->mv) only when an earlier record has its endpoints;
+ * *id that record's id when known. */
+enum tl_merge_cross_is mg_claim(struct merge *m, const struct shard *s, uint64_t *id);
+/* s's connection line, of local id local, claimed (followed) by the
+ * record of id earlier, read by mg_claim(): left out, with what its unit
+ * counted of it; false short of memory. */
+bool mg_leave_out(struct merge *m, struct shard *s, uint64_t local, uint64_t earlier);
 void mg_take_back_followed(const struct merge *m, struct tl_capture_info *cap);
 /* m's line (a connection record) with every frame number it names moved
  * on by packets: its members' (first_packet, released_packet, the

@@ -12,72 +12,49 @@
 
 #include "merge_view_int.h"
 
-static uint64_t u64(json_t *o, const char *key)
-{
-    json_int_t v = json_integer_value(json_object_get(o, key));
-    return v > 0 ? (uint64_t)v : 0;
-}
-
-static int64_t usec(json_t *o, const char *key)
-{
-    int64_t us = 0;
-    (void)mv_usec_of(o, key, &us);
-    return us;
-}
-
 static void read_alike(json_t *c, struct tl_capture_info *out)
 {
-    out->first_ts = usec(c, "first_ts");
-    out->last_ts = usec(c, "last_ts");
+    out->first_ts = mv_time_of(c, "first_ts");
+    out->last_ts = mv_time_of(c, "last_ts");
     out->partial = json_is_true(json_object_get(c, "partial"));
     json_t *end = json_object_get(c, "end");
-    out->end_ts = usec(end, "ts");
+    out->end_ts = mv_time_of(end, "ts");
     const char *src = json_string_value(json_object_get(end, "source"));
     for (int s = 0; src != NULL && s < TL_CEND_N; s++)
         if (strcmp(src, tl_capture_end_name((enum tl_capture_end)s)) == 0)
             out->end_source = (uint8_t)s;
-    out->packets = u64(c, "packets");
-    out->tcp_packets = u64(c, "tcp_packets");
+    out->packets = mv_count_of(c, "packets");
+    out->tcp_packets = mv_count_of(c, "tcp_packets");
     json_t *why = json_object_get(c, "skipped_reasons");
     for (int r = 1; r < TL_DEC_NRESULTS; r++)
-        out->skipped[r] = u64(why, tl_dec_name((enum tl_dec)r));
+        out->skipped[r] = mv_count_of(why, tl_dec_name((enum tl_dec)r));
     json_t *live = json_object_get(c, "live");
     if (live != NULL) {
         out->live = true;
-        out->live_received = u64(live, "received");
-        out->live_dropped = u64(live, "dropped");
-        out->live_if_dropped = u64(live, "if_dropped");
+        out->live_received = mv_count_of(live, "received");
+        out->live_dropped = mv_count_of(live, "dropped");
+        out->live_if_dropped = mv_count_of(live, "if_dropped");
     }
     json_t *fs = json_object_get(c, "file_stats");
     if (fs != NULL) {
         out->file_stats = true;
-        out->file_received = u64(fs, "received");
-        out->file_if_dropped = u64(fs, "if_dropped");
-        out->file_os_dropped = u64(fs, "os_dropped");
+        out->file_received = mv_count_of(fs, "received");
+        out->file_if_dropped = mv_count_of(fs, "if_dropped");
+        out->file_os_dropped = mv_count_of(fs, "os_dropped");
     }
 }
 
 static void add_own(json_t *c, struct tl_capture_info *out)
 {
-    out->duplicates += u64(c, "duplicates");
+    out->duplicates += mv_count_of(c, "duplicates");
     json_t *ev = json_object_get(c, "evicted");
-    out->evicted_idle += u64(ev, "idle");
-    out->evicted_cap += u64(ev, "max_flows");
-    out->evicted_tombstones += u64(ev, "tombstones");
-    out->late_segments += u64(c, "late_segments");
+    out->evicted_idle += mv_count_of(ev, "idle");
+    out->evicted_cap += mv_count_of(ev, "max_flows");
+    out->evicted_tombstones += mv_count_of(ev, "tombstones");
+    out->late_segments += mv_count_of(c, "late_segments");
     json_t *icmp = json_object_get(c, "icmp_errors");
-    out->icmp_matched += u64(icmp, "matched");
-    out->icmp_unmatched += u64(icmp, "unmatched");
-}
-
-void tl_merge_capture(void *const *caps, size_t n, struct tl_capture_info *out)
-{
-    memset(out, 0, sizeof *out);
-    out->worst_severity = -1;
-    if (n > 0)
-        read_alike(caps[0], out);
-    for (size_t i = 0; i < n; i++)
-        add_own(caps[i], out);
+    out->icmp_matched += mv_count_of(icmp, "matched");
+    out->icmp_unmatched += mv_count_of(icmp, "unmatched");
 }
 
 /* u, one unit's reading, into out (first: the first unit). */
@@ -102,8 +79,8 @@ static void add_unit(const struct tl_capture_info *u, struct tl_capture_info *ou
     out->file_os_dropped += u->file_os_dropped;
 }
 
-void tl_merge_capture_units(void *const *caps, const bool *unit_first, size_t n,
-                            struct tl_capture_info *out)
+void tl_merge_capture(void *const *caps, const bool *unit_first, size_t n,
+                      struct tl_capture_info *out)
 {
     memset(out, 0, sizeof *out);
     bool any = false;
@@ -178,7 +155,7 @@ bool tl_merge_inputs(const void *inputs, struct tl_input_info **out, size_t *n)
         const char *err = json_string_value(json_object_get(o, "error"));
         in->name = name != NULL ? name : "";
         in->linktype_name = json_string_value(json_object_get(o, "linktype"));
-        in->packets = u64(o, "packets");
+        in->packets = mv_count_of(o, "packets");
         in->status = err != NULL ? TL_EIO : TL_OK;
         if (err != NULL)
             snprintf(in->error, sizeof in->error, "%s", err);

@@ -12,22 +12,16 @@
 
 /*
  * The capture as one run read it, from the shards' "capture" members
- * (jansson objects, caps[0..n)): what every shard read alike (times,
- * frames, skipped frames, statistics) from the first, what each counted
- * of its own connections (duplicates, evictions, ICMP errors, late
- * segments) summed. peak_flows and evicted_hosts are the caller's.
+ * (jansson objects, caps[0..n), in unit order; unit_first[i]: caps[i] is
+ * its unit's first shard, merge_units.c): what a unit's shards read alike
+ * (times, frames, skipped frames, statistics), from its first, added up
+ * over the units (the times span them all, the end is the last unit's);
+ * what each shard counted of its own connections (duplicates, evictions,
+ * ICMP errors, late segments) summed. peak_flows and evicted_hosts are
+ * the caller's.
  */
-void tl_merge_capture(void *const *caps, size_t n, struct tl_capture_info *out);
-
-/*
- * The same over units in time: caps[0..n) in unit order, unit_first[i]
- * true for the first shard of each unit. What each unit read is added up
- * (frames, skipped frames, statistics; the times span them all; the end
- * is the last unit's), what each shard counted of its own connections
- * summed.
- */
-void tl_merge_capture_units(void *const *caps, const bool *unit_first, size_t n,
-                            struct tl_capture_info *out);
+void tl_merge_capture(void *const *caps, const bool *unit_first, size_t n,
+                      struct tl_capture_info *out);
 
 /* A shard as tl_merge_units() sees it: its summary's inputs (a jansson
  * array), the capture's first frame time and frames, its name. */

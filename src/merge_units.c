@@ -16,40 +16,30 @@
 
 #include "merge_view_int.h"
 
-
-/* The µs of a time member of o, or 0 (none, or not a time). */
-static int64_t usec_of(json_t *o, const char *key)
-{
-    int64_t us = 0;
-    return mv_usec_of(o, key, &us) ? us : 0;
-}
-
 /* s's last line, its summary record when the run finished: NULL when it
  * is not (reading it in turn then says what is wrong, and where). */
 static json_t *last_record(struct shard *s)
 {
     json_t *o = NULL;
     off_t end = fseeko(s->f, 0, SEEK_END) == 0 ? ftello(s->f) : -1;
-    for (off_t want = 1 << 20; o == NULL && end > 0; want *= 4) {
+    /* The file's tail, four times longer each time, until it holds the
+     * whole last line. */
+    for (off_t want = 1 << 20; end > 0; want *= 4) {
         off_t from = end > want ? end - want : 0;
         size_t n = (size_t)(end - from);
-        char *buf = malloc(n + 1);
-        if (buf == NULL || fseeko(s->f, from, SEEK_SET) != 0 || fread(buf, 1, n, s->f) != n) {
-            free(buf);
-            break;
-        }
-        while (n > 0 && buf[n - 1] == '\n')
-            n--;
-        buf[n] = '\0';
-        char *line = strrchr(buf, '\n');
-        if (line != NULL || from == 0) {
-            line = line != NULL ? line + 1 : buf;
-            if (strncmp(line, SUMMARY_PREFIX, strlen(SUMMARY_PREFIX)) == 0)
+        char *buf = malloc(n + 1), *line = NULL;
+        if (buf != NULL && fseeko(s->f, from, SEEK_SET) == 0 && fread(buf, 1, n, s->f) == n) {
+            while (n > 0 && buf[n - 1] == '\n')
+                n--;
+            buf[n] = '\0';
+            line = strrchr(buf, '\n');
+            line = line != NULL ? line + 1 : from == 0 ? buf : NULL;
+            if (line != NULL && strncmp(line, SUMMARY_PREFIX, strlen(SUMMARY_PREFIX)) == 0)
                 o = json_loads(line, 0, NULL);
-            end = 0; /* the last line was whole: no further look */
         }
+        bool longer = buf != NULL && line == NULL && from > 0;
         free(buf);
-        if (from == 0)
+        if (!longer)
             break;
     }
     if (fseeko(s->f, 0, SEEK_SET) != 0) {
@@ -59,19 +49,28 @@ static json_t *last_record(struct shard *s)
     return o;
 }
 
+/* Whether the inputs array (as a summary writes it) has input's source. */
+static bool has_source(json_t *inputs, json_t *input)
+{
+    size_t i;
+    json_t *in;
+    json_t *source = json_object_get(input, "source");
+    json_array_foreach(inputs, i, in)
+    {
+        if (source != NULL && json_equal(json_object_get(in, "source"), source))
+            return true;
+    }
+    return false;
+}
+
 /* Whether s ran with --follow over every input of t. */
 static bool follows(const struct shard *s, const struct shard *t)
 {
-    size_t i, j;
-    json_t *a, *b;
-    json_array_foreach(t->unit_inputs, i, a)
+    size_t i;
+    json_t *in;
+    json_array_foreach(t->unit_inputs, i, in)
     {
-        bool found = false;
-        json_array_foreach(s->unit_follow, j, b)
-        {
-            found = found || json_equal(json_object_get(a, "source"), json_object_get(b, "source"));
-        }
-        if (!found)
+        if (!has_source(s->unit_follow, in))
             return false;
     }
     return json_array_size(t->unit_inputs) > 0;
@@ -93,9 +92,9 @@ bool mg_find_units(struct merge *m)
         s->unit_inputs = json_incref(json_object_get(o, "inputs"));
         s->unit_follow = json_incref(json_object_get(json_object_get(cap, "follow"), "inputs"));
         whole = whole && s->unit_inputs != NULL;
-        s->unit_last_ts = usec_of(cap, "last_ts");
-        in[i] = (struct tl_merge_unit_in){s->unit_inputs, usec_of(cap, "first_ts"),
-                                          mg_count_of(cap, "packets"), s->name};
+        s->unit_last_ts = mv_time_of(cap, "last_ts");
+        in[i] = (struct tl_merge_unit_in){s->unit_inputs, mv_time_of(cap, "first_ts"),
+                                          mv_count_of(cap, "packets"), s->name};
         json_decref(o);
     }
     m->nunits = ok && whole ? tl_merge_units(in, m->n, unit, offset) : 1;
@@ -155,10 +154,7 @@ static uint64_t ends_of(const char *line)
     return ends;
 }
 
-/* What s's connection line is to the earlier units' records (merge_cross.h),
- * read (its head, into m->mv) only when an earlier record has its
- * endpoints; *id that record's id when known. */
-static enum tl_merge_cross_is claim(struct merge *m, const struct shard *s, uint64_t *id)
+enum tl_merge_cross_is mg_claim(struct merge *m, const struct shard *s, uint64_t *id)
 {
     *id = 0;
     if (m->cross == NULL || s->unit == 0 || !tl_merge_cross_may(m->cross, ends_of(s->line)))
@@ -171,23 +167,18 @@ static enum tl_merge_cross_is claim(struct merge *m, const struct shard *s, uint
 bool mg_followed(struct merge *m, const struct shard *s)
 {
     uint64_t id;
-    return claim(m, s, &id) == TL_CROSS_FOLLOWED;
+    return mg_claim(m, s, &id) == TL_CROSS_FOLLOWED;
 }
 
 /* An input (its source) both units u and v read. */
 static const char *input_in_both(const struct shard *u, const struct shard *v)
 {
-    size_t i, j;
-    json_t *a, *b;
-    json_array_foreach(u->inputs, i, a)
+    size_t i;
+    json_t *in;
+    json_array_foreach(u->inputs, i, in)
     {
-        const char *name = json_string_value(json_object_get(a, "source"));
-        json_array_foreach(v->inputs, j, b)
-        {
-            if (name != NULL &&
-                json_equal(json_object_get(b, "source"), json_object_get(a, "source")))
-                return name;
-        }
+        if (has_source(v->inputs, in))
+            return json_string_value(json_object_get(in, "source"));
     }
     return NULL;
 }
@@ -281,40 +272,19 @@ bool mg_cross_add(struct merge *m, const struct shard *s, uint64_t fp)
            tl_merge_cross_add(m->cross, &m->mv.v, s->unit, fp, ends_of(s->line));
 }
 
-/*
- * s's held connection, of units in time: left out when an earlier unit's
- * record has it whole (--follow), with what its unit counted of it; else
- * given its id and previous_id (mg_format_conn()) and its packet numbers
- * in the merge (fp its first frame there), and taken as any.
- */
-bool mg_take_unit_conn(struct merge *m, struct shard *s, uint64_t fp)
+bool mg_leave_out(struct merge *m, struct shard *s, uint64_t local, uint64_t earlier)
 {
-    uint64_t local = 0, earlier = 0;
-    (void)mg_number_after(s->line, "\"id\":", &local);
-    enum tl_merge_cross_is is = claim(m, s, &earlier);
-    if (is == TL_CROSS_FOLLOWED) {
-        /* What its unit counted of it, the earlier unit counted too. */
-        const struct tl_conn *c = m->mv.v.conn;
-        m->followed++;
-        m->followed_dups += c->duplicates[0] + c->duplicates[1];
-        m->followed_icmp += c->icmp_errors;
-        m->followed_idle += c->idle_ended;
-        if (!mg_grow((void **)&s->claimed, &s->capclaimed, s->nclaimed + 1, sizeof *s->claimed))
-            return mg_write_failed(m, TL_ENOMEM);
-        s->claimed[s->nclaimed].local = local;
-        s->claimed[s->nclaimed++].id = earlier;
-        return true;
-    }
-    m->split += is == TL_CROSS_SPLIT;
-    uint64_t id = m->tables ? mg_rank_of(m, fp) : ++m->written;
-    if (!m->tables)
-        mg_idmap_add(&s->ids, local, id);
-    if (m->cross != NULL)
-        tl_merge_cross_written(m->cross, fp, id);
-    if (!mg_format_conn(m, s, id) || !mg_shift_line(m, s->offset))
+    /* What its unit counted of it, the earlier unit counted too. */
+    const struct tl_conn *c = m->mv.v.conn;
+    m->followed++;
+    m->followed_dups += c->duplicates[0] + c->duplicates[1];
+    m->followed_icmp += c->icmp_errors;
+    m->followed_idle += c->idle_ended;
+    if (!mg_grow((void **)&s->claimed, &s->capclaimed, s->nclaimed + 1, sizeof *s->claimed))
         return mg_write_failed(m, TL_ENOMEM);
-    const struct tl_conn_view *v = mg_read_back(m);
-    return v != NULL ? mg_write_conn(m, v) : mg_bad(s, NOT_READ_BACK);
+    s->claimed[s->nclaimed].local = local;
+    s->claimed[s->nclaimed++].id = earlier;
+    return true;
 }
 
 static uint64_t minus(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
@@ -330,7 +300,7 @@ void mg_take_back_followed(const struct merge *m, struct tl_capture_info *cap)
     cap->evicted_idle = minus(cap->evicted_idle, m->followed_idle);
     uint64_t follow_icmp = 0;
     for (size_t i = 0; i < m->n; i++)
-        follow_icmp += mg_count_of(json_object_get(m->s[i].capture, "follow"),
+        follow_icmp += mv_count_of(json_object_get(m->s[i].capture, "follow"),
                                    "icmp_errors_matched");
     cap->icmp_unmatched = minus(cap->icmp_unmatched, minus(follow_icmp, m->followed_icmp));
 }

@@ -119,6 +119,18 @@ bool mv_usec_of(json_t *o, const char *key, int64_t *us)
     return mv_usec_val(json_object_get(o, key), us);
 }
 
+uint64_t mv_count_of(json_t *o, const char *key)
+{
+    json_int_t v = json_integer_value(json_object_get(o, key));
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+int64_t mv_time_of(json_t *o, const char *key)
+{
+    int64_t us = 0;
+    return mv_usec_of(o, key, &us) ? us : 0;
+}
+
 /* {"client": x, "server": y} as two counts, each at most max. */
 bool mv_pair_of(json_t *o, const char *key, uint64_t max, uint64_t out[2])
 {

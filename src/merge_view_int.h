@@ -17,6 +17,10 @@ bool mv_u32_of(json_t *o, const char *key, uint32_t *out);
 /* Seconds as tl_jw_usec() writes them, to the µs they were. */
 bool mv_usec_val(json_t *v, int64_t *us);
 bool mv_usec_of(json_t *o, const char *key, int64_t *us);
+/* A summary's members, read leniently: a count (0 when absent or not one)
+ * and a time in µs (0 when absent or not one). */
+uint64_t mv_count_of(json_t *o, const char *key);
+int64_t mv_time_of(json_t *o, const char *key);
 /* {"client": x, "server": y}, each at most max. */
 bool mv_pair_of(json_t *o, const char *key, uint64_t max, uint64_t out[2]);
 bool mv_pair32_of(json_t *o, const char *key, uint32_t out[2]);

@@ -173,7 +173,7 @@ static void write_capture(struct page *p, const struct tl_report *r,
         put(p, "%s UTC (%s)</td></tr>\n", tl_report_utc(cap->end_ts, a, sizeof a),
             tl_report_end_source(cap->end_source));
     }
-    if (cap->follow) {
+    if (cap->nfollow > 0) {
         char fw[160];
         kv(p, "followed");
         put(p, "%s</td></tr>\n", tl_report_follow_words(cap, fw, sizeof fw));

@@ -162,7 +162,7 @@ void tl_report_json_capture(struct tl_jw *w, const struct tl_run *run)
         w_uint(w, "other_packets", cap->shard_other_packets);
         tl_jw_obj_end(w);
     }
-    if (cap->follow)
+    if (cap->nfollow > 0)
         w_follow(w, cap);
     tl_jw_obj_end(w);
 }

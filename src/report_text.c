@@ -795,7 +795,7 @@ static bool write_capture(const struct tl_capture_info *cap, FILE *out)
                      tl_report_end_source(cap->end_source)) >= 0;
     }
     char fw[160];
-    if (ok && cap->follow)
+    if (ok && cap->nfollow > 0)
         ok = fprintf(out, "follow   %s\n", tl_report_follow_words(cap, fw, sizeof fw)) >= 0;
     if (ok && cap->file_stats)
         ok = fprintf(out,

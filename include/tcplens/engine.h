@@ -86,11 +86,17 @@ void tl_engine_prefetch_state(const struct tl_engine *e, uint32_t hash);
 /* --follow: the frames fed from now on are the follow inputs'
  * (tl_source_follow()). Each moves the clock and the timers as any frame
  * does, and reaches the connections held (late segments, the tombstones
- * too): a segment that would start a connection starts none, as the run
- * that reads its file as its own reports it. The capture's own counters
- * (packets, skipped, first and last times, unmatched ICMP errors, other
- * shards' packets) leave these frames out: tl_capture_info.follow_*. */
+ * too). A segment that would start a connection starts none, the run
+ * that reads its file as its own reports it, but for one that reuses the
+ * 4-tuple of a connection held or a tombstone's (port_reuse, which that
+ * run cannot tell). The capture's own counters (packets, skipped, first
+ * and last times, unmatched ICMP errors, other shards' packets) leave
+ * these frames out: tl_capture_info.follow_*. */
 void tl_engine_follow(struct tl_engine *e);
+
+/* The time of the last frame read: of the follow inputs' when they went
+ * further than the capture's own. */
+int64_t tl_engine_last_read_ts(const struct tl_engine *e);
 
 /* Following: true when no connection of its own is held and no tombstone
  * is left, so that the follow inputs can change nothing any more. */

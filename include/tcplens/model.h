@@ -69,16 +69,15 @@ struct tl_capture_info {
     /* --follow (tl_engine_follow()): the frames read from the follow
      * inputs, which the capture's own counters above leave out (those the
      * filter passed), and the latest one's time (µs). Set by the program:
-     * follow (--follow was given), whether the follow inputs were read to
-     * their end (else reading stopped when no connection was held any
-     * more), and the inputs themselves. */
+     * the follow inputs (nfollow > 0: --follow was given), and whether
+     * they were read to their end (else reading stopped when no
+     * connection was held any more). */
     uint64_t follow_packets;
     int64_t follow_last_ts;
     /* Of icmp_matched, the ICMP errors among the follow frames: a later
      * unit of the set counted those it had no connection for as
      * unmatched (tcplens merge takes them back). */
     uint64_t follow_icmp_matched;
-    bool follow;
     bool follow_complete;
     const struct tl_input_info *follow_inputs;
     size_t nfollow;
